@@ -1,0 +1,53 @@
+"""The FastAPI application factory: resources come in as arguments, never from import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.orm import sessionmaker
+
+from services.api.consumer import ScoreConsumer
+from services.api.db import create_schema, make_engine, make_sessionmaker
+from services.api.intake import ScoreIntake
+from services.api.routes import health, trends
+from shared.settings import ApiSettings, KafkaSettings
+
+
+def create_app(
+    settings: ApiSettings,
+    kafka: KafkaSettings | None = None,
+    sessions: sessionmaker | None = None,
+) -> FastAPI:
+    """Build the API. With `kafka`, scores are consumed from the broker in the background;
+    without it (demo, tests) the caller feeds `app.state.intake.apply(scores)` itself."""
+    if sessions is None:
+        engine = make_engine(settings.database_url)
+        create_schema(engine)
+        sessions = make_sessionmaker(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        consumer = None
+        if kafka is not None and settings.consume_scores:
+            consumer = ScoreConsumer(kafka, settings, app.state.intake)
+            consumer.start()
+        app.state.score_consumer = consumer
+        yield
+        if consumer is not None:
+            consumer.stop()
+
+    app = FastAPI(
+        title="Pantau API",
+        version="0.1.0",
+        description="Rising products for Indonesian micro and small businesses, scored early.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.sessionmaker = sessions
+    app.state.kafka = kafka
+    app.state.intake = ScoreIntake(sessions)
+    app.include_router(health.router)
+    app.include_router(trends.router)
+    return app

@@ -1,0 +1,62 @@
+"""Scores in: store them, raise alerts and queue their webhooks in one transaction per batch.
+
+The outbox pattern: an alert and its webhook deliveries are committed together with the
+scores that caused them, so a crash between them loses nothing and a replayed batch
+(at-least-once consumption) adds nothing: alert ids derive from (product, tick).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import polars as pl
+from sqlalchemy.orm import sessionmaker
+
+from services.api.alerts import AlertEngine, AlertRules
+from services.api.store import alert_memory, save_alert, save_scores
+
+log = logging.getLogger(__name__)
+AlertHook = Callable[[Any, dict[str, Any]], object]
+
+
+class ScoreIntake:
+    """Applies score batches to the store; owns the alert engine's state."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker,
+        rules: AlertRules | None = None,
+        on_alert: AlertHook | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.engine = AlertEngine(rules or AlertRules())
+        self.on_alert = on_alert
+        with sessions() as session:
+            self.engine.last_fired_ms, self.engine.disarmed = alert_memory(
+                session, self.engine.rules.rearm_below
+            )
+
+    def apply(self, scores: pl.DataFrame) -> list[dict[str, Any]]:
+        """Persist a batch of score rows and the alerts they raise; returns the new alerts."""
+        if scores.height == 0:
+            return []
+        new = []
+        with self.sessions.begin() as session:
+            save_scores(session, scores)
+            for alert in self.engine.evaluate(scores):
+                if save_alert(session, alert):
+                    if self.on_alert is not None:
+                        self.on_alert(session, alert)
+                    new.append(alert)
+        for alert in new:
+            log.info(
+                "alert fired",
+                extra={
+                    "alert_id": alert["id"],
+                    "product_id": alert["product_id"],
+                    "probability": alert["probability"],
+                },
+            )
+        return new

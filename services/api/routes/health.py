@@ -1,0 +1,30 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import text
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is up")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Store reachable and, when consuming, Kafka too")
+def readyz(request: Request, response: Response) -> dict[str, str]:
+    checks: dict[str, str] = {}
+    try:
+        with request.app.state.sessionmaker() as session:
+            session.execute(text("SELECT 1"))
+        checks["store"] = "ok"
+    except Exception as exc:  # readiness reports any failure as a reason, never a 500
+        checks["store"] = f"error: {type(exc).__name__}"
+    consumer = getattr(request.app.state, "score_consumer", None)
+    if consumer is not None:
+        checks["kafka"] = "ok" if consumer.healthy else "not connected"
+    if any(v != "ok" for v in checks.values()):
+        response.status_code = 503
+    return checks

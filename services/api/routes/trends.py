@@ -1,0 +1,109 @@
+"""GET /v1/trends: products ranked by score, with filters and cursor pagination."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import and_, or_, select
+
+from services.api.store import LatestScore
+
+router = APIRouter(tags=["trends"])
+
+
+class Reason(BaseModel):
+    feature: str | None = None
+    text_id: str
+    text_en: str
+
+
+class Trend(BaseModel):
+    product_id: str = Field(examples=["keripik-pisang-042"])
+    product_name: str | None = Field(None, examples=["Keripik Pisang Pedas"])
+    category: str | None = Field(None, examples=["makanan"])
+    regions: list[str] = Field(examples=[["ID-JT", "ID-JI"]])
+    probability: float = Field(ge=0, le=1, examples=[0.83])
+    score: float = Field(examples=[7.4])
+    model_version: str = Field(examples=["growth-ratio-1"])
+    tick_ms: int = Field(description="event time (epoch ms) of the tick that produced the score")
+    reasons: list[Reason] = []
+    evidence: dict[str, float] = {}
+
+
+class TrendPage(BaseModel):
+    items: list[Trend]
+    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page")
+
+
+def _encode_cursor(score: float, product_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{score!r}|{product_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        score, product_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return float(score), product_id
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise HTTPException(422, "cursor is not one this API returned") from exc
+
+
+@router.get("/v1/trends", response_model=TrendPage, summary="Rising products, best first")
+def list_trends(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    category: Annotated[str | None, Query(max_length=256)] = None,
+    region: Annotated[str | None, Query(pattern=r"^ID-[A-Z]{2}$")] = None,
+    min_score: Annotated[float | None, Query(ge=0, le=1, description="minimum probability")] = None,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> TrendPage:
+    """Products whose latest score is recent, ranked by score (ties by product id)."""
+    settings = request.app.state.settings
+    query = select(LatestScore)
+    with request.app.state.sessionmaker() as session:
+        newest = session.scalar(select(LatestScore.tick_ms).order_by(LatestScore.tick_ms.desc()))
+        if newest is None:
+            return TrendPage(items=[])
+        query = query.where(LatestScore.tick_ms >= newest - settings.trend_max_age_ms)
+        if category:
+            query = query.where(LatestScore.category == category)
+        if region:
+            query = query.where(LatestScore.regions_text.contains(f",{region},"))
+        if min_score is not None:
+            query = query.where(LatestScore.probability >= min_score)
+        if cursor:
+            score, product_id = _decode_cursor(cursor)
+            query = query.where(
+                or_(
+                    LatestScore.score < score,
+                    and_(LatestScore.score == score, LatestScore.product_id > product_id),
+                )
+            )
+        rows = session.scalars(
+            query.order_by(LatestScore.score.desc(), LatestScore.product_id).limit(limit + 1)
+        ).all()
+    items = [
+        Trend(
+            product_id=r.product_id,
+            product_name=r.product_name,
+            category=r.category,
+            regions=r.regions,
+            probability=r.probability,
+            score=r.score,
+            model_version=r.model_version,
+            tick_ms=r.tick_ms,
+            reasons=[Reason(**x) for x in r.reasons],
+            evidence=r.evidence,
+        )
+        for r in rows[:limit]
+    ]
+    more = len(rows) > limit
+    return TrendPage(
+        items=items,
+        next_cursor=_encode_cursor(rows[limit - 1].score, rows[limit - 1].product_id)
+        if more
+        else None,
+    )

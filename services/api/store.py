@@ -1,0 +1,185 @@
+"""Scores as the API keeps them: the latest per product and a bounded history.
+
+Writes are idempotent upserts keyed by (product, tick), so a score message delivered
+twice (at-least-once consumption) changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from services.api.db import Base
+
+
+class LatestScore(Base):
+    __tablename__ = "scores_latest"
+
+    product_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    tick_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    probability: Mapped[float] = mapped_column(Float, index=True)
+    score: Mapped[float] = mapped_column(Float)
+    model_version: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str | None] = mapped_column(String(256), index=True)
+    product_name: Mapped[str | None] = mapped_column(String(256))
+    regions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # ",ID-JT,ID-JK," so a region filter is a portable LIKE on an indexed-free column.
+    regions_text: Mapped[str] = mapped_column(String(512), default="")
+    reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    evidence: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_latest_rank", "score", "product_id"),)
+
+
+class ScoreHistory(Base):
+    __tablename__ = "scores_history"
+
+    product_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    tick_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    probability: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+    model_version: Mapped[str] = mapped_column(String(64))
+    events_1h: Mapped[float] = mapped_column(Float, default=0.0)
+    events_24h: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+def _insert(session: Session, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def score_records(scores: pl.DataFrame) -> list[dict[str, Any]]:
+    """Rows for `scores_latest`, keeping only each product's newest tick of the batch."""
+    newest = scores.sort("tick_ms").unique("product_id", keep="last", maintain_order=True)
+    return [
+        {
+            "product_id": row["product_id"],
+            "tick_ms": row["tick_ms"],
+            "probability": row["probability"],
+            "score": row["score"],
+            "model_version": row["model_version"],
+            "category": row["category"],
+            "product_name": row["product_name"],
+            "regions": row["top_regions"] or [],
+            "regions_text": "," + ",".join(row["top_regions"] or []) + ",",
+            "reasons": row["reasons"] or [],
+            "evidence": {
+                k: row[k]
+                for k in (
+                    "events_1h",
+                    "events_24h",
+                    "growth_6h_vs_24h",
+                    "creators_24h",
+                    "regions_24h",
+                )
+            },
+        }
+        for row in newest.iter_rows(named=True)
+    ]
+
+
+def save_scores(session: Session, scores: pl.DataFrame) -> None:
+    """Upsert the newest score per product and append every row to the history."""
+    if scores.height == 0:
+        return
+    latest = score_records(scores)
+    history = (
+        scores.select(
+            "product_id",
+            "tick_ms",
+            "probability",
+            "score",
+            "model_version",
+            "events_1h",
+            "events_24h",
+        )
+        .unique(["product_id", "tick_ms"], keep="last")
+        .to_dicts()
+    )
+    # SQLite caps bound parameters per statement; 500 rows stay well under it.
+    for start in range(0, len(latest), 500):
+        stmt = _insert(session, LatestScore).values(latest[start : start + 500])
+        cols = {c: stmt.excluded[c] for c in latest[0] if c != "product_id"}
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["product_id"],
+                set_=cols,
+                where=LatestScore.tick_ms <= stmt.excluded.tick_ms,
+            )
+        )
+    for start in range(0, len(history), 500):
+        hstmt = _insert(session, ScoreHistory).values(history[start : start + 500])
+        session.execute(
+            hstmt.on_conflict_do_update(
+                index_elements=["product_id", "tick_ms"],
+                set_={
+                    c: hstmt.excluded[c]
+                    for c in ("probability", "score", "model_version", "events_1h", "events_24h")
+                },
+            )
+        )
+
+
+def prune_history(session: Session, before_ms: int) -> None:
+    session.execute(delete(ScoreHistory).where(ScoreHistory.tick_ms < before_ms))
+
+
+def newest_tick(session: Session) -> int | None:
+    return session.scalar(select(func.max(LatestScore.tick_ms)))
+
+
+class AlertRecord(Base):
+    __tablename__ = "alerts"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    product_id: Mapped[str] = mapped_column(String(128), index=True)
+    tick_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    category: Mapped[str | None] = mapped_column(String(256))
+    probability: Mapped[float] = mapped_column(Float)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+def save_alert(session: Session, alert: dict[str, Any]) -> bool:
+    """Insert an alert unless the same one (same id) is already stored; True if inserted."""
+    stmt = (
+        _insert(session, AlertRecord)
+        .values(
+            id=alert["id"],
+            product_id=alert["product_id"],
+            tick_ms=alert["tick_ms"],
+            category=alert["category"],
+            probability=alert["probability"],
+            body=alert,
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    return session.execute(stmt).rowcount == 1
+
+
+def alert_memory(session: Session, rearm_below: float) -> tuple[dict[str, int], set[str]]:
+    """What the alert engine must remember across restarts: the last alert tick per product,
+    and the alerted products whose latest score has not yet fallen below the re-arm level."""
+    last = {
+        pid: tick
+        for pid, tick in session.execute(
+            select(AlertRecord.product_id, func.max(AlertRecord.tick_ms)).group_by(
+                AlertRecord.product_id
+            )
+        )
+    }
+    disarmed = set(
+        session.scalars(
+            select(LatestScore.product_id)
+            .distinct()
+            .join(AlertRecord, AlertRecord.product_id == LatestScore.product_id)
+            .where(LatestScore.probability >= rearm_below)
+        )
+    )
+    return last, disarmed

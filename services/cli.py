@@ -1,0 +1,111 @@
+"""The `pantau` command: one subcommand per part of the system."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="Pantau: early warning of rising products for Indonesian micro and small businesses.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+
+def _logging(level: str = "INFO") -> None:
+    from shared.logs import configure
+
+    configure(level)
+
+
+@app.command()
+def ingest() -> None:
+    """Consume pantau.events, build event-time feature windows, publish pantau.features."""
+    from services.ingest.service import IngestService
+    from shared.settings import IngestSettings, KafkaSettings
+
+    _logging()
+    IngestService(KafkaSettings(), IngestSettings()).run()
+
+
+@app.command()
+def score() -> None:
+    """Consume pantau.features, score each product, publish pantau.scores."""
+    from services.model.service import ScoreService
+    from shared.settings import KafkaSettings, ScoreSettings
+
+    _logging()
+    ScoreService(KafkaSettings(), ScoreSettings()).run()
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="bind address (PANTAU_API_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (PANTAU_API_PORT)")] = None,
+) -> None:
+    """Serve the HTTP API, consuming pantau.scores from Kafka."""
+    import uvicorn
+
+    from services.api.app import create_app
+    from shared.settings import ApiSettings, KafkaSettings
+
+    _logging()
+    settings = ApiSettings()
+    Path("var").mkdir(exist_ok=True)
+    uvicorn.run(create_app(settings, KafkaSettings()), host=host or settings.host,
+                port=port or settings.port, log_level="warning")
+
+
+@app.command()
+def demo(
+    seed: Annotated[int, typer.Option(help="simulation seed")] = 7,
+    speed: Annotated[float, typer.Option(help="simulated hours per wall-clock second")] = 2.0,
+    products: Annotated[int, typer.Option(help="number of simulated products")] = 150,
+    port: Annotated[int, typer.Option(help="API port")] = 8000,
+) -> None:
+    """Everything in one process on simulated events: ingest, scoring, alerts, API."""
+    from services.demo import run_demo
+
+    _logging("WARNING")
+    run_demo(seed=seed, speed=speed, products=products, port=port)
+
+
+@app.command()
+def replay(
+    events: Annotated[Path, typer.Argument(help="NDJSON events file", exists=True, dir_okay=False)],
+    alerts_out: Annotated[Path, typer.Option(help="write alerts here (JSON lines)")] = Path(
+        "alerts.jsonl"),
+    partitions: Annotated[int, typer.Option(help="partitions to route products to")] = 4,
+) -> None:
+    """Run the live pipeline's cores over a file, as fast as the CPU allows."""
+    from services.replay import replay_file
+
+    summary = replay_file(events, alerts_out, partitions=partitions)
+    typer.echo(summary)
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[str, typer.Option(help="small, standard or hard")] = "small",
+    seed: Annotated[int, typer.Option(help="random seed")] = 1,
+    out: Annotated[Path, typer.Option(help="output directory")] = Path("var/sim"),
+) -> None:
+    """Write simulated engagement events (events.ndjson) and their truth (truth.json)."""
+    from services.simulator import SCENARIOS, simulate as run
+
+    if scenario not in SCENARIOS:
+        raise typer.BadParameter(f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}")
+    summary = run(scenario, seed, out)
+    typer.echo(summary)
+
+
+def main() -> None:
+    logging.captureWarnings(True)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+"""Event-time knobs of the ingest core, each with its unit in the name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MINUTE_MS = 60_000
+HOUR_MS = 60 * MINUTE_MS
+DAY_MS = 24 * HOUR_MS
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    """How events are bucketed, when ticks fire and how long state is kept.
+
+    The finest bucket equals the tick so that every window ends exactly on a tick.
+    """
+
+    tick_ms: int = 5 * MINUTE_MS
+    allowed_lateness_ms: int = 10 * MINUTE_MS
+    dedup_horizon_ms: int = DAY_MS
+    active_ms: int = DAY_MS
+    retention_ms: int = 7 * DAY_MS
+
+    def __post_init__(self) -> None:
+        if HOUR_MS % self.tick_ms:
+            raise ValueError("tick_ms must divide one hour")
+        if self.allowed_lateness_ms < 0:
+            raise ValueError("allowed_lateness_ms must be >= 0")
+        if self.allowed_lateness_ms > HOUR_MS:
+            raise ValueError("allowed_lateness_ms must be <= one hour")

@@ -1,0 +1,192 @@
+"""The ingest service: Kafka in, features and dead letters out. A thin loop over the core.
+
+Per poll, for each partition: decode → validate → window → features (PartitionProcessor)
+→ produce features and DLQ envelopes → append to the feature log. Every
+`checkpoint_interval_s`: flush the producer, write each partition's state with its next
+offset (checkpoint), then commit those offsets to Kafka. A worker killed at any instant
+restarts from the last checkpoint and replays the same events into the same state.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+import orjson
+from kafka import ConsumerRebalanceListener, TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+from services.ingest import checkpoint, feature_log
+from services.ingest.config import WindowConfig
+from services.ingest.processor import IngestResult, PartitionProcessor
+from shared.kafka import ensure_topics, frame_to_values, make_consumer, make_producer
+from shared.schema import split_values
+from shared.settings import IngestSettings, KafkaSettings
+
+log = logging.getLogger(__name__)
+
+
+def window_config(settings: IngestSettings) -> WindowConfig:
+    return WindowConfig(
+        tick_ms=settings.tick_ms,
+        allowed_lateness_ms=settings.allowed_lateness_ms,
+        dedup_horizon_ms=settings.dedup_horizon_ms,
+        retention_ms=settings.retention_ms,
+    )
+
+
+def dlq_envelopes(
+    result: IngestResult,
+    lines: list[bytes],
+    message_index: np.ndarray,
+    offsets: list[int],
+    topic: str,
+    partition: int,
+) -> list[bytes]:
+    """One JSON envelope per rejected line: reason, detail, source position and the raw line."""
+    rejected = result.rejected
+    if rejected.height == 0:
+        return []
+    return [
+        orjson.dumps(
+            {
+                "reason": reason,
+                "detail": detail,
+                "topic": topic,
+                "partition": partition,
+                "offset": offsets[message_index[line_no]],
+                "raw": lines[line_no].decode("utf-8", "replace")[:65_536],
+            }
+        )
+        for line_no, reason, detail in rejected.iter_rows()
+    ]
+
+
+class IngestService:
+    """Consumer group member owning some partitions of the events topic."""
+
+    def __init__(self, kafka: KafkaSettings, settings: IngestSettings) -> None:
+        self.kafka, self.settings = kafka, settings
+        self.config = window_config(settings)
+        self.processors: dict[int, PartitionProcessor] = {}
+        self.next_offsets: dict[int, int] = {}
+        self.last_message_s: dict[int, float] = {}
+        self.stop_event = threading.Event()
+        self.counts = {"accepted": 0, "invalid": 0, "late": 0, "duplicate": 0}
+
+    # -- partition lifecycle -------------------------------------------------------
+    def _assign(self, partitions: set[TopicPartition]) -> None:
+        for tp in partitions:
+            saved = checkpoint.load(self.settings.checkpoint_dir, tp.topic, tp.partition)
+            if saved is None:
+                self.processors[tp.partition] = PartitionProcessor(tp.partition, self.config)
+                self.consumer.seek_to_beginning(tp)
+                self.next_offsets[tp.partition] = 0
+            else:
+                self.processors[tp.partition] = saved.processor
+                self.consumer.seek(tp, saved.next_offset)
+                self.next_offsets[tp.partition] = saved.next_offset
+            self.last_message_s[tp.partition] = time.monotonic()
+            log.info(
+                "assigned partition %s at offset %s", tp.partition, self.next_offsets[tp.partition]
+            )
+
+    def _revoke(self, partitions: set[TopicPartition]) -> None:
+        owned = [tp for tp in partitions if tp.partition in self.processors]
+        self._checkpoint([tp.partition for tp in owned])
+        for tp in owned:
+            del self.processors[tp.partition]
+            self.next_offsets.pop(tp.partition, None)
+
+    # -- the loop ------------------------------------------------------------------
+    def run(self) -> None:
+        ensure_topics(self.kafka)
+        self.producer = make_producer(self.kafka)
+        self.consumer = make_consumer(
+            self.kafka, self.settings.group, max_poll_records=self.settings.max_poll_records
+        )
+        service = self
+
+        class Listener(ConsumerRebalanceListener):
+            def on_partitions_revoked(self, revoked):  # type: ignore[no-untyped-def]
+                service._revoke(set(revoked))
+
+            def on_partitions_assigned(self, assigned):  # type: ignore[no-untyped-def]
+                service._assign(set(assigned))
+
+        self.consumer.subscribe([self.kafka.events_topic], listener=Listener())
+        last_checkpoint = time.monotonic()
+        try:
+            while not self.stop_event.is_set():
+                polled = self.consumer.poll(timeout_ms=200)
+                for tp, messages in polled.items():
+                    self._process(tp.partition, messages)
+                self._advance_idle()
+                if time.monotonic() - last_checkpoint >= self.settings.checkpoint_interval_s:
+                    self._checkpoint(list(self.processors))
+                    last_checkpoint = time.monotonic()
+            self._checkpoint(list(self.processors))
+        finally:
+            self.consumer.close(autocommit=False)
+            self.producer.close()
+
+    def _process(self, partition: int, messages: list) -> None:  # type: ignore[type-arg]
+        processor = self.processors[partition]
+        lines, message_index = split_values([m.value or b"" for m in messages])
+        result = processor.submit(lines)
+        offsets = [m.offset for m in messages]
+        for envelope in dlq_envelopes(
+            result, lines, message_index, offsets, self.kafka.events_topic, partition
+        ):
+            self.producer.send(self.kafka.dlq_topic, value=envelope, partition=partition)
+        self._publish(partition, result.features)
+        self.next_offsets[partition] = offsets[-1] + 1
+        self.last_message_s[partition] = time.monotonic()
+        reasons = result.rejected["reason"]
+        late = int((reasons == "late").sum())
+        self.counts["accepted"] += result.accepted
+        self.counts["duplicate"] += result.duplicates
+        self.counts["late"] += late
+        self.counts["invalid"] += result.rejected.height - late
+
+    def _publish(self, partition: int, features: list) -> None:  # type: ignore[type-arg]
+        for rows in features:
+            if rows.height == 0:
+                continue
+            for value in frame_to_values(rows):
+                self.producer.send(self.kafka.features_topic, value=value, partition=partition)
+            if self.settings.feature_log_dir is not None:
+                feature_log.append(self.settings.feature_log_dir, rows)
+
+    def _advance_idle(self) -> None:
+        """An idle partition's watermark follows the wall clock, so alerts never stall."""
+        now_s = time.monotonic()
+        now_ms = int(time.time() * 1000)
+        for partition, processor in self.processors.items():
+            idle = now_s - self.last_message_s.get(partition, now_s) >= self.settings.idle_timeout_s
+            # Only a live stream follows the clock: a replay of old events must not jump ahead.
+            live = 0 <= now_ms - processor.max_ts_ms <= self.config.retention_ms
+            if idle and live:
+                target = now_ms - self.config.allowed_lateness_ms
+                self._publish(partition, processor.advance_to(target))
+
+    def _checkpoint(self, partitions: list[int]) -> None:
+        if not partitions:
+            return
+        self.producer.flush()
+        for partition in partitions:
+            checkpoint.save(
+                self.settings.checkpoint_dir,
+                self.kafka.events_topic,
+                checkpoint.Checkpoint(self.processors[partition], self.next_offsets[partition]),
+            )
+        self.consumer.commit(
+            {
+                TopicPartition(self.kafka.events_topic, p): OffsetAndMetadata(
+                    self.next_offsets[p], "", -1
+                )
+                for p in partitions
+            }
+        )

@@ -1,0 +1,118 @@
+"""Per-partition event-time count windows held in dense NumPy rings keyed by product slot.
+
+Counts live at three resolutions (tick, hour, day), each a ring of buckets shared by all
+products of the partition: `counts[slot, ring_index, action]`. A batch is merged by
+adding its per-bucket partials into the touched cells, so a merge costs O(batch) and a
+tick costs O(active products), never O(history).
+
+A window of length W ending at tick T covers [ceil_to_resolution(T - W), T): it is
+assembled from whole coarse buckets plus finer buckets for the part of the current hour
+and day that has already passed, so no event at or after T is ever counted in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from services.ingest.config import DAY_MS, HOUR_MS, WindowConfig
+from shared.schema import ACTIONS
+
+N_ACTIONS = len(ACTIONS)
+
+
+def _ring_len(span_buckets: int) -> int:
+    return 1 << int(np.ceil(np.log2(span_buckets)))
+
+
+@dataclass
+class Ring:
+    """Buckets of one resolution: `counts[slot, bucket % n, action]`, `ids[bucket % n] = bucket`."""
+
+    bucket_ms: int
+    counts: np.ndarray
+    ids: np.ndarray
+
+    @classmethod
+    def empty(cls, bucket_ms: int, n_buckets: int, capacity: int) -> Ring:
+        counts = np.zeros((capacity, n_buckets, N_ACTIONS), dtype=np.uint32)
+        return cls(bucket_ms, counts, np.full(n_buckets, -1, dtype=np.int64))
+
+    def add(self, slots: np.ndarray, ts_ms: np.ndarray, actions: np.ndarray, n: np.ndarray) -> None:
+        """Add event counts; a ring cell that held an older bucket is cleared first."""
+        buckets = ts_ms // self.bucket_ms
+        size = len(self.ids)
+        for bucket in np.unique(buckets):
+            index = bucket % size
+            if self.ids[index] != bucket:
+                self.counts[:, index, :] = 0
+                self.ids[index] = bucket
+        np.add.at(self.counts, (slots, buckets % size, actions), n.astype(np.uint32))
+
+    def total(self, slots: np.ndarray, first_bucket: int, end_bucket: int) -> np.ndarray:
+        """Sum of buckets [first_bucket, end_bucket) for `slots`: shape (len(slots), actions)."""
+        size = len(self.ids)
+        wanted = np.arange(first_bucket, end_bucket, dtype=np.int64)
+        if len(wanted) > size:
+            raise ValueError("window longer than the ring")
+        present = wanted[self.ids[wanted % size] == wanted]
+        if len(present) == 0:
+            return np.zeros((len(slots), N_ACTIONS), dtype=np.int64)
+        return self.counts[np.ix_(slots, present % size)].sum(axis=1, dtype=np.int64)
+
+    def grow(self, capacity: int) -> None:
+        extra = np.zeros((capacity - len(self.counts), *self.counts.shape[1:]), dtype=np.uint32)
+        self.counts = np.concatenate([self.counts, extra])
+
+    def clear_slots(self, slots: np.ndarray) -> None:
+        self.counts[slots] = 0
+
+
+class CountWindows:
+    """Tick, hour and day rings for one partition, and window sums at a tick."""
+
+    def __init__(self, config: WindowConfig, capacity: int = 1024) -> None:
+        self.config = config
+        fine_span = (HOUR_MS + config.allowed_lateness_ms) // config.tick_ms + 2
+        self.fine = Ring.empty(config.tick_ms, _ring_len(fine_span), capacity)
+        self.hourly = Ring.empty(
+            HOUR_MS, _ring_len(26 + config.allowed_lateness_ms // HOUR_MS), capacity
+        )
+        self.daily = Ring.empty(DAY_MS, _ring_len(config.retention_ms // DAY_MS + 2), capacity)
+
+    @property
+    def rings(self) -> tuple[Ring, Ring, Ring]:
+        return (self.fine, self.hourly, self.daily)
+
+    def add(self, slots: np.ndarray, ts_ms: np.ndarray, actions: np.ndarray, n: np.ndarray) -> None:
+        for ring in self.rings:
+            ring.add(slots, ts_ms, actions, n)
+
+    def grow(self, capacity: int) -> None:
+        for ring in self.rings:
+            ring.grow(capacity)
+
+    def clear_slots(self, slots: np.ndarray) -> None:
+        for ring in self.rings:
+            ring.clear_slots(slots)
+
+    def window(self, slots: np.ndarray, tick_ms: int, length_ms: int) -> np.ndarray:
+        """Counts per action over [ceil(tick_ms - length_ms), tick_ms) for `slots`."""
+        start = tick_ms - length_ms
+        tick = self.config.tick_ms
+        if length_ms <= HOUR_MS:
+            return self.fine.total(slots, start // tick, tick_ms // tick)
+        hour_now = tick_ms // HOUR_MS
+        partial_hour = self.fine.total(slots, hour_now * HOUR_MS // tick, tick_ms // tick)
+        if length_ms <= DAY_MS:
+            first_hour = -(-start // HOUR_MS)
+            return partial_hour + self.hourly.total(slots, first_hour, hour_now)
+        day_now = tick_ms // DAY_MS
+        first_day = -(-start // DAY_MS)
+        partial_day = self.hourly.total(slots, day_now * DAY_MS // HOUR_MS, hour_now)
+        return partial_hour + partial_day + self.daily.total(slots, first_day, day_now)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(ring.counts.nbytes + ring.ids.nbytes for ring in self.rings)

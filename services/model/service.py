@@ -1,0 +1,57 @@
+"""The scoring service: features in, scores out, offsets committed after the scores are acked."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from services.model.baseline import GrowthRatioScorer
+from services.model.scorer import Scorer
+from shared.features import FEATURE_SCHEMA
+from shared.kafka import (
+    ensure_topics,
+    frame_to_values,
+    make_consumer,
+    make_producer,
+    values_to_frame,
+)
+from shared.settings import KafkaSettings, ScoreSettings
+
+log = logging.getLogger(__name__)
+
+
+def load_scorer(settings: ScoreSettings) -> Scorer:
+    """The promoted model, or the growth-ratio baseline when none is promoted yet."""
+    return GrowthRatioScorer()
+
+
+class ScoreService:
+    """Consumer group member scoring some partitions of the features topic."""
+
+    def __init__(
+        self, kafka: KafkaSettings, settings: ScoreSettings, scorer: Scorer | None = None
+    ) -> None:
+        self.kafka, self.settings = kafka, settings
+        self.scorer = scorer or load_scorer(settings)
+        self.stop_event = threading.Event()
+        self.rows_scored = 0
+
+    def run(self) -> None:
+        ensure_topics(self.kafka)
+        producer = make_producer(self.kafka)
+        consumer = make_consumer(self.kafka, self.settings.group, self.kafka.features_topic)
+        try:
+            while not self.stop_event.is_set():
+                polled = consumer.poll(timeout_ms=200)
+                for tp, messages in polled.items():
+                    features = values_to_frame([m.value for m in messages], FEATURE_SCHEMA)
+                    scores = self.scorer.score(features)
+                    self.rows_scored += scores.height
+                    for value in frame_to_values(scores):
+                        producer.send(self.kafka.scores_topic, value=value, partition=tp.partition)
+                if polled:
+                    producer.flush()
+                    consumer.commit()
+        finally:
+            consumer.close(autocommit=False)
+            producer.close()

@@ -1,0 +1,48 @@
+"""The feature row: the contract between ingest (which builds it) and the model (which reads it).
+
+Count windows end at the tick; a window of length W covers [ceil(T - W), T) where the
+ceiling is to the hour for 6 h and 24 h and to the UTC day for 7 d, so it is between
+W minus one bucket and W long. Growth ratios are smoothed with +1 on both sides.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from shared.schema import ACTIONS
+
+WINDOWS = ("5m", "1h", "6h", "24h", "7d")
+COUNT_COLUMNS = [f"{action}_{w}" for w in WINDOWS for action in ACTIONS]
+TOTAL_COLUMNS = [f"events_{w}" for w in WINDOWS]
+DERIVED_COLUMNS = [
+    "growth_1h_vs_24h",
+    "growth_6h_vs_24h",
+    "growth_24h_vs_7d",
+    "acceleration",
+    "engagement_rate_6h",
+    "engagement_rate_24h",
+    "share_rate_24h",
+    "cart_rate_24h",
+    "conversion_rate_24h",
+]
+SPREAD_COLUMNS = [
+    "creators_6h",
+    "creators_24h",
+    "new_creator_share_6h",
+    "regions_24h",
+    "region_entropy_24h",
+    "platforms_24h",
+]
+TIME_COLUMNS = ["hours_since_first_seen", "hour_wib", "weekday_wib"]
+FEATURE_COLUMNS = COUNT_COLUMNS + TOTAL_COLUMNS + DERIVED_COLUMNS + SPREAD_COLUMNS + TIME_COLUMNS
+
+FEATURE_SCHEMA: dict[str, pl.DataType] = {
+    "product_id": pl.String(),
+    "partition": pl.Int32(),
+    "tick_ms": pl.Int64(),
+    "watermark_ms": pl.Int64(),
+    "category": pl.String(),
+    "product_name": pl.String(),
+    "top_regions": pl.List(pl.String),
+    **{name: pl.Float64() for name in FEATURE_COLUMNS},
+}

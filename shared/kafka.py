@@ -1,0 +1,123 @@
+"""Kafka at the edge: topic creation, clients with sane settings, frames as NDJSON values.
+
+Feature and score rows travel as NDJSON batches: one message holds the rows of one
+source partition and tick, and is produced to that same partition number. Every topic
+has the same partition count and the key is `product_id`, so a product's events,
+features and scores all live on the same partition number and stay in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import time
+
+import polars as pl
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from shared.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+ROWS_PER_MESSAGE = 2_000
+
+
+def ensure_topics(settings: KafkaSettings, timeout_s: float = 60.0) -> None:
+    """Create the pipeline topics if missing (idempotent; waits for the broker)."""
+    topics = [
+        settings.events_topic,
+        settings.features_topic,
+        settings.scores_topic,
+        settings.dlq_topic,
+    ]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap, client_id="pantau-admin")
+            break
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
+    try:
+        existing = set(admin.list_topics())
+        missing = [
+            NewTopic(
+                name,
+                settings.partitions,
+                1,
+                topic_configs={"max.message.bytes": str(settings.max_message_bytes)},
+            )
+            for name in topics
+            if name not in existing
+        ]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics(missing)
+        _wait_for_metadata(settings, topics, deadline)
+    finally:
+        admin.close()
+
+
+def _wait_for_metadata(settings: KafkaSettings, topics: list[str], deadline: float) -> None:
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap)
+    try:
+        while not all(consumer.partitions_for_topic(t) for t in topics):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topics {topics} not visible in time")
+            time.sleep(0.2)
+    finally:
+        consumer.close()
+
+
+def make_producer(settings: KafkaSettings) -> KafkaProducer:
+    return KafkaProducer(
+        bootstrap_servers=settings.bootstrap,
+        acks="all",
+        linger_ms=5,
+        batch_size=1_048_576,
+        max_request_size=settings.max_message_bytes,
+        compression_type=None,
+    )
+
+
+def make_consumer(
+    settings: KafkaSettings, group: str, *topics: str, **overrides: object
+) -> KafkaConsumer:
+    """A consumer that never auto-commits: the services commit after their output is durable."""
+    options: dict[str, object] = {
+        "bootstrap_servers": settings.bootstrap,
+        "group_id": group,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_partition_fetch_bytes": 8 * 1_048_576,
+        "fetch_max_bytes": 32 * 1_048_576,
+        "max_poll_records": 5_000,
+        "session_timeout_ms": 10_000,
+        "heartbeat_interval_ms": 1_000,
+    }
+    options.update(overrides)
+    consumer = KafkaConsumer(**options)  # type: ignore[arg-type]
+    if topics:
+        consumer.subscribe(list(topics))
+    return consumer
+
+
+def frame_to_values(frame: pl.DataFrame, rows_per_message: int = ROWS_PER_MESSAGE) -> list[bytes]:
+    """Encode rows as NDJSON message values of at most `rows_per_message` rows."""
+    return [
+        frame.slice(offset, rows_per_message).write_ndjson().encode()
+        for offset in range(0, frame.height, rows_per_message)
+    ]
+
+
+def values_to_frame(
+    values: list[bytes], schema: dict[str, pl.DataType] | None = None
+) -> pl.DataFrame:
+    """Decode NDJSON message values produced by `frame_to_values` back into rows."""
+    payload = b"\n".join(v.rstrip(b"\n") for v in values if v)
+    if not payload:
+        return pl.DataFrame(schema=schema)
+    return pl.read_ndjson(io.BytesIO(payload), schema=schema)

@@ -1,0 +1,260 @@
+"""The engagement event: wire format, columnar decoding and per-event validation.
+
+A batch of NDJSON lines is parsed in one Polars call and validated as columns. A bad
+event never fails its batch: it comes back as a rejected row with a reason from a small
+fixed set (so it can label a metric) and a human-readable detail.
+
+Every field is first read as text, so a JSON number given for a string field is taken
+as its decimal text (`"product_id": 42` is product "42"); objects, arrays and booleans
+fail the field's pattern and are rejected as `wrong_type`.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from itertools import chain
+
+import numpy as np
+import orjson
+import polars as pl
+
+PLATFORMS = (
+    "tiktok",
+    "instagram",
+    "youtube",
+    "facebook",
+    "x",
+    "shopee",
+    "tokopedia",
+    "lazada",
+    "other",
+)
+ACTIONS = ("view", "like", "comment", "share", "save", "search", "add_to_cart", "purchase")
+REQUIRED = ("event_id", "ts", "platform", "product_id", "action")
+OPTIONAL = ("count", "creator_id", "region", "category", "product_name", "price_idr")
+FIELDS = REQUIRED + OPTIONAL
+
+PlatformEnum = pl.Enum(PLATFORMS)
+ActionEnum = pl.Enum(ACTIONS)
+
+EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "event_id": pl.String(),
+    "ts_ms": pl.Int64(),
+    "platform": PlatformEnum,
+    "product_id": pl.String(),
+    "action": ActionEnum,
+    "count": pl.Int64(),
+    "creator_id": pl.String(),
+    "region": pl.String(),
+    "category": pl.String(),
+    "product_name": pl.String(),
+    "price_idr": pl.Float64(),
+}
+REJECT_SCHEMA: dict[str, pl.DataType] = {
+    "line_no": pl.Int64(),
+    "reason": pl.String(),
+    "detail": pl.String(),
+}
+
+# Bounded reason set: these label the DLQ metric.
+REASONS = ("malformed_json", "missing_field", "wrong_type", "invalid_value", "oversized", "late")
+
+MAX_LINE_BYTES = 16_384
+MIN_TS_MS = 946_684_800_000  # 2000-01-01: anything older is a unit mistake (seconds, not ms)
+MAX_TS_MS = 4_102_444_800_000  # 2100-01-01
+MAX_COUNT = 1_000_000_000
+_ID = r"^[A-Za-z0-9_.:@/#+=-]{1,128}$"
+_REGION = r"^ID-[A-Z]{2}$"
+_TEXT = r"^[^\x00-\x1f{\[][^\x00-\x1f]{0,255}$"
+_INT = r"^[0-9]{1,19}$"
+_NUMBER = r"^-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
+
+
+@dataclass(frozen=True)
+class DecodedBatch:
+    """Accepted events (EVENT_SCHEMA plus `line_no`) and rejected lines with reasons."""
+
+    events: pl.DataFrame
+    rejected: pl.DataFrame
+
+
+def _parse_ts(col: pl.Expr) -> pl.Expr:
+    """Epoch milliseconds from either digits or an RFC 3339 time (any offset)."""
+    as_int = pl.when(col.str.contains(_INT)).then(col.cast(pl.Int64, strict=False))
+    rfc3339 = (
+        col.str.replace(r"[Zz]$", "+00:00")
+        .str.replace(" ", "T")
+        .str.to_datetime(format="%Y-%m-%dT%H:%M:%S%.f%:z", time_zone="UTC", strict=False)
+        .dt.epoch("ms")
+    )
+    return as_int.otherwise(rfc3339)
+
+
+def _checks() -> list[tuple[pl.Expr, str, str]]:
+    """(failing condition, reason, detail) in priority order: the first failure wins."""
+    checks: list[tuple[pl.Expr, str, str]] = [
+        (pl.col(name).is_null(), "missing_field", f"{name}: required field missing")
+        for name in REQUIRED
+    ]
+    for name in ("event_id", "product_id"):
+        checks.append(
+            (
+                ~pl.col(name).str.contains(_ID),
+                "wrong_type",
+                f"{name}: expected an id string of 1-128 safe characters",
+            )
+        )
+    checks += [
+        (pl.col("ts_ms").is_null(), "wrong_type", "ts: expected RFC 3339 or epoch milliseconds"),
+        (
+            ~pl.col("ts_ms").is_between(MIN_TS_MS, MAX_TS_MS),
+            "invalid_value",
+            "ts: outside 2000-01-01..2100-01-01 (epoch seconds instead of milliseconds?)",
+        ),
+        (
+            ~pl.col("platform").is_in(PLATFORMS),
+            "invalid_value",
+            f"platform: expected one of {', '.join(PLATFORMS)}",
+        ),
+        (
+            ~pl.col("action").is_in(ACTIONS),
+            "invalid_value",
+            f"action: expected one of {', '.join(ACTIONS)}",
+        ),
+        (
+            pl.col("count").is_not_null() & ~pl.col("count").str.contains(_INT),
+            "wrong_type",
+            "count: expected a positive integer",
+        ),
+        (
+            pl.col("count").is_not_null()
+            & ~pl.col("count").cast(pl.Int64, strict=False).is_between(1, MAX_COUNT),
+            "invalid_value",
+            f"count: expected 1..{MAX_COUNT}",
+        ),
+        (
+            pl.col("creator_id").is_not_null() & ~pl.col("creator_id").str.contains(_ID),
+            "wrong_type",
+            "creator_id: expected an id string",
+        ),
+        (
+            pl.col("region").is_not_null() & ~pl.col("region").str.contains(_REGION),
+            "invalid_value",
+            "region: expected an ISO 3166-2:ID code such as ID-JT",
+        ),
+        (
+            pl.col("category").is_not_null() & ~pl.col("category").str.contains(_TEXT),
+            "wrong_type",
+            "category: expected a short string",
+        ),
+        (
+            pl.col("product_name").is_not_null() & ~pl.col("product_name").str.contains(_TEXT),
+            "wrong_type",
+            "product_name: expected a short string",
+        ),
+        (
+            pl.col("price_idr").is_not_null() & ~pl.col("price_idr").str.contains(_NUMBER),
+            "wrong_type",
+            "price_idr: expected a number",
+        ),
+    ]
+    return checks
+
+
+_CHECKS = _checks()
+
+
+def _reason_exprs() -> tuple[pl.Expr, pl.Expr]:
+    reason: pl.Expr = pl.lit(None, pl.String)
+    detail: pl.Expr = pl.lit(None, pl.String)
+    for cond, why, text in reversed(_CHECKS):
+        reason = pl.when(cond).then(pl.lit(why)).otherwise(reason)
+        detail = pl.when(cond).then(pl.lit(text)).otherwise(detail)
+    return reason, detail
+
+
+_REASON, _DETAIL = _reason_exprs()
+_VALID = pl.all_horizontal([~cond for cond, _, _ in _CHECKS])
+_RAW_SCHEMA = {name: pl.String for name in FIELDS}
+
+
+def _read_text_columns(lines: list[bytes]) -> pl.DataFrame:
+    return pl.read_ndjson(io.BytesIO(b"\n".join(lines)), schema=_RAW_SCHEMA)
+
+
+def _is_json_object(line: bytes) -> bool:
+    try:
+        return isinstance(orjson.loads(line), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def decode_lines(lines: list[bytes]) -> DecodedBatch:
+    """Decode and validate NDJSON lines; `line_no` indexes into `lines`.
+
+    The fast path parses the whole batch at once; only a batch that holds a line that
+    is not a JSON object pays for a per-line scan to find it.
+    """
+    n = len(lines)
+    sizes = np.fromiter(map(len, lines), dtype=np.int64, count=n)
+    line_no = np.arange(n, dtype=np.int64)
+    oversized = line_no[sizes > MAX_LINE_BYTES]
+    blank = sizes == 0
+    keep = line_no[(sizes <= MAX_LINE_BYTES) & ~blank]
+    candidates = [lines[i] for i in keep] if len(keep) < n else lines
+    malformed = np.empty(0, dtype=np.int64)
+    try:
+        raw = _read_text_columns(candidates)
+    except pl.exceptions.PolarsError:
+        ok = np.fromiter(map(_is_json_object, candidates), dtype=bool, count=len(candidates))
+        malformed, keep = keep[~ok], keep[ok]
+        raw = _read_text_columns([lines[i] for i in keep])
+    raw = raw.with_columns(pl.Series("line_no", keep), ts_ms=_parse_ts(pl.col("ts")))
+    valid = raw.select(_VALID).to_series()
+    events = raw.filter(valid).select(
+        "line_no",
+        "event_id",
+        "ts_ms",
+        pl.col("platform").cast(PlatformEnum),
+        "product_id",
+        pl.col("action").cast(ActionEnum),
+        pl.col("count").cast(pl.Int64).fill_null(1),
+        "creator_id",
+        "region",
+        "category",
+        "product_name",
+        pl.col("price_idr").cast(pl.Float64),
+    )
+    rejected = pl.concat(
+        [
+            raw.filter(~valid).select("line_no", reason=_REASON, detail=_DETAIL),
+            _rejects(malformed, "malformed_json", "line is not a JSON object"),
+            _rejects(oversized, "oversized", f"line longer than {MAX_LINE_BYTES} bytes"),
+            _rejects(line_no[blank], "malformed_json", "empty line"),
+        ]
+    ).sort("line_no")
+    return DecodedBatch(events=events, rejected=rejected)
+
+
+def _rejects(line_no: np.ndarray, reason: str, detail: str) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"line_no": line_no, "reason": [reason] * len(line_no), "detail": [detail] * len(line_no)},
+        schema=REJECT_SCHEMA,
+    )
+
+
+def split_values(values: list[bytes]) -> tuple[list[bytes], np.ndarray]:
+    """Split message values into NDJSON lines; returns the lines and each line's message index.
+
+    A trailing newline in a value is a terminator, not an empty event.
+    """
+    parts = [v[:-1].split(b"\n") if v.endswith(b"\n") else v.split(b"\n") for v in values]
+    counts = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    lines = list(chain.from_iterable(parts))
+    return lines, np.repeat(np.arange(len(values), dtype=np.int64), counts)
+
+
+def empty_events() -> pl.DataFrame:
+    """A zero-row frame with the accepted-events schema."""
+    return pl.DataFrame(schema={"line_no": pl.Int64(), **EVENT_SCHEMA})

@@ -1,0 +1,28 @@
+"""The score record: what the scorer publishes on `pantau.scores` and the API stores."""
+
+from __future__ import annotations
+
+import polars as pl
+
+REASON = pl.Struct({"feature": pl.String, "text_id": pl.String, "text_en": pl.String})
+
+SCORE_SCHEMA: dict[str, pl.DataType] = {
+    "product_id": pl.String(),
+    "partition": pl.Int32(),
+    "tick_ms": pl.Int64(),
+    "watermark_ms": pl.Int64(),
+    "category": pl.String(),
+    "product_name": pl.String(),
+    "top_regions": pl.List(pl.String),
+    "probability": pl.Float64(),
+    "score": pl.Float64(),
+    "model_version": pl.String(),
+    "reasons": pl.List(REASON),
+    # A few raw figures so the API can show evidence without the feature topic.
+    "events_1h": pl.Float64(),
+    "events_24h": pl.Float64(),
+    "growth_6h_vs_24h": pl.Float64(),
+    "creators_24h": pl.Float64(),
+    "regions_24h": pl.Float64(),
+}
+EVIDENCE_COLUMNS = ["events_1h", "events_24h", "growth_6h_vs_24h", "creators_24h", "regions_24h"]

@@ -1,0 +1,74 @@
+"""All settings, typed, with working defaults; every field is overridable by `PANTAU_*`.
+
+One class per service plus the Kafka settings they share. Services take a settings
+object as an argument (nothing reads the environment at import time), so tests pass
+settings in instead of patching the environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    """Broker address and topic layout (`PANTAU_KAFKA_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_KAFKA_")
+
+    bootstrap: str = "127.0.0.1:9092"
+    partitions: int = Field(4, ge=1, description="partitions of every topic the code creates")
+    events_topic: str = "pantau.events"
+    features_topic: str = "pantau.features"
+    scores_topic: str = "pantau.scores"
+    dlq_topic: str = "pantau.events.dlq"
+    max_message_bytes: int = 4_000_000
+
+
+class IngestSettings(BaseSettings):
+    """Ingest service (`PANTAU_INGEST_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_INGEST_")
+
+    group: str = "pantau-ingest"
+    tick_ms: int = 5 * 60_000
+    allowed_lateness_ms: int = 10 * 60_000
+    dedup_horizon_ms: int = 24 * 3_600_000
+    retention_ms: int = 7 * 24 * 3_600_000
+    checkpoint_dir: Path = Path("var/checkpoints")
+    checkpoint_interval_s: float = 10.0
+    idle_timeout_s: float = 60.0
+    feature_log_dir: Path | None = Path("var/feature-log")
+    max_poll_records: int = 5_000
+    metrics_port: int = 9101
+
+
+class ScoreSettings(BaseSettings):
+    """Scoring service (`PANTAU_SCORE_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_SCORE_")
+
+    group: str = "pantau-model"
+    model_dir: Path = Path("var/models")
+    metrics_port: int = 9102
+    explain_threshold: float = 0.7
+
+
+class ApiSettings(BaseSettings):
+    """API service (`PANTAU_API_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_API_", populate_by_name=True)
+
+    group: str = "pantau-api"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = Field(
+        "sqlite:///var/pantau.db",
+        validation_alias=AliasChoices("PANTAU_DATABASE_URL", "PANTAU_API_DATABASE_URL"),
+    )
+    require_api_keys: bool = True
+    consume_scores: bool = True
+    max_body_bytes: int = 5_000_000
+    trend_max_age_ms: int = 3_600_000
