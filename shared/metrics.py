@@ -1,0 +1,197 @@
+"""The Prometheus metric catalogue: every metric any Pantau service exports is defined here.
+
+One module keeps names, HELP text, units and label sets consistent across services, and lets
+the deploy tests check the dashboard and the alert rules against the real definitions.
+
+Conventions (checked by `promtool check metrics` in tests/deploy):
+
+* base units in the name (`_seconds`, `_bytes`), counters end in `_total`;
+* labels only take values from small, fixed sets (outcomes, reasons, route templates, HTTP
+  methods and status codes, topics and partitions): never product, creator or key ids, which
+  would create one series per entity and overload Prometheus;
+* every consumed message is counted exactly once in `pantau_ingest_events_total`, so
+  `pantau_dlq_messages_total / pantau_ingest_events_total` is the share sent to the DLQ.
+
+All objects live on the default registry; the API serves it on /metrics and the other services
+call `start_metrics_server`.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
+
+# Bounded label values. Children are created up front so every series exists from the first
+# scrape: rate() and ratios then see 0 instead of a missing series.
+INGEST_OUTCOMES: tuple[str, ...] = ("accepted", "invalid", "late", "duplicate")
+DLQ_REASONS: tuple[str, ...] = (
+    "malformed_json",
+    "missing_field",
+    "wrong_type",
+    "invalid_value",
+    "late",
+    "oversized",
+)
+WEBHOOK_OUTCOMES: tuple[str, ...] = (
+    "success",
+    "http_error",
+    "timeout",
+    "connection_error",
+    "refused",
+    "gone",
+)
+UNMATCHED_ROUTE = "<unmatched>"
+"""`route` label for requests that match no route, so scanners cannot create new series."""
+
+_SHORT_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+_LONG_SECONDS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+_PROBABILITY = tuple(round(0.05 * i, 2) for i in range(1, 21))  # 0.05, 0.10, ..., 1.0
+
+# --- ingest ---------------------------------------------------------------------------------
+
+INGEST_EVENTS = Counter(
+    "pantau_ingest_events_total",
+    "Consumed events by outcome (accepted, invalid, late, duplicate); each message counts once.",
+    ["outcome"],
+)
+INGEST_BATCH_DURATION = Histogram(
+    "pantau_ingest_batch_duration_seconds",
+    "Time to turn one polled batch of events into window updates and features.",
+    buckets=_LONG_SECONDS,
+)
+CONSUMER_LAG = Gauge(
+    "pantau_consumer_lag_messages",
+    "Messages between the committed offset and the end of the partition, per consumer service.",
+    ["topic", "partition"],
+)
+INGEST_WATERMARK = Gauge(
+    "pantau_ingest_watermark_timestamp_seconds",
+    "Event-time watermark of each input partition, as a Unix time.",
+    ["partition"],
+)
+INGEST_FRESHNESS = Gauge(
+    "pantau_ingest_freshness_seconds",
+    "Now minus the oldest partition watermark: how far behind real time the features are.",
+)
+INGEST_ACTIVE_PRODUCTS = Gauge(
+    "pantau_ingest_active_products",
+    "Products with at least one event inside the open windows.",
+)
+INGEST_STATE_BYTES = Gauge(
+    "pantau_ingest_state_bytes",
+    "Estimated memory held by the window state.",
+)
+INGEST_CHECKPOINT_DURATION = Histogram(
+    "pantau_ingest_checkpoint_duration_seconds",
+    "Time to write one durable checkpoint of window state and offsets.",
+    buckets=_LONG_SECONDS,
+)
+INGEST_CHECKPOINT_TIMESTAMP = Gauge(
+    "pantau_ingest_checkpoint_timestamp_seconds",
+    "Unix time of the last durable checkpoint; a restart replays everything after it.",
+)
+INGEST_FEATURES_EMITTED = Counter(
+    "pantau_ingest_features_emitted_total",
+    "Feature rows emitted to the scorer.",
+)
+DLQ_MESSAGES = Counter(
+    "pantau_dlq_messages_total",
+    "Messages written to the dead-letter topic, by reason.",
+    ["reason"],
+)
+
+# --- model ----------------------------------------------------------------------------------
+
+SCORE_BATCH_DURATION = Histogram(
+    "pantau_score_batch_duration_seconds",
+    "Time to score one batch of feature rows.",
+    buckets=_SHORT_SECONDS,
+)
+SCORED_ROWS = Counter(
+    "pantau_scored_rows_total",
+    "Feature rows scored.",
+)
+MODEL_INFO = Gauge(
+    "pantau_model_info",
+    "Always 1; the version label names the loaded model.",
+    ["version"],
+)
+MODEL_CREATED_TIMESTAMP = Gauge(
+    "pantau_model_created_timestamp_seconds",
+    "Unix time the loaded model was trained, to alert on stale models.",
+)
+SCORE_PROBABILITY = Histogram(
+    "pantau_score_probability",
+    "Distribution of predicted probabilities that a product goes viral.",
+    buckets=_PROBABILITY,
+)
+
+# --- api ------------------------------------------------------------------------------------
+
+ALERTS_FIRED = Counter(
+    "pantau_alerts_fired_total",
+    "Alerts raised for rising products.",
+)
+WEBHOOK_DELIVERIES = Counter(
+    "pantau_webhook_deliveries_total",
+    "Webhook delivery attempts by outcome.",
+    ["outcome"],
+)
+WEBHOOK_DELIVERY_DURATION = Histogram(
+    "pantau_webhook_delivery_duration_seconds",
+    "Time of one webhook delivery attempt, including connect and response.",
+    buckets=_LONG_SECONDS,
+)
+WEBHOOK_OUTBOX_PENDING = Gauge(
+    "pantau_webhook_outbox_pending",
+    "Webhook deliveries waiting in the outbox (new or due for retry).",
+)
+WEBHOOK_DISABLED_SUBSCRIPTIONS = Gauge(
+    "pantau_webhook_disabled_subscriptions",
+    "Webhook subscriptions disabled after repeated failures or a 410 Gone.",
+)
+HTTP_REQUESTS = Counter(
+    "pantau_http_requests_total",
+    "HTTP requests by route template, method and status code.",
+    ["route", "method", "status"],
+)
+HTTP_REQUEST_DURATION = Histogram(
+    "pantau_http_request_duration_seconds",
+    "HTTP request latency by route template and method.",
+    ["route", "method"],
+    buckets=_SHORT_SECONDS,
+)
+
+for _outcome in INGEST_OUTCOMES:
+    INGEST_EVENTS.labels(outcome=_outcome)
+for _reason in DLQ_REASONS:
+    DLQ_MESSAGES.labels(reason=_reason)
+for _outcome in WEBHOOK_OUTCOMES:
+    WEBHOOK_DELIVERIES.labels(outcome=_outcome)
+
+
+def set_model_version(version: str, created_timestamp: float) -> None:
+    """Publish the loaded model; clears the old version so exactly one series reads 1."""
+    MODEL_INFO.clear()
+    MODEL_INFO.labels(version=version).set(1)
+    MODEL_CREATED_TIMESTAMP.set(created_timestamp)
+
+
+_started_ports: set[int] = set()
+_start_lock = threading.Lock()
+
+
+def start_metrics_server(port: int) -> None:
+    """Serve the default registry on `port` for services without their own HTTP server.
+
+    A port <= 0 disables the endpoint (tests run several services in one process), and
+    starting the same port twice is a no-op instead of an "address in use" error.
+    """
+    if port <= 0:
+        return
+    with _start_lock:
+        if port in _started_ports:
+            return
+        start_http_server(port)
+        _started_ports.add(port)

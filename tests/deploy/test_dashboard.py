@@ -1,0 +1,122 @@
+"""Rules every panel of the Grafana dashboard follows, so it stays correct as it grows.
+
+* queries go through the `${datasource}` variable and filter on `$job` / `$instance`;
+* every range is `$__rate_interval` (never shorter than 4 scrapes, never hiding spikes);
+* counters only appear inside rate() or increase(): their raw value resets on restart;
+* every metric exists in shared/metrics.py or the recording rules (no silent empty panel);
+* every panel has a unit and a description.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+from _promql import REPO, catalogue, parse, recording_rule_names, series_names
+
+GRAFANA_DIR = REPO / "deploy" / "grafana"
+DASHBOARD = GRAFANA_DIR / "dashboards" / "pantau.json"
+DATASOURCE_UID = "${datasource}"
+ROWS = ["Overview", "Ingest", "Model", "API", "Webhooks"]
+
+
+def _dashboard() -> dict[str, Any]:
+    return json.loads(DASHBOARD.read_text())
+
+
+def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every panel, including those nested in collapsed rows."""
+    for panel in panels:
+        yield panel
+        yield from _panels(panel.get("panels", []))
+
+
+def _graph_panels() -> list[dict[str, Any]]:
+    return [p for p in _panels(_dashboard()["panels"]) if p["type"] != "row"]
+
+
+def _queries() -> list[tuple[str, str]]:
+    return [(p["title"], t["expr"]) for p in _graph_panels() for t in p["targets"]]
+
+
+def test_rows_in_order_with_the_overview_first() -> None:
+    rows = [p["title"] for p in _dashboard()["panels"] if p["type"] == "row"]
+    assert rows == ROWS
+
+
+def test_overview_row_content() -> None:
+    titles: list[str] = []
+    current = None
+    for panel in _dashboard()["panels"]:
+        if panel["type"] == "row":
+            current = panel["title"]
+        elif current == "Overview":
+            titles.append(panel["title"])
+    assert titles == [
+        "Events/s",
+        "Freshness",
+        "Consumer lag",
+        "DLQ share",
+        "Alerts/h",
+        "Webhook success",
+    ]
+
+
+def test_template_variables() -> None:
+    variables = {v["name"]: v for v in _dashboard()["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    for name in ("job", "instance"):
+        assert variables[name]["type"] == "query"
+        assert variables[name]["datasource"]["uid"] == DATASOURCE_UID
+        assert variables[name]["includeAll"] and variables[name]["multi"]
+
+
+@pytest.mark.parametrize("panel", _graph_panels(), ids=lambda p: p["title"])
+def test_panel_has_unit_description_and_datasource(panel: dict[str, Any]) -> None:
+    assert panel.get("description", "").strip(), "no description"
+    assert panel["fieldConfig"]["defaults"].get("unit"), "no unit"
+    assert panel["datasource"]["uid"] == DATASOURCE_UID
+    assert panel["targets"], "no query"
+    for target in panel["targets"]:
+        assert target["datasource"]["uid"] == DATASOURCE_UID
+
+
+@pytest.mark.parametrize(("title", "expr"), _queries(), ids=[q[0] for q in _queries()])
+def test_query_rules(title: str, expr: str) -> None:
+    allowed, counters = series_names(catalogue())
+    known = allowed | recording_rule_names()
+    query = parse(expr)
+    assert query.uses, f"no metric in {expr}"
+    for rng in query.ranges:
+        assert rng == "$__rate_interval", f"range [{rng}] instead of [$__rate_interval]"
+    for use in query.uses:
+        assert use.name in known, f"{use.name} is neither in shared/metrics.py nor recorded"
+        if use.name in counters:
+            assert use.inside_rate, f"counter {use.name} outside rate()/increase()"
+        if use.inside_rate:
+            assert "$__rate_interval" in expr
+        assert 'job=~"$job"' in use.matchers, f"{use.name} ignores $job"
+        assert 'instance=~"$instance"' in use.matchers, f"{use.name} ignores $instance"
+
+
+def test_unique_panel_ids() -> None:
+    ids = [p["id"] for p in _panels(_dashboard()["panels"])]
+    assert len(ids) == len(set(ids))
+
+
+def test_provisioning_points_at_the_dashboard() -> None:
+    datasources = yaml.safe_load(
+        (GRAFANA_DIR / "provisioning" / "datasources" / "prometheus.yml").read_text()
+    )
+    [source] = datasources["datasources"]
+    assert source["type"] == "prometheus"
+    assert source["url"] == "http://prometheus:9090"
+    providers = yaml.safe_load(
+        (GRAFANA_DIR / "provisioning" / "dashboards" / "pantau.yml").read_text()
+    )
+    [provider] = providers["providers"]
+    assert provider["options"]["path"] == "/var/lib/grafana/dashboards"

@@ -1,0 +1,160 @@
+"""Prometheus config, rules and the metric catalogue, checked by promtool itself.
+
+promtool ships in Debian's `prometheus` package (`make system-deps` installs it); the tests
+only skip where it is missing, and CI has it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from _promql import (
+    PROMETHEUS_DIR,
+    REPO,
+    RULE_FILES,
+    catalogue,
+    load_rules,
+    parse,
+    recording_rule_names,
+    series_names,
+)
+
+CONFIGS = [PROMETHEUS_DIR / "prometheus.yml", PROMETHEUS_DIR / "prometheus.compose.yml"]
+UNIT_TESTS = sorted((PROMETHEUS_DIR / "tests").glob("*.yml"))
+ALERTS = {
+    "PipelineStalled",
+    "ConsumerLagGrowing",
+    "DLQRateHigh",
+    "ModelStale",
+    "WebhookFailureRateHigh",
+    "APIErrorRateHigh",
+    "CheckpointStale",
+    "ServiceDown",
+}
+# Series Prometheus itself adds for every target; the only ones rules may use besides ours.
+BUILTIN_SERIES = {"up"}
+
+# Observes one sample of every metric in a separate interpreter, so the default registry of
+# the test process (which other tests read) is left untouched.
+_EXPOSITION_SCRIPT = """
+import sys
+from prometheus_client import generate_latest
+from prometheus_client.metrics import MetricWrapperBase
+import shared.metrics as m
+
+for metric in vars(m).values():
+    if not isinstance(metric, MetricWrapperBase):
+        continue
+    if metric._labelnames:
+        metric = metric.labels(*["0" for _ in metric._labelnames])
+    kind = metric._type
+    if kind == "counter":
+        metric.inc()
+    elif kind == "gauge":
+        metric.set(1)
+    else:
+        metric.observe(0.5)
+sys.stdout.write(generate_latest().decode())
+"""
+
+
+@pytest.fixture(scope="module")
+def promtool() -> str:
+    path = shutil.which("promtool")
+    if path is None:
+        pytest.skip("promtool not installed (Debian package `prometheus`; `make system-deps`)")
+    return path
+
+
+def _run(cmd: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
+def test_promtool_check_config(promtool: str, config: Path) -> None:
+    _run([promtool, "check", "config", str(config)])
+
+
+def test_promtool_check_rules(promtool: str) -> None:
+    _run([promtool, "check", "rules", *map(str, RULE_FILES)])
+
+
+def test_promtool_rule_unit_tests(promtool: str) -> None:
+    assert UNIT_TESTS, "no promtool unit tests in deploy/prometheus/tests"
+    result = _run([promtool, "test", "rules", *map(str, UNIT_TESTS)])
+    assert "FAILED" not in result.stdout
+
+
+def test_promtool_check_metrics(promtool: str) -> None:
+    """The exposition of every catalogue metric passes promtool's naming lint."""
+    exposition = subprocess.run(
+        [sys.executable, "-c", _EXPOSITION_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        check=True,
+    ).stdout
+    for name in catalogue():
+        assert f"\n{name}" in exposition, f"{name} has no sample in the exposition"
+    _run([promtool, "check", "metrics"], stdin=exposition)
+
+
+def test_scrape_jobs() -> None:
+    """The dashboard and rules rely on these job names; the compose file on their ports."""
+    expected = {
+        "pantau-ingest": "127.0.0.1:9101",
+        "pantau-score": "127.0.0.1:9102",
+        "pantau-api": "127.0.0.1:8000",
+    }
+    config = yaml.safe_load(CONFIGS[0].read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert set(jobs) == set(expected)
+    for name, target in expected.items():
+        assert jobs[name]["static_configs"][0]["targets"] == [target]
+    assert jobs["pantau-api"]["metrics_path"] == "/metrics"
+    assert config["global"]["scrape_interval"] == "5s"
+    compose = yaml.safe_load(CONFIGS[1].read_text())
+    assert [j["job_name"] for j in compose["scrape_configs"]] == list(jobs)
+    assert compose["rule_files"] == config["rule_files"]
+
+
+def test_every_alert_is_complete() -> None:
+    alerts = {rule["alert"]: rule for rule in load_rules() if "alert" in rule}
+    assert set(alerts) == ALERTS
+    for name, rule in alerts.items():
+        assert rule.get("for"), f"{name}: no `for`"
+        assert rule.get("keep_firing_for"), f"{name}: no `keep_firing_for`"
+        assert rule["labels"]["severity"] in {"critical", "warning"}, name
+        for key in ("summary", "description", "runbook"):
+            assert rule["annotations"].get(key, "").strip(), f"{name}: no {key} annotation"
+
+
+def test_every_alert_has_firing_and_quiet_unit_tests() -> None:
+    firing: set[str] = set()
+    quiet: set[str] = set()
+    for path in UNIT_TESTS:
+        for case in yaml.safe_load(path.read_text())["tests"]:
+            for check in case.get("alert_rule_test", []):
+                (firing if check.get("exp_alerts") else quiet).add(check["alertname"])
+    assert firing >= ALERTS, f"never tested firing: {sorted(ALERTS - firing)}"
+    assert quiet >= ALERTS, f"never tested quiet: {sorted(ALERTS - quiet)}"
+
+
+def test_rules_use_catalogue_metrics_and_rate_counters() -> None:
+    """Catches typos promtool cannot see (an unknown metric is just an empty result)."""
+    allowed, counters = series_names(catalogue())
+    known = allowed | recording_rule_names() | BUILTIN_SERIES
+    for rule in load_rules():
+        name = rule.get("record") or rule["alert"]
+        for use in parse(rule["expr"]).uses:
+            assert use.name in known, f"{name}: unknown metric {use.name}"
+            if use.name in counters:
+                assert use.inside_rate, f"{name}: counter {use.name} outside rate()/increase()"
