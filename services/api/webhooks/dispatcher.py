@@ -1,0 +1,287 @@
+"""The webhook dispatcher: claims due deliveries from the outbox and sends them.
+
+State lives in the database only. A dispatcher claims rows by writing a lease (a random
+token and an expiry) in one short transaction, sends them from a worker pool, and
+records each result only while it still holds the lease. A dispatcher that dies
+mid-delivery leaves leased rows behind; when the lease runs out any dispatcher, this
+process after a restart or another replica, takes them again. Nothing is lost, and a
+message may arrive twice (receivers deduplicate on `webhook-id`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import uuid
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.api.webhooks.attempts import apply_result
+from services.api.webhooks.models import Delivery, DeliveryStatus, Subscription, utcnow
+from services.api.webhooks.settings import WebhookSettings
+from services.api.webhooks.signing import signature_header
+from services.api.webhooks.ssrf import (
+    HostUnresolvable,
+    Resolver,
+    UrlRefused,
+    resolve_target,
+    system_resolver,
+)
+from services.api.webhooks.transport import AttemptResult, make_client, post
+from shared import metrics
+
+log = logging.getLogger("pantau.webhooks")
+
+
+def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
+    """One JSON line per event. Callers pass ids, codes and hosts: never secrets or bodies."""
+    log.log(level, json.dumps({"event": event, **fields}, default=str, ensure_ascii=False))
+
+
+class Dispatcher:
+    """Sends pending deliveries; `run_once()` for tests and tools, `start()`/`stop()` to serve.
+
+    At most `max_in_flight_per_endpoint` requests per subscription are in flight in one
+    dispatcher, so one slow receiver holds a few workers, not the whole pool.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: WebhookSettings,
+        resolver: Resolver | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._resolver = resolver or system_resolver
+        self._delays_s = settings.retry_delays_s
+        self._allow = settings.allow_networks
+        self._client = make_client(settings.request_timeout_s)
+        self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="pantau-webhook")
+        self._rng = random.Random()
+        self._lock = threading.Lock()
+        self._in_flight: Counter[int] = Counter()  # subscription id -> requests in flight
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- public ------------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Send every delivery that is due and claimable now; returns how many were attempted."""
+        futures = self._pump()
+        wait(futures)
+        self._publish_gauges()
+        return len(futures)
+
+    def start(self) -> None:
+        """Run in a background thread until `stop()`."""
+        if self._thread is not None:
+            raise RuntimeError("dispatcher already started")
+        self._thread = threading.Thread(
+            target=self._loop, name="pantau-webhook-dispatcher", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout_s: float | None = None) -> None:
+        """Stop claiming, let requests in flight finish (their results are recorded), close."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        self._pool.shutdown(wait=True)
+        self._client.close()
+
+    # -- loop --------------------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                claimed = self._pump()
+                self._publish_gauges()
+            except Exception as exc:  # the database may be briefly unavailable: retry later
+                log_event("webhook.dispatcher_error", logging.ERROR, error=repr(exc))
+                claimed = []
+            if not claimed:
+                self._wake.wait(self._settings.poll_interval_s)
+                self._wake.clear()
+
+    def _pump(self) -> list[Future[None]]:
+        """Claim what the free workers and endpoint limits allow, and submit it."""
+        claimed = self._claim()
+        futures = []
+        for delivery_id, subscription_id, token in claimed:
+            future = self._pool.submit(self._attempt, delivery_id, token)
+            future.add_done_callback(lambda _f, sid=subscription_id: self._release(sid))
+            futures.append(future)
+        return futures
+
+    def _release(self, subscription_id: int) -> None:
+        with self._lock:
+            self._in_flight[subscription_id] -= 1
+            if self._in_flight[subscription_id] <= 0:
+                del self._in_flight[subscription_id]
+        self._wake.set()
+
+    def _claim(self) -> list[tuple[int, int, str]]:
+        limit = self._settings.max_in_flight_per_endpoint
+        with self._lock:
+            free = self._settings.workers - sum(self._in_flight.values())
+            in_flight = Counter(self._in_flight)
+        if free <= 0:
+            return []
+        saturated = [sid for sid, n in in_flight.items() if n >= limit]
+        now = utcnow()
+        claimable = (
+            Delivery.status == DeliveryStatus.PENDING.value,
+            Delivery.next_attempt_at <= now,
+            or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now),
+        )
+        token = uuid.uuid4().hex
+        with self._sessions.begin() as session:
+            rows = session.execute(
+                select(Delivery.id, Delivery.subscription_id)
+                .join(Subscription, Subscription.id == Delivery.subscription_id)
+                .where(
+                    *claimable,
+                    Subscription.disabled_at.is_(None),
+                    Delivery.subscription_id.not_in(saturated),
+                )
+                .order_by(Delivery.next_attempt_at, Delivery.id)
+                .limit(free * limit)
+            ).all()
+            chosen: list[int] = []
+            for delivery_id, subscription_id in rows:
+                if len(chosen) < free and in_flight[subscription_id] < limit:
+                    in_flight[subscription_id] += 1
+                    chosen.append(delivery_id)
+            if not chosen:
+                return []
+            # Conditional on the same predicate: of two dispatchers racing for a row,
+            # only one update matches it.
+            session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(chosen), *claimable)
+                .values(
+                    lease_token=token, lease_until=now + timedelta(seconds=self._settings.lease_s)
+                )
+                .execution_options(synchronize_session=False)
+            )
+            won = session.execute(
+                select(Delivery.id, Delivery.subscription_id).where(Delivery.lease_token == token)
+            ).all()
+        with self._lock:
+            for _, subscription_id in won:
+                self._in_flight[subscription_id] += 1
+        return [(delivery_id, subscription_id, token) for delivery_id, subscription_id in won]
+
+    # -- one attempt -------------------------------------------------------------------------
+
+    def _attempt(self, delivery_id: int, token: str) -> None:
+        try:
+            self._attempt_unguarded(delivery_id, token)
+        except Exception as exc:  # the lease runs out and the delivery is tried again
+            log_event(
+                "webhook.attempt_error", logging.ERROR, delivery_id=delivery_id, error=repr(exc)
+            )
+
+    def _attempt_unguarded(self, delivery_id: int, token: str) -> None:
+        with self._sessions() as session:
+            delivery = session.get(Delivery, delivery_id)
+            if delivery is None or delivery.lease_token != token:
+                return
+            subscription = session.get(Subscription, delivery.subscription_id)
+            if subscription is None:
+                return
+            url, msg_id, body = subscription.url, delivery.msg_id, delivery.payload.encode()
+            now = utcnow()
+            signing_secrets = subscription.signing_secrets(now)
+        result = self._send(url, msg_id, int(now.timestamp()), body, signing_secrets)
+        metrics.WEBHOOK_DELIVERIES.labels(outcome=result.outcome).inc()
+        if result.outcome != "refused":
+            metrics.WEBHOOK_DELIVERY_DURATION.observe(result.duration_s)
+        self._record(delivery_id, token, result)
+
+    def _send(
+        self, url: str, msg_id: str, timestamp_s: int, body: bytes, signing_secrets: list[str]
+    ) -> AttemptResult:
+        try:
+            target = resolve_target(url, self._allow, self._resolver)
+        except UrlRefused as exc:
+            return AttemptResult("refused", error=f"refused: {exc}")
+        except HostUnresolvable as exc:
+            return AttemptResult("connection_error", error=str(exc)[:500])
+        headers = {
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(timestamp_s),
+            "webhook-signature": signature_header(signing_secrets, msg_id, timestamp_s, body),
+        }
+        return post(self._client, target, headers, body)
+
+    def _record(self, delivery_id: int, token: str, result: AttemptResult) -> None:
+        with self._sessions.begin() as session:
+            delivery = session.scalar(
+                select(Delivery).where(
+                    Delivery.id == delivery_id,
+                    Delivery.lease_token == token,
+                    Delivery.status == DeliveryStatus.PENDING.value,
+                )
+            )
+            if delivery is None:  # lease lost (expired and reclaimed) or subscription gone
+                log_event("webhook.lease_lost", logging.WARNING, delivery_id=delivery_id)
+                return
+            subscription = session.get_one(Subscription, delivery.subscription_id)
+            disabled = apply_result(
+                session,
+                delivery,
+                subscription,
+                result,
+                now=utcnow(),
+                delays_s=self._delays_s,
+                jitter_ratio=self._settings.jitter_ratio,
+                disable_after_failing_s=self._settings.disable_after_failing_s,
+                rng=self._rng,
+            )
+            fields = {
+                "delivery_id": delivery.id,
+                "subscription_id": subscription.id,
+                "msg_id": delivery.msg_id,
+                "event_type": delivery.event_type,
+                "attempt": delivery.attempts,
+                "outcome": result.outcome,
+                "status_code": result.status_code,
+                "error": result.error,
+                "duration_ms": round(result.duration_s * 1000, 1),
+                "status": delivery.status,
+                "next_attempt_at": delivery.next_attempt_at,
+            }
+        log_event("webhook.attempt", **fields)
+        if disabled is not None:
+            log_event(
+                "webhook.subscription_disabled",
+                logging.WARNING,
+                subscription_id=fields["subscription_id"],
+                reason=disabled,
+            )
+
+    def _publish_gauges(self) -> None:
+        with self._sessions() as session:
+            pending = session.scalar(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.status == DeliveryStatus.PENDING.value)
+            )
+            disabled = session.scalar(
+                select(func.count())
+                .select_from(Subscription)
+                .where(Subscription.disabled_at.is_not(None))
+            )
+        metrics.WEBHOOK_OUTBOX_PENDING.set(pending or 0)
+        metrics.WEBHOOK_DISABLED_SUBSCRIPTIONS.set(disabled or 0)

@@ -1,0 +1,128 @@
+"""Real HTTP(S) webhook receivers on 127.0.0.1 for the webhook tests."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+
+Reply = int | tuple[int, dict[str, str]]
+Respond = Callable[[Received], Reply]
+"""Decides the answer to one request (status, or status and headers); may sleep or block."""
+
+
+@dataclass
+class Receiver:
+    respond: Respond = lambda _received: 200
+    port: int = 0
+    ssl_context: ssl.SSLContext | None = None
+    requests: list[Received] = field(default_factory=list)
+    max_concurrent: int = 0
+    _active: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> Receiver:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                received = Received(
+                    self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                )
+                with receiver._lock:
+                    receiver.requests.append(received)
+                    receiver._active += 1
+                    receiver.max_concurrent = max(receiver.max_concurrent, receiver._active)
+                try:
+                    reply = receiver.respond(received)
+                finally:
+                    with receiver._lock:
+                        receiver._active -= 1
+                status, headers = reply if isinstance(reply, tuple) else (reply, {})
+                try:
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                except OSError:
+                    pass  # the sender gave up waiting: that is what timeout tests want
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        self._server.handle_error = lambda *_args: None  # type: ignore[method-assign]
+        if self.ssl_context is not None:
+            self._server.socket = self.ssl_context.wrap_socket(
+                self._server.socket, server_side=True
+            )
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/hook"
+
+    def msg_ids(self) -> set[str]:
+        with self._lock:
+            return {r.headers["webhook-id"] for r in self.requests}
+
+
+def _wait_until(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s} s")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def free_port() -> int:
+    """A port nothing listens on (for a receiver that is down, then comes up)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def wait_until() -> Callable[..., None]:
+    """`wait_until(condition, timeout_s=10)` polls until true, else fails the test."""
+    return _wait_until
+
+
+@pytest.fixture
+def make_receiver() -> Iterator[Callable[..., Receiver]]:
+    """`make_receiver(respond=..., port=..., ssl_context=...)` starts a receiver, stopped after."""
+    started: list[Receiver] = []
+
+    def make(**kwargs: object) -> Receiver:
+        receiver = Receiver(**kwargs).start()  # type: ignore[arg-type]
+        started.append(receiver)
+        return receiver
+
+    yield make
+    for receiver in started:
+        receiver.stop()

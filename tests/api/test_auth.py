@@ -1,0 +1,136 @@
+"""API keys: refusals (401/403), admin implies read, per-key rate limit (429)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Annotated
+
+import pytest
+from fastapi import Depends, FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.api.auth import (
+    ApiKey,
+    Principal,
+    RateLimiter,
+    create_key,
+    hash_key,
+    require_scope,
+    revoke_key,
+)
+from services.api.db import create_schema, make_engine, make_sessionmaker
+
+
+@pytest.fixture
+def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'pantau.db'}")
+    create_schema(engine)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def keys(sessions: sessionmaker[Session]) -> dict[str, str]:
+    with sessions.begin() as session:
+        return {scope: create_key(session, f"{scope} key", scope) for scope in ("read", "admin")}
+
+
+def make_client(
+    sessions: sessionmaker[Session], require: bool = True, per_s: float = 100, burst: int = 100
+) -> TestClient:
+    app = FastAPI()
+    app.state.sessionmaker = sessions
+    app.state.settings = SimpleNamespace(
+        require_api_keys=require, rate_limit_per_s=per_s, rate_limit_burst=burst
+    )
+
+    @app.get("/read")
+    def read(who: Annotated[Principal, Depends(require_scope("read"))]) -> dict[str, str]:
+        return {"name": who.name, "scope": who.scope}
+
+    @app.post("/admin", dependencies=[Depends(require_scope("admin"))])
+    def admin() -> dict[str, bool]:
+        return {"ok": True}
+
+    return TestClient(app)
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_refusals(sessions: sessionmaker[Session], keys: dict[str, str]) -> None:
+    client = make_client(sessions)
+    missing = client.get("/read")
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == 'Bearer realm="pantau"'
+    wrong = client.get("/read", headers=bearer("pk_wrong"))
+    assert wrong.status_code == 401 and "invalid_token" in wrong.headers["www-authenticate"]
+    for malformed in (keys["read"], f"Basic {keys['read']}", "Bearer "):
+        assert client.get("/read", headers={"Authorization": malformed}).status_code == 401
+    forbidden = client.post("/admin", headers=bearer(keys["read"]))
+    assert forbidden.status_code == 403
+    assert 'error="insufficient_scope"' in forbidden.headers["www-authenticate"]
+    assert "admin" in forbidden.json()["detail"]
+
+
+def test_scopes(sessions: sessionmaker[Session], keys: dict[str, str]) -> None:
+    client = make_client(sessions)
+    assert client.get("/read", headers=bearer(keys["read"])).json() == {
+        "name": "read key",
+        "scope": "read",
+    }
+    assert client.get("/read", headers=bearer(keys["admin"])).status_code == 200
+    assert client.post("/admin", headers=bearer(keys["admin"])).json() == {"ok": True}
+
+
+def test_revoked_key_is_refused(sessions: sessionmaker[Session], keys: dict[str, str]) -> None:
+    client = make_client(sessions)
+    with sessions.begin() as session:
+        key_id = session.scalar(select(ApiKey.id).where(ApiKey.key_hash == hash_key(keys["read"])))
+        assert key_id is not None and revoke_key(session, key_id)
+        assert not revoke_key(session, key_id)
+    assert client.get("/read", headers=bearer(keys["read"])).status_code == 401
+
+
+def test_only_the_hash_is_stored(sessions: sessionmaker[Session], keys: dict[str, str]) -> None:
+    assert all(key.startswith("pk_") and len(key) > 40 for key in keys.values())
+    with sessions() as session:
+        stored = {row.key_hash for row in session.scalars(select(ApiKey))}
+    assert stored == {hash_key(key) for key in keys.values()}
+    with sessions.begin() as session, pytest.raises(ValueError):
+        create_key(session, "x", "root")  # type: ignore[arg-type]
+
+
+def test_rate_limit_is_429_with_retry_after(
+    sessions: sessionmaker[Session], keys: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_client(sessions, per_s=0.5, burst=3)
+    with caplog.at_level(logging.DEBUG):
+        codes = [client.get("/read", headers=bearer(keys["read"])).status_code for _ in range(3)]
+        limited = client.get("/read", headers=bearer(keys["read"]))
+    assert codes == [200, 200, 200]
+    assert limited.status_code == 429 and 1 <= int(limited.headers["retry-after"]) <= 2
+    # another key has its own bucket
+    assert client.get("/read", headers=bearer(keys["admin"])).status_code == 200
+    assert keys["read"] not in caplog.text and keys["admin"] not in caplog.text
+
+
+def test_token_bucket_refills() -> None:
+    limiter = RateLimiter(rate_per_s=2, burst=2)
+    assert [limiter.acquire(1, now=0.0) for _ in range(2)] == [0.0, 0.0]
+    assert limiter.acquire(1, now=0.0) == pytest.approx(0.5)
+    assert limiter.acquire(1, now=0.5) == 0.0
+    assert limiter.acquire(1, now=10.0) == 0.0  # refilled, but never above the burst
+    assert limiter.acquire(1, now=10.0) == 0.0
+    assert limiter.acquire(1, now=10.0) > 0
+
+
+def test_keys_not_required_in_the_demo(sessions: sessionmaker[Session]) -> None:
+    client = make_client(sessions, require=False, per_s=0.001, burst=1)
+    assert [client.post("/admin").status_code for _ in range(5)] == [200] * 5
