@@ -28,10 +28,33 @@ def read_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[in
             if cut < 0:
                 tail = data
                 continue
-            tail = data[cut + 1:]
+            tail = data[cut + 1 :]
             yield len(block), data[:cut].split(b"\n")
     if tail.strip():
         yield 0, [tail]
+
+
+def _feed(pipeline: LocalPipeline, events: Path, progress: bool, label: str) -> None:
+    columns = (TextColumn(label), BarColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    with Progress(*columns, disable=not progress) as bar:
+        task = bar.add_task(label, total=events.stat().st_size)
+        for consumed, lines in read_chunks(events):
+            pipeline.submit([line for line in lines if line.strip()])
+            bar.advance(task, consumed)
+
+
+def replay_features(
+    events: Path, partitions: int = 4, config: WindowConfig | None = None, progress: bool = True
+) -> pl.DataFrame:
+    """Every feature row the live ingest service would emit for `events` (for training)."""
+    frames: list[pl.DataFrame] = []
+    pipeline = LocalPipeline(
+        GrowthRatioScorer(), lambda _: None, partitions, config, feature_sink=frames.append
+    )
+    _feed(pipeline, events, progress, "features")
+    if not frames:
+        raise ValueError(f"{events}: no feature rows (too few events or too short a span)")
+    return pl.concat(frames).sort("tick_ms", "product_id")
 
 
 def replay_file(
@@ -53,10 +76,5 @@ def replay_file(
                 out.write(orjson.dumps(alert) + b"\n")
 
         pipeline = LocalPipeline(scorer or GrowthRatioScorer(), sink, partitions, config)
-        columns = (TextColumn("replay"), BarColumn(), TransferSpeedColumn(), TimeRemainingColumn())
-        with Progress(*columns, disable=not progress) as bar:
-            task = bar.add_task("replay", total=events.stat().st_size)
-            for consumed, lines in read_chunks(events):
-                pipeline.submit([line for line in lines if line.strip()])
-                bar.advance(task, consumed)
+        _feed(pipeline, events, progress, "replay")
     return pipeline.stats

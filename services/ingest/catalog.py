@@ -91,10 +91,10 @@ class Catalog:
         return pl.DataFrame(
             {
                 "slot": slots.astype(np.uint32),
-                "product_id": pl.Series(self.product_id[slots], dtype=pl.String),
+                "product_id": pl.Series(self.product_id[slots].tolist(), dtype=pl.String),
                 "first_seen_ms": self.first_seen_ms[slots],
-                "category": pl.Series(self.category[slots], dtype=pl.String),
-                "product_name": pl.Series(self.product_name[slots], dtype=pl.String),
+                "category": pl.Series(self.category[slots].tolist(), dtype=pl.String),
+                "product_name": pl.Series(self.product_name[slots].tolist(), dtype=pl.String),
             }
         )
 

@@ -33,46 +33,44 @@ def spread_rows(events: pl.DataFrame) -> pl.DataFrame:
 
 
 class Spread:
-    """Sparse spread state of one partition."""
+    """Sparse spread state of one partition: two tables, recent tick buckets and whole hours."""
 
     def __init__(self) -> None:
-        self.recent: dict[int, list[pl.DataFrame]] = {}  # tick bucket start -> frames
-        self.hourly: dict[int, pl.DataFrame] = {}  # hour start -> compacted frame
+        self.pending: list[pl.DataFrame] = []  # rows added since the last tick
+        self.recent = _empty(bucket=True)  # tick buckets of the current (unfinished) hour(s)
+        self.hourly = _empty(bucket=False)  # compacted hours of the last day
 
     def add(self, rows: pl.DataFrame) -> None:
-        for (bucket,), frame in rows.partition_by("bucket_ms", as_dict=True).items():
-            self.recent.setdefault(int(bucket), []).append(frame.drop("bucket_ms"))
+        self.pending.append(rows)
 
     def advance(self, tick_ms: int) -> None:
         """Compact tick buckets of hours that ended by `tick_ms`; forget hours older than a day."""
+        if self.pending:
+            self.recent = pl.concat([self.recent, *self.pending])
+            self.pending = []
         hour_now = tick_ms - tick_ms % HOUR_MS
-        done = sorted(b for b in self.recent if b < hour_now)
-        for bucket in done:
-            hour = bucket - bucket % HOUR_MS
-            frames = self.recent.pop(bucket)
-            if hour in self.hourly:
-                frames.append(self.hourly[hour])
-            self.hourly[hour] = _sum(frames)
-        for hour in [h for h in self.hourly if h < hour_now - DAY_MS]:
-            del self.hourly[hour]
+        done = pl.col("bucket_ms") < hour_now
+        finished = self.recent.filter(done)
+        if finished.height:
+            self.recent = self.recent.filter(~done)
+            hours = finished.with_columns(
+                hour_ms=pl.col("bucket_ms") - pl.col("bucket_ms") % HOUR_MS
+            )
+            self.hourly = (
+                pl.concat([self.hourly, hours.select("hour_ms", *SPREAD_SCHEMA)])
+                .group_by("hour_ms", "slot", "dim", "key")
+                .agg(pl.col("n").sum())
+            )
+        self.hourly = self.hourly.filter(pl.col("hour_ms") >= hour_now - DAY_MS)
 
     def _frames(self, tick_ms: int, length_ms: int) -> pl.DataFrame:
         first_hour = -(-(tick_ms - length_ms) // HOUR_MS) * HOUR_MS
-        frames = [
-            f.with_columns(hour_ms=pl.lit(h, pl.Int64))
-            for h, f in self.hourly.items()
-            if first_hour <= h < tick_ms
-        ]
         hour_now = tick_ms - tick_ms % HOUR_MS
-        frames += [
-            f.with_columns(hour_ms=pl.lit(hour_now, pl.Int64))
-            for b, fs in self.recent.items()
-            if b < tick_ms
-            for f in fs
-        ]
-        if not frames:
-            return pl.DataFrame(schema={**SPREAD_SCHEMA, "hour_ms": pl.Int64})
-        return pl.concat(frames)
+        recent = self.recent.filter(pl.col("bucket_ms") < tick_ms).select(
+            pl.lit(hour_now, pl.Int64).alias("hour_ms"), *SPREAD_SCHEMA
+        )
+        hourly = self.hourly.filter(pl.col("hour_ms").is_between(first_hour, tick_ms - 1))
+        return pl.concat([hourly.select("hour_ms", *SPREAD_SCHEMA), recent])
 
     def features(self, tick_ms: int) -> pl.DataFrame:
         """Spread features per slot at `tick_ms` (only slots with any spread rows)."""
@@ -119,51 +117,18 @@ class Spread:
             platforms, on="slot", how="full", coalesce=True
         )
 
-    def frames(self) -> pl.DataFrame:
-        """All state as one frame (for checkpoints); `bucket_ms` marks tick buckets, else hours."""
-        parts = [
-            f.with_columns(bucket_ms=pl.lit(b, pl.Int64), hourly=pl.lit(False))
-            for b, fs in self.recent.items()
-            for f in fs
-        ]
-        parts += [
-            f.with_columns(bucket_ms=pl.lit(h, pl.Int64), hourly=pl.lit(True))
-            for h, f in self.hourly.items()
-        ]
-        if not parts:
-            return pl.DataFrame(
-                schema={**SPREAD_SCHEMA, "bucket_ms": pl.Int64, "hourly": pl.Boolean}
-            )
-        return pl.concat(parts)
-
-    @classmethod
-    def from_frames(cls, frame: pl.DataFrame) -> Spread:
-        spread = cls()
-        for (bucket, hourly), part in frame.partition_by(
-            "bucket_ms", "hourly", as_dict=True
-        ).items():
-            body = part.drop("bucket_ms", "hourly")
-            if hourly:
-                spread.hourly[int(bucket)] = body
-            else:
-                spread.recent[int(bucket)] = [body]
-        return spread
-
-    def drop_slots(self, slots: list[int]) -> None:
-        keep = ~pl.col("slot").is_in(slots)
-        self.recent = {b: [f.filter(keep) for f in fs] for b, fs in self.recent.items()}
-        self.hourly = {h: f.filter(keep) for h, f in self.hourly.items()}
-
     @property
     def nbytes(self) -> int:
         return int(
-            sum(f.estimated_size() for fs in self.recent.values() for f in fs)
-            + sum(f.estimated_size() for f in self.hourly.values())
+            self.recent.estimated_size()
+            + self.hourly.estimated_size()
+            + sum(f.estimated_size() for f in self.pending)
         )
 
 
-def _sum(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    return pl.concat(frames).group_by("slot", "dim", "key").agg(pl.col("n").sum())
+def _empty(bucket: bool) -> pl.DataFrame:
+    time_column = {"bucket_ms": pl.Int64} if bucket else {"hour_ms": pl.Int64}
+    return pl.DataFrame(schema={**time_column, **SPREAD_SCHEMA})
 
 
 def _entropy(n: pl.Expr) -> pl.Expr:
