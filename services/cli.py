@@ -94,7 +94,8 @@ def simulate(
     out: Annotated[Path, typer.Option(help="output directory")] = Path("var/sim"),
 ) -> None:
     """Write simulated engagement events (events.ndjson) and their truth (truth.json)."""
-    from services.simulator import SCENARIOS, simulate as run
+    from services.simulator import SCENARIOS
+    from services.simulator import simulate as run
 
     if scenario not in SCENARIOS:
         raise typer.BadParameter(f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}")
