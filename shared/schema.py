@@ -183,6 +183,22 @@ def _read_text_columns(lines: list[bytes]) -> pl.DataFrame:
     return pl.read_ndjson(io.BytesIO(b"\n".join(lines)), schema=_RAW_SCHEMA)
 
 
+_STRING_FIELDS = (
+    "event_id",
+    "product_id",
+    "platform",
+    "action",
+    "creator_id",
+    "region",
+    "category",
+    "product_name",
+)
+
+
+def _has_boolean(line: bytes) -> bool:
+    return any(isinstance(v, bool) for v in orjson.loads(line).values())
+
+
 def _is_json_object(line: bytes) -> bool:
     try:
         return isinstance(orjson.loads(line), dict)
@@ -212,6 +228,17 @@ def decode_lines(lines: list[bytes]) -> DecodedBatch:
         raw = _read_text_columns([lines[i] for i in keep])
     raw = raw.with_columns(pl.Series("line_no", keep), ts_ms=_parse_ts(pl.col("ts")))
     valid = raw.select(_VALID).to_series()
+    # Text reading turns a JSON boolean into "true"/"false"; only such rare rows are
+    # re-parsed to tell a real boolean (wrong type) from the string.
+    suspicious = (
+        raw.select(
+            pl.any_horizontal(pl.col(f).is_in(["true", "false"]) for f in _STRING_FIELDS)
+        ).to_series()
+        & valid
+    )
+    if suspicious.any():
+        booleans = [_has_boolean(lines[i]) for i in raw.filter(suspicious)["line_no"].to_list()]
+        valid = valid.scatter(suspicious.arg_true().filter(pl.Series(booleans)), False)
     events = raw.filter(valid).select(
         "line_no",
         "event_id",
@@ -228,7 +255,11 @@ def decode_lines(lines: list[bytes]) -> DecodedBatch:
     )
     rejected = pl.concat(
         [
-            raw.filter(~valid).select("line_no", reason=_REASON, detail=_DETAIL),
+            raw.filter(~valid).select(
+                "line_no",
+                reason=_REASON.fill_null("wrong_type"),
+                detail=_DETAIL.fill_null("a field holds a JSON boolean where text is expected"),
+            ),
             _rejects(malformed, "malformed_json", "line is not a JSON object"),
             _rejects(oversized, "oversized", f"line longer than {MAX_LINE_BYTES} bytes"),
             _rejects(line_no[blank], "malformed_json", "empty line"),

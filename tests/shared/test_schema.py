@@ -1,0 +1,73 @@
+"""Per-event validation: each bad line is rejected with its reason; the rest of the batch goes on."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from shared.schema import MAX_LINE_BYTES, decode_lines, split_values
+
+GOOD = {
+    "event_id": "e1",
+    "ts": 1_772_409_600_000,
+    "platform": "tiktok",
+    "product_id": "p1",
+    "action": "view",
+}
+
+
+def line(**changes: object) -> bytes:
+    event = {**GOOD, **changes}
+    return orjson.dumps({k: v for k, v in event.items() if v is not ...})
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        (b"{not json", "malformed_json"),
+        (b"[1, 2]", "malformed_json"),
+        (b"", "malformed_json"),
+        (line(ts=...), "missing_field"),
+        (line(product_id=...), "missing_field"),
+        (line(ts="yesterday"), "wrong_type"),
+        (line(product_id=True), "wrong_type"),
+        (line(event_id={"a": 1}), "wrong_type"),
+        (line(count="many"), "wrong_type"),
+        (line(count=0), "invalid_value"),
+        (line(platform="myspace"), "invalid_value"),
+        (line(action="dance"), "invalid_value"),
+        (line(region="Java"), "invalid_value"),
+        (line(ts=1_772_409_600), "invalid_value"),  # seconds, not milliseconds
+        (line(product_name="x" * (MAX_LINE_BYTES + 1)), "oversized"),
+    ],
+)
+def test_bad_event_is_rejected_alone(bad: bytes, reason: str) -> None:
+    decoded = decode_lines([line(event_id="before"), bad, line(event_id="after")])
+    assert decoded.events["event_id"].to_list() == ["before", "after"]
+    assert decoded.rejected.to_dicts() == [
+        {"line_no": 1, "reason": reason, "detail": decoded.rejected["detail"][0]}
+    ]
+    assert decoded.rejected["detail"][0]
+
+
+def test_timestamps_and_defaults() -> None:
+    decoded = decode_lines(
+        [
+            line(ts="2026-03-02T07:00:00+07:00"),
+            line(ts="2026-03-02T00:00:00.250Z", count=5),
+            line(product_id="true"),
+        ]
+    )
+    assert decoded.events["ts_ms"].to_list() == [
+        1_772_409_600_000,
+        1_772_409_600_250,
+        1_772_409_600_000,
+    ]
+    assert decoded.events["count"].to_list() == [1, 5, 1]
+    assert decoded.rejected.height == 0
+
+
+def test_split_values_maps_lines_to_messages() -> None:
+    lines, index = split_values([b"a\nb\n", b"c", b"d\ne"])
+    assert lines == [b"a", b"b", b"c", b"d", b"e"]
+    assert index.tolist() == [0, 0, 1, 2, 2]
