@@ -1,4 +1,4 @@
-"""Per-event validation: each bad line is rejected with its reason; the rest of the batch goes on."""
+"""Per-event validation: a bad line is rejected with its reason; the rest of the batch goes on."""
 
 from __future__ import annotations
 
