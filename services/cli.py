@@ -103,6 +103,55 @@ def simulate(
     typer.echo(summary)
 
 
+keys_app = typer.Typer(help="API keys (only a hash is stored; the key is printed once).")
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="who the key is for")],
+    scope: Annotated[str, typer.Option(help="read or admin")] = "read",
+) -> None:
+    """Create an API key and print it once."""
+    from services.api import auth
+    from services.api.db import create_schema, make_engine, make_sessionmaker
+    from shared.settings import ApiSettings
+
+    if scope not in ("read", "admin"):
+        raise typer.BadParameter("scope must be read or admin")
+    engine = make_engine(ApiSettings().database_url)
+    create_schema(engine)
+    with make_sessionmaker(engine).begin() as session:
+        key = auth.create_key(session, name, scope)  # type: ignore[arg-type]
+    typer.echo(key)
+
+
+@app.command()
+def dispatch() -> None:
+    """Deliver pending webhooks (also runs inside `pantau api` by default)."""
+    import signal
+    import threading
+
+    from services.api.db import create_schema, make_engine, make_sessionmaker
+    from services.api.webhooks.dispatcher import Dispatcher
+    from services.api.webhooks.settings import WebhookSettings
+    from shared.settings import ApiSettings
+
+    _logging()
+    engine = make_engine(ApiSettings().database_url)
+    create_schema(engine)
+    dispatcher = Dispatcher(make_sessionmaker(engine), WebhookSettings())
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    dispatcher.start()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        dispatcher.stop()
+
+
 def main() -> None:
     logging.captureWarnings(True)
     app()

@@ -69,6 +69,9 @@ class ApiSettings(BaseSettings):
         validation_alias=AliasChoices("PANTAU_DATABASE_URL", "PANTAU_API_DATABASE_URL"),
     )
     require_api_keys: bool = True
+    rate_limit_per_s: float = Field(50.0, gt=0, description="sustained requests/s per API key")
+    rate_limit_burst: int = Field(100, ge=1, description="requests a key may burst above the rate")
+    run_dispatcher: bool = True
     consume_scores: bool = True
     max_body_bytes: int = 5_000_000
     trend_max_age_ms: int = 3_600_000

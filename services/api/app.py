@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy.orm import sessionmaker
 
+from services.api import auth
 from services.api.consumer import ScoreConsumer
 from services.api.db import create_schema, make_engine, make_sessionmaker
 from services.api.intake import ScoreIntake
 from services.api.routes import health, trends
+from services.api.webhooks.dispatcher import Dispatcher
+from services.api.webhooks.outbox import enqueue_alert
+from services.api.webhooks.routes import make_router
+from services.api.webhooks.settings import WebhookSettings
 from shared.settings import ApiSettings, KafkaSettings
 
 
@@ -19,9 +24,11 @@ def create_app(
     settings: ApiSettings,
     kafka: KafkaSettings | None = None,
     sessions: sessionmaker | None = None,
+    webhooks: WebhookSettings | None = None,
 ) -> FastAPI:
     """Build the API. With `kafka`, scores are consumed from the broker in the background;
     without it (demo, tests) the caller feeds `app.state.intake.apply(scores)` itself."""
+    webhooks = webhooks or WebhookSettings()
     if sessions is None:
         engine = make_engine(settings.database_url)
         create_schema(engine)
@@ -34,9 +41,14 @@ def create_app(
             consumer = ScoreConsumer(kafka, settings, app.state.intake)
             consumer.start()
         app.state.score_consumer = consumer
+        dispatcher = Dispatcher(sessions, webhooks) if settings.run_dispatcher else None
+        if dispatcher is not None:
+            dispatcher.start()
         yield
         if consumer is not None:
             consumer.stop()
+        if dispatcher is not None:
+            dispatcher.stop()
 
     app = FastAPI(
         title="Pantau API",
@@ -47,7 +59,8 @@ def create_app(
     app.state.settings = settings
     app.state.sessionmaker = sessions
     app.state.kafka = kafka
-    app.state.intake = ScoreIntake(sessions)
+    app.state.intake = ScoreIntake(sessions, on_alert=enqueue_alert)
     app.include_router(health.router)
-    app.include_router(trends.router)
+    app.include_router(trends.router, dependencies=[Depends(auth.require_scope("read"))])
+    app.include_router(make_router(webhooks))
     return app

@@ -6,7 +6,9 @@ any SQLAlchemy URL (e.g. Postgres) works for several API replicas.
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, event
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
 
@@ -17,6 +19,9 @@ class Base(DeclarativeBase):
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL and a busy timeout so readers never block writers."""
     if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
