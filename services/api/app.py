@@ -12,7 +12,7 @@ from services.api import auth
 from services.api.consumer import ScoreConsumer
 from services.api.db import create_schema, make_engine, make_sessionmaker
 from services.api.intake import ScoreIntake
-from services.api.routes import health, trends
+from services.api.routes import health, metrics, trends
 from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.outbox import enqueue_alert
 from services.api.webhooks.routes import make_router
@@ -60,7 +60,9 @@ def create_app(
     app.state.sessionmaker = sessions
     app.state.kafka = kafka
     app.state.intake = ScoreIntake(sessions, on_alert=enqueue_alert)
+    app.middleware("http")(metrics.record_request)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(trends.router, dependencies=[Depends(auth.require_scope("read"))])
     app.include_router(make_router(webhooks))
     return app

@@ -16,6 +16,7 @@ from sqlalchemy.orm import sessionmaker
 
 from services.api.alerts import AlertEngine, AlertRules
 from services.api.store import alert_memory, save_alert, save_scores
+from shared import metrics
 
 log = logging.getLogger(__name__)
 AlertHook = Callable[[Any, dict[str, Any]], object]
@@ -50,6 +51,7 @@ class ScoreIntake:
                     if self.on_alert is not None:
                         self.on_alert(session, alert)
                     new.append(alert)
+        metrics.ALERTS_FIRED.inc(len(new))
         for alert in new:
             log.info(
                 "alert fired",

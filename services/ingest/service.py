@@ -21,6 +21,7 @@ from kafka.structs import OffsetAndMetadata
 from services.ingest import checkpoint, feature_log
 from services.ingest.config import WindowConfig
 from services.ingest.processor import IngestResult, PartitionProcessor
+from shared import metrics
 from shared.kafka import ensure_topics, frame_to_values, make_consumer, make_producer
 from shared.schema import split_values
 from shared.settings import IngestSettings, KafkaSettings
@@ -102,6 +103,7 @@ class IngestService:
 
     # -- the loop ------------------------------------------------------------------
     def run(self) -> None:
+        metrics.start_metrics_server(self.settings.metrics_port)
         ensure_topics(self.kafka)
         self.producer = make_producer(self.kafka)
         self.consumer = make_consumer(
@@ -122,8 +124,10 @@ class IngestService:
             while not self.stop_event.is_set():
                 polled = self.consumer.poll(timeout_ms=200)
                 for tp, messages in polled.items():
-                    self._process(tp.partition, messages)
+                    with metrics.INGEST_BATCH_DURATION.time():
+                        self._process(tp.partition, messages)
                 self._advance_idle()
+                self._observe()
                 if time.monotonic() - last_checkpoint >= self.settings.checkpoint_interval_s:
                     self._checkpoint(list(self.processors))
                     last_checkpoint = time.monotonic()
@@ -144,17 +148,48 @@ class IngestService:
         self._publish(partition, result.features)
         self.next_offsets[partition] = offsets[-1] + 1
         self.last_message_s[partition] = time.monotonic()
-        reasons = result.rejected["reason"]
-        late = int((reasons == "late").sum())
-        self.counts["accepted"] += result.accepted
-        self.counts["duplicate"] += result.duplicates
-        self.counts["late"] += late
-        self.counts["invalid"] += result.rejected.height - late
+        by_reason = dict(result.rejected.group_by("reason").len().iter_rows())
+        late = by_reason.get("late", 0)
+        outcomes = {
+            "accepted": result.accepted,
+            "duplicate": result.duplicates,
+            "late": late,
+            "invalid": result.rejected.height - late,
+        }
+        for outcome, n in outcomes.items():
+            self.counts[outcome] += n
+            metrics.INGEST_EVENTS.labels(outcome=outcome).inc(n)
+        for reason, n in by_reason.items():
+            metrics.DLQ_MESSAGES.labels(reason=reason).inc(n)
+
+    def _observe(self) -> None:
+        """Gauges: watermarks, freshness, lag, state size."""
+        now_s = time.time()
+        watermarks = []
+        for partition, processor in self.processors.items():
+            if processor.watermark_ms > 0:
+                metrics.INGEST_WATERMARK.labels(partition=str(partition)).set(
+                    processor.watermark_ms / 1000
+                )
+                watermarks.append(processor.watermark_ms / 1000)
+            tp = TopicPartition(self.kafka.events_topic, partition)
+            end = self.consumer.highwater(tp)
+            if end is not None:
+                metrics.CONSUMER_LAG.labels(topic=tp.topic, partition=str(partition)).set(
+                    max(0, end - self.next_offsets.get(partition, 0))
+                )
+        if watermarks:
+            metrics.INGEST_FRESHNESS.set(now_s - min(watermarks))
+        metrics.INGEST_ACTIVE_PRODUCTS.set(
+            sum(p.catalog.active_products for p in self.processors.values())
+        )
+        metrics.INGEST_STATE_BYTES.set(sum(p.state_bytes for p in self.processors.values()))
 
     def _publish(self, partition: int, features: list) -> None:  # type: ignore[type-arg]
         for rows in features:
             if rows.height == 0:
                 continue
+            metrics.INGEST_FEATURES_EMITTED.inc(rows.height)
             for value in frame_to_values(rows):
                 self.producer.send(self.kafka.features_topic, value=value, partition=partition)
             if self.settings.feature_log_dir is not None:
@@ -175,6 +210,7 @@ class IngestService:
     def _checkpoint(self, partitions: list[int]) -> None:
         if not partitions:
             return
+        started = time.monotonic()
         self.producer.flush()
         for partition in partitions:
             checkpoint.save(
@@ -190,3 +226,5 @@ class IngestService:
                 for p in partitions
             }
         )
+        metrics.INGEST_CHECKPOINT_DURATION.observe(time.monotonic() - started)
+        metrics.INGEST_CHECKPOINT_TIMESTAMP.set(time.time())

@@ -7,6 +7,7 @@ import threading
 
 from services.model.baseline import GrowthRatioScorer
 from services.model.scorer import Scorer
+from shared import metrics
 from shared.features import FEATURE_SCHEMA
 from shared.kafka import (
     ensure_topics,
@@ -37,6 +38,8 @@ class ScoreService:
         self.rows_scored = 0
 
     def run(self) -> None:
+        metrics.start_metrics_server(self.settings.metrics_port)
+        metrics.set_model_version(self.scorer.version, getattr(self.scorer, "created_s", 0.0))
         ensure_topics(self.kafka)
         producer = make_producer(self.kafka)
         consumer = make_consumer(self.kafka, self.settings.group, self.kafka.features_topic)
@@ -45,8 +48,12 @@ class ScoreService:
                 polled = consumer.poll(timeout_ms=200)
                 for tp, messages in polled.items():
                     features = values_to_frame([m.value for m in messages], FEATURE_SCHEMA)
-                    scores = self.scorer.score(features)
+                    with metrics.SCORE_BATCH_DURATION.time():
+                        scores = self.scorer.score(features)
                     self.rows_scored += scores.height
+                    metrics.SCORED_ROWS.inc(scores.height)
+                    for p in scores["probability"].to_list():
+                        metrics.SCORE_PROBABILITY.observe(p)
                     for value in frame_to_values(scores):
                         producer.send(self.kafka.scores_topic, value=value, partition=tp.partition)
                 if polled:

@@ -39,12 +39,20 @@ def engagement_events() -> list[bytes]:
         for step in range(12):  # one pre-aggregated event per product every 5 minutes
             ts = START_MS + hour * HOUR_MS + step * 300_000
             for product in products:
-                events.append(orjson.dumps({
-                    "event_id": f"{product}-{hour}-{step}", "ts": ts, "platform": "tiktok",
-                    "product_id": product, "action": "view",
-                    "count": max(1, hourly_rate(product, hour) // 12),
-                    "category": "makanan", "region": "ID-JT",
-                }))
+                events.append(
+                    orjson.dumps(
+                        {
+                            "event_id": f"{product}-{hour}-{step}",
+                            "ts": ts,
+                            "platform": "tiktok",
+                            "product_id": product,
+                            "action": "view",
+                            "count": max(1, hourly_rate(product, hour) // 12),
+                            "category": "makanan",
+                            "region": "ID-JT",
+                        }
+                    )
+                )
     return events
 
 
@@ -79,8 +87,12 @@ def produce(kafka: KafkaSettings, lines: list[bytes]) -> None:
 
 
 def dlq_messages(kafka: KafkaSettings, expected: int, timeout_s: float = 30) -> list[dict]:
-    consumer = KafkaConsumer(kafka.dlq_topic, bootstrap_servers=kafka.bootstrap,
-                             auto_offset_reset="earliest", consumer_timeout_ms=1000)
+    consumer = KafkaConsumer(
+        kafka.dlq_topic,
+        bootstrap_servers=kafka.bootstrap,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=1000,
+    )
     found: list[dict] = []
     deadline = time.monotonic() + timeout_s
     while len(found) < expected and time.monotonic() < deadline:
@@ -96,12 +108,20 @@ def test_events_through_kafka_rank_the_fastest_riser_first(
     good = engagement_events()
     # Bad lines go in early, between good ones: the loop must carry on past them.
     produce(kafka_settings, good[:100] + BAD_LINES + good[100:])
-    ingest = IngestService(kafka_settings, IngestSettings(
-        checkpoint_dir=tmp_path / "ckpt", feature_log_dir=tmp_path / "features",
-        checkpoint_interval_s=1.0))
-    scorer = ScoreService(kafka_settings, ScoreSettings())
-    api = create_app(ApiSettings(database_url=f"sqlite:///{tmp_path}/api.db",
-                                 require_api_keys=False), kafka_settings)
+    ingest = IngestService(
+        kafka_settings,
+        IngestSettings(
+            checkpoint_dir=tmp_path / "ckpt",
+            feature_log_dir=tmp_path / "features",
+            checkpoint_interval_s=1.0,
+            metrics_port=0,
+        ),
+    )
+    scorer = ScoreService(kafka_settings, ScoreSettings(metrics_port=0))
+    api = create_app(
+        ApiSettings(database_url=f"sqlite:///{tmp_path}/api.db", require_api_keys=False),
+        kafka_settings,
+    )
     with running(ingest), running(scorer), serve(api) as server:
         deadline = time.monotonic() + 90
         order: list[str] = []
@@ -117,9 +137,15 @@ def test_events_through_kafka_rank_the_fastest_riser_first(
         filtered = httpx.get(f"{server.url}/v1/trends", params={"region": "ID-JK"}).json()
         assert filtered["items"] == []
         assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+        exposition = httpx.get(f"{server.url}/metrics").text
+        assert 'pantau_http_requests_total{method="GET",route="/v1/trends",status="200"}' in (
+            exposition
+        )
 
     dead = dlq_messages(kafka_settings, expected=len(BAD_LINES))
     assert sorted(d["reason"] for d in dead) == sorted(
-        ["malformed_json", "missing_field", "wrong_type", "invalid_value"])
+        ["malformed_json", "missing_field", "wrong_type", "invalid_value"]
+    )
     assert all(d["topic"] == kafka_settings.events_topic and "raw" in d for d in dead)
     assert ingest.counts["accepted"] == len(good)
+    assert ingest.counts["invalid"] == len(BAD_LINES)
