@@ -8,9 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, or_, select
 
-from services.api.store import LatestScore
+from services.api.queries import ranked_trends
 
 router = APIRouter(tags=["trends"])
 
@@ -62,29 +61,17 @@ def list_trends(
 ) -> TrendPage:
     """Products whose latest score is recent, ranked by score (ties by product id)."""
     settings = request.app.state.settings
-    query = select(LatestScore)
+    after = _decode_cursor(cursor) if cursor else None
     with request.app.state.sessionmaker() as session:
-        newest = session.scalar(select(LatestScore.tick_ms).order_by(LatestScore.tick_ms.desc()))
-        if newest is None:
-            return TrendPage(items=[])
-        query = query.where(LatestScore.tick_ms >= newest - settings.trend_max_age_ms)
-        if category:
-            query = query.where(LatestScore.category == category)
-        if region:
-            query = query.where(LatestScore.regions_text.contains(f",{region},"))
-        if min_score is not None:
-            query = query.where(LatestScore.probability >= min_score)
-        if cursor:
-            score, product_id = _decode_cursor(cursor)
-            query = query.where(
-                or_(
-                    LatestScore.score < score,
-                    and_(LatestScore.score == score, LatestScore.product_id > product_id),
-                )
-            )
-        rows = session.scalars(
-            query.order_by(LatestScore.score.desc(), LatestScore.product_id).limit(limit + 1)
-        ).all()
+        rows = ranked_trends(
+            session,
+            settings.trend_max_age_ms,
+            limit + 1,
+            category=category,
+            region=region,
+            min_probability=min_score,
+            after=after,
+        )
     items = [
         Trend(
             product_id=r.product_id,

@@ -1,0 +1,46 @@
+"""Read queries shared by the JSON routes and the seller page, so each ranking rule exists once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from services.api.store import LatestScore
+
+
+def ranked_trends(
+    session: Session,
+    max_age_ms: int,
+    limit: int,
+    category: str | None = None,
+    region: str | None = None,
+    min_probability: float | None = None,
+    after: tuple[float, str] | None = None,
+) -> Sequence[LatestScore]:
+    """Products whose latest score is at most `max_age_ms` older than the newest one,
+    best score first (ties by product id); `after` = (score, product_id) of the last row
+    already seen. Age is measured against the newest tick, not the wall clock, so a
+    replayed or paused stream still ranks what it last saw."""
+    newest = session.scalar(select(LatestScore.tick_ms).order_by(LatestScore.tick_ms.desc()))
+    if newest is None:
+        return []
+    query = select(LatestScore).where(LatestScore.tick_ms >= newest - max_age_ms)
+    if category:
+        query = query.where(LatestScore.category == category)
+    if region:
+        query = query.where(LatestScore.regions_text.contains(f",{region},"))
+    if min_probability is not None:
+        query = query.where(LatestScore.probability >= min_probability)
+    if after is not None:
+        score, product_id = after
+        query = query.where(
+            or_(
+                LatestScore.score < score,
+                and_(LatestScore.score == score, LatestScore.product_id > product_id),
+            )
+        )
+    return session.scalars(
+        query.order_by(LatestScore.score.desc(), LatestScore.product_id).limit(limit)
+    ).all()
