@@ -13,6 +13,7 @@ from services.api.consumer import ScoreConsumer
 from services.api.db import create_schema, make_engine, make_sessionmaker
 from services.api.intake import ScoreIntake
 from services.api.routes import health, metrics, trends
+from services.api.web import routes as web
 from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.outbox import enqueue_alert
 from services.api.webhooks.routes import make_router
@@ -65,4 +66,5 @@ def create_app(
     app.include_router(metrics.router)
     app.include_router(trends.router, dependencies=[Depends(auth.require_scope("read"))])
     app.include_router(make_router(webhooks))
+    app.include_router(web.router)
     return app

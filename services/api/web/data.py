@@ -1,0 +1,175 @@
+"""What the seller page shows, read straight from the API store (read-only, no API key)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from services.api.queries import ranked_trends
+from services.api.store import AlertRecord, LatestScore, ScoreHistory
+
+HOUR_MS = 3_600_000
+WEEK_MS = 7 * 24 * HOUR_MS
+SPARK_BUCKET_MS = 4 * HOUR_MS  # 42 points a week: readable on a phone, a few hundred bytes
+CHART_BUCKET_MS = HOUR_MS
+RISING_FROM = 0.5  # a trend "starts" at the first tick of its current run at or above this
+
+
+@dataclass
+class Card:
+    """One product as the page shows it."""
+
+    product_id: str
+    name: str
+    category: str | None
+    regions: list[str]
+    probability: float
+    tick_ms: int
+    reasons: list[dict[str, str]]
+    evidence: dict[str, float]
+    started_ms: int | None = None
+    activity: list[float] = field(default_factory=list)
+
+
+def _card(row: LatestScore) -> Card:
+    return Card(
+        product_id=row.product_id,
+        name=row.product_name or row.product_id,
+        category=row.category,
+        regions=list(row.regions or []),
+        probability=row.probability,
+        tick_ms=row.tick_ms,
+        reasons=list(row.reasons or []),
+        evidence=dict(row.evidence or {}),
+    )
+
+
+def newest_tick_ms(session: Session) -> int | None:
+    return session.scalar(select(func.max(LatestScore.tick_ms)))
+
+
+def categories(session: Session, since_ms: int) -> list[str]:
+    """Categories of the products currently ranked, for the filter."""
+    rows = session.scalars(
+        select(LatestScore.category)
+        .where(LatestScore.tick_ms >= since_ms, LatestScore.category.is_not(None))
+        .distinct()
+        .order_by(LatestScore.category)
+    )
+    return [c for c in rows if c]
+
+
+def week_series(
+    session: Session,
+    product_ids: Sequence[str],
+    end_ms: int,
+    bucket_ms: int,
+    value: Any,
+) -> dict[str, list[float | None]]:
+    """`value` (an aggregate over ScoreHistory) in each `bucket_ms` slice of the week ending
+    at `end_ms`, oldest first; None where the product had no score in that slice."""
+    start_ms = end_ms - WEEK_MS
+    slot = (ScoreHistory.tick_ms - start_ms - 1) // bucket_ms
+    n_slots = WEEK_MS // bucket_ms
+    series: dict[str, list[float | None]] = {pid: [None] * n_slots for pid in product_ids}
+    rows = session.execute(
+        select(ScoreHistory.product_id, slot, value)
+        .where(
+            ScoreHistory.product_id.in_(product_ids),
+            ScoreHistory.tick_ms > start_ms,
+            ScoreHistory.tick_ms <= end_ms,
+        )
+        .group_by(ScoreHistory.product_id, slot)
+    )
+    for pid, index, aggregate in rows:
+        series[pid][min(max(int(index), 0), n_slots - 1)] = float(aggregate or 0.0)
+    return series
+
+
+def activity(
+    session: Session, product_ids: Sequence[str], end_ms: int, bucket_ms: int
+) -> dict[str, list[float]]:
+    """Mean interactions per hour (events_1h) per slice; 0 where nothing was seen."""
+    series = week_series(session, product_ids, end_ms, bucket_ms, func.avg(ScoreHistory.events_1h))
+    return {pid: [v or 0.0 for v in values] for pid, values in series.items()}
+
+
+def rise_starts(session: Session, product_ids: Sequence[str]) -> dict[str, int]:
+    """First tick of each product's current run at or above RISING_FROM (absent if below)."""
+    low = (
+        select(ScoreHistory.product_id, func.max(ScoreHistory.tick_ms).label("last_low_ms"))
+        .where(ScoreHistory.product_id.in_(product_ids), ScoreHistory.probability < RISING_FROM)
+        .group_by(ScoreHistory.product_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(ScoreHistory.product_id, func.min(ScoreHistory.tick_ms))
+        .outerjoin(low, low.c.product_id == ScoreHistory.product_id)
+        .where(
+            ScoreHistory.product_id.in_(product_ids),
+            ScoreHistory.probability >= RISING_FROM,
+            or_(low.c.last_low_ms.is_(None), ScoreHistory.tick_ms > low.c.last_low_ms),
+        )
+        .group_by(ScoreHistory.product_id)
+    )
+    return {pid: int(tick) for pid, tick in rows}
+
+
+def rising_cards(
+    session: Session,
+    max_age_ms: int,
+    limit: int,
+    category: str | None,
+    region: str | None,
+) -> list[Card]:
+    """The ranked list (same ranking as /v1/trends) with sparkline and start of the rise."""
+    cards = [
+        _card(r)
+        for r in ranked_trends(session, max_age_ms, limit, category=category, region=region)
+    ]
+    if not cards:
+        return cards
+    ids = [c.product_id for c in cards]
+    end_ms = max(c.tick_ms for c in cards)
+    series = activity(session, ids, end_ms, SPARK_BUCKET_MS)
+    starts = rise_starts(session, ids)
+    for card in cards:
+        card.activity = series[card.product_id]
+        if card.probability >= RISING_FROM:
+            card.started_ms = starts.get(card.product_id)
+    return cards
+
+
+@dataclass
+class ProductView:
+    card: Card
+    activity: list[float]
+    probability_history: list[float | None]
+    alerts: list[tuple[int, float]]
+
+
+def product_view(session: Session, product_id: str) -> ProductView | None:
+    row = session.get(LatestScore, product_id)
+    if row is None:
+        return None
+    card = _card(row)
+    if card.probability >= RISING_FROM:
+        card.started_ms = rise_starts(session, [product_id]).get(product_id)
+    series = activity(session, [product_id], card.tick_ms, CHART_BUCKET_MS)[product_id]
+    history = week_series(
+        session, [product_id], card.tick_ms, CHART_BUCKET_MS, func.max(ScoreHistory.probability)
+    )[product_id]
+    alerts = [
+        (int(tick), float(p))
+        for tick, p in session.execute(
+            select(AlertRecord.tick_ms, AlertRecord.probability)
+            .where(AlertRecord.product_id == product_id)
+            .order_by(AlertRecord.tick_ms.desc())
+            .limit(10)
+        )
+    ]
+    return ProductView(card, series, history, alerts)

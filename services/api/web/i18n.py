@@ -1,0 +1,140 @@
+"""Words, numbers and times for the seller page, in Bahasa Indonesia (default) and English."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Literal
+
+Lang = Literal["id", "en"]
+LANGS: tuple[Lang, ...] = ("id", "en")
+WIB = timezone(timedelta(hours=7), "WIB")
+
+TEXT: dict[str, dict[Lang, str]] = {
+    "title": {"id": "Produk yang sedang naik", "en": "Rising products"},
+    "tagline": {
+        "id": "Produk yang mulai ramai dibicarakan, sebelum puncaknya.",
+        "en": "Products people are starting to talk about, before the peak.",
+    },
+    "skip": {"id": "Langsung ke daftar", "en": "Skip to the list"},
+    "category": {"id": "Kategori", "en": "Category"},
+    "province": {"id": "Provinsi", "en": "Province"},
+    "all_categories": {"id": "Semua kategori", "en": "All categories"},
+    "all_provinces": {"id": "Semua provinsi", "en": "All provinces"},
+    "apply": {"id": "Terapkan", "en": "Apply"},
+    "reset": {"id": "Hapus filter", "en": "Clear filters"},
+    "filters": {"id": "Saring daftar", "en": "Filter the list"},
+    "why": {"id": "Kenapa naik?", "en": "Why is it rising?"},
+    "started": {"id": "Mulai naik", "en": "Rising since"},
+    "rises_in": {"id": "Naik di", "en": "Rising in"},
+    "everywhere": {"id": "belum terlihat di provinsi tertentu", "en": "no province stands out"},
+    "data_as_of": {"id": "Data per", "en": "Data as of"},
+    "refresh_note": {
+        "id": "Daftar diperbarui otomatis setiap menit.",
+        "en": "The list refreshes itself every minute.",
+    },
+    "empty": {
+        "id": "Belum ada produk yang cocok dengan filter ini.",
+        "en": "No product matches these filters yet.",
+    },
+    "more": {"id": "Tampilkan lebih banyak", "en": "Show more"},
+    "details": {"id": "Lihat grafik", "en": "See the chart"},
+    "spark_label": {
+        "id": "Interaksi per jam selama 7 hari: {first} lalu {last} sekarang",
+        "en": "Interactions per hour over 7 days: {first} then, {last} now",
+    },
+    "chance": {"id": "Peluang viral dalam 24 jam", "en": "Chance of going viral within 24 h"},
+    "back": {"id": "← Kembali ke daftar", "en": "← Back to the list"},
+    "engagement_title": {"id": "Interaksi per jam", "en": "Interactions per hour"},
+    "engagement_desc": {
+        "id": "Rata-rata interaksi per jam (lihat, suka, bagikan, beli …), 7 hari terakhir.",
+        "en": "Average interactions per hour (views, likes, shares, purchases …), last 7 days.",
+    },
+    "score_title": {"id": "Riwayat peluang viral", "en": "Chance of going viral over time"},
+    "alerts_title": {"id": "Peringatan yang dikirim", "en": "Alerts sent"},
+    "no_alerts": {"id": "Belum ada peringatan.", "en": "No alert yet."},
+    "not_found": {"id": "Produk tidak ditemukan", "en": "Product not found"},
+    "not_found_body": {
+        "id": "Produk ini belum punya skor. Mungkin datanya belum masuk.",
+        "en": "This product has no score yet. Its data may not have arrived.",
+    },
+    "switch": {"id": "English", "en": "Bahasa Indonesia"},
+    "switch_label": {"id": "Switch to English", "en": "Ganti ke Bahasa Indonesia"},
+    "no_data": {"id": "Belum ada data.", "en": "No data yet."},
+    "evidence_events": {"id": "Interaksi 24 jam", "en": "Interactions in 24 h"},
+    "evidence_creators": {"id": "Kreator 24 jam", "en": "Creators in 24 h"},
+    "evidence_regions": {"id": "Provinsi 24 jam", "en": "Provinces in 24 h"},
+    "evidence_growth": {"id": "Laju 6 jam ÷ 24 jam", "en": "6 h pace ÷ 24 h pace"},
+}
+
+# Probability → the phrase a seller reads; thresholds from the top down.
+PHRASES: tuple[tuple[float, str, dict[Lang, str]], ...] = (
+    (0.85, "p5", {"id": "sangat mungkin viral", "en": "very likely to go viral"}),
+    (0.70, "p4", {"id": "kemungkinan besar viral", "en": "likely to go viral"}),
+    (0.50, "p3", {"id": "bisa jadi viral", "en": "might go viral"}),
+    (0.30, "p2", {"id": "mulai naik", "en": "starting to rise"}),
+    (0.00, "p1", {"id": "belum terlihat naik", "en": "no clear rise yet"}),
+)
+MONTHS: dict[Lang, tuple[str, ...]] = {
+    "id": ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"),
+    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
+}
+
+
+def t(key: str, lang: Lang, **values: object) -> str:
+    text = TEXT[key][lang]
+    return text.format(**values) if values else text
+
+
+def pick_lang(query_value: str | None, cookie_value: str | None) -> Lang:
+    """The query string wins (it is an explicit switch), then the remembered cookie."""
+    for value in (query_value, cookie_value):
+        if value in LANGS:
+            return value  # type: ignore[return-value]
+    return "id"
+
+
+def phrase(probability: float, lang: Lang) -> tuple[str, str]:
+    """(css level class, plain phrase) for a probability."""
+    for floor, level, words in PHRASES:
+        if probability >= floor:
+            return level, words[lang]
+    return PHRASES[-1][1], PHRASES[-1][2][lang]
+
+
+def number(value: float, lang: Lang, digits: int = 0) -> str:
+    """Thousands grouped the local way: 12.345,6 in Indonesian, 12,345.6 in English."""
+    text = f"{value:,.{digits}f}"
+    if lang == "id":
+        text = text.replace(",", "_").replace(".", ",").replace("_", ".")
+    return text
+
+
+def wib(tick_ms: int, lang: Lang, with_date: bool = True) -> str:
+    """A moment in Western Indonesian Time (UTC+7), as sellers read clocks."""
+    moment = datetime.fromtimestamp(tick_ms / 1000, UTC).astimezone(WIB)
+    clock = f"{moment:%H}{'.' if lang == 'id' else ':'}{moment:%M} WIB"
+    if not with_date:
+        return clock
+    return f"{moment.day} {MONTHS[lang][moment.month - 1]} {moment.year}, {clock}"
+
+
+def ago(since_ms: int, now_ms: int, lang: Lang) -> str:
+    """'5 jam lalu' / '5 hours ago', measured in data time (the newest tick is 'now')."""
+    minutes = max(0, (now_ms - since_ms) // 60_000)
+    if minutes < 60:
+        n, unit_id, unit_en = minutes, "menit", "minute"
+    elif minutes < 48 * 60:
+        n, unit_id, unit_en = minutes // 60, "jam", "hour"
+    else:
+        n, unit_id, unit_en = minutes // 1440, "hari", "day"
+    if lang == "id":
+        return "baru saja" if minutes < 1 else f"{n} {unit_id} lalu"
+    return "just now" if minutes < 1 else f"{n} {unit_en}{'' if n == 1 else 's'} ago"
+
+
+def category_label(category: str | None) -> str:
+    """'makanan_ringan' → 'Makanan ringan'; categories are free text from the platforms."""
+    if not category:
+        return "—"
+    text = category.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]

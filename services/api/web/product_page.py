@@ -1,0 +1,106 @@
+"""One product: its chance, reasons, evidence, engagement chart, score history and alerts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from html import escape
+
+from services.api.web import svg
+from services.api.web.data import CHART_BUCKET_MS, WEEK_MS, ProductView
+from services.api.web.i18n import WIB, Lang, ago, category_label, number, t, wib
+from services.api.web.layout import with_query
+from services.api.web.reasons import explain
+from services.api.web.trend_list import chance, provinces_text
+
+
+def _day_label(lang: Lang):  # type: ignore[no-untyped-def]
+    """Tick labels at WIB midnights: 'Sen 24' style day names keep the axis short."""
+    days = {
+        "id": ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min"),
+        "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+    }[lang]
+
+    def label(start_ms: int) -> str | None:
+        moment = datetime.fromtimestamp(start_ms / 1000, UTC).astimezone(WIB)
+        if moment.hour != 0 or moment.minute != 0:
+            return None
+        return f"{days[moment.weekday()]} {moment.day}"
+
+    return label
+
+
+def _evidence(view: ProductView, lang: Lang) -> str:
+    e = view.card.evidence
+    rows = [
+        ("evidence_events", number(e.get("events_24h") or 0.0, lang)),
+        ("evidence_creators", number(e.get("creators_24h") or 0.0, lang)),
+        ("evidence_regions", number(e.get("regions_24h") or 0.0, lang)),
+        ("evidence_growth", f"{number(e.get('growth_6h_vs_24h') or 0.0, lang, 1)}×"),
+    ]
+    return (
+        '<dl class="evidence">'
+        + "".join(f"<div><dt>{t(k, lang)}</dt><dd>{v}</dd></div>" for k, v in rows)
+        + "</dl>"
+    )
+
+
+def product_body(view: ProductView, lang: Lang) -> str:
+    card = view.card
+    now_ms = card.tick_ms
+    start_ms = now_ms - WEEK_MS
+    slots = [start_ms + i * CHART_BUCKET_MS for i in range(len(view.activity))]
+    day = _day_label(lang)
+    meta = [escape(category_label(card.category))]
+    if card.started_ms is not None:
+        meta.append(f"{t('started', lang)} {ago(card.started_ms, now_ms, lang)}")
+    reasons = explain(card.reasons, card.evidence, lang)
+    why = (
+        f'<section aria-labelledby="why-h"><h2 id="why-h">{t("why", lang)}</h2><ul>'
+        + "".join(f"<li>{escape(r)}</li>" for r in reasons)
+        + "</ul></section>"
+        if reasons
+        else ""
+    )
+    engagement = svg.line_chart(
+        view.activity,
+        slots,
+        t("engagement_title", lang),
+        t("engagement_desc", lang),
+        y_label=lambda v: number(v, lang),
+        x_label=day,
+        css_class="engagement",
+    )
+    history = svg.line_chart(
+        view.probability_history,
+        slots,
+        t("score_title", lang),
+        t("chance", lang),
+        y_label=lambda v: f"{round(v * 100)}%",
+        x_label=day,
+        y_max=1.0,
+        css_class="score",
+    )
+    alerts = (
+        "<ul>"
+        + "".join(f"<li>{wib(tick, lang)} · {round(p * 100)}%</li>" for tick, p in view.alerts)
+        + "</ul>"
+        if view.alerts
+        else f"<p>{t('no_alerts', lang)}</p>"
+    )
+    back = with_query("/", {"lang": "en" if lang == "en" else None})
+    return (
+        f'<p><a class="back" href="{back}">{t("back", lang)}</a></p>'
+        f"<h1>{escape(card.name)}</h1>"
+        f'<p class="meta">{" · ".join(meta)}</p>'
+        f'<p class="where"><span class="k">{t("rises_in", lang)}:</span> '
+        f"{escape(provinces_text(card.regions, lang))}</p>"
+        f'<div class="big">{t("chance", lang)}{chance(card.probability, lang)}</div>'
+        f'<p class="status">{t("data_as_of", lang)} {wib(now_ms, lang)}</p>'
+        f"{why}{_evidence(view, lang)}"
+        f'<section aria-labelledby="eng-h"><h2 id="eng-h">{t("engagement_title", lang)}</h2>'
+        f'<p class="note">{t("engagement_desc", lang)}</p>{engagement}</section>'
+        f'<section aria-labelledby="score-h"><h2 id="score-h">{t("score_title", lang)}</h2>'
+        f"{history}</section>"
+        f'<section aria-labelledby="al-h"><h2 id="al-h">{t("alerts_title", lang)}</h2>'
+        f"{alerts}</section>"
+    )

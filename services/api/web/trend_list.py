@@ -1,0 +1,131 @@
+"""The list of rising products: the filter form and the list fragment the page refreshes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+from urllib.parse import quote
+
+from services.api.web import svg
+from services.api.web.data import Card
+from services.api.web.i18n import Lang, ago, category_label, number, phrase, t, wib
+from services.api.web.layout import with_query
+from services.api.web.reasons import explain
+from shared.regions import PROVINCES, province_name
+
+PAGE_SIZE = 20
+MAX_ITEMS = 100
+
+
+@dataclass(frozen=True)
+class Filters:
+    category: str | None
+    region: str | None
+    limit: int
+    lang: Lang
+
+    def query(self, **changes: str | None) -> dict[str, str | None]:
+        """The query string of these filters (language only when it is not the default)."""
+        params: dict[str, str | None] = {
+            "category": self.category,
+            "region": self.region,
+            "n": str(self.limit) if self.limit != PAGE_SIZE else None,
+            "lang": "en" if self.lang == "en" else None,
+        }
+        params.update(changes)
+        return params
+
+
+def provinces_text(codes: list[str], lang: Lang) -> str:
+    if not codes:
+        return t("everywhere", lang)
+    return ", ".join(province_name(c) for c in codes[:3])
+
+
+def chance(probability: float, lang: Lang) -> str:
+    level, words = phrase(probability, lang)
+    pct = round(probability * 100)
+    return (
+        f'<p class="chance {level}"><span class="phrase">{escape(words)}</span>'
+        f' <span class="pct">{pct}%</span></p>{svg.bar(probability, level)}'
+    )
+
+
+def card_html(card: Card, now_ms: int, lang: Lang) -> str:
+    anchor = f"p-{quote(card.product_id, safe='')}"
+    href = f"/produk/{quote(card.product_id, safe='')}"
+    meta = [escape(category_label(card.category))]
+    if card.started_ms is not None:
+        meta.append(f"{t('started', lang)} {ago(card.started_ms, now_ms, lang)}")
+    reasons = explain(card.reasons, card.evidence, lang)
+    why = (
+        f'<details class="why"><summary>{t("why", lang)}</summary><ul>'
+        + "".join(f"<li>{escape(r)}</li>" for r in reasons)
+        + "</ul></details>"
+        if reasons
+        else ""
+    )
+    first = number(card.activity[0], lang) if card.activity else "0"
+    last = number(card.activity[-1], lang) if card.activity else "0"
+    spark = svg.sparkline(card.activity, t("spark_label", lang, first=first, last=last))
+    return (
+        f'<li><article class="card" aria-labelledby="{anchor}">'
+        f'<h2 id="{anchor}"><a href="{href}">{escape(card.name)}</a></h2>'
+        f'<p class="meta">{" · ".join(meta)}</p>'
+        f"{chance(card.probability, lang)}"
+        f'<div class="row"><p class="where"><span class="k">{t("rises_in", lang)}:</span> '
+        f"{escape(provinces_text(card.regions, lang))}</p>{spark}</div>"
+        f"{why}</article></li>"
+    )
+
+
+def fragment(cards: list[Card], now_ms: int | None, filters: Filters) -> str:
+    """The refreshable part: data time, the ranked cards and the 'show more' link."""
+    lang = filters.lang
+    if now_ms is None or not cards:
+        status = t("no_data", lang) if now_ms is None else ""
+        empty = t("empty", lang)
+        return f'<p class="status" role="status">{status}</p><p class="empty">{empty}</p>'
+    items = "".join(card_html(c, now_ms, lang) for c in cards[: filters.limit])
+    more = ""
+    if len(cards) > filters.limit and filters.limit < MAX_ITEMS:
+        bigger = str(min(MAX_ITEMS, filters.limit + PAGE_SIZE))
+        more = f'<a class="more" href="{escape(with_query("/", filters.query(n=bigger)))}">'
+        more += f"{t('more', lang)}</a>"
+    return (
+        f'<p class="status" role="status">{t("data_as_of", lang)} {wib(now_ms, lang)}. '
+        f'{t("refresh_note", lang)}</p><ol class="cards">{items}</ol>{more}'
+    )
+
+
+def _options(choices: list[tuple[str, str]], selected: str | None, all_label: str) -> str:
+    out = [f'<option value="">{escape(all_label)}</option>']
+    for value, label in choices:
+        sel = " selected" if value == selected else ""
+        out.append(f'<option value="{escape(value)}"{sel}>{escape(label)}</option>')
+    return "".join(out)
+
+
+def list_body(categories: list[str], fragment_html: str, filters: Filters) -> str:
+    lang = filters.lang
+    cats = [(c, category_label(c)) for c in categories]
+    if filters.category and filters.category not in categories:
+        cats.append((filters.category, category_label(filters.category)))
+    provinces = sorted(((code, name) for code, name in PROVINCES.items()), key=lambda p: p[1])
+    hidden_lang = '<input type="hidden" name="lang" value="en">' if lang == "en" else ""
+    source = with_query("/fragmen/daftar", filters.query())
+    return (
+        f'<h1>{t("title", lang)}</h1><p class="lead">{t("tagline", lang)}</p>'
+        f'<form class="filters" method="get" action="/" role="search"'
+        f' aria-label="{t("filters", lang)}">'
+        f'<div class="field"><label for="f-cat">{t("category", lang)}</label>'
+        f'<select id="f-cat" name="category">'
+        f"{_options(cats, filters.category, t('all_categories', lang))}</select></div>"
+        f'<div class="field"><label for="f-reg">{t("province", lang)}</label>'
+        f'<select id="f-reg" name="region">'
+        f"{_options(provinces, filters.region, t('all_provinces', lang))}</select></div>"
+        f'{hidden_lang}<div class="actions"><button type="submit">{t("apply", lang)}</button>'
+        f' <a href="{with_query("/", {"lang": filters.query()["lang"]})}">{t("reset", lang)}</a>'
+        f"</div></form>"
+        f'<div id="daftar" data-src="{escape(source)}">{fragment_html}</div>'
+    )
