@@ -39,8 +39,8 @@ TEXT: dict[str, dict[Lang, str]] = {
     "more": {"id": "Tampilkan lebih banyak", "en": "Show more"},
     "details": {"id": "Lihat grafik", "en": "See the chart"},
     "spark_label": {
-        "id": "Interaksi per jam selama 7 hari: {first} lalu {last} sekarang",
-        "en": "Interactions per hour over 7 days: {first} then, {last} now",
+        "id": "Interaksi per jam selama 7 hari: dari {first} menjadi {last}",
+        "en": "Interactions per hour over 7 days: from {first} to {last}",
     },
     "chance": {"id": "Peluang viral dalam 24 jam", "en": "Chance of going viral within 24 h"},
     "back": {"id": "← Kembali ke daftar", "en": "← Back to the list"},

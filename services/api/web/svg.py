@@ -21,7 +21,7 @@ def bar(probability: float, level: str) -> str:
 
 
 def sparkline(values: Sequence[float], label: str, width: int = 120, height: int = 32) -> str:
-    """A tiny trend line (with a light area under it) scaled to its own maximum."""
+    """A tiny trend line scaled to its own maximum."""
     if not values:
         return ""
     top = max(values) or 1.0
@@ -34,7 +34,6 @@ def sparkline(values: Sequence[float], label: str, width: int = 120, height: int
     return (
         f'<svg class="spark" viewBox="0 0 {width} {height}" role="img"'
         f' aria-label="{escape(label)}" focusable="false">'
-        f'<polygon class="area" points="0,{height} {points} {width},{height}"/>'
         f'<polyline class="line" points="{points}"/></svg>'
     )
 
