@@ -87,6 +87,10 @@ def test_cards_say_chance_where_since_when_and_why_in_indonesian(client: TestCli
     assert "kemungkinan besar viral" in hijab[:600]
     serum = html[html.index('id="p-serum-11"') : html.index('id="p-teh-tarik-02"')]
     assert "belum terlihat naik" in serum and "Mulai naik" not in serum
+    # Not rising: no "naik di" or "kenapa naik?", only where it is busiest.
+    assert "Paling ramai di:</span> DKI Jakarta" in serum and "Kenapa naik?" not in serum
+    teh = html[html.index('id="p-teh-tarik-02"') :]
+    assert "Belum menonjol di provinsi tertentu." in teh
     assert "Data per 2 Mar 2026, 00.00 WIB" in html
 
 
@@ -99,7 +103,7 @@ def test_sparkline_follows_the_week_of_engagement(client: TestClient) -> None:
     assert len(ys) == 42  # 7 days of 4-hour slices
     # Flat for days, then climbing: SVG y grows downwards, so the end is the smallest.
     assert ys[0] == ys[20] and ys[-1] < ys[-2] < ys[0]
-    assert 'role="img" aria-label="Interaksi per jam selama 7 hari' in kopi
+    assert 'role="img" aria-label="Interaksi per jam selama 7 hari: dari 24 menjadi' in kopi
 
 
 def test_filters_by_category_and_province(client: TestClient) -> None:

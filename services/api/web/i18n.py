@@ -26,7 +26,11 @@ TEXT: dict[str, dict[Lang, str]] = {
     "why": {"id": "Kenapa naik?", "en": "Why is it rising?"},
     "started": {"id": "Mulai naik", "en": "Rising since"},
     "rises_in": {"id": "Naik di", "en": "Rising in"},
-    "everywhere": {"id": "belum terlihat di provinsi tertentu", "en": "no province stands out"},
+    "busiest_in": {"id": "Paling ramai di", "en": "Busiest in"},
+    "everywhere": {
+        "id": "Belum menonjol di provinsi tertentu.",
+        "en": "No province stands out yet.",
+    },
     "data_as_of": {"id": "Data per", "en": "Data as of"},
     "refresh_note": {
         "id": "Daftar diperbarui otomatis setiap menit.",
@@ -99,6 +103,11 @@ def phrase(probability: float, lang: Lang) -> tuple[str, str]:
         if probability >= floor:
             return level, words[lang]
     return PHRASES[-1][1], PHRASES[-1][2][lang]
+
+
+def is_rising(probability: float) -> bool:
+    """True from 'mulai naik' upwards: below it, 'naik di' and 'kenapa naik?' would mislead."""
+    return probability >= PHRASES[-2][0]
 
 
 def number(value: float, lang: Lang, digits: int = 0) -> str:

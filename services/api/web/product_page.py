@@ -7,10 +7,10 @@ from html import escape
 
 from services.api.web import svg
 from services.api.web.data import CHART_BUCKET_MS, WEEK_MS, ProductView
-from services.api.web.i18n import WIB, Lang, ago, category_label, number, t, wib
+from services.api.web.i18n import WIB, Lang, ago, category_label, is_rising, number, t, wib
 from services.api.web.layout import with_query
 from services.api.web.reasons import explain
-from services.api.web.trend_list import chance, provinces_text
+from services.api.web.trend_list import chance, where
 
 
 def _day_label(lang: Lang):  # type: ignore[no-untyped-def]
@@ -53,7 +53,7 @@ def product_body(view: ProductView, lang: Lang) -> str:
     meta = [escape(category_label(card.category))]
     if card.started_ms is not None:
         meta.append(f"{t('started', lang)} {ago(card.started_ms, now_ms, lang)}")
-    reasons = explain(card.reasons, card.evidence, lang)
+    reasons = explain(card.reasons, card.evidence, lang) if is_rising(card.probability) else []
     why = (
         f'<section aria-labelledby="why-h"><h2 id="why-h">{t("why", lang)}</h2><ul>'
         + "".join(f"<li>{escape(r)}</li>" for r in reasons)
@@ -66,7 +66,7 @@ def product_body(view: ProductView, lang: Lang) -> str:
         slots,
         t("engagement_title", lang),
         t("engagement_desc", lang),
-        y_label=lambda v: number(v, lang),
+        y_label=lambda v: number(v, lang, 0 if v == int(v) else 2),
         x_label=day,
         css_class="engagement",
     )
@@ -92,8 +92,7 @@ def product_body(view: ProductView, lang: Lang) -> str:
         f'<p><a class="back" href="{back}">{t("back", lang)}</a></p>'
         f"<h1>{escape(card.name)}</h1>"
         f'<p class="meta">{" · ".join(meta)}</p>'
-        f'<p class="where"><span class="k">{t("rises_in", lang)}:</span> '
-        f"{escape(provinces_text(card.regions, lang))}</p>"
+        f"{where(card.regions, card.probability, lang)}"
         f'<div class="big">{t("chance", lang)}{chance(card.probability, lang)}</div>'
         f'<p class="status">{t("data_as_of", lang)} {wib(now_ms, lang)}</p>'
         f"{why}{_evidence(view, lang)}"

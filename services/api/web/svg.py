@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from html import escape
 
 
 def _fmt(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
+
+
+def nice_top(peak: float, intervals: int = 4) -> float:
+    """The smallest round axis top (4 steps of 1, 2, 2.5 or 5 × 10^k) at or above `peak`."""
+    if peak <= 0:
+        return 1.0
+    raw = peak / intervals
+    scale = 10 ** math.floor(math.log10(raw))
+    step = next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= raw)
+    return step * intervals
 
 
 def bar(probability: float, level: str) -> str:
@@ -25,10 +36,10 @@ def sparkline(values: Sequence[float], label: str, width: int = 120, height: int
     if not values:
         return ""
     top = max(values) or 1.0
-    step = width / max(1, len(values) - 1)
     pad = 2
+    step = (width - 2 * pad) / max(1, len(values) - 1)
     points = " ".join(
-        f"{_fmt(i * step)},{_fmt(height - pad - (v / top) * (height - 2 * pad))}"
+        f"{_fmt(pad + i * step)},{_fmt(height - pad - (v / top) * (height - 2 * pad))}"
         for i, v in enumerate(values)
     )
     return (
@@ -55,7 +66,7 @@ def line_chart(
     w, h, left, right, top, bottom = 400, 200, 44, 8, 10, 24
     plot_w, plot_h = w - left - right, h - top - bottom
     present = [v for v in values if v is not None]
-    peak = y_max if y_max is not None else max(present, default=0.0) or 1.0
+    peak = y_max if y_max is not None else nice_top(max(present, default=0.0))
     n = max(1, len(values) - 1)
 
     def x(i: int) -> float:

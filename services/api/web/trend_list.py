@@ -8,7 +8,16 @@ from urllib.parse import quote
 
 from services.api.web import svg
 from services.api.web.data import Card
-from services.api.web.i18n import Lang, ago, category_label, number, phrase, t, wib
+from services.api.web.i18n import (
+    Lang,
+    ago,
+    category_label,
+    is_rising,
+    number,
+    phrase,
+    t,
+    wib,
+)
 from services.api.web.layout import with_query
 from services.api.web.reasons import explain
 from shared.regions import PROVINCES, province_name
@@ -36,10 +45,13 @@ class Filters:
         return params
 
 
-def provinces_text(codes: list[str], lang: Lang) -> str:
+def where(codes: list[str], probability: float, lang: Lang) -> str:
+    """Where it rises; a product that is not rising is only 'busiest' there."""
     if not codes:
-        return t("everywhere", lang)
-    return ", ".join(province_name(c) for c in codes[:3])
+        return f'<p class="where">{t("everywhere", lang)}</p>'
+    label = t("rises_in" if is_rising(probability) else "busiest_in", lang)
+    names = ", ".join(province_name(c) for c in codes[:3])
+    return f'<p class="where"><span class="k">{label}:</span> {escape(names)}</p>'
 
 
 def chance(probability: float, lang: Lang) -> str:
@@ -57,7 +69,7 @@ def card_html(card: Card, now_ms: int, lang: Lang) -> str:
     meta = [escape(category_label(card.category))]
     if card.started_ms is not None:
         meta.append(f"{t('started', lang)} {ago(card.started_ms, now_ms, lang)}")
-    reasons = explain(card.reasons, card.evidence, lang)
+    reasons = explain(card.reasons, card.evidence, lang) if is_rising(card.probability) else []
     why = (
         f'<details class="why"><summary>{t("why", lang)}</summary><ul>'
         + "".join(f"<li>{escape(r)}</li>" for r in reasons)
@@ -73,8 +85,7 @@ def card_html(card: Card, now_ms: int, lang: Lang) -> str:
         f'<h2 id="{anchor}"><a href="{href}">{escape(card.name)}</a></h2>'
         f'<p class="meta">{" · ".join(meta)}</p>'
         f"{chance(card.probability, lang)}"
-        f'<div class="row"><p class="where"><span class="k">{t("rises_in", lang)}:</span> '
-        f"{escape(provinces_text(card.regions, lang))}</p>{spark}</div>"
+        f'<div class="row">{where(card.regions, card.probability, lang)}{spark}</div>'
         f"{why}</article></li>"
     )
 

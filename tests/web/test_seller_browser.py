@@ -1,0 +1,159 @@
+"""The seller page in real headless Chromium against a running API with data.
+
+Screenshots at phone (390×844) and desktop (1280×800) sizes go to test-artifacts/.
+Page weight is every byte Chromium received for a page load (headers included, as
+reported by the DevTools protocol), with an empty cache.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PAGE_BUDGET_BYTES = 100_000
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (Debian package chromium)")
+    with playwright_sync.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def site(serve, seller_app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    with serve(seller_app) as server:
+        yield server.url
+
+
+def load_measured(page, url: str) -> int:  # type: ignore[no-untyped-def]
+    """Navigate and return the bytes received for everything the load fetched."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    received: dict[str, int] = {}
+    cdp.on(
+        "Network.loadingFinished",
+        lambda e: received.__setitem__(e["requestId"], int(e["encodedDataLength"])),
+    )
+    page.goto(url, wait_until="load")
+    page.wait_for_load_state("networkidle")
+    cdp.detach()
+    return sum(received.values())
+
+
+def shoot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    print(f"screenshot: {path}")
+    return path
+
+
+def product_names(page) -> list[str]:  # type: ignore[no-untyped-def]
+    return page.locator("ol.cards article h2 a").all_inner_texts()
+
+
+def test_list_filters_and_language_on_a_phone(browser, site: str) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport=PHONE, device_scale_factor=1, is_mobile=True)
+    page = context.new_page()
+    weight = load_measured(page, site + "/")
+    print(f"list page weight: {weight} bytes")
+    assert 0 < weight < PAGE_BUDGET_BYTES
+    assert page.locator("html").get_attribute("lang") == "id"
+    assert product_names(page)[:3] == [
+        "Kopi Susu Gula Aren Literan",
+        "Hijab Voal Motif",
+        "Keripik Pisang Pedas",
+    ]
+    assert page.locator("ol.cards svg.spark").count() == 5
+    # The layout fits the phone: nothing wider than the viewport.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shoot(page, "seller-list-390x844")
+
+    # Filters through the form, with the keyboard: label → select → submit.
+    page.get_by_label("Kategori").select_option("minuman")
+    page.get_by_label("Provinsi").select_option("ID-JI")
+    page.get_by_role("button", name="Terapkan").press("Enter")
+    page.wait_for_url("**/?category=minuman&region=ID-JI")
+    assert product_names(page) == ["Kopi Susu Gula Aren Literan"]
+
+    # "Kenapa naik?" opens from the keyboard.
+    summary = page.locator("details.why summary").first
+    summary.focus()
+    page.keyboard.press("Enter")
+    assert page.locator("details.why").first.get_attribute("open") is not None
+    assert page.locator("details.why li").first.inner_text() == "sering dibagikan"
+
+    # English switch keeps the filters and is remembered on the next page.
+    page.get_by_role("link", name="Switch to English").click()
+    page.wait_for_load_state("load")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_label("Category").input_value() == "minuman"
+    assert "very likely to go viral" in page.locator("ol.cards").inner_text()
+    page.goto(site + "/produk/hijab-voal-07")
+    assert page.locator("html").get_attribute("lang") == "en"
+    context.close()
+
+
+def test_fragment_refresh_keeps_the_filters(browser, site: str) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.clock.install()
+    page.goto(site + "/?region=ID-JT")
+    assert len(product_names(page)) == 2
+    with page.expect_response(lambda r: "/fragmen/daftar?region=ID-JT" in r.url) as refreshed:
+        page.clock.run_for(61_000)
+    assert refreshed.value.status == 200
+    page.wait_for_function("document.querySelectorAll('ol.cards article').length === 2")
+    context.close()
+
+
+def test_product_page_shows_its_charts(browser, site: str) -> None:  # type: ignore[no-untyped-def]
+    for size, viewport in (("390x844", PHONE), ("1280x800", DESKTOP)):
+        context = browser.new_context(viewport=viewport)
+        page = context.new_page()
+        weight = load_measured(page, site + "/produk/kopi-aren-01")
+        print(f"product page weight ({size}): {weight} bytes")
+        assert 0 < weight < PAGE_BUDGET_BYTES
+        chart = page.locator("svg.chart.engagement")
+        assert chart.is_visible()
+        box = chart.bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 100
+        assert page.locator("svg.chart.engagement polyline").count() >= 1
+        assert page.locator("svg.chart.score").is_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        shoot(page, f"seller-product-{size}")
+        context.close()
+
+
+def test_list_on_a_desktop(browser, site: str) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    weight = load_measured(page, site + "/?lang=en")
+    print(f"list page weight (desktop, English): {weight} bytes")
+    assert weight < PAGE_BUDGET_BYTES
+    assert len(product_names(page)) == 5
+    shoot(page, "seller-list-1280x800")
+    context.close()
