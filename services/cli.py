@@ -103,6 +103,36 @@ def simulate(
     typer.echo(summary)
 
 
+@app.command()
+def evaluate(
+    scenario: Annotated[str, typer.Option(help="small, standard or hard")] = "standard",
+    seed: Annotated[int, typer.Option(help="evaluation seed (held out)")] = 2,
+    json_path: Annotated[
+        Path, typer.Option("--json", help="report JSON; .md and .png beside it")
+    ] = Path("var/eval/report.json"),
+    model: Annotated[Path | None, typer.Option(help="registered model directory")] = None,
+    tune_seed: Annotated[int | None, typer.Option(help="seed to tune baselines on")] = None,
+    work: Annotated[
+        Path, typer.Option(help="runs are simulated and cached in WORK/SCENARIO-SEED")
+    ] = Path("var/eval"),
+    partitions: Annotated[int, typer.Option(help="partitions to route products to")] = 4,
+) -> None:
+    """Lead time, precision and false alerts of the model and baselines on a held-out run."""
+    from services.evaluation.command import run_evaluation
+    from services.simulator import SCENARIOS
+
+    if scenario not in SCENARIOS:
+        raise typer.BadParameter(f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}")
+    try:
+        out = run_evaluation(
+            scenario, seed, json_path, model, tune_seed, work, partitions, progress=True
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(out.markdown_path.read_text())
+    typer.echo(f"wrote {out.json_path}, {out.markdown_path}, " + ", ".join(map(str, out.figures)))
+
+
 keys_app = typer.Typer(help="API keys (only a hash is stored; the key is printed once).")
 app.add_typer(keys_app, name="keys")
 

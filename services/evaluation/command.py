@@ -1,0 +1,46 @@
+"""Glue for `pantau evaluate`: run the evaluation and write JSON, markdown and figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from services.simulator import ScenarioConfig
+
+from .evaluate import evaluate, write_json
+from .figures import precision_vs_lead, timelines
+from .report import markdown
+
+
+@dataclass(frozen=True)
+class Outputs:
+    report: dict[str, Any]
+    json_path: Path
+    markdown_path: Path
+    figures: tuple[Path, ...]
+
+
+def run_evaluation(
+    scenario: str | ScenarioConfig,
+    seed: int,
+    json_path: Path,
+    model_dir: Path | None = None,
+    tune_seed: int | None = None,
+    root: Path = Path("var/eval"),
+    partitions: int = 4,
+    progress: bool = False,
+) -> Outputs:
+    """Writes `json_path`, the same stem as .md, and `<stem>-*.png` beside it."""
+    report, alerts, test = evaluate(
+        scenario, seed, root, model_dir, tune_seed, partitions, progress
+    )
+    write_json(report, json_path)
+    md = json_path.with_suffix(".md")
+    md.write_text(markdown(report))
+    stem = json_path.with_suffix("")
+    figures = (
+        precision_vs_lead(report, Path(f"{stem}-precision-lead.png")),
+        timelines(test.features, test.truth, alerts, Path(f"{stem}-timelines.png")),
+    )
+    return Outputs(report, json_path, md, figures)

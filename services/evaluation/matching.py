@@ -1,0 +1,194 @@
+"""Alerts against the truth: alert episodes, early catches, lead times, false alerts. Pure.
+
+Definitions (the issue's, stated once here):
+
+* Alerts on one product less than 24 h apart form one **alert episode** (chained: each
+  alert within 24 h of the previous one extends the episode). It starts at its first alert.
+* A **viral episode** is a truth episode of a product of kind `organic_viral`. It is
+  **caught early** when an alert episode of that product starts in
+  [onset - 24 h, peak]; its **lead time** is peak - the earliest such start.
+* An alert episode is **early** when it catches a viral episode that way, **late** when it
+  starts after the peak but before the end of a viral episode, and **false** otherwise.
+  Precision counts only early episodes: an alert after the peak is of no use to a seller.
+* **Recall** is caught-early viral episodes / all viral episodes.
+* **False alerts per 1,000 product-days** divide false alert episodes by the products of
+  the group times the simulated days.
+* Per decoy kind, precision is taken on viral products plus that kind only: how well a
+  method tells viral products from, say, bot bursts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+EPISODE_GAP_MS = DAY_MS
+EARLY_WINDOW_MS = DAY_MS
+VIRAL = "organic_viral"
+DECOY_KINDS = ("exogenous_spike", "bot_burst", "category_surge", "slow_grower", "background")
+DEFINITIONS = {
+    "alert_episode": "alerts on one product less than 24 h apart (chained)",
+    "caught_early": "an alert episode starts in [onset - 24 h, peak] of an organic_viral episode",
+    "lead_h": "peak - start of the earliest such alert episode, hours",
+    "precision": "early alert episodes / all alert episodes (late ones count against)",
+    "recall": "viral episodes caught early / viral episodes",
+    "false_per_1000_product_days": "false alert episodes * 1000 / (products * days)",
+    "precision_vs_viral": "precision on organic_viral products plus that decoy kind only",
+}
+
+
+def alert_episodes(alerts: pl.DataFrame, gap_ms: int = EPISODE_GAP_MS) -> pl.DataFrame:
+    """(product_id, start_ms, end_ms, alerts) from alert rows with product_id and tick_ms."""
+    return (
+        alerts.select("product_id", "tick_ms")
+        .sort("product_id", "tick_ms")
+        .with_columns(new=(pl.col("tick_ms").diff().over("product_id").fill_null(gap_ms) >= gap_ms))
+        .with_columns(episode=pl.col("new").cum_sum().over("product_id"))
+        .group_by("product_id", "episode", maintain_order=True)
+        .agg(
+            start_ms=pl.col("tick_ms").first(),
+            end_ms=pl.col("tick_ms").last(),
+            alerts=pl.len().cast(pl.Int64),
+        )
+        .drop("episode")
+    )
+
+
+def truth_products(truth: dict[str, Any]) -> pl.DataFrame:
+    """(product_id, kind) for every simulated product."""
+    products = truth["products"]
+    return pl.DataFrame(
+        {"product_id": list(products), "kind": [p["kind"] for p in products.values()]},
+        schema={"product_id": pl.String, "kind": pl.String},
+    )
+
+
+def viral_episodes(truth: dict[str, Any]) -> pl.DataFrame:
+    """(product_id, viral_id, onset_ms, peak_ms, end_ms) of every organic viral episode."""
+    rows = [
+        (pid, f"{pid}#{i}", ep["onset_ms"], ep["peak_ms"], ep["end_ms"])
+        for pid, p in truth["products"].items()
+        if p["kind"] == VIRAL
+        for i, ep in enumerate(p["episodes"])
+    ]
+    names = ["product_id", "viral_id", "onset_ms", "peak_ms", "end_ms"]
+    schema = dict(zip(names, [pl.String, pl.String, pl.Int64, pl.Int64, pl.Int64], strict=True))
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def classify_episodes(episodes: pl.DataFrame, virals: pl.DataFrame) -> pl.DataFrame:
+    """Each alert episode with `outcome` (early, late, false) and the viral episode it hits."""
+    pairs = episodes.with_row_index("ep").join(virals, on="product_id", how="inner")
+    early_ok = (pl.col("start_ms") >= pl.col("onset_ms") - EARLY_WINDOW_MS) & (
+        pl.col("start_ms") <= pl.col("peak_ms")
+    )
+    late_ok = (pl.col("start_ms") > pl.col("peak_ms")) & (pl.col("start_ms") <= pl.col("end_ms"))
+    hits = (
+        pairs.with_columns(rank=pl.when(early_ok).then(0).when(late_ok).then(1).otherwise(None))
+        .drop_nulls("rank")
+        .sort("ep", "rank", "peak_ms")
+        .group_by("ep", maintain_order=True)
+        .first()
+        .select("ep", "viral_id", "peak_ms", "rank")
+    )
+    outcome = (
+        pl.when(pl.col("rank") == 0)
+        .then(pl.lit("early"))
+        .when(pl.col("rank") == 1)
+        .then(pl.lit("late"))
+        .otherwise(pl.lit("false"))
+    )
+    return (
+        episodes.with_row_index("ep")
+        .join(hits, on="ep", how="left")
+        .with_columns(outcome=outcome)
+        .drop("ep", "rank")
+    )
+
+
+def lead_times(classified: pl.DataFrame, virals: pl.DataFrame) -> pl.DataFrame:
+    """Every viral episode with `lead_h` (null when not caught early): peak - first early start."""
+    first = (
+        classified.filter(pl.col("outcome") == "early")
+        .group_by("viral_id")
+        .agg(first_start_ms=pl.col("start_ms").min())
+    )
+    return virals.join(first, on="viral_id", how="left").with_columns(
+        lead_h=(pl.col("peak_ms") - pl.col("first_start_ms")) / HOUR_MS
+    )
+
+
+@dataclass(frozen=True)
+class Metrics:
+    alert_episodes: int
+    early: int
+    late: int
+    false: int
+    precision: float | None  # early / alert episodes; None when there are no alerts
+    viral_episodes: int
+    caught_early: int
+    recall: float | None  # caught early / viral episodes
+    lead_h_median: float | None
+    lead_h_p25: float | None
+    product_days: float
+    false_per_1000_product_days: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _ratio(num: int, den: float) -> float | None:
+    return num / den if den else None
+
+
+def metrics(classified: pl.DataFrame, leads: pl.DataFrame, product_days: float) -> Metrics:
+    """The figures of one group of alert episodes and viral episodes."""
+    counts = dict.fromkeys(("early", "late", "false"), 0)
+    counts.update(dict(classified.group_by("outcome").len().iter_rows()))
+    n = classified.height
+    caught = leads["lead_h"].drop_nulls().to_numpy()
+    pct = (lambda q: float(np.percentile(caught, q))) if caught.size else (lambda q: None)
+    return Metrics(
+        alert_episodes=n,
+        early=counts["early"],
+        late=counts["late"],
+        false=counts["false"],
+        precision=_ratio(counts["early"], n),
+        viral_episodes=leads.height,
+        caught_early=int(caught.size),
+        recall=_ratio(int(caught.size), leads.height),
+        lead_h_median=pct(50),
+        lead_h_p25=pct(25),
+        product_days=product_days,
+        false_per_1000_product_days=_ratio(1000 * counts["false"], product_days),
+    )
+
+
+def score_alerts(alerts: pl.DataFrame, truth: dict[str, Any]) -> dict[str, Any]:
+    """The scenario's metrics and one entry per decoy kind, from alert rows and truth.json."""
+    days = (truth["end_ms"] - truth["start_ms"]) / DAY_MS
+    kinds = truth_products(truth)
+    virals = viral_episodes(truth)
+    classified = classify_episodes(alert_episodes(alerts), virals).join(
+        kinds, on="product_id", how="left"
+    )
+    leads = lead_times(classified, virals)
+    overall = metrics(classified, leads, kinds.height * days)
+    per_kind = {}
+    for kind in DECOY_KINDS:
+        n_kind = kinds.filter(pl.col("kind") == kind).height
+        group = classified.filter(pl.col("kind").is_in([kind, VIRAL]))
+        m = metrics(group, leads, n_kind * days)
+        false_here = group.filter((pl.col("outcome") == "false") & (pl.col("kind") == kind)).height
+        per_kind[kind] = {
+            "products": n_kind,
+            "alert_episodes": group.filter(pl.col("kind") == kind).height,
+            "precision_vs_viral": m.precision,
+            "false_per_1000_product_days": _ratio(1000 * false_here, n_kind * days),
+        }
+    return {"overall": overall.as_dict(), "per_decoy_kind": per_kind}
