@@ -66,7 +66,7 @@ def test_reasons_prefer_the_model_then_read_the_evidence() -> None:
 
 
 @pytest.mark.parametrize(
-    ("peak", "top"), [(351, 400), (24, 40), (3.1, 4), (0.9, 1), (1000, 1000), (0, 1)]
+    ("peak", "top"), [(351, 400), (440, 600), (24, 24), (3.1, 3.2), (0.9, 1), (1000, 1000), (0, 1)]
 )
 def test_axis_tops_are_round(peak: float, top: float) -> None:
     assert nice_top(peak) == pytest.approx(top)
@@ -86,3 +86,17 @@ def test_charts_break_lines_at_gaps_and_escape_labels() -> None:
     assert "A &lt;b&gt;" in chart
     assert sparkline([], "x") == ""
     assert 'aria-label="&quot;q&quot;"' in sparkline([0.0, 1.0], '"q"')
+
+
+def test_chance_never_reads_as_certain() -> None:
+    from services.api.web.trend_list import chance
+
+    assert "99%" in chance(0.999, "id") and "100%" not in chance(0.999, "id")
+    assert "0%" in chance(0.001, "en")
+
+
+def test_chart_windows_end_on_whole_hours() -> None:
+    from services.api.web.data import HOUR_MS, window_end_ms
+
+    assert window_end_ms(TICK_MS, HOUR_MS) == TICK_MS - 5 * 60_000 + HOUR_MS
+    assert window_end_ms(TICK_MS - 5 * 60_000, HOUR_MS) == TICK_MS - 5 * 60_000

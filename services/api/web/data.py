@@ -63,6 +63,12 @@ def categories(session: Session, since_ms: int) -> list[str]:
     return [c for c in rows if c]
 
 
+def window_end_ms(end_ms: int, bucket_ms: int) -> int:
+    """Chart windows end on a whole bucket (whole hours fall on WIB hours too, UTC+7), so
+    slices line up with clock hours and days instead of with the last tick."""
+    return -(-end_ms // bucket_ms) * bucket_ms
+
+
 def week_series(
     session: Session,
     product_ids: Sequence[str],
@@ -70,9 +76,9 @@ def week_series(
     bucket_ms: int,
     value: Any,
 ) -> dict[str, list[float | None]]:
-    """`value` (an aggregate over ScoreHistory) in each `bucket_ms` slice of the week ending
-    at `end_ms`, oldest first; None where the product had no score in that slice."""
-    start_ms = end_ms - WEEK_MS
+    """`value` (an aggregate over ScoreHistory) in each `bucket_ms` slice of the week up to
+    `window_end_ms(end_ms)`, oldest first; None where the product had no score in that slice."""
+    start_ms = window_end_ms(end_ms, bucket_ms) - WEEK_MS
     slot = (ScoreHistory.tick_ms - start_ms - 1) // bucket_ms
     n_slots = WEEK_MS // bucket_ms
     series: dict[str, list[float | None]] = {pid: [None] * n_slots for pid in product_ids}
@@ -81,7 +87,7 @@ def week_series(
         .where(
             ScoreHistory.product_id.in_(product_ids),
             ScoreHistory.tick_ms > start_ms,
-            ScoreHistory.tick_ms <= end_ms,
+            ScoreHistory.tick_ms <= start_ms + WEEK_MS,
         )
         .group_by(ScoreHistory.product_id, slot)
     )

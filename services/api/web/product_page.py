@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from html import escape
 
 from services.api.web import svg
-from services.api.web.data import CHART_BUCKET_MS, WEEK_MS, ProductView
+from services.api.web.data import CHART_BUCKET_MS, WEEK_MS, ProductView, window_end_ms
 from services.api.web.i18n import WIB, Lang, ago, category_label, is_rising, number, t, wib
 from services.api.web.layout import with_query
 from services.api.web.reasons import explain
@@ -47,7 +47,7 @@ def _evidence(view: ProductView, lang: Lang) -> str:
 def product_body(view: ProductView, lang: Lang) -> str:
     card = view.card
     now_ms = card.tick_ms
-    start_ms = now_ms - WEEK_MS
+    start_ms = window_end_ms(now_ms, CHART_BUCKET_MS) - WEEK_MS
     slots = [start_ms + i * CHART_BUCKET_MS for i in range(len(view.activity))]
     day = _day_label(lang)
     meta = [escape(category_label(card.category))]

@@ -11,13 +11,16 @@ def _fmt(x: float) -> str:
     return f"{x:.1f}".rstrip("0").rstrip(".")
 
 
+NICE_STEPS = (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10)
+
+
 def nice_top(peak: float, intervals: int = 4) -> float:
-    """The smallest round axis top (4 steps of 1, 2, 2.5 or 5 × 10^k) at or above `peak`."""
+    """The smallest axis top of `intervals` round steps (NICE_STEPS × 10^k) at or above `peak`."""
     if peak <= 0:
         return 1.0
     raw = peak / intervals
     scale = 10 ** math.floor(math.log10(raw))
-    step = next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= raw)
+    step = next(m * scale for m in NICE_STEPS if m * scale >= raw)
     return step * intervals
 
 

@@ -56,7 +56,8 @@ def where(codes: list[str], probability: float, lang: Lang) -> str:
 
 def chance(probability: float, lang: Lang) -> str:
     level, words = phrase(probability, lang)
-    pct = round(probability * 100)
+    # A model is never certain: 0.996 reads as 99%, not as a promise.
+    pct = min(99, round(probability * 100))
     return (
         f'<p class="chance {level}"><span class="phrase">{escape(words)}</span>'
         f' <span class="pct">{pct}%</span></p>{svg.bar(probability, level)}'
