@@ -44,5 +44,6 @@ FEATURE_SCHEMA: dict[str, pl.DataType] = {
     "category": pl.String(),
     "product_name": pl.String(),
     "top_regions": pl.List(pl.String),
+    "platforms": pl.List(pl.String),
     **{name: pl.Float64() for name in FEATURE_COLUMNS},
 }

@@ -14,6 +14,7 @@ SCORE_SCHEMA: dict[str, pl.DataType] = {
     "category": pl.String(),
     "product_name": pl.String(),
     "top_regions": pl.List(pl.String),
+    "platforms": pl.List(pl.String),
     "probability": pl.Float64(),
     "score": pl.Float64(),
     "model_version": pl.String(),

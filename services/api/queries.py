@@ -16,6 +16,7 @@ def ranked_trends(
     limit: int,
     category: str | None = None,
     region: str | None = None,
+    platform: str | None = None,
     min_probability: float | None = None,
     after: tuple[float, str] | None = None,
 ) -> Sequence[LatestScore]:
@@ -31,6 +32,8 @@ def ranked_trends(
         query = query.where(LatestScore.category == category)
     if region:
         query = query.where(LatestScore.regions_text.contains(f",{region},"))
+    if platform:
+        query = query.where(LatestScore.platforms_text.contains(f",{platform},"))
     if min_probability is not None:
         query = query.where(LatestScore.probability >= min_probability)
     if after is not None:

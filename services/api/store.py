@@ -29,6 +29,7 @@ class LatestScore(Base):
     regions: Mapped[list[str]] = mapped_column(JSON, default=list)
     # ",ID-JT,ID-JK," so a region filter is a portable LIKE on an indexed-free column.
     regions_text: Mapped[str] = mapped_column(String(512), default="")
+    platforms_text: Mapped[str] = mapped_column(String(256), default="")
     reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     evidence: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
 
@@ -66,6 +67,7 @@ def score_records(scores: pl.DataFrame) -> list[dict[str, Any]]:
             "product_name": row["product_name"],
             "regions": row["top_regions"] or [],
             "regions_text": "," + ",".join(row["top_regions"] or []) + ",",
+            "platforms_text": "," + ",".join(row.get("platforms") or []) + ",",
             "reasons": row["reasons"] or [],
             "evidence": {
                 k: row[k]

@@ -83,7 +83,7 @@ def assemble(
     rows = (
         rows.join(spread, on="slot", how="left")
         .with_columns(pl.col(c).fill_null(0) for c in SPREAD_COLUMNS)
-        .with_columns(pl.col("top_regions").fill_null([]))
+        .with_columns(pl.col("top_regions", "platforms").fill_null([]))
     )
     return (
         rows.with_columns(

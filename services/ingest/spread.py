@@ -111,7 +111,7 @@ class Spread:
         platforms = (
             day.filter(pl.col("dim") == PLATFORM)
             .group_by("slot")
-            .agg(platforms_24h=pl.col("key").n_unique())
+            .agg(platforms_24h=pl.col("key").n_unique(), platforms=pl.col("key").unique().sort())
         )
         return creators.join(regions, on="slot", how="full", coalesce=True).join(
             platforms, on="slot", how="full", coalesce=True

@@ -6,6 +6,7 @@ plain Python, independently of the rings, sparse frames and chunking of the core
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections import Counter
@@ -141,7 +142,8 @@ def reference(events: list[dict], sample: random.Random) -> dict[tuple[str, int]
                 -sum(n / total * math.log2(n / total) for n in regions.values()) if total else 0.0
             )
             row["top_regions"] = sorted(regions, key=lambda r: (-regions_6h[r], -regions[r], r))[:5]
-            row["platforms_24h"] = len({e["platform"] for e in day})
+            row["platforms"] = sorted({e["platform"] for e in day})
+            row["platforms_24h"] = len(row["platforms"])
             row["hours_since_first_seen"] = (tick - min(e["ts"] for e in mine)) / HOUR_MS
             rows[(product, tick)] = row
     return rows
@@ -155,7 +157,7 @@ def incremental(
     for p, processor in processors.items():
         lines = [orjson.dumps(e) for e in events if partition_of[e["product_id"]] == p]
         bounds = sorted({0, len(lines), *(c % (len(lines) + 1) for c in cuts)})
-        for a, b in zip(bounds, bounds[1:], strict=False):
+        for a, b in itertools.pairwise(bounds):
             frames += processor.submit(lines[a:b]).features
     if not frames:
         return {}

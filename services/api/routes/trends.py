@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from services.api.queries import ranked_trends
+from shared.schema import PLATFORMS
 
 router = APIRouter(tags=["trends"])
 
@@ -25,6 +26,7 @@ class Trend(BaseModel):
     product_name: str | None = Field(None, examples=["Keripik Pisang Pedas"])
     category: str | None = Field(None, examples=["makanan"])
     regions: list[str] = Field(examples=[["ID-JT", "ID-JI"]])
+    platforms: list[str] = Field([], examples=[["tiktok", "shopee"]])
     probability: float = Field(ge=0, le=1, examples=[0.83])
     score: float = Field(examples=[7.4])
     model_version: str = Field(examples=["growth-ratio-1"])
@@ -36,6 +38,8 @@ class Trend(BaseModel):
 class TrendPage(BaseModel):
     items: list[Trend]
     next_cursor: str | None = Field(None, description="pass as `cursor` for the next page")
+
+PLATFORM_PATTERN = "^(" + "|".join(PLATFORMS) + ")$"
 
 
 def _encode_cursor(score: float, product_id: str) -> str:
@@ -56,6 +60,7 @@ def list_trends(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     category: Annotated[str | None, Query(max_length=256)] = None,
     region: Annotated[str | None, Query(pattern=r"^ID-[A-Z]{2}$")] = None,
+    platform: Annotated[str | None, Query(pattern=PLATFORM_PATTERN, examples=["tiktok"])] = None,
     min_score: Annotated[float | None, Query(ge=0, le=1, description="minimum probability")] = None,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> TrendPage:
@@ -69,6 +74,7 @@ def list_trends(
             limit + 1,
             category=category,
             region=region,
+            platform=platform,
             min_probability=min_score,
             after=after,
         )
@@ -78,6 +84,7 @@ def list_trends(
             product_name=r.product_name,
             category=r.category,
             regions=r.regions,
+            platforms=[p for p in r.platforms_text.split(",") if p],
             probability=r.probability,
             score=r.score,
             model_version=r.model_version,
