@@ -1,31 +1,69 @@
-"""Structured logs: one JSON object per line, with ids that tie records together."""
+"""Structured logs: one JSON object per line, with ids that tie records together.
+
+A run can be followed through its logs by these ids:
+
+* ingest `batch ingested`: `batch_id` (topic/partition/first-last offset) and the counts;
+  `features emitted`: the same `batch_id`, `partition` and the feature `tick_ms`;
+* scorer `batch scored`: `partition`, feature offsets, `tick_min_ms`..`tick_max_ms` and
+  `model_version`;
+* API `alert fired`: `alert_id`, `product_id`, `partition`, `tick_ms`, `model_version`;
+* webhook `webhook.attempt`: `alert_id`, `delivery_id`, `msg_id` (the `webhook-id` header),
+  `subscription_id` and `outcome`.
+
+Secrets never reach the output: fields named like a secret are masked, and API keys and
+webhook secrets are masked wherever they appear in a line (a last line of defence; callers
+must not pass them in the first place).
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 
 import orjson
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
+_SECRET_FIELDS = re.compile(r"secret|password|authorization|api_?key|token", re.IGNORECASE)
+# API keys (services/api/auth.py) and webhook signing secrets (services/api/webhooks/signing.py).
+_SECRET_VALUES = re.compile(r"\b(pk_|whsec_)[A-Za-z0-9_\-+/=]{8,}")
+REDACTED = "[redacted]"
+
+
+def _fields(record: logging.LogRecord) -> tuple[str, dict[str, object]]:
+    """The message and the `extra=` fields; a message that is itself a JSON object (the
+    webhook events) contributes its fields, and its `event` becomes the message."""
+    message = record.getMessage()
+    fields = {k: v for k, v in record.__dict__.items() if k not in _RESERVED}
+    if message.startswith("{"):
+        try:
+            parsed = orjson.loads(message)
+        except orjson.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, dict):
+            message = str(parsed.pop("event", message))
+            fields = {**parsed, **fields}
+    return message, {k: REDACTED if _SECRET_FIELDS.search(k) else v for k, v in fields.items()}
 
 
 class JsonFormatter(logging.Formatter):
     """Renders a record and its `extra=` fields (e.g. batch_id, alert_id) as one JSON line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        message, fields = _fields(record)
+        entry: dict[str, object] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": message,
         }
-        entry.update({k: v for k, v in record.__dict__.items() if k not in _RESERVED})
+        entry.update({k: v for k, v in fields.items() if k not in entry})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+        line = orjson.dumps(entry, default=str).decode()
+        return _SECRET_VALUES.sub(lambda m: m.group(1) + REDACTED, line)
 
 
 def configure(level: str = "INFO") -> None:

@@ -52,12 +52,17 @@ class ScoreIntake:
                         self.on_alert(session, alert)
                     new.append(alert)
         metrics.ALERTS_FIRED.inc(len(new))
+        # The partition and tick lead back to the scorer's and ingest's batch log lines.
+        partitions = dict(scores.select("product_id", "partition").iter_rows()) if new else {}
         for alert in new:
             log.info(
                 "alert fired",
                 extra={
                     "alert_id": alert["id"],
                     "product_id": alert["product_id"],
+                    "partition": partitions.get(alert["product_id"]),
+                    "tick_ms": alert["tick_ms"],
+                    "model_version": alert["model_version"],
                     "probability": alert["probability"],
                 },
             )

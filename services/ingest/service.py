@@ -145,7 +145,9 @@ class IngestService:
             result, lines, message_index, offsets, self.kafka.events_topic, partition
         ):
             self.producer.send(self.kafka.dlq_topic, value=envelope, partition=partition)
-        self._publish(partition, result.features)
+        # Ties this batch's log line to the features it emitted and to its DLQ envelopes.
+        batch_id = f"{self.kafka.events_topic}/{partition}/{offsets[0]}-{offsets[-1]}"
+        self._publish(partition, result.features, batch_id)
         self.next_offsets[partition] = offsets[-1] + 1
         self.last_message_s[partition] = time.monotonic()
         by_reason = dict(result.rejected.group_by("reason").len().iter_rows())
@@ -161,6 +163,17 @@ class IngestService:
             metrics.INGEST_EVENTS.labels(outcome=outcome).inc(n)
         for reason, n in by_reason.items():
             metrics.DLQ_MESSAGES.labels(reason=reason).inc(n)
+        log.info(
+            "batch ingested",
+            extra={
+                "batch_id": batch_id,
+                "partition": partition,
+                "first_offset": offsets[0],
+                "last_offset": offsets[-1],
+                "messages": len(messages),
+                **outcomes,
+            },
+        )
 
     def _observe(self) -> None:
         """Gauges: watermarks, freshness, lag, state size."""
@@ -185,11 +198,25 @@ class IngestService:
         )
         metrics.INGEST_STATE_BYTES.set(sum(p.state_bytes for p in self.processors.values()))
 
-    def _publish(self, partition: int, features: list) -> None:  # type: ignore[type-arg]
+    def _publish(
+        self,
+        partition: int,
+        features: list,  # type: ignore[type-arg]
+        batch_id: str | None = None,
+    ) -> None:
         for rows in features:
             if rows.height == 0:
                 continue
             metrics.INGEST_FEATURES_EMITTED.inc(rows.height)
+            log.info(
+                "features emitted",
+                extra={
+                    "batch_id": batch_id,
+                    "partition": partition,
+                    "tick_ms": rows["tick_ms"][0],
+                    "rows": rows.height,
+                },
+            )
             for value in frame_to_values(rows):
                 self.producer.send(self.kafka.features_topic, value=value, partition=partition)
             if self.settings.feature_log_dir is not None:

@@ -56,6 +56,18 @@ class ScoreService:
                         metrics.SCORE_PROBABILITY.observe(p)
                     for value in frame_to_values(scores):
                         producer.send(self.kafka.scores_topic, value=value, partition=tp.partition)
+                    log.info(
+                        "batch scored",
+                        extra={
+                            "partition": tp.partition,
+                            "first_offset": messages[0].offset,
+                            "last_offset": messages[-1].offset,
+                            "rows": scores.height,
+                            "tick_min_ms": scores["tick_ms"].min(),
+                            "tick_max_ms": scores["tick_ms"].max(),
+                            "model_version": self.scorer.version,
+                        },
+                    )
                 if polled:
                     producer.flush()
                     consumer.commit()

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.webhooks.attempts import apply_result
 from services.api.webhooks.models import Delivery, DeliveryStatus, Subscription, utcnow
+from services.api.webhooks.outbox import ALERT_EVENT
 from services.api.webhooks.settings import WebhookSettings
 from services.api.webhooks.signing import signature_header
 from services.api.webhooks.ssrf import (
@@ -250,6 +251,9 @@ class Dispatcher:
                 rng=self._rng,
             )
             fields = {
+                "alert_id": json.loads(delivery.payload)["data"].get("id")
+                if delivery.event_type == ALERT_EVENT
+                else None,
                 "delivery_id": delivery.id,
                 "subscription_id": subscription.id,
                 "msg_id": delivery.msg_id,
