@@ -64,26 +64,47 @@ def demo(
     seed: Annotated[int, typer.Option(help="simulation seed")] = 7,
     speed: Annotated[float, typer.Option(help="simulated hours per wall-clock second")] = 2.0,
     products: Annotated[int, typer.Option(help="number of simulated products")] = 150,
-    port: Annotated[int, typer.Option(help="API port")] = 8000,
+    port: Annotated[int, typer.Option(help="API and seller page port")] = 8000,
+    train: Annotated[
+        bool, typer.Option(help="train a model on simulated history (else: baseline)")
+    ] = True,
+    model: Annotated[Path | None, typer.Option(help="use this model version directory")] = None,
 ) -> None:
-    """Everything in one process on simulated events: ingest, scoring, alerts, API."""
+    """Everything in one process on simulated events: ingest, scoring, alerts, API, page.
+
+    Uses Kafka when PANTAU_KAFKA_BOOTSTRAP is set, else an in-process bus. Ctrl-C stops it.
+    """
     from services.demo import run_demo
 
     _logging("WARNING")
-    run_demo(seed=seed, speed=speed, products=products, port=port)
+    try:
+        run_demo(seed=seed, speed=speed, products=products, port=port, train=train, model_dir=model)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    except KeyboardInterrupt:
+        typer.echo("demo stopped")
 
 
 @app.command()
 def replay(
     events: Annotated[Path, typer.Argument(help="NDJSON events file", exists=True, dir_okay=False)],
     alerts_out: Annotated[Path, typer.Option(help="write alerts here (JSON lines)")] = Path(
-        "alerts.jsonl"),
+        "alerts.jsonl"
+    ),
     partitions: Annotated[int, typer.Option(help="partitions to route products to")] = 4,
+    model: Annotated[
+        Path | None, typer.Option(help="registered model directory (default: baseline)")
+    ] = None,
 ) -> None:
     """Run the live pipeline's cores over a file, as fast as the CPU allows."""
+    from services.pipeline import load_scorer
     from services.replay import replay_file
 
-    summary = replay_file(events, alerts_out, partitions=partitions)
+    try:
+        scorer = load_scorer(model) if model is not None else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--model") from exc
+    summary = replay_file(events, alerts_out, scorer=scorer, partitions=partitions)
     typer.echo(summary)
 
 

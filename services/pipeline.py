@@ -7,8 +7,10 @@ product sees the same per-partition event time as in the live services.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import polars as pl
 
@@ -21,6 +23,17 @@ from shared.schema import DecodedBatch, decode_lines
 ScoreSink = Callable[[pl.DataFrame], None]
 
 
+def load_scorer(model_dir: Path) -> Scorer:
+    """The registered model in `model_dir`, loaded the way the score service loads it."""
+    if not model_dir.is_dir():
+        raise ValueError(f"{model_dir}: no such model directory")
+    try:
+        registry = importlib.import_module("services.model.registry")
+    except ImportError as exc:
+        raise ValueError("this checkout has no model registry (services.model.registry)") from exc
+    return registry.load_version(model_dir)
+
+
 @dataclass
 class PipelineStats:
     accepted: int = 0
@@ -28,6 +41,7 @@ class PipelineStats:
     duplicates: int = 0
     feature_rows: int = 0
     score_rows: int = 0
+    last_tick_ms: int | None = None  # event time of the newest tick scored
 
 
 class LocalPipeline:
@@ -79,6 +93,9 @@ class LocalPipeline:
                 self.feature_sink(rows)
             scores = self.scorer.score(rows)
             self.stats.score_rows += scores.height
+            newest = rows["tick_ms"].max()
+            if self.stats.last_tick_ms is None or newest > self.stats.last_tick_ms:
+                self.stats.last_tick_ms = newest
             self.sink(scores)
 
     def _count_rejects(self, rejected: pl.DataFrame) -> None:
