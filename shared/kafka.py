@@ -72,15 +72,17 @@ def _wait_for_metadata(settings: KafkaSettings, topics: list[str], deadline: flo
         consumer.close()
 
 
-def make_producer(settings: KafkaSettings) -> KafkaProducer:
-    return KafkaProducer(
-        bootstrap_servers=settings.bootstrap,
-        acks="all",
-        linger_ms=5,
-        batch_size=1_048_576,
-        max_request_size=settings.max_message_bytes,
-        compression_type=None,
-    )
+def make_producer(settings: KafkaSettings, **overrides: object) -> KafkaProducer:
+    options: dict[str, object] = {
+        "bootstrap_servers": settings.bootstrap,
+        "acks": "all",
+        "linger_ms": 5,
+        "batch_size": 1_048_576,
+        "max_request_size": settings.max_message_bytes,
+        "compression_type": None,
+    }
+    options.update(overrides)
+    return KafkaProducer(**options)  # type: ignore[arg-type]
 
 
 def make_consumer(

@@ -73,5 +73,9 @@ class ApiSettings(BaseSettings):
     rate_limit_burst: int = Field(100, ge=1, description="requests a key may burst above the rate")
     run_dispatcher: bool = True
     consume_scores: bool = True
-    max_body_bytes: int = 5_000_000
+    max_body_bytes: int = Field(5_000_000, ge=1, description="POST /v1/events body limit (413)")
+    max_events_per_request: int = Field(10_000, ge=1, description="events per POST (413)")
+    events_produce_timeout_s: float = Field(
+        10.0, gt=0, description="wait for Kafka to acknowledge posted events before a 503"
+    )
     trend_max_age_ms: int = 3_600_000

@@ -11,8 +11,9 @@ from sqlalchemy.orm import sessionmaker
 from services.api import auth
 from services.api.consumer import ScoreConsumer
 from services.api.db import create_schema, make_engine, make_sessionmaker
+from services.api.event_sink import EventSink, KafkaEventSink
 from services.api.intake import ScoreIntake
-from services.api.routes import health, metrics, trends
+from services.api.routes import alerts, events, health, metrics, products, trends
 from services.api.web import routes as web
 from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.outbox import enqueue_alert
@@ -26,10 +27,14 @@ def create_app(
     kafka: KafkaSettings | None = None,
     sessions: sessionmaker | None = None,
     webhooks: WebhookSettings | None = None,
+    event_sink: EventSink | None = None,
 ) -> FastAPI:
-    """Build the API. With `kafka`, scores are consumed from the broker in the background;
-    without it (demo, tests) the caller feeds `app.state.intake.apply(scores)` itself."""
+    """Build the API. With `kafka`, scores are consumed from the broker in the background
+    and POST /v1/events produces to it; without it (demo, tests) the caller feeds
+    `app.state.intake.apply(scores)` itself and may pass its own `event_sink`."""
     webhooks = webhooks or WebhookSettings()
+    if event_sink is None and kafka is not None:
+        event_sink = KafkaEventSink(kafka, settings.events_produce_timeout_s)
     if sessions is None:
         engine = make_engine(settings.database_url)
         create_schema(engine)
@@ -50,6 +55,8 @@ def create_app(
             consumer.stop()
         if dispatcher is not None:
             dispatcher.stop()
+        if event_sink is not None:
+            event_sink.close()
 
     app = FastAPI(
         title="Pantau API",
@@ -60,11 +67,21 @@ def create_app(
     app.state.settings = settings
     app.state.sessionmaker = sessions
     app.state.kafka = kafka
+    app.state.event_sink = event_sink
+    app.state.max_message_bytes = (kafka or KafkaSettings()).max_message_bytes
     app.state.intake = ScoreIntake(sessions, on_alert=enqueue_alert)
     app.middleware("http")(metrics.record_request)
     app.include_router(health.router)
     app.include_router(metrics.router)
-    app.include_router(trends.router, dependencies=[Depends(auth.require_scope("read"))])
+    read = [Depends(auth.require_scope("read"))]
+    app.include_router(trends.router, dependencies=read, responses=auth.REFUSALS)
+    app.include_router(products.router, dependencies=read, responses=auth.REFUSALS)
+    app.include_router(alerts.router, dependencies=read, responses=auth.REFUSALS)
+    app.include_router(
+        events.router,
+        dependencies=[Depends(auth.require_scope("admin"))],
+        responses=auth.REFUSALS,
+    )
     app.include_router(make_router(webhooks))
     app.include_router(web.router)
     return app

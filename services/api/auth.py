@@ -30,6 +30,11 @@ SCOPES: tuple[Scope, ...] = ("read", "admin")
 KEY_PREFIX = "pk_"
 DEFAULT_RATE_LIMIT_PER_S = 10.0
 DEFAULT_RATE_LIMIT_BURST = 20
+REFUSALS: dict[int | str, dict[str, str]] = {
+    401: {"description": "missing, unknown or revoked API key"},
+    403: {"description": "the API key lacks the scope this route needs"},
+    429: {"description": "rate limit exceeded for this API key; see Retry-After"},
+}
 
 
 class ApiKey(Base):

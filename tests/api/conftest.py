@@ -1,4 +1,4 @@
-"""Real HTTP(S) webhook receivers on 127.0.0.1 for the webhook tests."""
+"""Real HTTP(S) webhook receivers on 127.0.0.1 for the webhook tests; score rows and API keys."""
 
 from __future__ import annotations
 
@@ -10,7 +10,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import polars as pl
 import pytest
+
+from shared.scores import SCORE_SCHEMA
+
+TICK_MS = 1_772_409_600_000
 
 
 @dataclass(frozen=True)
@@ -126,3 +131,39 @@ def make_receiver() -> Iterator[Callable[..., Receiver]]:
     yield make
     for receiver in started:
         receiver.stop()
+
+
+def score_rows(
+    probabilities: dict[str, float], tick_ms: int, category: str = "makanan", **fields: object
+) -> pl.DataFrame:
+    """Score rows as the scorer publishes them, one per product."""
+    rows = [
+        {
+            "product_id": pid,
+            "partition": 0,
+            "tick_ms": tick_ms,
+            "watermark_ms": tick_ms,
+            "category": category,
+            "product_name": f"Produk {pid}",
+            "top_regions": ["ID-JT"],
+            "platforms": ["tiktok"],
+            "probability": p,
+            "score": p * 10,
+            "model_version": "test-1",
+            "reasons": [{"feature": "growth_6h_vs_24h", "text_id": "naik 8×", "text_en": "up 8×"}],
+            "events_1h": 100 * p,
+            "events_24h": 1000 * p,
+            "growth_6h_vs_24h": 3.0,
+            "creators_24h": 4.0,
+            "regions_24h": 1.0,
+            **fields,
+        }
+        for pid, p in probabilities.items()
+    ]
+    return pl.DataFrame(rows, schema=SCORE_SCHEMA)
+
+
+@pytest.fixture
+def make_scores() -> Callable[..., pl.DataFrame]:
+    """`make_scores({"product": probability}, tick_ms)` builds a batch of score rows."""
+    return score_rows

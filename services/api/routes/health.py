@@ -13,7 +13,7 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Store reachable and, when consuming, Kafka too")
+@router.get("/readyz", summary="Store reachable and, when Kafka is configured, Kafka too")
 def readyz(request: Request, response: Response) -> dict[str, str]:
     checks: dict[str, str] = {}
     try:
@@ -23,8 +23,11 @@ def readyz(request: Request, response: Response) -> dict[str, str]:
     except Exception as exc:  # readiness reports any failure as a reason, never a 500
         checks["store"] = f"error: {type(exc).__name__}"
     consumer = getattr(request.app.state, "score_consumer", None)
+    sink = getattr(request.app.state, "event_sink", None)
     if consumer is not None:
         checks["kafka"] = "ok" if consumer.healthy else "not connected"
+    elif sink is not None:
+        checks["kafka"] = "ok" if sink.reachable() else "not connected"
     if any(v != "ok" for v in checks.values()):
         response.status_code = 503
     return checks
