@@ -173,4 +173,5 @@ def require_scope(scope: Scope) -> Callable[[Request], Principal]:
             )
         return Principal(key_id=row.id, name=row.name, scope=row.scope)  # type: ignore[arg-type]
 
+    dependency.scope = scope  # type: ignore[attr-defined]  # lets tests audit every route
     return dependency

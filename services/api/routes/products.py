@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from services.api.routes.alerts import Alert
-from services.api.routes.trends import Reason, Trend
+from services.api.routes.trends import Reason, Trend, trend_of
 from services.api.store import AlertRecord, LatestScore, ScoreHistory
 
 router = APIRouter(tags=["trends"])
@@ -46,22 +46,6 @@ class ProductDetail(BaseModel):
     engagement: list[EngagementPoint] = Field(description="oldest first, within `hours`")
     score_history: list[ScorePoint] = Field(description="oldest first, within `hours`")
     alerts: list[Alert] = Field(description="this product's latest alerts, newest first")
-
-
-def trend_of(row: LatestScore) -> Trend:
-    return Trend(
-        product_id=row.product_id,
-        product_name=row.product_name,
-        category=row.category,
-        regions=row.regions,
-        platforms=[p for p in (row.platforms_text or "").split(",") if p],
-        probability=row.probability,
-        score=row.score,
-        model_version=row.model_version,
-        tick_ms=row.tick_ms,
-        reasons=[Reason(**x) for x in row.reasons],
-        evidence=row.evidence,
-    )
 
 
 @router.get(

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from services.api.queries import ranked_trends
+from services.api.store import LatestScore
 from shared.schema import PLATFORMS
 
 router = APIRouter(tags=["trends"])
@@ -39,7 +40,24 @@ class TrendPage(BaseModel):
     items: list[Trend]
     next_cursor: str | None = Field(None, description="pass as `cursor` for the next page")
 
+
 PLATFORM_PATTERN = "^(" + "|".join(PLATFORMS) + ")$"
+
+
+def trend_of(row: LatestScore) -> Trend:
+    return Trend(
+        product_id=row.product_id,
+        product_name=row.product_name,
+        category=row.category,
+        regions=row.regions,
+        platforms=[p for p in (row.platforms_text or "").split(",") if p],
+        probability=row.probability,
+        score=row.score,
+        model_version=row.model_version,
+        tick_ms=row.tick_ms,
+        reasons=[Reason(**x) for x in row.reasons],
+        evidence=row.evidence,
+    )
 
 
 def _encode_cursor(score: float, product_id: str) -> str:
@@ -78,22 +96,7 @@ def list_trends(
             min_probability=min_score,
             after=after,
         )
-    items = [
-        Trend(
-            product_id=r.product_id,
-            product_name=r.product_name,
-            category=r.category,
-            regions=r.regions,
-            platforms=[p for p in r.platforms_text.split(",") if p],
-            probability=r.probability,
-            score=r.score,
-            model_version=r.model_version,
-            tick_ms=r.tick_ms,
-            reasons=[Reason(**x) for x in r.reasons],
-            evidence=r.evidence,
-        )
-        for r in rows[:limit]
-    ]
+    items = [trend_of(r) for r in rows[:limit]]
     more = len(rows) > limit
     return TrendPage(
         items=items,
