@@ -154,6 +154,129 @@ def evaluate(
     typer.echo(f"wrote {out.json_path}, {out.markdown_path}, " + ", ".join(map(str, out.figures)))
 
 
+@app.command()
+def train(
+    out: Annotated[Path, typer.Option(help="model registry: a new version directory goes here")],
+    events: Annotated[
+        list[Path] | None, typer.Option(help="NDJSON event files (replayed through ingest)")
+    ] = None,
+    feature_log: Annotated[Path | None, typer.Option(help="Parquet feature log directory")] = None,
+    scenario: Annotated[str | None, typer.Option(help="simulate: small, standard or hard")] = None,
+    seed: Annotated[
+        list[int] | None, typer.Option(help="simulation seed (repeat for several)")
+    ] = None,
+    work: Annotated[Path, typer.Option(help="cache of simulated runs")] = Path("var/eval"),
+) -> None:
+    """Train a LightGBM trend model with calibrated probabilities; register a new version."""
+    from services.model import train as training
+    from services.simulator import SCENARIOS
+
+    sources = [events is not None, feature_log is not None, scenario is not None]
+    if sum(sources) != 1:
+        raise typer.BadParameter("give exactly one of --events, --feature-log, --scenario")
+    try:
+        if scenario is not None:
+            if scenario not in SCENARIOS:
+                raise typer.BadParameter(
+                    f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}"
+                )
+            directory = training.train_from_scenario(scenario, seed or [1], out, work=work)
+        elif feature_log is not None:
+            from services.ingest.feature_log import read
+
+            source = {"kind": "feature_log", "directory": str(feature_log)}
+            runs = [("feature-log", read(feature_log))]
+            directory = training.train_from_frames(runs, out, source)
+        else:
+            directory = training.train_from_events(events or [], out)
+    except (ValueError, FileNotFoundError) as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    _echo_version(directory)
+
+
+def _echo_version(directory: Path) -> None:
+    import json
+
+    meta = json.loads((directory / "metadata.json").read_bytes())
+    test = meta["metrics"]["test"]
+    typer.echo(
+        f"{directory}  test: average precision {test['average_precision']:.4f}, "
+        f"ROC AUC {test['roc_auc']:.4f}, ECE {test['ece']:.4f}, rows {test['rows']}"
+    )
+
+
+model_app = typer.Typer(help="The model registry: list, show and promote versions.")
+app.add_typer(model_app, name="model")
+RegistryDir = Annotated[Path, typer.Option("--dir", help="model registry (PANTAU_MODEL_DIR)")]
+
+
+def _registry(directory: Path | None) -> Path:
+    from shared.settings import ScoreSettings
+
+    root = directory or ScoreSettings().model_dir
+    if root is None or not Path(root).is_dir():
+        raise typer.BadParameter(f"no model registry at {root}")
+    return Path(root)
+
+
+@model_app.command("list")
+def model_list(directory: RegistryDir = None) -> None:  # type: ignore[assignment]
+    """Every registered version, oldest first; * marks the promoted one."""
+    from services.model.registry import list_versions, summary
+
+    for meta in list_versions(_registry(directory)):
+        s = summary(meta)
+        mark = "*" if s["promoted"] else " "
+        typer.echo(
+            f"{mark} {s['version']}  {s['created']}  {s['source']}  "
+            f"AP {s['test_average_precision']}  ECE {s['test_ece']}"
+        )
+
+
+@model_app.command("show")
+def model_show(
+    version: Annotated[str | None, typer.Argument(help="version (default: promoted)")] = None,
+    directory: RegistryDir = None,  # type: ignore[assignment]
+) -> None:
+    """A version's metadata.json (without the calibration table)."""
+    import json
+
+    from services.model.registry import promoted_version, read_metadata
+
+    root = _registry(directory)
+    version = version or promoted_version(root)
+    if version is None:
+        raise typer.BadParameter("no version promoted; name one")
+    try:
+        meta = read_metadata(root / version)
+    except FileNotFoundError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    meta.pop("calibration", None)
+    typer.echo(json.dumps(meta, indent=2))
+
+
+@model_app.command("promote")
+def model_promote(
+    version: Annotated[str, typer.Argument(help="version to promote")],
+    directory: RegistryDir = None,  # type: ignore[assignment]
+    force: Annotated[bool, typer.Option(help="promote even if worse than the current")] = False,
+) -> None:
+    """Make a version the one the scorer uses (it reloads between batches)."""
+    from services.model.registry import PromotionRefused, promote
+
+    root = _registry(directory)
+    try:
+        result = promote(root, version, force=force)
+    except (PromotionRefused, FileNotFoundError, ValueError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    versus = "" if result.current_ap is None else f" (current {result.current_ap:.4f})"
+    typer.echo(
+        f"promoted {version}: average precision {result.candidate_ap:.4f}{versus} "
+        f"on {result.window}, {result.rows} rows"
+    )
+
+
 keys_app = typer.Typer(help="API keys (only a hash is stored; the key is printed once).")
 app.add_typer(keys_app, name="keys")
 

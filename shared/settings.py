@@ -48,12 +48,17 @@ class IngestSettings(BaseSettings):
 class ScoreSettings(BaseSettings):
     """Scoring service (`PANTAU_SCORE_*`)."""
 
-    model_config = SettingsConfigDict(env_prefix="PANTAU_SCORE_")
+    model_config = SettingsConfigDict(env_prefix="PANTAU_SCORE_", populate_by_name=True)
 
     group: str = "pantau-model"
-    model_dir: Path = Path("var/models")
+    model_dir: Path | None = Field(
+        Path("var/models"),
+        validation_alias=AliasChoices("PANTAU_MODEL_DIR", "PANTAU_SCORE_MODEL_DIR", "model_dir"),
+        description="model registry; its promoted version scores (the baseline when none)",
+    )
+    reload_check_s: float = Field(1.0, gt=0, description="how often to look for a promotion")
     metrics_port: int = 9102
-    explain_threshold: float = 0.7
+    explain_threshold: float = Field(0.7, description="rows at or above it get reasons")
 
 
 class ApiSettings(BaseSettings):

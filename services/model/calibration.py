@@ -1,0 +1,46 @@
+"""Calibration: isotonic regression from model margins to probabilities, and its check.
+
+Stored as the fitted step function (thresholds), applied with `np.interp`, so scoring
+needs no scikit-learn object and costs one vectorised pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.isotonic import IsotonicRegression
+
+
+@dataclass(frozen=True)
+class Isotonic:
+    x: np.ndarray
+    y: np.ndarray
+
+    @classmethod
+    def fit(cls, margin: np.ndarray, label: np.ndarray) -> Isotonic:
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(margin, label)
+        return cls(np.asarray(iso.X_thresholds_, float), np.asarray(iso.y_thresholds_, float))
+
+    def __call__(self, margin: np.ndarray) -> np.ndarray:
+        return np.interp(margin, self.x, self.y)
+
+    def as_dict(self) -> dict[str, list[float]]:
+        return {"x": self.x.tolist(), "y": self.y.tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, list[float]]) -> Isotonic:
+        return cls(np.asarray(d["x"], float), np.asarray(d["y"], float))
+
+
+def expected_calibration_error(prob: np.ndarray, label: np.ndarray, bins: int = 15) -> float:
+    """Mean |observed rate - mean probability| over equal-width bins, weighted by rows."""
+    if prob.size == 0:
+        raise ValueError("no rows to measure calibration on")
+    idx = np.minimum((prob * bins).astype(int), bins - 1)
+    count = np.bincount(idx, minlength=bins)
+    gap = np.abs(
+        np.bincount(idx, weights=label, minlength=bins)
+        - np.bincount(idx, weights=prob, minlength=bins)
+    )
+    return float(gap.sum() / count.sum())

@@ -1,0 +1,114 @@
+"""Labels from outcomes: did a product's engagement in (t, t + H] reach a viral level?
+
+Computed from feature rows alone (the feature log or a replay), never from a simulator's
+truth, so the same code labels real logged streams. For the row of product p at tick t:
+
+* F = events of p in (t, t + H]: the sum of `events_5m` over p's later rows up to t + H
+  (a tick's 5-minute bucket ends at the tick; a missing row means no events);
+* B = p's trailing daily mean: `events_7d` over the days that window covers (at most
+  7 d, at least 1 d, no more than p has been seen);
+* the label is 1 when F >= `growth_x` × B, F >= `min_events` and F >= `rise_x` × the
+  events of p's last 24 h: a day well above its own normal, big enough to matter, and
+  still ahead (a spike that already happened does not count again as it decays);
+* and the audience stays real: interactions beyond views (likes, comments, shares, saves,
+  carts, purchases) per view in (t, t + H] reach `min_quality` × p's own 7-day rate.
+  Views bought from bots or a feed glitch inflate volume, not interactions. Sources that
+  report views only (no interactions in 7 d) skip this test.
+
+Rows whose horizon passes the end of the data have no label (null): the outcome is not
+known yet. Pure: Polars in, Polars out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import polars as pl
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+MIN_COVERED_MS = 6 * HOUR_MS  # below this, a daily mean from partial data is too noisy
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    """The viral level; stored in every model's metadata."""
+
+    horizon_ms: int = DAY_MS
+    growth_x: float = 4.0
+    min_events: float = 200.0
+    rise_x: float = 1.5
+    min_quality: float = 0.5
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "definition": __doc__.split("\n\n")[1].strip()}
+
+
+def trailing_daily_mean(tick: pl.Expr | None = None) -> pl.Expr:
+    """Mean events per day over the 7-day window (hour-ceiled to UTC days, as built)."""
+    tick = pl.col("tick_ms") if tick is None else tick
+    window_start = ((tick - 7 * DAY_MS + DAY_MS - 1) // DAY_MS) * DAY_MS
+    seen_ms = pl.col("hours_since_first_seen") * HOUR_MS
+    covered = pl.min_horizontal(tick - window_start, seen_ms).clip(lower_bound=MIN_COVERED_MS)
+    return pl.col("events_7d") * DAY_MS / covered
+
+
+INTERACTIONS = ("like", "comment", "share", "save", "add_to_cart", "purchase")
+
+
+def interactions(window: str) -> pl.Expr:
+    return pl.sum_horizontal(f"{a}_{window}" for a in INTERACTIONS)
+
+
+def future_sums(features: pl.DataFrame, horizon_ms: int, **amounts: pl.Expr) -> pl.DataFrame:
+    """Per row, each 5-minute amount summed over the product's ticks in (t, t + horizon];
+    null when the data ends before t + horizon. Rows keep their order."""
+    end = features["tick_ms"].max()
+    names = list(amounts)
+    cum = (
+        features.select("product_id", "tick_ms", **amounts)
+        .with_row_index("row")
+        .sort("product_id", "tick_ms")
+        .with_columns(pl.col(names).cum_sum().over("product_id"))
+    )
+    ahead = cum.with_columns(target=pl.col("tick_ms") + horizon_ms).sort("target")
+    later = cum.select("product_id", "tick_ms", *[pl.col(n).alias(f"{n}_end") for n in names])
+    joined = ahead.join_asof(
+        later.sort("tick_ms"),
+        left_on="target",
+        right_on="tick_ms",
+        by="product_id",
+        strategy="backward",
+        check_sortedness=False,
+    )
+    known = pl.col("target") <= end
+    return joined.sort("row").select(
+        [pl.when(known).then(pl.col(f"{n}_end") - pl.col(n)).alias(n) for n in names]
+    )
+
+
+def label(features: pl.DataFrame, spec: LabelSpec | None = None) -> pl.DataFrame:
+    """`features` with `future_events`, `daily_mean` and `label` (Int8, null = not known)."""
+    spec = spec or LabelSpec()
+    future = future_sums(
+        features,
+        spec.horizon_ms,
+        future_events=pl.col("events_5m"),
+        future_views=pl.col("view_5m"),
+        future_interactions=interactions("5m"),
+    )
+    f = pl.col("future_events")
+    own_rate = interactions("7d") / (pl.col("view_7d") + 1)
+    future_rate = pl.col("future_interactions") / (pl.col("future_views") + 1)
+    viral = (
+        (f >= spec.growth_x * pl.col("daily_mean"))
+        & (f >= spec.min_events)
+        & (f >= spec.rise_x * pl.col("events_24h"))
+        & ((interactions("7d") == 0) | (future_rate >= spec.min_quality * own_rate))
+    )
+    return (
+        features.with_columns(future, daily_mean=trailing_daily_mean())
+        .with_columns(label=viral.cast(pl.Int8))
+        .drop("future_views", "future_interactions")
+    )

@@ -1,0 +1,274 @@
+"""`pantau train`: labelled feature rows -> time split -> LightGBM -> isotonic -> registry.
+
+Steps, one function each: label every run's rows from their own outcomes (`labels`),
+drop each log's first hours (its windows are still filling), thin them to at most
+`max_rows_per_run` (whole ticks), split by time with no label
+horizon crossing a boundary (`split`), fit LightGBM on train with early stopping on
+validation, fit the isotonic calibration on validation, measure on test, write a new
+version (`registry` layout). Sources: a simulated scenario (through the evaluation cache
+of replayed runs), NDJSON event files (replayed through the live ingest cores), or the
+service's own Parquet feature log (read by the caller).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import polars as pl
+import sklearn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from services.model.calibration import Isotonic
+from services.model.inputs import INPUT_COLUMNS, matrix
+from services.model.labels import LabelSpec, label
+from services.model.metrics import test_metrics
+from services.model.split import Split, part, time_split
+from shared.features import FEATURE_SCHEMA
+
+TICK_MS = 5 * 60_000  # the ingest tick
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    label: LabelSpec = field(default_factory=LabelSpec)
+    warm_up_ms: int = 6 * 3_600_000  # a log's first hours: its windows are still filling
+    max_rows_per_run: int = 1_000_000  # thinned to the finest tick step that fits
+    valid_fraction: float = 0.3
+    test_fraction: float = 0.2
+    negatives_per_positive: float = 20.0  # training negatives kept, weighted back
+    num_boost_round: int = 400
+    early_stopping_rounds: int = 30
+    learning_rate: float = 0.05
+    num_leaves: int = 31
+    min_data_in_leaf: int = 100
+    num_threads: int = 2
+    seed: int = 0
+
+
+def _progress(enabled: bool) -> Progress:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    return Progress(*columns, disable=not enabled)
+
+
+def labelled(features: pl.DataFrame, run: str, cfg: TrainConfig) -> pl.DataFrame:
+    """One run's rows with labels, thinned by whole ticks, unlabelled rows dropped."""
+    rows = label(features, cfg.label)
+    step = TICK_MS * max(1, -(-features.height // cfg.max_rows_per_run))
+    warm = features["tick_ms"].min() + cfg.warm_up_ms  # type: ignore[operator]
+    return rows.filter(
+        (pl.col("tick_ms") % step == 0)
+        & (pl.col("tick_ms") >= warm)
+        & pl.col("label").is_not_null()
+    ).with_columns(run=pl.lit(run))
+
+
+def fingerprint(rows: pl.DataFrame) -> str:
+    """Order-independent hash of the labelled rows (run, product, tick, volume, label)."""
+    h = rows.select("run", "product_id", "tick_ms", "events_5m", "label").hash_rows(seed=7)
+    digest = hashlib.sha256(np.uint64(h.sum()).tobytes() + str(rows.height).encode())
+    return digest.hexdigest()[:16]
+
+
+def _downsample(train: pl.DataFrame, cfg: TrainConfig) -> pl.DataFrame:
+    """All positives; negatives down to `negatives_per_positive` each, weighted back up."""
+    pos = int(train["label"].sum())
+    neg = train.height - pos
+    keep = min(1.0, cfg.negatives_per_positive * max(pos, 1) / max(neg, 1))
+    rng = np.random.default_rng(cfg.seed)
+    kept = (train["label"].to_numpy() == 1) | (rng.random(train.height) < keep)
+    return train.filter(pl.Series(kept)).with_columns(
+        weight=pl.when(pl.col("label") == 1).then(1.0).otherwise(1.0 / keep)
+    )
+
+
+def fit(
+    rows: pl.DataFrame, cfg: TrainConfig, progress: bool = True
+) -> tuple[lgb.Booster, Isotonic, Split, dict[str, Any]]:
+    """Booster, calibration, the split and test metrics from labelled rows of every run."""
+    split = time_split(rows["tick_ms"], cfg.label.horizon_ms, cfg.valid_fraction, cfg.test_fraction)
+    train, valid, test = (part(rows, split, n) for n in ("train", "valid", "test"))
+    for name, frame in (("train", train), ("validation", valid), ("test", test)):
+        if frame.height == 0 or frame["label"].sum() == 0:
+            raise ValueError(f"the {name} part has no viral rows: more data is needed")
+    train = _downsample(train, cfg)
+    y_train = train["label"].to_numpy()
+    pos_weight = float(np.sqrt(train["weight"].filter(train["label"] == 0).sum() / y_train.sum()))
+    params = {
+        "objective": "binary",
+        "metric": ["average_precision", "binary_logloss"],
+        "first_metric_only": True,
+        "learning_rate": cfg.learning_rate,
+        "num_leaves": cfg.num_leaves,
+        "min_data_in_leaf": cfg.min_data_in_leaf,
+        "feature_fraction": 0.8,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "lambda_l2": 1.0,
+        "scale_pos_weight": pos_weight,
+        "num_threads": cfg.num_threads,
+        "seed": cfg.seed,
+        "verbosity": -1,
+    }
+    dtrain = lgb.Dataset(
+        matrix(train, INPUT_COLUMNS),
+        y_train,
+        weight=train["weight"].to_numpy(),
+        feature_name=INPUT_COLUMNS,
+        free_raw_data=True,
+    )
+    x_valid, y_valid = matrix(valid, INPUT_COLUMNS), valid["label"].to_numpy()
+    dvalid = lgb.Dataset(x_valid, y_valid, reference=dtrain)
+    with _progress(progress) as bar:
+        task = bar.add_task("boosting rounds", total=cfg.num_boost_round)
+        booster = lgb.train(
+            params,
+            dtrain,
+            cfg.num_boost_round,
+            valid_sets=[dvalid],
+            valid_names=["valid"],
+            callbacks=[
+                lgb.early_stopping(cfg.early_stopping_rounds, verbose=False),
+                lambda env: bar.advance(task),
+            ],
+        )
+    best = booster.best_iteration or booster.current_iteration()
+    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+    calibration = Isotonic.fit(booster.predict(x_valid, raw_score=True), y_valid)
+    margin = booster.predict(matrix(test, INPUT_COLUMNS), raw_score=True)
+    y_test = test["label"].to_numpy()
+    y_test = test["label"].to_numpy()
+    metrics = {
+        "test": test_metrics(calibration(margin), y_test),
+        "test_uncalibrated_ece": test_metrics(1 / (1 + np.exp(-margin)), y_test)["ece"],
+        "best_iteration": best,
+        "scale_pos_weight": pos_weight,
+        "rows": {"train": train.height, "valid": valid.height, "test": test.height},
+        "positives": {
+            "train": int(y_train.sum()),
+            "valid": int(y_valid.sum()),
+            "test": int(test["label"].sum()),
+        },
+    }
+    return booster, calibration, split, {"params": params, **metrics}
+
+
+def train_rows(
+    rows: pl.DataFrame,
+    out: Path,
+    source: dict[str, Any],
+    training_seeds: list[int] | None = None,
+    cfg: TrainConfig | None = None,
+    progress: bool = True,
+) -> Path:
+    """Fit on labelled rows (from `labelled`) and write a new version under `out`."""
+    cfg = cfg or TrainConfig()
+    booster, calibration, split, report = fit(rows, cfg, progress)
+    created = datetime.now(UTC)
+    fp = fingerprint(rows)
+    version = f"v{created:%Y%m%dT%H%M%S}-{fp[:6]}"
+    directory = Path(out) / version
+    directory.mkdir(parents=True, exist_ok=False)
+    booster.save_model(str(directory / "model.txt"))
+    test = part(rows, split, "test")
+    test.select(*[c for c in FEATURE_SCHEMA if c in test.columns], "label").write_parquet(
+        directory / "test.parquet", compression="zstd"
+    )
+    metadata = {
+        "version": version,
+        "created": created.isoformat().replace("+00:00", "Z"),
+        "created_s": created.timestamp(),
+        "features": INPUT_COLUMNS,
+        "label": cfg.label.as_dict(),
+        "split": split.as_dict(),
+        "training_window": {"start_ms": split.start_ms, "end_ms": split.valid_start_ms},
+        "source": source,
+        "training_seeds": sorted(set(training_seeds or [])),
+        "data_fingerprint": fp,
+        "config": {k: v for k, v in asdict(cfg).items() if k != "label"},
+        "metrics": report,
+        "calibration": calibration.as_dict(),
+        "libraries": {
+            "lightgbm": lgb.__version__,
+            "scikit-learn": sklearn.__version__,
+            "polars": pl.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+    }
+    (directory / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
+    return directory
+
+
+def _runs(named: Iterable[tuple[str, pl.DataFrame]], cfg: TrainConfig) -> pl.DataFrame:
+    return pl.concat([labelled(f, name, cfg) for name, f in named], how="diagonal_relaxed")
+
+
+def train_from_scenario(
+    scenario: str,
+    seeds: list[int],
+    out: Path,
+    progress: bool = True,
+    work: Path = Path("var/eval"),
+    cfg: TrainConfig | None = None,
+    partitions: int = 4,
+) -> Path:
+    """Simulate and replay each seed (cached under `work`, shared with `pantau evaluate`)."""
+    from services.evaluation.data import prepare_run
+
+    cfg = cfg or TrainConfig()
+    started = time.perf_counter()
+
+    def runs() -> Iterable[tuple[str, pl.DataFrame]]:
+        for seed in seeds:
+            run = prepare_run(scenario, seed, work, partitions, progress)
+            yield f"{scenario}-{seed}", run.features
+
+    rows = _runs(runs(), cfg)
+    source = {
+        "kind": "scenario",
+        "scenario": scenario,
+        "seeds": list(seeds),
+        "prepare_s": round(time.perf_counter() - started, 1),
+    }
+    return train_rows(rows, out, source, list(seeds), cfg, progress)
+
+
+def train_from_events(
+    files: list[Path], out: Path, progress: bool = True, cfg: TrainConfig | None = None
+) -> Path:
+    """Replay event files through the live ingest cores, then train."""
+    from services.replay import replay_features
+
+    cfg = cfg or TrainConfig()
+    runs = ((f.name, replay_features(f, progress=progress)) for f in files)
+    source = {"kind": "events", "files": [str(f) for f in files]}
+    return train_rows(_runs(runs, cfg), out, source, [], cfg, progress)
+
+
+def train_from_frames(
+    runs: Iterable[tuple[str, pl.DataFrame]],
+    out: Path,
+    source: dict[str, Any],
+    training_seeds: list[int] | None = None,
+    progress: bool = True,
+    cfg: TrainConfig | None = None,
+) -> Path:
+    """Train on feature frames already in memory, e.g. the service's own feature log read
+    back with its outcomes now known (`services.ingest.feature_log.read`)."""
+    cfg = cfg or TrainConfig()
+    return train_rows(_runs(runs, cfg), out, source, training_seeds, cfg, progress)
