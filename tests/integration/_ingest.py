@@ -1,0 +1,328 @@
+"""Run real `pantau ingest` processes on the broker and check what they wrote.
+
+The expected output is computed from the events topic itself: each partition's messages,
+in offset order, go through a fresh `PartitionProcessor` (the core the service runs), so
+the reference is exactly what one uninterrupted worker must publish. A crashed, restarted
+or rebalanced run may publish some (product, tick) rows more than once (ticks between the
+last checkpoint and the crash fire again), but every copy must carry the same values and
+every reference row must be there.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import orjson
+import polars as pl
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from services.ingest import checkpoint
+from services.ingest.processor import PartitionProcessor
+from services.ingest.service import dlq_envelopes, window_config
+from shared.features import FEATURE_SCHEMA
+from shared.kafka import frame_to_values, values_to_frame
+from shared.partitioning import partition_for
+from shared.schema import split_values
+from shared.settings import IngestSettings, KafkaSettings
+
+REPO = Path(__file__).resolve().parents[2]
+LINES_PER_MESSAGE = 40
+
+
+def product_of(line: bytes) -> str | None:
+    try:
+        event = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    product = event.get("product_id") if isinstance(event, dict) else None
+    return product if isinstance(product, str) else None
+
+
+def pack_by_partition(
+    lines: list[bytes], partitions: int, lines_per_message: int = LINES_PER_MESSAGE
+) -> list[tuple[int, bytes]]:
+    """(partition, NDJSON value) messages, as a connector batching per partition sends them.
+
+    A product's lines all go to `partition_for(product)` (Kafka's key partitioner) in file
+    order; lines without a readable product go to partition 0. Packing keeps the producer
+    off the critical path of a test that needs hundreds of thousands of events.
+    """
+    open_batches: dict[int, list[bytes]] = {p: [] for p in range(partitions)}
+    messages: list[tuple[int, bytes]] = []
+    for line in lines:
+        product = product_of(line)
+        p = 0 if product is None else partition_for(product, partitions)
+        batch = open_batches[p]
+        if not line:
+            # An empty line at the end of a value would read as its terminator: send it alone.
+            if batch:
+                messages.append((p, b"\n".join(batch)))
+                batch.clear()
+            messages.append((p, line))
+            continue
+        batch.append(line)
+        if len(batch) == lines_per_message:
+            messages.append((p, b"\n".join(batch)))
+            batch.clear()
+    messages += [(p, b"\n".join(b)) for p, b in open_batches.items() if b]
+    return messages
+
+
+def produce(kafka: KafkaSettings, messages: list[tuple[int, bytes]]) -> None:
+    producer = KafkaProducer(
+        bootstrap_servers=kafka.bootstrap, acks="all", linger_ms=20, batch_size=1_048_576
+    )
+    futures = [producer.send(kafka.events_topic, value=v, partition=p) for p, v in messages]
+    producer.flush()
+    for future in futures:
+        future.get(timeout=30)
+    producer.close()
+
+
+def end_offsets(kafka: KafkaSettings, topic: str) -> dict[int, int]:
+    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap)
+    try:
+        tps = [TopicPartition(topic, p) for p in range(kafka.partitions)]
+        return {tp.partition: off for tp, off in consumer.end_offsets(tps).items()}
+    finally:
+        consumer.close()
+
+
+def read_topic(kafka: KafkaSettings, topic: str) -> dict[int, list[tuple[int, bytes]]]:
+    """Every (offset, value) of every partition, up to the end offsets at call time."""
+    ends = end_offsets(kafka, topic)
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka.bootstrap, enable_auto_commit=False, max_poll_records=10_000
+    )
+    tps = [TopicPartition(topic, p) for p in ends]
+    consumer.assign(tps)
+    consumer.seek_to_beginning(*tps)
+    out: dict[int, list[tuple[int, bytes]]] = {p: [] for p in ends}
+    deadline = time.monotonic() + 120
+    try:
+        while any(consumer.position(tp) < ends[tp.partition] for tp in tps):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"could not read {topic} to its end")
+            for tp, records in consumer.poll(timeout_ms=500).items():
+                out[tp.partition] += [(r.offset, r.value or b"") for r in records]
+    finally:
+        consumer.close()
+    return {p: [(o, v) for o, v in msgs if o < ends[p]] for p, msgs in out.items()}
+
+
+def checkpointed_offsets(directory: Path, topic: str, partitions: int) -> dict[int, int]:
+    """Next offset recorded in each partition's checkpoint file (-1 when there is none)."""
+    out = {}
+    for p in range(partitions):
+        saved = checkpoint.load(directory, topic, p)
+        out[p] = -1 if saved is None else saved.next_offset
+    return out
+
+
+def committed_offsets(kafka: KafkaSettings, group: str) -> dict[int, int | None]:
+    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap, group_id=group)
+    try:
+        return {
+            p: consumer.committed(TopicPartition(kafka.events_topic, p))
+            for p in range(kafka.partitions)
+        }
+    finally:
+        consumer.close()
+
+
+@dataclass
+class Expected:
+    """What one uninterrupted worker publishes for the events topic as it stands."""
+
+    features: pl.DataFrame
+    dead_letters: Counter[tuple[int, int, str, str]]
+    accepted: int = 0
+    duplicates: int = 0
+    lines: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+
+def expected_output(
+    kafka: KafkaSettings, settings: IngestSettings, batch_messages: int = 500
+) -> Expected:
+    config = window_config(settings)
+    frames: list[pl.DataFrame] = []
+    dead: Counter[tuple[int, int, str, str]] = Counter()
+    expected = Expected(pl.DataFrame(), dead)
+    for partition, messages in read_topic(kafka, kafka.events_topic).items():
+        processor = PartitionProcessor(partition, config)
+        for start in range(0, len(messages), batch_messages):
+            chunk = messages[start : start + batch_messages]
+            lines, index = split_values([v for _, v in chunk])
+            result = processor.submit(lines)
+            offsets = [o for o, _ in chunk]
+            for envelope in dlq_envelopes(
+                result, lines, index, offsets, kafka.events_topic, partition
+            ):
+                dead[dead_letter_key(orjson.loads(envelope))] += 1
+            frames += [f for f in result.features if f.height]
+            expected.lines += len(lines)
+            expected.accepted += result.accepted
+            expected.duplicates += result.duplicates
+            expected.rejected.update(result.rejected["reason"].to_list())
+    # The same JSON round trip the published rows take, so floats compare exactly.
+    expected.features = values_to_frame(
+        [v for f in frames for v in frame_to_values(f)], FEATURE_SCHEMA
+    )
+    return expected
+
+
+def dead_letter_key(envelope: dict) -> tuple[int, int, str, str]:
+    return (envelope["partition"], envelope["offset"], envelope["reason"], envelope["raw"])
+
+
+def published_features(kafka: KafkaSettings) -> pl.DataFrame:
+    values = [v for msgs in read_topic(kafka, kafka.features_topic).values() for _, v in msgs]
+    return values_to_frame(values, FEATURE_SCHEMA)
+
+
+def published_dead_letters(kafka: KafkaSettings) -> list[dict]:
+    return [
+        orjson.loads(v) for msgs in read_topic(kafka, kafka.dlq_topic).values() for _, v in msgs
+    ]
+
+
+def assert_same_features(published: pl.DataFrame, expected: pl.DataFrame) -> int:
+    """Published rows equal the expected ones up to repeats; returns how many rows repeat."""
+    assert expected.height > 0
+    keys = ["partition", "product_id", "tick_ms"]
+    distinct = published.unique(maintain_order=True)
+    conflicting = distinct.group_by(keys).len().filter(pl.col("len") > 1)
+    assert conflicting.height == 0, (
+        f"(product, tick) published with different values:\n{conflicting}"
+    )
+    assert distinct.height == expected.height, (
+        f"{distinct.height} distinct published rows, {expected.height} expected"
+    )
+    ordered = distinct.sort(keys)
+    reference = expected.sort(keys)
+    # Count columns first: a lost or doubly counted event shows up here, by name.
+    lost_or_doubled = (
+        ordered.select(*keys, "events_5m")
+        .join(reference.select(*keys, "events_5m"), on=keys, how="full", suffix="_expected")
+        .filter(pl.col("events_5m") != pl.col("events_5m_expected"))
+    )
+    assert lost_or_doubled.height == 0, f"event counts differ:\n{lost_or_doubled}"
+    assert ordered.equals(reference), "published feature rows differ from the expected rows"
+    return published.height - distinct.height
+
+
+@dataclass
+class IngestProcess:
+    """One `pantau ingest` OS process with its own log file."""
+
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen | None = None
+
+    def start(self) -> IngestProcess:
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "ingest"],
+            cwd=REPO,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        return self
+
+    def log_records(self) -> list[dict]:
+        records = []
+        for line in self.log_path.read_bytes().splitlines():
+            try:
+                records.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
+                records.append({"msg": line.decode("utf-8", "replace")})
+        return records
+
+    def assigned(self) -> list[int]:
+        """Partitions this process has been assigned so far (from its log)."""
+        prefix = "assigned partition "
+        return [
+            int(r["msg"][len(prefix) :].split()[0])
+            for r in self.log_records()
+            if str(r.get("msg", "")).startswith(prefix)
+        ]
+
+    def wait_assigned(self, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self.assigned():
+            self.check_alive()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no partition assigned in {timeout_s} s:\n{self.tail()}")
+            time.sleep(0.1)
+
+    def check_alive(self) -> None:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            raise AssertionError(f"ingest exited with {self.proc.returncode}:\n{self.tail()}")
+
+    def tail(self, lines: int = 30) -> str:
+        return b"\n".join(self.log_path.read_bytes().splitlines()[-lines:]).decode(
+            "utf-8", "replace"
+        )
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+
+def ingest_env(
+    kafka: KafkaSettings, work: Path, group: str, checkpoint_interval_s: float
+) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PANTAU_KAFKA_BOOTSTRAP": kafka.bootstrap,
+        "PANTAU_KAFKA_PARTITIONS": str(kafka.partitions),
+        "PANTAU_KAFKA_EVENTS_TOPIC": kafka.events_topic,
+        "PANTAU_KAFKA_FEATURES_TOPIC": kafka.features_topic,
+        "PANTAU_KAFKA_SCORES_TOPIC": kafka.scores_topic,
+        "PANTAU_KAFKA_DLQ_TOPIC": kafka.dlq_topic,
+        "PANTAU_INGEST_GROUP": group,
+        "PANTAU_INGEST_CHECKPOINT_DIR": str(work / "checkpoints"),
+        "PANTAU_INGEST_CHECKPOINT_INTERVAL_S": str(checkpoint_interval_s),
+        "PANTAU_INGEST_FEATURE_LOG_DIR": str(work / "feature-log"),
+        "PANTAU_INGEST_METRICS_PORT": "0",
+        "PANTAU_INGEST_IDLE_TIMEOUT_S": "3600",
+    }
+
+
+def wait_caught_up(
+    kafka: KafkaSettings,
+    checkpoint_dir: Path,
+    processes: list[IngestProcess],
+    timeout_s: float,
+) -> float:
+    """Wait until every partition's checkpoint reflects the whole events topic."""
+    started = time.monotonic()
+    ends = end_offsets(kafka, kafka.events_topic)
+    while checkpointed_offsets(checkpoint_dir, kafka.events_topic, kafka.partitions) != ends:
+        for proc in processes:
+            proc.check_alive()
+        if time.monotonic() - started > timeout_s:
+            have = checkpointed_offsets(checkpoint_dir, kafka.events_topic, kafka.partitions)
+            raise TimeoutError(f"checkpoints at {have}, topic ends at {ends}")
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def feature_count_sum(features: pl.DataFrame) -> int:
+    """Sum of `events_5m` over distinct (partition, product, tick): each folded event once."""
+    distinct = features.unique(["partition", "product_id", "tick_ms"])
+    return int(np.asarray(distinct["events_5m"].sum()))
