@@ -27,7 +27,7 @@ from services.demo.view import AlertFeed
 from services.simulator import SCENARIOS, iter_event_lines
 from shared.settings import ApiSettings, KafkaSettings
 
-console = Console()
+console = Console(soft_wrap=True)
 
 
 class Bus(Protocol):

@@ -7,6 +7,7 @@ the scores from the broker exactly as `pantau api` does.
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from services.model.service import ScoreService
 from services.pipeline import LocalPipeline
 from shared.kafka import ensure_topics, make_producer
 from shared.settings import IngestSettings, KafkaSettings, ScoreSettings
+
+log = logging.getLogger(__name__)
 
 
 class LocalBus:
@@ -63,7 +66,9 @@ class KafkaBus:
             ),
             ScoreService(kafka, ScoreSettings(group=f"{run}-score", metrics_port=0), scorer),
         ]
-        self.threads = [threading.Thread(target=s.run, daemon=True) for s in self.services]
+        self.threads = [
+            threading.Thread(target=_run, args=(s,), daemon=True) for s in self.services
+        ]
         for thread in self.threads:
             thread.start()
 
@@ -78,6 +83,16 @@ class KafkaBus:
             service.stop_event.set()
         for thread in self.threads:
             thread.join(timeout=20)
+
+
+def _run(service: IngestService | ScoreService) -> None:
+    """Run a service; an error while it stops (the demo is exiting) is one log line."""
+    try:
+        service.run()
+    except Exception as exc:
+        if not service.stop_event.is_set():
+            raise
+        log.warning("%s stopped with %s: %s", type(service).__name__, type(exc).__name__, exc)
 
 
 def _key(line: bytes) -> bytes:
