@@ -1,14 +1,17 @@
 """Durable partition state: window state and the offset it reflects, in one file.
 
 Written to a temporary file, fsynced, then renamed over the old one, so a crash at any
-instant leaves either the previous or the new checkpoint, never a torn one. The Kafka
-offset is committed only after this returns.
+instant leaves either the previous or the new checkpoint, never a torn one. The temporary
+name is unique per write: a worker that lost its partition in a rebalance but has not yet
+noticed may still be saving it while the new owner does. The Kafka offset is committed
+only after this returns.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +33,7 @@ def _path(directory: Path, topic: str, partition: int) -> Path:
 def save(directory: Path, topic: str, checkpoint: Checkpoint) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     path = _path(directory, topic, checkpoint.processor.partition)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     with open(tmp, "wb") as f:
         pickle.dump((FORMAT_VERSION, checkpoint), f, protocol=pickle.HIGHEST_PROTOCOL)
         f.flush()

@@ -1,11 +1,13 @@
 """Feature rows appended to Parquet, partitioned by UTC day, for training.
 
 A replay after a crash may write the same (product, tick) rows again; readers drop
-such repeats, so writes never need coordination with checkpoints.
+such repeats, so writes never need coordination with checkpoints. Each file is written
+under a temporary name and renamed, so a worker killed mid-write leaves no torn file.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 
@@ -22,7 +24,10 @@ def append(directory: Path, rows: pl.DataFrame) -> None:
         date = pl.select(pl.lit(day * DAY_MS).cast(pl.Datetime("ms")).dt.date()).item()
         folder = directory / f"day={date.isoformat()}"
         folder.mkdir(parents=True, exist_ok=True)
-        part.drop("day").write_parquet(folder / f"{uuid.uuid4().hex}.parquet")
+        name = uuid.uuid4().hex
+        tmp = folder / f".{name}.tmp"
+        part.drop("day").write_parquet(tmp)
+        os.replace(tmp, folder / f"{name}.parquet")
 
 
 def read(directory: Path) -> pl.DataFrame:

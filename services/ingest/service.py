@@ -5,6 +5,8 @@ Per poll, for each partition: decode → validate → window → features (Parti
 `checkpoint_interval_s`: flush the producer, write each partition's state with its next
 offset (checkpoint), then commit those offsets to Kafka. A worker killed at any instant
 restarts from the last checkpoint and replays the same events into the same state.
+A feature row or dead letter the broker refused stops the worker before the checkpoint
+that would have skipped it, so the restart produces it again.
 """
 
 from __future__ import annotations
@@ -75,6 +77,7 @@ class IngestService:
         self.next_offsets: dict[int, int] = {}
         self.last_message_s: dict[int, float] = {}
         self.stop_event = threading.Event()
+        self.send_errors: list[BaseException] = []
         self.counts = {"accepted": 0, "invalid": 0, "late": 0, "duplicate": 0}
 
     # -- partition lifecycle -------------------------------------------------------
@@ -95,11 +98,22 @@ class IngestService:
             )
 
     def _revoke(self, partitions: set[TopicPartition]) -> None:
-        owned = [tp for tp in partitions if tp.partition in self.processors]
-        self._checkpoint([tp.partition for tp in owned])
-        for tp in owned:
-            del self.processors[tp.partition]
-            self.next_offsets.pop(tp.partition, None)
+        """Checkpoint the partitions being handed over, then forget them.
+
+        Rebalance listeners run on the consumer's IO thread, where kafka-python refuses a
+        blocking commit; the next owner resumes from this checkpoint and commits its own
+        offsets, so the Kafka commit of a handed-over partition is left to it.
+        """
+        owned = [tp.partition for tp in partitions if tp.partition in self.processors]
+        self._save_checkpoints(owned)
+        self._drop(owned)
+
+    def _drop(self, partitions: list[int]) -> None:
+        """Forget partitions without a checkpoint (lost to the group, or state in doubt)."""
+        for partition in partitions:
+            self.processors.pop(partition, None)
+            self.next_offsets.pop(partition, None)
+            self.last_message_s.pop(partition, None)
 
     # -- the loop ------------------------------------------------------------------
     def run(self) -> None:
@@ -118,6 +132,10 @@ class IngestService:
             def on_partitions_assigned(self, assigned):  # type: ignore[no-untyped-def]
                 service._assign(set(assigned))
 
+            def on_partitions_lost(self, lost):  # type: ignore[no-untyped-def]
+                # Already someone else's: a checkpoint now could overwrite the new owner's.
+                service._drop([tp.partition for tp in lost])
+
         self.consumer.subscribe([self.kafka.events_topic], listener=Listener())
         last_checkpoint = time.monotonic()
         try:
@@ -132,19 +150,26 @@ class IngestService:
                     self._checkpoint(list(self.processors))
                     last_checkpoint = time.monotonic()
             self._checkpoint(list(self.processors))
+        except BaseException:
+            # State may be half-updated: closing must not checkpoint it. The restart
+            # resumes from the last good checkpoint.
+            self._drop(list(self.processors))
+            raise
         finally:
             self.consumer.close(autocommit=False)
             self.producer.close()
 
     def _process(self, partition: int, messages: list) -> None:  # type: ignore[type-arg]
-        processor = self.processors[partition]
+        processor = self.processors.get(partition)
+        if processor is None:  # lost in a rebalance during this poll: its owner reads it
+            return
         lines, message_index = split_values([m.value or b"" for m in messages])
         result = processor.submit(lines)
         offsets = [m.offset for m in messages]
         for envelope in dlq_envelopes(
             result, lines, message_index, offsets, self.kafka.events_topic, partition
         ):
-            self.producer.send(self.kafka.dlq_topic, value=envelope, partition=partition)
+            self._send(self.kafka.dlq_topic, envelope, partition)
         # Ties this batch's log line to the features it emitted and to its DLQ envelopes.
         batch_id = f"{self.kafka.events_topic}/{partition}/{offsets[0]}-{offsets[-1]}"
         self._publish(partition, result.features, batch_id)
@@ -218,9 +243,14 @@ class IngestService:
                 },
             )
             for value in frame_to_values(rows):
-                self.producer.send(self.kafka.features_topic, value=value, partition=partition)
+                self._send(self.kafka.features_topic, value, partition)
             if self.settings.feature_log_dir is not None:
                 feature_log.append(self.settings.feature_log_dir, rows)
+
+    def _send(self, topic: str, value: bytes, partition: int) -> None:
+        # flush() does not raise for failed sends: the errback records them for _checkpoint.
+        future = self.producer.send(topic, value=value, partition=partition)
+        future.add_errback(self.send_errors.append)
 
     def _advance_idle(self) -> None:
         """An idle partition's watermark follows the wall clock, so alerts never stall."""
@@ -238,13 +268,7 @@ class IngestService:
         if not partitions:
             return
         started = time.monotonic()
-        self.producer.flush()
-        for partition in partitions:
-            checkpoint.save(
-                self.settings.checkpoint_dir,
-                self.kafka.events_topic,
-                checkpoint.Checkpoint(self.processors[partition], self.next_offsets[partition]),
-            )
+        self._save_checkpoints(partitions)
         self.consumer.commit(
             {
                 TopicPartition(self.kafka.events_topic, p): OffsetAndMetadata(
@@ -255,3 +279,20 @@ class IngestService:
         )
         metrics.INGEST_CHECKPOINT_DURATION.observe(time.monotonic() - started)
         metrics.INGEST_CHECKPOINT_TIMESTAMP.set(time.time())
+
+    def _save_checkpoints(self, partitions: list[int]) -> None:
+        """Make every output so far durable, then each partition's state with its offset."""
+        if not partitions:
+            return
+        self.producer.flush()
+        if self.send_errors:
+            raise RuntimeError(
+                f"{len(self.send_errors)} output messages were not produced "
+                f"(first: {self.send_errors[0]!r}); stopping before the checkpoint"
+            )
+        for partition in partitions:
+            checkpoint.save(
+                self.settings.checkpoint_dir,
+                self.kafka.events_topic,
+                checkpoint.Checkpoint(self.processors[partition], self.next_offsets[partition]),
+            )
