@@ -9,8 +9,7 @@ from services.model.labels import DAY_MS, HOUR_MS, LabelSpec, label, trailing_da
 from shared.features import FEATURE_COLUMNS
 
 D = 20_000 * DAY_MS  # a UTC midnight
-SPEC = LabelSpec(horizon_ms=3 * HOUR_MS, growth_x=2.0, min_events=10.0, rise_x=1.0,
-                 min_quality=0.5)  # fmt: skip
+SPEC = LabelSpec(horizon_ms=3 * HOUR_MS, growth_x=2.0, min_events=10.0, rise_x=1.0, min_quality=0.5)
 
 
 def rows(events: list[float], hours: list[int] | None = None, **cols: float) -> pl.DataFrame:
@@ -18,10 +17,15 @@ def rows(events: list[float], hours: list[int] | None = None, **cols: float) -> 
     hours = hours if hours is not None else list(range(len(events)))
     base = dict.fromkeys(FEATURE_COLUMNS, 0.0) | {"hours_since_first_seen": 1000.0} | cols
     data = [
-        base | {"product_id": "p", "tick_ms": D + h * HOUR_MS, "events_5m": e,
-                "view_5m": cols.get("view_5m", e)}
+        base
+        | {
+            "product_id": "p",
+            "tick_ms": D + h * HOUR_MS,
+            "events_5m": e,
+            "view_5m": cols.get("view_5m", e),
+        }
         for h, e in zip(hours, events, strict=True)
-    ]  # fmt: skip
+    ]
     return pl.DataFrame(data)
 
 

@@ -1,0 +1,100 @@
+"""Training on `small`, the registry round trip, metadata, calibration on the test split,
+promotion that refuses a worse candidate, and reasons only above the threshold."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+
+from services.model import registry
+from services.model.calibration import expected_calibration_error
+from services.model.inputs import INPUT_COLUMNS
+from services.model.train import TrainConfig, labelled, train_from_frames
+from shared.scores import SCORE_SCHEMA
+
+pytestmark = pytest.mark.slow
+
+
+def test_metadata_describes_the_version(trained) -> None:
+    meta = json.loads((trained.good / "metadata.json").read_text())
+    assert (trained.good / "model.txt").read_text().startswith("tree")
+    assert meta["version"] == trained.good.name
+    assert meta["features"] == INPUT_COLUMNS
+    assert meta["training_seeds"] == [3]
+    assert meta["source"] == {**meta["source"], "kind": "scenario", "scenario": "small"}
+    assert meta["label"]["horizon_ms"] == 86_400_000 and "definition" in meta["label"]
+    split = meta["split"]
+    assert split["start_ms"] < split["valid_start_ms"] < split["test_start_ms"] < split["end_ms"]
+    assert meta["training_window"]["end_ms"] == split["valid_start_ms"]
+    assert len(meta["data_fingerprint"]) == 16
+    assert {"lightgbm", "scikit-learn", "polars"} <= set(meta["libraries"])
+    test = meta["metrics"]["test"]
+    assert test["rows"] > 0 and 0 < test["positive_rate"] < 1
+    assert 0 <= test["ece"] <= 1 and test["average_precision"] is not None
+
+
+def test_round_trip_and_ece_on_the_test_split(trained) -> None:
+    """The loaded model reproduces the stored test-split ECE from the stored test rows."""
+    meta = registry.read_metadata(trained.good)
+    scorer = registry.load_version(trained.good)
+    test = pl.read_parquet(trained.good / "test.parquet")
+    assert test.height == meta["metrics"]["test"]["rows"]
+    assert test["tick_ms"].min() >= meta["split"]["test_start_ms"]
+    prob = scorer.probability(test)
+    ece = expected_calibration_error(prob, test["label"].to_numpy().astype(float))
+    assert ece == pytest.approx(meta["metrics"]["test"]["ece"], abs=1e-9)
+    assert ece <= 0.05
+    scores = scorer.score(trained.features.head(500))
+    assert scores.schema == pl.Schema(SCORE_SCHEMA)
+    assert (scores["model_version"] == scorer.version).all()
+    assert scores["probability"].is_between(0, 1).all()
+
+
+def test_promote_refuses_a_worse_candidate_unless_forced(trained) -> None:
+    root = trained.registry
+    first = registry.promote(root, trained.good.name)
+    assert first.current_ap is None and registry.promoted_version(root) == trained.good.name
+    with pytest.raises(registry.PromotionRefused, match="worse than the promoted model"):
+        registry.promote(root, trained.weak.name)
+    assert registry.promoted_version(root) == trained.good.name
+    forced = registry.promote(root, trained.weak.name, force=True)
+    assert forced.worse and registry.promoted_version(root) == trained.weak.name
+    listed = {m["version"]: m["promoted"] for m in registry.list_versions(root)}
+    assert listed == {trained.good.name: False, trained.weak.name: True}
+    registry.promote(root, trained.good.name)  # better than the weak one: accepted
+    assert registry.promoted_version(root) == trained.good.name
+
+
+def test_reasons_only_above_the_threshold(trained) -> None:
+    scorer = registry.load_version(trained.good)
+    prob = scorer.probability(trained.features)
+    scorer.explain_threshold = float(np.quantile(prob, 0.98))
+    scores = scorer.score(trained.features)
+    above = scores["probability"] >= scorer.explain_threshold
+    n_reasons = scores["reasons"].list.len()
+    assert above.sum() > 0 and (~above).sum() > 0
+    assert (n_reasons.filter(~above) == 0).all()
+    assert n_reasons.filter(above).is_between(1, 3).all()
+    first = scores.filter(above)["reasons"][0].to_list()
+    assert all(r["feature"] in INPUT_COLUMNS and r["text_id"] and r["text_en"] for r in first)
+
+
+def test_continuous_learning_from_the_feature_log(trained, tmp_path) -> None:
+    """The service's own feature log (written by ingest) trains a candidate; the promote
+    guard then compares it with the current model on the candidate's recent window."""
+    from services.ingest import feature_log
+
+    feature_log.append(tmp_path / "log", trained.features)
+    logged = feature_log.read(tmp_path / "log")
+    assert logged.height == trained.features.height
+    root = trained.registry
+    candidate = train_from_frames(
+        [("feature-log", logged)], root, {"kind": "feature_log"}, progress=False
+    )
+    assert registry.read_metadata(candidate)["source"]["kind"] == "feature_log"
+    result = registry.compare(root, candidate.name)
+    assert result.current_ap is not None and 0 < result.candidate_ap <= 1
+    assert labelled(logged, "x", TrainConfig())["label"].sum() > 0
