@@ -11,7 +11,6 @@ checkpoint.
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import signal
 import threading
@@ -32,11 +31,11 @@ from _ingest import (
     produce,
     published_dead_letters,
     published_features,
+    simulated_lines,
     wait_caught_up,
 )
 
 from services.ingest import feature_log
-from services.simulator import SCENARIOS, iter_event_lines
 from shared.features import FEATURE_SCHEMA
 from shared.kafka import ensure_topics
 from shared.settings import IngestSettings, KafkaSettings
@@ -49,17 +48,6 @@ KILLS = 3
 TICK_MS = 3_600_000
 CHECKPOINT_INTERVAL_S = 0.5
 MAX_POLL_MESSAGES = 100  # 4,000 lines: several checkpoints per process life
-
-
-def simulated_lines(at_least: int) -> list[bytes]:
-    """The first whole simulated hours holding at least `at_least` lines (seed fixed)."""
-    scenario = dataclasses.replace(SCENARIOS["small"], n_products=150, days=2)
-    lines: list[bytes] = []
-    for _, hour in iter_event_lines(scenario, seed=1):
-        lines += hour
-        if len(lines) >= at_least:
-            return lines
-    raise AssertionError(f"scenario holds only {len(lines)} lines")
 
 
 def stream(kafka: KafkaSettings, messages: list[tuple[int, bytes]], slices: int) -> None:
