@@ -163,7 +163,7 @@ def score_rows(
     return pl.DataFrame(rows, schema=SCORE_SCHEMA)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_scores() -> Callable[..., pl.DataFrame]:
     """`make_scores({"product": probability}, tick_ms)` builds a batch of score rows."""
     return score_rows

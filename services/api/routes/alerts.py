@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from services.api.store import AlertRecord
+from services.api.validation import invalid
 
 router = APIRouter(tags=["alerts"])
 
@@ -67,7 +68,7 @@ def parse_cursor(since: str | None) -> int:
     if not since:
         return 0
     if not since.isdigit() or len(since) > 18:
-        raise HTTPException(422, "since must be a cursor this API returned (digits)")
+        raise invalid(("query", "since"), "since must be a cursor this API returned (digits)")
     return int(since)
 
 
@@ -76,7 +77,10 @@ def list_alerts(
     request: Request,
     since: Annotated[
         str | None,
-        Query(max_length=18, description="`next_cursor` of the previous page; absent: start"),
+        Query(
+            pattern=r"^[0-9]{0,18}$",
+            description="`next_cursor` of the previous page; absent or empty: from the start",
+        ),
     ] = None,
     category: Annotated[str | None, Query(max_length=256)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

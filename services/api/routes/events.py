@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from services.api.event_batches import BodyError, EventBatch, body_lines, prepare
 from services.api.event_sink import SinkUnavailable
+from services.api.validation import invalid
 from shared.schema import ACTIONS, PLATFORMS
 
 router = APIRouter(tags=["events"])
@@ -125,7 +126,7 @@ async def post_events(request: Request) -> EventsAccepted:
             _prepare, body, settings.max_events_per_request, max_message_bytes
         )
     except BodyError as exc:
-        raise HTTPException(422, str(exc)) from exc
+        raise invalid(("body",), str(exc), "events_expected") from exc
     if batch.messages:
         try:
             await run_in_threadpool(sink.publish, batch.messages)

@@ -6,11 +6,12 @@ import base64
 import binascii
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from services.api.queries import ranked_trends
 from services.api.store import LatestScore
+from services.api.validation import invalid
 from shared.schema import PLATFORMS
 
 router = APIRouter(tags=["trends"])
@@ -69,7 +70,7 @@ def _decode_cursor(cursor: str) -> tuple[float, str]:
         score, product_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
         return float(score), product_id
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise HTTPException(422, "cursor is not one this API returned") from exc
+        raise invalid(("query", "cursor"), "cursor is not one this API returned") from exc
 
 
 @router.get("/v1/trends", response_model=TrendPage, summary="Rising products, best first")

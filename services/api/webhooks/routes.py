@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,9 @@ def _session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(_session)]
+MAX_ID = 2**63 - 1  # ids are 64-bit database integers; larger ones are a 422, not a 500
+SubscriptionId = Annotated[int, Path(ge=1, le=MAX_ID)]
+DeliveryId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def _subscription(session: Session, subscription_id: int) -> Subscription:
@@ -68,6 +71,7 @@ def make_router(settings: WebhookSettings, resolver: Resolver | None = None) -> 
         tags=["webhooks"],
         dependencies=[Depends(require_scope("admin"))],
         responses={
+            400: {"description": "the body is not valid JSON"},
             401: {"description": "missing or invalid API key"},
             403: {"description": "API key lacks the admin scope"},
             429: {"description": "rate limit exceeded"},
@@ -103,11 +107,11 @@ def make_router(settings: WebhookSettings, resolver: Resolver | None = None) -> 
         return list(session.scalars(select(Subscription).order_by(Subscription.id)))
 
     @router.get("/{subscription_id}", response_model=SubscriptionOut, responses=_NOT_FOUND)
-    def get_subscription(subscription_id: int, session: SessionDep) -> Subscription:
+    def get_subscription(subscription_id: SubscriptionId, session: SessionDep) -> Subscription:
         return _subscription(session, subscription_id)
 
     @router.delete("/{subscription_id}", status_code=204, responses=_NOT_FOUND)
-    def delete_subscription(subscription_id: int, session: SessionDep) -> Response:
+    def delete_subscription(subscription_id: SubscriptionId, session: SessionDep) -> Response:
         """Delete the subscription and its delivery history; nothing more is sent to it."""
         subscription = _subscription(session, subscription_id)
         session.execute(delete(Delivery).where(Delivery.subscription_id == subscription_id))
@@ -118,7 +122,7 @@ def make_router(settings: WebhookSettings, resolver: Resolver | None = None) -> 
     @router.post(
         "/{subscription_id}/rotate-secret", response_model=SecretRotated, responses=_NOT_FOUND
     )
-    def rotate_secret(subscription_id: int, session: SessionDep) -> SecretRotated:
+    def rotate_secret(subscription_id: SubscriptionId, session: SessionDep) -> SecretRotated:
         """New secret, shown once; the old one keeps signing (beside it) for the overlap."""
         subscription = _subscription(session, subscription_id)
         until = utcnow() + timedelta(seconds=settings.secret_rotation_overlap_s)
@@ -136,7 +140,7 @@ def make_router(settings: WebhookSettings, resolver: Resolver | None = None) -> 
         response_model=DeliveryOut,
         responses={**_NOT_FOUND, 409: {"description": "subscription is disabled"}},
     )
-    def send_test(subscription_id: int, session: SessionDep) -> Delivery:
+    def send_test(subscription_id: SubscriptionId, session: SessionDep) -> Delivery:
         """Queue a `trend.test` message to check the receiver and its signature check."""
         delivery = enqueue_test(session, _active_subscription(session, subscription_id))
         session.commit()
@@ -146,11 +150,13 @@ def make_router(settings: WebhookSettings, resolver: Resolver | None = None) -> 
         "/{subscription_id}/deliveries", response_model=list[DeliveryOut], responses=_NOT_FOUND
     )
     def list_deliveries(
-        subscription_id: int,
+        subscription_id: SubscriptionId,
         session: SessionDep,
         status: Literal["pending", "delivered", "failed", "disabled"] | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        before_id: Annotated[int | None, Query(description="page: ids below this")] = None,
+        before_id: Annotated[
+            int | None, Query(ge=1, le=MAX_ID, description="page: ids below this")
+        ] = None,
     ) -> list[Delivery]:
         """Newest first."""
         _subscription(session, subscription_id)
@@ -167,7 +173,9 @@ def make_router(settings: WebhookSettings, resolver: Resolver | None = None) -> 
         response_model=DeliveryOut,
         responses={**_NOT_FOUND, 409: {"description": "subscription is disabled"}},
     )
-    def retry_delivery(subscription_id: int, delivery_id: int, session: SessionDep) -> Delivery:
+    def retry_delivery(
+        subscription_id: SubscriptionId, delivery_id: DeliveryId, session: SessionDep
+    ) -> Delivery:
         """Send a failed (or delivered) message once more, now, with the same webhook-id."""
         _active_subscription(session, subscription_id)
         delivery = session.get(Delivery, delivery_id)
