@@ -157,3 +157,70 @@ def test_list_on_a_desktop(browser, site: str) -> None:  # type: ignore[no-untyp
     assert len(product_names(page)) == 5
     shoot(page, "seller-list-1280x800")
     context.close()
+
+
+# WCAG 2.x contrast of every text node against the first opaque background behind it.
+CONTRAST_JS = """
+() => {
+  const rgb = s => (s.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  const background = el => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length === 3 || c[3] > 0.99) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const el = walker.currentNode.parentElement;
+    const text = walker.currentNode.textContent.trim();
+    if (!text || !el.getClientRects().length || el.closest('svg')) continue;
+    const style = getComputedStyle(el);
+    const l1 = lum(rgb(style.color)), l2 = lum(background(el));
+    const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+    const large = parseFloat(style.fontSize) >= 24 ||
+      (parseFloat(style.fontSize) >= 18.66 && Number(style.fontWeight) >= 700);
+    found.push({text: text.slice(0, 40), ratio, needed: large ? 3 : 4.5});
+  }
+  return found;
+}
+"""
+
+
+@pytest.mark.parametrize("path", ["/", "/?lang=en", "/produk/kopi-aren-01"])
+def test_text_contrast_meets_wcag_aa(browser, site: str, path: str) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport=PHONE)
+    page.goto(site + path)
+    texts = page.evaluate(CONTRAST_JS)
+    assert len(texts) > 10
+    low = [t for t in texts if t["ratio"] < t["needed"]]
+    assert not low, low
+    page.close()
+
+
+def test_keyboard_reaches_every_control_with_a_visible_focus(browser, site: str) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport=PHONE)
+    page.goto(site + "/")
+    controls = page.locator("a[href], select, button, summary").count()
+    reached: list[str] = []
+    for _ in range(controls + 2):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            """() => { const e = document.activeElement; const s = getComputedStyle(e);
+                return {tag: e.tagName, text: (e.innerText || e.id || '').slice(0, 30),
+                        outline: s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0
+                                 || s.boxShadow !== 'none'}; }"""
+        )
+        if focused["tag"] == "BODY":
+            break
+        assert focused["outline"], f"no visible focus on {focused}"
+        reached.append(focused["tag"])
+    # Every link, select, button and "kenapa naik?" is on the tab path, in page order.
+    assert len(reached) >= controls
+    assert {"A", "SELECT", "BUTTON", "SUMMARY"} <= set(reached)
+    page.close()
