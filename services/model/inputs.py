@@ -43,4 +43,4 @@ def matrix(features: pl.DataFrame, columns: list[str]) -> np.ndarray:
     ]
     if not features.height:
         return np.empty((0, len(columns)), dtype=np.float32)
-    return features.select([e.cast(pl.Float32) for e in exprs]).to_numpy()
+    return features.select([e.cast(pl.Float32) for e in exprs]).to_numpy(order="c")
