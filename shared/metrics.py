@@ -12,15 +12,34 @@ Conventions (checked by `promtool check metrics` in tests/deploy):
 * every consumed message is counted exactly once in `pantau_ingest_events_total`, so
   `pantau_dlq_messages_total / pantau_ingest_events_total` is the share sent to the DLQ.
 
-All objects live on the default registry; the API serves it on /metrics and the other services
-call `start_metrics_server`.
+All objects live on the default registry (the demo runs every service in one process), and
+each service exposes only its own metrics through `registry(service)`: the API on /metrics,
+ingest and the scorer via `start_metrics_server`. Otherwise every service would also export
+the others' metrics at 0, and rules such as CheckpointStale would blame the scorer and the API
+for checkpoints they never take. `_created` series are disabled: Prometheus does not use them
+and they would double the series of every counter and histogram.
 """
 
 from __future__ import annotations
 
 import threading
+from functools import cache
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    GC_COLLECTOR,
+    PLATFORM_COLLECTOR,
+    PROCESS_COLLECTOR,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    start_http_server,
+)
+from prometheus_client.metrics import MetricWrapperBase
+
+disable_created_metrics()
 
 # Bounded label values. Children are created up front so every series exists from the first
 # scrape: rate() and ratios then see 0 instead of a missing series.
@@ -171,6 +190,60 @@ for _outcome in WEBHOOK_OUTCOMES:
     WEBHOOK_DELIVERIES.labels(outcome=_outcome)
 
 
+SERVICE_METRICS: dict[str, tuple[MetricWrapperBase, ...]] = {
+    "ingest": (
+        INGEST_EVENTS,
+        INGEST_BATCH_DURATION,
+        CONSUMER_LAG,
+        INGEST_WATERMARK,
+        INGEST_FRESHNESS,
+        INGEST_ACTIVE_PRODUCTS,
+        INGEST_STATE_BYTES,
+        INGEST_CHECKPOINT_DURATION,
+        INGEST_CHECKPOINT_TIMESTAMP,
+        INGEST_FEATURES_EMITTED,
+        DLQ_MESSAGES,
+    ),
+    "score": (
+        SCORE_BATCH_DURATION,
+        SCORED_ROWS,
+        MODEL_INFO,
+        MODEL_CREATED_TIMESTAMP,
+        SCORE_PROBABILITY,
+    ),
+    "api": (
+        ALERTS_FIRED,
+        WEBHOOK_DELIVERIES,
+        WEBHOOK_DELIVERY_DURATION,
+        WEBHOOK_OUTBOX_PENDING,
+        WEBHOOK_DISABLED_SUBSCRIPTIONS,
+        HTTP_REQUESTS,
+        HTTP_REQUEST_DURATION,
+    ),
+}
+
+
+@cache
+def registry(service: str | None = None) -> CollectorRegistry:
+    """What `service` ("ingest", "score", "api") exposes: its metrics and the process ones.
+
+    None gives the default registry with every metric (for a process running all services).
+    """
+    if service is None:
+        return REGISTRY
+    if service not in SERVICE_METRICS:
+        raise ValueError(f"unknown service {service!r}; one of {', '.join(SERVICE_METRICS)}")
+    own = CollectorRegistry(auto_describe=True)
+    for collector in (
+        *SERVICE_METRICS[service],
+        PROCESS_COLLECTOR,
+        PLATFORM_COLLECTOR,
+        GC_COLLECTOR,
+    ):
+        own.register(collector)
+    return own
+
+
 def set_model_version(version: str, created_timestamp: float) -> None:
     """Publish the loaded model; clears the old version so exactly one series reads 1."""
     MODEL_INFO.clear()
@@ -182,8 +255,8 @@ _started_ports: set[int] = set()
 _start_lock = threading.Lock()
 
 
-def start_metrics_server(port: int) -> None:
-    """Serve the default registry on `port` for services without their own HTTP server.
+def start_metrics_server(port: int, service: str | None = None) -> None:
+    """Serve `registry(service)` on `port` for services without their own HTTP server.
 
     A port <= 0 disables the endpoint (tests run several services in one process), and
     starting the same port twice is a no-op instead of an "address in use" error.
@@ -193,5 +266,5 @@ def start_metrics_server(port: int) -> None:
     with _start_lock:
         if port in _started_ports:
             return
-        start_http_server(port)
+        start_http_server(port, registry=registry(service))
         _started_ports.add(port)

@@ -117,7 +117,7 @@ class IngestService:
 
     # -- the loop ------------------------------------------------------------------
     def run(self) -> None:
-        metrics.start_metrics_server(self.settings.metrics_port)
+        metrics.start_metrics_server(self.settings.metrics_port, "ingest")
         ensure_topics(self.kafka)
         self.producer = make_producer(self.kafka)
         self.consumer = make_consumer(

@@ -92,7 +92,7 @@ class ScoreService:
         log.info("scoring with model %s", scorer.version)
 
     def run(self) -> None:
-        metrics.start_metrics_server(self.settings.metrics_port)
+        metrics.start_metrics_server(self.settings.metrics_port, "score")
         self._use(self.scorer)
         ensure_topics(self.kafka)
         producer = make_producer(self.kafka)

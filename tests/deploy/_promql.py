@@ -7,9 +7,12 @@ function calls enclose each of them, which is all the dashboard and rule checks 
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from prometheus_client.metrics import MetricWrapperBase
@@ -19,6 +22,8 @@ import shared.metrics
 REPO = Path(__file__).resolve().parents[2]
 PROMETHEUS_DIR = REPO / "deploy" / "prometheus"
 RULE_FILES = sorted((PROMETHEUS_DIR / "rules").glob("*.yml"))
+GRAFANA_DIR = REPO / "deploy" / "grafana"
+DASHBOARD = GRAFANA_DIR / "dashboards" / "pantau.json"
 
 _TOKEN = re.compile(
     r"""
@@ -159,3 +164,18 @@ def load_rules() -> list[dict]:
 
 def recording_rule_names() -> set[str]:
     return {rule["record"] for rule in load_rules() if "record" in rule}
+
+
+def dashboard() -> dict[str, Any]:
+    return json.loads(DASHBOARD.read_text())
+
+
+def panels(items: list[dict[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
+    """Every panel of the dashboard, rows included, and those nested in collapsed rows."""
+    for panel in dashboard()["panels"] if items is None else items:
+        yield panel
+        yield from panels(panel.get("panels", []))
+
+
+def graph_panels() -> list[dict[str, Any]]:
+    return [p for p in panels() if p["type"] != "row"]

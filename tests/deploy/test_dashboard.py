@@ -9,48 +9,38 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import yaml
-from _promql import REPO, catalogue, parse, recording_rule_names, series_names
+from _promql import (
+    GRAFANA_DIR,
+    catalogue,
+    dashboard,
+    graph_panels,
+    panels,
+    parse,
+    recording_rule_names,
+    series_names,
+)
 
-GRAFANA_DIR = REPO / "deploy" / "grafana"
-DASHBOARD = GRAFANA_DIR / "dashboards" / "pantau.json"
 DATASOURCE_UID = "${datasource}"
 ROWS = ["Overview", "Ingest", "Model", "API", "Webhooks"]
 
 
-def _dashboard() -> dict[str, Any]:
-    return json.loads(DASHBOARD.read_text())
-
-
-def _panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Every panel, including those nested in collapsed rows."""
-    for panel in panels:
-        yield panel
-        yield from _panels(panel.get("panels", []))
-
-
-def _graph_panels() -> list[dict[str, Any]]:
-    return [p for p in _panels(_dashboard()["panels"]) if p["type"] != "row"]
-
-
 def _queries() -> list[tuple[str, str]]:
-    return [(p["title"], t["expr"]) for p in _graph_panels() for t in p["targets"]]
+    return [(p["title"], t["expr"]) for p in graph_panels() for t in p["targets"]]
 
 
 def test_rows_in_order_with_the_overview_first() -> None:
-    rows = [p["title"] for p in _dashboard()["panels"] if p["type"] == "row"]
+    rows = [p["title"] for p in dashboard()["panels"] if p["type"] == "row"]
     assert rows == ROWS
 
 
 def test_overview_row_content() -> None:
     titles: list[str] = []
     current = None
-    for panel in _dashboard()["panels"]:
+    for panel in dashboard()["panels"]:
         if panel["type"] == "row":
             current = panel["title"]
         elif current == "Overview":
@@ -66,7 +56,7 @@ def test_overview_row_content() -> None:
 
 
 def test_template_variables() -> None:
-    variables = {v["name"]: v for v in _dashboard()["templating"]["list"]}
+    variables = {v["name"]: v for v in dashboard()["templating"]["list"]}
     assert variables["datasource"]["type"] == "datasource"
     assert variables["datasource"]["query"] == "prometheus"
     for name in ("job", "instance"):
@@ -75,7 +65,7 @@ def test_template_variables() -> None:
         assert variables[name]["includeAll"] and variables[name]["multi"]
 
 
-@pytest.mark.parametrize("panel", _graph_panels(), ids=lambda p: p["title"])
+@pytest.mark.parametrize("panel", graph_panels(), ids=lambda p: p["title"])
 def test_panel_has_unit_description_and_datasource(panel: dict[str, Any]) -> None:
     assert panel.get("description", "").strip(), "no description"
     assert panel["fieldConfig"]["defaults"].get("unit"), "no unit"
@@ -104,11 +94,11 @@ def test_query_rules(title: str, expr: str) -> None:
 
 
 def test_unique_panel_ids() -> None:
-    ids = [p["id"] for p in _panels(_dashboard()["panels"])]
+    ids = [p["id"] for p in panels()]
     assert len(ids) == len(set(ids))
 
 
-def test_provisioning_points_at_the_dashboard() -> None:
+def test_provisioning_points_at_thedashboard() -> None:
     datasources = yaml.safe_load(
         (GRAFANA_DIR / "provisioning" / "datasources" / "prometheus.yml").read_text()
     )

@@ -63,3 +63,15 @@ assert 'pantau_model_info{version="v2"} 1.0' in body, body[:500]
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=REPO
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_each_metric_belongs_to_exactly_one_service() -> None:
+    """Each service exposes only its own metrics, so no rule sees another service's zeros."""
+    defined = [obj for obj in vars(m).values() if isinstance(obj, MetricWrapperBase)]
+    owners = [obj for group in m.SERVICE_METRICS.values() for obj in group]
+    assert sorted(o._name for o in owners) == sorted(o._name for o in defined)
+    for service, group in m.SERVICE_METRICS.items():
+        names = {f.name for f in m.registry(service).collect()}
+        assert {o._name for o in group} <= names
+        assert not {o._name for o in defined if o not in group} & names, service
+    assert m.registry(None) is m.REGISTRY

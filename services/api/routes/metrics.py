@@ -15,7 +15,7 @@ router = APIRouter(tags=["ops"])
 
 @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
 def prometheus_metrics() -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(metrics.registry("api")), media_type=CONTENT_TYPE_LATEST)
 
 
 async def record_request(
