@@ -15,8 +15,9 @@ from services.ingest.windows import CountWindows
 class Catalog:
     """Slot assignment and per-product metadata arrays."""
 
-    def __init__(self, windows: CountWindows) -> None:
+    def __init__(self, windows: CountWindows, retention_ms: int) -> None:
         self.windows = windows
+        self.retention_ms = retention_ms
         capacity = len(windows.fine.counts)
         self.slot_of: dict[str, int] = {}
         self.free: list[int] = list(range(capacity - 1, -1, -1))
@@ -29,7 +30,7 @@ class Catalog:
 
     def _grow(self) -> None:
         old = len(self.in_use)
-        new = old * 2
+        new = old + old // 2  # memory follows active products more closely than doubling
         self.windows.grow(new)
         self.free.extend(range(new - 1, old - 1, -1))
         for name in (
@@ -48,29 +49,47 @@ class Catalog:
             )
             setattr(self, name, np.concatenate([arr, extra]))
 
-    def assign(self, events: pl.DataFrame) -> pl.DataFrame:
-        """Add a `slot` column (creating slots for new products) and update metadata."""
+    def assign(self, events: pl.DataFrame, tick_before_chunk: np.ndarray) -> np.ndarray:
+        """Slots of a batch's accepted events (creating slots for new products).
+
+        `events` has product_id, ts_ms and chunk (the index of the stretch between two
+        ticks); `tick_before_chunk[c]` is the last tick fired before chunk c. A product
+        that a tick before its first event would have pruned starts afresh, exactly as
+        if it had been pruned there. `last_seen_ms` takes the whole batch at once: only
+        rows with events in the day before a tick are published, so this never changes
+        a row. Category and name follow the chunks, see `describe`.
+        """
         per_product = events.group_by("product_id").agg(
-            first=pl.col("ts_ms").min(),
-            last=pl.col("ts_ms").max(),
-            category=pl.col("category").drop_nulls().last(),
-            product_name=pl.col("product_name").drop_nulls().last(),
+            first=pl.col("ts_ms").min(), last=pl.col("ts_ms").max(), chunk=pl.col("chunk").min()
         )
         ids = per_product["product_id"].to_list()
         slots = np.fromiter((self._slot(pid) for pid in ids), dtype=np.int64, count=len(ids))
+        returning = self.in_use[slots] & (
+            self.last_seen_ms[slots]
+            < tick_before_chunk[per_product["chunk"].to_numpy()] - self.retention_ms
+        )
+        if returning.any():
+            self._forget(slots[returning])
+        first, last = per_product["first"].to_numpy(), per_product["last"].to_numpy()
         new = ~self.in_use[slots]
         self.in_use[slots] = True
-        self.first_seen_ms[slots[new]] = per_product["first"].to_numpy()[new]
-        self.first_seen_ms[slots] = np.minimum(self.first_seen_ms[slots], per_product["first"])
-        self.last_seen_ms[slots] = np.where(
-            new, per_product["last"], np.maximum(self.last_seen_ms[slots], per_product["last"])
+        seen = self.first_seen_ms[slots], self.last_seen_ms[slots]
+        self.first_seen_ms[slots] = np.where(new, first, np.minimum(seen[0], first))
+        self.last_seen_ms[slots] = np.where(new, last, np.maximum(seen[1], last))
+        lookup = pl.DataFrame(
+            {"product_id": ids, "slot": slots}, schema={"product_id": pl.String, "slot": pl.Int64}
         )
-        for name in ("category", "product_name"):
-            values = per_product[name].to_numpy()
-            known = per_product[name].is_not_null().to_numpy()
+        return (
+            events.select("product_id")
+            .join(lookup, on="product_id", how="left", maintain_order="left")["slot"]
+            .to_numpy()
+        )
+
+    def describe(self, slots: np.ndarray, category: np.ndarray, product_name: np.ndarray) -> None:
+        """Latest known category and name (None keeps the previous value)."""
+        for name, values in (("category", category), ("product_name", product_name)):
+            known = values != None  # noqa: E711 (elementwise on an object array)
             getattr(self, name)[slots[known]] = values[known]
-        lookup = pl.DataFrame({"product_id": ids, "slot": slots.astype(np.uint32)})
-        return events.join(lookup, on="product_id", how="left")
 
     def _slot(self, product_id: str) -> int:
         slot = self.slot_of.get(product_id)
@@ -87,16 +106,13 @@ class Catalog:
         mask = self.in_use & (self.last_seen_ms >= since_ms) & (self.first_seen_ms < until_ms)
         return np.flatnonzero(mask)
 
-    def keys(self, slots: np.ndarray) -> pl.DataFrame:
-        return pl.DataFrame(
-            {
-                "slot": slots.astype(np.uint32),
-                "product_id": pl.Series(self.product_id[slots].tolist(), dtype=pl.String),
-                "first_seen_ms": self.first_seen_ms[slots],
-                "category": pl.Series(self.category[slots].tolist(), dtype=pl.String),
-                "product_name": pl.Series(self.product_name[slots].tolist(), dtype=pl.String),
-            }
-        )
+    def columns(self, slots: np.ndarray) -> dict[str, pl.Series]:
+        """Product id, category and name of `slots`."""
+        return {
+            "product_id": pl.Series(self.product_id[slots].tolist(), dtype=pl.String),
+            "category": pl.Series(self.category[slots].tolist(), dtype=pl.String),
+            "product_name": pl.Series(self.product_name[slots].tolist(), dtype=pl.String),
+        }
 
     def prune(self, before_ms: int) -> None:
         """Free slots of products last seen before `before_ms`."""
@@ -106,9 +122,14 @@ class Catalog:
         for slot in stale.tolist():
             del self.slot_of[self.product_id[slot]]
         self.free.extend(stale.tolist())
-        self.in_use[stale] = False
-        self.product_id[stale] = self.category[stale] = self.product_name[stale] = None
-        self.windows.clear_slots(stale)
+        self.product_id[stale] = None
+        self._forget(stale)
+
+    def _forget(self, slots: np.ndarray) -> None:
+        """Clear what is known about the products in `slots` (the slots stay assigned)."""
+        self.in_use[slots] = False
+        self.category[slots] = self.product_name[slots] = None
+        self.windows.clear_slots(slots)
 
     @property
     def active_products(self) -> int:

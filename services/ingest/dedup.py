@@ -32,11 +32,17 @@ class Deduplicator:
         fresh = pl.Series(hashes).is_first_distinct().to_numpy()
         values = hashes.tolist()
         for generation in (self.current, self.previous):
-            # isdisjoint runs in C; the per-id scan only runs when a repeat is present.
-            if generation and not generation.isdisjoint(values):
-                fresh &= ~np.fromiter((v in generation for v in values), bool, len(values))
+            # The set operation runs in C; only the (few) repeats are looked up per id.
+            repeats = generation.intersection(values)
+            if repeats:
+                fresh &= ~np.isin(hashes, np.fromiter(repeats, np.uint64, len(repeats)))
         self.current.update(values)
         return fresh
+
+    def rotates_at(self, tick_ms: int) -> bool:
+        """Whether `advance(tick_ms)` would start a new generation."""
+        start = self.generation_start_ms
+        return start is not None and tick_ms - start >= self.horizon_ms
 
     def advance(self, tick_ms: int) -> None:
         """Rotate generations once the current one spans a full horizon."""

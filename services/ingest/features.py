@@ -13,7 +13,8 @@ import numpy as np
 import polars as pl
 
 from services.ingest.config import DAY_MS, HOUR_MS, MINUTE_MS
-from shared.features import FEATURE_SCHEMA, SPREAD_COLUMNS, WINDOWS
+from services.ingest.spread import SlotSpread, platform_lists, popcount, region_lists
+from shared.features import FEATURE_COLUMNS, FEATURE_SCHEMA, WINDOWS
 from shared.schema import ACTIONS
 
 WINDOWS_MS: dict[str, int] = dict(
@@ -22,73 +23,100 @@ WINDOWS_MS: dict[str, int] = dict(
 
 WIB_OFFSET_MS = 7 * HOUR_MS
 _SMOOTHING = 1.0
+_OTHER = [name for name in FEATURE_SCHEMA if name not in FEATURE_COLUMNS]
 _ENGAGE = [ACTIONS.index(a) for a in ("like", "comment", "share", "save")]
 
 
-def count_frame(windows: dict[str, np.ndarray]) -> pl.DataFrame:
-    """Per-action and total counts per window from arrays of shape (rows, actions)."""
-    columns: dict[str, np.ndarray] = {}
-    for w, counts in windows.items():
-        for i, action in enumerate(ACTIONS):
-            columns[f"{action}_{w}"] = counts[:, i]
-        columns[f"events_{w}"] = counts.sum(axis=1)
-    return pl.DataFrame(columns)
-
-
-def _ratio(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return (num + _SMOOTHING) / (den + _SMOOTHING)
 
 
-def derived() -> list[pl.Expr]:
-    """Growth, acceleration and engagement-quality expressions over the count columns."""
-    e = pl.col
-    engaged_24h = pl.sum_horizontal(f"{ACTIONS[i]}_24h" for i in _ENGAGE)
-    engaged_6h = pl.sum_horizontal(f"{ACTIONS[i]}_6h" for i in _ENGAGE)
-    views_24h = pl.max_horizontal(e("view_24h"), pl.lit(1))
-    views_6h = pl.max_horizontal(e("view_6h"), pl.lit(1))
-    prior_hourly = (e("events_24h") - e("events_1h")) / 23.0
-    prior_6h = (e("events_24h") - e("events_6h")) / 3.0
-    prior_daily = (e("events_7d") - e("events_24h")) / 6.0
-    g1 = _ratio(e("events_1h"), prior_hourly)
-    g6 = _ratio(e("events_6h"), prior_6h)
-    return [
-        g1.alias("growth_1h_vs_24h"),
-        g6.alias("growth_6h_vs_24h"),
-        _ratio(e("events_24h"), prior_daily).alias("growth_24h_vs_7d"),
-        (g1.log() - g6.log()).alias("acceleration"),
-        (engaged_6h / views_6h).alias("engagement_rate_6h"),
-        (engaged_24h / views_24h).alias("engagement_rate_24h"),
-        (e("share_24h") / views_24h).alias("share_rate_24h"),
-        (e("add_to_cart_24h") / views_24h).alias("cart_rate_24h"),
-        (e("purchase_24h") / views_24h).alias("conversion_rate_24h"),
-    ]
+def derived(c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Growth, acceleration and engagement quality from the count columns."""
+    engaged_24h = sum(c[f"{ACTIONS[i]}_24h"] for i in _ENGAGE)
+    engaged_6h = sum(c[f"{ACTIONS[i]}_6h"] for i in _ENGAGE)
+    views_24h = np.maximum(c["view_24h"], 1)
+    views_6h = np.maximum(c["view_6h"], 1)
+    # Division by a constant as multiplication by its reciprocal, as Polars computes it,
+    # so features stay bit-identical to the expression form they were defined in.
+    prior_hourly = (c["events_24h"] - c["events_1h"]) * (1 / 23.0)
+    prior_6h = (c["events_24h"] - c["events_6h"]) * (1 / 3.0)
+    prior_daily = (c["events_7d"] - c["events_24h"]) * (1 / 6.0)
+    g1 = _ratio(c["events_1h"], prior_hourly)
+    g6 = _ratio(c["events_6h"], prior_6h)
+    return {
+        "growth_1h_vs_24h": g1,
+        "growth_6h_vs_24h": g6,
+        "growth_24h_vs_7d": _ratio(c["events_24h"], prior_daily),
+        "acceleration": np.log(g1) - np.log(g6),
+        "engagement_rate_6h": engaged_6h / views_6h,
+        "engagement_rate_24h": engaged_24h / views_24h,
+        "share_rate_24h": c["share_24h"] / views_24h,
+        "cart_rate_24h": c["add_to_cart_24h"] / views_24h,
+        "conversion_rate_24h": c["purchase_24h"] / views_24h,
+    }
 
 
-def time_columns(tick_ms: int, first_seen_ms: pl.Expr) -> list[pl.Expr]:
+def time_columns(tick_ms: int, first_seen_ms: np.ndarray) -> dict[str, np.ndarray]:
     wib = tick_ms + WIB_OFFSET_MS
-    return [
-        ((tick_ms - first_seen_ms) / HOUR_MS).alias("hours_since_first_seen"),
-        pl.lit((wib // HOUR_MS) % 24, pl.Int32).alias("hour_wib"),
+    rows = len(first_seen_ms)
+    return {
+        "hours_since_first_seen": (tick_ms - first_seen_ms) * (1 / HOUR_MS),
+        "hour_wib": np.full(rows, (wib // HOUR_MS) % 24),
         # 1970-01-01 was a Thursday: weekday 0 = Monday.
-        pl.lit((wib // DAY_MS + 3) % 7, pl.Int32).alias("weekday_wib"),
-    ]
+        "weekday_wib": np.full(rows, (wib // DAY_MS + 3) % 7),
+    }
 
 
 def assemble(
-    keys: pl.DataFrame, counts: pl.DataFrame, spread: pl.DataFrame, tick_ms: int
+    keys: dict[str, pl.Series],
+    first_seen_ms: np.ndarray,
+    counts: dict[str, np.ndarray],
+    spread: SlotSpread,
+    slots: np.ndarray,
+    *,
+    tick_ms: int,
+    partition: int,
+    watermark_ms: int,
 ) -> pl.DataFrame:
-    """Join keys (slot, product_id, partition, watermark_ms, first_seen_ms, info) with counts
-    and spread into the published feature rows, keeping only products active in the last day."""
-    rows = pl.concat([keys, counts], how="horizontal").filter(pl.col("events_24h") > 0)
-    rows = (
-        rows.join(spread, on="slot", how="left")
-        .with_columns(pl.col(c).fill_null(0) for c in SPREAD_COLUMNS)
-        .with_columns(pl.col("top_regions", "platforms").fill_null([]))
-    )
-    return (
-        rows.with_columns(
-            *derived(), *time_columns(tick_ms, pl.col("first_seen_ms")), tick_ms=pl.lit(tick_ms)
-        )
-        .select(pl.col(name).cast(dtype) for name, dtype in FEATURE_SCHEMA.items())
-        .sort("product_id")
-    )
+    """The published feature rows of `slots`, in that order, at a tick.
+
+    `keys` holds product_id, category and product_name; `counts` the per-action window
+    counts, shape (len(slots), actions); `spread` is indexed by slot. Built from NumPy
+    columns in one constructor: a tick must cost little when it has few products.
+    """
+    rows = len(slots)
+    c: dict[str, np.ndarray] = {}
+    for w, window in counts.items():
+        for i, action in enumerate(ACTIONS):
+            c[f"{action}_{w}"] = window[:, i]
+        c[f"events_{w}"] = window.sum(axis=1)
+    creators_6h = spread.creators_6h[slots]
+    masks = spread.platform_mask[slots]
+    c |= derived(c)
+    c |= {
+        "creators_6h": creators_6h,
+        "creators_24h": spread.creators_24h[slots],
+        "new_creator_share_6h": np.divide(
+            spread.new_6h[slots], creators_6h, out=np.zeros(rows), where=creators_6h > 0
+        ),
+        "regions_24h": spread.regions_24h[slots],
+        "region_entropy_24h": spread.region_entropy_24h[slots],
+        "platforms_24h": popcount(masks),
+    }
+    c |= time_columns(tick_ms, first_seen_ms)
+    other = keys | {
+        "partition": pl.Series(np.full(rows, partition, np.int32)),
+        "tick_ms": pl.Series(np.full(rows, tick_ms, np.int64)),
+        "watermark_ms": pl.Series(np.full(rows, watermark_ms, np.int64)),
+        "top_regions": region_lists(spread.top_regions[slots]),
+        "platforms": platform_lists(masks),
+    }
+    # One 2-D array becomes one Array column, unnested into the float columns: far
+    # cheaper per tick than building ~70 Series one by one.
+    matrix = np.empty((rows, len(FEATURE_COLUMNS)), dtype=np.float64)
+    for i, name in enumerate(FEATURE_COLUMNS):
+        matrix[:, i] = c[name]
+    numbers = pl.Series("f", matrix).arr.to_struct(fields=FEATURE_COLUMNS).struct.unnest()
+    first = [other[name].alias(name).cast(FEATURE_SCHEMA[name]) for name in _OTHER]
+    return pl.DataFrame([*first, *numbers.get_columns()])

@@ -20,8 +20,8 @@ import polars as pl
 from services.ingest.catalog import Catalog
 from services.ingest.config import WindowConfig
 from services.ingest.dedup import Deduplicator, id_hashes
-from services.ingest.features import WINDOWS_MS, assemble, count_frame
-from services.ingest.spread import Spread, spread_rows
+from services.ingest.features import WINDOWS_MS, assemble
+from services.ingest.spread import Spread
 from services.ingest.windows import CountWindows
 from shared.schema import REJECT_SCHEMA, DecodedBatch, decode_lines
 
@@ -50,7 +50,7 @@ class PartitionProcessor:
         self.config = config or WindowConfig()
         self.windows = CountWindows(self.config)
         self.spread = Spread()
-        self.catalog = Catalog(self.windows)
+        self.catalog = Catalog(self.windows, self.config.retention_ms)
         self.dedup = Deduplicator(self.config.dedup_horizon_ms)
         self.max_ts_ms = NO_TIME
         self.watermark_ms = NO_TIME
@@ -76,15 +76,23 @@ class PartitionProcessor:
             first_wm = int(watermark_after[0])
             self.next_tick_ms = (first_wm // self.config.tick_ms + 1) * self.config.tick_ms
         ticks = self._ticks_until(int(watermark_after[-1]))
+        # Ticks fire after the event whose watermark reaches them: chunk c is the stretch
+        # of events between the (c-1)-th and c-th distinct firing positions.
         cuts = np.searchsorted(watermark_after, ticks, side="left")
-        start = 0
-        for cut in np.unique(cuts):
-            self._fold(events.slice(start, cut - start), late[start:cut], result)
-            self.watermark_ms = int(watermark_after[cut])
-            for tick in ticks[cuts == cut]:
-                result.features.append(self._fire(int(tick)))
-            start = cut
-        self._fold(events.slice(start), late[start:], result)
+        bounds = np.unique(cuts)
+        chunk = np.searchsorted(bounds, np.arange(len(ts)), side="right")
+        fresh = self._dedup(events["event_id"], ~late, ticks, cuts)
+        result.duplicates = int((~late & ~fresh).sum())
+        keep = ~late & fresh
+        result.accepted = int(keep.sum())
+        chunks = self._prepare(events.filter(pl.Series(keep)), chunk[keep], ticks, cuts, bounds)
+        for c, (counts, described) in enumerate(chunks):
+            self.windows.add(*counts)
+            self.catalog.describe(*described)
+            if c < len(bounds):
+                self.watermark_ms = int(watermark_after[bounds[c]])
+                for tick in ticks[cuts == bounds[c]].tolist():
+                    result.features.append(self._fire(tick))
         self.max_ts_ms = int(running_max[-1])
         self.watermark_ms = int(watermark_after[-1])
         late_rows = events.filter(pl.Series(late)).select(
@@ -100,46 +108,119 @@ class PartitionProcessor:
         if self.next_tick_ms is None or watermark_ms <= self.watermark_ms:
             return []
         self.watermark_ms = watermark_ms
-        return [self._fire(int(t)) for t in self._ticks_until(watermark_ms)]
+        fired = []
+        for tick in self._ticks_until(watermark_ms).tolist():
+            self.dedup.advance(tick)
+            fired.append(self._fire(tick))
+        return fired
 
     def _ticks_until(self, watermark_ms: int) -> np.ndarray:
         assert self.next_tick_ms is not None
         return np.arange(self.next_tick_ms, watermark_ms + 1, self.config.tick_ms, dtype=np.int64)
 
-    def _fold(self, events: pl.DataFrame, late: np.ndarray, result: IngestResult) -> None:
-        if events.height == 0:
-            return
-        on_time = events.filter(pl.Series(~late))
-        fresh = self.dedup.first_seen(id_hashes(on_time["event_id"]))
-        result.duplicates += int((~fresh).sum())
-        accepted = on_time.filter(pl.Series(fresh))
-        result.accepted += accepted.height
-        if accepted.height == 0:
-            return
+    def _dedup(
+        self, event_ids: pl.Series, on_time: np.ndarray, ticks: np.ndarray, cuts: np.ndarray
+    ) -> np.ndarray:
+        """Mask of first sightings, checked in stretches between the ticks that rotate ids."""
+        hashes = id_hashes(event_ids)
+        fresh = np.zeros(len(hashes), dtype=bool)
+        start = 0
+        for tick, cut in zip(ticks.tolist(), cuts.tolist(), strict=True):
+            if self.dedup.rotates_at(tick):
+                part = np.flatnonzero(on_time[start:cut]) + start
+                fresh[part] = self.dedup.first_seen(hashes[part])
+                start = cut
+            self.dedup.advance(tick)
+        part = np.flatnonzero(on_time[start:]) + start
+        fresh[part] = self.dedup.first_seen(hashes[part])
+        return fresh
+
+    def _prepare(
+        self,
+        accepted: pl.DataFrame,
+        chunk: np.ndarray,
+        ticks: np.ndarray,
+        cuts: np.ndarray,
+        bounds: np.ndarray,
+    ) -> list[tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]]:
+        """Vectorised work for a whole batch: slots, spread rows, and per chunk the count
+        partials and product descriptions to fold before that chunk's ticks fire.
+
+        Spread rows can be folded at once because a tick only reads buckets before it, and
+        every event of a later chunk is at or after that tick. Count rings cannot (a ring
+        cell is reused for a newer bucket), so their partials are split by chunk.
+        """
+        n_chunks = len(bounds) + 1
+        # The last tick fired before each chunk (pruning happens at ticks).
+        last_fired = np.full(n_chunks, NO_TIME, dtype=np.int64)
+        if self.next_tick_ms is not None:
+            last_fired[:] = self.next_tick_ms - self.config.tick_ms
+        if len(bounds):
+            last_tick = ticks[np.searchsorted(cuts, bounds, side="right") - 1]
+            last_fired[1:] = last_tick
+        accepted = accepted.with_columns(chunk=pl.Series(chunk, dtype=pl.Int64))
+        slots = self.catalog.assign(accepted, last_fired)
         tick = self.config.tick_ms
-        accepted = self.catalog.assign(accepted).with_columns(
-            bucket_ms=pl.col("ts_ms") - pl.col("ts_ms") % tick
+        accepted = accepted.with_columns(
+            slot=pl.Series(slots, dtype=pl.Int64),
+            bucket_ms=pl.col("ts_ms") - pl.col("ts_ms") % tick,
         )
-        partial = accepted.group_by("slot", "bucket_ms", "action").agg(n=pl.col("count").sum())
-        self.windows.add(
+        self.spread.add(accepted)
+        partial = (
+            accepted.group_by("chunk", "slot", "bucket_ms", "action")
+            .agg(n=pl.col("count").sum())
+            .sort("chunk")
+        )
+        described = (
+            accepted.filter(pl.col("category").is_not_null() | pl.col("product_name").is_not_null())
+            .group_by("chunk", "slot")
+            .agg(pl.col("category", "product_name").drop_nulls().last())
+            .sort("chunk")
+        )
+        columns = [
             partial["slot"].to_numpy(),
             partial["bucket_ms"].to_numpy(),
             partial["action"].to_physical().to_numpy(),
             partial["n"].to_numpy(),
-        )
-        self.spread.add(spread_rows(accepted))
+        ]
+        edges = np.searchsorted(partial["chunk"].to_numpy(), np.arange(n_chunks + 1))
+        info = np.searchsorted(described["chunk"].to_numpy(), np.arange(n_chunks + 1))
+        details = [
+            described["slot"].to_numpy(),
+            described["category"].to_numpy(),
+            described["product_name"].to_numpy(),
+        ]
+        return [
+            (
+                tuple(col[edges[c] : edges[c + 1]] for col in columns),
+                tuple(col[info[c] : info[c + 1]] for col in details),
+            )
+            for c in range(n_chunks)
+        ]
 
     def _fire(self, tick_ms: int) -> pl.DataFrame:
-        self.dedup.advance(tick_ms)
-        self.spread.advance(tick_ms)
+        spread = self.spread.at(tick_ms, len(self.catalog.in_use))
         slots = self.catalog.candidates(tick_ms - self.config.active_ms - 3_600_000, tick_ms)
-        counts = count_frame(
-            {w: self.windows.window(slots, tick_ms, ms) for w, ms in WINDOWS_MS.items()}
+        day = self.windows.window(slots, tick_ms, WINDOWS_MS["24h"])
+        active = day.sum(axis=1) > 0
+        slots, day = slots[active], day[active]
+        # Rows are published sorted by product id.
+        order = np.argsort(self.catalog.product_id[slots], kind="stable")
+        slots, day = slots[order], day[order]
+        counts = {
+            w: day if w == "24h" else self.windows.window(slots, tick_ms, ms)
+            for w, ms in WINDOWS_MS.items()
+        }
+        rows = assemble(
+            self.catalog.columns(slots),
+            self.catalog.first_seen_ms[slots],
+            counts,
+            spread,
+            slots,
+            tick_ms=tick_ms,
+            partition=self.partition,
+            watermark_ms=self.watermark_ms,
         )
-        keys = self.catalog.keys(slots).with_columns(
-            partition=pl.lit(self.partition, pl.Int32), watermark_ms=pl.lit(self.watermark_ms)
-        )
-        rows = assemble(keys, counts, self.spread.features(tick_ms), tick_ms)
         self.catalog.prune(tick_ms - self.config.retention_ms)
         self.next_tick_ms = tick_ms + self.config.tick_ms
         return rows

@@ -1,136 +1,322 @@
 """Who and where: distinct creators, regions and platforms per product over event time.
 
-Kept as sparse Polars frames of (slot, dim, key, n) per tick bucket; buckets of a
-finished hour are compacted into one hourly frame, and hours older than a day dropped.
-A 6 h or 24 h spread at tick T reads the hourly frames from ceil_hour(T - W) plus the
-tick frames of the current hour, mirroring the count windows.
+Each event gives up to three (bucket_ms, pair, n) rows, one per dimension, where a pair
+packs the product slot and a key as `slot << 40 | key`: creators as 40-bit hashes of
+their ids, regions and platforms as codes that sort like their names. Rows wait until a
+tick passes their bucket, then are summed into one sorted table per hour.
+
+Spread at tick T covers the closed hours [ceil_hour(T - W), hour(T)) plus the buckets of
+the current hour before T, mirroring the count windows. Per-slot results over the closed
+hours are computed only when that set of hours changes (about twice an hour); a tick in
+between recomputes only the slots with events in the current hour. A tick therefore costs
+O(current hour + touched products), not O(a day of rows).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute  # Array.take needs it; loading it here keeps it off the first tick
 
 from services.ingest.config import DAY_MS, HOUR_MS
+from shared.schema import PLATFORMS
 
-CREATOR, REGION, PLATFORM = 0, 1, 2
-SPREAD_SCHEMA = {"slot": pl.UInt32, "dim": pl.UInt8, "key": pl.String, "n": pl.Int64}
-
-
-def spread_rows(events: pl.DataFrame) -> pl.DataFrame:
-    """(bucket_ms, slot, dim, key, n) rows of one batch; `events` has slot, bucket_ms, count."""
-    parts = [
-        events.select(
-            "bucket_ms",
-            "slot",
-            dim=pl.lit(dim, pl.UInt8),
-            key=pl.col(col).cast(pl.String),
-            n="count",
-        )
-        for dim, col in ((CREATOR, "creator_id"), (REGION, "region"), (PLATFORM, "platform"))
-    ]
-    rows = pl.concat(parts).drop_nulls("key")
-    return rows.group_by("bucket_ms", "slot", "dim", "key").agg(pl.col("n").sum())
+KEY_BITS = 40
+KEY_MASK = np.uint64((1 << KEY_BITS) - 1)
+TOP_REGIONS = 5
+# Region codes "ID-XY" map to 26 * X + Y, which sorts like the code itself.
+REGION_CODES = [f"ID-{chr(65 + i // 26)}{chr(65 + i % 26)}" for i in range(26 * 26)]
+_REGION_INDEX = {code: i for i, code in enumerate(REGION_CODES)}
+# Platform bits in name order, so a bit mask decodes to an already sorted list.
+PLATFORMS_SORTED = sorted(PLATFORMS)
+_PLATFORM_BIT = np.array([PLATFORMS_SORTED.index(p) for p in PLATFORMS], dtype=np.uint64)
+_PLATFORM_NAMES = pa.array(PLATFORMS_SORTED, pa.large_string())
+_REGION_NAMES = pa.array(REGION_CODES, pa.large_string())
+_POPCOUNT = np.array([bin(m).count("1") for m in range(1 << len(PLATFORMS))], dtype=np.int64)
 
 
-class Spread:
-    """Sparse spread state of one partition: two tables, recent tick buckets and whole hours."""
+def aggregate(pair: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum `n` per distinct pair; the result is sorted by pair."""
+    if len(pair) == 0:
+        return pair, n
+    order = np.argsort(pair, kind="stable")
+    pair, n = pair[order], n[order]
+    starts = np.flatnonzero(np.concatenate([[True], pair[1:] != pair[:-1]]))
+    return pair[starts], np.add.reduceat(n, starts)
 
-    def __init__(self) -> None:
-        self.pending: list[pl.DataFrame] = []  # rows added since the last tick
-        self.recent = _empty(bucket=True)  # tick buckets of the current (unfinished) hour(s)
-        self.hourly = _empty(bucket=False)  # compacted hours of the last day
 
-    def add(self, rows: pl.DataFrame) -> None:
-        self.pending.append(rows)
+@dataclass
+class Rows:
+    """Spread rows of one dimension: `pair` (slot << 40 | key) with summed counts."""
 
-    def advance(self, tick_ms: int) -> None:
-        """Compact tick buckets of hours that ended by `tick_ms`; forget hours older than a day."""
-        if self.pending:
-            self.recent = pl.concat([self.recent, *self.pending])
-            self.pending = []
-        hour_now = tick_ms - tick_ms % HOUR_MS
-        done = pl.col("bucket_ms") < hour_now
-        finished = self.recent.filter(done)
-        if finished.height:
-            self.recent = self.recent.filter(~done)
-            hours = finished.with_columns(
-                hour_ms=pl.col("bucket_ms") - pl.col("bucket_ms") % HOUR_MS
-            )
-            self.hourly = (
-                pl.concat([self.hourly, hours.select("hour_ms", *SPREAD_SCHEMA)])
-                .group_by("hour_ms", "slot", "dim", "key")
-                .agg(pl.col("n").sum())
-            )
-        self.hourly = self.hourly.filter(pl.col("hour_ms") >= hour_now - DAY_MS)
+    pair: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
+    n24: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    n6: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    h24: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # hours present
+    h6: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
-    def _frames(self, tick_ms: int, length_ms: int) -> pl.DataFrame:
-        first_hour = -(-(tick_ms - length_ms) // HOUR_MS) * HOUR_MS
-        hour_now = tick_ms - tick_ms % HOUR_MS
-        recent = self.recent.filter(pl.col("bucket_ms") < tick_ms).select(
-            pl.lit(hour_now, pl.Int64).alias("hour_ms"), *SPREAD_SCHEMA
-        )
-        hourly = self.hourly.filter(pl.col("hour_ms").is_between(first_hour, tick_ms - 1))
-        return pl.concat([hourly.select("hour_ms", *SPREAD_SCHEMA), recent])
+    @property
+    def slot(self) -> np.ndarray:
+        return (self.pair >> np.uint64(KEY_BITS)).astype(np.int64)
 
-    def features(self, tick_ms: int) -> pl.DataFrame:
-        """Spread features per slot at `tick_ms` (only slots with any spread rows)."""
-        day = self._frames(tick_ms, DAY_MS)
-        since_6h = -(-(tick_ms - 6 * HOUR_MS) // HOUR_MS) * HOUR_MS
-        creators = (
-            day.filter(pl.col("dim") == CREATOR)
-            .group_by("slot", "key")
-            .agg(first=pl.col("hour_ms").min(), last=pl.col("hour_ms").max())
-            .group_by("slot")
-            .agg(
-                creators_24h=pl.len(),
-                creators_6h=(pl.col("last") >= since_6h).sum(),
-                new_6h=(pl.col("first") >= since_6h).sum(),
-            )
-            .with_columns(
-                new_creator_share_6h=pl.when(pl.col("creators_6h") > 0)
-                .then(pl.col("new_6h") / pl.col("creators_6h"))
-                .otherwise(0.0)
-            )
-            .drop("new_6h")
-        )
-        regions = (
-            day.filter(pl.col("dim") == REGION)
-            .group_by("slot", "key")
-            .agg(
-                n=pl.col("n").sum(), recent=pl.col("n").filter(pl.col("hour_ms") >= since_6h).sum()
-            )
-            .group_by("slot")
-            .agg(
-                regions_24h=pl.len(),
-                region_entropy_24h=_entropy(pl.col("n")),
-                top_regions=pl.col("key")
-                .sort_by(["recent", "n", "key"], descending=[True, True, False])
-                .head(5),
-            )
-        )
-        platforms = (
-            day.filter(pl.col("dim") == PLATFORM)
-            .group_by("slot")
-            .agg(platforms_24h=pl.col("key").n_unique(), platforms=pl.col("key").unique().sort())
-        )
-        return creators.join(regions, on="slot", how="full", coalesce=True).join(
-            platforms, on="slot", how="full", coalesce=True
-        )
+    @property
+    def key(self) -> np.ndarray:
+        return (self.pair & KEY_MASK).astype(np.int64)
+
+    def take(self, mask: np.ndarray) -> Rows:
+        return Rows(self.pair[mask], self.n24[mask], self.n6[mask], self.h24[mask], self.h6[mask])
+
+    @classmethod
+    def combine(cls, parts: list[Rows]) -> Rows:
+        """Sum rows with the same pair."""
+        if not parts:
+            return cls()
+        pair = np.concatenate([p.pair for p in parts])
+        if len(pair) == 0:
+            return cls()
+        order = np.argsort(pair, kind="stable")
+        pair = pair[order]
+        starts = np.flatnonzero(np.concatenate([[True], pair[1:] != pair[:-1]]))
+
+        def summed(name: str) -> np.ndarray:
+            values = np.concatenate([getattr(p, name) for p in parts])[order]
+            return np.add.reduceat(values, starts)
+
+        return cls(pair[starts], summed("n24"), summed("n6"), summed("h24"), summed("h6"))
 
     @property
     def nbytes(self) -> int:
-        return int(
-            self.recent.estimated_size()
-            + self.hourly.estimated_size()
-            + sum(f.estimated_size() for f in self.pending)
+        return sum(a.nbytes for a in (self.pair, self.n24, self.n6, self.h24, self.h6))
+
+
+class Dimension:
+    """Rows of one dimension: pending, per closed or current hour, and summed over windows."""
+
+    def __init__(self) -> None:
+        self.pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # bucket, pair, n
+        self.hours: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # hour_ms -> pair, n
+        self.closed = Rows()  # summed over the closed hours of the windows
+        self.closed_hours: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
+
+    def add(self, bucket_ms: np.ndarray, pair: np.ndarray, n: np.ndarray) -> None:
+        """Queue rows; they stay sorted by bucket so a tick takes a prefix."""
+        if len(pair) == 0:
+            return
+        if self.pending is not None:
+            bucket_ms = np.concatenate([self.pending[0], bucket_ms])
+            pair = np.concatenate([self.pending[1], pair])
+            n = np.concatenate([self.pending[2], n])
+        order = np.argsort(bucket_ms, kind="stable")
+        self.pending = (bucket_ms[order], pair[order], n[order])
+
+    def advance(self, tick_ms: int, day_hours: tuple[int, ...], six_hours: tuple[int, ...]) -> bool:
+        """Move rows of buckets before `tick_ms` into their hours; resum the closed hours if
+        the windows' set of closed hours changed (returns whether it did)."""
+        if self.pending is not None and self.pending[0][0] < tick_ms:
+            bucket, pair, n = self.pending
+            cut = int(np.searchsorted(bucket, tick_ms, side="left"))
+            self.pending = (bucket[cut:], pair[cut:], n[cut:]) if cut < len(bucket) else None
+            hour = bucket[:cut] - bucket[:cut] % HOUR_MS
+            edges = np.flatnonzero(np.diff(hour)) + 1
+            for lo, hi in zip([0, *edges.tolist()], [*edges.tolist(), cut], strict=True):
+                h = int(hour[lo])
+                old_pair, old_n = self.hours.get(h, (np.empty(0, np.uint64), np.empty(0, np.int64)))
+                self.hours[h] = aggregate(
+                    np.concatenate([old_pair, pair[lo:hi]]), np.concatenate([old_n, n[lo:hi]])
+                )
+        for h in [h for h in self.hours if h < tick_ms - DAY_MS - HOUR_MS]:
+            del self.hours[h]
+        if (day_hours, six_hours) == self.closed_hours:
+            return False
+        recent = set(six_hours)
+        parts = []
+        for h in day_hours:
+            if h in self.hours:
+                pair, n = self.hours[h]
+                one = np.ones(len(pair), np.int64)
+                six = h in recent
+                parts.append(Rows(pair, n, n if six else 0 * n, one, one if six else 0 * one))
+        self.closed = Rows.combine(parts)
+        self.closed_hours = (day_hours, six_hours)
+        return True
+
+    def current(self, hour_ms: int) -> Rows:
+        """Rows of the current hour (buckets before the last tick), counted in both windows."""
+        pair, n = self.hours.get(hour_ms, (np.empty(0, np.uint64), np.empty(0, np.int64)))
+        one = np.ones(len(pair), np.int64)
+        return Rows(pair, n, n, one, one)
+
+    @property
+    def nbytes(self) -> int:
+        held = sum(p.nbytes + n.nbytes for p, n in self.hours.values())
+        waiting = sum(a.nbytes for a in self.pending) if self.pending is not None else 0
+        return held + waiting + self.closed.nbytes
+
+
+@dataclass
+class SlotSpread:
+    """Spread features per slot (arrays indexed by slot)."""
+
+    creators_24h: np.ndarray
+    creators_6h: np.ndarray
+    new_6h: np.ndarray
+    regions_24h: np.ndarray
+    region_entropy_24h: np.ndarray
+    top_regions: np.ndarray  # (slots, 5) region codes, -1 = none
+    platform_mask: np.ndarray
+
+    @classmethod
+    def zeros(cls, capacity: int) -> SlotSpread:
+        return cls(
+            np.zeros(capacity, np.int64),
+            np.zeros(capacity, np.int64),
+            np.zeros(capacity, np.int64),
+            np.zeros(capacity, np.int64),
+            np.zeros(capacity, np.float64),
+            np.full((capacity, TOP_REGIONS), -1, np.int64),
+            np.zeros(capacity, np.int64),
         )
 
+    def copy(self) -> SlotSpread:
+        return SlotSpread(*(getattr(self, f).copy() for f in self.__dataclass_fields__))
 
-def _empty(bucket: bool) -> pl.DataFrame:
-    time_column = {"bucket_ms": pl.Int64} if bucket else {"hour_ms": pl.Int64}
-    return pl.DataFrame(schema={**time_column, **SPREAD_SCHEMA})
+    def clear(self, slots: np.ndarray) -> None:
+        for name in self.__dataclass_fields__:
+            getattr(self, name)[slots] = -1 if name == "top_regions" else 0
+
+    def fill(self, creators: Rows, regions: Rows, platforms: Rows) -> None:
+        """Set the features of every slot that has rows (others are left as they are)."""
+        size = len(self.creators_24h)
+
+        def count(slot: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+            return np.bincount(slot, weights, minlength=size)
+
+        slot = creators.slot
+        touched = np.unique(slot)
+        recent = creators.h6 > 0
+        self.creators_24h[touched] = count(slot)[touched]
+        self.creators_6h[touched] = count(slot[recent])[touched]
+        self.new_6h[touched] = count(slot[recent & (creators.h24 == creators.h6)])[touched]
+
+        slot = regions.slot
+        touched = np.unique(slot)
+        self.regions_24h[touched] = count(slot)[touched]
+        total = np.zeros(size, np.int64)
+        np.add.at(total, slot, regions.n24)
+        p = regions.n24 / total[slot]
+        self.region_entropy_24h[touched] = -count(slot, p * (np.log(p) / np.log(2.0)))[touched]
+        # Top regions: most events in 6 h, then in 24 h, then by code (= name order).
+        order = np.lexsort((regions.key, -regions.n24, -regions.n6, slot))
+        ranked = slot[order]
+        starts = np.flatnonzero(np.concatenate([[True], ranked[1:] != ranked[:-1]]))
+        rank = np.arange(len(ranked)) - np.repeat(starts, np.diff(np.append(starts, len(ranked))))
+        top = rank < TOP_REGIONS
+        self.top_regions[touched] = -1
+        self.top_regions[ranked[top], rank[top]] = regions.key[order][top]
+
+        slot = platforms.slot
+        touched = np.unique(slot)
+        self.platform_mask[touched] = 0
+        for bit in range(len(PLATFORMS_SORTED)):
+            has = count(slot[platforms.key == bit])[touched] > 0
+            self.platform_mask[touched] |= has.astype(np.int64) << bit
 
 
-def _entropy(n: pl.Expr) -> pl.Expr:
-    p = n / n.sum()
-    return -(p * p.log(2)).sum()
+class Spread:
+    """Sparse spread state of one partition, three dimensions."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.creators, self.regions, self.platforms = Dimension(), Dimension(), Dimension()
+        self.closed = SlotSpread.zeros(capacity)  # over the closed hours only
+
+    @property
+    def dimensions(self) -> tuple[Dimension, Dimension, Dimension]:
+        return (self.creators, self.regions, self.platforms)
+
+    def grow(self, capacity: int) -> None:
+        old = self.closed
+        self.closed = SlotSpread.zeros(capacity)
+        for name in old.__dataclass_fields__:
+            getattr(self.closed, name)[: len(old.creators_24h)] = getattr(old, name)
+
+    def add(self, events: pl.DataFrame) -> None:
+        """Fold accepted events with `slot`, `bucket_ms`, `count` and the spread columns."""
+        bucket = events["bucket_ms"].to_numpy()
+        slot = events["slot"].to_numpy().astype(np.uint64) << np.uint64(KEY_BITS)
+        n = events["count"].to_numpy()
+        creator = events["creator_id"]
+        has = creator.is_not_null().to_numpy()
+        key = creator.hash(seed=0xC0FFEE).to_numpy() & KEY_MASK
+        self.creators.add(bucket[has], slot[has] | key[has], n[has])
+        region = events["region"]
+        has = region.is_not_null().to_numpy()
+        if has.any():
+            key = region.filter(pl.Series(has)).replace_strict(
+                _REGION_INDEX, return_dtype=pl.UInt64
+            )
+            self.regions.add(bucket[has], slot[has] | key.to_numpy(), n[has])
+        key = _PLATFORM_BIT[events["platform"].to_physical().to_numpy()]
+        self.platforms.add(bucket, slot | key, n)
+
+    def at(self, tick_ms: int, capacity: int) -> SlotSpread:
+        """Spread features of every slot at `tick_ms` (rows of buckets before it only)."""
+        if len(self.closed.creators_24h) < capacity:
+            self.grow(capacity)
+        hour_now = tick_ms - tick_ms % HOUR_MS
+        day_hours = tuple(range(_ceil_hour(tick_ms - DAY_MS), hour_now, HOUR_MS))
+        six_hours = tuple(range(_ceil_hour(tick_ms - 6 * HOUR_MS), hour_now, HOUR_MS))
+        changed = [d.advance(tick_ms, day_hours, six_hours) for d in self.dimensions]
+        if any(changed):
+            self.closed = SlotSpread.zeros(capacity)
+            self.closed.fill(*(d.closed for d in self.dimensions))
+        current = [d.current(hour_now) for d in self.dimensions]
+        touched = np.unique(np.concatenate([rows.slot for rows in current]))
+        if len(touched) == 0:
+            return self.closed
+        out = self.closed.copy()
+        out.clear(touched)
+        merged = []
+        for d, rows in zip(self.dimensions, current, strict=True):
+            closed = d.closed.take(np.isin(d.closed.slot, touched))
+            merged.append(Rows.combine([closed, rows]))
+        out.fill(*merged)
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        cached = sum(getattr(self.closed, f).nbytes for f in self.closed.__dataclass_fields__)
+        return cached + sum(d.nbytes for d in self.dimensions)
+
+
+def popcount(masks: np.ndarray) -> np.ndarray:
+    """Number of platforms per bit mask."""
+    return _POPCOUNT[masks]
+
+
+def platform_lists(masks: np.ndarray) -> pl.Series:
+    """Sorted platform names per bit mask."""
+    bits = (masks[:, None] >> np.arange(len(PLATFORMS_SORTED))) & 1 == 1
+    return _lists("platforms", bits, np.broadcast_to(np.arange(len(PLATFORMS_SORTED)), bits.shape))
+
+
+def region_lists(codes: np.ndarray) -> pl.Series:
+    """Region names from (rows, 5) codes (-1 = none), in rank order."""
+    return _lists("top_regions", codes >= 0, codes)
+
+
+def _lists(name: str, keep: np.ndarray, codes: np.ndarray) -> pl.Series:
+    """A list column from a (rows, k) code matrix: row i lists the kept codes' names.
+
+    Built as an Arrow list array from offsets, so no Python object per row is made.
+    """
+    names = _PLATFORM_NAMES if name == "platforms" else _REGION_NAMES
+    offsets = np.concatenate([[0], np.cumsum(keep.sum(axis=1))]).astype(np.int32)
+    values = names.take(pa.array(codes[keep]))
+    return pl.Series(name, pa.ListArray.from_arrays(pa.array(offsets), values))
+
+
+def _ceil_hour(ms: int) -> int:
+    return -(-ms // HOUR_MS) * HOUR_MS

@@ -22,10 +22,6 @@ from shared.schema import ACTIONS
 N_ACTIONS = len(ACTIONS)
 
 
-def _ring_len(span_buckets: int) -> int:
-    return 1 << int(np.ceil(np.log2(span_buckets)))
-
-
 @dataclass
 class Ring:
     """Buckets of one resolution: `counts[slot, bucket % n, action]`, `ids[bucket % n] = bucket`."""
@@ -75,11 +71,12 @@ class CountWindows:
     def __init__(self, config: WindowConfig, capacity: int = 1024) -> None:
         self.config = config
         fine_span = (HOUR_MS + config.allowed_lateness_ms) // config.tick_ms + 2
-        self.fine = Ring.empty(config.tick_ms, _ring_len(fine_span), capacity)
-        self.hourly = Ring.empty(
-            HOUR_MS, _ring_len(26 + config.allowed_lateness_ms // HOUR_MS), capacity
-        )
-        self.daily = Ring.empty(DAY_MS, _ring_len(config.retention_ms // DAY_MS + 2), capacity)
+        # Each ring holds the buckets a window may read plus those events up to the
+        # allowed lateness ahead of the tick may already fill (no power-of-two padding:
+        # this is most of the memory per product).
+        self.fine = Ring.empty(config.tick_ms, fine_span, capacity)
+        self.hourly = Ring.empty(HOUR_MS, 26 + config.allowed_lateness_ms // HOUR_MS, capacity)
+        self.daily = Ring.empty(DAY_MS, config.retention_ms // DAY_MS + 2, capacity)
 
     @property
     def rings(self) -> tuple[Ring, Ring, Ring]:

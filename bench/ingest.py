@@ -1,0 +1,444 @@
+"""End-to-end ingest throughput from a real Kafka topic, three ways on the same events.
+
+    python -m bench.ingest --json bench/results/ingest.json [--events N] [--repeats R]
+
+Generates a synthetic engagement stream (many products, creators, regions, platforms,
+a few duplicates and out-of-order events), produces it into two fresh topics — values
+of ~100 NDJSON events, and values of one event — and then, for each mode, starts one
+worker process that consumes its topic from the beginning and runs the ingest path:
+split values → decode → validate → late/dedup → windows → feature rows, producing the
+feature rows (and dead letters) back to Kafka like the ingest service does. The third
+mode, `naive`, consumes the batched topic and does the same work per event in plain
+Python (json.loads, dict counters, the same windows and features), as the yardstick.
+
+Each worker reports its wall time from the first poll to the last produced feature
+flushed, its peak RSS, and the state size per active product. Figures are medians of
+`--repeats` runs; the broker and the other processes on the machine share the cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from services.ingest.config import DAY_MS, HOUR_MS, MINUTE_MS, WindowConfig
+from shared.partitioning import partition_for
+from shared.regions import PROVINCES
+from shared.schema import ACTIONS, PLATFORMS
+from shared.settings import KafkaSettings
+
+START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+EVENTS_PER_VALUE = 100
+MODES = ("batched", "single", "naive")
+
+
+# -- the stream ----------------------------------------------------------------------
+def generate(events: int, products: int, span_minutes: int, seed: int) -> pl.DataFrame:
+    """A skewed stream: popular products get most events, each has its own creators."""
+    rng = np.random.default_rng(seed)
+    weight = 1.0 / (np.arange(products) + 10.0) ** 0.8
+    product = rng.choice(products, events, p=weight / weight.sum())
+    ts = START_MS + np.sort(rng.integers(0, span_minutes * MINUTE_MS, events))
+    ts -= rng.integers(0, 2 * MINUTE_MS, events) * (rng.random(events) < 0.2)  # out of order
+    # Producer retries: a few events repeat an earlier event of the same stream verbatim.
+    source = np.arange(events)
+    repeat = rng.random(events) < 0.003
+    source[repeat] = np.maximum(source[repeat] - rng.integers(1, 1000, repeat.sum()), 0)
+    action_p = np.array([0.70, 0.15, 0.04, 0.03, 0.03, 0.02, 0.02, 0.01])
+    regions = np.array(sorted(PROVINCES))
+    has_region = rng.random(events) < 0.7
+    return pl.DataFrame(
+        {
+            "event_id": pl.Series(np.arange(events)).cast(pl.String).str.pad_start(9, "0"),
+            "ts": ts,
+            "platform": np.array(PLATFORMS)[rng.integers(0, len(PLATFORMS), events)],
+            "product_id": pl.Series(product).cast(pl.String),
+            "action": np.array(ACTIONS)[rng.choice(len(ACTIONS), events, p=action_p)],
+            "creator_id": pl.Series(product * 1000 + rng.zipf(1.5, events) % 1000).cast(pl.String),
+            "region": pl.Series(regions[rng.integers(0, len(regions), events)]).zip_with(
+                pl.Series(has_region), pl.Series([None] * events, dtype=pl.String)
+            ),
+        }
+    ).with_columns(
+        ("e" + pl.col("event_id")).alias("event_id"),
+        ("p" + pl.col("product_id")).alias("product_id"),
+        ("c" + pl.col("creator_id")).alias("creator_id"),
+    )[source]
+
+
+def produce(kafka: KafkaSettings, frame: pl.DataFrame, batched: str, single: str) -> None:
+    """Write the stream to both topics, each event on its product's partition, in order."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    from shared.kafka import make_producer
+
+    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    topics = [batched, single, f"{batched}.features", f"{single}.features", f"{batched}.dlq"]
+    config = {"max.message.bytes": str(kafka.max_message_bytes)}
+    admin.create_topics([NewTopic(t, kafka.partitions, 1, topic_configs=config) for t in topics])
+    admin.close()
+    lines = frame.write_ndjson().encode().rstrip(b"\n").split(b"\n")
+    ids = frame["product_id"].to_list()
+    route = {pid: partition_for(pid, kafka.partitions) for pid in set(ids)}
+    by_partition: dict[int, list[bytes]] = defaultdict(list)
+    for pid, line in zip(ids, lines, strict=True):
+        by_partition[route[pid]].append(line)
+    producer = make_producer(kafka)
+    for partition, mine in by_partition.items():
+        for offset in range(0, len(mine), EVENTS_PER_VALUE):
+            value = b"\n".join(mine[offset : offset + EVENTS_PER_VALUE])
+            producer.send(batched, value=value, partition=partition)
+        for line in mine:
+            producer.send(single, value=line, partition=partition)
+    producer.flush()
+    producer.close()
+
+
+def delete_topics(kafka: KafkaSettings, prefix: str) -> None:
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    admin.delete_topics([t for t in admin.list_topics() if t.startswith(prefix)])
+    admin.close()
+
+
+# -- one worker process per mode -----------------------------------------------------
+def cpu_s() -> float:
+    """CPU seconds of this process (all threads): on a shared machine, the fairer clock."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def consume(kafka: KafkaSettings, topic: str, handle) -> tuple[int, float, float]:  # type: ignore[no-untyped-def]
+    """Poll `topic` from the beginning to its end; `handle(partition, messages)` each batch."""
+    from kafka import TopicPartition
+
+    from shared.kafka import make_consumer
+
+    consumer = make_consumer(kafka, f"bench-{uuid.uuid4().hex[:8]}", max_poll_records=5_000)
+    parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    end = consumer.end_offsets(parts)
+    position = dict.fromkeys(parts, 0)
+    messages = 0
+    start, start_cpu = time.perf_counter(), cpu_s()
+    while any(position[tp] < end[tp] for tp in parts):
+        for tp, batch in consumer.poll(timeout_ms=500).items():
+            handle(tp.partition, batch)
+            position[tp] = batch[-1].offset + 1
+            messages += len(batch)
+    consumer.close()
+    return messages, start, start_cpu
+
+
+def run_core(kafka: KafkaSettings, topic: str) -> dict:
+    """The ingest core behind a thin consumer loop: what the ingest service runs per poll."""
+    from services.ingest.processor import PartitionProcessor
+    from services.ingest.service import dlq_envelopes
+    from shared.kafka import frame_to_values, make_producer
+    from shared.schema import split_values
+
+    producer = make_producer(kafka)
+    processors: dict[int, PartitionProcessor] = {}
+    counts = {"events": 0, "accepted": 0, "feature_rows": 0, "rejected": 0}
+
+    def handle(partition: int, messages: list) -> None:  # type: ignore[type-arg]
+        processor = processors.setdefault(partition, PartitionProcessor(partition))
+        lines, message_index = split_values([m.value for m in messages])
+        result = processor.submit(lines)
+        offsets = [m.offset for m in messages]
+        dlq = f"{topic.rsplit('.', 1)[0]}.batched.dlq"
+        for envelope in dlq_envelopes(result, lines, message_index, offsets, topic, partition):
+            producer.send(dlq, value=envelope, partition=partition)
+        for rows in result.features:
+            counts["feature_rows"] += rows.height
+            for value in frame_to_values(rows):
+                producer.send(f"{topic}.features", value=value, partition=partition)
+        counts["events"] += len(lines)
+        counts["accepted"] += result.accepted
+        counts["rejected"] += result.rejected.height
+
+    messages, start, start_cpu = consume(kafka, topic, handle)
+    producer.flush()
+    seconds, cpu_seconds = time.perf_counter() - start, cpu_s() - start_cpu
+    producer.close()
+    active = sum(p.catalog.active_products for p in processors.values())
+    window_bytes = sum(p.state_bytes - p.dedup.nbytes for p in processors.values())
+    return counts | {
+        "messages": messages,
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "active_products": active,
+        "bytes_per_active_product": window_bytes / max(active, 1),
+        "dedup_bytes": sum(p.dedup.nbytes for p in processors.values()),
+    }
+
+
+class Naive:
+    """The same windows and features per event in plain Python: the yardstick."""
+
+    def __init__(self, config: WindowConfig) -> None:
+        self.config = config
+        self.seen: set[str] = set()
+        self.max_ts: int | None = None
+        self.watermark: int | None = None
+        self.next_tick: int | None = None
+        self.counts: dict[str, dict[tuple[int, str], int]] = defaultdict(lambda: defaultdict(int))
+        self.spread: dict[str, list[tuple[int, str, str, str | None, str | None, int]]] = (
+            defaultdict(list)
+        )
+        self.first_seen: dict[str, int] = {}
+        self.rows = 0
+
+    def submit(self, line: bytes) -> list[dict]:
+        try:
+            ev = json.loads(line)
+            pid, ts, action, platform = ev["product_id"], ev["ts"], ev["action"], ev["platform"]
+            event_id = ev["event_id"]
+        except (ValueError, KeyError, TypeError):
+            return []
+        if not isinstance(ts, int) or action not in ACTIONS or platform not in PLATFORMS:
+            return []
+        if self.watermark is not None and ts < self.watermark:
+            return []
+        fired = []
+        if event_id not in self.seen:
+            self.seen.add(event_id)
+            tick = self.config.tick_ms
+            self.counts[pid][(ts - ts % tick, action)] += ev.get("count", 1)
+            self.spread[pid].append(
+                (ts, ev.get("creator_id"), ev.get("region"), platform, None, ev.get("count", 1))
+            )
+            self.first_seen[pid] = min(self.first_seen.get(pid, ts), ts)
+        self.max_ts = ts if self.max_ts is None else max(self.max_ts, ts)
+        wm = self.max_ts - self.config.allowed_lateness_ms
+        self.watermark = wm if self.watermark is None else max(self.watermark, wm)
+        if self.next_tick is None:
+            self.next_tick = (self.watermark // self.config.tick_ms + 1) * self.config.tick_ms
+        while self.next_tick <= self.watermark:
+            fired.extend(self.fire(self.next_tick))
+            self.next_tick += self.config.tick_ms
+        return fired
+
+    def fire(self, tick: int) -> list[dict]:
+        rows = []
+        starts = {
+            "5m": tick - 5 * MINUTE_MS,
+            "1h": tick - HOUR_MS,
+            "6h": -(-(tick - 6 * HOUR_MS) // HOUR_MS) * HOUR_MS,
+            "24h": -(-(tick - DAY_MS) // HOUR_MS) * HOUR_MS,
+            "7d": -(-(tick - 7 * DAY_MS) // DAY_MS) * DAY_MS,
+        }
+        for pid, buckets in self.counts.items():
+            row: dict = {"product_id": pid, "tick_ms": tick}
+            for w, since in starts.items():
+                for a in ACTIONS:
+                    row[f"{a}_{w}"] = 0
+                for (bucket, a), n in buckets.items():
+                    if since <= bucket < tick:
+                        row[f"{a}_{w}"] += n
+                row[f"events_{w}"] = sum(row[f"{a}_{w}"] for a in ACTIONS)
+            if row["events_24h"] == 0:
+                continue
+            day = [e for e in self.spread[pid] if starts["24h"] <= e[0] < tick]
+            recent = [e for e in day if e[0] >= starts["6h"]]
+            creators = {e[1] for e in day if e[1]}
+            creators_6h = {e[1] for e in recent if e[1]}
+            old = {e[1] for e in day if e[1] and e[0] < starts["6h"]}
+            regions: dict[str, int] = defaultdict(int)
+            regions_6h: dict[str, int] = defaultdict(int)
+            for e in day:
+                if e[2]:
+                    regions[e[2]] += e[5]
+            for e in recent:
+                if e[2]:
+                    regions_6h[e[2]] += e[5]
+            total = sum(regions.values())
+            shares = [n / total for n in regions.values()]
+            row |= {
+                "creators_24h": len(creators),
+                "creators_6h": len(creators_6h),
+                "new_creator_share_6h": len(creators_6h - old) / len(creators_6h)
+                if creators_6h
+                else 0.0,
+                "regions_24h": len(regions),
+                "region_entropy_24h": -sum(p * math.log2(p) for p in shares),
+                "top_regions": sorted(regions, key=lambda r: (-regions_6h[r], -regions[r], r))[:5],
+                "platforms": sorted({e[3] for e in day}),
+                "hours_since_first_seen": (tick - self.first_seen[pid]) / HOUR_MS,
+            }
+            row["platforms_24h"] = len(row["platforms"])
+            g1 = (row["events_1h"] + 1) / ((row["events_24h"] - row["events_1h"]) / 23 + 1)
+            g6 = (row["events_6h"] + 1) / ((row["events_24h"] - row["events_6h"]) / 3 + 1)
+            views = max(row["view_24h"], 1)
+            row |= {
+                "growth_1h_vs_24h": g1,
+                "growth_6h_vs_24h": g6,
+                "growth_24h_vs_7d": (row["events_24h"] + 1)
+                / ((row["events_7d"] - row["events_24h"]) / 6 + 1),
+                "acceleration": math.log(g1) - math.log(g6),
+                "share_rate_24h": row["share_24h"] / views,
+                "conversion_rate_24h": row["purchase_24h"] / views,
+            }
+            rows.append(row)
+        # Forget what no window can reach any more.
+        for pid in list(self.spread):
+            self.spread[pid] = [e for e in self.spread[pid] if e[0] >= tick - DAY_MS - HOUR_MS]
+        return rows
+
+
+def run_naive(kafka: KafkaSettings, topic: str) -> dict:
+    from shared.kafka import make_producer
+
+    producer = make_producer(kafka)
+    naive: dict[int, Naive] = {}
+    counts = {"events": 0, "feature_rows": 0}
+
+    def handle(partition: int, messages: list) -> None:  # type: ignore[type-arg]
+        worker = naive.setdefault(partition, Naive(WindowConfig()))
+        for m in messages:
+            for line in m.value.split(b"\n"):
+                counts["events"] += 1
+                rows = worker.submit(line)
+                counts["feature_rows"] += len(rows)
+                for row in rows:
+                    producer.send(f"{topic}.features", value=json.dumps(row).encode())
+
+    messages, start, start_cpu = consume(kafka, topic, handle)
+    producer.flush()
+    seconds, cpu_seconds = time.perf_counter() - start, cpu_s() - start_cpu
+    producer.close()
+    return counts | {"messages": messages, "seconds": seconds, "cpu_seconds": cpu_seconds}
+
+
+def worker(mode: str, topic: str) -> None:
+    kafka = KafkaSettings()
+    result = run_naive(kafka, topic) if mode == "naive" else run_core(kafka, topic)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(result))
+
+
+def run_worker(mode: str, topic: str) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.ingest", "--worker", mode, "--topic", topic],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=os.environ,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# -- the run -------------------------------------------------------------------------
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--products", type=int, default=10_000)
+    parser.add_argument("--span-minutes", type=int, default=60, help="event time covered")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--topic", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.topic)
+        return
+    if args.json is None:
+        parser.error("--json is required")
+    kafka = KafkaSettings()
+    prefix = f"bench.ingest.{uuid.uuid4().hex[:8]}"
+    topics = {"batched": f"{prefix}.batched", "single": f"{prefix}.single"}
+    topics["naive"] = topics["batched"]
+    frame = generate(args.events, args.products, args.span_minutes, args.seed)
+    started = time.perf_counter()
+    produce(kafka, frame, topics["batched"], topics["single"])
+    print(f"produced {args.events} events in {time.perf_counter() - started:.1f} s", flush=True)
+    runs: dict[str, list[dict]] = {m: [] for m in args.modes}
+    try:
+        for _ in range(args.repeats):
+            for mode in args.modes:
+                runs[mode].append(run_worker(mode, topics[mode]))
+                print(mode, json.dumps(runs[mode][-1]), flush=True)
+    finally:
+        delete_topics(kafka, prefix)
+    results = {}
+    for mode, mine in runs.items():
+        seconds = statistics.median(r["seconds"] for r in mine)
+        cpu = statistics.median(r["cpu_seconds"] for r in mine)
+        events = mine[0]["events"]
+        results[mode] = {
+            "events": events,
+            "messages": mine[0]["messages"],
+            "feature_rows": mine[0]["feature_rows"],
+            "seconds": round(seconds, 3),
+            "events_per_s": round(events / seconds),
+            "seconds_all": [round(r["seconds"], 3) for r in mine],
+            "cpu_seconds": round(cpu, 3),
+            "events_per_cpu_s": round(events / cpu),
+            "peak_rss_mb": round(max(r["peak_rss_mb"] for r in mine), 1),
+        }
+        if "bytes_per_active_product" in mine[0]:
+            results[mode] |= {
+                "active_products": mine[0]["active_products"],
+                "bytes_per_active_product": round(mine[0]["bytes_per_active_product"]),
+                "dedup_bytes": mine[0]["dedup_bytes"],
+            }
+    core = [m for m in ("batched", "single") if m in results]
+    summary = {
+        "workload": {
+            "events": args.events,
+            "products": args.products,
+            "span_minutes": args.span_minutes,
+            "events_per_value": EVENTS_PER_VALUE,
+            "partitions": kafka.partitions,
+            "repeats": args.repeats,
+            "load_average": os.getloadavg(),
+        },
+        "modes": results,
+        "baseline_events_per_s": results.get("naive", {}).get("events_per_s"),
+        "peak_rss_mb": max((results[m]["peak_rss_mb"] for m in core), default=None),
+        "bytes_per_active_product": max(
+            (results[m]["bytes_per_active_product"] for m in core), default=None
+        ),
+    }
+    if "naive" in results and "batched" in results:
+        summary["speedup_vs_baseline"] = round(
+            results["batched"]["events_per_s"] / results["naive"]["events_per_s"], 1
+        )
+    header = (
+        f"{'mode':>8} {'events':>9} {'messages':>9} {'rows':>8} {'seconds':>8} {'events/s':>10}"
+    )
+    print(header + f" {'rss MB':>7}")
+    for mode, r in results.items():
+        print(
+            f"{mode:>8} {r['events']:>9} {r['messages']:>9} {r['feature_rows']:>8} "
+            f"{r['seconds']:>8} {r['events_per_s']:>10} {r['cpu_seconds']:>7} "
+            f"{r['events_per_cpu_s']:>9} {r['peak_rss_mb']:>7}"
+        )
+    print(
+        f"bytes per active product: {summary['bytes_per_active_product']}; "
+        f"speed-up over naive: {summary.get('speedup_vs_baseline')}"
+    )
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()
