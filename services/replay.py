@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -34,27 +36,106 @@ def read_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[in
         yield 0, [tail]
 
 
-def _feed(pipeline: LocalPipeline, events: Path, progress: bool, label: str) -> None:
+def _feed(
+    pipeline: LocalPipeline,
+    events: Path,
+    progress: bool,
+    label: str,
+    after_chunk: Callable[[], None] | None = None,
+) -> None:
     columns = (TextColumn(label), BarColumn(), TransferSpeedColumn(), TimeRemainingColumn())
     with Progress(*columns, disable=not progress) as bar:
         task = bar.add_task(label, total=events.stat().st_size)
         for consumed, lines in read_chunks(events):
             pipeline.submit([line for line in lines if line.strip()])
+            if after_chunk is not None:
+                after_chunk()
             bar.advance(task, consumed)
+
+
+class _SortedSpill:
+    """Feature rows to parquet parts in (tick_ms, product_id) order, with bounded memory.
+
+    Each partition emits its ticks in increasing order, so once every partition has
+    emitted tick T no row at or before T can still come: those rows are final and go to
+    disk, sorted; the parts, read in order, are sorted as a whole. A month of a thousand
+    products is ~8 million rows of ~600 bytes; holding them (then concatenating and
+    sorting them) took over 10 GB.
+    """
+
+    def __init__(self, directory: Path, partitions: int, spill_rows: int) -> None:
+        self.directory, self.partitions, self.spill_rows = directory, partitions, spill_rows
+        self.buffer: list[pl.DataFrame] = []
+        self.buffered = 0
+        self.last_tick: dict[int, int] = {}
+        self.parts: list[Path] = []
+        self.rows = 0
+
+    def add(self, rows: pl.DataFrame) -> None:
+        self.buffer.append(rows)
+        self.buffered += rows.height
+        partition = int(rows["partition"][0])
+        self.last_tick[partition] = max(self.last_tick.get(partition, 0), rows["tick_ms"].max())
+
+    def maybe_spill(self) -> None:
+        if self.buffered >= self.spill_rows and len(self.last_tick) == self.partitions:
+            self._write(min(self.last_tick.values()))
+
+    def finish(self) -> list[Path]:
+        self._write(None)
+        return self.parts
+
+    def _write(self, up_to_ms: int | None) -> None:
+        if not self.buffer:
+            return
+        rows = pl.concat(self.buffer, how="vertical_relaxed")
+        ready = rows if up_to_ms is None else rows.filter(pl.col("tick_ms") <= up_to_ms)
+        rest = rows.filter(pl.col("tick_ms") > up_to_ms) if up_to_ms is not None else rows.clear()
+        self.buffer, self.buffered = ([rest], rest.height) if rest.height else ([], 0)
+        if ready.height:
+            path = self.directory / f"part-{len(self.parts):05d}.parquet"
+            ready.sort("tick_ms", "product_id").write_parquet(path)
+            self.parts.append(path)
+            self.rows += ready.height
+
+
+def replay_features_to(
+    events: Path,
+    out: Path,
+    partitions: int = 4,
+    config: WindowConfig | None = None,
+    progress: bool = True,
+    spill_rows: int = 500_000,
+) -> int:
+    """Write every feature row the live ingest would emit for `events` to parquet `out`.
+
+    Rows are sorted by (tick_ms, product_id); memory stays bounded by `spill_rows`. The
+    file appears whole or not at all (written beside `out`, then renamed).
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".replay-", dir=out.parent) as tmp:
+        spill = _SortedSpill(Path(tmp), partitions, spill_rows)
+        pipeline = LocalPipeline(
+            GrowthRatioScorer(), lambda _: None, partitions, config, feature_sink=spill.add
+        )
+        _feed(pipeline, events, progress, "features", after_chunk=spill.maybe_spill)
+        parts = spill.finish()
+        if not parts:
+            raise ValueError(f"{events}: no feature rows (too few events or too short a span)")
+        staged = Path(tmp) / "all.parquet"
+        pl.scan_parquet(parts).sink_parquet(staged)
+        os.replace(staged, out)
+    return spill.rows
 
 
 def replay_features(
     events: Path, partitions: int = 4, config: WindowConfig | None = None, progress: bool = True
 ) -> pl.DataFrame:
     """Every feature row the live ingest service would emit for `events` (for training)."""
-    frames: list[pl.DataFrame] = []
-    pipeline = LocalPipeline(
-        GrowthRatioScorer(), lambda _: None, partitions, config, feature_sink=frames.append
-    )
-    _feed(pipeline, events, progress, "features")
-    if not frames:
-        raise ValueError(f"{events}: no feature rows (too few events or too short a span)")
-    return pl.concat(frames).sort("tick_ms", "product_id")
+    with tempfile.TemporaryDirectory(prefix="pantau-features-") as tmp:
+        path = Path(tmp) / "features.parquet"
+        replay_features_to(events, path, partitions, config, progress)
+        return pl.read_parquet(path)
 
 
 def replay_file(

@@ -3,7 +3,8 @@
 Replaying the live ingest core is the slow step (a fixed cost per tick and partition),
 so every method under evaluation scores the same cached feature rows instead of
 replaying the events once per method. The rows are exactly what `replay_file` feeds its
-scorer: `replay_features` drives the same `LocalPipeline`.
+scorer: `replay_features_to` drives the same `LocalPipeline`, spilling sorted parts to
+disk so a month of a thousand products replays in bounded memory.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import polars as pl
 
-from services.replay import replay_features
+from services.replay import replay_features_to
 from services.simulator import ScenarioConfig, get_scenario, simulate
 
 
@@ -51,14 +52,11 @@ def prepare_run(
     truth = json.loads(truth_path.read_bytes())
     cache = out / f"features-p{partitions}.parquet"
     replay_s: float | None = None
-    if cache.exists() and cache.stat().st_mtime >= events.stat().st_mtime:
-        features = pl.read_parquet(cache)
-    else:
+    if not (cache.exists() and cache.stat().st_mtime >= events.stat().st_mtime):
         started = time.perf_counter()
-        features = replay_features(events, partitions=partitions, progress=progress)
+        replay_features_to(events, cache, partitions=partitions, progress=progress)
         replay_s = time.perf_counter() - started
-        features.write_parquet(cache)
-    return Run(cfg.name, seed, truth, features, replay_s)
+    return Run(cfg.name, seed, truth, pl.read_parquet(cache), replay_s)
 
 
 def _truth_matches(path: Path, cfg: ScenarioConfig, seed: int) -> bool:
