@@ -327,6 +327,9 @@ def test_every_job_is_up_and_counted_everything(run: Run) -> None:
     assert events and events[0][1] == run.lines_produced
     bad = finite_values(run.stack.query("sum(pantau_dlq_messages_total)"))
     assert bad and bad[0][1] >= len(BAD_LINES)
+    fired = finite_values(run.stack.query("sum(pantau_alerts_fired_total)"))
+    sent = finite_values(run.stack.query('sum(pantau_webhook_deliveries_total{outcome="success"})'))
+    assert fired and sent and fired[0][1] == sent[0][1] == len(run.receiver.requests) > 0
 
 
 def test_only_the_expected_alerts_go_pending(run: Run) -> None:
