@@ -17,6 +17,7 @@ from sqlalchemy.orm import sessionmaker
 
 from services.api.store import AlertRecord
 from services.api.web.i18n import wib
+from shared.regions import province_name
 
 SHOWN = 12
 
@@ -50,7 +51,7 @@ class AlertFeed:
                 wib(alert["tick_ms"], "en"),
                 alert.get("product_name") or alert["product_id"],
                 alert.get("category") or "",
-                ", ".join(alert.get("regions") or [])[:40],
+                ", ".join(province_name(c) for c in (alert.get("regions") or [])[:2]),
                 f"{round(100 * alert['probability'])}%",
             )
         return table
