@@ -45,13 +45,14 @@ def test_two_workers_in_one_group_publish_what_one_worker_publishes(
 ) -> None:
     started = time.monotonic()
     ensure_topics(kafka_settings)
+    group = f"{kafka_settings.events_topic}.ingest"  # unique: no stale members
     assert kafka_settings.partitions == 4
     lines = simulated_lines(EVENTS)
     messages = pack_by_partition(lines, kafka_settings.partitions)
     half = len(messages) // 2
     produce(kafka_settings, messages[:half])
 
-    env = ingest_env(kafka_settings, tmp_path, "scale-out", checkpoint_interval_s=0.5)
+    env = ingest_env(kafka_settings, tmp_path, group, checkpoint_interval_s=0.5)
     env["PANTAU_INGEST_TICK_MS"] = str(TICK_MS)
     env["PANTAU_INGEST_MAX_POLL_RECORDS"] = "100"
     checkpoint_dir = tmp_path / "checkpoints"
@@ -88,5 +89,5 @@ def test_two_workers_in_one_group_publish_what_one_worker_publishes(
     dead = published_dead_letters(kafka_settings)
     assert {dead_letter_key(d) for d in dead} == set(expected.dead_letters)
     ends = end_offsets(kafka_settings, kafka_settings.events_topic)
-    assert committed_offsets(kafka_settings, "scale-out") == ends
+    assert committed_offsets(kafka_settings, group) == ends
     print(f"lines={len(lines)} in {time.monotonic() - started:.0f} s")
