@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import threading
 from functools import cache
+from typing import Any
 
 from prometheus_client import (
     GC_COLLECTOR,
@@ -205,6 +206,7 @@ SERVICE_METRICS: dict[str, tuple[MetricWrapperBase, ...]] = {
         DLQ_MESSAGES,
     ),
     "score": (
+        CONSUMER_LAG,
         SCORE_BATCH_DURATION,
         SCORED_ROWS,
         MODEL_INFO,
@@ -212,6 +214,7 @@ SERVICE_METRICS: dict[str, tuple[MetricWrapperBase, ...]] = {
         SCORE_PROBABILITY,
     ),
     "api": (
+        CONSUMER_LAG,
         ALERTS_FIRED,
         WEBHOOK_DELIVERIES,
         WEBHOOK_DELIVERY_DURATION,
@@ -242,6 +245,19 @@ def registry(service: str | None = None) -> CollectorRegistry:
     ):
         own.register(collector)
     return own
+
+
+def set_consumer_lag(consumer: Any, tp: Any, next_offset: int) -> None:
+    """Lag of one partition after a batch: the partition's end minus the next offset to read.
+
+    `consumer` is a KafkaConsumer and `tp` a TopicPartition (duck-typed, so this module does
+    not import Kafka). Unknown until the consumer has fetched from the partition once.
+    """
+    end = consumer.highwater(tp)
+    if end is not None:
+        CONSUMER_LAG.labels(topic=tp.topic, partition=str(tp.partition)).set(
+            max(0, end - next_offset)
+        )
 
 
 def set_model_version(version: str, created_timestamp: float) -> None:

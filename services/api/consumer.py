@@ -6,6 +6,7 @@ import logging
 import threading
 
 from services.api.intake import ScoreIntake
+from shared import metrics
 from shared.kafka import make_consumer, values_to_frame
 from shared.scores import SCORE_SCHEMA
 from shared.settings import ApiSettings, KafkaSettings
@@ -39,6 +40,8 @@ class ScoreConsumer:
                 if values:
                     self.intake.apply(values_to_frame(values, SCORE_SCHEMA))
                     consumer.commit()
+                for tp, msgs in batches.items():
+                    metrics.set_consumer_lag(consumer, tp, msgs[-1].offset + 1)
         except Exception:
             self.healthy = False
             log.exception("score consumer stopped")

@@ -124,6 +124,7 @@ class ScoreService:
                             "model_version": self.scorer.version,
                         },
                     )
+                    metrics.set_consumer_lag(consumer, tp, messages[-1].offset + 1)
                 if polled:
                     producer.flush()
                     consumer.commit()

@@ -327,6 +327,13 @@ def test_every_job_is_up_and_counted_everything(run: Run) -> None:
     assert events and events[0][1] == run.lines_produced
     bad = finite_values(run.stack.query("sum(pantau_dlq_messages_total)"))
     assert bad and bad[0][1] >= len(BAD_LINES)
+    lag = run.stack.query("max by (job, topic) (pantau_consumer_lag_messages)")["result"]
+    k = run.stack.kafka
+    assert {(r["metric"]["job"], r["metric"]["topic"]) for r in lag} == {
+        ("pantau-ingest", k.events_topic),
+        ("pantau-score", k.features_topic),
+        ("pantau-api", k.scores_topic),
+    }
     fired = finite_values(run.stack.query("sum(pantau_alerts_fired_total)"))
     sent = finite_values(run.stack.query('sum(pantau_webhook_deliveries_total{outcome="success"})'))
     assert fired and sent and fired[0][1] == sent[0][1] == len(run.receiver.requests) > 0
