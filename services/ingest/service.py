@@ -136,6 +136,7 @@ class IngestService:
                 # Already someone else's: a checkpoint now could overwrite the new owner's.
                 service._drop([tp.partition for tp in lost])
 
+        self._await_partition_metadata()
         self.consumer.subscribe([self.kafka.events_topic], listener=Listener())
         last_checkpoint = time.monotonic()
         try:
@@ -158,6 +159,19 @@ class IngestService:
         finally:
             self.consumer.close(autocommit=False)
             self.producer.close()
+
+    def _await_partition_metadata(self, timeout_s: float = 60.0) -> None:
+        """Join the group only once this consumer knows the topic's partitions.
+
+        A group leader without them assigns nothing ("No partition metadata") and only
+        rebalances after its next metadata refresh, minutes later: a fresh worker on a
+        new topic would sit idle that long.
+        """
+        deadline = time.monotonic() + timeout_s
+        while not self.consumer.partitions_for_topic(self.kafka.events_topic):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no partitions known for {self.kafka.events_topic}")
+            time.sleep(0.2)
 
     def _process(self, partition: int, messages: list) -> None:  # type: ignore[type-arg]
         processor = self.processors.get(partition)

@@ -133,6 +133,7 @@ def test_bad_lines_reach_the_dlq_with_their_reason_and_counts_add_up(
     ingest = IngestService(
         kafka_settings,
         IngestSettings(
+            group=f"{kafka_settings.events_topic}.ingest",  # a shared group stalls on others
             checkpoint_dir=tmp_path / "ckpt",
             feature_log_dir=None,
             checkpoint_interval_s=0.2,
