@@ -30,7 +30,7 @@ class Catalog:
 
     def _grow(self) -> None:
         old = len(self.in_use)
-        new = old + old // 2  # memory follows active products more closely than doubling
+        new = old + old // 4  # memory follows active products more closely than doubling
         self.windows.grow(new)
         self.free.extend(range(new - 1, old - 1, -1))
         for name in (

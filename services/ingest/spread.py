@@ -14,7 +14,7 @@ O(current hour + touched products), not O(a day of rows).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -50,13 +50,20 @@ def aggregate(pair: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class Rows:
-    """Spread rows of one dimension: `pair` (slot << 40 | key) with summed counts."""
+    """Spread rows of one dimension: `pair` (slot << 40 | key), the hours it was seen in each
+    window, and for counted dimensions (regions) the summed event counts."""
 
-    pair: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint64))
-    n24: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    n6: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    h24: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # hours present
-    h6: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    pair: np.ndarray
+    h24: np.ndarray  # hours present, uint8
+    h6: np.ndarray
+    n24: np.ndarray | None = None
+    n6: np.ndarray | None = None
+
+    @classmethod
+    def empty(cls, counted: bool) -> Rows:
+        none = np.empty(0, np.uint8)
+        n = np.empty(0, np.int64) if counted else None
+        return cls(np.empty(0, np.uint64), none, none, n, n)
 
     @property
     def slot(self) -> np.ndarray:
@@ -67,16 +74,21 @@ class Rows:
         return (self.pair & KEY_MASK).astype(np.int64)
 
     def take(self, mask: np.ndarray) -> Rows:
-        return Rows(self.pair[mask], self.n24[mask], self.n6[mask], self.h24[mask], self.h6[mask])
+        counted = self.n24 is not None and self.n6 is not None
+        return Rows(
+            self.pair[mask],
+            self.h24[mask],
+            self.h6[mask],
+            self.n24[mask] if counted else None,  # type: ignore[index]
+            self.n6[mask] if counted else None,  # type: ignore[index]
+        )
 
     @classmethod
-    def combine(cls, parts: list[Rows]) -> Rows:
+    def combine(cls, parts: list[Rows], counted: bool) -> Rows:
         """Sum rows with the same pair."""
-        if not parts:
-            return cls()
-        pair = np.concatenate([p.pair for p in parts])
+        pair = np.concatenate([p.pair for p in parts]) if parts else np.empty(0, np.uint64)
         if len(pair) == 0:
-            return cls()
+            return cls.empty(counted)
         order = np.argsort(pair, kind="stable")
         pair = pair[order]
         starts = np.flatnonzero(np.concatenate([[True], pair[1:] != pair[:-1]]))
@@ -85,20 +97,27 @@ class Rows:
             values = np.concatenate([getattr(p, name) for p in parts])[order]
             return np.add.reduceat(values, starts)
 
-        return cls(pair[starts], summed("n24"), summed("n6"), summed("h24"), summed("h6"))
+        if not counted:
+            return cls(pair[starts], summed("h24"), summed("h6"))
+        return cls(pair[starts], summed("h24"), summed("h6"), summed("n24"), summed("n6"))
 
     @property
     def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.pair, self.n24, self.n6, self.h24, self.h6))
+        arrays = (self.pair, self.h24, self.h6, self.n24, self.n6)
+        return sum(a.nbytes for a in arrays if a is not None)
 
 
 class Dimension:
-    """Rows of one dimension: pending, per closed or current hour, and summed over windows."""
+    """Rows of one dimension: pending, per closed or current hour, and summed over windows.
 
-    def __init__(self) -> None:
+    Creators and platforms only need presence (distinct keys), so only regions keep counts.
+    """
+
+    def __init__(self, counted: bool) -> None:
+        self.counted = counted
         self.pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # bucket, pair, n
-        self.hours: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # hour_ms -> pair, n
-        self.closed = Rows()  # summed over the closed hours of the windows
+        self.hours: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # hour_ms -> pair, n
+        self.closed = Rows.empty(counted)  # summed over the closed hours of the windows
         self.closed_hours: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
 
     def add(self, bucket_ms: np.ndarray, pair: np.ndarray, n: np.ndarray) -> None:
@@ -122,36 +141,44 @@ class Dimension:
             hour = bucket[:cut] - bucket[:cut] % HOUR_MS
             edges = np.flatnonzero(np.diff(hour)) + 1
             for lo, hi in zip([0, *edges.tolist()], [*edges.tolist(), cut], strict=True):
-                h = int(hour[lo])
-                old_pair, old_n = self.hours.get(h, (np.empty(0, np.uint64), np.empty(0, np.int64)))
-                self.hours[h] = aggregate(
-                    np.concatenate([old_pair, pair[lo:hi]]), np.concatenate([old_n, n[lo:hi]])
-                )
+                self._add_hour(int(hour[lo]), pair[lo:hi], n[lo:hi])
         for h in [h for h in self.hours if h < tick_ms - DAY_MS - HOUR_MS]:
             del self.hours[h]
         if (day_hours, six_hours) == self.closed_hours:
             return False
         recent = set(six_hours)
-        parts = []
-        for h in day_hours:
-            if h in self.hours:
-                pair, n = self.hours[h]
-                one = np.ones(len(pair), np.int64)
-                six = h in recent
-                parts.append(Rows(pair, n, n if six else 0 * n, one, one if six else 0 * one))
-        self.closed = Rows.combine(parts)
+        parts = [self._hour_rows(h, in_six=h in recent) for h in day_hours if h in self.hours]
+        self.closed = Rows.combine(parts, self.counted)
         self.closed_hours = (day_hours, six_hours)
         return True
 
+    def _add_hour(self, hour_ms: int, pair: np.ndarray, n: np.ndarray) -> None:
+        old_pair, old_n = self.hours.get(hour_ms, (np.empty(0, np.uint64), None))
+        pair = np.concatenate([old_pair, pair])
+        if not self.counted:
+            self.hours[hour_ms] = (np.unique(pair), None)
+            return
+        if old_n is not None:
+            n = np.concatenate([old_n, n])
+        self.hours[hour_ms] = aggregate(pair, n)
+
+    def _hour_rows(self, hour_ms: int, in_six: bool) -> Rows:
+        pair, n = self.hours[hour_ms]
+        one = np.ones(len(pair), np.uint8)
+        six = one if in_six else np.zeros(len(pair), np.uint8)
+        if n is None:
+            return Rows(pair, one, six)
+        return Rows(pair, one, six, n, n if in_six else np.zeros(len(pair), np.int64))
+
     def current(self, hour_ms: int) -> Rows:
         """Rows of the current hour (buckets before the last tick), counted in both windows."""
-        pair, n = self.hours.get(hour_ms, (np.empty(0, np.uint64), np.empty(0, np.int64)))
-        one = np.ones(len(pair), np.int64)
-        return Rows(pair, n, n, one, one)
+        if hour_ms not in self.hours:
+            return Rows.empty(self.counted)
+        return self._hour_rows(hour_ms, in_six=True)
 
     @property
     def nbytes(self) -> int:
-        held = sum(p.nbytes + n.nbytes for p, n in self.hours.values())
+        held = sum(p.nbytes + (0 if n is None else n.nbytes) for p, n in self.hours.values())
         waiting = sum(a.nbytes for a in self.pending) if self.pending is not None else 0
         return held + waiting + self.closed.nbytes
 
@@ -229,7 +256,8 @@ class Spread:
     """Sparse spread state of one partition, three dimensions."""
 
     def __init__(self, capacity: int = 1024) -> None:
-        self.creators, self.regions, self.platforms = Dimension(), Dimension(), Dimension()
+        self.creators, self.regions = Dimension(counted=False), Dimension(counted=True)
+        self.platforms = Dimension(counted=False)
         self.closed = SlotSpread.zeros(capacity)  # over the closed hours only
 
     @property
@@ -281,7 +309,7 @@ class Spread:
         merged = []
         for d, rows in zip(self.dimensions, current, strict=True):
             closed = d.closed.take(np.isin(d.closed.slot, touched))
-            merged.append(Rows.combine([closed, rows]))
+            merged.append(Rows.combine([closed, rows], d.counted))
         out.fill(*merged)
         return out
 
