@@ -20,7 +20,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import orjson
 import polars as pl
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -336,9 +335,3 @@ def wait_caught_up(
             raise TimeoutError(f"checkpoints at {have}, topic ends at {ends}")
         time.sleep(0.2)
     return time.monotonic() - started
-
-
-def feature_count_sum(features: pl.DataFrame) -> int:
-    """Sum of `events_5m` over distinct (partition, product, tick): each folded event once."""
-    distinct = features.unique(["partition", "product_id", "tick_ms"])
-    return int(np.asarray(distinct["events_5m"].sum()))
