@@ -113,14 +113,19 @@ def simulate(
     scenario: Annotated[str, typer.Option(help="small, standard or hard")] = "small",
     seed: Annotated[int, typer.Option(help="random seed")] = 1,
     out: Annotated[Path, typer.Option(help="output directory")] = Path("var/sim"),
+    products: Annotated[
+        int | None, typer.Option(help="catalogue size instead of the preset's")
+    ] = None,
 ) -> None:
     """Write simulated engagement events (events.ndjson) and their truth (truth.json)."""
-    from services.simulator import SCENARIOS
     from services.simulator import simulate as run
+    from services.simulator import with_products
 
-    if scenario not in SCENARIOS:
-        raise typer.BadParameter(f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}")
-    summary = run(scenario, seed, out)
+    try:
+        cfg = with_products(scenario, products)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    summary = run(cfg, seed, out)
     typer.echo(summary)
 
 
@@ -137,16 +142,18 @@ def evaluate(
         Path, typer.Option(help="runs are simulated and cached in WORK/SCENARIO-SEED")
     ] = Path("var/eval"),
     partitions: Annotated[int, typer.Option(help="partitions to route products to")] = 4,
+    products: Annotated[
+        int | None, typer.Option(help="catalogue size instead of the preset's")
+    ] = None,
 ) -> None:
     """Lead time, precision and false alerts of the model and baselines on a held-out run."""
     from services.evaluation.command import run_evaluation
-    from services.simulator import SCENARIOS
+    from services.simulator import with_products
 
-    if scenario not in SCENARIOS:
-        raise typer.BadParameter(f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}")
     try:
+        cfg = with_products(scenario, products)
         out = run_evaluation(
-            scenario, seed, json_path, model, tune_seed, work, partitions, progress=True
+            cfg, seed, json_path, model, tune_seed, work, partitions, progress=True
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc

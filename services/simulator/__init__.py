@@ -27,7 +27,7 @@ Public API: `simulate`, `iter_event_lines`, `truth_of`, `SCENARIOS`, `ScenarioCo
 `SimulationSummary`.
 """
 
-from .scenarios import SCENARIOS, ScenarioConfig, get_scenario
+from .scenarios import SCENARIOS, ScenarioConfig, get_scenario, with_products
 from .writer import SimulationSummary, iter_event_lines, simulate, truth_of
 
 __all__ = [
@@ -38,4 +38,5 @@ __all__ = [
     "iter_event_lines",
     "simulate",
     "truth_of",
+    "with_products",
 ]

@@ -7,6 +7,7 @@ less, coarser sources and noisier counts. All rates are per event unless stated.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -139,3 +140,16 @@ def get_scenario(scenario: str | ScenarioConfig) -> ScenarioConfig:
         raise ValueError(
             f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}"
         ) from None
+
+
+def with_products(scenario: str | ScenarioConfig, n_products: int | None) -> ScenarioConfig:
+    """A preset with a smaller (or larger) catalogue, named `<preset>-<n>` so runs of it
+    are cached apart from the preset's. Shares and rates are per product, so the mix of
+    kinds and noise stays the preset's; only counts of each kind scale.
+    """
+    cfg = get_scenario(scenario)
+    if n_products is None or n_products == cfg.n_products:
+        return cfg
+    if n_products < 10:
+        raise ValueError("a scenario needs at least 10 products")
+    return dataclasses.replace(cfg, name=f"{cfg.name}-{n_products}", n_products=n_products)

@@ -74,6 +74,8 @@ def live_alerts(url: str) -> list[dict]:
 def test_replay_alerts_equal_live_alerts(
     kafka_settings: KafkaSettings, tmp_path: Path, serve
 ) -> None:
+    # Two partitions: replay costs per tick and partition, and two still interleave.
+    kafka_settings = kafka_settings.model_copy(update={"partitions": 2})
     run = simulate(SCENARIO, 5, tmp_path / "sim", progress=False)
     alerts_path = tmp_path / "alerts.jsonl"
     done = subprocess.run(
