@@ -219,7 +219,7 @@ def _runs(named: Iterable[tuple[str, pl.DataFrame]], cfg: TrainConfig) -> pl.Dat
 
 
 def train_from_scenario(
-    scenario: str,
+    scenario: Any,
     seeds: list[int],
     out: Path,
     progress: bool = True,
@@ -227,21 +227,23 @@ def train_from_scenario(
     cfg: TrainConfig | None = None,
     partitions: int = 4,
 ) -> Path:
-    """Simulate and replay each seed (cached under `work`, shared with `pantau evaluate`)."""
+    """Simulate and replay each seed (cached under `work`, shared with `pantau evaluate`).
+    `scenario` is a preset name or a `services.simulator.ScenarioConfig`."""
     from services.evaluation.data import prepare_run
 
     cfg = cfg or TrainConfig()
+    name = getattr(scenario, "name", scenario)
     started = time.perf_counter()
 
     def runs() -> Iterable[tuple[str, pl.DataFrame]]:
         for seed in seeds:
             run = prepare_run(scenario, seed, work, partitions, progress)
-            yield f"{scenario}-{seed}", run.features
+            yield f"{name}-{seed}", run.features
 
     rows = _runs(runs(), cfg)
     source = {
         "kind": "scenario",
-        "scenario": scenario,
+        "scenario": name,
         "seeds": list(seeds),
         "prepare_s": round(time.perf_counter() - started, 1),
     }
