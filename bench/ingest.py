@@ -362,6 +362,12 @@ def run_worker(mode: str, topic: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def crc32c_in_c() -> bool:
+    from kafka.record import util
+
+    return util.crc32c_c is not None and util.calc_crc32c.__defaults__[0] is util.crc32c_c
+
+
 # -- the run -------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -445,6 +451,9 @@ def main() -> None:
             "partitions": kafka.partitions,
             "repeats": args.repeats,
             "load_average": os.getloadavg(),
+            "polars_threads": pl.thread_pool_size(),
+            # Without the C extension kafka-python checks record CRCs in pure Python.
+            "kafka_crc32c_in_c": crc32c_in_c(),
         },
         "modes": results,
         "baseline_events_per_s": results.get("naive", {}).get("events_per_s"),
