@@ -12,6 +12,7 @@ that would have skipped it, so the restart produces it again.
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
 
@@ -117,6 +118,10 @@ class IngestService:
 
     # -- the loop ------------------------------------------------------------------
     def run(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            # SIGTERM (docker stop, systemd) ends the loop: a last checkpoint and commit,
+            # then leaving the group hands the partitions over at once.
+            signal.signal(signal.SIGTERM, lambda *_: self.stop_event.set())
         metrics.start_metrics_server(self.settings.metrics_port, "ingest")
         ensure_topics(self.kafka)
         self.producer = make_producer(self.kafka)

@@ -1,26 +1,35 @@
 """Bad input on the real broker: every bad line lands in the DLQ with the right reason, a
 repeated `event_id` is dropped and counted (not dead-lettered), and the counts add up.
 
-The events go through the running IngestService (its Kafka edge, not just the core), one
-partition, in a known order, so the watermark at each line is known and the expected
-reason of every line is written down beside it.
+The events go through a real `pantau ingest` process, on one partition in a known order,
+so the watermark at each line is known and the expected reason of every line is written
+down beside it. Its counts are read where operators read them: its structured logs and
+its Prometheus endpoint.
 """
 
 from __future__ import annotations
 
-import threading
+import signal
+import socket
+from collections import Counter
 from pathlib import Path
 
+import httpx
 import orjson
 import polars as pl
 import pytest
-from _ingest import published_dead_letters, published_features, wait_caught_up
+from _ingest import (
+    IngestProcess,
+    ingest_env,
+    published_dead_letters,
+    published_features,
+    wait_caught_up,
+)
 from kafka import KafkaProducer
-from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
 
-from services.ingest.service import IngestService
 from shared.kafka import ensure_topics
-from shared.settings import IngestSettings, KafkaSettings
+from shared.settings import KafkaSettings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -108,8 +117,30 @@ def stream() -> list[tuple[list[bytes], list[str | None]]]:
     return messages
 
 
-def sample(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def scrape(port: int) -> dict[tuple[str, str], float]:
+    """(sample name, label value) -> value of the ingest counters on a live /metrics."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return {
+        (sample.name, next(iter(sample.labels.values()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name in ("pantau_ingest_events_total", "pantau_dlq_messages_total")
+    }
+
+
+def logged_outcomes(proc: IngestProcess) -> Counter[str]:
+    """Outcomes summed over the worker's `batch ingested` log lines."""
+    total: Counter[str] = Counter()
+    for record in proc.log_records():
+        if record.get("msg") == "batch ingested":
+            total.update({o: record[o] for o in ("accepted", "invalid", "late", "duplicate")})
+    return total
 
 
 def test_bad_lines_reach_the_dlq_with_their_reason_and_counts_add_up(
@@ -128,27 +159,18 @@ def test_bad_lines_reach_the_dlq_with_their_reason_and_counts_add_up(
     partition = offsets[0].partition
     assert {o.partition for o in offsets} == {partition}
 
-    outcomes = ("accepted", "invalid", "late", "duplicate")
-    before = {o: sample("pantau_ingest_events_total", outcome=o) for o in outcomes}
-    ingest = IngestService(
-        kafka_settings,
-        IngestSettings(
-            group=f"{kafka_settings.events_topic}.ingest",  # a shared group stalls on others
-            checkpoint_dir=tmp_path / "ckpt",
-            feature_log_dir=None,
-            checkpoint_interval_s=0.2,
-            metrics_port=0,
-            idle_timeout_s=3600,
-        ),
-    )
-    thread = threading.Thread(target=ingest.run, daemon=True)
-    thread.start()
+    group = f"{kafka_settings.events_topic}.ingest"
+    env = ingest_env(kafka_settings, tmp_path, group, checkpoint_interval_s=0.2)
+    port = free_port()
+    env["PANTAU_INGEST_METRICS_PORT"] = str(port)
+    proc = IngestProcess(env, tmp_path / "ingest.log").start()
     try:
-        wait_caught_up(kafka_settings, tmp_path / "ckpt", [], timeout_s=60)
+        wait_caught_up(kafka_settings, tmp_path / "checkpoints", [proc], timeout_s=60)
+        metrics = scrape(port)
+        proc.kill(signal.SIGTERM)  # a clean stop: exit code 0
+        assert proc.proc is not None and proc.proc.returncode == 0, proc.tail()
     finally:
-        ingest.stop_event.set()
-        thread.join(timeout=30)
-    assert not thread.is_alive()
+        proc.kill(signal.SIGKILL)
 
     expected = sorted(
         (meta.offset, reason, raw.decode("utf-8", "replace")[:65_536])
@@ -162,7 +184,8 @@ def test_bad_lines_reach_the_dlq_with_their_reason_and_counts_add_up(
         d["topic"] == kafka_settings.events_topic and d["partition"] == partition and d["detail"]
         for d in dead
     )
-    assert {d["reason"] for d in dead} == {
+    reasons = Counter(d["reason"] for d in dead)
+    assert set(reasons) == {
         "malformed_json",
         "missing_field",
         "wrong_type",
@@ -174,17 +197,18 @@ def test_bad_lines_reach_the_dlq_with_their_reason_and_counts_add_up(
     assert len(longest["raw"]) == 65_536  # the raw line is kept, up to 64 KiB
 
     produced = sum(len(lines) for lines, _ in messages)
-    counts = ingest.counts
+    counts = logged_outcomes(proc)
     assert counts == {
         "accepted": GOOD + 1,
         "duplicate": 2,
         "late": 1,
         "invalid": len(expected) - 1,
     }
-    assert sum(counts.values()) == produced
-    for outcome in outcomes:
-        delta = sample("pantau_ingest_events_total", outcome=outcome) - before[outcome]
-        assert delta == counts[outcome], outcome
+    assert counts.total() == produced
+    for outcome, n in counts.items():
+        assert metrics[("pantau_ingest_events_total", outcome)] == n, outcome
+    for reason, n in reasons.items():
+        assert metrics[("pantau_dlq_messages_total", reason)] == n, reason
 
     # Every fired 5-minute window holds exactly its five good views: the retry and the
     # reused id (minute 50) and the late event (minute 30) were not counted.

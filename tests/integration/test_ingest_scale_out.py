@@ -3,8 +3,9 @@ the same features as one process.
 
 The first worker starts alone and builds state for all four partitions; the second joins
 while events still stream in, so the group rebalances: the first checkpoints and hands
-over two partitions, the second resumes them from those checkpoints. The features, dead
-letters and commits of the pair must equal those of one uninterrupted worker.
+over two partitions, the second resumes them from those checkpoints. Then SIGTERM stops
+the first cleanly and the second takes all four. The features, dead letters and commits
+must equal those of one uninterrupted worker.
 """
 
 from __future__ import annotations
@@ -73,15 +74,24 @@ def test_two_workers_in_one_group_publish_what_one_worker_publishes(
         # Both still alive: the handover (checkpoint on revocation) did not stop either.
         first.check_alive()
         second.check_alive()
+        # SIGTERM stops the first cleanly; it leaves the group and the second takes all.
+        first.kill(signal.SIGTERM)
+        assert first.proc is not None and first.proc.returncode == 0, first.tail()
+        deadline = time.monotonic() + 30
+        while len(second.assigned()) < 6:  # two, then all four
+            second.check_alive()
+            assert time.monotonic() < deadline, second.tail()
+            time.sleep(0.1)
     finally:
         for proc in (first, second):
             if proc.proc is not None:
                 proc.kill(signal.SIGKILL)
 
     # The first worker held all four partitions, then was assigned again after the second
-    # joined; the second never held all four.
+    # joined; the second held some, and all four once the first had stopped.
     assert set(first.assigned()[:4]) == {0, 1, 2, 3} and len(first.assigned()) > 4
-    assert 0 < len(set(second.assigned())) < 4
+    assert set(second.assigned()[:-4]) < {0, 1, 2, 3}
+    assert set(second.assigned()[-4:]) == {0, 1, 2, 3}
 
     expected = expected_output(kafka_settings, IngestSettings(tick_ms=TICK_MS))
     assert expected.lines == len(lines)
