@@ -18,22 +18,94 @@ import numpy as np
 from .categories import CATEGORIES
 from .platforms import CART, N_ACTIONS, PURCHASE, SAVE, SEARCH
 
-_DIURNAL = np.array([
-    0.45, 0.28, 0.18, 0.13, 0.15, 0.30, 0.55, 0.75, 0.85, 0.90, 0.95, 1.00,
-    1.10, 1.05, 0.95, 0.90, 0.95, 1.05, 1.20, 1.45, 1.60, 1.55, 1.25, 0.80,
-])
-_DIURNAL_RAMADAN = np.array([
-    0.55, 0.35, 0.45, 0.85, 0.80, 0.35, 0.30, 0.45, 0.60, 0.70, 0.75, 0.75,
-    0.75, 0.70, 0.70, 0.75, 0.85, 0.90, 0.95, 1.55, 1.75, 1.70, 1.45, 0.95,
-])
+_DIURNAL = np.array(
+    [
+        0.45,
+        0.28,
+        0.18,
+        0.13,
+        0.15,
+        0.30,
+        0.55,
+        0.75,
+        0.85,
+        0.90,
+        0.95,
+        1.00,
+        1.10,
+        1.05,
+        0.95,
+        0.90,
+        0.95,
+        1.05,
+        1.20,
+        1.45,
+        1.60,
+        1.55,
+        1.25,
+        0.80,
+    ]
+)
+_DIURNAL_RAMADAN = np.array(
+    [
+        0.55,
+        0.35,
+        0.45,
+        0.85,
+        0.80,
+        0.35,
+        0.30,
+        0.45,
+        0.60,
+        0.70,
+        0.75,
+        0.75,
+        0.75,
+        0.70,
+        0.70,
+        0.75,
+        0.85,
+        0.90,
+        0.95,
+        1.55,
+        1.75,
+        1.70,
+        1.45,
+        0.95,
+    ]
+)
 DIURNAL_WIB = _DIURNAL / _DIURNAL.mean()
 DIURNAL_RAMADAN = _DIURNAL_RAMADAN / _DIURNAL_RAMADAN.mean()
 WEEKLY = np.array([0.96, 0.95, 0.97, 0.98, 1.02, 1.08, 1.04])  # Monday first
 # Shopping on a sales day by WIB hour: the midnight flash sale, then the evening.
-_FLASH = np.array([
-    3.0, 2.2, 1.0, 0.6, 0.5, 0.5, 0.6, 0.8, 1.0, 1.0, 1.0, 1.0,
-    1.2, 1.0, 1.0, 0.9, 0.9, 1.0, 1.1, 1.3, 1.4, 1.4, 1.2, 1.0,
-])
+_FLASH = np.array(
+    [
+        3.0,
+        2.2,
+        1.0,
+        0.6,
+        0.5,
+        0.5,
+        0.6,
+        0.8,
+        1.0,
+        1.0,
+        1.0,
+        1.0,
+        1.2,
+        1.0,
+        1.0,
+        0.9,
+        0.9,
+        1.0,
+        1.1,
+        1.3,
+        1.4,
+        1.4,
+        1.2,
+        1.0,
+    ]
+)
 # (1 Ramadan, 1 Syawal) as set by the Indonesian government; later years are estimates.
 RAMADAN: dict[int, tuple[date, date]] = {
     2024: (date(2024, 3, 12), date(2024, 4, 10)),
@@ -130,13 +202,20 @@ def _entries(start: date, days: int) -> list[dict[str, object]]:
         d = start + timedelta(days=day)
         inside = day < days
         if inside and (sale := sales_day_strength(d)):
-            out.append({"kind": "sales_day", "date": d.isoformat(), "name": sale[0],
-                        "strength": sale[1]})
+            out.append(
+                {"kind": "sales_day", "date": d.isoformat(), "name": sale[0], "strength": sale[1]}
+            )
         if inside and _is_payday(d) and payday_from is None:
             payday_from = d
         elif payday_from is not None and (not inside or not _is_payday(d)):
-            out.append({"kind": "payday", "date": payday_from.isoformat(),
-                        "end": (d - timedelta(days=1)).isoformat(), "name": "gajian"})
+            out.append(
+                {
+                    "kind": "payday",
+                    "date": payday_from.isoformat(),
+                    "end": (d - timedelta(days=1)).isoformat(),
+                    "name": "gajian",
+                }
+            )
             payday_from = None
     end = start + timedelta(days=days - 1)
     for year in {start.year, end.year}:
@@ -144,8 +223,14 @@ def _entries(start: date, days: int) -> list[dict[str, object]]:
             continue
         first, eid = RAMADAN[year]
         if first <= end and eid - timedelta(days=1) >= start:
-            out.append({"kind": "ramadan", "date": first.isoformat(),
-                        "end": (eid - timedelta(days=1)).isoformat(), "name": "Ramadan"})
+            out.append(
+                {
+                    "kind": "ramadan",
+                    "date": first.isoformat(),
+                    "end": (eid - timedelta(days=1)).isoformat(),
+                    "name": "Ramadan",
+                }
+            )
         if start <= eid <= end:
             out.append({"kind": "eid_al_fitr", "date": eid.isoformat(), "name": "Idul Fitri"})
     return sorted(out, key=lambda e: str(e["date"]))

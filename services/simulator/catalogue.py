@@ -17,7 +17,11 @@ from .platforms import N_PLATFORMS, POPULARITY, PRESENCE, SOCIAL
 from .regions import N_REGIONS, draw_regions
 
 KINDS: tuple[str, ...] = (
-    "background", "organic_viral", "exogenous_spike", "bot_burst", "category_surge",
+    "background",
+    "organic_viral",
+    "exogenous_spike",
+    "bot_burst",
+    "category_surge",
     "slow_grower",
 )
 BACKGROUND, ORGANIC, EXOGENOUS, BOT, SURGE, SLOW = range(len(KINDS))
@@ -92,8 +96,10 @@ def _names(rng: np.random.Generator, category: np.ndarray) -> np.ndarray:
     out = []
     for c in category.tolist():
         cat = CATEGORIES[c]
-        out.append(f"{cat.nouns[rng.integers(len(cat.nouns))]} "
-                   f"{cat.variants[rng.integers(len(cat.variants))]}")
+        out.append(
+            f"{cat.nouns[rng.integers(len(cat.nouns))]} "
+            f"{cat.variants[rng.integers(len(cat.variants))]}"
+        )
     return np.array(out, dtype=object)
 
 

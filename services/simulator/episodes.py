@@ -87,9 +87,15 @@ def _cascade(
     adopters = max(12.0, _loguniform(rng, cfg.viral_adopters) * (0.35 if weak else 1.0))
     seeds = int(rng.integers(1, 4))
     horizon = min(H, onset + int(target_h) + 96)
-    pp, qq = calibrate_speed(rhythm[:horizon], onset, adopters,
-                             _loguniform(rng, cfg.viral_imitation_ratio), b.memory, seeds,
-                             target_h - 4)
+    pp, qq = calibrate_speed(
+        rhythm[:horizon],
+        onset,
+        adopters,
+        _loguniform(rng, cfg.viral_imitation_ratio),
+        b.memory,
+        seeds,
+        target_h - 4,
+    )
     kernel = response_kernel(H, rng.uniform(1.5, 4.0), rng.uniform(0.35, 0.7))
     best: tuple[float, np.ndarray, np.ndarray, np.ndarray] | None = None
     for _ in range(40):
@@ -98,8 +104,9 @@ def _cascade(
         # Micro creators start a cascade; big accounts only join once it is visibly hot,
         # and feeds push a topic harder the more it is already being posted about.
         joined = np.arange(len(births)) / max(len(births), 1)
-        reach = (np.minimum(rng.pareto(1.4, len(births)) + 1.0, 2.0 + 198.0 * joined)
-                 * (0.15 + joined))
+        reach = np.minimum(rng.pareto(1.4, len(births)) + 1.0, 2.0 + 198.0 * joined) * (
+            0.15 + joined
+        )
         views = rhythm * expected_views(births, reach, kernel)
         delay = (int(np.argmax(smooth_daily(views))) - onset) / 24.0
         miss = max(0.0, lo - 0.25 - delay, delay - hi - 0.25)
@@ -119,8 +126,7 @@ def plan_organic(b: PlanBuilder, p: int, weak: bool) -> None:
     onset = int(rng.uniform(6, max(7.0, H - target - 12)))
     births, reach, views, kernel = _cascade(b, onset, target, weak)
     seeds = max(1, int((births == onset).sum()))
-    peak_x = (rng.uniform(*cfg.weak_viral_peak_x) if weak
-              else _loguniform(rng, cfg.viral_peak_x))
+    peak_x = rng.uniform(*cfg.weak_viral_peak_x) if weak else _loguniform(rng, cfg.viral_peak_x)
     smooth = smooth_daily(views)
     scale = peak_x * _base(cat, p) / smooth.max()
     reach, views, smooth = reach * scale, views * scale, smooth * scale
@@ -132,8 +138,9 @@ def plan_organic(b: PlanBuilder, p: int, weak: bool) -> None:
     regions = spread(rng, n, seed_labels, cfg.viral_region_novelty, draw_regions(rng, n))
     has_tiktok = cat.platform_weight[p, TIKTOK] > 0
     origin = TIKTOK if has_tiktok and rng.random() < 0.75 else _social_choice(rng, cat, p, 1)[0]
-    platforms = spread(rng, n, np.array([origin]), cfg.viral_platform_novelty,
-                       _social_choice(rng, cat, p, n))
+    platforms = spread(
+        rng, n, np.array([origin]), cfg.viral_platform_novelty, _social_choice(rng, cat, p, n)
+    )
     creators = b.creators.pick(rng, regions)
     again = rng.random(n) < 0.1  # some creators post follow-ups
     again[:1] = False
@@ -144,12 +151,26 @@ def plan_organic(b: PlanBuilder, p: int, weak: bool) -> None:
     shops = np.concatenate([[cat.seller[p]], rng.integers(len(b.creators.ids), size=shops_max)])
     lagged = np.concatenate([np.zeros(3), views[:-3]])
     # Buying lags watching: carts and purchases per view climb as adoption spreads.
-    ep = b.add_episode(p, 0.5 + 3.5 * adopted, rng.uniform(0.15, 0.35) * (0.3 + adopted) * lagged,
-                       shops, 1 + (shops_max * adopted).astype(np.int64))
-    b.add_posts(product=np.int64(p), platform=platforms, creator=creators, region=regions,
-                local=np.float64(0.8), reach=reach, birth=births,
-                kernel=np.int64(b.add_kernel(kernel)), profile=np.int64(ORGANIC_POST),
-                rhythm=np.bool_(True), episode=np.int64(ep))
+    ep = b.add_episode(
+        p,
+        0.5 + 3.5 * adopted,
+        rng.uniform(0.15, 0.35) * (0.3 + adopted) * lagged,
+        shops,
+        1 + (shops_max * adopted).astype(np.int64),
+    )
+    b.add_posts(
+        product=np.int64(p),
+        platform=platforms,
+        creator=creators,
+        region=regions,
+        local=np.float64(0.8),
+        reach=reach,
+        birth=births,
+        kernel=np.int64(b.add_kernel(kernel)),
+        profile=np.int64(ORGANIC_POST),
+        rhythm=np.bool_(True),
+        episode=np.int64(ep),
+    )
     peak = int(np.argmax(smooth))
     b.add_truth(p, onset, peak, _first_below(smooth, peak, 0.1 * smooth[peak]))
     b.extra[p] = {"strength": round(float(peak_x), 2), "weak": weak}
@@ -159,16 +180,17 @@ def plan_exogenous(b: PlanBuilder, p: int) -> None:
     cfg, rng, cat, H = b.cfg, b.rng, b.catalogue, b.cfg.hours
     n_eps = 1 + int(rng.random() < 0.2)
     day_w = DIURNAL_WIB / DIURNAL_WIB.sum()
-    onsets = np.sort(rng.integers(0, max(1, H // 24), size=n_eps) * 24
-                     + rng.choice(24, size=n_eps, p=day_w))
+    onsets = np.sort(
+        rng.integers(0, max(1, H // 24), size=n_eps) * 24 + rng.choice(24, size=n_eps, p=day_w)
+    )
     last_end = -48
     for onset in np.minimum(onsets, H - 6).tolist():
         if onset < last_end + 48:
             continue
         reposts = int(rng.integers(1, cfg.exogenous_reposts_max + 1))
         births = np.minimum(
-            np.concatenate([[onset], onset + rng.exponential(3.0, reposts).astype(np.int64)]),
-            H - 1)
+            np.concatenate([[onset], onset + rng.exponential(3.0, reposts).astype(np.int64)]), H - 1
+        )
         reach = np.concatenate([[1.0], rng.uniform(0.05, 0.3, reposts)])
         regions = np.concatenate([rng.choice(_BIG_CITIES, 1), draw_regions(rng, reposts)])
         kernel = response_kernel(H, rng.uniform(0.7, 1.5), rng.uniform(0.8, 1.3))
@@ -177,13 +199,26 @@ def plan_exogenous(b: PlanBuilder, p: int) -> None:
         scale = peak_x * _base(cat, p) / views.max()
         reach, views = reach * scale, views * scale
         lagged = np.concatenate([[0.0], views[:-1]])
-        ep = b.add_episode(p, np.full(H, 0.35), 0.04 * lagged, np.array([cat.seller[p]]),
-                           np.ones(H, dtype=np.int64))
-        b.add_posts(product=np.int64(p), platform=_social_choice(rng, cat, p, reposts + 1),
-                    creator=b.creators.pick(rng, regions), region=regions,
-                    local=np.float64(0.1), reach=reach, birth=births,
-                    kernel=np.int64(b.add_kernel(kernel)), profile=np.int64(EXOGENOUS_POST),
-                    rhythm=np.bool_(True), episode=np.int64(ep))
+        ep = b.add_episode(
+            p,
+            np.full(H, 0.35),
+            0.04 * lagged,
+            np.array([cat.seller[p]]),
+            np.ones(H, dtype=np.int64),
+        )
+        b.add_posts(
+            product=np.int64(p),
+            platform=_social_choice(rng, cat, p, reposts + 1),
+            creator=b.creators.pick(rng, regions),
+            region=regions,
+            local=np.float64(0.1),
+            reach=reach,
+            birth=births,
+            kernel=np.int64(b.add_kernel(kernel)),
+            profile=np.int64(EXOGENOUS_POST),
+            rhythm=np.bool_(True),
+            episode=np.int64(ep),
+        )
         peak = int(np.argmax(views))
         last_end = _first_below(views, peak, 0.05 * views[peak])
         b.add_truth(p, onset, peak, last_end)
@@ -206,13 +241,22 @@ def plan_bot(b: PlanBuilder, p: int) -> None:
         rate = _loguniform(rng, cfg.bot_peak_x) * _base(cat, p)
         reach = rate * dur * rng.dirichlet(np.full(n_acc, 2.0))
         farm = draw_regions(rng, 1)[0]
-        ep = b.add_episode(p, np.zeros(H), np.zeros(H), np.array([cat.seller[p]]),
-                           np.ones(H, dtype=np.int64))
-        b.add_posts(product=np.int64(p), platform=_social_choice(rng, cat, p, 1)[0],
-                    creator=rng.integers(len(b.creators.ids), size=n_acc),
-                    region=np.int64(farm), local=np.float64(0.97), reach=reach,
-                    birth=np.int64(onset), kernel=np.int64(b.add_kernel(kernel)),
-                    profile=np.int64(BOT_POST), rhythm=np.bool_(False), episode=np.int64(ep))
+        ep = b.add_episode(
+            p, np.zeros(H), np.zeros(H), np.array([cat.seller[p]]), np.ones(H, dtype=np.int64)
+        )
+        b.add_posts(
+            product=np.int64(p),
+            platform=_social_choice(rng, cat, p, 1)[0],
+            creator=rng.integers(len(b.creators.ids), size=n_acc),
+            region=np.int64(farm),
+            local=np.float64(0.97),
+            reach=reach,
+            birth=np.int64(onset),
+            kernel=np.int64(b.add_kernel(kernel)),
+            profile=np.int64(BOT_POST),
+            rhythm=np.bool_(False),
+            episode=np.int64(ep),
+        )
         last_end = onset + dur
         b.add_truth(p, onset, onset + int(np.argmax(kernel)), last_end)
         b.extra[p] = {"strength": round(rate / _base(cat, p), 2)}
@@ -251,14 +295,18 @@ def assign_kinds(rng: np.random.Generator, cfg: ScenarioConfig, cat: Catalogue) 
     cat.kind[np.isin(cat.category, surge)] = SURGE
     rest = rng.permutation(np.flatnonzero(cat.kind == 0))
     at = 0
-    for kind, share in ((ORGANIC, cfg.share_organic_viral),
-                        (EXOGENOUS, cfg.share_exogenous_spike),
-                        (BOT, cfg.share_bot_burst), (SLOW, cfg.share_slow_grower)):
+    for kind, share in (
+        (ORGANIC, cfg.share_organic_viral),
+        (EXOGENOUS, cfg.share_exogenous_spike),
+        (BOT, cfg.share_bot_burst),
+        (SLOW, cfg.share_slow_grower),
+    ):
         k = max(cfg.min_per_kind, round(share * n))
         cat.kind[rest[at : at + k]] = kind
         at += k
-    ensure_social(rng, cat.platform_weight, np.flatnonzero(np.isin(cat.kind, [ORGANIC, BOT,
-                                                                              EXOGENOUS])))
+    ensure_social(
+        rng, cat.platform_weight, np.flatnonzero(np.isin(cat.kind, [ORGANIC, BOT, EXOGENOUS]))
+    )
     cat.coarse_platform[:] = cat.platform_weight.argmax(axis=1)
 
 
@@ -267,13 +315,27 @@ def build_plan(cfg: ScenarioConfig, seed: int) -> Plan:
     rng = np.random.default_rng([seed, 0x5EED])
     salt = int(rng.integers(0, 2**62))
     creators = build_creators(rng, max(20_000, 60 * cfg.n_products), salt)
-    cat, pools = build_catalogue(rng, cfg.n_products, creators, cfg.base_views_median,
-                                 cfg.base_views_sigma, cfg.share_coarse,
-                                 cfg.platform_presence, salt)
+    cat, pools = build_catalogue(
+        rng,
+        cfg.n_products,
+        creators,
+        cfg.base_views_median,
+        cfg.base_views_sigma,
+        cfg.share_coarse,
+        cfg.platform_presence,
+        salt,
+    )
     assign_kinds(rng, cfg, cat)
-    b = PlanBuilder(cfg, rng, cat, creators, build_calendar(cfg.start, cfg.days), pools,
-                    np.ones((cfg.n_products, cfg.hours), dtype=np.float32),
-                    memory_kernel(cfg.hours))
+    b = PlanBuilder(
+        cfg,
+        rng,
+        cat,
+        creators,
+        build_calendar(cfg.start, cfg.days),
+        pools,
+        np.ones((cfg.n_products, cfg.hours), dtype=np.float32),
+        memory_kernel(cfg.hours),
+    )
     organic = np.flatnonzero(cat.kind == ORGANIC)
     n_weak = round(cfg.share_weak_viral * len(organic))
     for i, p in enumerate(organic.tolist()):

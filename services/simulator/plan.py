@@ -86,7 +86,8 @@ class PlanBuilder:
     kernels: list[np.ndarray] = field(default_factory=list)
     posts: dict[str, list[np.ndarray]] = field(default_factory=dict)
     episodes: list[tuple[int, np.ndarray, np.ndarray, int, np.ndarray]] = field(
-        default_factory=list)
+        default_factory=list
+    )
     truth: dict[int, list[dict[str, float]]] = field(default_factory=dict)
     extra: dict[int, dict[str, object]] = field(default_factory=dict)
 
@@ -103,8 +104,14 @@ class PlanBuilder:
         self.kernels.append(kernel)
         return len(self.kernels) - 1
 
-    def add_episode(self, product: int, conversion: np.ndarray, spill: np.ndarray,
-                    shops: np.ndarray, shops_active: np.ndarray) -> int:
+    def add_episode(
+        self,
+        product: int,
+        conversion: np.ndarray,
+        spill: np.ndarray,
+        shops: np.ndarray,
+        shops_active: np.ndarray,
+    ) -> int:
         offset = self.add_members(shops)
         self.episodes.append((product, conversion, spill, offset, shops_active))
         return len(self.episodes) - 1
@@ -118,8 +125,11 @@ class PlanBuilder:
     def add_truth(self, product: int, onset_h: float, peak_h: float, end_h: float) -> None:
         hours = float(self.cfg.hours - 1)
         onset, peak, end = float(onset_h), float(peak_h), float(end_h)
-        ep = {"onset_h": min(onset, hours), "peak_h": min(peak, hours),
-              "end_h": min(max(end, peak), hours)}
+        ep = {
+            "onset_h": min(onset, hours),
+            "peak_h": min(peak, hours),
+            "end_h": min(max(end, peak), hours),
+        }
         self.truth.setdefault(product, []).append(ep)
 
 
@@ -170,9 +180,17 @@ def finish_plan(b: PlanBuilder, seed: int, salt: int) -> Plan:
         "calendar": b.calendar.entries,
     }
     return Plan(
-        cfg=b.cfg, seed=seed, salt=salt, start_ms=start_ms, catalogue=cat,
-        creators=b.creators, calendar=b.calendar, members=np.concatenate(b.members),
-        multiplier=b.multiplier, posts=posts, kernels=np.array(b.kernels),
+        cfg=b.cfg,
+        seed=seed,
+        salt=salt,
+        start_ms=start_ms,
+        catalogue=cat,
+        creators=b.creators,
+        calendar=b.calendar,
+        members=np.concatenate(b.members),
+        multiplier=b.multiplier,
+        posts=posts,
+        kernels=np.array(b.kernels),
         profiles=_profiles(b.cfg),
         ep_conversion=np.array([e[1] for e in eps]).reshape(len(eps), H),
         ep_spill=np.array([e[2] for e in eps]).reshape(len(eps), H),

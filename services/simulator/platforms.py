@@ -10,10 +10,25 @@ from __future__ import annotations
 import numpy as np
 
 PLATFORMS: tuple[str, ...] = (
-    "tiktok", "instagram", "youtube", "facebook", "x", "shopee", "tokopedia", "lazada", "other",
+    "tiktok",
+    "instagram",
+    "youtube",
+    "facebook",
+    "x",
+    "shopee",
+    "tokopedia",
+    "lazada",
+    "other",
 )
 ACTIONS: tuple[str, ...] = (
-    "view", "like", "comment", "share", "save", "search", "add_to_cart", "purchase",
+    "view",
+    "like",
+    "comment",
+    "share",
+    "save",
+    "search",
+    "add_to_cart",
+    "purchase",
 )
 N_PLATFORMS = len(PLATFORMS)
 N_ACTIONS = len(ACTIONS)
@@ -29,17 +44,19 @@ TIKTOK = 0
 ID_PREFIX: tuple[str, ...] = ("tt", "ig", "yt", "fb", "x", "sp", "tp", "lz", "ot")
 
 # events per view:  view like   comment share  save   search add_to_cart purchase
-RATES = np.array([
-    [1.0, 0.080, 0.012, 0.008, 0.010, 0.004, 0.0040, 0.0015],  # tiktok (TikTok Shop)
-    [1.0, 0.060, 0.008, 0.006, 0.012, 0.002, 0.0, 0.0],  # instagram
-    [1.0, 0.040, 0.005, 0.003, 0.004, 0.003, 0.0, 0.0],  # youtube
-    [1.0, 0.050, 0.010, 0.010, 0.002, 0.001, 0.0, 0.0005],  # facebook (marketplace)
-    [1.0, 0.030, 0.004, 0.006, 0.003, 0.004, 0.0, 0.0],  # x
-    [1.0, 0.010, 0.002, 0.003, 0.020, 0.080, 0.050, 0.020],  # shopee
-    [1.0, 0.0, 0.002, 0.002, 0.025, 0.080, 0.050, 0.018],  # tokopedia
-    [1.0, 0.005, 0.002, 0.002, 0.020, 0.070, 0.045, 0.015],  # lazada
-    [1.0, 0.0, 0.002, 0.010, 0.0, 0.050, 0.0, 0.0],  # other (web, forums)
-])
+RATES = np.array(
+    [
+        [1.0, 0.080, 0.012, 0.008, 0.010, 0.004, 0.0040, 0.0015],  # tiktok (TikTok Shop)
+        [1.0, 0.060, 0.008, 0.006, 0.012, 0.002, 0.0, 0.0],  # instagram
+        [1.0, 0.040, 0.005, 0.003, 0.004, 0.003, 0.0, 0.0],  # youtube
+        [1.0, 0.050, 0.010, 0.010, 0.002, 0.001, 0.0, 0.0005],  # facebook (marketplace)
+        [1.0, 0.030, 0.004, 0.006, 0.003, 0.004, 0.0, 0.0],  # x
+        [1.0, 0.010, 0.002, 0.003, 0.020, 0.080, 0.050, 0.020],  # shopee
+        [1.0, 0.0, 0.002, 0.002, 0.025, 0.080, 0.050, 0.018],  # tokopedia
+        [1.0, 0.005, 0.002, 0.002, 0.020, 0.070, 0.045, 0.015],  # lazada
+        [1.0, 0.0, 0.002, 0.010, 0.0, 0.050, 0.0, 0.0],  # other (web, forums)
+    ]
+)
 
 # Chance that a product is found on each platform at all, and the platform's pull.
 PRESENCE = np.array([0.8, 0.65, 0.3, 0.5, 0.2, 0.75, 0.55, 0.3, 0.15])

@@ -64,7 +64,8 @@ def corrupt(line: str, mode: int, pick: float) -> str:
             event["platform"] = ("friendster", "tiktok_shop", "")[int((pick - 0.5) * 6)]
     elif mode == 6:
         event["product_id"] = ({"id": event["product_id"]}, [event["product_id"]], True)[
-            int(pick * 3)]
+            int(pick * 3)
+        ]
     else:
         event["region"] = ("Jawa Tengah", "ID-XX9", "id-jt")[int(pick * 3)]
     return orjson.dumps(event).decode()
@@ -78,8 +79,9 @@ class Renderer:
         cat = plan.catalogue
         self.product_id = pl.Series(cat.product_id.tolist(), dtype=pl.String)
         self.name = pl.Series(cat.name.tolist(), dtype=pl.String)
-        self.category = pl.Series([CATEGORIES[c].key for c in cat.category.tolist()],
-                                  dtype=pl.String)
+        self.category = pl.Series(
+            [CATEGORIES[c].key for c in cat.category.tolist()], dtype=pl.String
+        )
         self.price = pl.Series(cat.price_idr)
         self.creator = pl.Series(plan.creators.ids.tolist(), dtype=pl.String)
         self.region = pl.Series(REGION_CODES, dtype=pl.String)
@@ -106,55 +108,81 @@ class Renderer:
         rfc = rng.random(n) < cfg.rfc3339_rate
         offset_h = np.where(ev.region >= 0, UTC_OFFSET_H[np.maximum(ev.region, 0)], 7)
         offset_h[rng.random(n) < 0.25] = 0
-        ids = scramble(h * _MAX_PER_HOUR + np.arange(n, dtype=np.uint64), self.plan.salt,
-                       bits=56)
+        ids = scramble(h * _MAX_PER_HOUR + np.arange(n, dtype=np.uint64), self.plan.salt, bits=56)
         pp = (ev.product, ev.platform)
-        df = pl.DataFrame({
-            "id": ids, "prefix": self.prefix.gather(ev.platform), "ts": ts, "rfc": rfc,
-            "offset": offset_h, "platform": self.platform.gather(ev.platform),
-            "product": self.product_id.gather(ev.product),
-            "action": self.action.gather(ev.action), "count": ev.count, "counter": counter,
-            "creator": self.creator.gather(np.maximum(ev.creator, 0)),
-            "has_creator": ev.creator >= 0,
-            "region": self.region.gather(np.maximum(ev.region, 0)),
-            "has_region": ev.region >= 0,
-            "category": self.category.gather(ev.product),
-            "has_category": self.has_category[pp] | counter,
-            "name": self.name.gather(ev.product), "has_name": self.has_name[pp] | counter,
-            "price": self.price.gather(ev.product), "has_price": self.has_price[pp] & ~counter,
-        })
+        df = pl.DataFrame(
+            {
+                "id": ids,
+                "prefix": self.prefix.gather(ev.platform),
+                "ts": ts,
+                "rfc": rfc,
+                "offset": offset_h,
+                "platform": self.platform.gather(ev.platform),
+                "product": self.product_id.gather(ev.product),
+                "action": self.action.gather(ev.action),
+                "count": ev.count,
+                "counter": counter,
+                "creator": self.creator.gather(np.maximum(ev.creator, 0)),
+                "has_creator": ev.creator >= 0,
+                "region": self.region.gather(np.maximum(ev.region, 0)),
+                "has_region": ev.region >= 0,
+                "category": self.category.gather(ev.product),
+                "has_category": self.has_category[pp] | counter,
+                "name": self.name.gather(ev.product),
+                "has_name": self.has_name[pp] | counter,
+                "price": self.price.gather(ev.product),
+                "has_price": self.has_price[pp] & ~counter,
+            }
+        )
         lines = df.select(self._line(self.plan.hour_ms(h))).to_series()
         bad = np.flatnonzero(rng.random(n) < cfg.malformed_rate)
         if len(bad):
             modes, picks = rng.integers(0, 8, len(bad)), rng.random(len(bad))
-            broken = [corrupt(s, int(m), float(p)) for s, m, p in
-                      zip(lines.gather(bad).to_list(), modes, picks, strict=True)]
+            broken = [
+                corrupt(s, int(m), float(p))
+                for s, m, p in zip(lines.gather(bad).to_list(), modes, picks, strict=True)
+            ]
             lines = lines.scatter(bad, broken)
         dup = rng.random(n) < cfg.duplicate_rate
         dup[bad] = False
         dup_idx = np.flatnonzero(dup)
         if len(dup_idx):
-            keys = np.concatenate([np.arange(n, dtype=float),
-                                   dup_idx + rng.integers(1, _DUPLICATE_GAP, len(dup_idx)) + 0.5])
+            keys = np.concatenate(
+                [
+                    np.arange(n, dtype=float),
+                    dup_idx + rng.integers(1, _DUPLICATE_GAP, len(dup_idx)) + 0.5,
+                ]
+            )
             source = np.concatenate([np.arange(n), dup_idx])
             lines = lines.gather(source[np.argsort(keys, kind="stable")])
-        stats = HourStats(len(lines), len(bad), len(dup_idx), int(late.sum()), int(rfc.sum()),
-                          int(counter.sum()))
+        stats = HourStats(
+            len(lines), len(bad), len(dup_idx), int(late.sum()), int(rfc.sum()), int(counter.sum())
+        )
         return lines.cast(pl.Binary).to_list(), stats
 
     @staticmethod
     def _line(hour_ms: int) -> pl.Expr:
         col = pl.col
         local = pl.from_epoch(col("ts") + col("offset") * HOUR_MS, time_unit="ms")
-        suffix = (pl.when(col("offset") == 0).then(pl.lit("Z"))
-                  .otherwise(pl.concat_str([pl.lit("+0"), col("offset"), pl.lit(":00")])))
-        ts = (pl.when(col("rfc"))
-              .then(pl.concat_str([pl.lit('"'), local.dt.strftime("%Y-%m-%dT%H:%M:%S%.3f"),
-                                   suffix, pl.lit('"')]))
-              .otherwise(col("ts").cast(pl.String)))
-        event_id = (pl.when(col("counter"))
-                    .then(pl.concat_str([pl.lit("cnt-"), col("product"), pl.lit(f"-{hour_ms}")]))
-                    .otherwise(pl.concat_str([col("prefix"), pl.lit("-"), col("id")])))
+        suffix = (
+            pl.when(col("offset") == 0)
+            .then(pl.lit("Z"))
+            .otherwise(pl.concat_str([pl.lit("+0"), col("offset"), pl.lit(":00")]))
+        )
+        ts = (
+            pl.when(col("rfc"))
+            .then(
+                pl.concat_str(
+                    [pl.lit('"'), local.dt.strftime("%Y-%m-%dT%H:%M:%S%.3f"), suffix, pl.lit('"')]
+                )
+            )
+            .otherwise(col("ts").cast(pl.String))
+        )
+        event_id = (
+            pl.when(col("counter"))
+            .then(pl.concat_str([pl.lit("cnt-"), col("product"), pl.lit(f"-{hour_ms}")]))
+            .otherwise(pl.concat_str([col("prefix"), pl.lit("-"), col("id")]))
+        )
         optional = [
             pl.when(col("counter")).then(_field("count", col("count"), quoted=False)),
             pl.when(col("has_creator")).then(_field("creator_id", col("creator"))),
@@ -164,9 +192,20 @@ class Renderer:
             pl.when(col("has_price")).then(_field("price_idr", col("price"), quoted=False)),
         ]
         return pl.concat_str(
-            [pl.lit('{"event_id":"'), event_id, pl.lit('","ts":'), ts,
-             pl.lit(',"platform":"'), col("platform"), pl.lit('","product_id":"'),
-             col("product"), pl.lit('","action":"'), col("action"), pl.lit('"'),
-             *optional, pl.lit("}")],
+            [
+                pl.lit('{"event_id":"'),
+                event_id,
+                pl.lit('","ts":'),
+                ts,
+                pl.lit(',"platform":"'),
+                col("platform"),
+                pl.lit('","product_id":"'),
+                col("product"),
+                pl.lit('","action":"'),
+                col("action"),
+                pl.lit('"'),
+                *optional,
+                pl.lit("}"),
+            ],
             ignore_nulls=True,
         ).alias("line")

@@ -64,8 +64,9 @@ class _Sources:
 
 
 def _concat(parts: list[_Sources]) -> _Sources:
-    return _Sources(*(np.concatenate([getattr(p, f) for p in parts])
-                      for f in _Sources.__dataclass_fields__))
+    return _Sources(
+        *(np.concatenate([getattr(p, f) for p in parts]) for f in _Sources.__dataclass_fields__)
+    )
 
 
 class HourSampler:
@@ -89,19 +90,36 @@ class HourSampler:
         plan, cat = self.plan, self.plan.catalogue
         prod, plat = self._bp_product, self._bp_platform
         c = cat.category[prod]
-        views = (cat.base_views[prod] * self._bp_share * plan.calendar.attention[h]
-                 * plan.calendar.views[h, c] * plan.multiplier[prod, h])
+        views = (
+            cat.base_views[prod]
+            * self._bp_share
+            * plan.calendar.attention[h]
+            * plan.calendar.views[h, c]
+            * plan.multiplier[prod, h]
+        )
         rates = RATES[plat] * plan.calendar.actions[h, c]
         n = len(prod)
-        return _Sources(prod, plat, views, rates, cat.pool_offset[prod], cat.pool_size[prod],
-                        np.full(n, 2.5), cat.home_region[prod], np.full(n, _BASELINE_LOCAL))
+        return _Sources(
+            prod,
+            plat,
+            views,
+            rates,
+            cat.pool_offset[prod],
+            cat.pool_size[prod],
+            np.full(n, 2.5),
+            cat.home_region[prod],
+            np.full(n, _BASELINE_LOCAL),
+        )
 
     def _posts(self, h: int) -> _Sources:
         plan, posts = self.plan, self.plan.posts
         born = int(np.searchsorted(posts.birth, h, side="right"))
         age = h - posts.birth[:born]
-        views = (posts.reach[:born] * plan.kernels[posts.kernel[:born], age]
-                 * np.where(posts.rhythm[:born], plan.calendar.attention[h], 1.0))
+        views = (
+            posts.reach[:born]
+            * plan.kernels[posts.kernel[:born], age]
+            * np.where(posts.rhythm[:born], plan.calendar.attention[h], 1.0)
+        )
         i = np.flatnonzero(views > _NEGLIGIBLE_VIEWS)
         prod, plat, prof = posts.product[i], posts.platform[i], posts.profile[i]
         rates = RATES[plat] * plan.profiles[prof]
@@ -113,21 +131,37 @@ class HourSampler:
         conv = np.where(converts, plan.ep_conversion[posts.episode[i], h], 1.0)
         rates[:, [CART, PURCHASE]] *= conv[:, None]
         n = len(i)
-        return _Sources(prod, plat, views[i], rates, posts.member[i], np.ones(n, np.int64),
-                        np.ones(n), posts.region[i], posts.local[i])
+        return _Sources(
+            prod,
+            plat,
+            views[i],
+            rates,
+            posts.member[i],
+            np.ones(n, np.int64),
+            np.ones(n),
+            posts.region[i],
+            posts.local[i],
+        )
 
     def _spill(self, h: int) -> _Sources:
         plan, cat = self.plan, self.plan.catalogue
         ep, plat = np.nonzero((plan.ep_spill[:, h, None] > 0) & (self._ep_market > 0))
         prod = plan.ep_product[ep]
         views = plan.ep_spill[ep, h] * self._ep_market[ep, plat]
-        rates = (RATES[plat] * plan.profiles[SHOP]
-                 * plan.calendar.actions[h, cat.category[prod]])
+        rates = RATES[plat] * plan.profiles[SHOP] * plan.calendar.actions[h, cat.category[prod]]
         rates[:, [CART, PURCHASE]] *= plan.ep_conversion[ep, h][:, None]
         n = len(ep)
-        return _Sources(prod, plat, views, rates, plan.ep_shop_offset[ep],
-                        plan.ep_shops_active[ep, h], np.ones(n), cat.home_region[prod],
-                        np.full(n, _SHOP_LOCAL))
+        return _Sources(
+            prod,
+            plat,
+            views,
+            rates,
+            plan.ep_shop_offset[ep],
+            plan.ep_shops_active[ep, h],
+            np.ones(n),
+            cat.home_region[prod],
+            np.full(n, _SHOP_LOCAL),
+        )
 
     def sample(self, h: int) -> HourEvents:
         """All events of hour `h` (same result whenever it is asked for)."""
@@ -140,8 +174,9 @@ class HourSampler:
         hour_ms = plan.hour_ms(h)
 
         # Coarse products: one view counter per hour, stamped at the end of the hour.
-        totals = np.bincount(src.product[coarse], weights=counts[coarse, VIEW],
-                             minlength=len(plan.catalogue)).astype(np.int64)
+        totals = np.bincount(
+            src.product[coarse], weights=counts[coarse, VIEW], minlength=len(plan.catalogue)
+        ).astype(np.int64)
         c_prod = np.flatnonzero(totals)
         n_c = len(c_prod)
 
@@ -153,16 +188,20 @@ class HourSampler:
         n = len(ev_src)
         platform = src.platform[ev_src]
         size = src.pool_size[ev_src]
-        slot = np.minimum((size * rng.random(n) ** src.pool_skew[ev_src]).astype(np.int64),
-                          size - 1)
+        slot = np.minimum(
+            (size * rng.random(n) ** src.pool_skew[ev_src]).astype(np.int64), size - 1
+        )
         creator = plan.members[src.pool_offset[ev_src] + slot]
         creator[(action == SEARCH) | ~HAS_CREATOR[platform]] = -1
-        region = np.where(rng.random(n) < src.local[ev_src], src.home[ev_src],
-                          draw_regions(rng, n))
+        region = np.where(rng.random(n) < src.local[ev_src], src.home[ev_src], draw_regions(rng, n))
         region[rng.random(n) >= REGION_SHARE[platform]] = -1
 
-        ts = np.concatenate([hour_ms + rng.integers(0, HOUR_MS, n),
-                             hour_ms + HOUR_MS - 1000 + rng.integers(0, 1000, n_c)])
+        ts = np.concatenate(
+            [
+                hour_ms + rng.integers(0, HOUR_MS, n),
+                hour_ms + HOUR_MS - 1000 + rng.integers(0, 1000, n_c),
+            ]
+        )
         order = np.argsort(ts, kind="stable")
         minus = np.full(n_c, -1, dtype=np.int64)
         return HourEvents(
@@ -174,4 +213,3 @@ class HourSampler:
             region=np.concatenate([region, minus])[order],
             count=np.concatenate([np.zeros(n, dtype=np.int64), totals[c_prod]])[order],
         )
-

@@ -80,13 +80,17 @@ def simulate(
     truth_path = out / "truth.json"
     truth_path.write_bytes(orjson.dumps(plan.truth, option=orjson.OPT_INDENT_2))
     events_path = out / "events.ndjson"
-    totals = dict.fromkeys(("lines", "malformed", "duplicates", "late", "rfc3339",
-                            "counters"), 0)
+    totals = dict.fromkeys(("lines", "malformed", "duplicates", "late", "rfc3339", "counters"), 0)
     written = 0
-    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                   TextColumn("{task.completed}/{task.total} h"),
-                   TextColumn("{task.fields[lines]:,} lines"), TimeElapsedColumn(),
-                   disable=not progress, transient=False)
+    bar = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} h"),
+        TextColumn("{task.fields[lines]:,} lines"),
+        TimeElapsedColumn(),
+        disable=not progress,
+        transient=False,
+    )
     with bar, events_path.open("wb") as fh:
         task = bar.add_task(f"simulate {cfg.name} seed={seed}", total=plan.hours, lines=0)
         for _, lines, stats in _hours(plan):
@@ -98,10 +102,19 @@ def simulate(
                 totals[key] += getattr(stats, key)
             bar.update(task, advance=1, lines=totals["lines"])
     return SimulationSummary(
-        scenario=cfg.name, seed=seed, products=cfg.n_products, hours=plan.hours,
-        lines=totals["lines"], events=totals["lines"] - totals["malformed"],
-        duplicates=totals["duplicates"], malformed=totals["malformed"], late=totals["late"],
-        rfc3339=totals["rfc3339"], counters=totals["counters"], bytes_written=written,
-        seconds=round(time.perf_counter() - started, 2), events_path=events_path,
+        scenario=cfg.name,
+        seed=seed,
+        products=cfg.n_products,
+        hours=plan.hours,
+        lines=totals["lines"],
+        events=totals["lines"] - totals["malformed"],
+        duplicates=totals["duplicates"],
+        malformed=totals["malformed"],
+        late=totals["late"],
+        rfc3339=totals["rfc3339"],
+        counters=totals["counters"],
+        bytes_written=written,
+        seconds=round(time.perf_counter() - started, 2),
+        events_path=events_path,
         truth_path=truth_path,
     )

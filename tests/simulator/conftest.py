@@ -15,5 +15,8 @@ from services.simulator import simulate
 def small_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     out: Path = tmp_path_factory.mktemp("simulator") / "small"
     summary = simulate("small", SEED, out, progress=False)
-    return Run(summary, summary.events_path.read_bytes().split(b"\n")[:-1],
-               orjson.loads(summary.truth_path.read_bytes()))
+    return Run(
+        summary,
+        summary.events_path.read_bytes().split(b"\n")[:-1],
+        orjson.loads(summary.truth_path.read_bytes()),
+    )

@@ -99,8 +99,11 @@ class Run:
         return (self.truth["end_ms"] - self.truth["start_ms"]) // HOUR_MS
 
     def products(self, kind: str, *, coarse: bool | None = None) -> list[str]:
-        return [pid for pid, t in self.truth["products"].items() if t["kind"] == kind
-                and (coarse is None or t["coarse"] == coarse)]
+        return [
+            pid
+            for pid, t in self.truth["products"].items()
+            if t["kind"] == kind and (coarse is None or t["coarse"] == coarse)
+        ]
 
     def window(self, pid: str, start_ms: int, end_ms: int) -> list[dict]:
         return [e for e in self.by_product.get(pid, []) if start_ms <= e["ts_ms"] < end_ms]

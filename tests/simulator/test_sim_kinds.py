@@ -24,8 +24,14 @@ def _organic_peaks(run: Run) -> dict[str, float]:
 
 
 def test_every_kind_is_present(small_run: Run) -> None:
-    for kind in ("organic_viral", "exogenous_spike", "bot_burst", "category_surge",
-                 "slow_grower", "background"):
+    for kind in (
+        "organic_viral",
+        "exogenous_spike",
+        "bot_burst",
+        "category_surge",
+        "slow_grower",
+        "background",
+    ):
         assert len(small_run.products(kind)) >= 2, kind
     assert small_run.products("organic_viral", coarse=False)
     assert small_run.products("bot_burst", coarse=False)
@@ -89,7 +95,8 @@ def test_exogenous_spikes_jump_and_fade_within_hours_with_few_creators(small_run
     for pid in small_run.products("organic_viral", coarse=False):
         pk = _episode(small_run, pid)["peak_ms"]
         organic_creators.append(
-            distinct(small_run.window(pid, pk - 12 * HOUR_MS, pk + 12 * HOUR_MS), "creator_id"))
+            distinct(small_run.window(pid, pk - 12 * HOUR_MS, pk + 12 * HOUR_MS), "creator_id")
+        )
     for pid in small_run.products("exogenous_spike"):
         ep = _episode(small_run, pid)
         assert ep["peak_ms"] - ep["onset_ms"] <= 6 * HOUR_MS

@@ -28,8 +28,7 @@ def test_harbolnas_lifts_purchases_and_the_eve_fills_carts() -> None:
     fashion = CATEGORY_KEYS.index("fashion")
     day = {d: slice(24 * i, 24 * i + 24) for i, d in enumerate((10, 11, 12, 13))}
     assert cal.actions[day[12], fashion, PURCHASE].mean() > 2.0
-    assert cal.actions[day[12], fashion, PURCHASE][0] > cal.actions[day[12], fashion,
-                                                                    PURCHASE][4]
+    assert cal.actions[day[12], fashion, PURCHASE][0] > cal.actions[day[12], fashion, PURCHASE][4]
     assert cal.actions[day[11], fashion, SAVE][20] > 1.5
     assert cal.actions[day[13], fashion, PURCHASE].mean() < 1.01
     names = [e["name"] for e in cal.entries if e["kind"] == "sales_day"]

@@ -72,7 +72,15 @@ def test_lines_follow_the_wire_format(small_run: Run) -> None:
     assert len(set(REGION_CODES)) == len(REGION_CODES) == 38
     assert {e["platform"] for e in small_run.events} >= {"tiktok", "shopee", "instagram"}
     assert set(Counter(e["action"] for e in small_run.events)) == {
-        "view", "like", "comment", "share", "save", "search", "add_to_cart", "purchase"}
+        "view",
+        "like",
+        "comment",
+        "share",
+        "save",
+        "search",
+        "add_to_cart",
+        "purchase",
+    }
     names = {e["product_name"] for e in small_run.events if "product_name" in e}
     assert all(isinstance(n, str) and n[0].isupper() for n in names)
     assert any(isinstance(e.get("price_idr"), int) for e in small_run.events)
@@ -114,8 +122,9 @@ def test_coarse_products_arrive_as_hourly_view_counters(small_run: Run) -> None:
     for pid in coarse:
         events = small_run.by_product.get(pid, [])
         assert events
-        assert all(e["action"] == "view" and "creator_id" not in e and "region" not in e
-                   for e in events)
+        assert all(
+            e["action"] == "view" and "creator_id" not in e and "region" not in e for e in events
+        )
         hours = Counter(small_run.hour_of(e["ts_ms"]) for e in events)
         assert max(hours.values()) == 1
         assert len({e["platform"] for e in events}) == 1
