@@ -180,9 +180,13 @@ def train_rows(
     booster, calibration, split, report = fit(rows, cfg, progress)
     created = datetime.now(UTC)
     fp = fingerprint(rows)
-    version = f"v{created:%Y%m%dT%H%M%S}-{fp[:6]}"
+    version, n = f"v{created:%Y%m%dT%H%M%S}-{fp[:6]}", 1
+    Path(out).mkdir(parents=True, exist_ok=True)
+    while (Path(out) / version).exists():  # same data, same second: another config
+        n += 1
+        version = f"v{created:%Y%m%dT%H%M%S}-{fp[:6]}-{n}"
     directory = Path(out) / version
-    directory.mkdir(parents=True, exist_ok=False)
+    directory.mkdir()
     booster.save_model(str(directory / "model.txt"))
     test = part(rows, split, "test")
     test.select(*[c for c in FEATURE_SCHEMA if c in test.columns], "label").write_parquet(
