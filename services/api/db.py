@@ -42,5 +42,9 @@ def make_sessionmaker(engine: Engine) -> sessionmaker:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every registered table (idempotent)."""
+    """Create every registered table and index (idempotent; indexes added to a table
+    after it was first created are created too)."""
     Base.metadata.create_all(engine)
+    for table in Base.metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(engine, checkfirst=True)

@@ -55,7 +55,7 @@ class KafkaEventSink:
                 timeout_ms = int(self.timeout_s * 1000)
                 try:
                     self._producer = make_producer(
-                        self.kafka, bootstrap_timeout_ms=timeout_ms, max_block_ms=timeout_ms
+                        self.kafka, api_version_auto_timeout_ms=timeout_ms, max_block_ms=timeout_ms
                     )
                 except KafkaError as exc:
                     self._failed_at = time.monotonic()

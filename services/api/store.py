@@ -33,7 +33,12 @@ class LatestScore(Base):
     reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     evidence: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
 
-    __table_args__ = (Index("ix_latest_rank", "score", "product_id"),)
+    # Both match the ranking's ORDER BY score DESC, product_id exactly, so a page is read
+    # straight off an index instead of sorting every product per request.
+    __table_args__ = (
+        Index("ix_latest_rank_desc", score.desc(), "product_id"),
+        Index("ix_latest_category_rank", "category", score.desc(), "product_id"),
+    )
 
 
 class ScoreHistory(Base):

@@ -101,9 +101,8 @@ class IngestService:
     def _revoke(self, partitions: set[TopicPartition]) -> None:
         """Checkpoint the partitions being handed over, then forget them.
 
-        Rebalance listeners run on the consumer's IO thread, where kafka-python refuses a
-        blocking commit; the next owner resumes from this checkpoint and commits its own
-        offsets, so the Kafka commit of a handed-over partition is left to it.
+        The checkpoint is what the next owner resumes from; it commits its own offsets, so
+        no blocking Kafka commit happens inside the rebalance.
         """
         owned = [tp.partition for tp in partitions if tp.partition in self.processors]
         self._save_checkpoints(owned)

@@ -52,6 +52,8 @@ MAX_POLL_MESSAGES = 100  # 4,000 lines: several checkpoints per process life
 
 def stream(kafka: KafkaSettings, messages: list[tuple[int, bytes]], slices: int) -> None:
     """Produce `messages` in `slices` parts, a second apart, as a live feed would."""
+    if not messages:
+        return
     size = -(-len(messages) // slices)
     for start in range(0, len(messages), size):
         produce(kafka, messages[start : start + size])
@@ -78,10 +80,15 @@ def test_kill_9_and_restart_gives_the_features_of_an_uninterrupted_run(
     env["PANTAU_INGEST_MAX_POLL_RECORDS"] = str(MAX_POLL_MESSAGES)
     checkpoint_dir = tmp_path / "checkpoints"
 
-    producer = threading.Thread(target=stream, args=(kafka_settings, messages, 8))
-    producer.start()
+    # Each run gets a share of the stream while it works; the last share waits until after
+    # the kills, so every kill lands mid-stream however fast the worker is.
+    share = -(-len(messages) // (KILLS + 1))
     killed_at: list[dict[int, int]] = []
     for run in range(KILLS):
+        producer = threading.Thread(
+            target=stream, args=(kafka_settings, messages[run * share : (run + 1) * share], 4)
+        )
+        producer.start()
         before = checkpointed_offsets(checkpoint_dir, kafka_settings.events_topic, 4)
         proc = IngestProcess(env, tmp_path / f"ingest-{run}.log").start()
         proc.wait_assigned(timeout_s=60)
@@ -96,8 +103,9 @@ def test_kill_9_and_restart_gives_the_features_of_an_uninterrupted_run(
         # Kafka's commit never runs ahead of the durable checkpoint, whenever the kill came.
         committed = committed_offsets(kafka_settings, group)
         assert all((committed[p] or 0) <= killed_at[-1][p] for p in committed), committed
-    producer.join(timeout=120)
-    assert not producer.is_alive()
+        producer.join(timeout=120)
+        assert not producer.is_alive()
+    stream(kafka_settings, messages[KILLS * share :], 4)
 
     final = IngestProcess(env, tmp_path / "ingest-final.log").start()
     try:
