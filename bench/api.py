@@ -1,0 +1,224 @@
+"""GET /v1/trends under load: `pantau api` (uvicorn, production settings) over a store of
+100k scored products, driven by wrk from a separate process.
+
+    python -m bench.api --json bench/results/api.json [--products 100000] [--duration-s 15]
+
+Each scenario runs wrk (`--connections` keep-alive connections, 2 threads) against one
+query shape; the table reports requests/s, p50 and p99 latency and non-2xx answers.
+The API runs with its production defaults except: no Kafka consumer (the store is filled
+directly) and a per-key rate limit high enough not to answer 429 to the benchmark.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+import polars as pl
+
+from services.api.auth import create_key
+from services.api.db import create_schema, make_engine, make_sessionmaker
+from services.api.store import save_scores
+from shared.regions import PROVINCES
+from shared.scores import SCORE_SCHEMA
+
+TICK_MS = 1_772_409_600_000
+CATEGORIES = ("makanan", "minuman", "fashion", "kecantikan", "rumah", "hobi", "elektronik")
+SCENARIOS = {
+    "top 50": "/v1/trends",
+    "category": "/v1/trends?category=fashion&limit=20",
+    "region": "/v1/trends?region=ID-JT&limit=20",
+    "min_score": "/v1/trends?min_score=0.8&limit=100",
+}
+
+
+def fill_store(url: str, products: int, seed: int = 1) -> str:
+    """`products` scored products (one tick) and a read key; returns the key."""
+    rng = np.random.default_rng(seed)
+    provinces = list(PROVINCES)
+    probability = rng.beta(1.2, 6.0, products)
+    frame = pl.DataFrame(
+        {
+            "product_id": [f"prod-{i:06d}" for i in range(products)],
+            "partition": rng.integers(0, 4, products),
+            "tick_ms": np.full(products, TICK_MS),
+            "watermark_ms": np.full(products, TICK_MS),
+            "category": rng.choice(CATEGORIES, products),
+            "product_name": [f"Produk {i}" for i in range(products)],
+            "top_regions": [list(rng.choice(provinces, 2, replace=False)) for _ in range(products)],
+            "platforms": [["tiktok", "shopee"]] * products,
+            "probability": probability,
+            "score": probability * 10,
+            "model_version": ["bench-1"] * products,
+            "reasons": [[{"feature": "growth_6h_vs_24h", "text_id": "naik", "text_en": "up"}]]
+            * products,
+            "events_1h": rng.gamma(2.0, 50.0, products),
+            "events_24h": rng.gamma(2.0, 500.0, products),
+            "growth_6h_vs_24h": rng.gamma(2.0, 1.0, products),
+            "creators_24h": rng.integers(1, 50, products).astype(float),
+            "regions_24h": rng.integers(1, 10, products).astype(float),
+        }
+    )
+    frame = frame.select([pl.col(c).cast(t) for c, t in SCORE_SCHEMA.items() if c in frame.columns])
+    engine = make_engine(url)
+    create_schema(engine)
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
+        save_scores(session, frame)
+        key = create_key(session, "bench", "read")
+    engine.dispose()
+    return key
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_api(env: dict[str, str], cwd: Path, base: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "api"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("pantau api did not start")
+
+
+_UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def parse_wrk(text: str) -> dict[str, float]:
+    """Requests/s, p50/p99 (ms) and non-2xx count from `wrk --latency` output."""
+
+    def latency(pct: str) -> float:
+        match = re.search(rf"^\s*{pct}%\s+([\d.]+)(us|ms|s)\s*$", text, re.MULTILINE)
+        if match is None:
+            raise ValueError(f"no {pct}% latency in wrk output:\n{text}")
+        return float(match.group(1)) * _UNITS_MS[match.group(2)]
+
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    total = re.search(r"(\d+) requests in", text)
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    errors = re.search(r"Socket errors:.*", text)
+    if rps is None or total is None:
+        raise ValueError(f"unexpected wrk output:\n{text}")
+    return {
+        "requests_per_s": round(float(rps.group(1)), 1),
+        "p50_ms": round(latency("50"), 2),
+        "p99_ms": round(latency("99"), 2),
+        "requests": int(total.group(1)),
+        "non_2xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "socket_errors": errors.group(0) if errors else "",
+    }
+
+
+def run_wrk(url: str, key: str, connections: int, duration_s: int) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration_s}s",
+            "--latency",
+            "-H",
+            f"Authorization: Bearer {key}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return parse_wrk(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, required=True)
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--duration-s", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("bench.api needs wrk (Debian package `wrk`: apt-get install wrk)")
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'pantau.db'}"
+        started = time.perf_counter()
+        key = fill_store(url, args.products)
+        fill_s = time.perf_counter() - started
+        port = free_port()
+        env = {
+            **os.environ,
+            "PANTAU_DATABASE_URL": url,
+            "PANTAU_API_PORT": str(port),
+            "PANTAU_API_CONSUME_SCORES": "false",
+            "PANTAU_API_RATE_LIMIT_PER_S": "1000000",
+            "PANTAU_API_RATE_LIMIT_BURST": "1000000",
+        }
+        base = f"http://127.0.0.1:{port}"
+        proc = start_api(env, Path(tmp), base)
+        try:
+            first = httpx.get(f"{base}/v1/trends", headers={"Authorization": f"Bearer {key}"})
+            assert first.status_code == 200 and len(first.json()["items"]) == 50, first.text
+            run_wrk(f"{base}/v1/trends", key, args.connections, 3)  # warm-up
+            results = {
+                name: run_wrk(base + path, key, args.connections, args.duration_s)
+                for name, path in SCENARIOS.items()
+            }
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # still draining queued requests
+                proc.kill()
+                proc.wait()
+    print(
+        f"{args.products} products stored in {fill_s:.1f} s; wrk -t2 -c{args.connections}, "
+        f"{args.duration_s} s per scenario, load average {os.getloadavg()[0]:.1f} "
+        f"on {os.cpu_count()} CPUs"
+    )
+    print(f"{'scenario':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    for name, r in results.items():
+        print(
+            f"{name:<10} {r['requests_per_s']:>9} {r['p50_ms']:>8} {r['p99_ms']:>8} "
+            f"{r['non_2xx']:>8}"
+        )
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
+        json.dumps(
+            {
+                "products": args.products,
+                "connections": args.connections,
+                "duration_s": args.duration_s,
+                "cpus": os.cpu_count(),
+                "load_average_1m_at_end": round(os.getloadavg()[0], 1),
+                "scenarios": {n: {"path": SCENARIOS[n], **r} for n, r in results.items()},
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
