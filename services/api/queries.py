@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.api.store import LatestScore
@@ -24,7 +24,7 @@ def ranked_trends(
     best score first (ties by product id); `after` = (score, product_id) of the last row
     already seen. Age is measured against the newest tick, not the wall clock, so a
     replayed or paused stream still ranks what it last saw."""
-    newest = session.scalar(select(LatestScore.tick_ms).order_by(LatestScore.tick_ms.desc()))
+    newest = session.scalar(select(func.max(LatestScore.tick_ms)))  # one index probe
     if newest is None:
         return []
     query = select(LatestScore).where(LatestScore.tick_ms >= newest - max_age_ms)

@@ -38,6 +38,7 @@ class LatestScore(Base):
     __table_args__ = (
         Index("ix_latest_rank_desc", score.desc(), "product_id"),
         Index("ix_latest_category_rank", "category", score.desc(), "product_id"),
+        Index("ix_latest_tick", "tick_ms"),
     )
 
 
