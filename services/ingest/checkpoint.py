@@ -17,7 +17,8 @@ from pathlib import Path
 
 from services.ingest.processor import PartitionProcessor
 
-FORMAT_VERSION = 1
+# 2: spread state summed per closed hour (version 1 kept per-minute rows).
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
