@@ -108,18 +108,25 @@ def test_events_through_kafka_rank_the_fastest_riser_first(
     good = engagement_events()
     # Bad lines go in early, between good ones: the loop must carry on past them.
     produce(kafka_settings, good[:100] + BAD_LINES + good[100:])
+    # Groups of their own: no stale member of another test's group delays the assignment.
+    group = kafka_settings.events_topic
     ingest = IngestService(
         kafka_settings,
         IngestSettings(
+            group=f"{group}.ingest",
             checkpoint_dir=tmp_path / "ckpt",
             feature_log_dir=tmp_path / "features",
             checkpoint_interval_s=1.0,
             metrics_port=0,
         ),
     )
-    scorer = ScoreService(kafka_settings, ScoreSettings(metrics_port=0))
+    scorer = ScoreService(kafka_settings, ScoreSettings(group=f"{group}.model", metrics_port=0))
     api = create_app(
-        ApiSettings(database_url=f"sqlite:///{tmp_path}/api.db", require_api_keys=False),
+        ApiSettings(
+            group=f"{group}.api",
+            database_url=f"sqlite:///{tmp_path}/api.db",
+            require_api_keys=False,
+        ),
         kafka_settings,
     )
     with running(ingest), running(scorer), serve(api) as server:
