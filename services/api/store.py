@@ -33,8 +33,9 @@ class LatestScore(Base):
     reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     evidence: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
 
-    # Both match the ranking's ORDER BY score DESC, product_id exactly, so a page is read
-    # straight off an index instead of sorting every product per request.
+    # The rank indexes match the ranking's ORDER BY score DESC, product_id exactly, so a
+    # page is read straight off an index instead of sorting every product per request;
+    # the tick index answers "newest tick" with one probe.
     __table_args__ = (
         Index("ix_latest_rank_desc", score.desc(), "product_id"),
         Index("ix_latest_category_rank", "category", score.desc(), "product_id"),
