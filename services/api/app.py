@@ -70,7 +70,8 @@ def create_app(
     app.state.event_sink = event_sink
     app.state.max_message_bytes = (kafka or KafkaSettings()).max_message_bytes
     app.state.intake = ScoreIntake(sessions, on_alert=enqueue_alert)
-    app.middleware("http")(metrics.record_request)
+    app.state.trend_pages = trends.TrendPages()
+    app.add_middleware(metrics.RequestMetrics)
     app.include_router(health.router)
     app.include_router(metrics.router)
     read = [Depends(auth.require_scope("read"))]

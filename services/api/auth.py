@@ -4,6 +4,11 @@ A key is `pk_` + random text, shown once at creation; only its SHA-256 is stored
 are `read` and `admin` (admin implies read). Clients send `Authorization: Bearer <key>`.
 When `settings.require_api_keys` is False (the local demo), every request is allowed.
 Rate limits are a token bucket per key, in memory: each API replica enforces its own.
+
+A verified key (hash → id, name, scope) is remembered for `KEY_CACHE_TTL_S` seconds, so
+the hot path does not query the store on every request. Keys are created and revoked by
+other processes (`pantau keys`), which this one cannot hear: a new key works at once
+(unknown hashes are never cached), a revoked one is refused within `KEY_CACHE_TTL_S`.
 """
 
 from __future__ import annotations
@@ -13,15 +18,17 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from fastapi import HTTPException, Request
 from sqlalchemy import String, select
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
+from services.api.caching import ExpiringCache
 from services.api.db import Base
 from services.api.webhooks.models import UTCDateTime, utcnow
 
@@ -30,6 +37,7 @@ SCOPES: tuple[Scope, ...] = ("read", "admin")
 KEY_PREFIX = "pk_"
 DEFAULT_RATE_LIMIT_PER_S = 10.0
 DEFAULT_RATE_LIMIT_BURST = 20
+KEY_CACHE_TTL_S = 5.0
 REFUSALS: dict[int | str, dict[str, str]] = {
     401: {"description": "missing, unknown or revoked API key"},
     403: {"description": "the API key lacks the scope this route needs"},
@@ -104,14 +112,17 @@ class RateLimiter:
             return (1.0 - tokens) / self.rate_per_s
 
 
-_limiter_lock = threading.Lock()
+_state_lock = threading.Lock()
 
 
 def _limiter(request: Request) -> RateLimiter:
     """The app's limiter, built on first use from `rate_limit_per_s` / `rate_limit_burst`."""
     state = request.app.state
-    with _limiter_lock:
-        limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
+    limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
+    if limiter is not None:
+        return limiter
+    with _state_lock:
+        limiter = getattr(state, "rate_limiter", None)
         if limiter is None:
             settings = state.settings
             limiter = RateLimiter(
@@ -120,6 +131,30 @@ def _limiter(request: Request) -> RateLimiter:
             )
             state.rate_limiter = limiter
         return limiter
+
+
+def key_cache(state: object) -> ExpiringCache[str, Principal]:
+    """The app's verified-key cache (key hash → principal), built on first use."""
+    cache: ExpiringCache[str, Principal] | None = getattr(state, "key_cache", None)
+    if cache is not None:
+        return cache
+    with _state_lock:
+        cache = getattr(state, "key_cache", None)
+        if cache is None:
+            cache = ExpiringCache(KEY_CACHE_TTL_S, max_entries=10_000)
+            state.key_cache = cache  # type: ignore[attr-defined]
+        return cache
+
+
+def _active_key(sessions: sessionmaker, key_hash: str) -> Principal | None:
+    """The principal of an active (not revoked) key with this hash, from the store."""
+    with sessions() as session:
+        row = session.scalar(
+            select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+        )
+    if row is None:
+        return None
+    return Principal(key_id=row.id, name=row.name, scope=row.scope)  # type: ignore[arg-type]
 
 
 def _refuse(status_code: int, detail: str, challenge: str) -> HTTPException:
@@ -133,45 +168,52 @@ def _bearer(request: Request) -> str | None:
     return credentials.strip()
 
 
-def require_scope(scope: Scope) -> Callable[[Request], Principal]:
+def require_scope(scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
     """A FastAPI dependency that admits keys holding `scope` and applies the rate limit.
 
     401 for a missing, unknown or revoked key, 403 for a key without the scope, 429 with
-    Retry-After when the key's bucket is empty.
+    Retry-After when the key's bucket is empty. Async, so a cached key costs no hop to
+    the thread pool; only a store lookup runs there.
     """
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {SCOPES}, got {scope!r}")
 
-    def dependency(request: Request) -> Principal:
-        if not request.app.state.settings.require_api_keys:
+    async def dependency(request: Request) -> Principal:
+        state = request.app.state
+        if not state.settings.require_api_keys:
             return Principal(key_id=None, name="anonymous", scope="admin")
         key = _bearer(request)
         if key is None:
             raise _refuse(
                 401, "missing API key (send Authorization: Bearer <key>)", 'Bearer realm="pantau"'
             )
-        with request.app.state.sessionmaker() as session:
-            row = session.scalar(
-                select(ApiKey).where(ApiKey.key_hash == hash_key(key), ApiKey.revoked_at.is_(None))
-            )
-        if row is None:
-            raise _refuse(
-                401, "invalid or revoked API key", 'Bearer realm="pantau", error="invalid_token"'
-            )
-        if scope == "admin" and row.scope != "admin":
+        key_hash = hash_key(key)
+        cache = key_cache(state)
+        principal = cache.get(key_hash)
+        if principal is None:
+            principal = await run_in_threadpool(_active_key, state.sessionmaker, key_hash)
+            if principal is None:
+                raise _refuse(
+                    401,
+                    "invalid or revoked API key",
+                    'Bearer realm="pantau", error="invalid_token"',
+                )
+            cache.put(key_hash, principal)
+        if scope == "admin" and principal.scope != "admin":
             raise _refuse(
                 403,
                 f"this API key lacks the {scope!r} scope",
                 f'Bearer realm="pantau", error="insufficient_scope", scope="{scope}"',
             )
-        retry_after_s = _limiter(request).acquire(row.id)
+        assert principal.key_id is not None
+        retry_after_s = _limiter(request).acquire(principal.key_id)
         if retry_after_s > 0:
             raise HTTPException(
                 429,
                 "rate limit exceeded for this API key",
                 headers={"Retry-After": str(math.ceil(retry_after_s))},
             )
-        return Principal(key_id=row.id, name=row.name, scope=row.scope)  # type: ignore[arg-type]
+        return principal
 
     dependency.scope = scope  # type: ignore[attr-defined]  # lets tests audit every route
     return dependency

@@ -34,6 +34,9 @@ class ScoreIntake:
         self.sessions = sessions
         self.engine = AlertEngine(rules or AlertRules())
         self.on_alert = on_alert
+        # Bumped after each committed batch: readers caching what the store said (the
+        # trend pages) key on it, so the next request after a batch sees the batch.
+        self.version = 0
         with sessions() as session:
             self.engine.last_fired_ms, self.engine.disarmed = alert_memory(
                 session, self.engine.rules.rearm_below
@@ -51,6 +54,7 @@ class ScoreIntake:
                     if self.on_alert is not None:
                         self.on_alert(session, alert)
                     new.append(alert)
+        self.version += 1
         metrics.ALERTS_FIRED.inc(len(new))
         # The partition and tick lead back to the scorer's and ingest's batch log lines.
         partitions = dict(scores.select("product_id", "partition").iter_rows()) if new else {}

@@ -1,0 +1,90 @@
+"""In-memory caches for the read path: answers that stay right until a version changes or
+a short time passes, and one shared computation for concurrent misses.
+
+Used for API key lookups (hash → principal) and for serialized trend pages. Both only
+hold what the store already says; the store stays the source of truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class ExpiringCache(Generic[K, V]):
+    """A bounded map whose entries live at most `ttl_s` seconds and only while the
+    `version` they were stored under is still the current one.
+
+    The TTL bounds how stale an entry can be when its source changes behind this
+    process's back (another process writing the store); the version drops entries at once
+    when this process itself knows the source changed. When full, the oldest entry goes.
+    """
+
+    def __init__(self, ttl_s: float, max_entries: int = 1024) -> None:
+        if ttl_s < 0 or max_entries < 1:
+            raise ValueError("ttl_s must be >= 0 and max_entries >= 1")
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._entries: dict[K, tuple[Hashable, float, V]] = {}  # key -> (version, expires, value)
+        self._lock = threading.Lock()
+
+    def get(self, key: K, version: Hashable = None, now: float | None = None) -> V | None:
+        """The value stored under `key` and `version` if it has not expired, else None."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        stored_version, expires, value = entry
+        if stored_version != version or (time.monotonic() if now is None else now) >= expires:
+            return None
+        return value
+
+    def put(self, key: K, value: V, version: Hashable = None, now: float | None = None) -> None:
+        at = time.monotonic() if now is None else now
+        with self._lock:
+            self._entries.pop(key, None)  # re-inserted last: eviction order is age
+            while len(self._entries) >= self.max_entries:
+                del self._entries[next(iter(self._entries))]
+            self._entries[key] = (version, at + self.ttl_s, value)
+
+    def discard(self, key: K) -> None:
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+class SingleFlight(Generic[K, V]):
+    """Concurrent callers asking for the same key share one run of a blocking function in
+    the thread pool, so an expired cache entry under load costs one query, not one per
+    waiting connection (which would queue them all behind each other on the GIL)."""
+
+    def __init__(self) -> None:
+        self._pending: dict[tuple[int, K], asyncio.Future[V]] = {}
+
+    async def run(self, key: K, compute: Callable[[], V]) -> V:
+        # Futures belong to one event loop; a test client may run several in turn.
+        flight = (id(asyncio.get_running_loop()), key)
+        future = self._pending.get(flight)
+        if future is None:
+            future = asyncio.ensure_future(run_in_threadpool(compute))
+            self._pending[flight] = future
+            future.add_done_callback(lambda done: self._landed(flight, done))
+        return await asyncio.shield(future)
+
+    def _landed(self, flight: tuple[int, K], done: asyncio.Future[V]) -> None:
+        self._pending.pop(flight, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here too, so a caller that went away logs no warning
