@@ -106,12 +106,10 @@ class Catalog:
         mask = self.in_use & (self.last_seen_ms >= since_ms) & (self.first_seen_ms < until_ms)
         return np.flatnonzero(mask)
 
-    def columns(self, slots: np.ndarray) -> dict[str, pl.Series]:
-        """Product id, category and name of `slots`."""
+    def columns(self, slots: np.ndarray) -> dict[str, np.ndarray]:
+        """Product id, category and name of `slots` (copies: later batches may rename)."""
         return {
-            "product_id": pl.Series(self.product_id[slots].tolist(), dtype=pl.String),
-            "category": pl.Series(self.category[slots].tolist(), dtype=pl.String),
-            "product_name": pl.Series(self.product_name[slots].tolist(), dtype=pl.String),
+            name: getattr(self, name)[slots] for name in ("product_id", "category", "product_name")
         }
 
     def prune(self, before_ms: int) -> None:

@@ -9,6 +9,8 @@ product going from 0 to 3 events does not look like an infinite rise.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import polars as pl
 
@@ -68,22 +70,36 @@ def time_columns(tick_ms: int, first_seen_ms: np.ndarray) -> dict[str, np.ndarra
     }
 
 
-def assemble(
-    keys: dict[str, pl.Series],
+@dataclass
+class TickRows:
+    """The feature rows of one tick as NumPy columns, in publishing order.
+
+    Turning them into a DataFrame costs mostly per call, not per row, so `frames`
+    builds one frame for all the ticks a batch fired and slices it per tick.
+    """
+
+    tick_ms: int
+    watermark_ms: int
+    keys: dict[str, np.ndarray]  # product_id, category, product_name (object arrays)
+    numbers: np.ndarray  # (len(FEATURE_COLUMNS), rows) float64: one row per column
+    top_regions: np.ndarray  # (rows, 5) region codes, -1 = none
+    platform_mask: np.ndarray
+
+
+def tick_rows(
+    keys: dict[str, np.ndarray],
     first_seen_ms: np.ndarray,
     counts: dict[str, np.ndarray],
     spread: SlotSpread,
     slots: np.ndarray,
     *,
     tick_ms: int,
-    partition: int,
     watermark_ms: int,
-) -> pl.DataFrame:
-    """The published feature rows of `slots`, in that order, at a tick.
+) -> TickRows:
+    """The feature rows of `slots`, in that order, at a tick.
 
     `keys` holds product_id, category and product_name; `counts` the per-action window
-    counts, shape (len(slots), actions); `spread` is indexed by slot. Built from NumPy
-    columns in one constructor: a tick must cost little when it has few products.
+    counts, shape (len(slots), actions); `spread` is indexed by slot.
     """
     rows = len(slots)
     c: dict[str, np.ndarray] = {}
@@ -105,18 +121,36 @@ def assemble(
         "platforms_24h": popcount(masks),
     }
     c |= time_columns(tick_ms, first_seen_ms)
-    other = keys | {
-        "partition": pl.Series(np.full(rows, partition, np.int32)),
-        "tick_ms": pl.Series(np.full(rows, tick_ms, np.int64)),
-        "watermark_ms": pl.Series(np.full(rows, watermark_ms, np.int64)),
-        "top_regions": region_lists(spread.top_regions[slots]),
-        "platforms": platform_lists(masks),
-    }
-    # One 2-D array becomes one Array column, unnested into the float columns: far
-    # cheaper per tick than building ~70 Series one by one.
-    matrix = np.empty((rows, len(FEATURE_COLUMNS)), dtype=np.float64)
+    numbers = np.empty((len(FEATURE_COLUMNS), rows), dtype=np.float64)
     for i, name in enumerate(FEATURE_COLUMNS):
-        matrix[:, i] = c[name]
-    numbers = pl.Series("f", matrix).arr.to_struct(fields=FEATURE_COLUMNS).struct.unnest()
+        numbers[i] = c[name]
+    return TickRows(tick_ms, watermark_ms, keys, numbers, spread.top_regions[slots], masks)
+
+
+def frames(ticks: list[TickRows], partition: int) -> list[pl.DataFrame]:
+    """One published DataFrame per tick (possibly empty), all built in one go."""
+    if not ticks:
+        return []
+    sizes = [t.numbers.shape[1] for t in ticks]
+    rows = sum(sizes)
+
+    def joined(name: str) -> pl.Series:
+        values = np.concatenate([t.keys[name] for t in ticks])
+        return pl.Series(values.tolist(), dtype=pl.String)
+
+    other = {name: joined(name) for name in ("product_id", "category", "product_name")} | {
+        "partition": pl.Series(np.full(rows, partition, np.int32)),
+        "tick_ms": pl.Series(np.repeat([t.tick_ms for t in ticks], sizes).astype(np.int64)),
+        "watermark_ms": pl.Series(
+            np.repeat([t.watermark_ms for t in ticks], sizes).astype(np.int64)
+        ),
+        "top_regions": region_lists(np.concatenate([t.top_regions for t in ticks])),
+        "platforms": platform_lists(np.concatenate([t.platform_mask for t in ticks])),
+    }
+    # Column-major, so each float column is one contiguous row of the matrix.
+    matrix = np.concatenate([t.numbers for t in ticks], axis=1)
+    numbers = [pl.Series(name, matrix[i]) for i, name in enumerate(FEATURE_COLUMNS)]
     first = [other[name].alias(name).cast(FEATURE_SCHEMA[name]) for name in _OTHER]
-    return pl.DataFrame([*first, *numbers.get_columns()])
+    frame = pl.DataFrame([*first, *numbers])
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
+    return [frame.slice(offset, size) for offset, size in zip(offsets, sizes, strict=False)]

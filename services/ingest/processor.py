@@ -20,7 +20,7 @@ import polars as pl
 from services.ingest.catalog import Catalog
 from services.ingest.config import WindowConfig
 from services.ingest.dedup import Deduplicator, id_hashes
-from services.ingest.features import WINDOWS_MS, assemble
+from services.ingest.features import WINDOWS_MS, TickRows, frames, tick_rows
 from services.ingest.spread import Spread
 from services.ingest.windows import CountWindows
 from shared.schema import REJECT_SCHEMA, DecodedBatch, decode_lines
@@ -86,13 +86,14 @@ class PartitionProcessor:
         keep = ~late & fresh
         result.accepted = int(keep.sum())
         chunks = self._prepare(events.filter(pl.Series(keep)), chunk[keep], ticks, cuts, bounds)
+        fired: list[TickRows] = []
         for c, (counts, described) in enumerate(chunks):
             self.windows.add(*counts)
             self.catalog.describe(*described)
             if c < len(bounds):
                 self.watermark_ms = int(watermark_after[bounds[c]])
-                for tick in ticks[cuts == bounds[c]].tolist():
-                    result.features.append(self._fire(tick))
+                fired.extend(self._fire(tick) for tick in ticks[cuts == bounds[c]].tolist())
+        result.features = frames(fired, self.partition)
         self.max_ts_ms = int(running_max[-1])
         self.watermark_ms = int(watermark_after[-1])
         late_rows = events.filter(pl.Series(late)).select(
@@ -108,11 +109,11 @@ class PartitionProcessor:
         if self.next_tick_ms is None or watermark_ms <= self.watermark_ms:
             return []
         self.watermark_ms = watermark_ms
-        fired = []
+        fired: list[TickRows] = []
         for tick in self._ticks_until(watermark_ms).tolist():
             self.dedup.advance(tick)
             fired.append(self._fire(tick))
-        return fired
+        return frames(fired, self.partition)
 
     def _ticks_until(self, watermark_ms: int) -> np.ndarray:
         assert self.next_tick_ms is not None
@@ -198,27 +199,23 @@ class PartitionProcessor:
             for c in range(n_chunks)
         ]
 
-    def _fire(self, tick_ms: int) -> pl.DataFrame:
+    def _fire(self, tick_ms: int) -> TickRows:
         spread = self.spread.at(tick_ms, len(self.catalog.in_use))
         slots = self.catalog.candidates(tick_ms - self.config.active_ms - 3_600_000, tick_ms)
-        day = self.windows.window(slots, tick_ms, WINDOWS_MS["24h"])
-        active = day.sum(axis=1) > 0
-        slots, day = slots[active], day[active]
+        windows = self.windows.windows(slots, tick_ms, list(WINDOWS_MS.values()))
+        active = windows[list(WINDOWS_MS).index("24h")].sum(axis=1) > 0
+        keep = np.flatnonzero(active)
         # Rows are published sorted by product id.
-        order = np.argsort(self.catalog.product_id[slots], kind="stable")
-        slots, day = slots[order], day[order]
-        counts = {
-            w: day if w == "24h" else self.windows.window(slots, tick_ms, ms)
-            for w, ms in WINDOWS_MS.items()
-        }
-        rows = assemble(
+        keep = keep[np.argsort(self.catalog.product_id[slots[keep]], kind="stable")]
+        slots = slots[keep]
+        counts = dict(zip(WINDOWS_MS, windows[:, keep], strict=True))
+        rows = tick_rows(
             self.catalog.columns(slots),
             self.catalog.first_seen_ms[slots],
             counts,
             spread,
             slots,
             tick_ms=tick_ms,
-            partition=self.partition,
             watermark_ms=self.watermark_ms,
         )
         self.catalog.prune(tick_ms - self.config.retention_ms)

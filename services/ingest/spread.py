@@ -210,24 +210,53 @@ class SlotSpread:
     def copy(self) -> SlotSpread:
         return SlotSpread(*(getattr(self, f).copy() for f in self.__dataclass_fields__))
 
-    def clear(self, slots: np.ndarray) -> None:
-        for name in self.__dataclass_fields__:
-            getattr(self, name)[slots] = -1 if name == "top_regions" else 0
-
     def fill(self, creators: Rows, regions: Rows, platforms: Rows) -> None:
         """Set the features of every slot that has rows (others are left as they are)."""
-        size = len(self.creators_24h)
-
-        def count(slot: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-            return np.bincount(slot, weights, minlength=size)
-
         slot = creators.slot
         touched = np.unique(slot)
         recent = creators.h6 > 0
-        self.creators_24h[touched] = count(slot)[touched]
-        self.creators_6h[touched] = count(slot[recent])[touched]
-        self.new_6h[touched] = count(slot[recent & (creators.h24 == creators.h6)])[touched]
+        self.creators_24h[touched] = self._count(slot)[touched]
+        self.creators_6h[touched] = self._count(slot[recent])[touched]
+        self.new_6h[touched] = self._count(slot[recent & (creators.h24 == creators.h6)])[touched]
+        self.fill_regions(regions)
+        slot = platforms.slot
+        touched = np.unique(slot)
+        self.platform_mask[touched] = 0
+        for bit in range(len(PLATFORMS_SORTED)):
+            has = self._count(slot[platforms.key == bit])[touched] > 0
+            self.platform_mask[touched] |= has.astype(np.int64) << bit
 
+    def add_hour(self, closed: Rows, current: Rows) -> None:
+        """Fold the current hour's creator rows into values filled from the `closed` rows.
+
+        Equal to filling from the combined rows: a creator not among the closed rows adds
+        one to 24 h, 6 h and new; one already there but outside 6 h adds one to 6 h only.
+        """
+        if len(current.pair) == 0:
+            return
+        at = np.minimum(np.searchsorted(closed.pair, current.pair), len(closed.pair) - 1)
+        if len(closed.pair):
+            found = closed.pair[at] == current.pair
+            in_six = found & (closed.h6[at] > 0)
+        else:
+            found = in_six = np.zeros(len(current.pair), bool)
+        slot = current.slot
+        fresh = self._count(slot[~found])
+        self.creators_24h += fresh
+        self.new_6h += fresh
+        self.creators_6h += self._count(slot[~in_six])
+
+    def add_platforms(self, current: Rows) -> None:
+        """OR the current hour's platforms into the masks (presence only)."""
+        np.bitwise_or.at(self.platform_mask, current.slot, np.int64(1) << current.key)
+
+    def _count(self, slot: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        return np.bincount(slot, weights, minlength=len(self.creators_24h))
+
+    def fill_regions(self, regions: Rows) -> None:
+        """Set the region features of every slot that has region rows."""
+        count = self._count
+        size = len(self.creators_24h)
         slot = regions.slot
         touched = np.unique(slot)
         self.regions_24h[touched] = count(slot)[touched]
@@ -243,13 +272,6 @@ class SlotSpread:
         top = rank < TOP_REGIONS
         self.top_regions[touched] = -1
         self.top_regions[ranked[top], rank[top]] = regions.key[order][top]
-
-        slot = platforms.slot
-        touched = np.unique(slot)
-        self.platform_mask[touched] = 0
-        for bit in range(len(PLATFORMS_SORTED)):
-            has = count(slot[platforms.key == bit])[touched] > 0
-            self.platform_mask[touched] |= has.astype(np.int64) << bit
 
 
 class Spread:
@@ -300,17 +322,18 @@ class Spread:
         if any(changed):
             self.closed = SlotSpread.zeros(capacity)
             self.closed.fill(*(d.closed for d in self.dimensions))
-        current = [d.current(hour_now) for d in self.dimensions]
-        touched = np.unique(np.concatenate([rows.slot for rows in current]))
-        if len(touched) == 0:
+        creators, regions, platforms = (d.current(hour_now) for d in self.dimensions)
+        if not (len(creators.pair) or len(regions.pair) or len(platforms.pair)):
             return self.closed
+        # The current hour on top of the closed hours: creators and platforms add up
+        # row by row; regions need every row of a touched slot (entropy, ranking).
         out = self.closed.copy()
-        out.clear(touched)
-        merged = []
-        for d, rows in zip(self.dimensions, current, strict=True):
-            closed = d.closed.take(np.isin(d.closed.slot, touched))
-            merged.append(Rows.combine([closed, rows], d.counted))
-        out.fill(*merged)
+        out.add_hour(self.creators.closed, creators)
+        out.add_platforms(platforms)
+        touched = np.zeros(len(out.creators_24h), bool)
+        touched[regions.slot] = True
+        closed = self.regions.closed.take(touched[self.regions.closed.slot])
+        out.fill_regions(Rows.combine([closed, regions], counted=True))
         return out
 
     @property

@@ -46,16 +46,12 @@ class Ring:
                 self.ids[index] = bucket
         np.add.at(self.counts, (slots, buckets % size, actions), n.astype(np.uint32))
 
-    def total(self, slots: np.ndarray, first_bucket: int, end_bucket: int) -> np.ndarray:
-        """Sum of buckets [first_bucket, end_bucket) for `slots`: shape (len(slots), actions)."""
-        size = len(self.ids)
-        wanted = np.arange(first_bucket, end_bucket, dtype=np.int64)
-        if len(wanted) > size:
+    def cells(self, first_bucket: int, end_bucket: int) -> np.ndarray:
+        """Mask of ring cells holding a bucket in [first_bucket, end_bucket)."""
+        if end_bucket - first_bucket > len(self.ids):
             raise ValueError("window longer than the ring")
-        present = wanted[self.ids[wanted % size] == wanted]
-        if len(present) == 0:
-            return np.zeros((len(slots), N_ACTIONS), dtype=np.int64)
-        return self.counts[np.ix_(slots, present % size)].sum(axis=1, dtype=np.int64)
+        # A cell never filled (id -1) holds zeros, so it may match harmlessly.
+        return (self.ids >= first_bucket) & (self.ids < end_bucket)
 
     def grow(self, capacity: int) -> None:
         extra = np.zeros((capacity - len(self.counts), *self.counts.shape[1:]), dtype=np.uint32)
@@ -94,21 +90,38 @@ class CountWindows:
         for ring in self.rings:
             ring.clear_slots(slots)
 
-    def window(self, slots: np.ndarray, tick_ms: int, length_ms: int) -> np.ndarray:
-        """Counts per action over [ceil(tick_ms - length_ms), tick_ms) for `slots`."""
+    def windows(self, slots: np.ndarray, tick_ms: int, lengths_ms: list[int]) -> np.ndarray:
+        """Counts per action over [ceil(tick_ms - length), tick_ms) for `slots` and each
+        length: shape (len(lengths_ms), len(slots), actions).
+
+        Each window is a 0/1 weight per ring cell, so all windows come from one gather of
+        the slots' cells and one matrix product. It runs in float64 (BLAS); every partial
+        sum is an integer far below 2**53, so the result is exact.
+        """
+        weights = np.stack([self._weights(tick_ms, length) for length in lengths_ms])
+        cells = np.concatenate([ring.counts[slots] for ring in self.rings], axis=1)
+        flat = cells.transpose(1, 0, 2).astype(np.float64).reshape(len(weights[0]), -1)
+        sums = (weights @ flat).reshape(len(lengths_ms), len(slots), N_ACTIONS)
+        return sums.astype(np.int64)
+
+    def _weights(self, tick_ms: int, length_ms: int) -> np.ndarray:
+        """Which cells of (fine, hourly, daily) a window of `length_ms` ending at `tick_ms`
+        reads: whole coarse buckets, plus finer ones for the passed part of the hour/day."""
         start = tick_ms - length_ms
         tick = self.config.tick_ms
+        fine, hourly, daily = (np.zeros(len(ring.ids), bool) for ring in self.rings)
         if length_ms <= HOUR_MS:
-            return self.fine.total(slots, start // tick, tick_ms // tick)
-        hour_now = tick_ms // HOUR_MS
-        partial_hour = self.fine.total(slots, hour_now * HOUR_MS // tick, tick_ms // tick)
-        if length_ms <= DAY_MS:
-            first_hour = -(-start // HOUR_MS)
-            return partial_hour + self.hourly.total(slots, first_hour, hour_now)
-        day_now = tick_ms // DAY_MS
-        first_day = -(-start // DAY_MS)
-        partial_day = self.hourly.total(slots, day_now * DAY_MS // HOUR_MS, hour_now)
-        return partial_hour + partial_day + self.daily.total(slots, first_day, day_now)
+            fine = self.fine.cells(start // tick, tick_ms // tick)
+        else:
+            hour_now = tick_ms // HOUR_MS
+            fine = self.fine.cells(hour_now * HOUR_MS // tick, tick_ms // tick)
+            if length_ms <= DAY_MS:
+                hourly = self.hourly.cells(-(-start // HOUR_MS), hour_now)
+            else:
+                day_now = tick_ms // DAY_MS
+                hourly = self.hourly.cells(day_now * DAY_MS // HOUR_MS, hour_now)
+                daily = self.daily.cells(-(-start // DAY_MS), day_now)
+        return np.concatenate([fine, hourly, daily]).astype(np.float64)
 
     @property
     def nbytes(self) -> int:
