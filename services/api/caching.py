@@ -38,13 +38,24 @@ class ExpiringCache(Generic[K, V]):
 
     def get(self, key: K, version: Hashable = None, now: float | None = None) -> V | None:
         """The value stored under `key` and `version` if it has not expired, else None."""
+        value, fresh = self.lookup(key, version, now)
+        return value if fresh else None
+
+    def lookup(
+        self, key: K, version: Hashable = None, now: float | None = None
+    ) -> tuple[V | None, bool]:
+        """(value, fresh): the value stored under `key` and `version` while younger than
+        two TTLs, and whether it is still younger than one. A caller may answer with an
+        expired value while it refreshes it, so a refresh under load stalls nobody, and
+        still never answers with anything older than two TTLs."""
         entry = self._entries.get(key)
-        if entry is None:
-            return None
-        stored_version, expires, value = entry
-        if stored_version != version or (time.monotonic() if now is None else now) >= expires:
-            return None
-        return value
+        if entry is None or entry[0] != version:
+            return None, False
+        _, expires, value = entry
+        left = expires - (time.monotonic() if now is None else now)
+        if left <= -self.ttl_s:
+            return None, False
+        return value, left > 0
 
     def put(self, key: K, value: V, version: Hashable = None, now: float | None = None) -> None:
         at = time.monotonic() if now is None else now
@@ -75,6 +86,12 @@ class SingleFlight(Generic[K, V]):
         self._pending: dict[tuple[int, K], asyncio.Future[V]] = {}
 
     async def run(self, key: K, compute: Callable[[], V]) -> V:
+        """The result of `compute`, run once for all callers waiting on `key`."""
+        return await asyncio.shield(self.start(key, compute))
+
+    def start(self, key: K, compute: Callable[[], V]) -> asyncio.Future[V]:
+        """Start `compute` for `key` unless it is already running; the caller need not
+        wait (a background refresh)."""
         # Futures belong to one event loop; a test client may run several in turn.
         flight = (id(asyncio.get_running_loop()), key)
         future = self._pending.get(flight)
@@ -82,7 +99,7 @@ class SingleFlight(Generic[K, V]):
             future = asyncio.ensure_future(run_in_threadpool(compute))
             self._pending[flight] = future
             future.add_done_callback(lambda done: self._landed(flight, done))
-        return await asyncio.shield(future)
+        return future
 
     def _landed(self, flight: tuple[int, K], done: asyncio.Future[V]) -> None:
         self._pending.pop(flight, None)
