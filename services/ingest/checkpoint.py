@@ -18,7 +18,8 @@ from pathlib import Path
 from services.ingest.processor import PartitionProcessor
 
 # 2: spread state summed per closed hour (version 1 kept per-minute rows).
-FORMAT_VERSION = 2
+# 3: per-slot spread features in narrower integers, and the rows new to the current hour.
+FORMAT_VERSION = 3
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,10 @@ class Dimension:
         self.hours: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # hour_ms -> pair, n
         self.closed = Rows.empty(counted)  # summed over the closed hours of the windows
         self.closed_hours: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
+        # Pairs the last `advance` added to the tick's hour (for presence dimensions only
+        # those not there before), and whether it also moved rows into an earlier hour.
+        self.fresh = np.empty(0, np.uint64)
+        self.moved_earlier = False
 
     def add(self, bucket_ms: np.ndarray, pair: np.ndarray, n: np.ndarray) -> None:
         """Queue rows; they stay sorted by bucket so a tick takes a prefix."""
@@ -134,6 +138,8 @@ class Dimension:
     def advance(self, tick_ms: int, day_hours: tuple[int, ...], six_hours: tuple[int, ...]) -> bool:
         """Move rows of buckets before `tick_ms` into their hours; resum the closed hours if
         the windows' set of closed hours changed (returns whether it did)."""
+        hour_now = tick_ms - tick_ms % HOUR_MS
+        self.fresh, self.moved_earlier = np.empty(0, np.uint64), False
         if self.pending is not None and self.pending[0][0] < tick_ms:
             bucket, pair, n = self.pending
             cut = int(np.searchsorted(bucket, tick_ms, side="left"))
@@ -141,7 +147,11 @@ class Dimension:
             hour = bucket[:cut] - bucket[:cut] % HOUR_MS
             edges = np.flatnonzero(np.diff(hour)) + 1
             for lo, hi in zip([0, *edges.tolist()], [*edges.tolist(), cut], strict=True):
-                self._add_hour(int(hour[lo]), pair[lo:hi], n[lo:hi])
+                fresh = self._add_hour(int(hour[lo]), pair[lo:hi], n[lo:hi])
+                if hour[lo] == hour_now:
+                    self.fresh = fresh
+                else:
+                    self.moved_earlier = True
         for h in [h for h in self.hours if h < tick_ms - DAY_MS - HOUR_MS]:
             del self.hours[h]
         if (day_hours, six_hours) == self.closed_hours:
@@ -152,15 +162,21 @@ class Dimension:
         self.closed_hours = (day_hours, six_hours)
         return True
 
-    def _add_hour(self, hour_ms: int, pair: np.ndarray, n: np.ndarray) -> None:
+    def _add_hour(self, hour_ms: int, pair: np.ndarray, n: np.ndarray) -> np.ndarray:
+        """Fold rows into an hour; returns the pairs new to it (all of them if counted)."""
         old_pair, old_n = self.hours.get(hour_ms, (np.empty(0, np.uint64), None))
-        pair = np.concatenate([old_pair, pair])
         if not self.counted:
-            self.hours[hour_ms] = (np.unique(pair), None)
-            return
-        if old_n is not None:
-            n = np.concatenate([old_n, n])
-        self.hours[hour_ms] = aggregate(pair, n)
+            new = np.unique(pair)
+            if len(old_pair):
+                at = np.minimum(np.searchsorted(old_pair, new), len(old_pair) - 1)
+                new = new[old_pair[at] != new]
+            # Two sorted runs: the stable sort merges them in linear time.
+            self.hours[hour_ms] = (np.sort(np.concatenate([old_pair, new]), kind="stable"), None)
+            return new
+        self.hours[hour_ms] = aggregate(
+            np.concatenate([old_pair, pair]), n if old_n is None else np.concatenate([old_n, n])
+        )
+        return pair
 
     def _hour_rows(self, hour_ms: int, in_six: bool) -> Rows:
         pair, n = self.hours[hour_ms]
@@ -198,13 +214,13 @@ class SlotSpread:
     @classmethod
     def zeros(cls, capacity: int) -> SlotSpread:
         return cls(
-            np.zeros(capacity, np.int64),
-            np.zeros(capacity, np.int64),
-            np.zeros(capacity, np.int64),
-            np.zeros(capacity, np.int64),
+            np.zeros(capacity, np.int32),
+            np.zeros(capacity, np.int32),
+            np.zeros(capacity, np.int32),
+            np.zeros(capacity, np.int32),
             np.zeros(capacity, np.float64),
-            np.full((capacity, TOP_REGIONS), -1, np.int64),
-            np.zeros(capacity, np.int64),
+            np.full((capacity, TOP_REGIONS), -1, np.int16),  # region codes < 26 * 26
+            np.zeros(capacity, np.int32),
         )
 
     def copy(self) -> SlotSpread:
@@ -281,12 +297,14 @@ class Spread:
         self.creators, self.regions = Dimension(counted=False), Dimension(counted=True)
         self.platforms = Dimension(counted=False)
         self.closed = SlotSpread.zeros(capacity)  # over the closed hours only
+        self.latest: SlotSpread | None = None  # at the last tick
 
     @property
     def dimensions(self) -> tuple[Dimension, Dimension, Dimension]:
         return (self.creators, self.regions, self.platforms)
 
     def grow(self, capacity: int) -> None:
+        self.latest = None
         old = self.closed
         self.closed = SlotSpread.zeros(capacity)
         for name in old.__dataclass_fields__:
@@ -312,7 +330,11 @@ class Spread:
         self.platforms.add(bucket, slot | key, n)
 
     def at(self, tick_ms: int, capacity: int) -> SlotSpread:
-        """Spread features of every slot at `tick_ms` (rows of buckets before it only)."""
+        """Spread features of every slot at `tick_ms` (rows of buckets before it only).
+
+        Within an hour, a tick starts from the previous tick's features and folds in only
+        the rows this tick moved; when the closed hours change, it starts from them.
+        """
         if len(self.closed.creators_24h) < capacity:
             self.grow(capacity)
         hour_now = tick_ms - tick_ms % HOUR_MS
@@ -322,23 +344,45 @@ class Spread:
         if any(changed):
             self.closed = SlotSpread.zeros(capacity)
             self.closed.fill(*(d.closed for d in self.dimensions))
-        creators, regions, platforms = (d.current(hour_now) for d in self.dimensions)
-        if not (len(creators.pair) or len(regions.pair) or len(platforms.pair)):
-            return self.closed
-        # The current hour on top of the closed hours: creators and platforms add up
-        # row by row; regions need every row of a touched slot (entropy, ranking).
-        out = self.closed.copy()
+        if any(changed) or self.latest is None or any(d.moved_earlier for d in self.dimensions):
+            # The whole current hour on top of the closed hours.
+            base = self.closed
+            creators, platforms = self.creators.current(hour_now), self.platforms.current(hour_now)
+            region_slots = np.unique(self.regions.current(hour_now).slot)
+        else:
+            # Only what this tick added to the current hour on top of the last tick.
+            base = self.latest
+            creators, platforms = self._fresh(self.creators), self._fresh(self.platforms)
+            region_slots = np.unique(self._fresh(self.regions).slot)
+        out = base.copy()
+        # Creators and platforms add up row by row; regions need every row of a touched
+        # slot (entropy, ranking), so those slots are recomputed from their rows.
         out.add_hour(self.creators.closed, creators)
         out.add_platforms(platforms)
-        touched = np.zeros(len(out.creators_24h), bool)
-        touched[regions.slot] = True
-        closed = self.regions.closed.take(touched[self.regions.closed.slot])
-        out.fill_regions(Rows.combine([closed, regions], counted=True))
+        if len(region_slots):
+            touched = np.zeros(len(out.creators_24h), bool)
+            touched[region_slots] = True
+            closed = self.regions.closed.take(touched[self.regions.closed.slot])
+            current = self.regions.current(hour_now)
+            current = current.take(touched[current.slot])
+            out.fill_regions(Rows.combine([closed, current], counted=True))
+        self.latest = out
         return out
+
+    @staticmethod
+    def _fresh(dimension: Dimension) -> Rows:
+        """The pairs the last tick added to the current hour, as rows of that hour."""
+        one = np.ones(len(dimension.fresh), np.uint8)
+        return Rows(dimension.fresh, one, one)
+
+    def __getstate__(self) -> dict:
+        # The last tick's features are a cache: a restored worker recomputes them.
+        return self.__dict__ | {"latest": None}
 
     @property
     def nbytes(self) -> int:
-        cached = sum(getattr(self.closed, f).nbytes for f in self.closed.__dataclass_fields__)
+        kept = [self.closed] if self.latest is None else [self.closed, self.latest]
+        cached = sum(getattr(c, f).nbytes for c in kept for f in c.__dataclass_fields__)
         return cached + sum(d.nbytes for d in self.dimensions)
 
 
