@@ -83,7 +83,7 @@ class SingleFlight(Generic[K, V]):
     waiting connection (which would queue them all behind each other on the GIL)."""
 
     def __init__(self) -> None:
-        self._pending: dict[tuple[int, K], asyncio.Future[V]] = {}
+        self._pending: dict[tuple[asyncio.AbstractEventLoop, K], asyncio.Future[V]] = {}
 
     async def run(self, key: K, compute: Callable[[], V]) -> V:
         """The result of `compute`, run once for all callers waiting on `key`."""
@@ -92,8 +92,9 @@ class SingleFlight(Generic[K, V]):
     def start(self, key: K, compute: Callable[[], V]) -> asyncio.Future[V]:
         """Start `compute` for `key` unless it is already running; the caller need not
         wait (a background refresh)."""
-        # Futures belong to one event loop; a test client may run several in turn.
-        flight = (id(asyncio.get_running_loop()), key)
+        # Futures belong to one event loop (a test client may run several in turn); the
+        # loop itself, not its id, so a closed loop's id reused by a new one cannot match.
+        flight = (asyncio.get_running_loop(), key)
         future = self._pending.get(flight)
         if future is None:
             future = asyncio.ensure_future(run_in_threadpool(compute))
@@ -101,7 +102,7 @@ class SingleFlight(Generic[K, V]):
             future.add_done_callback(lambda done: self._landed(flight, done))
         return future
 
-    def _landed(self, flight: tuple[int, K], done: asyncio.Future[V]) -> None:
+    def _landed(self, flight: tuple[asyncio.AbstractEventLoop, K], done: asyncio.Future[V]) -> None:
         self._pending.pop(flight, None)
         if not done.cancelled():
             done.exception()  # retrieved here too, so a caller that went away logs no warning
