@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from services.api.store import LatestScore
@@ -38,11 +38,12 @@ def ranked_trends(
         query = query.where(LatestScore.probability >= min_probability)
     if after is not None:
         score, product_id = after
+        # `score <= s` first: a range the rank index can seek to. Written only as
+        # `score < s OR (score = s AND id > p)`, the planner scans the index from the top
+        # (a cursor deep in 100k products: 17 ms instead of 0.2).
         query = query.where(
-            or_(
-                LatestScore.score < score,
-                and_(LatestScore.score == score, LatestScore.product_id > product_id),
-            )
+            LatestScore.score <= score,
+            or_(LatestScore.score < score, LatestScore.product_id > product_id),
         )
     return session.scalars(
         query.order_by(LatestScore.score.desc(), LatestScore.product_id).limit(limit)

@@ -81,6 +81,14 @@ def test_pages_follow_the_cursor_and_filters(api: Any, make_scores: Any) -> None
             break
         query = f"?limit=2&category=makanan&cursor={body['next_cursor']}"
     assert seen == ["p5", "p4", "p3", "p2", "p1"]
+    # Equal scores page by product id, none skipped or repeated across page boundaries.
+    app.state.intake.apply(make_scores({f"t{i}": 0.5 for i in range(5)}, TICK_MS, category="x"))
+    seen, query = [], "?limit=2&category=x"
+    while query:
+        body = client.get(f"/v1/trends{query}", headers=auth).json()
+        seen += [item["product_id"] for item in body["items"]]
+        query = body["next_cursor"] and f"?limit=2&category=x&cursor={body['next_cursor']}"
+    assert seen == ["t0", "t1", "t2", "t3", "t4"]
     bad = client.get("/v1/trends?cursor=not-ours", headers=auth)
     assert bad.status_code == 422 and "cursor" in bad.text
 
