@@ -94,17 +94,19 @@ class CountWindows:
         """Counts per action over [ceil(tick_ms - length), tick_ms) for `slots` and each
         length: shape (len(lengths_ms), len(slots), actions).
 
-        Each window is a 0/1 weight per ring cell, so all windows come from one gather of
-        the slots' cells and one matrix product. It runs in float64 (BLAS); every partial
-        sum is an integer far below 2**53, so the result is exact.
+        Each window is a mask over the ring cells, so all windows come from one gather of
+        the slots' cells. (Integer sums on purpose: a float matrix product would hand the
+        work to BLAS threads that spin on the cores Polars needs.)
         """
-        weights = np.stack([self._weights(tick_ms, length) for length in lengths_ms])
         cells = np.concatenate([ring.counts[slots] for ring in self.rings], axis=1)
-        flat = cells.transpose(1, 0, 2).astype(np.float64).reshape(len(weights[0]), -1)
-        sums = (weights @ flat).reshape(len(lengths_ms), len(slots), N_ACTIONS)
-        return sums.astype(np.int64)
+        return np.stack(
+            [
+                cells[:, self._cells(tick_ms, length)].sum(axis=1, dtype=np.int64)
+                for length in lengths_ms
+            ]
+        )
 
-    def _weights(self, tick_ms: int, length_ms: int) -> np.ndarray:
+    def _cells(self, tick_ms: int, length_ms: int) -> np.ndarray:
         """Which cells of (fine, hourly, daily) a window of `length_ms` ending at `tick_ms`
         reads: whole coarse buckets, plus finer ones for the passed part of the hour/day."""
         start = tick_ms - length_ms
@@ -121,7 +123,7 @@ class CountWindows:
                 day_now = tick_ms // DAY_MS
                 hourly = self.hourly.cells(day_now * DAY_MS // HOUR_MS, hour_now)
                 daily = self.daily.cells(-(-start // DAY_MS), day_now)
-        return np.concatenate([fine, hourly, daily]).astype(np.float64)
+        return np.concatenate([fine, hourly, daily])
 
     @property
     def nbytes(self) -> int:
