@@ -5,7 +5,9 @@
         [--runs 3]
 
 Each scenario runs wrk (`--connections` keep-alive connections, 2 threads) against one
-query shape, `--runs` times (scenarios interleaved); the table reports the medians of
+query shape, `--runs` times (scenarios interleaved). The "cursor walk" scenario asks for
+pages after random cursors (20,000 of them, far more than the API caches), so it
+measures pages built from the store rather than cached ones. the table reports the medians of
 requests/s, p50 and p99 latency, and requests per CPU-second of the API process (its
 user+system time over the run: the machine is shared, so wall-clock rates are noisy
 while the work per request is not). The API runs with its production defaults except:
@@ -36,6 +38,7 @@ import polars as pl
 
 from services.api.auth import create_key
 from services.api.db import create_schema, make_engine, make_sessionmaker
+from services.api.routes.trends import encode_cursor
 from services.api.store import save_scores
 from shared.regions import PROVINCES
 from shared.scores import SCORE_SCHEMA
@@ -47,7 +50,9 @@ SCENARIOS = {
     "category": "/v1/trends?category=fashion&limit=20",
     "region": "/v1/trends?region=ID-JT&limit=20",
     "min_score": "/v1/trends?min_score=0.8&limit=100",
+    "cursor walk": "/v1/trends?cursor=<random>",
 }
+CURSORS = 20_000
 
 
 def fill_store(url: str, products: int, seed: int = 1) -> str:
@@ -86,6 +91,25 @@ def fill_store(url: str, products: int, seed: int = 1) -> str:
         key = create_key(session, "bench", "read")
     engine.dispose()
     return key
+
+
+def cursor_script(path: Path, products: int, seed: int = 2) -> Path:
+    """A wrk Lua script asking for pages after random (score, product) cursors."""
+    rng = np.random.default_rng(seed)
+    scores = rng.uniform(0.3, 4.0, CURSORS)
+    ids = rng.integers(0, products, CURSORS)
+    paths = ",\n".join(
+        f'"/v1/trends?cursor={encode_cursor(float(s), f"prod-{i:06d}")}"'
+        for s, i in zip(scores, ids, strict=True)
+    )
+    path.write_text(
+        f"local paths = {{\n{paths}\n}}\n"
+        "local threads = 0\n"
+        "function setup(thread) threads = threads + 1; thread:set('id', threads) end\n"
+        "function init(args) math.randomseed(os.time() * 31 + id) end\n"
+        "function request() return wrk.format(nil, paths[math.random(#paths)]) end\n"
+    )
+    return path
 
 
 def free_port() -> int:
@@ -152,10 +176,13 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_wrk(url: str, key: str, connections: int, duration_s: int) -> dict[str, Any]:
+def run_wrk(
+    url: str, key: str, connections: int, duration_s: int, script: Path | None = None
+) -> dict[str, Any]:
     out = subprocess.run(
         [
             "wrk",
+            *(["-s", str(script)] if script else []),
             "-t2",
             f"-c{connections}",
             f"-d{duration_s}s",
@@ -186,10 +213,17 @@ def settle(pid: int, timeout_s: float = 60.0) -> None:
         last = now
 
 
-def measure(api_pid: int, url: str, key: str, connections: int, duration_s: int) -> dict[str, Any]:
+def measure(
+    api_pid: int,
+    url: str,
+    key: str,
+    connections: int,
+    duration_s: int,
+    script: Path | None = None,
+) -> dict[str, Any]:
     """One wrk run, with the CPU time the API (until idle again) and wrk spent on it."""
     api_before, wrk_before = cpu_seconds(api_pid), children_cpu_seconds()
-    result = run_wrk(url, key, connections, duration_s)
+    result = run_wrk(url, key, connections, duration_s, script)
     settle(api_pid)
     api_cpu_s = cpu_seconds(api_pid) - api_before
     return {
@@ -240,12 +274,22 @@ def main() -> None:
             assert first.status_code == 200 and len(first.json()["items"]) == 50, first.text
             run_wrk(f"{base}/v1/trends", key, args.connections, 3)  # warm-up
             settle(proc.pid)
+            script = cursor_script(Path(tmp) / "cursors.lua", args.products)
             runs: dict[str, list[dict[str, Any]]] = {name: [] for name in SCENARIOS}
             load = []
             for _ in range(args.runs):
                 for name, path in SCENARIOS.items():
+                    walk = "<random>" in path
+                    target = base + ("/v1/trends" if walk else path)
                     runs[name].append(
-                        measure(proc.pid, base + path, key, args.connections, args.duration_s)
+                        measure(
+                            proc.pid,
+                            target,
+                            key,
+                            args.connections,
+                            args.duration_s,
+                            script if walk else None,
+                        )
                     )
                     load.append(os.getloadavg()[0])
             results = {name: medians(r) for name, r in runs.items()}

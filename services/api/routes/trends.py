@@ -72,7 +72,7 @@ def trend_of(row: LatestScore) -> Trend:
     )
 
 
-def _encode_cursor(score: float, product_id: str) -> str:
+def encode_cursor(score: float, product_id: str) -> str:
     return base64.urlsafe_b64encode(f"{score!r}|{product_id}".encode()).decode()
 
 
@@ -129,7 +129,7 @@ def _page_json(
     more = len(rows) > limit
     page = TrendPage(
         items=[trend_of(r) for r in rows[:limit]],
-        next_cursor=_encode_cursor(rows[limit - 1].score, rows[limit - 1].product_id)
+        next_cursor=encode_cursor(rows[limit - 1].score, rows[limit - 1].product_id)
         if more
         else None,
     )
