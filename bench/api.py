@@ -7,12 +7,12 @@
 Each scenario runs wrk (`--connections` keep-alive connections, 2 threads) against one
 query shape, `--runs` times (scenarios interleaved). The "cursor walk" scenario asks for
 pages after random cursors (20,000 of them, far more than the API caches), so it
-measures pages built from the store rather than cached ones. the table reports the medians of
-requests/s, p50 and p99 latency, and requests per CPU-second of the API process (its
-user+system time over the run: the machine is shared, so wall-clock rates are noisy
-while the work per request is not). The API runs with its production defaults except:
-no Kafka consumer (the store is filled directly) and a per-key rate limit high enough
-not to answer 429 to the benchmark.
+measures pages built from the store rather than cached ones. The table reports the
+medians of requests/s, p50 and p99 latency, and requests per CPU-second of the API
+process (its user+system time until it is idle again: the machine is shared, so
+wall-clock rates are noisy while the work per request is not). The API runs with its
+production defaults except: no Kafka consumer (the store is filled directly) and a
+per-key rate limit high enough not to answer 429 to the benchmark.
 """
 
 from __future__ import annotations
