@@ -28,10 +28,12 @@ def state_changing_rows(scores: pl.DataFrame, rules: AlertRules) -> pl.DataFrame
         .then(0)
         .otherwise(None)
     )
+    # Rows come in tick order (a stable sort by tick alone is nearly free then), and
+    # `over` keeps that order within each product: no sort by product over the whole run.
     marked = (
-        scores.with_columns(level=level)
+        scores.sort("tick_ms", maintain_order=True)
+        .with_columns(level=level)
         .drop_nulls("level")
-        .sort("product_id", "tick_ms")
         .with_columns(prev=pl.col("level").shift(1).over("product_id").fill_null(0))
     )
     return (

@@ -120,6 +120,15 @@ def _design(features: pl.DataFrame) -> np.ndarray:
     return features.select(exprs).to_numpy()
 
 
+def training_sample(labels: np.ndarray, max_rows: int = 400_000, seed: int = 0) -> np.ndarray:
+    """Positions to fit on: every positive row and a random sample of negatives, ascending."""
+    rng = np.random.default_rng(seed)
+    pos = np.flatnonzero(labels == 1)
+    neg = np.flatnonzero(labels == 0)
+    keep_neg = rng.choice(neg, size=min(neg.size, max(max_rows - pos.size, 1)), replace=False)
+    return np.sort(np.concatenate([pos, keep_neg]))
+
+
 class LogisticScorer:
     """Logistic regression on the model's feature columns, trained on one run's rows."""
 
@@ -129,21 +138,12 @@ class LogisticScorer:
         self.pipeline = pipeline
 
     @classmethod
-    def fit(
-        cls, features: pl.DataFrame, truth: dict[str, Any], max_rows: int = 400_000, seed: int = 0
-    ) -> LogisticScorer:
-        """Every positive row and a random sample of negatives, class-weighted."""
-        labels = viral_labels(features, truth)
-        rng = np.random.default_rng(seed)
-        pos = np.flatnonzero(labels == 1)
-        neg = np.flatnonzero(labels == 0)
-        keep_neg = rng.choice(neg, size=min(neg.size, max(max_rows - pos.size, 1)), replace=False)
-        rows = np.sort(np.concatenate([pos, keep_neg]))
-        x = _design(features[rows])
+    def fit(cls, features: pl.DataFrame, labels: np.ndarray) -> LogisticScorer:
+        """Class-weighted, on the rows given (see `training_sample`) and their labels."""
         model = make_pipeline(
             StandardScaler(), LogisticRegression(max_iter=2000, class_weight="balanced", C=0.1)
         )
-        model.fit(x, labels[rows])
+        model.fit(_design(features), labels)
         return cls(model)
 
     def score(self, features: pl.DataFrame) -> pl.DataFrame:

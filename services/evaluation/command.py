@@ -9,7 +9,7 @@ from typing import Any
 from services.simulator import ScenarioConfig
 
 from .evaluate import evaluate, write_json
-from .figures import precision_vs_lead, timelines
+from .figures import TIMELINE_COLUMNS, precision_vs_lead, timelines
 from .report import markdown
 
 
@@ -41,6 +41,8 @@ def run_evaluation(
     stem = json_path.with_suffix("")
     figures = (
         precision_vs_lead(report, Path(f"{stem}-precision-lead.png")),
-        timelines(test.features, test.truth, alerts, Path(f"{stem}-timelines.png")),
+        timelines(
+            test.columns(TIMELINE_COLUMNS), test.truth, alerts, Path(f"{stem}-timelines.png")
+        ),
     )
     return Outputs(report, json_path, md, figures)

@@ -5,20 +5,28 @@ so every method under evaluation scores the same cached feature rows instead of
 replaying the events once per method. The rows are exactly what `replay_file` feeds its
 scorer: `replay_features_to` drives the same `LocalPipeline`, spilling sorted parts to
 disk so a month of a thousand products replays in bounded memory.
+
+A full-size run is ~8.6 million rows of ~600 bytes (over 5 GB in memory), so a `Run`
+holds the path to its rows, not the rows: evaluation reads only the columns a method
+needs (`columns`), or whole ticks in batches (`batches`), and lets each go when done.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from services.replay import replay_features_to
 from services.simulator import ScenarioConfig, get_scenario, simulate
+
+BATCH_ROWS = 500_000  # ~300 MB of full feature rows; a few dozen MB of lean ones
 
 
 @dataclass(frozen=True)
@@ -28,8 +36,44 @@ class Run:
     scenario: str
     seed: int
     truth: dict[str, Any]
-    features: pl.DataFrame
+    path: Path  # the cached feature rows, sorted by (tick_ms, product_id)
     replay_s: float | None  # None when the features came from the cache
+
+    @property
+    def features(self) -> pl.DataFrame:
+        """Every column of every row, read anew on each access (training wants them all)."""
+        return pl.read_parquet(self.path)
+
+    def columns(self, names: Sequence[str]) -> pl.DataFrame:
+        """Every row, only the columns `names`."""
+        return pl.scan_parquet(self.path).select(names).collect()
+
+    def rows(self, positions: np.ndarray, names: Sequence[str]) -> pl.DataFrame:
+        """The rows at `positions` (ascending row numbers), only the columns `names`."""
+        wanted = pl.Series("row", positions, dtype=pl.UInt32)
+        return (
+            pl.scan_parquet(self.path, row_index_name="row")
+            .filter(pl.col("row").is_in(wanted.implode()))
+            .select(names)
+            .collect(engine="streaming")
+        )
+
+    def batches(self, names: Sequence[str], rows: int = BATCH_ROWS) -> Iterator[pl.DataFrame]:
+        """Whole ticks in tick order, about `rows` rows per batch, only the columns `names`.
+
+        This is how the live scorer receives rows (per tick, in tick order), so stateful
+        scorers give the same scores as on the whole run, in bounded memory.
+        """
+        per_tick = pl.scan_parquet(self.path).group_by("tick_ms").len().sort("tick_ms").collect()
+        batch = (per_tick["len"].cum_sum() - per_tick["len"]) // rows
+        bounds = (
+            per_tick.with_columns(batch=batch)
+            .group_by("batch", maintain_order=True)
+            .agg(first=pl.col("tick_ms").first(), last=pl.col("tick_ms").last())
+        )
+        scan = pl.scan_parquet(self.path)
+        for first, last in bounds.select("first", "last").iter_rows():
+            yield scan.filter(pl.col("tick_ms").is_between(first, last)).select(names).collect()
 
 
 def run_dir(root: Path, scenario: str, seed: int) -> Path:
@@ -56,7 +100,7 @@ def prepare_run(
         started = time.perf_counter()
         replay_features_to(events, cache, partitions=partitions, progress=progress)
         replay_s = time.perf_counter() - started
-    return Run(cfg.name, seed, truth, pl.read_parquet(cache), replay_s)
+    return Run(cfg.name, seed, truth, cache, replay_s)
 
 
 def _truth_matches(path: Path, cfg: ScenarioConfig, seed: int) -> bool:

@@ -25,13 +25,13 @@ from .data import Run, prepare_run
 from .matching import DEFINITIONS
 from .tuning import (
     Method,
-    evaluate_knob,
+    best_knob,
     growth_ratio_method,
     logistic_method,
     model_method,
     rolling_z_method,
     sweep,
-    tune,
+    sweep_points,
 )
 
 
@@ -76,11 +76,10 @@ def _method_report(
     method: Method, train: Run, test: Run, tuned: bool
 ) -> tuple[dict[str, Any], pl.DataFrame]:
     started = time.perf_counter()
-    if tuned:
-        knob, train_sweep = tune(method, train.features, train.truth)
-    else:
-        knob, train_sweep = method.knobs[0], []
-    result = evaluate_knob(knob, test.features, test.truth)
+    train_sweep = sweep_points(sweep(method, train)) if tuned else []
+    chosen = best_knob(train_sweep) if tuned else 0
+    results = sweep(method, test)
+    result, knob = results[chosen], method.knobs[chosen]
     report = {
         "label": method.label,
         "knob": knob.name,
@@ -90,7 +89,7 @@ def _method_report(
         "overall": result["overall"],
         "per_decoy_kind": result["per_decoy_kind"],
         "tuning_sweep": train_sweep,
-        "evaluation_sweep": sweep(method, test.features, test.truth),
+        "evaluation_sweep": sweep_points(results),
         "seconds": round(time.perf_counter() - started, 2),
     }
     return report, result["alerts"]
@@ -116,7 +115,7 @@ def evaluate(
     methods = [
         (growth_ratio_method(), True),
         (rolling_z_method(), True),
-        (logistic_method(train.features, train.truth), True),
+        (logistic_method(train), True),
     ]
     if model is not None:
         methods.append((model, False))
@@ -143,14 +142,16 @@ def _replay_cost(train: Run, test: Run, partitions: int) -> dict[str, Any]:
     """What replaying through the ingest core cost (None when the features were cached)."""
     out: dict[str, Any] = {"partitions": partitions}
     for role, run in (("tuning", train), ("evaluation", test)):
-        ticks = run.features["tick_ms"].n_unique()
+        ticks = run.columns(["tick_ms"])["tick_ms"]
         out[role] = {
             "seed": run.seed,
-            "feature_rows": run.features.height,
-            "ticks": ticks,
+            "feature_rows": ticks.len(),
+            "ticks": ticks.n_unique(),
             "replay_s": run.replay_s,
             "ms_per_tick_partition": (
-                round(1000 * run.replay_s / (ticks * partitions), 2) if run.replay_s else None
+                round(1000 * run.replay_s / (ticks.n_unique() * partitions), 2)
+                if run.replay_s
+                else None
             ),
         }
     return out

@@ -14,6 +14,7 @@ import polars as pl
 from .matching import EARLY_WINDOW_MS, HOUR_MS, VIRAL, viral_episodes
 
 TIMELINE_KINDS = (VIRAL, VIRAL, "bot_burst", "exogenous_spike", "category_surge")
+TIMELINE_COLUMNS = ("product_id", "tick_ms", "events_1h")  # all `timelines` reads
 
 
 def precision_vs_lead(report: dict[str, Any], path: Path) -> Path:

@@ -3,6 +3,10 @@
 A method is a scorer plus alert rules. Each baseline has one knob, swept over a grid on
 the training run; the point with the best F1 of precision and recall before the peak
 wins (ties: longer median lead). The evaluation run never takes part in tuning.
+
+A full-size run does not fit in memory many times over, so a scorer reads only the
+feature columns its method names, whole ticks at a time, and keeps of its output only
+what the alert engine reads; knobs that share a scorer (thresholds) share its scores.
 """
 
 from __future__ import annotations
@@ -16,9 +20,12 @@ import polars as pl
 from services.api.alerts import AlertRules
 from services.model.baseline import GrowthRatioScorer
 from services.model.scorer import Scorer
+from shared.features import FEATURE_COLUMNS, FEATURE_SCHEMA
+from shared.scores import SCORE_SCHEMA
 
 from .alerting import run_alerts
-from .baselines import LogisticScorer, RollingZScoreScorer
+from .baselines import LogisticScorer, RollingZScoreScorer, training_sample, viral_labels
+from .data import BATCH_ROWS, Run
 from .matching import score_alerts
 
 REARM_RATIO = AlertRules().rearm_below / AlertRules().threshold
@@ -26,6 +33,12 @@ REARM_RATIO = AlertRules().rearm_below / AlertRules().threshold
 GROWTH_MIDPOINTS = (1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0, 24.0)
 Z_MIDPOINTS = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 14.0, 20.0, 30.0)
 LOGISTIC_THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999)
+
+KEYS = ("product_id", "tick_ms")
+# What the alert engine reads of a score row (`AlertEngine.evaluate`, `make_alert`).
+ALERT_INPUTS = (*KEYS, "probability", "score", "model_version")
+# Feature columns a score row carries over; a scorer that does not read them gets nulls.
+CARRIED = {c: t for c, t in SCORE_SCHEMA.items() if c in FEATURE_SCHEMA and c not in KEYS}
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,7 @@ class Method:
     name: str
     label: str
     knobs: tuple[Knob, ...]  # the grid; a trained model has one knob (the live rules)
+    columns: tuple[str, ...] | None = None  # feature columns its scorer reads; None: all
 
 
 def _rules_at(threshold: float) -> AlertRules:
@@ -54,7 +68,7 @@ def growth_ratio_method() -> Method:
         Knob("midpoint", m, lambda m=m: GrowthRatioScorer(m), AlertRules())
         for m in GROWTH_MIDPOINTS
     )
-    return Method("growth_ratio", "growth ratio 6h/24h", knobs)
+    return Method("growth_ratio", "growth ratio 6h/24h", knobs, ("growth_6h_vs_24h",))
 
 
 def rolling_z_method() -> Method:
@@ -62,14 +76,16 @@ def rolling_z_method() -> Method:
         Knob("midpoint_sd", m, lambda m=m: RollingZScoreScorer(m), AlertRules())
         for m in Z_MIDPOINTS
     )
-    return Method("rolling_z", "rolling z-score (hourly)", knobs)
+    return Method("rolling_z", "rolling z-score (hourly)", knobs, ("events_1h",))
 
 
-def logistic_method(train: pl.DataFrame, truth: dict[str, Any]) -> Method:
+def logistic_method(train: Run) -> Method:
     """Fitted once on the training run; only its alert threshold is swept."""
-    fitted = LogisticScorer.fit(train, truth)
+    labels = viral_labels(train.columns(KEYS), train.truth)
+    rows = training_sample(labels)
+    fitted = LogisticScorer.fit(train.rows(rows, FEATURE_COLUMNS), labels[rows])
     knobs = tuple(Knob("threshold", t, lambda: fitted, _rules_at(t)) for t in LOGISTIC_THRESHOLDS)
-    return Method("logistic", "logistic regression", knobs)
+    return Method("logistic", "logistic regression", knobs, tuple(FEATURE_COLUMNS))
 
 
 def model_method(scorer: Scorer, version: str) -> Method:
@@ -79,26 +95,38 @@ def model_method(scorer: Scorer, version: str) -> Method:
     )
 
 
-def evaluate_knob(knob: Knob, features: pl.DataFrame, truth: dict[str, Any]) -> dict[str, Any]:
-    """Score a run with one setting, raise alerts with the live engine, match to truth."""
-    scores = knob.make_scorer().score(features)
-    alerts = run_alerts(scores, knob.rules)
-    return {"alerts": alerts, **score_alerts(alerts, truth)}
+def score_run(
+    scorer: Scorer, run: Run, columns: tuple[str, ...] | None, batch_rows: int = BATCH_ROWS
+) -> pl.DataFrame:
+    """`scorer` over a whole run, fed whole ticks in tick order as live; alert inputs only."""
+    names = list(FEATURE_SCHEMA) if columns is None else [*KEYS, *columns]
+    missing = [pl.lit(None, t).alias(c) for c, t in CARRIED.items() if c not in names]
+    parts = [
+        scorer.score(batch.with_columns(missing)).select(ALERT_INPUTS)
+        for batch in run.batches(names, batch_rows)
+    ]
+    return pl.concat(parts)
 
 
-def sweep(method: Method, features: pl.DataFrame, truth: dict[str, Any]) -> list[dict[str, Any]]:
-    """The overall metrics at every knob of the grid (with the knob's value)."""
-    points = []
-    # Knobs sharing one scorer object score once (the scorer is kept so its id stays unique).
-    scored: dict[int, tuple[Scorer, pl.DataFrame]] = {}
+def sweep(method: Method, run: Run) -> list[dict[str, Any]]:
+    """Every knob of the grid on `run`: its `alerts` and metrics (`score_alerts`)."""
+    results = []
+    scorer: Scorer | None = None
+    scores: pl.DataFrame | None = None
     for knob in method.knobs:
-        scorer = knob.make_scorer()
-        if id(scorer) not in scored:
-            scored[id(scorer)] = (scorer, scorer.score(features))
-        alerts = run_alerts(scored[id(scorer)][1], knob.rules)
-        overall = score_alerts(alerts, truth)["overall"]
-        points.append({"knob": knob.name, "value": knob.value, **overall})
-    return points
+        fresh = knob.make_scorer()
+        if fresh is not scorer:  # a new scorer: the previous one's scores can go
+            scores = None
+            scorer, scores = fresh, score_run(fresh, run, method.columns)
+        assert scores is not None
+        alerts = run_alerts(scores, knob.rules)
+        results.append({"knob": knob, "alerts": alerts, **score_alerts(alerts, run.truth)})
+    return results
+
+
+def sweep_points(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The overall metrics at every knob of a sweep (with the knob's value), for the report."""
+    return [{"knob": r["knob"].name, "value": r["knob"].value, **r["overall"]} for r in results]
 
 
 def _objective(point: dict[str, Any]) -> tuple[float, float]:
@@ -107,8 +135,6 @@ def _objective(point: dict[str, Any]) -> tuple[float, float]:
     return f1, point["lead_h_median"] or 0.0
 
 
-def tune(method: Method, train: pl.DataFrame, truth: dict[str, Any]) -> tuple[Knob, list]:
-    """The best knob on the training run, and the whole training sweep."""
-    points = sweep(method, train, truth)
-    best = max(range(len(points)), key=lambda i: _objective(points[i]))
-    return method.knobs[best], points
+def best_knob(points: list[dict[str, Any]]) -> int:
+    """The index of the best point of a training sweep."""
+    return max(range(len(points)), key=lambda i: _objective(points[i]))
