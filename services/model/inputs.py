@@ -31,14 +31,15 @@ def add_derived(features: pl.DataFrame) -> pl.DataFrame:
 
 
 def matrix(features: pl.DataFrame, columns: list[str]) -> np.ndarray:
-    """Float32 rows in `columns` order; columns the rows lack are missing values (NaN), so a
-    model keeps scoring when the feature contract gains or loses a column."""
+    """Float32 rows in `columns` order (C order: what `predict` reads without a copy); columns
+    the rows lack are missing values (NaN), so a model keeps scoring when the feature
+    contract gains or loses a column. Derived inputs already added (`add_derived`) are
+    read, not recomputed."""
     present = set(features.columns)
-    derived = {k: v for k, v in DERIVED.items() if k in columns}
     exprs = [
-        derived[c].alias(c)
-        if c in derived
-        else (pl.col(c) if c in present else pl.lit(None, pl.Float32).alias(c))
+        pl.col(c)
+        if c in present
+        else (DERIVED[c].alias(c) if c in DERIVED else pl.lit(None, pl.Float32).alias(c))
         for c in columns
     ]
     if not features.height:

@@ -100,3 +100,5 @@ def test_promotion_mid_stream_scores_every_row_once(
         switched = [v == trained.weak.name for v in in_order]
         assert switched == sorted(switched), f"partition {partition} went back to the old model"
     assert service.scorer.version == trained.weak.name
+    # the promoted version was compiled off the scoring loop, and is now scored compiled
+    assert service.scorer.wait_compiled(timeout_s=60)  # type: ignore[attr-defined]
