@@ -55,8 +55,12 @@ def api(
     _logging()
     settings = ApiSettings()
     Path("var").mkdir(exist_ok=True)
-    uvicorn.run(create_app(settings, KafkaSettings()), host=host or settings.host,
-                port=port or settings.port, log_level="warning")
+    uvicorn.run(
+        create_app(settings, KafkaSettings()),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="warning",
+    )
 
 
 @app.command()
@@ -173,21 +177,30 @@ def train(
         list[int] | None, typer.Option(help="simulation seed (repeat for several)")
     ] = None,
     work: Annotated[Path, typer.Option(help="cache of simulated runs")] = Path("var/eval"),
+    products: Annotated[
+        int | None, typer.Option(help="simulated catalogue size instead of the preset's")
+    ] = None,
+    partitions: Annotated[int, typer.Option(help="partitions to route simulated products to")] = 4,
 ) -> None:
     """Train a LightGBM trend model with calibrated probabilities; register a new version."""
     from services.model import train as training
-    from services.simulator import SCENARIOS
+    from services.simulator import SCENARIOS, with_products
 
     sources = [events is not None, feature_log is not None, scenario is not None]
     if sum(sources) != 1:
         raise typer.BadParameter("give exactly one of --events, --feature-log, --scenario")
+    if products is not None and scenario is None:
+        raise typer.BadParameter("--products sizes a simulated scenario: give --scenario too")
     try:
         if scenario is not None:
             if scenario not in SCENARIOS:
                 raise typer.BadParameter(
                     f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}"
                 )
-            directory = training.train_from_scenario(scenario, seed or [1], out, work=work)
+            cfg = with_products(scenario, products)
+            directory = training.train_from_scenario(
+                cfg, seed or [1], out, work=work, partitions=partitions
+            )
         elif feature_log is not None:
             from services.ingest.feature_log import read
 

@@ -14,9 +14,16 @@ truth, so the same code labels real logged streams. For the row of product p at 
   carts, purchases) per view in (t, t + H] reach `min_quality` × p's own 7-day rate.
   Views bought from bots or a feed glitch inflate volume, not interactions. Sources that
   report views only (no interactions in 7 d) skip this test.
+* and the rise holds: the later half of (t, t + H] carries at least `hold` × the events
+  of the earlier half. Word of mouth builds over days; an outside mention or a burst of
+  bought views spends itself within hours (Crane & Sornette's exogenous class), and in
+  sources that report views only this is the one test that tells them apart.
 
 Rows whose horizon passes the end of the data have no label (null): the outcome is not
-known yet. Pure: Polars in, Polars out.
+known yet. Nor do rows of a product seen for less than `min_history_ms` (default a day):
+its own normal is not known yet. A daily mean taken from a few night hours makes an
+ordinary morning look like a viral day; on a log's first day every product is such a
+case. Pure: Polars in, Polars out.
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ class LabelSpec:
     min_events: float = 200.0
     rise_x: float = 1.5
     min_quality: float = 0.5
+    hold: float = 0.5
+    min_history_ms: int = DAY_MS
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "definition": __doc__.split("\n\n")[1].strip()}
@@ -98,7 +107,9 @@ def label(features: pl.DataFrame, spec: LabelSpec | None = None) -> pl.DataFrame
         future_views=pl.col("view_5m"),
         future_interactions=interactions("5m"),
     )
+    first_half = future_sums(features, spec.horizon_ms // 2, first_half=pl.col("events_5m"))
     f = pl.col("future_events")
+    later_half = f - pl.col("first_half")
     own_rate = interactions("7d") / (pl.col("view_7d") + 1)
     future_rate = pl.col("future_interactions") / (pl.col("future_views") + 1)
     viral = (
@@ -106,9 +117,14 @@ def label(features: pl.DataFrame, spec: LabelSpec | None = None) -> pl.DataFrame
         & (f >= spec.min_events)
         & (f >= spec.rise_x * pl.col("events_24h"))
         & ((interactions("7d") == 0) | (future_rate >= spec.min_quality * own_rate))
+        & (later_half >= spec.hold * pl.col("first_half"))
     )
     return (
-        features.with_columns(future, daily_mean=trailing_daily_mean())
-        .with_columns(label=viral.cast(pl.Int8))
-        .drop("future_views", "future_interactions")
+        features.with_columns(*future, *first_half, daily_mean=trailing_daily_mean())
+        .with_columns(
+            label=pl.when(pl.col("hours_since_first_seen") * HOUR_MS >= spec.min_history_ms)
+            .then(viral.cast(pl.Int8))
+            .otherwise(None)
+        )
+        .drop("future_views", "future_interactions", "first_half")
     )

@@ -47,10 +47,10 @@ class TrainConfig:
     test_fraction: float = 0.2
     negatives_per_positive: float = 20.0  # training negatives kept, weighted back
     num_boost_round: int = 400
-    early_stopping_rounds: int = 30
+    early_stopping_rounds: int = 30  # 0: all `num_boost_round` rounds
     learning_rate: float = 0.05
-    num_leaves: int = 31
-    min_data_in_leaf: int = 100
+    num_leaves: int = 15
+    min_data_in_leaf: int = 500  # several episodes per leaf: one episode is hundreds of rows
     num_threads: int = 2
     seed: int = 0
 
@@ -107,10 +107,9 @@ def fit(
             raise ValueError(f"the {name} part has no viral rows: more data is needed")
     train = _downsample(train, cfg)
     y_train = train["label"].to_numpy()
-    pos_weight = float(np.sqrt(train["weight"].filter(train["label"] == 0).sum() / y_train.sum()))
     params = {
         "objective": "binary",
-        "metric": ["average_precision", "binary_logloss"],
+        "metric": ["binary_logloss", "average_precision"],
         "first_metric_only": True,
         "learning_rate": cfg.learning_rate,
         "num_leaves": cfg.num_leaves,
@@ -119,7 +118,6 @@ def fit(
         "bagging_fraction": 0.8,
         "bagging_freq": 1,
         "lambda_l2": 1.0,
-        "scale_pos_weight": pos_weight,
         "num_threads": cfg.num_threads,
         "seed": cfg.seed,
         "verbosity": -1,
@@ -142,7 +140,11 @@ def fit(
             valid_sets=[dvalid],
             valid_names=["valid"],
             callbacks=[
-                lgb.early_stopping(cfg.early_stopping_rounds, verbose=False),
+                *(
+                    [lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)]
+                    if cfg.early_stopping_rounds
+                    else []
+                ),
                 lambda env: bar.advance(task),
             ],
         )
@@ -151,12 +153,10 @@ def fit(
     calibration = Isotonic.fit(booster.predict(x_valid, raw_score=True), y_valid)
     margin = booster.predict(matrix(test, INPUT_COLUMNS), raw_score=True)
     y_test = test["label"].to_numpy()
-    y_test = test["label"].to_numpy()
     metrics = {
         "test": test_metrics(calibration(margin), y_test),
         "test_uncalibrated_ece": test_metrics(1 / (1 + np.exp(-margin)), y_test)["ece"],
         "best_iteration": best,
-        "scale_pos_weight": pos_weight,
         "rows": {"train": train.height, "valid": valid.height, "test": test.height},
         "positives": {
             "train": int(y_train.sum()),

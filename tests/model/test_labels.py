@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import polars as pl
 import pytest
 
@@ -9,7 +11,9 @@ from services.model.labels import DAY_MS, HOUR_MS, LabelSpec, label, trailing_da
 from shared.features import FEATURE_COLUMNS
 
 D = 20_000 * DAY_MS  # a UTC midnight
-SPEC = LabelSpec(horizon_ms=3 * HOUR_MS, growth_x=2.0, min_events=10.0, rise_x=1.0, min_quality=0.5)
+SPEC = LabelSpec(
+    horizon_ms=3 * HOUR_MS, growth_x=2.0, min_events=10.0, rise_x=1.0, min_quality=0.5, hold=0.5
+)
 
 
 def rows(events: list[float], hours: list[int] | None = None, **cols: float) -> pl.DataFrame:
@@ -87,3 +91,19 @@ def test_rows_of_other_products_do_not_mix() -> None:
     out = label(pl.concat([b, a]).sort("tick_ms"), SPEC)
     assert out.filter(pl.col("product_id") == "p")["future_events"].to_list()[:3] == [12, 21, 30]
     assert out.filter(pl.col("product_id") == "q")["future_events"].to_list()[:3] == [300] * 3
+
+
+def test_a_burst_that_fades_within_the_horizon_is_not_viral() -> None:
+    # F(0) = 30 + 1 + 1: big enough, but the later half of (0, 3 h] holds 2 of the 32.
+    burst = rows([1, 30, 1, 1, 1, 1], events_7d=28.0)
+    assert label(burst, SPEC)["label"][0] == 0
+    assert label(burst, dataclasses.replace(SPEC, hold=0.0))["label"][0] == 1
+    # The same volume still rising through the horizon is viral.
+    assert label(rows([1, 8, 12, 12, 1, 1], events_7d=28.0), SPEC)["label"][0] == 1
+
+
+@pytest.mark.parametrize(("seen_h", "expected"), [(5.0, None), (23.0, None), (24.0, 1)])
+def test_a_product_seen_less_than_a_day_has_no_label(seen_h: float, expected: int | None) -> None:
+    # 4 events in its one known day: F(0) = 12 is viral once the label may judge it.
+    frame = rows([1, 1, 1, 10, 10, 10], events_7d=4.0, hours_since_first_seen=seen_h)
+    assert label(frame, SPEC)["label"][0] == expected

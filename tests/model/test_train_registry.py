@@ -23,7 +23,7 @@ def test_metadata_describes_the_version(trained) -> None:
     assert (trained.good / "model.txt").read_text().startswith("tree")
     assert meta["version"] == trained.good.name
     assert meta["features"] == INPUT_COLUMNS
-    assert meta["training_seeds"] == [3]
+    assert meta["training_seeds"] == [3, 4]
     assert meta["source"] == {**meta["source"], "kind": "scenario", "scenario": "small"}
     assert meta["label"]["horizon_ms"] == 86_400_000 and "definition" in meta["label"]
     split = meta["split"]
