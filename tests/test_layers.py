@@ -10,9 +10,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("ingest", "model", "api", "simulator")
 PURE_CORES = [
-    "services/ingest/windows.py", "services/ingest/spread.py", "services/ingest/dedup.py",
-    "services/ingest/catalog.py", "services/ingest/features.py", "services/ingest/processor.py",
-    "services/api/alerts.py", "services/model/baseline.py", "shared/schema.py",
+    "services/ingest/windows.py",
+    "services/ingest/spread.py",
+    "services/ingest/dedup.py",
+    "services/ingest/catalog.py",
+    "services/ingest/features.py",
+    "services/ingest/processor.py",
+    "services/api/alerts.py",
+    "services/model/baseline.py",
+    "shared/schema.py",
     "shared/features.py",
 ]
 IO_MODULES = ("kafka", "fastapi", "sqlalchemy", "httpx", "uvicorn", "starlette")
