@@ -1,4 +1,5 @@
-"""Real HTTP(S) webhook receivers on 127.0.0.1 for the webhook tests; score rows and API keys."""
+"""Real HTTP(S) webhook receivers on 127.0.0.1 for the webhook tests; score rows, API keys and
+a read-only API over a fresh SQLite store."""
 
 from __future__ import annotations
 
@@ -9,11 +10,17 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
+from fastapi.testclient import TestClient
 
+from services.api.app import create_app
+from services.api.auth import create_key
 from shared.scores import SCORE_SCHEMA
+from shared.settings import ApiSettings
 
 TICK_MS = 1_772_409_600_000
 
@@ -167,3 +174,14 @@ def score_rows(
 def make_scores() -> Callable[..., pl.DataFrame]:
     """`make_scores({"product": probability}, tick_ms)` builds a batch of score rows."""
     return score_rows
+
+
+@pytest.fixture
+def read_api(tmp_path: Path) -> Iterator[tuple[Any, TestClient, dict[str, str]]]:
+    """An API over a fresh SQLite store (no dispatcher), its test client and a read key."""
+    settings = ApiSettings(database_url=f"sqlite:///{tmp_path / 'api.db'}", run_dispatcher=False)
+    app = create_app(settings)
+    with app.state.sessionmaker.begin() as session:
+        key = create_key(session, "reader", "read")
+    with TestClient(app) as client:
+        yield app, client, {"Authorization": f"Bearer {key}"}

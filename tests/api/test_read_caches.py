@@ -7,32 +7,17 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from services.api.app import create_app
-from services.api.auth import ApiKey, create_key, hash_key, revoke_key
+from services.api.auth import ApiKey, hash_key, revoke_key
 from services.api.caching import ExpiringCache, SingleFlight
 from services.api.routes.trends import TrendPages
 from services.api.store import save_scores
-from shared.settings import ApiSettings
 
 TICK_MS = 1_772_409_600_000
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[tuple[Any, TestClient, dict[str, str]]]:
-    settings = ApiSettings(database_url=f"sqlite:///{tmp_path / 'api.db'}", run_dispatcher=False)
-    app = create_app(settings)
-    with app.state.sessionmaker.begin() as session:
-        key = create_key(session, "reader", "read")
-    with TestClient(app) as client:
-        yield app, client, {"Authorization": f"Bearer {key}"}
 
 
 def ids(client: TestClient, auth: dict[str, str], query: str = "") -> list[str]:
@@ -41,8 +26,8 @@ def ids(client: TestClient, auth: dict[str, str], query: str = "") -> list[str]:
     return [item["product_id"] for item in response.json()["items"]]
 
 
-def test_a_committed_score_batch_is_in_the_next_page(api: Any, make_scores: Any) -> None:
-    app, client, auth = api
+def test_a_committed_score_batch_is_in_the_next_page(read_api: Any, make_scores: Any) -> None:
+    app, client, auth = read_api
     app.state.intake.apply(make_scores({"a": 0.5, "b": 0.3}, TICK_MS))
     assert ids(client, auth) == ["a", "b"]
     assert ids(client, auth) == ["a", "b"]  # now served from the cache
@@ -52,9 +37,9 @@ def test_a_committed_score_batch_is_in_the_next_page(api: Any, make_scores: Any)
 
 
 def test_another_process_writing_the_store_shows_within_the_page_ttl(
-    api: Any, make_scores: Any
+    read_api: Any, make_scores: Any
 ) -> None:
-    app, client, auth = api
+    app, client, auth = read_api
     app.state.trend_pages = TrendPages(ttl_s=0.3)
     app.state.intake.apply(make_scores({"a": 0.5}, TICK_MS))
     assert ids(client, auth) == ["a"]
@@ -68,8 +53,8 @@ def test_another_process_writing_the_store_shows_within_the_page_ttl(
         time.sleep(0.05)
 
 
-def test_pages_follow_the_cursor_and_filters(api: Any, make_scores: Any) -> None:
-    app, client, auth = api
+def test_pages_follow_the_cursor_and_filters(read_api: Any, make_scores: Any) -> None:
+    app, client, auth = read_api
     app.state.intake.apply(make_scores({f"p{i}": 0.1 * i for i in range(1, 6)}, TICK_MS))
     app.state.intake.apply(make_scores({"drink": 0.95}, TICK_MS, category="minuman"))
     seen: list[str] = []
@@ -93,8 +78,8 @@ def test_pages_follow_the_cursor_and_filters(api: Any, make_scores: Any) -> None
     assert bad.status_code == 422 and "cursor" in bad.text
 
 
-def test_a_revoked_key_is_refused_within_the_key_ttl(api: Any, make_scores: Any) -> None:
-    app, client, auth = api
+def test_a_revoked_key_is_refused_within_the_key_ttl(read_api: Any, make_scores: Any) -> None:
+    app, client, auth = read_api
     app.state.key_cache = ExpiringCache(0.3)
     assert client.get("/v1/trends", headers=auth).status_code == 200  # verified and cached
     key = auth["Authorization"].removeprefix("Bearer ")
@@ -106,8 +91,8 @@ def test_a_revoked_key_is_refused_within_the_key_ttl(api: Any, make_scores: Any)
     assert refused.status_code == 401 and "invalid_token" in refused.headers["www-authenticate"]
 
 
-def test_a_new_key_works_at_once(api: Any) -> None:
-    app, client, _auth = api
+def test_a_new_key_works_at_once(read_api: Any) -> None:
+    app, client, _auth = read_api
     key = "pk_created-while-the-api-runs"
     assert client.get("/v1/trends", headers={"Authorization": f"Bearer {key}"}).status_code == 401
     with app.state.sessionmaker.begin() as session:
@@ -115,8 +100,8 @@ def test_a_new_key_works_at_once(api: Any) -> None:
     assert client.get("/v1/trends", headers={"Authorization": f"Bearer {key}"}).status_code == 200
 
 
-def test_request_metrics_count_route_templates(api: Any, make_scores: Any) -> None:
-    app, client, auth = api
+def test_request_metrics_count_route_templates(read_api: Any, make_scores: Any) -> None:
+    app, client, auth = read_api
     app.state.intake.apply(make_scores({"a": 0.5}, TICK_MS))
     client.get("/v1/trends", headers=auth)
     client.get("/v1/trends")

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-
-import pytest
-from fastapi.testclient import TestClient
-
-from services.api.app import create_app
-from services.api.auth import create_key
-from shared.settings import ApiSettings
 
 TICK_MS = 1_772_409_600_000
 STEP_MS = 300_000
 
 
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[tuple[Any, TestClient, dict[str, str]]]:
-    settings = ApiSettings(database_url=f"sqlite:///{tmp_path / 'api.db'}", run_dispatcher=False)
-    app = create_app(settings)
-    with app.state.sessionmaker.begin() as session:
-        key = create_key(session, "reader", "read")
-    with TestClient(app) as client:
-        yield app, client, {"Authorization": f"Bearer {key}"}
-
-
-def test_product_detail_has_history_engagement_and_explanation(api: Any, make_scores: Any) -> None:
-    app, client, auth = api
+def test_product_detail_has_history_engagement_and_explanation(
+    read_api: Any, make_scores: Any
+) -> None:
+    app, client, auth = read_api
     path = [0.2, 0.4, 0.75, 0.9]
     for i, p in enumerate(path):
         app.state.intake.apply(make_scores({"shop/kp-1": p, "other": 0.1}, TICK_MS + i * STEP_MS))
@@ -50,16 +33,16 @@ def test_product_detail_has_history_engagement_and_explanation(api: Any, make_sc
     assert [p["probability"] for p in recent["score_history"]] == [0.5]
 
 
-def test_unknown_product_is_404_and_bad_ids_are_422(api: Any) -> None:
-    _, client, auth = api
+def test_unknown_product_is_404_and_bad_ids_are_422(read_api: Any) -> None:
+    _, client, auth = read_api
     missing = client.get("/v1/products/nope", headers=auth)
     assert missing.status_code == 404 and "nope" in missing.json()["detail"]
     assert client.get("/v1/products/bad id!", headers=auth).status_code == 422
     assert client.get("/v1/products/a?hours=0", headers=auth).status_code == 422
 
 
-def test_alert_feed_pages_with_a_cursor_and_resumes(api: Any, make_scores: Any) -> None:
-    app, client, auth = api
+def test_alert_feed_pages_with_a_cursor_and_resumes(read_api: Any, make_scores: Any) -> None:
+    app, client, auth = read_api
     app.state.intake.apply(make_scores({f"p{i}": 0.8 for i in range(5)}, TICK_MS))
     app.state.intake.apply(make_scores({"f1": 0.9}, TICK_MS, category="fashion"))
     seen: list[str] = []
