@@ -47,7 +47,7 @@ class TrainConfig:
     test_fraction: float = 0.2
     negatives_per_positive: float = 20.0  # training negatives kept, weighted back
     num_boost_round: int = 400
-    early_stopping_rounds: int = 30  # 0: all `num_boost_round` rounds
+    early_stopping_rounds: int = 30
     learning_rate: float = 0.05
     num_leaves: int = 15
     min_data_in_leaf: int = 500  # several episodes per leaf: one episode is hundreds of rows
@@ -140,11 +140,7 @@ def fit(
             valid_sets=[dvalid],
             valid_names=["valid"],
             callbacks=[
-                *(
-                    [lgb.early_stopping(cfg.early_stopping_rounds, verbose=False)]
-                    if cfg.early_stopping_rounds
-                    else []
-                ),
+                lgb.early_stopping(cfg.early_stopping_rounds, verbose=False),
                 lambda env: bar.advance(task),
             ],
         )
