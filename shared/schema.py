@@ -195,6 +195,16 @@ _STRING_FIELDS = (
 )
 
 
+_MAYBE_BOOLEAN = pl.any_horizontal(pl.col(f).is_in(["true", "false"]) for f in _STRING_FIELDS)
+
+
+def _timestamps(ts: pl.Series) -> pl.Series:
+    """`_parse_ts` of the column; a batch of epoch milliseconds only skips the RFC 3339 parse."""
+    if ts.str.contains(_INT).all():
+        return ts.cast(pl.Int64, strict=False)
+    return ts.to_frame().select(_parse_ts(pl.col("ts"))).to_series()
+
+
 def _has_boolean(line: bytes) -> bool:
     return any(isinstance(v, bool) for v in orjson.loads(line).values())
 
@@ -226,20 +236,17 @@ def decode_lines(lines: list[bytes]) -> DecodedBatch:
         ok = np.fromiter(map(_is_json_object, candidates), dtype=bool, count=len(candidates))
         malformed, keep = keep[~ok], keep[ok]
         raw = _read_text_columns([lines[i] for i in keep])
-    raw = raw.with_columns(pl.Series("line_no", keep), ts_ms=_parse_ts(pl.col("ts")))
-    valid = raw.select(_VALID).to_series()
+    raw = raw.with_columns(pl.Series("line_no", keep), ts_ms=_timestamps(raw["ts"]))
+    flags = raw.select(valid=_VALID, maybe_boolean=_MAYBE_BOOLEAN)
+    valid = flags["valid"]
     # Text reading turns a JSON boolean into "true"/"false"; only such rare rows are
     # re-parsed to tell a real boolean (wrong type) from the string.
-    suspicious = (
-        raw.select(
-            pl.any_horizontal(pl.col(f).is_in(["true", "false"]) for f in _STRING_FIELDS)
-        ).to_series()
-        & valid
-    )
+    suspicious = flags["maybe_boolean"] & valid
     if suspicious.any():
         booleans = [_has_boolean(lines[i]) for i in raw.filter(suspicious)["line_no"].to_list()]
         valid = valid.scatter(suspicious.arg_true().filter(pl.Series(booleans)), False)
-    events = raw.filter(valid).select(
+    all_valid = valid.all(ignore_nulls=False) is True
+    events = (raw if all_valid else raw.filter(valid)).select(
         "line_no",
         "event_id",
         "ts_ms",
@@ -253,6 +260,8 @@ def decode_lines(lines: list[bytes]) -> DecodedBatch:
         "product_name",
         pl.col("price_idr").cast(pl.Float64),
     )
+    if all_valid and len(keep) == n:
+        return DecodedBatch(events=events, rejected=_rejects(line_no[:0], "", ""))
     rejected = pl.concat(
         [
             raw.filter(~valid).select(
