@@ -6,6 +6,8 @@ and its slot reused, so memory follows active products, not history.
 
 from __future__ import annotations
 
+from itertools import repeat
+
 import numpy as np
 import polars as pl
 
@@ -59,11 +61,20 @@ class Catalog:
         rows with events in the day before a tick are published, so this never changes
         a row. Category and name follow the chunks, see `describe`.
         """
-        per_product = events.group_by("product_id").agg(
-            first=pl.col("ts_ms").min(), last=pl.col("ts_ms").max(), chunk=pl.col("chunk").min()
+        per_product = (
+            events.with_row_index("row")
+            .group_by("product_id")
+            .agg(
+                first=pl.col("ts_ms").min(),
+                last=pl.col("ts_ms").max(),
+                chunk=pl.col("chunk").min(),
+                rows=pl.col("row"),
+            )
         )
         ids = per_product["product_id"].to_list()
-        slots = np.fromiter((self._slot(pid) for pid in ids), dtype=np.int64, count=len(ids))
+        slots = np.fromiter(map(self.slot_of.get, ids, repeat(-1)), dtype=np.int64, count=len(ids))
+        for i in np.flatnonzero(slots < 0).tolist():
+            slots[i] = self._slot(ids[i])
         returning = self.in_use[slots] & (
             self.last_seen_ms[slots]
             < tick_before_chunk[per_product["chunk"].to_numpy()] - self.retention_ms
@@ -76,14 +87,10 @@ class Catalog:
         seen = self.first_seen_ms[slots], self.last_seen_ms[slots]
         self.first_seen_ms[slots] = np.where(new, first, np.minimum(seen[0], first))
         self.last_seen_ms[slots] = np.where(new, last, np.maximum(seen[1], last))
-        lookup = pl.DataFrame(
-            {"product_id": ids, "slot": slots}, schema={"product_id": pl.String, "slot": pl.Int64}
-        )
-        return (
-            events.select("product_id")
-            .join(lookup, on="product_id", how="left", maintain_order="left")["slot"]
-            .to_numpy()
-        )
+        rows = per_product["rows"]
+        event_slots = np.empty(events.height, dtype=np.int64)
+        event_slots[rows.explode().to_numpy()] = np.repeat(slots, rows.list.len().to_numpy())
+        return event_slots
 
     def describe(self, slots: np.ndarray, category: np.ndarray, product_name: np.ndarray) -> None:
         """Latest known category and name (None keeps the previous value)."""

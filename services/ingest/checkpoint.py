@@ -20,7 +20,8 @@ from services.ingest.processor import PartitionProcessor
 # 2: spread state summed per closed hour (version 1 kept per-minute rows).
 # 3: per-slot spread features in narrower integers, and the rows new to the current hour.
 # 4: dedup ids in sorted arrays instead of Python sets.
-FORMAT_VERSION = 4
+# 5: spread rows waiting for a tick kept batch by batch.
+FORMAT_VERSION = 5
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ O(current hour + touched products), not O(a day of rows).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +30,8 @@ KEY_MASK = np.uint64((1 << KEY_BITS) - 1)
 TOP_REGIONS = 5
 # Region codes "ID-XY" map to 26 * X + Y, which sorts like the code itself.
 REGION_CODES = [f"ID-{chr(65 + i // 26)}{chr(65 + i % 26)}" for i in range(26 * 26)]
-_REGION_INDEX = {code: i for i, code in enumerate(REGION_CODES)}
+# The Enum's physical code of a region is its index in REGION_CODES.
+_REGION_ENUM = pl.Enum(REGION_CODES)
 # Platform bits in name order, so a bit mask decodes to an already sorted list.
 PLATFORMS_SORTED = sorted(PLATFORMS)
 _PLATFORM_BIT = np.array([PLATFORMS_SORTED.index(p) for p in PLATFORMS], dtype=np.uint64)
@@ -115,7 +117,8 @@ class Dimension:
 
     def __init__(self, counted: bool) -> None:
         self.counted = counted
-        self.pending: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # bucket, pair, n
+        # Rows waiting for a tick, batch by batch: (bucket, pair, n).
+        self.pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.hours: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # hour_ms -> pair, n
         self.closed = Rows.empty(counted)  # summed over the closed hours of the windows
         self.closed_hours: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
@@ -125,28 +128,25 @@ class Dimension:
         self.moved_earlier = False
 
     def add(self, bucket_ms: np.ndarray, pair: np.ndarray, n: np.ndarray) -> None:
-        """Queue rows; they stay sorted by bucket so a tick takes a prefix."""
-        if len(pair) == 0:
-            return
-        if self.pending is not None:
-            bucket_ms = np.concatenate([self.pending[0], bucket_ms])
-            pair = np.concatenate([self.pending[1], pair])
-            n = np.concatenate([self.pending[2], n])
-        order = np.argsort(bucket_ms, kind="stable")
-        self.pending = (bucket_ms[order], pair[order], n[order])
+        """Queue rows; the next tick sorts them by bucket (stable) and takes a prefix."""
+        if len(pair):
+            self.pending.append((bucket_ms, pair, n))
 
     def advance(self, tick_ms: int, day_hours: tuple[int, ...], six_hours: tuple[int, ...]) -> bool:
         """Move rows of buckets before `tick_ms` into their hours; resum the closed hours if
         the windows' set of closed hours changed (returns whether it did)."""
         hour_now = tick_ms - tick_ms % HOUR_MS
         self.fresh, self.moved_earlier = np.empty(0, np.uint64), False
-        if self.pending is not None and self.pending[0][0] < tick_ms:
-            bucket, pair, n = self.pending
+        if self.pending:
+            bucket, pair, n = (np.concatenate(part) for part in zip(*self.pending, strict=True))
+            order = np.argsort(bucket, kind="stable")
+            bucket, pair, n = bucket[order], pair[order], n[order]
             cut = int(np.searchsorted(bucket, tick_ms, side="left"))
-            self.pending = (bucket[cut:], pair[cut:], n[cut:]) if cut < len(bucket) else None
+            self.pending = [(bucket[cut:], pair[cut:], n[cut:])] if cut < len(bucket) else []
             hour = bucket[:cut] - bucket[:cut] % HOUR_MS
             edges = np.flatnonzero(np.diff(hour)) + 1
-            for lo, hi in zip([0, *edges.tolist()], [*edges.tolist(), cut], strict=True):
+            bounds = [0, *edges.tolist(), cut] if cut else []
+            for lo, hi in itertools.pairwise(bounds):
                 fresh = self._add_hour(int(hour[lo]), pair[lo:hi], n[lo:hi])
                 if hour[lo] == hour_now:
                     self.fresh = fresh
@@ -195,7 +195,7 @@ class Dimension:
     @property
     def nbytes(self) -> int:
         held = sum(p.nbytes + (0 if n is None else n.nbytes) for p, n in self.hours.values())
-        waiting = sum(a.nbytes for a in self.pending) if self.pending is not None else 0
+        waiting = sum(a.nbytes for part in self.pending for a in part)
         return held + waiting + self.closed.nbytes
 
 
@@ -322,10 +322,8 @@ class Spread:
         region = events["region"]
         has = region.is_not_null().to_numpy()
         if has.any():
-            key = region.filter(pl.Series(has)).replace_strict(
-                _REGION_INDEX, return_dtype=pl.UInt64
-            )
-            self.regions.add(bucket[has], slot[has] | key.to_numpy(), n[has])
+            key = region.filter(pl.Series(has)).cast(_REGION_ENUM).to_physical().to_numpy()
+            self.regions.add(bucket[has], slot[has] | key.astype(np.uint64), n[has])
         key = _PLATFORM_BIT[events["platform"].to_physical().to_numpy()]
         self.platforms.add(bucket, slot | key, n)
 
