@@ -128,8 +128,12 @@ def _checks() -> list[tuple[pl.Expr, str, str]]:
             "count: expected a positive integer",
         ),
         (
+            # 19 digits may overflow Int64: the null cast is out of range too.
             pl.col("count").is_not_null()
-            & ~pl.col("count").cast(pl.Int64, strict=False).is_between(1, MAX_COUNT),
+            & ~pl.col("count")
+            .cast(pl.Int64, strict=False)
+            .is_between(1, MAX_COUNT)
+            .fill_null(False),
             "invalid_value",
             f"count: expected 1..{MAX_COUNT}",
         ),

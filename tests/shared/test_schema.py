@@ -34,6 +34,7 @@ def line(**changes: object) -> bytes:
         (line(event_id={"a": 1}), "wrong_type"),
         (line(count="many"), "wrong_type"),
         (line(count=0), "invalid_value"),
+        (line(count=9_999_999_999_999_999_999), "invalid_value"),  # beyond Int64
         (line(platform="myspace"), "invalid_value"),
         (line(action="dance"), "invalid_value"),
         (line(region="Java"), "invalid_value"),
