@@ -117,8 +117,9 @@ class Dimension:
 
     def __init__(self, counted: bool) -> None:
         self.counted = counted
-        # Rows waiting for a tick, batch by batch: (bucket, pair, n).
-        self.pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        # Rows waiting for a tick, batch by batch: (bucket, pair, n or None). They are
+        # most of the spread memory (up to a tick plus the lateness of events).
+        self.pending: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
         self.hours: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # hour_ms -> pair, n
         self.closed = Rows.empty(counted)  # summed over the closed hours of the windows
         self.closed_hours: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
@@ -128,9 +129,10 @@ class Dimension:
         self.moved_earlier = False
 
     def add(self, bucket_ms: np.ndarray, pair: np.ndarray, n: np.ndarray) -> None:
-        """Queue rows; the next tick sorts them by bucket (stable) and takes a prefix."""
+        """Queue rows (their counts only if counted); the next tick sorts them by bucket
+        (stable) and takes a prefix."""
         if len(pair):
-            self.pending.append((bucket_ms, pair, n))
+            self.pending.append((bucket_ms, pair, n if self.counted else None))
 
     def advance(self, tick_ms: int, day_hours: tuple[int, ...], six_hours: tuple[int, ...]) -> bool:
         """Move rows of buckets before `tick_ms` into their hours; resum the closed hours if
@@ -138,16 +140,19 @@ class Dimension:
         hour_now = tick_ms - tick_ms % HOUR_MS
         self.fresh, self.moved_earlier = np.empty(0, np.uint64), False
         if self.pending:
-            bucket, pair, n = (np.concatenate(part) for part in zip(*self.pending, strict=True))
+            bucket = np.concatenate([part[0] for part in self.pending])
+            pair = np.concatenate([part[1] for part in self.pending])
             order = np.argsort(bucket, kind="stable")
-            bucket, pair, n = bucket[order], pair[order], n[order]
+            bucket, pair = bucket[order], pair[order]
+            n = np.concatenate([part[2] for part in self.pending])[order] if self.counted else None
             cut = int(np.searchsorted(bucket, tick_ms, side="left"))
-            self.pending = [(bucket[cut:], pair[cut:], n[cut:])] if cut < len(bucket) else []
+            rest = None if n is None else n[cut:]
+            self.pending = [(bucket[cut:], pair[cut:], rest)] if cut < len(bucket) else []
             hour = bucket[:cut] - bucket[:cut] % HOUR_MS
             edges = np.flatnonzero(np.diff(hour)) + 1
             bounds = [0, *edges.tolist(), cut] if cut else []
             for lo, hi in itertools.pairwise(bounds):
-                fresh = self._add_hour(int(hour[lo]), pair[lo:hi], n[lo:hi])
+                fresh = self._add_hour(int(hour[lo]), pair[lo:hi], None if n is None else n[lo:hi])
                 if hour[lo] == hour_now:
                     self.fresh = fresh
                 else:
@@ -162,7 +167,7 @@ class Dimension:
         self.closed_hours = (day_hours, six_hours)
         return True
 
-    def _add_hour(self, hour_ms: int, pair: np.ndarray, n: np.ndarray) -> np.ndarray:
+    def _add_hour(self, hour_ms: int, pair: np.ndarray, n: np.ndarray | None) -> np.ndarray:
         """Fold rows into an hour; returns the pairs new to it (all of them if counted)."""
         old_pair, old_n = self.hours.get(hour_ms, (np.empty(0, np.uint64), None))
         if not self.counted:
@@ -173,6 +178,7 @@ class Dimension:
             # Two sorted runs: the stable sort merges them in linear time.
             self.hours[hour_ms] = (np.sort(np.concatenate([old_pair, new]), kind="stable"), None)
             return new
+        assert n is not None
         self.hours[hour_ms] = aggregate(
             np.concatenate([old_pair, pair]), n if old_n is None else np.concatenate([old_n, n])
         )
@@ -195,7 +201,7 @@ class Dimension:
     @property
     def nbytes(self) -> int:
         held = sum(p.nbytes + (0 if n is None else n.nbytes) for p, n in self.hours.values())
-        waiting = sum(a.nbytes for part in self.pending for a in part)
+        waiting = sum(a.nbytes for part in self.pending for a in part if a is not None)
         return held + waiting + self.closed.nbytes
 
 
