@@ -265,7 +265,7 @@ def decode_lines(lines: list[bytes]) -> DecodedBatch:
         pl.col("price_idr").cast(pl.Float64),
     )
     if all_valid and len(keep) == n:
-        return DecodedBatch(events=events, rejected=_rejects(line_no[:0], "", ""))
+        return DecodedBatch(events=events, rejected=pl.DataFrame(schema=REJECT_SCHEMA))
     rejected = pl.concat(
         [
             raw.filter(~valid).select(

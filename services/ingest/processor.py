@@ -61,7 +61,7 @@ class PartitionProcessor:
         return self.submit_decoded(decode_lines(lines))
 
     def submit_decoded(self, decoded: DecodedBatch) -> IngestResult:
-        """Fold already decoded events (arrival order = `line_no` order)."""
+        """Fold already decoded events (arrival order = `line_no` order; rejects sorted by it)."""
         result = IngestResult(rejected=decoded.rejected)
         events = decoded.events
         if events.height == 0:
@@ -96,12 +96,13 @@ class PartitionProcessor:
         result.features = frames(fired, self.partition)
         self.max_ts_ms = int(running_max[-1])
         self.watermark_ms = int(watermark_after[-1])
-        late_rows = events.filter(pl.Series(late)).select(
-            "line_no",
-            reason=pl.lit("late"),
-            detail=pl.lit(f"older than the watermark (allowed lateness {lateness} ms)"),
-        )
-        result.rejected = pl.concat([result.rejected, late_rows]).sort("line_no")
+        if late.any():
+            late_rows = events.filter(pl.Series(late)).select(
+                "line_no",
+                reason=pl.lit("late"),
+                detail=pl.lit(f"older than the watermark (allowed lateness {lateness} ms)"),
+            )
+            result.rejected = pl.concat([result.rejected, late_rows]).sort("line_no")
         return result
 
     def advance_to(self, watermark_ms: int) -> list[pl.DataFrame]:
@@ -172,12 +173,15 @@ class PartitionProcessor:
             .agg(n=pl.col("count").sum())
             .sort("chunk")
         )
-        described = (
-            accepted.filter(pl.col("category").is_not_null() | pl.col("product_name").is_not_null())
-            .group_by("chunk", "slot")
-            .agg(pl.col("category", "product_name").drop_nulls().last())
-            .sort("chunk")
+        described = accepted.filter(
+            pl.col("category").is_not_null() | pl.col("product_name").is_not_null()
         )
+        if described.height:
+            described = (
+                described.group_by("chunk", "slot")
+                .agg(pl.col("category", "product_name").drop_nulls().last())
+                .sort("chunk")
+            )
         columns = [
             partial["slot"].to_numpy(),
             partial["bucket_ms"].to_numpy(),
