@@ -58,7 +58,7 @@ class ScoreSettings(BaseSettings):
     )
     reload_check_s: float = Field(1.0, gt=0, description="how often to look for a promotion")
     metrics_port: int = 9102
-    explain_threshold: float = Field(0.7, description="rows at or above it get reasons")
+    explain_threshold: float = Field(0.6, description="rows at or above it get reasons")
 
 
 class ApiSettings(BaseSettings):

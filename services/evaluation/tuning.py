@@ -91,7 +91,9 @@ def logistic_method(train: Run) -> Method:
 def model_method(scorer: Scorer, version: str) -> Method:
     """A registered model runs at the live alert rules: what sellers would get."""
     return Method(
-        "model", f"model {version}", (Knob("threshold", 0.7, lambda: scorer, AlertRules()),)
+        "model",
+        f"model {version}",
+        (Knob("threshold", AlertRules().threshold, lambda: scorer, AlertRules()),),
     )
 
 

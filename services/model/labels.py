@@ -48,7 +48,13 @@ class LabelSpec:
     rise_x: float = 1.5
     min_quality: float = 0.5
     hold: float = 0.5
+    sustain: float = 0.5
     min_history_ms: int = DAY_MS
+
+    @property
+    def lookahead_ms(self) -> int:
+        """How far past its tick a row's label looks: the gap a time split must leave."""
+        return 2 * self.horizon_ms if self.sustain else self.horizon_ms
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "definition": __doc__.split("\n\n")[1].strip()}
@@ -70,9 +76,12 @@ def interactions(window: str) -> pl.Expr:
     return pl.sum_horizontal(f"{a}_{window}" for a in INTERACTIONS)
 
 
-def future_sums(features: pl.DataFrame, horizon_ms: int, **amounts: pl.Expr) -> pl.DataFrame:
-    """Per row, each 5-minute amount summed over the product's ticks in (t, t + horizon];
-    null when the data ends before t + horizon. Rows keep their order."""
+def future_sums(
+    features: pl.DataFrame, horizons_ms: dict[str, int], **amounts: pl.Expr
+) -> pl.DataFrame:
+    """Per row, each 5-minute amount summed over the product's ticks in (t, t + horizon],
+    as `{horizon name}_{amount name}` for every horizon; null when the data ends before
+    t + horizon. Rows keep their order. One running sum serves every horizon."""
     end = features["tick_ms"].max()
     names = list(amounts)
     cum = (
@@ -81,35 +90,48 @@ def future_sums(features: pl.DataFrame, horizon_ms: int, **amounts: pl.Expr) -> 
         .sort("product_id", "tick_ms")
         .with_columns(pl.col(names).cum_sum().over("product_id"))
     )
-    ahead = cum.with_columns(target=pl.col("tick_ms") + horizon_ms).sort("target")
     later = cum.select("product_id", "tick_ms", *[pl.col(n).alias(f"{n}_end") for n in names])
-    joined = ahead.join_asof(
-        later.sort("tick_ms"),
-        left_on="target",
-        right_on="tick_ms",
-        by="product_id",
-        strategy="backward",
-        check_sortedness=False,
-    )
-    known = pl.col("target") <= end
-    return joined.sort("row").select(
-        [pl.when(known).then(pl.col(f"{n}_end") - pl.col(n)).alias(n) for n in names]
-    )
+    later = later.sort("tick_ms")
+    out = cum.select("row")
+    for horizon, ms in horizons_ms.items():
+        joined = (
+            cum.with_columns(target=pl.col("tick_ms") + ms)
+            .sort("target")
+            .join_asof(
+                later,
+                left_on="target",
+                right_on="tick_ms",
+                by="product_id",
+                strategy="backward",
+                check_sortedness=False,
+            )
+            .sort("row")
+        )
+        known = pl.col("target") <= end
+        out = out.with_columns(
+            joined.select(
+                pl.when(known).then(pl.col(f"{n}_end") - pl.col(n)).alias(f"{horizon}_{n}")
+                for n in names
+            )
+        )
+    return out.drop("row")
 
 
 def label(features: pl.DataFrame, spec: LabelSpec | None = None) -> pl.DataFrame:
     """`features` with `future_events`, `daily_mean` and `label` (Int8, null = not known)."""
     spec = spec or LabelSpec()
-    future = future_sums(
+    horizons = {"future": spec.horizon_ms, "first_half": spec.horizon_ms // 2}
+    if spec.sustain:
+        horizons["two_horizons"] = 2 * spec.horizon_ms
+    ahead = future_sums(
         features,
-        spec.horizon_ms,
-        future_events=pl.col("events_5m"),
-        future_views=pl.col("view_5m"),
-        future_interactions=interactions("5m"),
+        horizons,
+        events=pl.col("events_5m"),
+        views=pl.col("view_5m"),
+        interactions=interactions("5m"),
     )
-    first_half = future_sums(features, spec.horizon_ms // 2, first_half=pl.col("events_5m"))
     f = pl.col("future_events")
-    later_half = f - pl.col("first_half")
+    later_half = f - pl.col("first_half_events")
     own_rate = interactions("7d") / (pl.col("view_7d") + 1)
     future_rate = pl.col("future_interactions") / (pl.col("future_views") + 1)
     viral = (
@@ -117,14 +139,16 @@ def label(features: pl.DataFrame, spec: LabelSpec | None = None) -> pl.DataFrame
         & (f >= spec.min_events)
         & (f >= spec.rise_x * pl.col("events_24h"))
         & ((interactions("7d") == 0) | (future_rate >= spec.min_quality * own_rate))
-        & (later_half >= spec.hold * pl.col("first_half"))
+        & (later_half >= spec.hold * pl.col("first_half_events"))
     )
+    if spec.sustain:
+        viral = viral & (pl.col("two_horizons_events") - f >= spec.sustain * f)
     return (
-        features.with_columns(*future, *first_half, daily_mean=trailing_daily_mean())
+        features.with_columns(*ahead.get_columns(), daily_mean=trailing_daily_mean())
         .with_columns(
             label=pl.when(pl.col("hours_since_first_seen") * HOUR_MS >= spec.min_history_ms)
             .then(viral.cast(pl.Int8))
             .otherwise(None)
         )
-        .drop("future_views", "future_interactions", "first_half")
+        .select(*features.columns, "future_events", "daily_mean", "label")
     )

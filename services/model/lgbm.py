@@ -31,7 +31,7 @@ from shared.scores import SCORE_SCHEMA
 
 REASONS = SCORE_SCHEMA["reasons"]
 OUTPUTS = {"probability", "score", "model_version", "reasons"}
-EXPLAIN_THRESHOLD = 0.7  # the live alert threshold (services.api.alerts.AlertRules)
+EXPLAIN_THRESHOLD = 0.6  # the live alert threshold (services.api.alerts.AlertRules)
 PASSTHROUGH = [c for c in SCORE_SCHEMA if c not in OUTPUTS]
 _COMPILE_LOCK = threading.Lock()  # LLVM's per-process set-up is not meant to race
 log = logging.getLogger(__name__)

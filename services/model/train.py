@@ -42,7 +42,7 @@ TICK_MS = 5 * 60_000  # the ingest tick
 class TrainConfig:
     label: LabelSpec = field(default_factory=LabelSpec)
     warm_up_ms: int = 6 * 3_600_000  # a log's first hours: its windows are still filling
-    max_rows_per_run: int = 1_000_000  # thinned to the finest tick step that fits
+    max_rows_per_run: int = 500_000  # thinned to the finest tick step that fits
     valid_fraction: float = 0.3
     test_fraction: float = 0.2
     negatives_per_positive: float = 20.0  # training negatives kept, weighted back
@@ -100,7 +100,9 @@ def fit(
     rows: pl.DataFrame, cfg: TrainConfig, progress: bool = True
 ) -> tuple[lgb.Booster, Isotonic, Split, dict[str, Any]]:
     """Booster, calibration, the split and test metrics from labelled rows of every run."""
-    split = time_split(rows["tick_ms"], cfg.label.horizon_ms, cfg.valid_fraction, cfg.test_fraction)
+    split = time_split(
+        rows["tick_ms"], cfg.label.lookahead_ms, cfg.valid_fraction, cfg.test_fraction
+    )
     train, valid, test = (part(rows, split, n) for n in ("train", "valid", "test"))
     for name, frame in (("train", train), ("validation", valid), ("test", test)):
         if frame.height == 0 or frame["label"].sum() == 0:

@@ -73,14 +73,14 @@ SCENARIOS: dict[str, ScenarioConfig] = {
     "small": ScenarioConfig(
         name="small",
         n_products=60,
-        days=6,
+        days=14,
         start=date(2025, 11, 8),  # spans 11.11
         share_organic_viral=0.1,
         share_exogenous_spike=0.07,
         share_bot_burst=0.07,
         share_slow_grower=0.07,
         n_surge_categories=1,
-        viral_peak_days=(1.75, 3.5),  # six days leave no room for slower peaks
+        viral_peak_days=(1.75, 3.5),  # quick peaks keep whole episodes inside a short run
         base_views_median=3.0,
         late_rate=0.006,
         duplicate_rate=0.005,

@@ -25,7 +25,7 @@ class Trained:
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     work = tmp_path_factory.mktemp("runs")
     registry = tmp_path_factory.mktemp("registry")
-    # Two runs: a single six-day run leaves a test split of under a day, whose calibration
+    # Two runs: one short run leaves a test split of a day or two, whose calibration
     # error swung between 0.02 and 0.07 with the training settings alone.
     good = train_from_scenario("small", [3, 4], registry, progress=False, work=work, partitions=1)
     features = prepare_run("small", 3, work, partitions=1).features

@@ -11,8 +11,14 @@ from services.model.labels import DAY_MS, HOUR_MS, LabelSpec, label, trailing_da
 from shared.features import FEATURE_COLUMNS
 
 D = 20_000 * DAY_MS  # a UTC midnight
-SPEC = LabelSpec(
-    horizon_ms=3 * HOUR_MS, growth_x=2.0, min_events=10.0, rise_x=1.0, min_quality=0.5, hold=0.5
+SPEC = LabelSpec(  # each rule alone; `sustain` has a test of its own
+    horizon_ms=3 * HOUR_MS,
+    growth_x=2.0,
+    min_events=10.0,
+    rise_x=1.0,
+    min_quality=0.5,
+    hold=0.5,
+    sustain=0.0,
 )
 
 
@@ -107,3 +113,17 @@ def test_a_product_seen_less_than_a_day_has_no_label(seen_h: float, expected: in
     # 4 events in its one known day: F(0) = 12 is viral once the label may judge it.
     frame = rows([1, 1, 1, 10, 10, 10], events_7d=4.0, hours_since_first_seen=seen_h)
     assert label(frame, SPEC)["label"][0] == expected
+
+
+def test_a_rise_gone_by_the_next_horizon_is_not_viral() -> None:
+    sustain = dataclasses.replace(SPEC, sustain=0.5)
+    # F(0) = 30 holds through (0, 3 h], but (3 h, 6 h] carries 3 of it: a one-day wonder.
+    gone = rows([1, 10, 10, 10, 1, 1, 1, 1, 1, 1], events_7d=28.0)
+    assert label(gone, SPEC)["label"][0] == 1
+    assert label(gone, sustain)["label"][0] == 0
+    # The same rise still there over the next horizon is viral.
+    lasting = rows([1, 10, 10, 10, 10, 10, 10, 1, 1, 1], events_7d=28.0)
+    assert label(lasting, sustain)["label"][0] == 1
+    # The outcome is known only once both horizons are in the data.
+    assert label(lasting, SPEC)["label"][4] is not None
+    assert label(lasting, sustain)["label"][4] is None

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from seller_data import HOUR_MS, NOW_MS, PRODUCTS, STEP_MS, WEEK_STEPS, make_app, probability_at
 
+from services.api.alerts import AlertRules
 from services.api.web.data import RISING_FROM
 
 
@@ -173,11 +174,12 @@ def test_product_page_shows_charts_and_alerts(client: TestClient) -> None:
     assert shown.svg_classes.count("chart score") == 1
     assert '<title id="engagement-t">Interaksi per jam</title>' in page.text
     assert "Peringatan yang dikirim" in page.text
-    # The alert fired at the first tick at or above the engine's threshold (0.7).
+    # The alert fired at the first tick at or above the engine's threshold.
+    threshold = AlertRules().threshold
     first_alert = min(
         NOW_MS - k * STEP_MS
         for k in range(WEEK_STEPS)
-        if probability_at(PRODUCTS[0], NOW_MS - k * STEP_MS) >= 0.7
+        if probability_at(PRODUCTS[0], NOW_MS - k * STEP_MS) >= threshold
     )
     from services.api.web.i18n import wib
 
