@@ -41,7 +41,7 @@ class IngestSettings(BaseSettings):
     checkpoint_interval_s: float = 10.0
     idle_timeout_s: float = 60.0
     feature_log_dir: Path | None = Path("var/feature-log")
-    max_poll_records: int = 5_000
+    max_poll_records: int = 50_000  # a poll is bounded by the fetch byte limits too
     metrics_port: int = 9101
 
 
