@@ -16,14 +16,17 @@ truth, so the same code labels real logged streams. For the row of product p at 
   report views only (no interactions in 7 d) skip this test.
 * and the rise holds: the later half of (t, t + H] carries at least `hold` × the events
   of the earlier half. Word of mouth builds over days; an outside mention or a burst of
-  bought views spends itself within hours (Crane & Sornette's exogenous class), and in
-  sources that report views only this is the one test that tells them apart.
+  bought views spends itself within hours (Crane & Sornette's exogenous class).
+* and the rise lasts: the next horizon, (t + H, t + 2H], carries at least `sustain` × F.
+  A seller needs the trend still there when the goods are ready; bought views run for
+  hours and an outside mention decays within a day. In sources that report views only,
+  this and the test above are what tell those apart from word of mouth.
 
-Rows whose horizon passes the end of the data have no label (null): the outcome is not
-known yet. Nor do rows of a product seen for less than `min_history_ms` (default a day):
-its own normal is not known yet. A daily mean taken from a few night hours makes an
-ordinary morning look like a viral day; on a log's first day every product is such a
-case. Pure: Polars in, Polars out.
+Rows whose horizon (with `sustain`, both horizons) passes the end of the data have no
+label (null): the outcome is not known yet. Nor do rows of a product seen for less than
+`min_history_ms` (default a day): its own normal is not known yet. A daily mean taken
+from a few night hours makes an ordinary morning look like a viral day; on a log's
+first day every product is such a case. Pure: Polars in, Polars out.
 """
 
 from __future__ import annotations
