@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import polars as pl
 
+# The calibrated probability at which a product alerts, and at or above which a score
+# row carries reasons: one number for the alert engine, the scorer and their settings.
+ALERT_THRESHOLD = 0.6
+
 REASON = pl.Struct({"feature": pl.String, "text_id": pl.String, "text_en": pl.String})
 
 SCORE_SCHEMA: dict[str, pl.DataType] = {

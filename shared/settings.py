@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.scores import ALERT_THRESHOLD
+
 
 class KafkaSettings(BaseSettings):
     """Broker address and topic layout (`PANTAU_KAFKA_*`)."""
@@ -58,7 +60,7 @@ class ScoreSettings(BaseSettings):
     )
     reload_check_s: float = Field(1.0, gt=0, description="how often to look for a promotion")
     metrics_port: int = 9102
-    explain_threshold: float = Field(0.6, description="rows at or above it get reasons")
+    explain_threshold: float = Field(ALERT_THRESHOLD, description="rows at or above it get reasons")
 
 
 class ApiSettings(BaseSettings):

@@ -15,13 +15,14 @@ from typing import Any
 import polars as pl
 
 from shared.regions import province_name
+from shared.scores import ALERT_THRESHOLD
 
 ALERT_NAMESPACE = uuid.UUID("5d1c1c36-8f1e-4c7a-9a57-6a8f0b1f5b10")
 
 
 @dataclass(frozen=True)
 class AlertRules:
-    threshold: float = 0.6
+    threshold: float = ALERT_THRESHOLD
     rearm_below: float = 0.4
     cooldown_ms: int = 24 * 3_600_000
 

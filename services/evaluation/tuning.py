@@ -90,10 +90,9 @@ def logistic_method(train: Run) -> Method:
 
 def model_method(scorer: Scorer, version: str) -> Method:
     """A registered model runs at the live alert rules: what sellers would get."""
+    rules = AlertRules()
     return Method(
-        "model",
-        f"model {version}",
-        (Knob("threshold", AlertRules().threshold, lambda: scorer, AlertRules()),),
+        "model", f"model {version}", (Knob("threshold", rules.threshold, lambda: scorer, rules),)
     )
 
 

@@ -27,11 +27,10 @@ import polars as pl
 from services.model.calibration import Isotonic
 from services.model.inputs import add_derived, matrix
 from services.model.phrases import reasons
-from shared.scores import SCORE_SCHEMA
+from shared.scores import ALERT_THRESHOLD, SCORE_SCHEMA
 
 REASONS = SCORE_SCHEMA["reasons"]
 OUTPUTS = {"probability", "score", "model_version", "reasons"}
-EXPLAIN_THRESHOLD = 0.6  # the live alert threshold (services.api.alerts.AlertRules)
 PASSTHROUGH = [c for c in SCORE_SCHEMA if c not in OUTPUTS]
 _COMPILE_LOCK = threading.Lock()  # LLVM's per-process set-up is not meant to race
 log = logging.getLogger(__name__)
@@ -63,7 +62,7 @@ class LightGBMScorer:
         columns: list[str],
         calibration: Isotonic,
         created_s: float = 0.0,
-        explain_threshold: float = EXPLAIN_THRESHOLD,
+        explain_threshold: float = ALERT_THRESHOLD,
         num_threads: int = 1,
     ) -> None:
         self.version, self.booster, self.columns = version, booster, columns
