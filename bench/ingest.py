@@ -233,6 +233,12 @@ def run_core(kafka: KafkaSettings, topic: str, max_poll_records: int) -> dict:
     }
 
 
+PEERS = (
+    ("growth_6h_vs_category", "growth_6h_vs_24h"),
+    ("growth_24h_vs_category", "growth_24h_vs_7d"),
+)
+
+
 class Naive:
     """The same windows and features per event in plain Python: the yardstick."""
 
@@ -247,6 +253,7 @@ class Naive:
             defaultdict(list)
         )
         self.first_seen: dict[str, int] = {}
+        self.category: dict[str, str | None] = {}
         self.rows = 0
 
     def submit(self, line: bytes) -> list[dict]:
@@ -269,6 +276,7 @@ class Naive:
                 (ts, ev.get("creator_id"), ev.get("region"), platform, None, ev.get("count", 1))
             )
             self.first_seen[pid] = min(self.first_seen.get(pid, ts), ts)
+            self.category[pid] = ev.get("category") or self.category.get(pid)
         self.max_ts = ts if self.max_ts is None else max(self.max_ts, ts)
         wm = self.max_ts - self.config.allowed_lateness_ms
         self.watermark = wm if self.watermark is None else max(self.watermark, wm)
@@ -340,6 +348,14 @@ class Naive:
                 "conversion_rate_24h": row["purchase_24h"] / views,
             }
             rows.append(row)
+        by_category: dict[str | None, list[dict]] = defaultdict(list)
+        for row in rows:
+            by_category[self.category.get(row["product_id"])].append(row)
+        for peers in by_category.values():
+            for name, own in PEERS:
+                median = statistics.median(r[own] for r in peers)
+                for r in peers:
+                    r[name] = r[own] / median
         # Forget what no window can reach any more.
         for pid in list(self.spread):
             self.spread[pid] = [e for e in self.spread[pid] if e[0] >= tick - DAY_MS - HOUR_MS]

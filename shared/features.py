@@ -3,6 +3,11 @@
 Count windows end at the tick; a window of length W covers [ceil(T - W), T) where the
 ceiling is to the hour for 6 h and 24 h and to the UTC day for 7 d, so it is between
 W minus one bucket and W long. Growth ratios are smoothed with +1 on both sides.
+
+Peer columns set a product's growth against the median growth of its category's products
+at the same tick (those active in the last 24 h of its partition; products without a
+category form one group): when a whole category lifts (weather, a holiday, a campaign),
+its products' own growth says "rising" while this says "like everyone else".
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ DERIVED_COLUMNS = [
     "cart_rate_24h",
     "conversion_rate_24h",
 ]
+PEER_COLUMNS = ["growth_6h_vs_category", "growth_24h_vs_category"]
 SPREAD_COLUMNS = [
     "creators_6h",
     "creators_24h",
@@ -34,7 +40,9 @@ SPREAD_COLUMNS = [
     "platforms_24h",
 ]
 TIME_COLUMNS = ["hours_since_first_seen", "hour_wib", "weekday_wib"]
-FEATURE_COLUMNS = COUNT_COLUMNS + TOTAL_COLUMNS + DERIVED_COLUMNS + SPREAD_COLUMNS + TIME_COLUMNS
+FEATURE_COLUMNS = (
+    COUNT_COLUMNS + TOTAL_COLUMNS + DERIVED_COLUMNS + PEER_COLUMNS + SPREAD_COLUMNS + TIME_COLUMNS
+)
 
 FEATURE_SCHEMA: dict[str, pl.DataType] = {
     "product_id": pl.String(),

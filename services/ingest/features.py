@@ -59,6 +59,29 @@ def derived(c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     }
 
 
+def versus_category(values: np.ndarray, categories: np.ndarray) -> np.ndarray:
+    """Each value over the median of the values of its category (None: a group of its own).
+
+    One sort for all categories: values ordered within category codes, then each group's
+    middle one or two picked by offset.
+    """
+    if len(values) == 0:
+        return values.astype(np.float64)
+    _, code = np.unique(categories.astype(str), return_inverse=True)
+    ordered = values[np.lexsort((values, code))]
+    size = np.bincount(code)
+    start = np.cumsum(size) - size
+    median = (ordered[start + (size - 1) // 2] + ordered[start + size // 2]) * 0.5
+    return values / median[code]
+
+
+def peer_columns(c: dict[str, np.ndarray], categories: np.ndarray) -> dict[str, np.ndarray]:
+    return {
+        "growth_6h_vs_category": versus_category(c["growth_6h_vs_24h"], categories),
+        "growth_24h_vs_category": versus_category(c["growth_24h_vs_7d"], categories),
+    }
+
+
 def time_columns(tick_ms: int, first_seen_ms: np.ndarray) -> dict[str, np.ndarray]:
     wib = tick_ms + WIB_OFFSET_MS
     rows = len(first_seen_ms)
@@ -110,6 +133,7 @@ def tick_rows(
     creators_6h = spread.creators_6h[slots]
     masks = spread.platform_mask[slots]
     c |= derived(c)
+    c |= peer_columns(c, keys["category"])
     c |= {
         "creators_6h": creators_6h,
         "creators_24h": spread.creators_24h[slots],

@@ -72,6 +72,14 @@ FAMILIES: dict[str, Callable[[Row], Phrase]] = {
         "volume_vs_daily_mean", "sehari terakhir", "lebih ramai dari biasanya",
         "the last day was", "busier than usual",
     ),
+    "growth_6h_vs_category": _growth(
+        "growth_6h_vs_category", "6 jam terakhir naik", "lebih cepat dari produk sekategori",
+        "the last 6 h rose", "faster than its category",
+    ),
+    "growth_24h_vs_category": _growth(
+        "growth_24h_vs_category", "sehari terakhir naik", "lebih cepat dari produk sekategori",
+        "the last day rose", "faster than its category",
+    ),
     "acceleration": lambda r: ("kenaikannya makin cepat", "growth is speeding up"),
     "creators_6h": lambda r: (
         f"dibahas {num(r.get('creators_6h'), 'id')} kreator dalam 6 jam",

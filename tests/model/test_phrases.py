@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.model.inputs import INPUT_COLUMNS
 from services.model.phrases import num, phrase, reasons
 
 
@@ -25,3 +26,8 @@ def test_top_three_positive_contributions_without_repeats() -> None:
     assert [r["feature"] for r in out] == ["creators_24h", "growth_6h_vs_24h", "view_6h"]
     assert all(r["text_id"] and r["text_en"] for r in out)
     assert reasons(features, [-1.0] * 5, row) == []
+
+
+def test_every_model_input_has_words() -> None:
+    row = dict.fromkeys(INPUT_COLUMNS, 2.0)
+    assert [c for c in INPUT_COLUMNS if phrase(c, row) == (c, c)] == []
