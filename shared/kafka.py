@@ -101,6 +101,10 @@ def make_consumer(
         "heartbeat_interval_ms": 1_000,
     }
     options.update(overrides)
+    # kafka-python drops a connection whose response frame exceeds 1 MB by default, which a
+    # full fetch does: the frame limit must cover the largest fetch asked for.
+    fetch_max = int(options["fetch_max_bytes"])  # type: ignore[call-overload]
+    options.setdefault("receive_message_max_bytes", fetch_max + 1_048_576)
     consumer = KafkaConsumer(**options)  # type: ignore[arg-type]
     if topics:
         consumer.subscribe(list(topics))
