@@ -6,7 +6,7 @@ import polars as pl
 
 # The calibrated probability at which a product alerts, and at or above which a score
 # row carries reasons: one number for the alert engine, the scorer and their settings.
-ALERT_THRESHOLD = 0.6
+ALERT_THRESHOLD = 0.56
 
 REASON = pl.Struct({"feature": pl.String, "text_id": pl.String, "text_en": pl.String})
 

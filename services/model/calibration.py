@@ -1,7 +1,13 @@
 """Calibration: isotonic regression from model margins to probabilities, and its check.
 
-Stored as the fitted step function (thresholds), applied with `np.interp`, so scoring
-needs no scikit-learn object and costs one vectorised pass.
+Centred isotonic regression (Oron & Flournoy, 2017): each block of the isotonic fit
+(margins pooled to one rate) becomes one point, its mean margin and its rate, and
+probabilities are interpolated between those points. Plain isotonic steps are flat, so
+a wide block maps rows of very different margins to one probability; an alert threshold
+then sits either below a whole block or above it, and a retrained model moves it across
+whole blocks. Between centres the probability rises with the margin, so the ranking the
+model learned survives calibration. Stored as the points and applied with `np.interp`,
+so scoring needs no scikit-learn object and costs one vectorised pass.
 """
 
 from __future__ import annotations
@@ -20,7 +26,9 @@ class Isotonic:
     @classmethod
     def fit(cls, margin: np.ndarray, label: np.ndarray) -> Isotonic:
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(margin, label)
-        return cls(np.asarray(iso.X_thresholds_, float), np.asarray(iso.y_thresholds_, float))
+        rate, block = np.unique(iso.predict(margin), return_inverse=True)
+        centre = np.bincount(block, weights=margin) / np.bincount(block)
+        return cls(centre, rate)
 
     def __call__(self, margin: np.ndarray) -> np.ndarray:
         return np.interp(margin, self.x, self.y)

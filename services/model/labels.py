@@ -9,7 +9,8 @@ truth, so the same code labels real logged streams. For the row of product p at 
   7 d, at least 1 d, no more than p has been seen);
 * the label is 1 when F >= `growth_x` × B, F >= `min_events` and F >= `rise_x` × the
   events of p's last 24 h: a day well above its own normal, big enough to matter, and
-  still ahead (a spike that already happened does not count again as it decays);
+  no quieter than the day just gone (still rising or holding: a spike that already
+  happened does not count again as it decays);
 * and the audience stays real: interactions beyond views (likes, comments, shares, saves,
   carts, purchases) per view in (t, t + H] reach `min_quality` × p's own 7-day rate.
   Views bought from bots or a feed glitch inflate volume, not interactions. Sources that
@@ -48,7 +49,7 @@ class LabelSpec:
     horizon_ms: int = DAY_MS
     growth_x: float = 4.0
     min_events: float = 200.0
-    rise_x: float = 1.5
+    rise_x: float = 1.0
     min_quality: float = 0.5
     hold: float = 0.5
     sustain: float = 0.5

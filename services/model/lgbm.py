@@ -64,8 +64,11 @@ class LightGBMScorer:
         created_s: float = 0.0,
         explain_threshold: float = ALERT_THRESHOLD,
         num_threads: int = 1,
+        min_history_h: float = 0.0,
     ) -> None:
+        """`min_history_h`: a product seen for less long scores as the least likely (`margin`)."""
         self.version, self.booster, self.columns = version, booster, columns
+        self.min_history_h = min_history_h
         self.calibration, self.created_s = calibration, created_s
         self.explain_threshold, self.num_threads = explain_threshold, num_threads
         self.compiled: Compiled | None = None
@@ -84,6 +87,7 @@ class LightGBMScorer:
             list(metadata["features"]),
             Isotonic.from_dict(metadata["calibration"]),
             float(metadata.get("created_s", 0.0)),
+            min_history_h=metadata.get("label", {}).get("min_history_ms", 0) / 3_600_000,
             **kwargs,
         )
         if compile:
@@ -112,19 +116,29 @@ class LightGBMScorer:
         return self.compiled is not None
 
     def margin(self, features: pl.DataFrame) -> np.ndarray:
+        """The model's raw output; -inf (the least likely) for a product seen for less than
+        the label's minimum history. Its own normal is not known yet, so training had no
+        label for such rows and the model's output on them is a guess outside its range:
+        at the start of a log every product is new and its first events look like a rise.
+        """
         x = matrix(features, self.columns)
         if not len(x):
             return np.empty(0)
         if (compiled := self.compiled) is not None:
-            return compiled.predict(x.astype(np.float64), n_jobs=self.num_threads)
-        return np.asarray(
-            self.booster.predict(x, raw_score=True, num_threads=self.num_threads), float
-        )
+            margin = compiled.predict(x.astype(np.float64), n_jobs=self.num_threads)
+        else:
+            margin = self.booster.predict(x, raw_score=True, num_threads=self.num_threads)
+        margin = np.asarray(margin, float)
+        if self.min_history_h and "hours_since_first_seen" in features.columns:
+            age_h = features["hours_since_first_seen"].to_numpy()
+            margin[age_h < self.min_history_h] = -np.inf
+        return margin
 
     def probability(self, features: pl.DataFrame) -> np.ndarray:
         return self.calibration(self.margin(features))
 
     def score(self, features: pl.DataFrame, explain: bool = True) -> pl.DataFrame:
+        """Probability, score and version per row; reasons for the likely alerts."""
         margin = self.margin(features)
         prob = self.calibration(margin)
         scored = features.select(

@@ -29,3 +29,14 @@ def test_isotonic_fixes_a_distorted_score() -> None:
     assert expected_calibration_error(iso(margin[check]), label[check]) < 0.03
     again = Isotonic.from_dict(iso.as_dict())
     assert np.array_equal(again(margin), iso(margin))
+
+
+def test_probability_rises_with_the_margin_inside_a_pooled_block() -> None:
+    # Alternating labels pool the middle into one isotonic block at rate 0.5; plain steps
+    # would give every margin in it the same probability and erase the model's ranking.
+    margin = np.arange(100.0)
+    iso = Isotonic.fit(margin, (np.arange(100) % 2).astype(float))
+    p = iso(np.array([20.0, 40.0, 60.0, 80.0]))
+    assert np.all(np.diff(p) > 0)
+    assert iso(np.array([49.5]))[0] == pytest.approx(0.5)
+    assert np.all(np.diff(iso(np.linspace(-10, 110, 500))) >= 0)

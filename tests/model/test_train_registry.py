@@ -98,3 +98,15 @@ def test_continuous_learning_from_the_feature_log(trained, tmp_path) -> None:
     result = registry.compare(root, candidate.name)
     assert result.current_ap is not None and 0 < result.candidate_ap <= 1
     assert labelled(logged, "x", TrainConfig())["label"].sum() > 0
+
+
+def test_products_too_new_to_judge_score_as_the_least_likely(trained) -> None:
+    scorer = registry.load_version(trained.good)
+    assert scorer.min_history_h == 24
+    young = trained.features["hours_since_first_seen"] < 24
+    assert young.any() and (~young).any()
+    scores = scorer.score(trained.features)
+    assert (scores.filter(young)["score"] == 0).all()
+    assert scores.filter(young)["probability"].max() == scores["probability"].min()
+    scorer.min_history_h = 0  # without the rule the model guesses on them
+    assert scorer.score(trained.features).filter(young)["score"].min() > 0
