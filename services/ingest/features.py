@@ -59,15 +59,19 @@ def derived(c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     }
 
 
-def versus_category(values: np.ndarray, categories: np.ndarray) -> np.ndarray:
-    """Each value over the median of the values of its category (None: a group of its own).
+def group_codes(categories: np.ndarray) -> np.ndarray:
+    """Dense codes 0..k-1 for the category of each row (None: a group of its own)."""
+    return np.unique(categories.astype(str), return_inverse=True)[1].reshape(-1)
 
-    One sort for all categories: values ordered within category codes, then each group's
-    middle one or two picked by offset.
+
+def versus_group(values: np.ndarray, code: np.ndarray) -> np.ndarray:
+    """Each value over the median of the values of its group.
+
+    One sort for all groups: values ordered within group codes, then each group's middle
+    one or two picked by offset.
     """
     if len(values) == 0:
         return values.astype(np.float64)
-    _, code = np.unique(categories.astype(str), return_inverse=True)
     ordered = values[np.lexsort((values, code))]
     size = np.bincount(code)
     start = np.cumsum(size) - size
@@ -76,9 +80,10 @@ def versus_category(values: np.ndarray, categories: np.ndarray) -> np.ndarray:
 
 
 def peer_columns(c: dict[str, np.ndarray], categories: np.ndarray) -> dict[str, np.ndarray]:
+    code = group_codes(categories)
     return {
-        "growth_6h_vs_category": versus_category(c["growth_6h_vs_24h"], categories),
-        "growth_24h_vs_category": versus_category(c["growth_24h_vs_7d"], categories),
+        "growth_6h_vs_category": versus_group(c["growth_6h_vs_24h"], code),
+        "growth_24h_vs_category": versus_group(c["growth_24h_vs_7d"], code),
     }
 
 

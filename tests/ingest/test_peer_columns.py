@@ -8,9 +8,13 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.ingest.features import versus_category
+from services.ingest.features import group_codes, versus_group
 
 CATEGORIES = [None, "fashion", "kuliner", "kerajinan"]
+
+
+def versus_category(values: np.ndarray, categories: np.ndarray) -> np.ndarray:
+    return versus_group(values, group_codes(categories))
 
 
 @given(
