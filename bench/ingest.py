@@ -37,6 +37,7 @@ import numpy as np
 import polars as pl
 
 from services.ingest.config import DAY_MS, HOUR_MS, MINUTE_MS, WindowConfig
+from shared.features import PEER_OF
 from shared.partitioning import partition_for
 from shared.regions import PROVINCES
 from shared.schema import ACTIONS, PLATFORMS
@@ -233,12 +234,6 @@ def run_core(kafka: KafkaSettings, topic: str, max_poll_records: int) -> dict:
     }
 
 
-PEERS = (
-    ("growth_6h_vs_category", "growth_6h_vs_24h"),
-    ("growth_24h_vs_category", "growth_24h_vs_7d"),
-)
-
-
 class Naive:
     """The same windows and features per event in plain Python: the yardstick."""
 
@@ -352,7 +347,7 @@ class Naive:
         for row in rows:
             by_category[self.category.get(row["product_id"])].append(row)
         for peers in by_category.values():
-            for name, own in PEERS:
+            for name, own in PEER_OF.items():
                 median = statistics.median(r[own] for r in peers)
                 for r in peers:
                     r[name] = r[own] / median

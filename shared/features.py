@@ -30,7 +30,12 @@ DERIVED_COLUMNS = [
     "cart_rate_24h",
     "conversion_rate_24h",
 ]
-PEER_COLUMNS = ["growth_6h_vs_category", "growth_24h_vs_category"]
+# Each peer column and the growth column it sets against its category's median.
+PEER_OF = {
+    "growth_6h_vs_category": "growth_6h_vs_24h",
+    "growth_24h_vs_category": "growth_24h_vs_7d",
+}
+PEER_COLUMNS = list(PEER_OF)
 SPREAD_COLUMNS = [
     "creators_6h",
     "creators_24h",

@@ -16,7 +16,7 @@ import polars as pl
 
 from services.ingest.config import DAY_MS, HOUR_MS, MINUTE_MS
 from services.ingest.spread import SlotSpread, platform_lists, popcount, region_lists
-from shared.features import FEATURE_COLUMNS, FEATURE_SCHEMA, WINDOWS
+from shared.features import FEATURE_COLUMNS, FEATURE_SCHEMA, PEER_OF, WINDOWS
 from shared.schema import ACTIONS
 
 WINDOWS_MS: dict[str, int] = dict(
@@ -81,10 +81,7 @@ def versus_group(values: np.ndarray, code: np.ndarray) -> np.ndarray:
 
 def peer_columns(c: dict[str, np.ndarray], categories: np.ndarray) -> dict[str, np.ndarray]:
     code = group_codes(categories)
-    return {
-        "growth_6h_vs_category": versus_group(c["growth_6h_vs_24h"], code),
-        "growth_24h_vs_category": versus_group(c["growth_24h_vs_7d"], code),
-    }
+    return {peer: versus_group(c[own], code) for peer, own in PEER_OF.items()}
 
 
 def time_columns(tick_ms: int, first_seen_ms: np.ndarray) -> dict[str, np.ndarray]:

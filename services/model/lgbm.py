@@ -26,6 +26,7 @@ import polars as pl
 
 from services.model.calibration import Isotonic
 from services.model.inputs import add_derived, matrix
+from services.model.labels import HOUR_MS
 from services.model.phrases import reasons
 from shared.scores import ALERT_THRESHOLD, SCORE_SCHEMA
 
@@ -87,7 +88,7 @@ class LightGBMScorer:
             list(metadata["features"]),
             Isotonic.from_dict(metadata["calibration"]),
             float(metadata.get("created_s", 0.0)),
-            min_history_h=metadata.get("label", {}).get("min_history_ms", 0) / 3_600_000,
+            min_history_h=metadata.get("label", {}).get("min_history_ms", 0) / HOUR_MS,
             **kwargs,
         )
         if compile:
