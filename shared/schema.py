@@ -12,8 +12,8 @@ fail the field's pattern and are rejected as `wrong_type`.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import chain
 
 import numpy as np
 import orjson
@@ -183,8 +183,64 @@ _VALID = pl.all_horizontal([~cond for cond, _, _ in _CHECKS])
 _RAW_SCHEMA = {name: pl.String for name in FIELDS}
 
 
-def _read_text_columns(lines: list[bytes]) -> pl.DataFrame:
-    return pl.read_ndjson(io.BytesIO(b"\n".join(lines)), schema=_RAW_SCHEMA)
+@dataclass(frozen=True)
+class Lines:
+    """NDJSON lines as one buffer and their offsets: a batch costs no Python object per line.
+
+    Polars parses `data` as it is when every line left out of a batch is empty (it skips
+    blank lines), so the usual batch is never split and joined again.
+    """
+
+    data: bytes
+    starts: np.ndarray
+    ends: np.ndarray
+
+    @classmethod
+    def of(cls, values: Sequence[bytes]) -> tuple[Lines, np.ndarray]:
+        """The lines of message values and each line's value index.
+
+        A trailing newline in a value is a terminator, not an empty event.
+        """
+        if not values:
+            empty = np.empty(0, dtype=np.int64)
+            return cls(b"", empty, empty), empty
+        data = b"\n".join(values)
+        newlines = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+        starts = np.concatenate([[0], newlines + 1])
+        ends = np.append(newlines, len(data))
+        sizes = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        value_ends = np.cumsum(sizes + 1) - 1  # where the separator after each value sits
+        index = np.searchsorted(value_ends, ends)
+        terminator = (starts == ends) & (ends == value_ends[index]) & (sizes[index] > 0)
+        if terminator.any():
+            kept = ~terminator
+            starts, ends, index = starts[kept], ends[kept], index[kept]
+        return cls(data, starts, ends), index
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, i: int) -> bytes:
+        return self.data[self.starts[i] : self.ends[i]]
+
+    def __iter__(self) -> Iterator[bytes]:
+        return map(self.data.__getitem__, map(slice, self.starts.tolist(), self.ends.tolist()))
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return self.ends - self.starts
+
+    def joined(self, keep: np.ndarray) -> bytes:
+        """The lines `keep` (ascending) as one NDJSON buffer."""
+        left_out = np.ones(len(self), dtype=bool)
+        left_out[keep] = False
+        if not self.sizes[left_out].any():
+            return self.data
+        return b"\n".join(self[i] for i in keep.tolist())
+
+
+def _read_text_columns(lines: Lines, keep: np.ndarray) -> pl.DataFrame:
+    return pl.read_ndjson(io.BytesIO(lines.joined(keep)), schema=_RAW_SCHEMA)
 
 
 _STRING_FIELDS = (
@@ -220,26 +276,35 @@ def _is_json_object(line: bytes) -> bool:
         return False
 
 
-def decode_lines(lines: list[bytes]) -> DecodedBatch:
+def decode_lines(lines: Lines | Sequence[bytes]) -> DecodedBatch:
     """Decode and validate NDJSON lines; `line_no` indexes into `lines`.
 
     The fast path parses the whole batch at once; only a batch that holds a line that
     is not a JSON object pays for a per-line scan to find it.
     """
+    if not isinstance(lines, Lines):
+        lines, _ = Lines.of(lines)
     n = len(lines)
-    sizes = np.fromiter(map(len, lines), dtype=np.int64, count=n)
+    sizes = lines.sizes
     line_no = np.arange(n, dtype=np.int64)
     oversized = line_no[sizes > MAX_LINE_BYTES]
     blank = sizes == 0
     keep = line_no[(sizes <= MAX_LINE_BYTES) & ~blank]
-    candidates = [lines[i] for i in keep] if len(keep) < n else lines
     malformed = np.empty(0, dtype=np.int64)
     try:
-        raw = _read_text_columns(candidates)
+        raw = _read_text_columns(lines, keep)
     except pl.exceptions.PolarsError:
-        ok = np.fromiter(map(_is_json_object, candidates), dtype=bool, count=len(candidates))
-        malformed, keep = keep[~ok], keep[ok]
-        raw = _read_text_columns([lines[i] for i in keep])
+        raw = None
+    if raw is None or raw.height != len(keep):
+        # Polars skips lines of whitespace and fails on a line that is not an object:
+        # only then is each line looked at.
+        space = np.fromiter((not lines[i].strip() for i in keep), dtype=bool, count=len(keep))
+        blank[keep[space]] = True
+        keep = keep[~space]
+        if raw is None:
+            ok = np.fromiter(map(_is_json_object, map(lines.__getitem__, keep)), dtype=bool)
+            malformed, keep = keep[~ok], keep[ok]
+        raw = _read_text_columns(lines, keep)
     raw = raw.with_columns(pl.Series("line_no", keep), ts_ms=_timestamps(raw["ts"]))
     flags = raw.select(valid=_VALID, maybe_boolean=_MAYBE_BOOLEAN)
     valid = flags["valid"]
@@ -288,22 +353,9 @@ def _rejects(line_no: np.ndarray, reason: str, detail: str) -> pl.DataFrame:
     )
 
 
-def split_values(values: list[bytes]) -> tuple[list[bytes], np.ndarray]:
-    """Split message values into NDJSON lines; returns the lines and each line's message index.
-
-    A trailing newline in a value is a terminator, not an empty event.
-    """
-    n = len(values)
-    if n == 0:
-        return [], np.empty(0, dtype=np.int64)
-    # One event per value is common and needs no split: a scan of the joined values
-    # tells (cheaper than asking each value), unless the first value already has lines.
-    if b"\n" not in values[0] and b"\n".join(values).count(b"\n") == n - 1:
-        return list(values), np.arange(n, dtype=np.int64)
-    parts = [v[:-1].split(b"\n") if v.endswith(b"\n") else v.split(b"\n") for v in values]
-    counts = np.fromiter(map(len, parts), dtype=np.int64, count=n)
-    lines = list(chain.from_iterable(parts))
-    return lines, np.repeat(np.arange(n, dtype=np.int64), counts)
+def split_values(values: Sequence[bytes]) -> tuple[Lines, np.ndarray]:
+    """Split message values into NDJSON lines; returns the lines and each line's message index."""
+    return Lines.of(values)
 
 
 def empty_events() -> pl.DataFrame:

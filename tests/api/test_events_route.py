@@ -82,15 +82,16 @@ def test_ndjson_and_arrays_reach_the_topic_keyed_by_product(
     client, auth = posting
     good = [event(i, f"prod-{i % 3}") for i in range(9)]
     bad = [event(90, "x", platform="myspace"), {"event_id": "e91"}]
-    body = ndjson(good[:5] + bad[:1]) + b"not json\n" + ndjson(good[5:] + bad[1:])
+    body = ndjson(good[:5] + bad[:1]) + b"not json\n \t\n" + ndjson(good[5:] + bad[1:])
     reply = client.post("/v1/events", content=body, headers=auth)
     assert reply.status_code == 202, reply.text
     result = reply.json()
-    assert (result["accepted"], result["rejected"]) == (9, 3)
+    assert (result["accepted"], result["rejected"]) == (9, 4)
     assert [(r["index"], r["reason"]) for r in result["rejections"]] == [
         (5, "invalid_value"),
         (6, "malformed_json"),
-        (11, "missing_field"),
+        (7, "malformed_json"),
+        (12, "missing_field"),
     ]
     array = client.post("/v1/events", json=[event(20, "prod-0"), 7], headers=auth).json()
     assert (array["accepted"], array["rejected"]) == (1, 1)

@@ -27,6 +27,7 @@ def line(**changes: object) -> bytes:
         (b"{not json", "malformed_json"),
         (b"[1, 2]", "malformed_json"),
         (b"", "malformed_json"),
+        (b" \t\r", "malformed_json"),
         (line(ts=...), "missing_field"),
         (line(product_id=...), "missing_field"),
         (line(ts="yesterday"), "wrong_type"),
@@ -70,5 +71,24 @@ def test_timestamps_and_defaults() -> None:
 
 def test_split_values_maps_lines_to_messages() -> None:
     lines, index = split_values([b"a\nb\n", b"c", b"d\ne"])
-    assert lines == [b"a", b"b", b"c", b"d", b"e"]
+    assert list(lines) == [b"a", b"b", b"c", b"d", b"e"]
     assert index.tolist() == [0, 0, 1, 2, 2]
+
+
+def test_values_with_terminators_and_blank_lines_keep_line_numbers() -> None:
+    lines, index = split_values(
+        [
+            line(event_id="a") + b"\n",
+            b"",
+            line(event_id="b") + b"\n\n",
+            b"  \n" + line(event_id="c"),
+        ]
+    )
+    decoded = decode_lines(lines)
+    assert index.tolist() == [0, 1, 2, 2, 3, 3]
+    assert decoded.events.select("line_no", "event_id").rows() == [(0, "a"), (2, "b"), (5, "c")]
+    assert decoded.rejected.select("line_no", "detail").rows() == [
+        (1, "empty line"),
+        (3, "empty line"),
+        (4, "empty line"),
+    ]
