@@ -16,17 +16,14 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from services.ingest.sorted_arrays import merge
+
 MIN_MERGE_IDS = 65_536
 
 
 def id_hashes(event_ids: pl.Series) -> np.ndarray:
     """Stable 64-bit hashes of event ids (collisions are ~1e-9 at a billion ids)."""
     return event_ids.hash(seed=0x5EED).to_numpy()
-
-
-def _sorted_union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    # Two sorted runs: the stable sort (timsort) merges them in linear time.
-    return np.sort(np.concatenate([a, b]), kind="stable")
 
 
 def _contains(ids: np.ndarray, hashes: np.ndarray) -> np.ndarray:
@@ -52,9 +49,9 @@ class Generation:
 
     def add(self, hashes: np.ndarray) -> None:
         """Insert hashes (sorted, distinct) that are not in the generation yet."""
-        self.recent = _sorted_union(self.recent, hashes)
+        self.recent = merge(self.recent, hashes)
         if len(self.recent) >= max(MIN_MERGE_IDS, len(self.main) // 8):
-            self.main = _sorted_union(self.main, self.recent)
+            self.main = merge(self.main, self.recent)
             self.recent = np.empty(0, dtype=np.uint64)
 
     @property

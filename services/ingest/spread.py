@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute  # Array.take needs it; loading it here keeps it off the first tick
 
 from services.ingest.config import DAY_MS, HOUR_MS
+from services.ingest.sorted_arrays import distinct, merge
 from shared.schema import PLATFORMS
 
 KEY_BITS = 40
@@ -171,12 +172,11 @@ class Dimension:
         """Fold rows into an hour; returns the pairs new to it (all of them if counted)."""
         old_pair, old_n = self.hours.get(hour_ms, (np.empty(0, np.uint64), None))
         if not self.counted:
-            new = np.unique(pair)
+            new = distinct(pair)
             if len(old_pair):
                 at = np.minimum(np.searchsorted(old_pair, new), len(old_pair) - 1)
                 new = new[old_pair[at] != new]
-            # Two sorted runs: the stable sort merges them in linear time.
-            self.hours[hour_ms] = (np.sort(np.concatenate([old_pair, new]), kind="stable"), None)
+            self.hours[hour_ms] = (merge(old_pair, new), None)
             return new
         assert n is not None
         self.hours[hour_ms] = aggregate(
@@ -235,14 +235,14 @@ class SlotSpread:
     def fill(self, creators: Rows, regions: Rows, platforms: Rows) -> None:
         """Set the features of every slot that has rows (others are left as they are)."""
         slot = creators.slot
-        touched = np.unique(slot)
+        touched = distinct(slot)
         recent = creators.h6 > 0
         self.creators_24h[touched] = self._count(slot)[touched]
         self.creators_6h[touched] = self._count(slot[recent])[touched]
         self.new_6h[touched] = self._count(slot[recent & (creators.h24 == creators.h6)])[touched]
         self.fill_regions(regions)
         slot = platforms.slot
-        touched = np.unique(slot)
+        touched = distinct(slot)
         self.platform_mask[touched] = 0
         for bit in range(len(PLATFORMS_SORTED)):
             has = self._count(slot[platforms.key == bit])[touched] > 0
@@ -280,7 +280,7 @@ class SlotSpread:
         count = self._count
         size = len(self.creators_24h)
         slot = regions.slot
-        touched = np.unique(slot)
+        touched = distinct(slot)
         self.regions_24h[touched] = count(slot)[touched]
         total = np.zeros(size, np.int64)
         np.add.at(total, slot, regions.n24)
@@ -352,12 +352,12 @@ class Spread:
             # The whole current hour on top of the closed hours.
             base = self.closed
             creators, platforms = self.creators.current(hour_now), self.platforms.current(hour_now)
-            region_slots = np.unique(self.regions.current(hour_now).slot)
+            region_slots = distinct(self.regions.current(hour_now).slot)
         else:
             # Only what this tick added to the current hour on top of the last tick.
             base = self.latest
             creators, platforms = self._fresh(self.creators), self._fresh(self.platforms)
-            region_slots = np.unique(self._fresh(self.regions).slot)
+            region_slots = distinct(self._fresh(self.regions).slot)
         out = base.copy()
         # Creators and platforms add up row by row; regions need every row of a touched
         # slot (entropy, ranking), so those slots are recomputed from their rows.

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from services.ingest.config import DAY_MS, HOUR_MS, WindowConfig
+from services.ingest.sorted_arrays import distinct
 from shared.schema import ACTIONS
 
 N_ACTIONS = len(ACTIONS)
@@ -39,7 +40,7 @@ class Ring:
         """Add event counts; a ring cell that held an older bucket is cleared first."""
         buckets = ts_ms // self.bucket_ms
         size = len(self.ids)
-        for bucket in np.unique(buckets):
+        for bucket in distinct(buckets).tolist():
             index = bucket % size
             if self.ids[index] != bucket:
                 self.counts[:, index, :] = 0

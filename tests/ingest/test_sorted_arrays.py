@@ -1,0 +1,26 @@
+"""The sorted-array helpers agree with NumPy's set operations."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.ingest.sorted_arrays import distinct, merge
+
+values = st.lists(st.integers(0, 2**64 - 1), max_size=200).map(
+    lambda xs: np.array(xs, dtype=np.uint64)
+)
+
+
+@given(values)
+def test_distinct_is_numpy_unique(a: np.ndarray) -> None:
+    got = distinct(a)
+    assert got.dtype == a.dtype
+    np.testing.assert_array_equal(got, np.unique(a))
+
+
+@given(values, values)
+def test_merge_of_sorted_arrays_is_sorted_concatenation(a: np.ndarray, b: np.ndarray) -> None:
+    a, b = np.sort(a), np.sort(b)
+    np.testing.assert_array_equal(merge(a, b), np.sort(np.concatenate([a, b])))
