@@ -25,9 +25,11 @@ def _logging(level: str = "INFO") -> None:
 def ingest() -> None:
     """Consume pantau.events, build event-time feature windows, publish pantau.features."""
     from services.ingest.service import IngestService
+    from shared.kafka import collect_less_often
     from shared.settings import IngestSettings, KafkaSettings
 
     _logging()
+    collect_less_often()
     IngestService(KafkaSettings(), IngestSettings()).run()
 
 
