@@ -8,7 +8,8 @@ a few duplicates and out-of-order events), produces it into two fresh topics —
 of ~100 NDJSON events, and values of one event — and then, for each mode, starts one
 worker process that consumes its topic from the beginning and runs the ingest path:
 split values → decode → validate → late/dedup → windows → feature rows, producing the
-feature rows (and dead letters) back to Kafka like the ingest service does. The third
+feature rows (and dead letters) back to Kafka like the ingest service does (with the
+service's `decode_ahead`: the next partition's batch is decoded on a second thread). The third
 mode, `naive`, consumes the batched topic and does the same work per event in plain
 Python (json.loads, dict counters, the same windows and features), as the yardstick.
 
@@ -127,27 +128,34 @@ def cpu_s() -> float:
 
 
 def thread_cpu_s() -> dict[str, float]:
-    """CPU seconds of the threads alive now: the Kafka client's Python threads (producer
-    sender, consumer heartbeat) and native threads (Polars' pool, its runtime, jemalloc)."""
+    """CPU seconds of the threads alive now: the decoding thread, the Kafka client's Python
+    threads (producer sender, consumer heartbeat) and native threads (Polars' pool, its
+    runtime, jemalloc)."""
     tick_s = 1 / os.sysconf("SC_CLK_TCK")
     main = threading.main_thread().native_id
-    python = {t.native_id for t in threading.enumerate()}
-    out = {"kafka_threads": 0.0, "native_threads": 0.0}
+    python = {t.native_id: t.name for t in threading.enumerate()}
+    out = {"decode_thread": 0.0, "kafka_threads": 0.0, "native_threads": 0.0}
     for task in Path("/proc/self/task").iterdir():
         try:
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:  # the thread ended meanwhile
             continue
         cpu = (int(fields[11]) + int(fields[12])) * tick_s
-        if int(task.name) != main:
-            out["kafka_threads" if int(task.name) in python else "native_threads"] += cpu
+        name = python.get(int(task.name))
+        if int(task.name) == main:
+            continue
+        if name is None:
+            out["native_threads"] += cpu
+        else:
+            out["decode_thread" if name.startswith("pantau-decode") else "kafka_threads"] += cpu
     return out
 
 
 def consume(
     kafka: KafkaSettings, topic: str, handle, max_poll_records: int
 ) -> tuple[int, float, float]:  # type: ignore[no-untyped-def]
-    """Poll `topic` from the beginning to its end; `handle(partition, messages)` each batch."""
+    """Poll `topic` from the beginning to its end; `handle([(partition, messages), ...])`
+    each poll."""
     from kafka import TopicPartition
 
     from shared.kafka import make_consumer
@@ -163,8 +171,9 @@ def consume(
     messages = 0
     start, start_cpu = time.perf_counter(), cpu_s()
     while any(position[tp] < end[tp] for tp in parts):
-        for tp, batch in consumer.poll(timeout_ms=500).items():
-            handle(tp.partition, batch)
+        polled = consumer.poll(timeout_ms=500)
+        handle([(tp.partition, batch) for tp, batch in polled.items()])
+        for tp, batch in polled.items():
             position[tp] = batch[-1].offset + 1
             messages += len(batch)
     consumer.close()
@@ -173,32 +182,39 @@ def consume(
 
 def run_core(kafka: KafkaSettings, topic: str, max_poll_records: int) -> dict:
     """The ingest core behind a thin consumer loop: what the ingest service runs per poll."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from services.ingest.decode_ahead import decode_ahead
     from services.ingest.processor import PartitionProcessor
     from services.ingest.service import dlq_envelopes
     from shared.kafka import frame_to_values, make_producer
-    from shared.schema import split_values
 
     producer = make_producer(kafka)
+    decoder = ThreadPoolExecutor(1, thread_name_prefix="pantau-decode")
     processors: dict[int, PartitionProcessor] = {}
     counts = {"events": 0, "accepted": 0, "feature_rows": 0, "rejected": 0}
 
-    def handle(partition: int, messages: list) -> None:  # type: ignore[type-arg]
-        processor = processors.setdefault(partition, PartitionProcessor(partition))
+    def handle(polled: list) -> None:  # type: ignore[type-arg]
         started = time.thread_time()
-        lines, message_index = split_values([m.value for m in messages])
-        result = processor.submit(lines)
-        core_s[0] += time.thread_time() - started
-        offsets = [m.offset for m in messages]
-        dlq = f"{topic.rsplit('.', 1)[0]}.batched.dlq"
-        for envelope in dlq_envelopes(result, lines, message_index, offsets, topic, partition):
-            producer.send(dlq, value=envelope, partition=partition)
-        for rows in result.features:
-            counts["feature_rows"] += rows.height
-            for value in frame_to_values(rows):
-                producer.send(f"{topic}.features", value=value, partition=partition)
-        counts["events"] += len(lines)
-        counts["accepted"] += result.accepted
-        counts["rejected"] += result.rejected.height
+        for batch in decode_ahead(polled, decoder):
+            partition = batch.partition
+            processor = processors.setdefault(partition, PartitionProcessor(partition))
+            folding = time.thread_time()
+            result = processor.submit_decoded(batch.decoded)
+            core_s[0] += time.thread_time() - folding
+            offsets = [m.offset for m in batch.messages]
+            dlq = f"{topic.rsplit('.', 1)[0]}.batched.dlq"
+            for envelope in dlq_envelopes(
+                result, batch.lines, batch.message_index, offsets, topic, partition
+            ):
+                producer.send(dlq, value=envelope, partition=partition)
+            for rows in result.features:
+                counts["feature_rows"] += rows.height
+                for value in frame_to_values(rows):
+                    producer.send(f"{topic}.features", value=value, partition=partition)
+            counts["events"] += len(batch.lines)
+            counts["accepted"] += result.accepted
+            counts["rejected"] += result.rejected.height
         handle_s[0] += time.thread_time() - started
 
     core_s, handle_s = [0.0], [0.0]
@@ -207,6 +223,7 @@ def run_core(kafka: KafkaSettings, topic: str, max_poll_records: int) -> dict:
     producer.flush()
     seconds, cpu_seconds = time.perf_counter() - start, cpu_s() - start_cpu
     threads = thread_cpu_s()
+    decoder.shutdown()
     producer.close()
     active = sum(p.catalog.active_products for p in processors.values())
     window_bytes = sum(p.state_bytes - p.dedup.nbytes for p in processors.values())
@@ -214,10 +231,11 @@ def run_core(kafka: KafkaSettings, topic: str, max_poll_records: int) -> dict:
         "messages": messages,
         "seconds": seconds,
         "cpu_seconds": cpu_seconds,
-        # Where the CPU went: on the main thread the ingest core (split values → feature
-        # rows), encoding and handing rows to the producer, and the rest (polling, record
-        # parsing); then the Kafka client's own threads and the native threads (mostly
-        # Polars' pool working for the core), counted over the whole process life.
+        # Where the CPU went: on the main thread the ingest core's fold (decoded events →
+        # feature rows), encoding and handing rows to the producer, and the rest (polling,
+        # record parsing); then the thread decoding the next batch, the Kafka client's own
+        # threads and the native threads (mostly Polars' pool working for the decoding and
+        # the fold), counted over the whole process life.
         "cpu_breakdown_s": {
             "core": core_s[0],
             "emit": handle_s[0] - core_s[0],
@@ -364,15 +382,16 @@ def run_naive(kafka: KafkaSettings, topic: str, max_poll_records: int) -> dict:
     naive: dict[int, Naive] = {}
     counts = {"events": 0, "feature_rows": 0}
 
-    def handle(partition: int, messages: list) -> None:  # type: ignore[type-arg]
-        worker = naive.setdefault(partition, Naive(WindowConfig()))
-        for m in messages:
-            for line in m.value.split(b"\n"):
-                counts["events"] += 1
-                rows = worker.submit(line)
-                counts["feature_rows"] += len(rows)
-                for row in rows:
-                    producer.send(f"{topic}.features", value=json.dumps(row).encode())
+    def handle(polled: list) -> None:  # type: ignore[type-arg]
+        for partition, messages in polled:
+            worker = naive.setdefault(partition, Naive(WindowConfig()))
+            for m in messages:
+                for line in m.value.split(b"\n"):
+                    counts["events"] += 1
+                    rows = worker.submit(line)
+                    counts["feature_rows"] += len(rows)
+                    for row in rows:
+                        producer.send(f"{topic}.features", value=json.dumps(row).encode())
 
     messages, start, start_cpu = consume(kafka, topic, handle, max_poll_records)
     producer.flush()

@@ -1,7 +1,8 @@
 """The ingest service: Kafka in, features and dead letters out. A thin loop over the core.
 
-Per poll, for each partition: decode → validate → window → features (PartitionProcessor)
-→ produce features and DLQ envelopes → append to the feature log. Every
+Per poll, for each partition: decode → validate (on a worker thread, one partition
+ahead: `decode_ahead`) → window → features (PartitionProcessor) → produce features and
+DLQ envelopes → append to the feature log. Every
 `checkpoint_interval_s`: flush the producer, write each partition's state with its next
 offset (checkpoint), then commit those offsets to Kafka. A worker killed at any instant
 restarts from the last checkpoint and replays the same events into the same state.
@@ -15,6 +16,8 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import orjson
@@ -23,10 +26,11 @@ from kafka.structs import OffsetAndMetadata
 
 from services.ingest import checkpoint, feature_log
 from services.ingest.config import WindowConfig
+from services.ingest.decode_ahead import DecodedMessages, decode_ahead
 from services.ingest.processor import IngestResult, PartitionProcessor
 from shared import metrics
 from shared.kafka import ensure_topics, frame_to_values, make_consumer, make_producer
-from shared.schema import split_values
+from shared.schema import Lines
 from shared.settings import IngestSettings, KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -43,7 +47,7 @@ def window_config(settings: IngestSettings) -> WindowConfig:
 
 def dlq_envelopes(
     result: IngestResult,
-    lines: list[bytes],
+    lines: Lines | Sequence[bytes],
     message_index: np.ndarray,
     offsets: list[int],
     topic: str,
@@ -124,6 +128,7 @@ class IngestService:
         metrics.start_metrics_server(self.settings.metrics_port, "ingest")
         ensure_topics(self.kafka)
         self.producer = make_producer(self.kafka)
+        self.decoder = ThreadPoolExecutor(1, thread_name_prefix="pantau-decode")
         self.consumer = make_consumer(
             self.kafka, self.settings.group, max_poll_records=self.settings.max_poll_records
         )
@@ -146,9 +151,9 @@ class IngestService:
         try:
             while not self.stop_event.is_set():
                 polled = self.consumer.poll(timeout_ms=200)
-                for tp, messages in polled.items():
-                    with metrics.INGEST_BATCH_DURATION.time():
-                        self._process(tp.partition, messages)
+                batches = ((tp.partition, messages) for tp, messages in polled.items())
+                for batch in decode_ahead(batches, self.decoder):
+                    self._process(batch)
                 self._advance_idle()
                 self._observe()
                 if time.monotonic() - last_checkpoint >= self.settings.checkpoint_interval_s:
@@ -161,6 +166,7 @@ class IngestService:
             self._drop(list(self.processors))
             raise
         finally:
+            self.decoder.shutdown(cancel_futures=True)
             self.consumer.close(autocommit=False)
             self.producer.close()
 
@@ -177,15 +183,17 @@ class IngestService:
                 raise TimeoutError(f"no partitions known for {self.kafka.events_topic}")
             time.sleep(0.2)
 
-    def _process(self, partition: int, messages: list) -> None:  # type: ignore[type-arg]
+    def _process(self, batch: DecodedMessages) -> None:
+        started = time.perf_counter()
+        partition, messages = batch.partition, batch.messages
         processor = self.processors.get(partition)
         if processor is None:  # lost in a rebalance during this poll: its owner reads it
             return
-        lines, message_index = split_values([m.value or b"" for m in messages])
-        result = processor.submit(lines)
+        result = processor.submit_decoded(batch.decoded)
         offsets = [m.offset for m in messages]
+        topic = self.kafka.events_topic
         for envelope in dlq_envelopes(
-            result, lines, message_index, offsets, self.kafka.events_topic, partition
+            result, batch.lines, batch.message_index, offsets, topic, partition
         ):
             self._send(self.kafka.dlq_topic, envelope, partition)
         # Ties this batch's log line to the features it emitted and to its DLQ envelopes.
@@ -206,6 +214,7 @@ class IngestService:
             metrics.INGEST_EVENTS.labels(outcome=outcome).inc(n)
         for reason, n in by_reason.items():
             metrics.DLQ_MESSAGES.labels(reason=reason).inc(n)
+        metrics.INGEST_BATCH_DURATION.observe(batch.decode_s + time.perf_counter() - started)
         log.info(
             "batch ingested",
             extra={
