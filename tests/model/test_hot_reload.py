@@ -10,14 +10,13 @@ import uuid
 import zlib
 from pathlib import Path
 
-import orjson
 import polars as pl
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
 from services.model import registry
 from services.model.service import ScoreService
-from shared.kafka import ensure_topics, frame_to_values
+from shared.kafka import ensure_topics, frame_to_values, values_to_frame
 from shared.settings import KafkaSettings, ScoreSettings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -41,8 +40,7 @@ def collect(consumer: KafkaConsumer, found: list, expected: int, timeout_s: floa
     while len(found) < expected and time.monotonic() < deadline:
         for tp, messages in consumer.poll(timeout_ms=500).items():
             for m in messages:
-                for line in m.value.splitlines():
-                    row = orjson.loads(line)
+                for row in values_to_frame([m.value]).iter_rows(named=True):
                     found.append(
                         (
                             tp.partition,
