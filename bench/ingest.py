@@ -155,7 +155,7 @@ def consume(
     kafka: KafkaSettings, topic: str, handle, max_poll_records: int
 ) -> tuple[int, float, float]:  # type: ignore[no-untyped-def]
     """Poll `topic` from the beginning to its end; `handle([(partition, messages), ...])`
-    each poll."""
+    each poll, and `handle([])` once at the end."""
     from kafka import TopicPartition
 
     from shared.kafka import make_consumer
@@ -176,6 +176,7 @@ def consume(
         for tp, batch in polled.items():
             position[tp] = batch[-1].offset + 1
             messages += len(batch)
+    handle([])
     consumer.close()
     return messages, start, start_cpu
 
@@ -184,19 +185,20 @@ def run_core(kafka: KafkaSettings, topic: str, max_poll_records: int) -> dict:
     """The ingest core behind a thin consumer loop: what the ingest service runs per poll."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from services.ingest.decode_ahead import decode_ahead
+    from services.ingest.decode_ahead import DecodeAhead
     from services.ingest.processor import PartitionProcessor
     from services.ingest.service import dlq_envelopes
     from shared.kafka import frame_to_values, make_producer
 
     producer = make_producer(kafka)
     decoder = ThreadPoolExecutor(1, thread_name_prefix="pantau-decode")
+    ahead = DecodeAhead(decoder)
     processors: dict[int, PartitionProcessor] = {}
     counts = {"events": 0, "accepted": 0, "feature_rows": 0, "rejected": 0}
 
     def handle(polled: list) -> None:  # type: ignore[type-arg]
         started = time.thread_time()
-        for batch in decode_ahead(polled, decoder):
+        for batch in ahead.push(polled) if polled else ahead.drain():
             partition = batch.partition
             processor = processors.setdefault(partition, PartitionProcessor(partition))
             folding = time.thread_time()

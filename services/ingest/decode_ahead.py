@@ -1,11 +1,10 @@
-"""Decode the next batch on a worker thread while the caller folds this one.
+"""Decode the next batch on a worker thread while the caller folds this one or polls.
 
 Decoding is a pure function of the message values and mostly two long Polars calls
 (the NDJSON parse and the validation) that release the GIL; folding is many short NumPy
 and Polars calls on the caller's thread. Side by side they use both cores. Only the
-decoding moves: folding, producing and committing stay on the caller's thread in batch
-order, and the generator hands over every batch it was given before it ends, so nothing
-is pending when the consumer polls again (where rebalances happen).
+decoding moves: folding, producing and committing stay on the caller's thread, in batch
+order.
 
 A whole core per thread does not work the same way: a thread folding while another
 runs kafka-python's pure-Python fetch loses its time to GIL handoffs (docs/ingest.md).
@@ -14,7 +13,7 @@ runs kafka-python's pure-Python fetch loses its time to GIL handoffs (docs/inges
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
@@ -44,17 +43,39 @@ def _decode(partition: int, messages: list[ConsumerRecord], values: list[bytes])
     return DecodedMessages(partition, messages, lines, message_index, decoded, elapsed)
 
 
-def decode_ahead(
-    batches: Iterable[tuple[int, list[ConsumerRecord]]], pool: Executor
-) -> Iterator[DecodedMessages]:
-    """Each (partition, messages) batch decoded, in order; the next one is decoded on
-    `pool` while the caller handles the one yielded."""
-    pending: Future[DecodedMessages] | None = None
-    for partition, messages in batches:
-        values = [m.value or b"" for m in messages]
-        upcoming = pool.submit(_decode, partition, messages, values)
-        if pending is not None:
-            yield pending.result()
-        pending = upcoming
-    if pending is not None:
-        yield pending.result()
+class DecodeAhead:
+    """Batches decoded one ahead: while the caller folds a batch, or polls for more, the
+    next one decodes on `pool`'s thread.
+
+    The caller must `drain` before it checkpoints or gives up partitions, and `discard`
+    the partitions it loses, so a batch decoded before a rebalance is never folded after
+    it.
+    """
+
+    def __init__(self, pool: Executor) -> None:
+        self._pool = pool
+        self._pending: tuple[int, Future[DecodedMessages]] | None = None
+
+    def push(
+        self, batches: Iterable[tuple[int, list[ConsumerRecord]]]
+    ) -> Iterator[DecodedMessages]:
+        """Queue (partition, messages) batches; yields every batch queued before the last
+        one, in order. The last one stays pending until the next `push` or `drain`."""
+        for partition, messages in batches:
+            values = [m.value or b"" for m in messages]
+            upcoming = self._pool.submit(_decode, partition, messages, values)
+            yield from self.drain()
+            self._pending = (partition, upcoming)
+
+    def drain(self) -> Iterator[DecodedMessages]:
+        """The pending batch, if any."""
+        if self._pending is not None:
+            _, future = self._pending
+            self._pending = None
+            yield future.result()
+
+    def discard(self, partitions: Collection[int]) -> None:
+        """Drop the pending batch if it is of one of `partitions`."""
+        if self._pending is not None and self._pending[0] in partitions:
+            self._pending[1].cancel()
+            self._pending = None

@@ -1,9 +1,9 @@
 """The ingest service: Kafka in, features and dead letters out. A thin loop over the core.
 
-Per poll, for each partition: decode → validate (on a worker thread, one partition
-ahead: `decode_ahead`) → window → features (PartitionProcessor) → produce features and
-DLQ envelopes → append to the feature log. Every
-`checkpoint_interval_s`: flush the producer, write each partition's state with its next
+Per poll, for each partition: decode → validate (on a worker thread, one batch ahead:
+`DecodeAhead`) → window → features (PartitionProcessor) → produce features and DLQ
+envelopes → append to the feature log. Every `checkpoint_interval_s`: flush the
+producer, write each partition's state with its next
 offset (checkpoint), then commit those offsets to Kafka. A worker killed at any instant
 restarts from the last checkpoint and replays the same events into the same state.
 A feature row or dead letter the broker refused stops the worker before the checkpoint
@@ -26,7 +26,7 @@ from kafka.structs import OffsetAndMetadata
 
 from services.ingest import checkpoint, feature_log
 from services.ingest.config import WindowConfig
-from services.ingest.decode_ahead import DecodedMessages, decode_ahead
+from services.ingest.decode_ahead import DecodeAhead, DecodedMessages
 from services.ingest.processor import IngestResult, PartitionProcessor
 from shared import metrics
 from shared.kafka import ensure_topics, frame_to_values, make_consumer, make_producer
@@ -108,6 +108,8 @@ class IngestService:
         The checkpoint is what the next owner resumes from; it commits its own offsets, so
         no blocking Kafka commit happens inside the rebalance.
         """
+        for batch in self.ahead.drain():
+            self._process(batch)
         owned = [tp.partition for tp in partitions if tp.partition in self.processors]
         self._save_checkpoints(owned)
         self._drop(owned)
@@ -128,7 +130,8 @@ class IngestService:
         metrics.start_metrics_server(self.settings.metrics_port, "ingest")
         ensure_topics(self.kafka)
         self.producer = make_producer(self.kafka)
-        self.decoder = ThreadPoolExecutor(1, thread_name_prefix="pantau-decode")
+        decoder = ThreadPoolExecutor(1, thread_name_prefix="pantau-decode")
+        self.ahead = DecodeAhead(decoder)
         self.consumer = make_consumer(
             self.kafka, self.settings.group, max_poll_records=self.settings.max_poll_records
         )
@@ -143,6 +146,7 @@ class IngestService:
 
             def on_partitions_lost(self, lost):  # type: ignore[no-untyped-def]
                 # Already someone else's: a checkpoint now could overwrite the new owner's.
+                service.ahead.discard({tp.partition for tp in lost})
                 service._drop([tp.partition for tp in lost])
 
         self._await_partition_metadata()
@@ -151,8 +155,11 @@ class IngestService:
         try:
             while not self.stop_event.is_set():
                 polled = self.consumer.poll(timeout_ms=200)
+                for tp in polled:
+                    if tp.partition in self.processors:
+                        self.last_message_s[tp.partition] = time.monotonic()
                 batches = ((tp.partition, messages) for tp, messages in polled.items())
-                for batch in decode_ahead(batches, self.decoder):
+                for batch in self.ahead.push(batches):
                     self._process(batch)
                 self._advance_idle()
                 self._observe()
@@ -166,7 +173,7 @@ class IngestService:
             self._drop(list(self.processors))
             raise
         finally:
-            self.decoder.shutdown(cancel_futures=True)
+            decoder.shutdown(cancel_futures=True)
             self.consumer.close(autocommit=False)
             self.producer.close()
 
@@ -200,7 +207,6 @@ class IngestService:
         batch_id = f"{self.kafka.events_topic}/{partition}/{offsets[0]}-{offsets[-1]}"
         self._publish(partition, result.features, batch_id)
         self.next_offsets[partition] = offsets[-1] + 1
-        self.last_message_s[partition] = time.monotonic()
         by_reason = dict(result.rejected.group_by("reason").len().iter_rows())
         late = by_reason.get("late", 0)
         outcomes = {
@@ -292,6 +298,8 @@ class IngestService:
                 self._publish(partition, processor.advance_to(target))
 
     def _checkpoint(self, partitions: list[int]) -> None:
+        for batch in self.ahead.drain():
+            self._process(batch)
         if not partitions:
             return
         started = time.monotonic()

@@ -8,7 +8,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import orjson
 from kafka.consumer.fetcher import ConsumerRecord
 
-from services.ingest.decode_ahead import decode_ahead
+from services.ingest.decode_ahead import DecodeAhead
 
 
 def record(partition: int, offset: int, value: bytes | None) -> ConsumerRecord:
@@ -49,14 +49,21 @@ def test_batches_come_back_in_order_decoded_with_the_next_one_already_started() 
     ]
     handed: list[tuple[int, int]] = []
     with CountingPool() as pool:
-        for i, batch in enumerate(decode_ahead(batches, pool)):
+        ahead = DecodeAhead(pool)
+        for i, batch in enumerate(ahead.push(batches)):
             handed.append((batch.partition, pool.submitted))
             assert batch.messages is batches[i][1]
             assert threading.current_thread() is threading.main_thread()
-    # While the caller handles batch i, batch i + 1 is already being decoded.
-    assert handed == [(2, 2), (0, 3), (1, 3)]
+        # The last batch keeps decoding while the caller polls again.
+        assert handed == [(2, 2), (0, 3)]
+        more = [(2, [record(2, 12, event(4))])]
+        assert [b.partition for b in ahead.push(more)] == [1]
+        assert [b.partition for b in ahead.drain()] == [2]
+        assert list(ahead.drain()) == []
     with ThreadPoolExecutor(1) as pool:
-        first, second, third = list(decode_ahead(batches, pool))
+        ahead = DecodeAhead(pool)
+        first, second = list(ahead.push(batches))
+        (third,) = list(ahead.drain())
     assert first.decoded.events["event_id"].to_list() == ["e0", "e1"]
     assert first.message_index.tolist() == [0, 0, 1]
     assert first.decoded.rejected.select("line_no", "reason").rows() == [(2, "malformed_json")]
@@ -65,6 +72,12 @@ def test_batches_come_back_in_order_decoded_with_the_next_one_already_started() 
     assert third.decoded.rejected.height == 0
 
 
-def test_no_batches_yield_nothing() -> None:
+def test_a_lost_partitions_pending_batch_is_discarded() -> None:
     with ThreadPoolExecutor(1) as pool:
-        assert list(decode_ahead([], pool)) == []
+        ahead = DecodeAhead(pool)
+        assert list(ahead.push([(3, [record(3, 0, event(0))])])) == []
+        ahead.discard({1, 2})
+        assert [b.partition for b in ahead.drain()] == [3]
+        assert list(ahead.push([(3, [record(3, 1, event(1))])])) == []
+        ahead.discard({3})
+        assert list(ahead.drain()) == []
