@@ -27,7 +27,7 @@ from services.ingest.processor import PartitionProcessor
 from shared.features import FEATURE_SCHEMA
 from shared.kafka import ROWS_PER_MESSAGE, frame_to_values, values_to_frame
 from shared.partitioning import partition_for
-from shared.schema import split_values
+from shared.schema import Lines
 
 
 def feature_rows(events: int, products: int) -> pl.DataFrame:
@@ -37,7 +37,7 @@ def feature_rows(events: int, products: int) -> pl.DataFrame:
     frames = []
     for (partition,), part in stream.partition_by("partition", as_dict=True).items():
         lines = part.drop("partition").write_ndjson().encode().rstrip(b"\n").split(b"\n")
-        result = PartitionProcessor(int(partition)).submit(split_values(lines)[0])
+        result = PartitionProcessor(int(partition)).submit(Lines.of(lines)[0])
         frames += result.features
     return pl.concat(frames)
 

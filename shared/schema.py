@@ -353,11 +353,6 @@ def _rejects(line_no: np.ndarray, reason: str, detail: str) -> pl.DataFrame:
     )
 
 
-def split_values(values: Sequence[bytes]) -> tuple[Lines, np.ndarray]:
-    """Split message values into NDJSON lines; returns the lines and each line's message index."""
-    return Lines.of(values)
-
-
 def empty_events() -> pl.DataFrame:
     """A zero-row frame with the accepted-events schema."""
     return pl.DataFrame(schema={"line_no": pl.Int64(), **EVENT_SCHEMA})

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import orjson
 import polars as pl
 
-from shared.schema import DecodedBatch, decode_lines, split_values
+from shared.schema import DecodedBatch, Lines, decode_lines
 
 
 class BodyError(ValueError):
@@ -47,7 +47,7 @@ def body_lines(body: bytes) -> list[bytes]:
         if not items:
             raise BodyError("empty JSON array: no events")
         return [orjson.dumps(item) for item in items]
-    lines, _ = split_values([stripped])
+    lines, _ = Lines.of([stripped])
     return [line.rstrip(b"\r") for line in lines]
 
 

@@ -31,7 +31,7 @@ from services.simulator import SCENARIOS, iter_event_lines
 from shared.features import FEATURE_SCHEMA
 from shared.kafka import frame_to_values, values_to_frame
 from shared.partitioning import partition_for
-from shared.schema import split_values
+from shared.schema import Lines
 from shared.settings import IngestSettings, KafkaSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -176,7 +176,7 @@ def expected_output(
         processor = PartitionProcessor(partition, config)
         for start in range(0, len(messages), batch_messages):
             chunk = messages[start : start + batch_messages]
-            lines, index = split_values([v for _, v in chunk])
+            lines, index = Lines.of([v for _, v in chunk])
             result = processor.submit(lines)
             offsets = [o for o, _ in chunk]
             for envelope in dlq_envelopes(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from shared.schema import MAX_LINE_BYTES, decode_lines, split_values
+from shared.schema import MAX_LINE_BYTES, Lines, decode_lines
 
 GOOD = {
     "event_id": "e1",
@@ -69,14 +69,14 @@ def test_timestamps_and_defaults() -> None:
     assert decoded.rejected.height == 0
 
 
-def test_split_values_maps_lines_to_messages() -> None:
-    lines, index = split_values([b"a\nb\n", b"c", b"d\ne"])
+def test_lines_of_values_map_to_their_messages() -> None:
+    lines, index = Lines.of([b"a\nb\n", b"c", b"d\ne"])
     assert list(lines) == [b"a", b"b", b"c", b"d", b"e"]
     assert index.tolist() == [0, 0, 1, 2, 2]
 
 
 def test_values_with_terminators_and_blank_lines_keep_line_numbers() -> None:
-    lines, index = split_values(
+    lines, index = Lines.of(
         [
             line(event_id="a") + b"\n",
             b"",
