@@ -8,10 +8,10 @@ a few duplicates and out-of-order events), produces it into two fresh topics —
 of ~100 NDJSON events, and values of one event — and then, for each mode, starts one
 worker process that consumes its topic from the beginning and runs the ingest path:
 split values → decode → validate → late/dedup → windows → feature rows, producing the
-feature rows (and dead letters) back to Kafka like the ingest service does (with the
-service's `decode_ahead`: the next partition's batch is decoded on a second thread). The third
-mode, `naive`, consumes the batched topic and does the same work per event in plain
-Python (json.loads, dict counters, the same windows and features), as the yardstick.
+feature rows (and dead letters) back to Kafka like the ingest service does (with its
+`DecodeAhead`: the next batch is decoded on a second thread). The third mode, `naive`,
+consumes the batched topic and does the same work per event in plain Python
+(json.loads, dict counters, the same windows and features), as the yardstick.
 
 Each worker reports its wall time from the first poll to the last produced feature
 flushed, its peak RSS, and the state size per active product. Figures are medians of
@@ -141,9 +141,9 @@ def thread_cpu_s() -> dict[str, float]:
         except FileNotFoundError:  # the thread ended meanwhile
             continue
         cpu = (int(fields[11]) + int(fields[12])) * tick_s
-        name = python.get(int(task.name))
         if int(task.name) == main:
             continue
+        name = python.get(int(task.name))
         if name is None:
             out["native_threads"] += cpu
         else:
