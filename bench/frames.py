@@ -12,7 +12,7 @@ earlier one. Medians of `--repeats`, wall and CPU seconds of this process.
 from __future__ import annotations
 
 import argparse
-import io
+import functools
 import json
 import os
 import statistics
@@ -27,7 +27,6 @@ from services.ingest.processor import PartitionProcessor
 from shared.features import FEATURE_SCHEMA
 from shared.kafka import ROWS_PER_MESSAGE, frame_to_values, values_to_frame
 from shared.partitioning import partition_for
-from shared.schema import Lines
 
 
 def feature_rows(events: int, products: int) -> pl.DataFrame:
@@ -37,7 +36,7 @@ def feature_rows(events: int, products: int) -> pl.DataFrame:
     frames = []
     for (partition,), part in stream.partition_by("partition", as_dict=True).items():
         lines = part.drop("partition").write_ndjson().encode().rstrip(b"\n").split(b"\n")
-        result = PartitionProcessor(int(partition)).submit(Lines.of(lines)[0])
+        result = PartitionProcessor(int(partition)).submit(lines)
         frames += result.features
     return pl.concat(frames)
 
@@ -49,21 +48,9 @@ def ndjson_values(frame: pl.DataFrame) -> list[bytes]:
     ]
 
 
-def arrow_values(compression: str) -> Callable[[pl.DataFrame], list[bytes]]:
-    def encode(frame: pl.DataFrame) -> list[bytes]:
-        values = []
-        for offset in range(0, frame.height, ROWS_PER_MESSAGE):
-            buffer = io.BytesIO()
-            frame.slice(offset, ROWS_PER_MESSAGE).write_ipc_stream(buffer, compression=compression)  # type: ignore[arg-type]
-            values.append(buffer.getvalue())
-        return values
-
-    return encode
-
-
 FORMATS: dict[str, Callable[[pl.DataFrame], list[bytes]]] = {
     "ndjson": ndjson_values,
-    "arrow": arrow_values("uncompressed"),
+    "arrow": functools.partial(frame_to_values, compression="uncompressed"),
     "arrow-lz4": frame_to_values,
 }
 
