@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -49,20 +51,60 @@ def api(
     port: Annotated[int | None, typer.Option(help="port (PANTAU_API_PORT)")] = None,
 ) -> None:
     """Serve the HTTP API, consuming pantau.scores from Kafka."""
+    import threading
+
     import uvicorn
 
     from services.api.app import create_app
+    from shared.metrics import PortInUse
     from shared.settings import ApiSettings, KafkaSettings
 
     _logging()
     settings = ApiSettings()
+    host, port = host or settings.host, port or settings.port
+    _check_port_free(host, port, "pass --port or set PANTAU_API_PORT")
     Path("var").mkdir(exist_ok=True)
-    uvicorn.run(
-        create_app(settings, KafkaSettings()),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level="warning",
+    kafka = KafkaSettings()
+    app_ = create_app(settings, kafka)
+    server = uvicorn.Server(uvicorn.Config(app_, host=host, port=port, log_level="warning"))
+
+    def watch_consumer() -> None:
+        # A consumer that stopped for good makes the process exit non-zero, so its
+        # supervisor restarts it (readiness is already false).
+        while not server.should_exit:
+            consumer = getattr(app_.state, "score_consumer", None)
+            if consumer is not None and consumer.failed:
+                server.should_exit = True
+            time.sleep(0.5)
+
+    threading.Thread(target=watch_consumer, daemon=True).start()
+    logging.getLogger("pantau.api").info(
+        "API on http://%s:%s (seller page /, docs /docs); consuming %s at %s as group %s",
+        host,
+        port,
+        kafka.scores_topic,
+        kafka.bootstrap,
+        settings.group,
     )
+    server.run()
+    consumer = getattr(app_.state, "score_consumer", None)
+    if consumer is not None and consumer.failed:
+        raise SystemExit(1)
+    if not server.started:
+        raise PortInUse(f"could not serve on {host}:{port}")
+
+
+def _check_port_free(host: str, port: int, hint: str) -> None:
+    import socket
+
+    from shared.metrics import PortInUse
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise PortInUse(f"port {port} on {host} is already in use: {hint}") from exc
 
 
 @app.command()
@@ -349,8 +391,35 @@ def dispatch() -> None:
 
 
 def main() -> None:
+    """Run the command; a known operational failure ends in one line and a non-zero exit."""
+    import sys
+
+    from kafka.errors import NoBrokersAvailable
+    from pydantic import ValidationError
+
+    from shared.metrics import PortInUse
+    from shared.settings import settings_error_line
+
     logging.captureWarnings(True)
-    app()
+    try:
+        app()
+    except ValidationError as exc:
+        line = settings_error_line(exc)
+        if line is None:
+            raise
+        print(f"pantau: {line}", file=sys.stderr)
+        sys.exit(2)
+    except PortInUse as exc:
+        print(f"pantau: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except NoBrokersAvailable:
+        bootstrap = os.environ.get("PANTAU_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+        print(
+            f"pantau: no Kafka broker answers at {bootstrap} (PANTAU_KAFKA_BOOTSTRAP); "
+            "start one with deploy/kafka/broker.sh start",
+            file=sys.stderr,
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":

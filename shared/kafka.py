@@ -8,19 +8,23 @@ features and scores all live on the same partition number and stay in order.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import gc
 import io
 import logging
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import orjson
 import polars as pl
 from kafka import KafkaAdminClient, KafkaClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from shared.schema import MALFORMED_FRAME
 from shared.settings import KafkaSettings
 
 if TYPE_CHECKING:
@@ -180,3 +184,44 @@ def _conform(frame: pl.DataFrame, schema: dict[str, pl.DataType] | None) -> pl.D
         (pl.col(name) if name in frame.columns else pl.lit(None)).cast(dtype).alias(name)
         for name, dtype in schema.items()
     )
+
+
+@dataclass(frozen=True)
+class DecodedFrames:
+    """Rows decoded from a batch of frame values, and the values that would not decode."""
+
+    frame: pl.DataFrame
+    bad: list[tuple[int, str, bytes]]  # (index in the batch, error, value)
+
+    def dead_letters(self, topic: str, partition: int, offsets: list[int]) -> list[bytes]:
+        """One DLQ envelope per bad value: reason, detail, source position, the value (base64)."""
+        return [
+            orjson.dumps(
+                {
+                    "reason": MALFORMED_FRAME,
+                    "detail": error[:1_000],
+                    "topic": topic,
+                    "partition": partition,
+                    "offset": offsets[index],
+                    "raw_base64": base64.b64encode(value[:65_536]).decode(),
+                }
+            )
+            for index, error, value in self.bad
+        ]
+
+
+def decode_frames(values: list[bytes], schema: dict[str, pl.DataType]) -> DecodedFrames:
+    """`values_to_frame`, except that a value that does not decode is set aside, not raised:
+    one bad message must not stop a consumer (it would re-read it forever)."""
+    try:
+        return DecodedFrames(values_to_frame(values, schema), [])
+    except Exception:  # any decoding failure: each value is then looked at alone
+        pass
+    frames, bad = [], []
+    for index, value in enumerate(values):
+        try:
+            frames.append(values_to_frame([value], schema))
+        except Exception as exc:
+            bad.append((index, f"{type(exc).__name__}: {exc}", value))
+    frame = pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+    return DecodedFrames(frame, bad)

@@ -66,9 +66,35 @@ class JsonFormatter(logging.Formatter):
         return _SECRET_VALUES.sub(lambda m: m.group(1) + REDACTED, line)
 
 
+class OncePerInterval(logging.Filter):
+    """Lets each message template of the `prefix` loggers through at most once per
+    `interval_s` (and says how many were held back): an unreachable broker makes the
+    Kafka client repeat the same error several times a second."""
+
+    def __init__(self, prefix: str, interval_s: float = 60.0) -> None:
+        super().__init__()
+        self.prefix, self.interval_s = prefix, interval_s
+        self._last: dict[tuple[str, object], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self.prefix):
+            return True
+        key = (record.name, record.msg)
+        now = time.monotonic()
+        last, held = self._last.get(key, (-self.interval_s, 0))
+        if now - last < self.interval_s:
+            self._last[key] = (last, held + 1)
+            return False
+        self._last[key] = (now, 0)
+        if held:
+            record.repeated = held
+        return True
+
+
 def configure(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(OncePerInterval("kafka"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -22,6 +22,7 @@ and they would double the series of every counter and histogram.
 
 from __future__ import annotations
 
+import logging
 import threading
 from functools import cache
 from typing import Any
@@ -40,19 +41,15 @@ from prometheus_client import (
 )
 from prometheus_client.metrics import MetricWrapperBase
 
+from shared.schema import MALFORMED_FRAME, REASONS
+
 disable_created_metrics()
+log = logging.getLogger(__name__)
 
 # Bounded label values. Children are created up front so every series exists from the first
 # scrape: rate() and ratios then see 0 instead of a missing series.
 INGEST_OUTCOMES: tuple[str, ...] = ("accepted", "invalid", "late", "duplicate")
-DLQ_REASONS: tuple[str, ...] = (
-    "malformed_json",
-    "missing_field",
-    "wrong_type",
-    "invalid_value",
-    "late",
-    "oversized",
-)
+DLQ_REASONS: tuple[str, ...] = (*REASONS, MALFORMED_FRAME)
 WEBHOOK_OUTCOMES: tuple[str, ...] = (
     "success",
     "http_error",
@@ -84,6 +81,14 @@ CONSUMER_LAG = Gauge(
     "pantau_consumer_lag_messages",
     "Messages between the committed offset and the end of the partition, per consumer service.",
     ["topic", "partition"],
+)
+CONSUMER_READY = Gauge(
+    "pantau_consumer_ready",
+    "1 while the service's consumer loop polls normally, 0 while it recovers or has stopped.",
+)
+CONSUMER_RETRIES = Counter(
+    "pantau_consumer_retries_total",
+    "Times the consumer loop met broker trouble and resumed from its last durable point.",
 )
 INGEST_WATERMARK = Gauge(
     "pantau_ingest_watermark_timestamp_seconds",
@@ -196,6 +201,8 @@ SERVICE_METRICS: dict[str, tuple[MetricWrapperBase, ...]] = {
         INGEST_EVENTS,
         INGEST_BATCH_DURATION,
         CONSUMER_LAG,
+        CONSUMER_READY,
+        CONSUMER_RETRIES,
         INGEST_WATERMARK,
         INGEST_FRESHNESS,
         INGEST_ACTIVE_PRODUCTS,
@@ -207,6 +214,8 @@ SERVICE_METRICS: dict[str, tuple[MetricWrapperBase, ...]] = {
     ),
     "score": (
         CONSUMER_LAG,
+        CONSUMER_READY,
+        CONSUMER_RETRIES,
         SCORE_BATCH_DURATION,
         SCORED_ROWS,
         MODEL_INFO,
@@ -215,6 +224,8 @@ SERVICE_METRICS: dict[str, tuple[MetricWrapperBase, ...]] = {
     ),
     "api": (
         CONSUMER_LAG,
+        CONSUMER_READY,
+        CONSUMER_RETRIES,
         ALERTS_FIRED,
         WEBHOOK_DELIVERIES,
         WEBHOOK_DELIVERY_DURATION,
@@ -271,6 +282,10 @@ _started_ports: set[int] = set()
 _start_lock = threading.Lock()
 
 
+class PortInUse(OSError):
+    """A port another process holds; the message names it and the setting that moves it."""
+
+
 def start_metrics_server(port: int, service: str | None = None) -> None:
     """Serve `registry(service)` on `port` for services without their own HTTP server.
 
@@ -282,5 +297,12 @@ def start_metrics_server(port: int, service: str | None = None) -> None:
     with _start_lock:
         if port in _started_ports:
             return
-        start_http_server(port, registry=registry(service))
+        try:
+            start_http_server(port, registry=registry(service))
+        except OSError as exc:
+            setting = f"PANTAU_{(service or 'service').upper()}_METRICS_PORT"
+            raise PortInUse(
+                f"metrics port {port} is already in use: set {setting} to a free port (0: off)"
+            ) from exc
         _started_ports.add(port)
+        log.info("metrics on http://0.0.0.0:%s/metrics", port)

@@ -59,6 +59,8 @@ REJECT_SCHEMA: dict[str, pl.DataType] = {
 
 # Bounded reason set: these label the DLQ metric.
 REASONS = ("malformed_json", "missing_field", "wrong_type", "invalid_value", "oversized", "late")
+# A feature or score message (between services) that does not decode.
+MALFORMED_FRAME = "malformed_frame"
 
 MAX_LINE_BYTES = 16_384
 MIN_TS_MS = 946_684_800_000  # 2000-01-01: anything older is a unit mistake (seconds, not ms)

@@ -7,9 +7,10 @@ settings in instead of patching the environment.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.scores import ALERT_THRESHOLD
@@ -26,7 +27,7 @@ class KafkaSettings(BaseSettings):
     features_topic: str = "pantau.features"
     scores_topic: str = "pantau.scores"
     dlq_topic: str = "pantau.events.dlq"
-    max_message_bytes: int = 4_000_000
+    max_message_bytes: int = Field(4_000_000, ge=1_024)
 
 
 class IngestSettings(BaseSettings):
@@ -35,16 +36,24 @@ class IngestSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PANTAU_INGEST_")
 
     group: str = "pantau-ingest"
-    tick_ms: int = 5 * 60_000
-    allowed_lateness_ms: int = 10 * 60_000
-    dedup_horizon_ms: int = 24 * 3_600_000
-    retention_ms: int = 7 * 24 * 3_600_000
+    tick_ms: int = Field(5 * 60_000, gt=0, description="must divide one hour")
+    allowed_lateness_ms: int = Field(10 * 60_000, ge=0, le=3_600_000)
+    dedup_horizon_ms: int = Field(24 * 3_600_000, gt=0)
+    retention_ms: int = Field(7 * 24 * 3_600_000, ge=2 * 24 * 3_600_000)
     checkpoint_dir: Path = Path("var/checkpoints")
-    checkpoint_interval_s: float = 10.0
-    idle_timeout_s: float = 60.0
+    checkpoint_interval_s: float = Field(10.0, gt=0)
+    idle_timeout_s: float = Field(60.0, gt=0)
     feature_log_dir: Path | None = Path("var/feature-log")
-    max_poll_records: int = 50_000  # a poll is bounded by the fetch byte limits too
-    metrics_port: int = 9101
+    # A poll is bounded by the fetch byte limits too.
+    max_poll_records: int = Field(50_000, ge=1)
+    metrics_port: int = Field(9101, ge=0, le=65_535, description="0 turns the endpoint off")
+
+    @field_validator("tick_ms")
+    @classmethod
+    def _divides_an_hour(cls, tick_ms: int) -> int:
+        if 3_600_000 % tick_ms:
+            raise ValueError("must divide one hour (3600000 ms), e.g. 60000 or 300000")
+        return tick_ms
 
 
 class ScoreSettings(BaseSettings):
@@ -59,7 +68,7 @@ class ScoreSettings(BaseSettings):
         description="model registry; its promoted version scores (the baseline when none)",
     )
     reload_check_s: float = Field(1.0, gt=0, description="how often to look for a promotion")
-    metrics_port: int = 9102
+    metrics_port: int = Field(9102, ge=0, le=65_535, description="0 turns the endpoint off")
     explain_threshold: float = Field(ALERT_THRESHOLD, description="rows at or above it get reasons")
 
 
@@ -70,7 +79,7 @@ class ApiSettings(BaseSettings):
 
     group: str = "pantau-api"
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(8000, ge=1, le=65_535)
     database_url: str = Field(
         "sqlite:///var/pantau.db",
         validation_alias=AliasChoices("PANTAU_DATABASE_URL", "PANTAU_API_DATABASE_URL"),
@@ -86,3 +95,24 @@ class ApiSettings(BaseSettings):
         10.0, gt=0, description="wait for Kafka to acknowledge posted events before a 503"
     )
     trend_max_age_ms: int = 3_600_000
+
+
+def settings_error_line(exc: ValidationError) -> str | None:
+    """One line naming the environment variable at fault, for an error in a settings class.
+
+    None when `exc` is not about settings (then it is a bug, and its traceback is useful).
+    """
+    classes = {cls.__name__: cls for cls in BaseSettings.__subclasses__()}
+    cls = classes.get(exc.title)
+    if cls is None or not exc.errors():
+        return None
+    error = exc.errors()[0]
+    field = str(error["loc"][0]) if error["loc"] else "?"
+    name = (
+        field if field.startswith("PANTAU_") else f"{cls.model_config.get('env_prefix', '')}{field}"
+    )
+    name = name.upper()
+    value = os.environ.get(name)
+    shown = f"{name}={value}" if value is not None else name
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"{shown}: {error['msg']}{more}"

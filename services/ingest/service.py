@@ -1,36 +1,32 @@
-"""The ingest service: Kafka in, features and dead letters out. A thin loop over the core.
+"""The ingest service: events in; features, dead letters and the feature log out.
 
-Per poll, for each partition: decode → validate (on a worker thread, one batch ahead:
-`DecodeAhead`) → window → features (PartitionProcessor) → produce features and DLQ
-envelopes → append to the feature log. Every `checkpoint_interval_s`: flush the
-producer, write each partition's state with its next
-offset (checkpoint), then commit those offsets to Kafka. A worker killed at any instant
-restarts from the last checkpoint and replays the same events into the same state.
-A feature row or dead letter the broker refused stops the worker before the checkpoint
-that would have skipped it, so the restart produces it again.
+`IngestStep` plugs the ingest core into the shared consumer runtime (shared.runtime):
+decode → validate (prepare, on the worker thread) → window → features (PartitionProcessor)
+→ produce features and DLQ envelopes → append to the feature log (process) → every
+`checkpoint_interval_s`: flush the producer, write each partition's state with its next
+offset (save), then commit those offsets. A worker killed at any instant restarts from
+the last checkpoint and replays the same events into the same state.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import orjson
-from kafka import ConsumerRebalanceListener, TopicPartition
-from kafka.structs import OffsetAndMetadata
+import polars as pl
 
 from services.ingest import checkpoint, feature_log
 from services.ingest.config import WindowConfig
-from services.ingest.decode_ahead import DecodeAhead, DecodedMessages
 from services.ingest.processor import IngestResult, PartitionProcessor
 from shared import metrics
 from shared.kafka import ensure_topics, frame_to_values, make_consumer, make_producer
-from shared.schema import Lines
+from shared.runtime import Batch, ConsumerRuntime, LoopSettings, Output
+from shared.schema import DecodedBatch, Lines, decode_lines
 from shared.settings import IngestSettings, KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -72,141 +68,58 @@ def dlq_envelopes(
     ]
 
 
-class IngestService:
-    """Consumer group member owning some partitions of the events topic."""
+@dataclass(frozen=True)
+class DecodedLines:
+    """A batch's message values as lines, each line's message, and the decoded events."""
+
+    lines: Lines
+    message_index: np.ndarray
+    decoded: DecodedBatch
+
+
+def decode_values(values: list[bytes]) -> DecodedLines:
+    lines, message_index = Lines.of(values)
+    return DecodedLines(lines, message_index, decode_lines(lines))
+
+
+class IngestStep:
+    """The ingest core per owned partition, with its checkpoints and outputs."""
 
     def __init__(self, kafka: KafkaSettings, settings: IngestSettings) -> None:
         self.kafka, self.settings = kafka, settings
         self.config = window_config(settings)
         self.processors: dict[int, PartitionProcessor] = {}
-        self.next_offsets: dict[int, int] = {}
         self.last_message_s: dict[int, float] = {}
-        self.stop_event = threading.Event()
-        self.send_errors: list[BaseException] = []
         self.counts = {"accepted": 0, "invalid": 0, "late": 0, "duplicate": 0}
 
-    # -- partition lifecycle -------------------------------------------------------
-    def _assign(self, partitions: set[TopicPartition]) -> None:
-        for tp in partitions:
-            saved = checkpoint.load(self.settings.checkpoint_dir, tp.topic, tp.partition)
-            if saved is None:
-                self.processors[tp.partition] = PartitionProcessor(tp.partition, self.config)
-                self.consumer.seek_to_beginning(tp)
-                self.next_offsets[tp.partition] = 0
-            else:
-                self.processors[tp.partition] = saved.processor
-                self.consumer.seek(tp, saved.next_offset)
-                self.next_offsets[tp.partition] = saved.next_offset
-            self.last_message_s[tp.partition] = time.monotonic()
-            log.info(
-                "assigned partition %s at offset %s", tp.partition, self.next_offsets[tp.partition]
-            )
+    def start(self, partition: int) -> int:
+        saved = checkpoint.load(self.settings.checkpoint_dir, self.kafka.events_topic, partition)
+        if saved is None:  # rebuilt from the start of the topic's retention
+            self.processors[partition] = PartitionProcessor(partition, self.config)
+            offset = 0
+        else:
+            self.processors[partition] = saved.processor
+            offset = saved.next_offset
+        self.last_message_s[partition] = time.monotonic()
+        return offset
 
-    def _revoke(self, partitions: set[TopicPartition]) -> None:
-        """Checkpoint the partitions being handed over, then forget them.
+    def prepare(self, partition: int, values: list[bytes]) -> DecodedLines:
+        return decode_values(values)
 
-        The checkpoint is what the next owner resumes from; it commits its own offsets, so
-        no blocking Kafka commit happens inside the rebalance.
-        """
-        for batch in self.ahead.drain():
-            self._process(batch)
-        owned = [tp.partition for tp in partitions if tp.partition in self.processors]
-        self._save_checkpoints(owned)
-        self._drop(owned)
-
-    def _drop(self, partitions: list[int]) -> None:
-        """Forget partitions without a checkpoint (lost to the group, or state in doubt)."""
-        for partition in partitions:
-            self.processors.pop(partition, None)
-            self.next_offsets.pop(partition, None)
-            self.last_message_s.pop(partition, None)
-
-    # -- the loop ------------------------------------------------------------------
-    def run(self) -> None:
-        if threading.current_thread() is threading.main_thread():
-            # SIGTERM (docker stop, systemd) ends the loop: a last checkpoint and commit,
-            # then leaving the group hands the partitions over at once.
-            signal.signal(signal.SIGTERM, lambda *_: self.stop_event.set())
-        metrics.start_metrics_server(self.settings.metrics_port, "ingest")
-        ensure_topics(self.kafka)
-        self.producer = make_producer(self.kafka)
-        decoder = ThreadPoolExecutor(1, thread_name_prefix="pantau-decode")
-        self.ahead = DecodeAhead(decoder)
-        self.consumer = make_consumer(
-            self.kafka, self.settings.group, max_poll_records=self.settings.max_poll_records
-        )
-        service = self
-
-        class Listener(ConsumerRebalanceListener):
-            def on_partitions_revoked(self, revoked):  # type: ignore[no-untyped-def]
-                service._revoke(set(revoked))
-
-            def on_partitions_assigned(self, assigned):  # type: ignore[no-untyped-def]
-                service._assign(set(assigned))
-
-            def on_partitions_lost(self, lost):  # type: ignore[no-untyped-def]
-                # Already someone else's: a checkpoint now could overwrite the new owner's.
-                service.ahead.discard({tp.partition for tp in lost})
-                service._drop([tp.partition for tp in lost])
-
-        self._await_partition_metadata()
-        self.consumer.subscribe([self.kafka.events_topic], listener=Listener())
-        last_checkpoint = time.monotonic()
-        try:
-            while not self.stop_event.is_set():
-                polled = self.consumer.poll(timeout_ms=200)
-                for tp in polled:
-                    if tp.partition in self.processors:
-                        self.last_message_s[tp.partition] = time.monotonic()
-                batches = ((tp.partition, messages) for tp, messages in polled.items())
-                for batch in self.ahead.push(batches):
-                    self._process(batch)
-                self._advance_idle()
-                self._observe()
-                if time.monotonic() - last_checkpoint >= self.settings.checkpoint_interval_s:
-                    self._checkpoint(list(self.processors))
-                    last_checkpoint = time.monotonic()
-            self._checkpoint(list(self.processors))
-        except BaseException:
-            # State may be half-updated: closing must not checkpoint it. The restart
-            # resumes from the last good checkpoint.
-            self._drop(list(self.processors))
-            raise
-        finally:
-            decoder.shutdown(cancel_futures=True)
-            self.consumer.close(autocommit=False)
-            self.producer.close()
-
-    def _await_partition_metadata(self, timeout_s: float = 60.0) -> None:
-        """Join the group only once this consumer knows the topic's partitions.
-
-        A group leader without them assigns nothing ("No partition metadata") and only
-        rebalances after its next metadata refresh, minutes later: a fresh worker on a
-        new topic would sit idle that long.
-        """
-        deadline = time.monotonic() + timeout_s
-        while not self.consumer.partitions_for_topic(self.kafka.events_topic):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no partitions known for {self.kafka.events_topic}")
-            time.sleep(0.2)
-
-    def _process(self, batch: DecodedMessages) -> None:
+    def process(self, batch: Batch[DecodedLines], output: Output | None) -> None:
+        assert output is not None
         started = time.perf_counter()
-        partition, messages = batch.partition, batch.messages
-        processor = self.processors.get(partition)
-        if processor is None:  # lost in a rebalance during this poll: its owner reads it
-            return
-        result = processor.submit_decoded(batch.decoded)
-        offsets = [m.offset for m in messages]
+        partition, offsets, prepared = batch.partition, batch.offsets, batch.prepared
+        self.last_message_s[partition] = time.monotonic()
+        result = self.processors[partition].submit_decoded(prepared.decoded)
         topic = self.kafka.events_topic
         for envelope in dlq_envelopes(
-            result, batch.lines, batch.message_index, offsets, topic, partition
+            result, prepared.lines, prepared.message_index, offsets, topic, partition
         ):
-            self._send(self.kafka.dlq_topic, envelope, partition)
+            output.send(self.kafka.dlq_topic, envelope, partition)
         # Ties this batch's log line to the features it emitted and to its DLQ envelopes.
-        batch_id = f"{self.kafka.events_topic}/{partition}/{offsets[0]}-{offsets[-1]}"
-        self._publish(partition, result.features, batch_id)
-        self.next_offsets[partition] = offsets[-1] + 1
+        batch_id = f"{topic}/{partition}/{offsets[0]}-{offsets[-1]}"
+        self._publish(output, partition, result.features, batch_id)
         by_reason = dict(result.rejected.group_by("reason").len().iter_rows())
         late = by_reason.get("late", 0)
         outcomes = {
@@ -220,7 +133,7 @@ class IngestService:
             metrics.INGEST_EVENTS.labels(outcome=outcome).inc(n)
         for reason, n in by_reason.items():
             metrics.DLQ_MESSAGES.labels(reason=reason).inc(n)
-        metrics.INGEST_BATCH_DURATION.observe(batch.decode_s + time.perf_counter() - started)
+        metrics.INGEST_BATCH_DURATION.observe(batch.prepare_s + time.perf_counter() - started)
         log.info(
             "batch ingested",
             extra={
@@ -228,38 +141,37 @@ class IngestService:
                 "partition": partition,
                 "first_offset": offsets[0],
                 "last_offset": offsets[-1],
-                "messages": len(messages),
+                "messages": len(offsets),
                 **outcomes,
             },
         )
 
-    def _observe(self) -> None:
-        """Gauges: watermarks, freshness, lag, state size."""
-        now_s = time.time()
-        watermarks = []
-        for partition, processor in self.processors.items():
-            if processor.watermark_ms > 0:
-                metrics.INGEST_WATERMARK.labels(partition=str(partition)).set(
-                    processor.watermark_ms / 1000
-                )
-                watermarks.append(processor.watermark_ms / 1000)
-            tp = TopicPartition(self.kafka.events_topic, partition)
-            end = self.consumer.highwater(tp)
-            if end is not None:
-                metrics.CONSUMER_LAG.labels(topic=tp.topic, partition=str(partition)).set(
-                    max(0, end - self.next_offsets.get(partition, 0))
-                )
-        if watermarks:
-            metrics.INGEST_FRESHNESS.set(now_s - min(watermarks))
-        metrics.INGEST_ACTIVE_PRODUCTS.set(
-            sum(p.catalog.active_products for p in self.processors.values())
-        )
-        metrics.INGEST_STATE_BYTES.set(sum(p.state_bytes for p in self.processors.values()))
+    def idle(self, output: Output | None) -> None:
+        assert output is not None
+        self._advance_idle(output)
+        self._observe()
+
+    def save(self, partitions: list[int], positions: dict[int, int]) -> None:
+        started = time.monotonic()
+        for partition in partitions:
+            checkpoint.save(
+                self.settings.checkpoint_dir,
+                self.kafka.events_topic,
+                checkpoint.Checkpoint(self.processors[partition], positions[partition]),
+            )
+        metrics.INGEST_CHECKPOINT_DURATION.observe(time.monotonic() - started)
+        metrics.INGEST_CHECKPOINT_TIMESTAMP.set(time.time())
+
+    def forget(self, partitions: list[int]) -> None:
+        for partition in partitions:
+            self.processors.pop(partition, None)
+            self.last_message_s.pop(partition, None)
 
     def _publish(
         self,
+        output: Output,
         partition: int,
-        features: list,  # type: ignore[type-arg]
+        features: list[pl.DataFrame],
         batch_id: str | None = None,
     ) -> None:
         for rows in features:
@@ -276,16 +188,11 @@ class IngestService:
                 },
             )
             for value in frame_to_values(rows):
-                self._send(self.kafka.features_topic, value, partition)
+                output.send(self.kafka.features_topic, value, partition)
             if self.settings.feature_log_dir is not None:
                 feature_log.append(self.settings.feature_log_dir, rows)
 
-    def _send(self, topic: str, value: bytes, partition: int) -> None:
-        # flush() does not raise for failed sends: the errback records them for _checkpoint.
-        future = self.producer.send(topic, value=value, partition=partition)
-        future.add_errback(self.send_errors.append)
-
-    def _advance_idle(self) -> None:
+    def _advance_idle(self, output: Output) -> None:
         """An idle partition's watermark follows the wall clock, so alerts never stall."""
         now_s = time.monotonic()
         now_ms = int(time.time() * 1000)
@@ -295,39 +202,51 @@ class IngestService:
             live = 0 <= now_ms - processor.max_ts_ms <= self.config.retention_ms
             if idle and live:
                 target = now_ms - self.config.allowed_lateness_ms
-                self._publish(partition, processor.advance_to(target))
+                self._publish(output, partition, processor.advance_to(target))
 
-    def _checkpoint(self, partitions: list[int]) -> None:
-        for batch in self.ahead.drain():
-            self._process(batch)
-        if not partitions:
-            return
-        started = time.monotonic()
-        self._save_checkpoints(partitions)
-        self.consumer.commit(
-            {
-                TopicPartition(self.kafka.events_topic, p): OffsetAndMetadata(
-                    self.next_offsets[p], "", -1
+    def _observe(self) -> None:
+        """Gauges: watermarks, freshness, state size."""
+        watermarks = []
+        for partition, processor in self.processors.items():
+            if processor.watermark_ms > 0:
+                metrics.INGEST_WATERMARK.labels(partition=str(partition)).set(
+                    processor.watermark_ms / 1000
                 )
-                for p in partitions
-            }
+                watermarks.append(processor.watermark_ms / 1000)
+        if watermarks:
+            metrics.INGEST_FRESHNESS.set(time.time() - min(watermarks))
+        metrics.INGEST_ACTIVE_PRODUCTS.set(
+            sum(p.catalog.active_products for p in self.processors.values())
         )
-        metrics.INGEST_CHECKPOINT_DURATION.observe(time.monotonic() - started)
-        metrics.INGEST_CHECKPOINT_TIMESTAMP.set(time.time())
+        metrics.INGEST_STATE_BYTES.set(sum(p.state_bytes for p in self.processors.values()))
 
-    def _save_checkpoints(self, partitions: list[int]) -> None:
-        """Make every output so far durable, then each partition's state with its offset."""
-        if not partitions:
-            return
-        self.producer.flush()
-        if self.send_errors:
-            raise RuntimeError(
-                f"{len(self.send_errors)} output messages were not produced "
-                f"(first: {self.send_errors[0]!r}); stopping before the checkpoint"
-            )
-        for partition in partitions:
-            checkpoint.save(
-                self.settings.checkpoint_dir,
-                self.kafka.events_topic,
-                checkpoint.Checkpoint(self.processors[partition], self.next_offsets[partition]),
-            )
+
+class IngestService:
+    """A consumer group member owning some partitions of the events topic."""
+
+    def __init__(self, kafka: KafkaSettings, settings: IngestSettings) -> None:
+        self.kafka, self.settings = kafka, settings
+        self.step = IngestStep(kafka, settings)
+        self.loop = LoopSettings(
+            group=settings.group,
+            topic=kafka.events_topic,
+            service="ingest",
+            commit_interval_s=settings.checkpoint_interval_s,
+        )
+        self.runtime: ConsumerRuntime[DecodedLines] | None = None
+        self.stop_event = threading.Event()
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.step.counts
+
+    def run(self) -> None:
+        metrics.start_metrics_server(self.settings.metrics_port, "ingest")
+        ensure_topics(self.kafka)
+        consumer = make_consumer(
+            self.kafka, self.settings.group, max_poll_records=self.settings.max_poll_records
+        )
+        self.runtime = ConsumerRuntime(
+            self.loop, self.step, consumer, make_producer(self.kafka), self.stop_event
+        )
+        self.runtime.run()

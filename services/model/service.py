@@ -1,9 +1,9 @@
 """The scoring service: features in, scores out, offsets committed after the scores are acked.
 
-Loop: poll a batch -> (swap in a newly promoted model, between batches) -> score ->
-produce -> flush -> commit. A model swap happens only between batches, after the
-previous batch's scores are flushed and its offsets committed, so every feature row is
-scored exactly once and every score names the version that produced it.
+`ScoreStep` plugs into the shared consumer runtime (shared.runtime): decode a batch
+(prepare) → score → produce (process) → swap in a newly promoted model between batches
+(idle) → flush → commit. Every score names the version that produced it. A feature
+message that cannot be decoded goes to the DLQ with its position; it never stops scoring.
 """
 
 from __future__ import annotations
@@ -19,12 +19,15 @@ from services.model.scorer import Scorer
 from shared import metrics
 from shared.features import FEATURE_SCHEMA
 from shared.kafka import (
+    MALFORMED_FRAME,
+    DecodedFrames,
+    decode_frames,
     ensure_topics,
     frame_to_values,
     make_consumer,
     make_producer,
-    values_to_frame,
 )
+from shared.runtime import Batch, ConsumerRuntime, LoopSettings, Output
 from shared.settings import KafkaSettings, ScoreSettings
 
 log = logging.getLogger(__name__)
@@ -74,60 +77,89 @@ class ModelWatcher:
             return None
 
 
+class ScoreStep:
+    """Scores each batch of feature rows with the current model; swaps models between batches."""
+
+    def __init__(self, kafka: KafkaSettings, settings: ScoreSettings, scorer: Scorer) -> None:
+        self.kafka, self.settings = kafka, settings
+        self.watcher = ModelWatcher(settings, settings.reload_check_s)
+        self.scorer = scorer
+        self.rows_scored = 0
+        self.use(scorer)
+
+    def use(self, scorer: Scorer) -> None:
+        self.scorer = scorer
+        metrics.set_model_version(scorer.version, getattr(scorer, "created_s", 0.0))
+        log.info("scoring with model %s", scorer.version)
+
+    def start(self, partition: int) -> None:
+        return None  # the group's committed offset
+
+    def prepare(self, partition: int, values: list[bytes]) -> DecodedFrames:
+        return decode_frames(values, FEATURE_SCHEMA)
+
+    def process(self, batch: Batch[DecodedFrames], output: Output | None) -> None:
+        assert output is not None
+        partition, features = batch.partition, batch.prepared.frame
+        for envelope in batch.prepared.dead_letters(
+            self.kafka.features_topic, partition, batch.offsets
+        ):
+            output.send(self.kafka.dlq_topic, envelope, partition)
+            metrics.DLQ_MESSAGES.labels(reason=MALFORMED_FRAME).inc()
+        if features.height == 0:
+            return
+        with metrics.SCORE_BATCH_DURATION.time():
+            scores = self.scorer.score(features)
+        self.rows_scored += scores.height
+        metrics.SCORED_ROWS.inc(scores.height)
+        for p in scores["probability"].to_list():
+            metrics.SCORE_PROBABILITY.observe(p)
+        for value in frame_to_values(scores):
+            output.send(self.kafka.scores_topic, value, partition)
+        log.info(
+            "batch scored",
+            extra={
+                "partition": partition,
+                "first_offset": batch.offsets[0],
+                "last_offset": batch.offsets[-1],
+                "rows": scores.height,
+                "tick_min_ms": scores["tick_ms"].min(),
+                "tick_max_ms": scores["tick_ms"].max(),
+                "model_version": self.scorer.version,
+            },
+        )
+
+    def idle(self, output: Output | None) -> None:
+        if (newer := self.watcher.poll()) is not None:
+            self.use(newer)
+
+    def save(self, partitions: list[int], positions: dict[int, int]) -> None:
+        """Nothing to save: scoring keeps no state, the committed offsets say it all."""
+
+    def forget(self, partitions: list[int]) -> None:
+        """No per-partition state."""
+
+
 class ScoreService:
-    """Consumer group member scoring some partitions of the features topic."""
+    """A consumer group member scoring some partitions of the features topic."""
 
     def __init__(
         self, kafka: KafkaSettings, settings: ScoreSettings, scorer: Scorer | None = None
     ) -> None:
         self.kafka, self.settings = kafka, settings
-        self.watcher = ModelWatcher(settings, settings.reload_check_s)
-        self.scorer = scorer or load_scorer(settings)
+        self.step = ScoreStep(kafka, settings, scorer or load_scorer(settings))
         self.stop_event = threading.Event()
-        self.rows_scored = 0
 
-    def _use(self, scorer: Scorer) -> None:
-        self.scorer = scorer
-        metrics.set_model_version(scorer.version, getattr(scorer, "created_s", 0.0))
-        log.info("scoring with model %s", scorer.version)
+    @property
+    def rows_scored(self) -> int:
+        return self.step.rows_scored
 
     def run(self) -> None:
         metrics.start_metrics_server(self.settings.metrics_port, "score")
-        self._use(self.scorer)
         ensure_topics(self.kafka)
+        loop = LoopSettings(
+            group=self.settings.group, topic=self.kafka.features_topic, service="score"
+        )
+        consumer = make_consumer(self.kafka, self.settings.group)
         producer = make_producer(self.kafka)
-        consumer = make_consumer(self.kafka, self.settings.group, self.kafka.features_topic)
-        try:
-            while not self.stop_event.is_set():
-                if (newer := self.watcher.poll()) is not None:
-                    self._use(newer)
-                polled = consumer.poll(timeout_ms=200)
-                for tp, messages in polled.items():
-                    features = values_to_frame([m.value for m in messages], FEATURE_SCHEMA)
-                    with metrics.SCORE_BATCH_DURATION.time():
-                        scores = self.scorer.score(features)
-                    self.rows_scored += scores.height
-                    metrics.SCORED_ROWS.inc(scores.height)
-                    for p in scores["probability"].to_list():
-                        metrics.SCORE_PROBABILITY.observe(p)
-                    for value in frame_to_values(scores):
-                        producer.send(self.kafka.scores_topic, value=value, partition=tp.partition)
-                    log.info(
-                        "batch scored",
-                        extra={
-                            "partition": tp.partition,
-                            "first_offset": messages[0].offset,
-                            "last_offset": messages[-1].offset,
-                            "rows": scores.height,
-                            "tick_min_ms": scores["tick_ms"].min(),
-                            "tick_max_ms": scores["tick_ms"].max(),
-                            "model_version": self.scorer.version,
-                        },
-                    )
-                    metrics.set_consumer_lag(consumer, tp, messages[-1].offset + 1)
-                if polled:
-                    producer.flush()
-                    consumer.commit()
-        finally:
-            consumer.close(autocommit=False)
-            producer.close()
+        ConsumerRuntime(loop, self.step, consumer, producer, self.stop_event).run()

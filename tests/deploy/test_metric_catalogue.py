@@ -65,13 +65,14 @@ assert 'pantau_model_info{version="v2"} 1.0' in body, body[:500]
     assert result.returncode == 0, result.stderr
 
 
-def test_each_metric_belongs_to_one_service_but_consumer_lag() -> None:
+def test_each_metric_belongs_to_one_service_but_the_consumer_loop_s() -> None:
     """Each service exposes only its own metrics, so no rule sees another service's zeros;
-    consumer lag is the one every Kafka consumer reports, told apart by `job`."""
+    the consumer loop's (lag, readiness, retries) are reported by every Kafka consumer,
+    told apart by `job`."""
     defined = [obj for obj in vars(m).values() if isinstance(obj, MetricWrapperBase)]
     owners = [obj for group in m.SERVICE_METRICS.values() for obj in group]
     shared = {o._name for o in owners if owners.count(o) > 1}
-    assert shared == {m.CONSUMER_LAG._name}
+    assert shared == {o._name for o in (m.CONSUMER_LAG, m.CONSUMER_READY, m.CONSUMER_RETRIES)}
     assert {o._name for o in owners} == {o._name for o in defined}
     for service, group in m.SERVICE_METRICS.items():
         names = {f.name for f in m.registry(service).collect()}

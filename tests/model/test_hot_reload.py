@@ -66,7 +66,7 @@ def test_promotion_mid_stream_scores_every_row_once(
         model_dir=root, metrics_port=0, group=f"g{uuid.uuid4().hex[:8]}", reload_check_s=0.05
     )
     service = ScoreService(kafka_settings, settings)
-    assert service.scorer.version == trained.good.name
+    assert service.step.scorer.version == trained.good.name
     consumer = KafkaConsumer(
         kafka_settings.scores_topic,
         bootstrap_servers=kafka_settings.bootstrap,
@@ -97,6 +97,6 @@ def test_promotion_mid_stream_scores_every_row_once(
         in_order = [v for p, _, _, _, v in sorted(found) if p == partition]
         switched = [v == trained.weak.name for v in in_order]
         assert switched == sorted(switched), f"partition {partition} went back to the old model"
-    assert service.scorer.version == trained.weak.name
+    assert service.step.scorer.version == trained.weak.name
     # the promoted version was compiled off the scoring loop, and is now scored compiled
-    assert service.scorer.wait_compiled(timeout_s=60)  # type: ignore[attr-defined]
+    assert service.step.scorer.wait_compiled(timeout_s=60)  # type: ignore[attr-defined]

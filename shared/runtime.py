@@ -1,0 +1,404 @@
+"""The one Kafka consumer loop every service runs: poll → prepare → process → commit.
+
+A service plugs in a `Step`; the runtime owns the consumer, the producer, the rebalance
+hooks, commits and the error policy, so no service keeps a loop of its own:
+
+* `prepare` is pure and runs on a worker thread one batch ahead (decoding releases the
+  GIL while the main thread processes the previous batch or polls); `process` runs on
+  the main thread, batch by batch in offset order;
+* every send is checked: `Output.flush` raises if the broker refused one, and it runs
+  before any commit that would skip that output;
+* a commit is: process the pending batch → flush outputs → `Step.save` (make the state
+  the new offsets reflect durable) → commit the offsets;
+* transient broker trouble (a retriable error, a timeout, a send that failed, a commit
+  refused after a rebalance) rewinds: the step forgets its partitions and each resumes
+  from its last durable point after a backoff (counted in `pantau_consumer_retries_total`);
+* anything else is fatal: readiness drops, `run` raises, the process exits non-zero and
+  its supervisor restarts it.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
+
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import (
+    CommitFailedError,
+    KafkaConnectionError,
+    KafkaError,
+    KafkaTimeoutError,
+    NoBrokersAvailable,
+    NodeNotReadyError,
+)
+from kafka.structs import OffsetAndMetadata
+
+from shared import metrics
+
+log = logging.getLogger(__name__)
+
+P = TypeVar("P")
+MAX_BACKOFF_S = 30.0
+
+
+class SendFailed(KafkaError):
+    """The broker did not take an output message; the offsets that produced it stay uncommitted."""
+
+    retriable = True
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors that waiting and resuming from the last durable point can cure."""
+    return isinstance(
+        exc,
+        SendFailed
+        | CommitFailedError
+        | KafkaConnectionError
+        | KafkaTimeoutError
+        | NoBrokersAvailable
+        | NodeNotReadyError,
+    ) or (isinstance(exc, KafkaError) and bool(getattr(exc, "retriable", False)))
+
+
+class Output:
+    """A producer whose every send is checked: `flush` raises `SendFailed` for any refused."""
+
+    def __init__(self, producer: KafkaProducer) -> None:
+        self.producer = producer
+        self._failed: list[BaseException] = []
+
+    def send(self, topic: str, value: bytes, partition: int) -> None:
+        future = self.producer.send(topic, value=value, partition=partition)
+        future.add_errback(self._failed.append)
+
+    def flush(self, timeout_s: float | None = None) -> None:
+        self.producer.flush(timeout=timeout_s)
+        if self._failed:
+            failed, self._failed = self._failed, []
+            raise SendFailed(f"{len(failed)} output messages were not produced") from failed[0]
+
+    def discard_failures(self) -> None:
+        """Forget failed sends after a rewind: their inputs will be processed again."""
+        self._failed.clear()
+
+    def close(self) -> None:
+        self.producer.close()
+
+
+@dataclass(frozen=True)
+class Batch(Generic[P]):
+    """One partition's polled messages and what `Step.prepare` made of them."""
+
+    partition: int
+    offsets: list[int]
+    prepared: P
+    prepare_s: float
+
+    @property
+    def next_offset(self) -> int:
+        return self.offsets[-1] + 1
+
+
+class Step(Protocol[P]):
+    """What a service plugs into the runtime. All methods but `prepare` run on the loop's thread."""
+
+    def start(self, partition: int) -> int | None:
+        """Take over `partition`: the offset to resume from, or None for the group's commit."""
+
+    def prepare(self, partition: int, values: list[bytes]) -> P:
+        """Pure work on message values (decoding); runs on a worker thread, one batch ahead."""
+
+    def process(self, batch: Batch[P], output: Output | None) -> None:
+        """Apply a batch: update state, send outputs."""
+
+    def idle(self, output: Output | None) -> None:
+        """After every poll, with or without messages (idle watermarks, gauges)."""
+
+    def save(self, partitions: list[int], positions: dict[int, int]) -> None:
+        """Make the state of `partitions` at `positions` durable (outputs are flushed)."""
+
+    def forget(self, partitions: list[int]) -> None:
+        """Drop the state of `partitions` (after `save` when handed over, without it when lost)."""
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """How often the runtime commits and how it polls."""
+
+    group: str
+    topic: str
+    service: str
+    commit_interval_s: float = 0.0  # 0: after every poll that processed something
+    poll_timeout_ms: int = 200
+    commit_timeout_s: float = 30.0
+    # Errors besides the broker's that resuming from the last durable point cures (a store
+    # that is briefly unreachable).
+    transient_errors: tuple[type[Exception], ...] = ()
+
+
+class _Ahead(Generic[P]):
+    """The batch being prepared on the worker thread while the loop processes or polls."""
+
+    def __init__(self, step: Step[P]) -> None:
+        self._step = step
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="pantau-prepare")
+        self._pending: tuple[int, list[int], Future[tuple[P, float]]] | None = None
+
+    def push(self, partition: int, messages: list[ConsumerRecord]) -> Iterator[Batch[P]]:
+        values = [m.value or b"" for m in messages]
+        future = self._pool.submit(self._prepare, partition, values)
+        yield from self.drain()
+        self._pending = (partition, [m.offset for m in messages], future)
+
+    def _prepare(self, partition: int, values: list[bytes]) -> tuple[P, float]:
+        started = time.perf_counter()
+        prepared = self._step.prepare(partition, values)
+        return prepared, time.perf_counter() - started
+
+    def drain(self) -> Iterator[Batch[P]]:
+        if self._pending is not None:
+            partition, offsets, future = self._pending
+            self._pending = None
+            prepared, seconds = future.result()
+            yield Batch(partition, offsets, prepared, seconds)
+
+    def discard(self, partitions: set[int] | None = None) -> None:
+        """Drop the pending batch (if it is of one of `partitions`; all when None)."""
+        if self._pending is not None and (partitions is None or self._pending[0] in partitions):
+            self._pending[2].cancel()
+            self._pending = None
+
+    def close(self) -> None:
+        self._pool.shutdown(cancel_futures=True)
+
+
+class ConsumerRuntime(Generic[P]):
+    """A consumer group member driving one `Step` over the partitions it owns."""
+
+    def __init__(
+        self,
+        settings: LoopSettings,
+        step: Step[P],
+        consumer: KafkaConsumer,
+        producer: KafkaProducer | None = None,
+        stop_event: threading.Event | None = None,
+    ) -> None:
+        self.settings, self.step, self.consumer = settings, step, consumer
+        self.output = Output(producer) if producer is not None else None
+        self.stop_event = stop_event or threading.Event()
+        self.ready = False
+        self.owned: set[int] = set()
+        self.positions: dict[int, int] = {}  # next offset to process, per owned partition
+        self._committed: dict[int, int] = {}
+        self._ahead: _Ahead[P] = _Ahead(step)
+        self._callback_error: BaseException | None = None
+        self._failures = 0
+        self._rewind = False
+        metrics.CONSUMER_READY.set(0)
+
+    # -- partitions ------------------------------------------------------------------------
+    def _tp(self, partition: int) -> TopicPartition:
+        return TopicPartition(self.settings.topic, partition)
+
+    def _start(self, partition: int, rewind: bool = False) -> None:
+        """Resume `partition` where the step says, or at the group's committed offset.
+
+        On assignment the consumer finds the committed offset itself; a rewind seeks to it.
+        """
+        offset = self.step.start(partition)
+        self.owned.add(partition)
+        tp = self._tp(partition)
+        if offset is None and rewind:
+            offset = self.consumer.committed(tp)
+            if offset is None:
+                self.consumer.seek_to_beginning(tp)
+        if offset is not None:
+            # Seeking below the log start is answered by auto_offset_reset=earliest.
+            self.consumer.seek(tp, offset)
+            self.positions[partition] = self._committed[partition] = offset
+        log.info("partition %s of %s from offset %s", partition, self.settings.topic, offset)
+
+    def _hand_over(self, partitions: list[int]) -> None:
+        """Revoked: process what is pending, save, commit nothing (the next owner resumes
+        from the saved state or the last commit), forget."""
+        owned = [p for p in partitions if p in self.owned]
+        for batch in self._ahead.drain():
+            self._process(batch)
+        if owned:
+            if self.output is not None:
+                self.output.flush()
+            self.step.save(owned, {p: self.positions[p] for p in owned})
+        self._forget(owned)
+
+    def _forget(self, partitions: list[int]) -> None:
+        self._ahead.discard(set(partitions))
+        self.step.forget(partitions)
+        for p in partitions:
+            self.owned.discard(p)
+            self.positions.pop(p, None)
+            self._committed.pop(p, None)
+
+    def _listener(self) -> ConsumerRebalanceListener:
+        runtime = self
+
+        # kafka-python logs and swallows exceptions raised in these callbacks; they are
+        # kept and raised by the loop instead, so a failed hand-over is never skipped.
+        class Listener(ConsumerRebalanceListener):
+            def on_partitions_revoked(self, revoked):  # type: ignore[no-untyped-def]
+                runtime._guard(runtime._hand_over, [tp.partition for tp in revoked])
+
+            def on_partitions_assigned(self, assigned):  # type: ignore[no-untyped-def]
+                for tp in assigned:
+                    runtime._guard(runtime._start, tp.partition)
+
+            def on_partitions_lost(self, lost):  # type: ignore[no-untyped-def]
+                # Already someone else's: saving now could overwrite the new owner's state.
+                runtime._guard(runtime._forget, [tp.partition for tp in lost])
+
+        return Listener()
+
+    def _guard(self, fn, *args) -> None:  # type: ignore[no-untyped-def]
+        try:
+            fn(*args)
+        except Exception as exc:
+            if self._callback_error is None:
+                self._callback_error = exc
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self) -> None:
+        """Poll until `stop_event` (or SIGTERM in the main thread), then commit and leave."""
+        if threading.current_thread() is threading.main_thread():
+            # SIGTERM (docker stop, systemd): a last commit, then leaving the group hands the
+            # partitions over at once.
+            signal.signal(signal.SIGTERM, lambda *_: self.stop_event.set())
+        last_commit = time.monotonic()
+        try:
+            self._await_partition_metadata()
+            self.consumer.subscribe([self.settings.topic], listener=self._listener())
+            log.info(
+                "%s: consuming %s at %s as group %s",
+                self.settings.service,
+                self.settings.topic,
+                self.consumer.config["bootstrap_servers"],
+                self.settings.group,
+            )
+            while not self.stop_event.is_set():
+                try:
+                    if self._rewind:
+                        self._resume_all()
+                    self._poll_once()
+                    if time.monotonic() - last_commit >= self.settings.commit_interval_s:
+                        self.commit()
+                        last_commit = time.monotonic()
+                    self._failures = 0
+                except Exception as exc:
+                    if not (is_transient(exc) or isinstance(exc, self.settings.transient_errors)):
+                        raise
+                    self._recover(exc)
+            self.commit()
+        except BaseException as exc:
+            self.ready = False
+            metrics.CONSUMER_READY.set(0)
+            if not isinstance(exc, KeyboardInterrupt):
+                log.error("%s stopped: %r", self.settings.service, exc)
+            # State may be half-updated: leave without saving it; the restart resumes from
+            # the last durable point.
+            self._forget(sorted(self.owned))
+            raise
+        finally:
+            self._ahead.close()
+            self.consumer.close(autocommit=False)
+            if self.output is not None:
+                self.output.close()
+
+    def _await_partition_metadata(self, timeout_s: float = 60.0) -> None:
+        """Join the group only once this consumer knows the topic's partitions.
+
+        A group leader without them assigns nothing ("No partition metadata") and only
+        rebalances after its next metadata refresh, minutes later: a fresh worker on a
+        new topic would sit idle that long.
+        """
+        deadline = time.monotonic() + timeout_s
+        while not self.consumer.partitions_for_topic(self.settings.topic):
+            if time.monotonic() > deadline:
+                raise KafkaTimeoutError(f"no partitions known for {self.settings.topic}")
+            self.stop_event.wait(0.2)
+
+    def _poll_once(self) -> None:
+        polled = self.consumer.poll(timeout_ms=self.settings.poll_timeout_ms)
+        self._raise_callback_error()
+        if not self.ready:
+            self.ready = True
+            metrics.CONSUMER_READY.set(1)
+        for tp, messages in polled.items():
+            if tp.partition not in self.owned:
+                continue
+            for batch in self._ahead.push(tp.partition, messages):
+                self._process(batch)
+        self.step.idle(self.output)
+
+    def _process(self, batch: Batch[P]) -> None:
+        if batch.partition not in self.owned:  # lost in a rebalance after it was polled
+            return
+        self.step.process(batch, self.output)
+        self.positions[batch.partition] = batch.next_offset
+
+    def _raise_callback_error(self) -> None:
+        if self._callback_error is not None:
+            error, self._callback_error = self._callback_error, None
+            raise error
+
+    def commit(self) -> None:
+        """Make everything processed so far durable, then commit its offsets."""
+        for batch in self._ahead.drain():
+            self._process(batch)
+        if self.output is not None:
+            self.output.flush(self.settings.commit_timeout_s)
+        # Every partition is saved, not only those that moved: state also changes without
+        # input (an idle partition's watermark).
+        self.step.save(sorted(self.positions), dict(self.positions))
+        moved = {p: o for p, o in self.positions.items() if self._committed.get(p) != o}
+        if not moved:
+            return
+        self.consumer.commit(
+            {self._tp(p): OffsetAndMetadata(o, "", -1) for p, o in moved.items()},
+            timeout_ms=int(self.settings.commit_timeout_s * 1000),
+        )
+        self._committed.update(moved)
+        for p, offset in moved.items():
+            metrics.set_consumer_lag(self.consumer, self._tp(p), offset)
+
+    def _recover(self, exc: Exception) -> None:
+        """Back off; the next turn of the loop resumes from the last durable point."""
+        self.ready = False
+        metrics.CONSUMER_READY.set(0)
+        self._failures += 1
+        backoff_s = min(MAX_BACKOFF_S, 0.5 * 2 ** (self._failures - 1))
+        metrics.CONSUMER_RETRIES.inc()
+        log.warning(
+            "%s: broker trouble (%s: %s); resuming from the last durable point in %.1f s",
+            self.settings.service,
+            type(exc).__name__,
+            exc,
+            backoff_s,
+        )
+        self.stop_event.wait(backoff_s)
+        self._callback_error = None
+        self._rewind = True
+
+    def _resume_all(self) -> None:
+        """Forget every owned partition's state and start it again from its durable point."""
+        if self.output is not None:
+            self.output.discard_failures()
+        partitions = sorted(self.owned)
+        self._forget(partitions)
+        for partition in partitions:
+            self._start(partition, rewind=True)
+        self._rewind = False
