@@ -88,7 +88,9 @@ class IngestService:
     # -- partition lifecycle -------------------------------------------------------
     def _assign(self, partitions: set[TopicPartition]) -> None:
         for tp in partitions:
-            saved = checkpoint.load(self.settings.checkpoint_dir, tp.topic, tp.partition)
+            saved = checkpoint.load(
+                self.settings.checkpoint_dir, tp.topic, tp.partition, self.config
+            )
             if saved is None:
                 self.processors[tp.partition] = PartitionProcessor(tp.partition, self.config)
                 self.consumer.seek_to_beginning(tp)
