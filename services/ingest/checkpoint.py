@@ -113,12 +113,17 @@ def load(directory: Path, topic: str, partition: int, config: WindowConfig) -> C
 
 
 def next_offset(directory: Path, topic: str, partition: int) -> int | None:
-    """The next offset a checkpoint of the current format records, from its header alone."""
+    """The next offset in the partition's checkpoint, read from its header alone; None
+    if there is no checkpoint of the current format (a pickle has no separate header)."""
     path = _path(directory, topic, partition)
     if not path.exists():
         return None
-    with np.load(path, allow_pickle=False) as archive:
-        return int(orjson.loads(archive[HEADER].tobytes())["next_offset"])
+    with open(path, "rb") as f:
+        if f.read(len(_NPZ_MAGIC)) != _NPZ_MAGIC:
+            return None
+        f.seek(0)
+        with np.load(f, allow_pickle=False) as archive:
+            return int(orjson.loads(archive[HEADER].tobytes())["next_offset"])
 
 
 def _read(f: IO[bytes], topic: str, partition: int, config: WindowConfig) -> Checkpoint:
@@ -157,6 +162,7 @@ def _read_pickle(f: IO[bytes], partition: int, config: WindowConfig) -> Checkpoi
         partition,
         version,
         FORMAT_VERSION,
+        extra={"partition": partition},
     )
     return saved
 
