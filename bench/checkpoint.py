@@ -54,9 +54,7 @@ def measure(saved: Checkpoint, save: Callable[[Path, Checkpoint], None], repeats
         directory = Path(tmp)
         save_s = median_s(lambda: save(directory, saved), repeats)
         size = (directory / f"{TOPIC}-0.ckpt").stat().st_size
-        load_s = median_s(
-            lambda: checkpoint.load(directory, TOPIC, 0, processor.config), repeats
-        )
+        load_s = median_s(lambda: checkpoint.load(directory, TOPIC, 0, processor.config), repeats)
         assert checkpoint.load(directory, TOPIC, 0, processor.config) is not None
     return {"save_s": round(save_s, 4), "load_s": round(load_s, 4), "bytes": size}
 

@@ -103,6 +103,7 @@ def test_restored_after_every_batch_gives_the_features_of_one_that_never_stopped
         checkpoint.save(tmp_path, TOPIC, Checkpoint(processor, offset))
         restored = checkpoint.load(tmp_path, TOPIC, 0, CONFIG)
         assert restored is not None and restored.next_offset == offset
+        assert checkpoint.next_offset(tmp_path, TOPIC, 0) == offset
         assert_same_state(restored.processor, processor)
         processor = restored.processor
     assert pl.concat(out).equals(uninterrupted)
@@ -126,6 +127,7 @@ def test_a_pickled_checkpoint_of_format_5_is_converted(
     processor = PartitionProcessor(0, CONFIG)
     out = processor.submit(lines[:half]).features
     path = old_save(tmp_path, Checkpoint(processor, half))
+    assert checkpoint.next_offset(tmp_path, TOPIC, 0) is None  # no header to read alone
     converted = checkpoint.load(tmp_path, TOPIC, 0, CONFIG)
     assert converted is not None and converted.next_offset == half
     checkpoint.save(tmp_path, TOPIC, converted)
