@@ -11,7 +11,17 @@ from itertools import repeat
 import numpy as np
 import polars as pl
 
+from services.ingest.state_arrays import (
+    Arrays,
+    arrays_to_strings,
+    nest,
+    section,
+    strings_to_arrays,
+)
 from services.ingest.windows import CountWindows
+
+TEXT_COLUMNS = ("product_id", "category", "product_name")
+NUMBER_COLUMNS = {"first_seen_ms": np.int64, "last_seen_ms": np.int64, "in_use": np.bool_}
 
 
 class Catalog:
@@ -29,6 +39,40 @@ class Catalog:
         self.first_seen_ms = np.zeros(capacity, dtype=np.int64)
         self.last_seen_ms = np.zeros(capacity, dtype=np.int64)
         self.in_use = np.zeros(capacity, dtype=bool)
+
+    def to_arrays(self) -> Arrays:
+        """Metadata columns and the free list (in order: it decides the next slots)."""
+        arrays = {name: getattr(self, name) for name in NUMBER_COLUMNS}
+        for name in TEXT_COLUMNS:
+            arrays |= nest(name, strings_to_arrays(getattr(self, name)))
+        return arrays | {"free": np.array(self.free, dtype=np.int64)}
+
+    @classmethod
+    def from_arrays(cls, windows: CountWindows, retention_ms: int, arrays: Arrays) -> Catalog:
+        """The catalog saved by `to_arrays`, over restored `windows` of the same capacity."""
+        catalog = cls(windows, retention_ms)
+        capacity = len(catalog.in_use)
+        for name, dtype in NUMBER_COLUMNS.items():
+            setattr(catalog, name, arrays[name].astype(dtype, copy=False))
+        for name in TEXT_COLUMNS:
+            setattr(catalog, name, arrays_to_strings(section(arrays, name)))
+        columns = [*NUMBER_COLUMNS, *TEXT_COLUMNS]
+        if any(getattr(catalog, name).shape != (capacity,) for name in columns):
+            raise ValueError(f"catalog columns do not match {capacity} window slots")
+        free = arrays["free"].astype(np.int64)
+        named = catalog.product_id != None  # noqa: E711 (elementwise on an object array)
+        catalog.free = free.tolist()
+        slots = np.flatnonzero(named)
+        catalog.slot_of = dict(zip(catalog.product_id[slots].tolist(), slots.tolist(), strict=True))
+        unnamed = np.zeros(capacity, bool)
+        unnamed[free] = True
+        if (
+            len(catalog.slot_of) != len(slots)
+            or (unnamed == named).any()
+            or len(free) != (~named).sum()
+        ):
+            raise ValueError("catalog slots are neither free nor held by one product each")
+        return catalog
 
     def _grow(self) -> None:
         old = len(self.in_use)

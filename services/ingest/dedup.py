@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from services.ingest.sorted_arrays import merge
+from services.ingest.state_arrays import Arrays, int_or_none, optional_int
 
 MIN_MERGE_IDS = 65_536
 
@@ -58,6 +59,16 @@ class Generation:
     def nbytes(self) -> int:
         return self.main.nbytes + self.recent.nbytes
 
+    @classmethod
+    def of(cls, main: np.ndarray, recent: np.ndarray) -> Generation:
+        """A generation from saved arrays (each must be sorted and distinct)."""
+        generation = cls()
+        generation.main, generation.recent = main.astype(np.uint64), recent.astype(np.uint64)
+        for ids in (generation.main, generation.recent):
+            if (ids[1:] <= ids[:-1]).any():
+                raise ValueError("dedup ids are not sorted and distinct")
+        return generation
+
 
 class Deduplicator:
     """Remembers event id hashes of the last one to two horizons."""
@@ -90,6 +101,23 @@ class Deduplicator:
         elif tick_ms - self.generation_start_ms >= self.horizon_ms:
             self.previous, self.current = self.current, Generation()
             self.generation_start_ms = tick_ms
+
+    def to_arrays(self) -> Arrays:
+        return {
+            "current_main": self.current.main,
+            "current_recent": self.current.recent,
+            "previous_main": self.previous.main,
+            "previous_recent": self.previous.recent,
+            "generation_start_ms": optional_int(self.generation_start_ms),
+        }
+
+    @classmethod
+    def from_arrays(cls, horizon_ms: int, arrays: Arrays) -> Deduplicator:
+        dedup = cls(horizon_ms)
+        dedup.current = Generation.of(arrays["current_main"], arrays["current_recent"])
+        dedup.previous = Generation.of(arrays["previous_main"], arrays["previous_recent"])
+        dedup.generation_start_ms = int_or_none(arrays["generation_start_ms"])
+        return dedup
 
     @property
     def nbytes(self) -> int:

@@ -22,6 +22,7 @@ from services.ingest.config import WindowConfig
 from services.ingest.dedup import Deduplicator, id_hashes
 from services.ingest.features import WINDOWS_MS, TickRows, frames, tick_rows
 from services.ingest.spread import Spread
+from services.ingest.state_arrays import Arrays, nest, section
 from services.ingest.windows import CountWindows
 from shared.schema import REJECT_SCHEMA, DecodedBatch, decode_lines
 
@@ -225,6 +226,49 @@ class PartitionProcessor:
         self.catalog.prune(tick_ms - self.config.retention_ms)
         self.next_tick_ms = tick_ms + self.config.tick_ms
         return rows
+
+    @property
+    def clock(self) -> dict[str, int | None]:
+        """The event-time scalars that go with the state arrays."""
+        return {
+            "max_ts_ms": self.max_ts_ms,
+            "watermark_ms": self.watermark_ms,
+            "next_tick_ms": self.next_tick_ms,
+        }
+
+    def to_arrays(self) -> Arrays:
+        """The whole window state as named arrays (`from_arrays` reads them back)."""
+        return (
+            nest("windows", self.windows.to_arrays())
+            | nest("spread", self.spread.to_arrays())
+            | nest("catalog", self.catalog.to_arrays())
+            | nest("dedup", self.dedup.to_arrays())
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        partition: int,
+        config: WindowConfig,
+        arrays: Arrays,
+        *,
+        max_ts_ms: int,
+        watermark_ms: int,
+        next_tick_ms: int | None,
+    ) -> PartitionProcessor:
+        """The processor whose `to_arrays` and `clock` these were, under the same config."""
+        processor = cls(partition, config)
+        processor.windows = CountWindows.from_arrays(config, section(arrays, "windows"))
+        processor.spread = Spread.from_arrays(section(arrays, "spread"))
+        processor.catalog = Catalog.from_arrays(
+            processor.windows, config.retention_ms, section(arrays, "catalog")
+        )
+        processor.dedup = Deduplicator.from_arrays(
+            config.dedup_horizon_ms, section(arrays, "dedup")
+        )
+        processor.max_ts_ms, processor.watermark_ms = int(max_ts_ms), int(watermark_ms)
+        processor.next_tick_ms = None if next_tick_ms is None else int(next_tick_ms)
+        return processor
 
     @property
     def state_bytes(self) -> int:

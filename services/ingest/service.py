@@ -93,7 +93,9 @@ class IngestStep:
         self.counts = {"accepted": 0, "invalid": 0, "late": 0, "duplicate": 0}
 
     def start(self, partition: int) -> int:
-        saved = checkpoint.load(self.settings.checkpoint_dir, self.kafka.events_topic, partition)
+        saved = checkpoint.load(
+            self.settings.checkpoint_dir, self.kafka.events_topic, partition, self.config
+        )
         if saved is None:  # rebuilt from the start of the topic's retention
             self.processors[partition] = PartitionProcessor(partition, self.config)
             offset = 0

@@ -24,6 +24,7 @@ import pyarrow.compute  # Array.take needs it; loading it here keeps it off the 
 
 from services.ingest.config import DAY_MS, HOUR_MS
 from services.ingest.sorted_arrays import distinct, merge
+from services.ingest.state_arrays import Arrays, nest, section
 from shared.schema import PLATFORMS
 
 KEY_BITS = 40
@@ -103,6 +104,26 @@ class Rows:
         if not counted:
             return cls(pair[starts], summed("h24"), summed("h6"))
         return cls(pair[starts], summed("h24"), summed("h6"), summed("n24"), summed("n6"))
+
+    def to_arrays(self) -> Arrays:
+        arrays = {"pair": self.pair, "h24": self.h24, "h6": self.h6}
+        if self.n24 is not None and self.n6 is not None:
+            arrays |= {"n24": self.n24, "n6": self.n6}
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: Arrays, counted: bool) -> Rows:
+        # Saved dtypes are kept: summed hour flags are wider than uint8 (reduceat widens).
+        rows = cls(
+            arrays["pair"].astype(np.uint64, copy=False),
+            arrays["h24"],
+            arrays["h6"],
+            arrays["n24"] if counted else None,
+            arrays["n6"] if counted else None,
+        )
+        if len({len(a) for a in rows.to_arrays().values()}) > 1:
+            raise ValueError("spread rows of different lengths")
+        return rows
 
     @property
     def nbytes(self) -> int:
@@ -198,6 +219,53 @@ class Dimension:
             return Rows.empty(self.counted)
         return self._hour_rows(hour_ms, in_six=True)
 
+    def to_arrays(self) -> Arrays:
+        """Pending rows in one run (the next tick sorts them stably, so this is the same),
+        the hours as concatenated rows with their lengths, and the closed sums."""
+
+        def joined(parts: list, dtype: type) -> np.ndarray:
+            return np.concatenate(parts) if parts else np.empty(0, dtype)
+
+        hours = sorted(self.hours)
+        arrays = {
+            "pending_bucket_ms": joined([part[0] for part in self.pending], np.int64),
+            "pending_pair": joined([part[1] for part in self.pending], np.uint64),
+            "hour_ms": np.array(hours, dtype=np.int64),
+            "hour_rows": np.array([len(self.hours[h][0]) for h in hours], dtype=np.int64),
+            "hour_pair": joined([self.hours[h][0] for h in hours], np.uint64),
+            "closed_day_hours_ms": np.array(self.closed_hours[0], dtype=np.int64),
+            "closed_six_hours_ms": np.array(self.closed_hours[1], dtype=np.int64),
+        }
+        if self.counted:
+            arrays["pending_n"] = joined([part[2] for part in self.pending], np.int64)
+            arrays["hour_n"] = joined([self.hours[h][1] for h in hours], np.int64)
+        return arrays | nest("closed", self.closed.to_arrays())
+
+    @classmethod
+    def from_arrays(cls, counted: bool, arrays: Arrays) -> Dimension:
+        dimension = cls(counted)
+        bucket = arrays["pending_bucket_ms"].astype(np.int64, copy=False)
+        pair = arrays["pending_pair"].astype(np.uint64, copy=False)
+        n = arrays["pending_n"].astype(np.int64, copy=False) if counted else None
+        if len(bucket) != len(pair) or (n is not None and len(n) != len(pair)):
+            raise ValueError("pending spread rows of different lengths")
+        if len(pair):
+            dimension.pending = [(bucket, pair, n)]
+        hour_ms, rows = arrays["hour_ms"].tolist(), arrays["hour_rows"].astype(np.int64)
+        hour_pair = arrays["hour_pair"].astype(np.uint64, copy=False)
+        hour_n = arrays["hour_n"].astype(np.int64, copy=False) if counted else None
+        edges = np.concatenate([[0], np.cumsum(rows)]).tolist()
+        if len(rows) != len(hour_ms) or edges[-1] != len(hour_pair):
+            raise ValueError("spread hours do not match their rows")
+        for hour, lo, hi in zip(hour_ms, edges[:-1], edges[1:], strict=True):
+            dimension.hours[hour] = (hour_pair[lo:hi], None if hour_n is None else hour_n[lo:hi])
+        dimension.closed = Rows.from_arrays(section(arrays, "closed"), counted)
+        dimension.closed_hours = (
+            tuple(arrays["closed_day_hours_ms"].tolist()),
+            tuple(arrays["closed_six_hours_ms"].tolist()),
+        )
+        return dimension
+
     @property
     def nbytes(self) -> int:
         held = sum(p.nbytes + (0 if n is None else n.nbytes) for p, n in self.hours.values())
@@ -231,6 +299,20 @@ class SlotSpread:
 
     def copy(self) -> SlotSpread:
         return SlotSpread(*(getattr(self, f).copy() for f in self.__dataclass_fields__))
+
+    def to_arrays(self) -> Arrays:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+    @classmethod
+    def from_arrays(cls, arrays: Arrays) -> SlotSpread:
+        capacity = len(arrays["creators_24h"])
+        zeros = cls.zeros(capacity)
+        for name in cls.__dataclass_fields__:
+            like = getattr(zeros, name)
+            if arrays[name].shape != like.shape:
+                raise ValueError(f"spread feature {name}: shape {arrays[name].shape}")
+            setattr(zeros, name, arrays[name].astype(like.dtype, copy=False))
+        return zeros
 
     def fill(self, creators: Rows, regions: Rows, platforms: Rows) -> None:
         """Set the features of every slot that has rows (others are left as they are)."""
@@ -294,6 +376,9 @@ class SlotSpread:
         top = rank < TOP_REGIONS
         self.top_regions[touched] = -1
         self.top_regions[ranked[top], rank[top]] = regions.key[order][top]
+
+
+DIMENSIONS = ("creators", "regions", "platforms")
 
 
 class Spread:
@@ -379,9 +464,21 @@ class Spread:
         one = np.ones(len(dimension.fresh), np.uint8)
         return Rows(dimension.fresh, one, one)
 
-    def __getstate__(self) -> dict:
-        # The last tick's features are a cache: a restored worker recomputes them.
-        return self.__dict__ | {"latest": None}
+    def to_arrays(self) -> Arrays:
+        """Everything but the last tick's features: a cache a restored worker recomputes."""
+        arrays = nest("closed", self.closed.to_arrays())
+        for name, dimension in zip(DIMENSIONS, self.dimensions, strict=True):
+            arrays |= nest(name, dimension.to_arrays())
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: Arrays) -> Spread:
+        spread = cls(capacity=0)
+        spread.creators, spread.regions, spread.platforms = (
+            Dimension.from_arrays(name == "regions", section(arrays, name)) for name in DIMENSIONS
+        )
+        spread.closed = SlotSpread.from_arrays(section(arrays, "closed"))
+        return spread
 
     @property
     def nbytes(self) -> int:

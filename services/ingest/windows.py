@@ -18,9 +18,11 @@ import numpy as np
 
 from services.ingest.config import DAY_MS, HOUR_MS, WindowConfig
 from services.ingest.sorted_arrays import distinct
+from services.ingest.state_arrays import Arrays, nest, section
 from shared.schema import ACTIONS
 
 N_ACTIONS = len(ACTIONS)
+RING_NAMES = ("fine", "hourly", "daily")
 
 
 @dataclass
@@ -61,6 +63,21 @@ class Ring:
     def clear_slots(self, slots: np.ndarray) -> None:
         self.counts[slots] = 0
 
+    def to_arrays(self) -> Arrays:
+        return {"counts": self.counts, "ids": self.ids}
+
+    def restore(self, arrays: Arrays) -> None:
+        """Take saved counts and ids; their bucket count must be this ring's."""
+        counts, ids = arrays["counts"], arrays["ids"]
+        if (
+            counts.ndim != 3
+            or counts.shape[1:] != self.counts.shape[1:]
+            or ids.shape != self.ids.shape
+        ):
+            raise ValueError(f"ring of {self.bucket_ms} ms buckets: saved shape {counts.shape}")
+        self.counts = counts.astype(np.uint32, copy=False)
+        self.ids = ids.astype(np.int64, copy=False)
+
 
 class CountWindows:
     """Tick, hour and day rings for one partition, and window sums at a tick."""
@@ -90,6 +107,22 @@ class CountWindows:
     def clear_slots(self, slots: np.ndarray) -> None:
         for ring in self.rings:
             ring.clear_slots(slots)
+
+    def to_arrays(self) -> Arrays:
+        return {
+            name: array
+            for ring, prefix in zip(self.rings, RING_NAMES, strict=True)
+            for name, array in nest(prefix, ring.to_arrays()).items()
+        }
+
+    @classmethod
+    def from_arrays(cls, config: WindowConfig, arrays: Arrays) -> CountWindows:
+        windows = cls(config, capacity=0)
+        for ring, prefix in zip(windows.rings, RING_NAMES, strict=True):
+            ring.restore(section(arrays, prefix))
+        if len({len(ring.counts) for ring in windows.rings}) != 1:
+            raise ValueError("rings of different capacities")
+        return windows
 
     def windows(self, slots: np.ndarray, tick_ms: int, lengths_ms: list[int]) -> np.ndarray:
         """Counts per action over [ceil(tick_ms - length), tick_ms) for `slots` and each

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import pickle
-from pathlib import Path
-
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.ingest import checkpoint, dedup
-from services.ingest.checkpoint import FORMAT_VERSION, Checkpoint
+from services.ingest import dedup
 from services.ingest.dedup import Deduplicator
-from services.ingest.processor import PartitionProcessor
 
 HORIZON_MS = 10
 
@@ -61,13 +55,3 @@ def test_same_as_sets(steps: list[tuple[list[int], int]]) -> None:
         assert fast.nbytes == 8 * (len(reference.current) + len(reference.previous))
     finally:
         dedup.MIN_MERGE_IDS = original
-
-
-def test_checkpoint_of_an_older_format_is_refused(tmp_path: Path) -> None:
-    processor = PartitionProcessor(0)
-    checkpoint.save(tmp_path, "t", Checkpoint(processor, next_offset=5))
-    assert checkpoint.load(tmp_path, "t", 0).next_offset == 5
-    path = tmp_path / "t-0.ckpt"
-    path.write_bytes(pickle.dumps((FORMAT_VERSION - 1, Checkpoint(processor, 5))))
-    with pytest.raises(ValueError, match=f"format {FORMAT_VERSION - 1}, expected"):
-        checkpoint.load(tmp_path, "t", 0)

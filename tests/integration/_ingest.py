@@ -137,8 +137,8 @@ def checkpointed_offsets(directory: Path, topic: str, partitions: int) -> dict[i
     """Next offset recorded in each partition's checkpoint file (-1 when there is none)."""
     out = {}
     for p in range(partitions):
-        saved = checkpoint.load(directory, topic, p)
-        out[p] = -1 if saved is None else saved.next_offset
+        saved = checkpoint.next_offset(directory, topic, p)
+        out[p] = -1 if saved is None else saved
     return out
 
 

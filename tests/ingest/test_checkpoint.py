@@ -1,0 +1,214 @@
+"""Checkpoints: a restored partition carries on exactly as one that never stopped, the last
+pickled format is converted, and a checkpoint that cannot be used means a rebuild."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from services.ingest import checkpoint
+from services.ingest.checkpoint import Checkpoint
+from services.ingest.config import DAY_MS, HOUR_MS, MINUTE_MS, WindowConfig
+from services.ingest.processor import PartitionProcessor
+from shared.schema import ACTIONS, PLATFORMS
+
+START_MS = 1_772_409_600_000 + 7 * MINUTE_MS  # 2026-03-02, not on a tick
+# Hourly ticks and a short dedup horizon: generations rotate many times in the stream.
+CONFIG = WindowConfig(tick_ms=HOUR_MS, dedup_horizon_ms=3 * HOUR_MS)
+TOPIC = "t"
+
+
+def stream(events: int = 12_000, products: int = 60, seed: int = 4) -> list[bytes]:
+    """Nine days of skewed traffic. Products 50+ fall silent after the first day, so the
+    retention prunes them, and two of them come back (a freed slot is reused); some events
+    are late or repeated, some carry a category and a name."""
+    rng = np.random.default_rng(seed)
+    weight = 1.0 / (np.arange(products) + 5.0)
+    product = rng.choice(products, events, p=weight / weight.sum())
+    ts = START_MS + np.sort(rng.integers(0, 9 * DAY_MS, events))
+    early = product >= 50
+    ts[early] = START_MS + rng.integers(0, DAY_MS, early.sum())
+    ts[-40:-20], product[-40:-20] = ts[-1], 52
+    ts[-20:], product[-20:] = ts[-1], 57
+    order = np.argsort(ts, kind="stable")
+    ts, product = ts[order], product[order]
+    ts -= rng.integers(0, 25 * MINUTE_MS, events) * (rng.random(events) < 0.1)
+    source = np.arange(events)
+    repeat = rng.random(events) < 0.02
+    source[repeat] = np.maximum(source[repeat] - rng.integers(1, 300, repeat.sum()), 0)
+    described = rng.random(events) < 0.05
+    frame = pl.DataFrame(
+        {
+            "event_id": [f"e{i}" for i in range(events)],
+            "ts": ts,
+            "platform": np.array(PLATFORMS)[rng.integers(0, len(PLATFORMS), events)],
+            "product_id": [f"p{p}" for p in product],
+            "action": np.array(ACTIONS)[rng.integers(0, len(ACTIONS), events)],
+            "count": rng.integers(1, 4, events),
+            "creator_id": [f"c{c}" for c in product * 100 + rng.zipf(1.6, events) % 100],
+            "region": [["ID-JT", "ID-JK", "ID-BA", None][r] for r in rng.integers(0, 4, events)],
+            "category": [
+                f"cat{p % 4}" if d else None for p, d in zip(product, described, strict=True)
+            ],
+            "product_name": [
+                f"Nama {p}" if d else None for p, d in zip(product, described, strict=True)
+            ],
+        }
+    )[source]
+    return frame.write_ndjson().encode().rstrip(b"\n").split(b"\n")
+
+
+def batches(lines: list[bytes], seed: int) -> list[list[bytes]]:
+    rng = np.random.default_rng(seed)
+    cuts = np.sort(rng.choice(np.arange(1, len(lines)), 120, replace=False))
+    return [lines[a:b] for a, b in zip([0, *cuts], [*cuts, len(lines)], strict=True)]
+
+
+def features(processor: PartitionProcessor, parts: list[list[bytes]]) -> pl.DataFrame:
+    return pl.concat([f for part in parts for f in processor.submit(part).features])
+
+
+def assert_same_state(a: PartitionProcessor, b: PartitionProcessor) -> None:
+    left, right = a.to_arrays(), b.to_arrays()
+    assert left.keys() == right.keys()
+    for name in left:
+        assert left[name].dtype == right[name].dtype, name
+        assert np.array_equal(left[name], right[name]), name
+    assert a.clock == b.clock
+    assert a.catalog.slot_of == b.catalog.slot_of
+
+
+@pytest.fixture(scope="module")
+def lines() -> list[bytes]:
+    return stream()
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(lines: list[bytes]) -> pl.DataFrame:
+    return features(PartitionProcessor(0, CONFIG), [lines])
+
+
+def test_restored_after_every_batch_gives_the_features_of_one_that_never_stopped(
+    lines: list[bytes], uninterrupted: pl.DataFrame, tmp_path: Path
+) -> None:
+    processor, out, offset = PartitionProcessor(0, CONFIG), [], 0
+    for part in batches(lines, seed=1):
+        out += processor.submit(part).features
+        offset += len(part)
+        checkpoint.save(tmp_path, TOPIC, Checkpoint(processor, offset))
+        restored = checkpoint.load(tmp_path, TOPIC, 0, CONFIG)
+        assert restored is not None and restored.next_offset == offset
+        assert checkpoint.next_offset(tmp_path, TOPIC, 0) == offset
+        assert_same_state(restored.processor, processor)
+        processor = restored.processor
+    assert pl.concat(out).equals(uninterrupted)
+    # The stream reached every part of the state that a checkpoint must carry.
+    assert len(processor.dedup.previous) and processor.dedup.generation_start_ms
+    slot_of = processor.catalog.slot_of
+    assert "p50" not in slot_of and "p57" in slot_of  # pruned, and pruned then back
+
+
+def old_save(directory: Path, saved: Checkpoint, version: int = 5) -> Path:
+    """The pickled checkpoint earlier versions wrote."""
+    path = directory / f"{TOPIC}-{saved.processor.partition}.ckpt"
+    path.write_bytes(pickle.dumps((version, saved), protocol=pickle.HIGHEST_PROTOCOL))
+    return path
+
+
+def test_a_pickled_checkpoint_of_format_5_is_converted(
+    lines: list[bytes], uninterrupted: pl.DataFrame, tmp_path: Path
+) -> None:
+    half = len(lines) // 2
+    processor = PartitionProcessor(0, CONFIG)
+    out = processor.submit(lines[:half]).features
+    path = old_save(tmp_path, Checkpoint(processor, half))
+    assert checkpoint.next_offset(tmp_path, TOPIC, 0) is None  # no header to read alone
+    converted = checkpoint.load(tmp_path, TOPIC, 0, CONFIG)
+    assert converted is not None and converted.next_offset == half
+    checkpoint.save(tmp_path, TOPIC, converted)
+    assert path.read_bytes()[:4] == b"PK\x03\x04"  # the next save writes arrays
+    resumed = checkpoint.load(tmp_path, TOPIC, 0, CONFIG)
+    assert resumed is not None and resumed.next_offset == half
+    out += resumed.processor.submit(lines[half:]).features
+    assert pl.concat(out).equals(uninterrupted)
+
+
+def unusable(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, config: WindowConfig = CONFIG
+) -> str:
+    """Load a checkpoint that must not be used: no exception, no state, a logged reason."""
+    with caplog.at_level(logging.WARNING, logger="services.ingest.checkpoint"):
+        assert checkpoint.load(tmp_path, TOPIC, 0, config) is None
+    (record,) = caplog.records
+    assert "rebuilt from the start of the topic" in record.getMessage()
+    return record.reason  # type: ignore[attr-defined]
+
+
+def saved_after(lines: list[bytes], tmp_path: Path) -> Path:
+    processor = PartitionProcessor(0, CONFIG)
+    processor.submit(lines[:3000])
+    checkpoint.save(tmp_path, TOPIC, Checkpoint(processor, 3000))
+    return tmp_path / f"{TOPIC}-0.ckpt"
+
+
+@pytest.mark.parametrize("cut", ["truncated", "flipped", "empty", "garbage"])
+def test_a_corrupt_checkpoint_means_a_rebuild(
+    lines: list[bytes], tmp_path: Path, caplog: pytest.LogCaptureFixture, cut: str
+) -> None:
+    path = saved_after(lines, tmp_path)
+    data = bytearray(path.read_bytes())
+    if cut == "truncated":
+        data = data[: len(data) // 2]
+    elif cut == "flipped":
+        data[len(data) // 2] ^= 0xFF  # the stored zip members carry a CRC
+    elif cut == "empty":
+        data = bytearray()
+    else:
+        data = bytearray(b"\x00not a checkpoint")
+    path.write_bytes(bytes(data))
+    assert unusable(tmp_path, caplog)
+
+
+def test_an_unknown_version_means_a_rebuild(
+    lines: list[bytes], tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch
+) -> None:
+    monkeypatch.setattr(checkpoint, "FORMAT_VERSION", checkpoint.FORMAT_VERSION + 1)
+    saved_after(lines, tmp_path)
+    monkeypatch.undo()
+    assert "format 7, this version reads 6" in unusable(tmp_path, caplog)
+
+
+def test_an_older_pickled_format_means_a_rebuild(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    old_save(tmp_path, Checkpoint(PartitionProcessor(0, CONFIG), 5), version=4)
+    assert "pickled format 4, only 5 is converted" in unusable(tmp_path, caplog)
+
+
+@pytest.mark.parametrize("pickled", [False, True])
+def test_other_window_settings_mean_a_rebuild(
+    lines: list[bytes], tmp_path: Path, caplog: pytest.LogCaptureFixture, pickled: bool
+) -> None:
+    """The state was built under the saved settings: resuming it under others would mix
+    the two (the old code silently kept the saved ones)."""
+    path = saved_after(lines, tmp_path)
+    if pickled:
+        old_save(tmp_path, Checkpoint(PartitionProcessor(0, CONFIG), 5))
+    assert path.exists()
+    running = WindowConfig(tick_ms=5 * MINUTE_MS, dedup_horizon_ms=3 * HOUR_MS)
+    assert "other window settings" in unusable(tmp_path, caplog, running)
+
+
+def test_a_checkpoint_of_another_partition_means_a_rebuild(
+    lines: list[bytes], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = saved_after(lines, tmp_path)
+    path.rename(tmp_path / f"{TOPIC}-1.ckpt")
+    with caplog.at_level(logging.WARNING, logger="services.ingest.checkpoint"):
+        assert checkpoint.load(tmp_path, TOPIC, 1, CONFIG) is None
+    assert "holds t-0" in caplog.records[0].reason  # type: ignore[attr-defined]
