@@ -51,15 +51,18 @@ MAX_BACKOFF_S = 30.0
 class SendFailed(KafkaError):
     """The broker did not take an output message; the offsets that produced it stay uncommitted."""
 
-    retriable = True
-
 
 def is_transient(exc: BaseException) -> bool:
-    """Errors that waiting and resuming from the last durable point can cure."""
+    """Errors that waiting and resuming from the last durable point can cure.
+
+    A failed send is transient when its cause is (a delivery timeout during an outage),
+    not when the broker refuses the message itself (too large for the topic).
+    """
+    if isinstance(exc, SendFailed):
+        return exc.__cause__ is not None and is_transient(exc.__cause__)
     return isinstance(
         exc,
-        SendFailed
-        | CommitFailedError
+        CommitFailedError
         | KafkaConnectionError
         | KafkaTimeoutError
         | NoBrokersAvailable
@@ -231,10 +234,11 @@ class ConsumerRuntime(Generic[P]):
         owned = [p for p in partitions if p in self.owned]
         for batch in self._ahead.drain():
             self._process(batch)
-        if owned:
+        known = {p: self.positions[p] for p in owned if p in self.positions}
+        if known:
             if self.output is not None:
                 self.output.flush()
-            self.step.save(owned, {p: self.positions[p] for p in owned})
+            self.step.save(sorted(known), known)
         self._forget(owned)
 
     def _forget(self, partitions: list[int]) -> None:
