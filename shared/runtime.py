@@ -226,7 +226,12 @@ class ConsumerRuntime(Generic[P]):
             # Seeking below the log start is answered by auto_offset_reset=earliest.
             self.consumer.seek(tp, offset)
             self.positions[partition] = self._committed[partition] = offset
-        log.info("partition %s of %s from offset %s", partition, self.settings.topic, offset)
+        log.info(
+            "assigned partition %s at offset %s",
+            partition,
+            "committed" if offset is None else offset,
+            extra={"topic": self.settings.topic, "partition": partition},
+        )
 
     def _hand_over(self, partitions: list[int]) -> None:
         """Revoked: process what is pending, save, commit nothing (the next owner resumes
@@ -345,6 +350,9 @@ class ConsumerRuntime(Generic[P]):
             if tp.partition not in self.owned:
                 continue
             for batch in self._ahead.push(tp.partition, messages):
+                self._process(batch)
+        if not polled:  # nothing to overlap with: the last batch waits for no one
+            for batch in self._ahead.drain():
                 self._process(batch)
         self.step.idle(self.output)
 
