@@ -78,14 +78,15 @@ class AlertEngine:
                 "was_armed": [s.armed if s else True for s in known],
             },
             schema={"product_id": pl.String, "seen_ms": pl.Int64, "was_armed": pl.Boolean},
-        )
-        # Each product's rows in tick order, a duplicate after its first copy; a batch
-        # arrives nearly in tick order, so the sort is cheap.
+        ).with_row_index("product")
+        # Each product's new rows together, in tick order, a duplicate after its first
+        # copy: integer sort keys, so neighbours are compared instead of hashing groups.
+        same_product = pl.col("product").eq_missing(pl.col("product").shift(1))
         fresh = (
             rows.join(before, on="product_id", how="left")
             .filter(pl.col("seen_ms").is_null() | (pl.col("tick_ms") > pl.col("seen_ms")))
-            .sort("tick_ms", "row")
-            .filter(pl.struct("product_id", "tick_ms").is_first_distinct())
+            .sort("product", "tick_ms", "row")
+            .filter(~same_product | pl.col("tick_ms").ne_missing(pl.col("tick_ms").shift(1)))
         )
         # Only a row whose level (1: at or above the threshold, 0: below the re-arm level)
         # differs from the product's previous level can change its state: an armed
@@ -99,16 +100,15 @@ class AlertEngine:
             .otherwise(None)
             .cast(pl.Int8)
         )
+        prev = (
+            pl.when(same_product)
+            .then(pl.col("level").shift(1))
+            .otherwise(pl.col("was_armed").not_().cast(pl.Int8))
+        )
         changes = (
             fresh.with_columns(level=level)
             .drop_nulls("level")
-            .with_columns(
-                prev=pl.col("level")
-                .shift(1)
-                .over("product_id")
-                .fill_null(pl.col("was_armed").not_().cast(pl.Int8))
-            )
-            .filter(pl.col("level") != pl.col("prev"))
+            .filter(pl.col("level") != prev)
             .sort("tick_ms", "product_id")
         )
         states: dict[str, AlertState] = {}
@@ -125,8 +125,8 @@ class AlertEngine:
                 states[pid] = AlertState(tick, False, tick if fire else last)
                 if fire:
                     alerts.append(make_alert(scores.row(row, named=True)))
-        newest = fresh.group_by("product_id").agg(pl.col("tick_ms").max())
-        for pid, tick in newest.iter_rows():
+        newest = fresh.filter(pl.col("product").ne_missing(pl.col("product").shift(-1)))
+        for pid, tick in newest.select("product_id", "tick_ms").iter_rows():
             state = states.get(pid) or self.states.get(pid) or AlertState(tick, armed=True)
             states[pid] = AlertState(tick, state.armed, state.last_fired_ms)
         return Decision(alerts, states)

@@ -136,7 +136,7 @@ LEVELS = st.sampled_from([0.1, 0.39, 0.4, 0.5, 0.6, 0.95])
 
 @st.composite
 def runs(draw: st.DrawFn) -> tuple[list[Row], list[int], list[str]]:
-    """Score rows in tick order, cut points, and what happens after each batch."""
+    """Score rows in tick order, cut points, and what happens with each batch."""
     hours, rows, hour = draw(st.integers(1, 40)), [], 0
     for _ in range(hours):
         hour += draw(st.sampled_from([1, 5, 12, 24]))
@@ -145,7 +145,7 @@ def runs(draw: st.DrawFn) -> tuple[list[Row], list[int], list[str]]:
     cuts = sorted(draw(st.sets(st.integers(1, max(1, len(rows) - 1)), max_size=len(rows))))
     after = draw(
         st.lists(
-            st.sampled_from(["go on", "restart", "redeliver"]),
+            st.sampled_from(["go on", "restart", "redeliver", "again"]),
             min_size=len(cuts) + 1,
             max_size=len(cuts) + 1,
         )
@@ -170,11 +170,13 @@ def test_any_batching_restart_and_redelivery_give_the_alerts_of_one_pass(
         ]
         raised = []
         for i, (batch, then) in enumerate(zip(batches, after, strict=False)):
-            raised += intake.apply(batch)
+            earlier = batches[seed % (i + 1)]
+            # "again": an earlier batch re-sent into the same poll as this one.
+            raised += intake.apply(pl.concat([earlier, batch]) if then == "again" else batch)
             if then == "restart":
                 intake = ScoreIntake(sessions, RULES)
             elif then == "redeliver":
-                raised += intake.apply(batches[seed % (i + 1)])
+                raised += intake.apply(earlier)
         expected = _one_pass(rows, RULES)
         assert [(a["product_id"], (a["tick_ms"] - TICK_MS) // HOUR_MS) for a in raised] == expected
         assert _stored_ticks(sessions) == expected
