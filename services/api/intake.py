@@ -40,7 +40,7 @@ class ScoreIntake:
         # trend pages) key on it, so the next request after a batch sees the batch.
         self.version = 0
         with sessions() as session:
-            self.engine.states = load_alert_states(session)
+            self.engine.states = load_alert_states(session, self.engine.rules.rearm_below)
 
     def apply(self, scores: pl.DataFrame) -> list[dict[str, Any]]:
         """Persist a batch of score rows and the alerts they raise; returns the new alerts."""

@@ -198,9 +198,14 @@ class AlertStateRecord(Base):
     last_fired_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
-def load_alert_states(session: Session) -> dict[str, AlertState]:
-    """Every product's alert state, as the engine left it at the last committed batch."""
-    return {
+def load_alert_states(session: Session, rearm_below: float) -> dict[str, AlertState]:
+    """Every product's alert state, as the engine left it at the last committed batch.
+
+    A product alerted in a store written before `alert_state` existed has no row: it
+    resumes as the API then did, from its last alert and its latest score (armed if that
+    is below `rearm_below`), rather than alerting again at once.
+    """
+    states = {
         pid: AlertState(tick, armed, fired)
         for pid, tick, armed, fired in session.execute(
             select(
@@ -211,6 +216,20 @@ def load_alert_states(session: Session) -> dict[str, AlertState]:
             )
         )
     }
+    fired = (
+        select(AlertRecord.product_id, func.max(AlertRecord.tick_ms).label("tick_ms"))
+        .group_by(AlertRecord.product_id)
+        .subquery()
+    )
+    legacy = session.execute(
+        select(fired.c.product_id, fired.c.tick_ms, LatestScore.tick_ms, LatestScore.probability)
+        .join(LatestScore, LatestScore.product_id == fired.c.product_id)
+        .outerjoin(AlertStateRecord, AlertStateRecord.product_id == fired.c.product_id)
+        .where(AlertStateRecord.product_id.is_(None))
+    )
+    for pid, fired_ms, tick_ms, probability in legacy:
+        states[pid] = AlertState(tick_ms, probability < rearm_below, fired_ms)
+    return states
 
 
 def save_alert_states(session: Session, states: dict[str, AlertState]) -> None:

@@ -12,13 +12,13 @@ import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import sessionmaker
 
-from services.api.alerts import AlertRules
+from services.api.alerts import AlertEngine, AlertRules
 from services.api.db import create_schema, make_engine, make_sessionmaker
 from services.api.intake import ScoreIntake
-from services.api.store import AlertRecord
+from services.api.store import AlertRecord, AlertStateRecord, save_alert, save_scores
 
 TICK_MS = 1_772_409_600_000
 HOUR_MS = 3_600_000
@@ -112,6 +112,22 @@ def test_a_failed_transaction_leaves_the_engine_where_the_store_is(
     failing.on_alert = None
     assert [a["tick_ms"] for a in failing.apply(batch)] == [TICK_MS]
     assert _stored_ticks(store) == [("a", 0)]
+
+
+def test_a_store_from_before_alert_state_resumes_without_repeating(
+    store: sessionmaker, scores: Scores
+) -> None:
+    # Scores and alerts as an API without `alert_state` wrote them: "a" alerted and stays
+    # high, "b" alerted and fell below the re-arm level since.
+    with store.begin() as session:
+        for batch in (scores(("a", 0.9, 0), ("b", 0.9, 0)), scores(("a", 0.8, 1), ("b", 0.2, 1))):
+            save_scores(session, batch)
+        for alert in AlertEngine(RULES).evaluate(scores(("a", 0.9, 0), ("b", 0.9, 0))):
+            save_alert(session, alert)
+        session.execute(delete(AlertStateRecord))
+    intake = ScoreIntake(store, RULES)
+    assert intake.apply(scores(("a", 0.9, 2))) == []
+    assert [a["product_id"] for a in intake.apply(scores(("a", 0.9, 30), ("b", 0.9, 30)))] == ["b"]
 
 
 def _one_pass(rows: list[Row], rules: AlertRules) -> list[tuple[str, int]]:
