@@ -2,10 +2,11 @@
 
 `IntakeStep` plugs the score intake into the shared consumer runtime (shared.runtime);
 `ScoreConsumer` runs it on a background thread. Offsets move only after the store has
-committed the batch; a batch delivered again changes nothing (idempotent upserts, alert
-ids derived from product and tick). Broker trouble and a store that is briefly
-unreachable are retried from the last commit; any other error stops the consumer,
-readiness turns false and `pantau api` exits non-zero, for its supervisor to restart it.
+committed the batch; a batch delivered again changes nothing (idempotent upserts, the
+alert engine skips ticks it has evaluated, alert ids derive from product and tick).
+Broker trouble and a store that is briefly unreachable are retried from the last commit;
+any other error stops the consumer, readiness turns false and `pantau api` exits
+non-zero, for its supervisor to restart it.
 """
 
 from __future__ import annotations

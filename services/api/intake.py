@@ -1,8 +1,10 @@
 """Scores in: store them, raise alerts and queue their webhooks in one transaction per batch.
 
-The outbox pattern: an alert and its webhook deliveries are committed together with the
-scores that caused them, so a crash between them loses nothing and a replayed batch
-(at-least-once consumption) adds nothing: alert ids derive from (product, tick).
+The outbox pattern: an alert, its webhook deliveries and the alert engine's new state are
+committed together with the scores that caused them, so a crash between them loses
+nothing, a restart resumes the engine exactly where the store left it, and a redelivered
+batch (at-least-once consumption) adds nothing: the engine ignores rows at or before the
+ticks it has evaluated, and alert ids derive from (product, tick).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import polars as pl
 from sqlalchemy.orm import sessionmaker
 
 from services.api.alerts import AlertEngine, AlertRules
-from services.api.store import alert_memory, save_alert, save_scores
+from services.api.store import load_alert_states, save_alert, save_alert_states, save_scores
 from shared import metrics
 
 log = logging.getLogger(__name__)
@@ -38,22 +40,25 @@ class ScoreIntake:
         # trend pages) key on it, so the next request after a batch sees the batch.
         self.version = 0
         with sessions() as session:
-            self.engine.last_fired_ms, self.engine.disarmed = alert_memory(
-                session, self.engine.rules.rearm_below
-            )
+            self.engine.states = load_alert_states(session, self.engine.rules.rearm_below)
 
     def apply(self, scores: pl.DataFrame) -> list[dict[str, Any]]:
         """Persist a batch of score rows and the alerts they raise; returns the new alerts."""
         if scores.height == 0:
             return []
         new = []
+        decision = self.engine.decide(scores)
         with self.sessions.begin() as session:
             save_scores(session, scores)
-            for alert in self.engine.evaluate(scores):
+            for alert in decision.alerts:
                 if save_alert(session, alert):
                     if self.on_alert is not None:
                         self.on_alert(session, alert)
                     new.append(alert)
+            save_alert_states(session, decision.states)
+        # Adopted only once committed: a batch whose transaction failed is evaluated
+        # afresh when it comes again, not skipped as already seen.
+        self.engine.states.update(decision.states)
         self.version += 1
         metrics.ALERTS_FIRED.inc(len(new))
         # The partition and tick lead back to the scorer's and ingest's batch log lines.

@@ -9,10 +9,22 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
-from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String, delete, func, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    Index,
+    Integer,
+    String,
+    delete,
+    func,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from services.api.alerts import AlertState
 from services.api.db import Base
 
 
@@ -175,23 +187,70 @@ def save_alert(session: Session, alert: dict[str, Any]) -> bool:
     return session.execute(stmt).rowcount == 1
 
 
-def alert_memory(session: Session, rearm_below: float) -> tuple[dict[str, int], set[str]]:
-    """What the alert engine must remember across restarts: the last alert tick per product,
-    and the alerted products whose latest score has not yet fallen below the re-arm level."""
-    last = {
-        pid: tick
-        for pid, tick in session.execute(
-            select(AlertRecord.product_id, func.max(AlertRecord.tick_ms)).group_by(
-                AlertRecord.product_id
+class AlertStateRecord(Base):
+    """The alert engine's state per product (`AlertState`), written with the alerts."""
+
+    __tablename__ = "alert_state"
+
+    product_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    last_tick_ms: Mapped[int] = mapped_column(BigInteger)
+    armed: Mapped[bool] = mapped_column(Boolean)
+    last_fired_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+def load_alert_states(session: Session, rearm_below: float) -> dict[str, AlertState]:
+    """Every product's alert state, as the engine left it at the last committed batch.
+
+    A product alerted in a store written before `alert_state` existed has no row: it
+    resumes as the API then did, from its last alert and its latest score (armed if that
+    is below `rearm_below`), rather than alerting again at once.
+    """
+    states = {
+        pid: AlertState(tick, armed, fired)
+        for pid, tick, armed, fired in session.execute(
+            select(
+                AlertStateRecord.product_id,
+                AlertStateRecord.last_tick_ms,
+                AlertStateRecord.armed,
+                AlertStateRecord.last_fired_ms,
             )
         )
     }
-    disarmed = set(
-        session.scalars(
-            select(LatestScore.product_id)
-            .distinct()
-            .join(AlertRecord, AlertRecord.product_id == LatestScore.product_id)
-            .where(LatestScore.probability >= rearm_below)
-        )
+    fired = (
+        select(AlertRecord.product_id, func.max(AlertRecord.tick_ms).label("tick_ms"))
+        .group_by(AlertRecord.product_id)
+        .subquery()
     )
-    return last, disarmed
+    legacy = session.execute(
+        select(fired.c.product_id, fired.c.tick_ms, LatestScore.tick_ms, LatestScore.probability)
+        .join(LatestScore, LatestScore.product_id == fired.c.product_id)
+        .outerjoin(AlertStateRecord, AlertStateRecord.product_id == fired.c.product_id)
+        .where(AlertStateRecord.product_id.is_(None))
+    )
+    for pid, fired_ms, tick_ms, probability in legacy:
+        states[pid] = AlertState(tick_ms, probability < rearm_below, fired_ms)
+    return states
+
+
+def save_alert_states(session: Session, states: dict[str, AlertState]) -> None:
+    """Upsert the states a batch moved on; an older state never overwrites a newer one."""
+    if not states:
+        return
+    table = AlertStateRecord.__table__
+    stmt = _insert(session, table)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["product_id"],
+            set_={c: stmt.excluded[c] for c in ("last_tick_ms", "armed", "last_fired_ms")},
+            where=table.c.last_tick_ms <= stmt.excluded.last_tick_ms,
+        ),
+        [
+            {
+                "product_id": pid,
+                "last_tick_ms": s.last_tick_ms,
+                "armed": s.armed,
+                "last_fired_ms": s.last_fired_ms,
+            }
+            for pid, s in states.items()
+        ],
+    )
