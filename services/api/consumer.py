@@ -33,6 +33,8 @@ class IntakeStep:
         self.kafka, self.intake = kafka, intake
 
     def start(self, partition: int) -> None:
+        # Another replica may have decided alerts for this partition's products until now.
+        self.intake.reload()
         return None  # the group's committed offset
 
     def prepare(self, partition: int, values: list[bytes]) -> DecodedFrames:

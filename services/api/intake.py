@@ -39,7 +39,12 @@ class ScoreIntake:
         # Bumped after each committed batch: readers caching what the store said (the
         # trend pages) key on it, so the next request after a batch sees the batch.
         self.version = 0
-        with sessions() as session:
+        self.reload()
+
+    def reload(self) -> None:
+        """Take the alert state from the store: at start, and when this replica takes over
+        partitions another one decided for until now."""
+        with self.sessions() as session:
             self.engine.states = load_alert_states(session, self.engine.rules.rearm_below)
 
     def apply(self, scores: pl.DataFrame) -> list[dict[str, Any]]:
