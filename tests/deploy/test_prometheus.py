@@ -28,6 +28,7 @@ CONFIGS = [PROMETHEUS_DIR / "prometheus.yml", PROMETHEUS_DIR / "prometheus.compo
 UNIT_TESTS = sorted((PROMETHEUS_DIR / "tests").glob("*.yml"))
 ALERTS = {
     "PipelineStalled",
+    "ConsumerRecovering",
     "ConsumerLagGrowing",
     "DLQRateHigh",
     "ModelStale",
