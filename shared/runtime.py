@@ -219,7 +219,9 @@ class ConsumerRuntime(Generic[P]):
         self.owned.add(partition)
         tp = self._tp(partition)
         if offset is None and rewind:
-            offset = self.consumer.committed(tp)
+            offset = self.consumer.committed(
+                tp, timeout_ms=int(self.settings.commit_timeout_s * 1000)
+            )
             if offset is None:
                 self.consumer.seek_to_beginning(tp)
         if offset is not None:
@@ -234,8 +236,8 @@ class ConsumerRuntime(Generic[P]):
         )
 
     def _hand_over(self, partitions: list[int]) -> None:
-        """Revoked: process what is pending, save, commit nothing (the next owner resumes
-        from the saved state or the last commit), forget."""
+        """Revoked: process what is pending, flush, save and commit, then forget; the next
+        owner resumes from there."""
         owned = [p for p in partitions if p in self.owned]
         for batch in self._ahead.drain():
             self._process(batch)
@@ -244,6 +246,12 @@ class ConsumerRuntime(Generic[P]):
             if self.output is not None:
                 self.output.flush()
             self.step.save(sorted(known), known)
+            try:
+                self._commit_offsets(known)
+            except KafkaError as exc:
+                # The saved state (ingest) or the last commit still holds: the next owner
+                # may redo a few batches, with the same outputs.
+                log.warning("offsets of revoked partitions not committed: %r", exc)
         self._forget(owned)
 
     def _forget(self, partitions: list[int]) -> None:
@@ -379,12 +387,15 @@ class ConsumerRuntime(Generic[P]):
         moved = {p: o for p, o in self.positions.items() if self._committed.get(p) != o}
         if not moved:
             return
+        self._commit_offsets(moved)
+
+    def _commit_offsets(self, offsets: dict[int, int]) -> None:
         self.consumer.commit(
-            {self._tp(p): OffsetAndMetadata(o, "", -1) for p, o in moved.items()},
+            {self._tp(p): OffsetAndMetadata(o, "", -1) for p, o in offsets.items()},
             timeout_ms=int(self.settings.commit_timeout_s * 1000),
         )
-        self._committed.update(moved)
-        for p, offset in moved.items():
+        self._committed.update(offsets)
+        for p, offset in offsets.items():
             metrics.set_consumer_lag(self.consumer, self._tp(p), offset)
 
     def _recover(self, exc: Exception) -> None:
