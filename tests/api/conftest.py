@@ -185,3 +185,48 @@ def read_api(tmp_path: Path) -> Iterator[tuple[Any, TestClient, dict[str, str]]]
         key = create_key(session, "reader", "read")
     with TestClient(app) as client:
         yield app, client, {"Authorization": f"Bearer {key}"}
+
+
+@dataclass
+class SilentServer:
+    """Accepts TCP connections on 127.0.0.1 and never answers: a receiver that hangs."""
+
+    accepted: int = 0
+
+    def start(self) -> SilentServer:
+        self._sock = socket.create_server(("127.0.0.1", 0), backlog=256)
+        self._sock.settimeout(0.05)
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self.port = int(self._sock.getsockname()[1])
+        threading.Thread(target=self._serve, daemon=True).start()
+        return self
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self._held.append(conn)  # held open, never read, never answered
+            self.accepted += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._sock.close()
+        for conn in self._held:
+            conn.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SilentServer]:
+    """A real socket server on 127.0.0.1 that accepts connections and stays silent."""
+    server = SilentServer().start()
+    yield server
+    server.stop()

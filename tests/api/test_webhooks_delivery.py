@@ -36,6 +36,7 @@ FAST = {
     "lease_s": 1.0,
     "poll_interval_s": 0.02,
     "jitter_ratio": 0.1,
+    "breaker_cool_off_s": 0.3,
 }
 
 
@@ -152,7 +153,8 @@ def test_receiver_down_then_up_gets_everything(
     enqueue(sessions, 20)
     dispatcher = dispatcher_factory()
     dispatcher.start()
-    wait_until(lambda: all(d.attempts >= 2 for d in deliveries(sessions)))
+    # Failed attempts and retries; then the endpoint's circuit opens and only probes go.
+    wait_until(lambda: sum(d.attempts for d in deliveries(sessions)) >= 8)
     assert all(d.status == "pending" for d in deliveries(sessions))
     receiver = make_receiver(port=free_port)
     wait_until(lambda: all_delivered(sessions))
@@ -314,3 +316,49 @@ def test_in_flight_requests_per_endpoint_are_limited(
     dispatcher_factory(max_in_flight_per_endpoint=2, workers=8).start()
     wait_until(lambda: all_delivered(sessions))
     assert slow.max_concurrent == 2
+
+
+def test_hanging_endpoints_do_not_delay_a_healthy_subscriber(
+    sessions: Any,
+    make_receiver: Any,
+    silent_server: Any,
+    dispatcher_factory: Any,
+    wait_until: Any,
+) -> None:
+    received_at: dict[str, float] = {}
+
+    def respond(request: Any) -> int:
+        received_at[json.loads(request.body)["data"]["id"]] = time.monotonic()
+        return 200
+
+    healthy = make_receiver(respond=respond)
+    for _ in range(5):
+        subscribe(sessions, silent_server.url)
+    subscribe(sessions, healthy.url)
+    # Production's worker pool and endpoint limit; a timeout short enough for a test.
+    dispatcher_factory(request_timeout_s=2.0, lease_s=7.0, workers=16).start()
+    enqueued_at: dict[str, float] = {}
+    for i in range(40):
+        with sessions.begin() as session:
+            enqueue_alert(session, alert(i))
+        enqueued_at[f"alert-{i}"] = time.monotonic()
+        time.sleep(0.1)
+    wait_until(lambda: len(received_at) == 40, timeout_s=30)
+    delays = sorted(received_at[a] - enqueued_at[a] for a in enqueued_at)
+    p99 = delays[int(0.99 * (len(delays) - 1))]
+    assert p99 < 1.0, f"healthy subscriber's p99 delay {p99:.2f} s"
+    assert silent_server.accepted >= 1  # the hanging endpoint was tried all along
+
+
+def test_open_circuit_sends_only_probes_and_keeps_deliveries_pending(
+    sessions: Any, make_receiver: Any, dispatcher_factory: Any, wait_until: Any
+) -> None:
+    failing = make_receiver(respond=lambda _r: 503)
+    subscribe(sessions, failing.url)
+    enqueue(sessions, 20)
+    dispatcher_factory(breaker_failures=3, breaker_cool_off_s=0.5, workers=8).start()
+    time.sleep(1.2)  # 3 failures open the circuit; probes at most every 0.5 s after that
+    attempts = len(failing.requests)
+    assert 3 <= attempts <= 4 + 3  # the first round (endpoint limit 4) and a few probes
+    assert failing.max_concurrent <= 4
+    assert {d.status for d in deliveries(sessions)} == {"pending"}

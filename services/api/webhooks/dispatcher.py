@@ -14,8 +14,8 @@ import json
 import logging
 import random
 import threading
+import time
 import uuid
-from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 from typing import Any
@@ -24,6 +24,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.webhooks.attempts import apply_result
+from services.api.webhooks.endpoints import EndpointGate, endpoint_of
 from services.api.webhooks.models import Delivery, DeliveryStatus, Subscription, utcnow
 from services.api.webhooks.outbox import ALERT_EVENT
 from services.api.webhooks.settings import WebhookSettings
@@ -35,7 +36,7 @@ from services.api.webhooks.ssrf import (
     resolve_target,
     system_resolver,
 )
-from services.api.webhooks.transport import AttemptResult, make_client, post
+from services.api.webhooks.transport import AttemptResult, Outcome, make_client, post
 from shared import metrics
 
 log = logging.getLogger("pantau.webhooks")
@@ -49,8 +50,9 @@ def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
 class Dispatcher:
     """Sends pending deliveries; `run_once()` for tests and tools, `start()`/`stop()` to serve.
 
-    At most `max_in_flight_per_endpoint` requests per subscription are in flight in one
-    dispatcher, so one slow receiver holds a few workers, not the whole pool.
+    Each receiving endpoint gets its share of the workers and a circuit breaker
+    (`endpoints.EndpointGate`), so receivers that hang or fail hold a few workers, never
+    the whole pool, and a healthy subscriber's deliveries are not queued behind them.
     """
 
     def __init__(
@@ -67,8 +69,13 @@ class Dispatcher:
         self._client = make_client(settings.request_timeout_s)
         self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="pantau-webhook")
         self._rng = random.Random()
-        self._lock = threading.Lock()
-        self._in_flight: Counter[int] = Counter()  # subscription id -> requests in flight
+        self._lock = threading.Lock()  # guards the gate: claims and finished requests meet here
+        self._gate = EndpointGate(
+            max_in_flight=settings.max_in_flight_per_endpoint,
+            max_failing_in_flight=max(1, settings.workers // 2),
+            failures_to_open=settings.breaker_failures,
+            cool_off_s=settings.breaker_cool_off_s,
+        )
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -115,30 +122,35 @@ class Dispatcher:
                 self._wake.clear()
 
     def _pump(self) -> list[Future[None]]:
-        """Claim what the free workers and endpoint limits allow, and submit it."""
-        claimed = self._claim()
-        futures = []
-        for delivery_id, subscription_id, token in claimed:
-            future = self._pool.submit(self._attempt, delivery_id, token)
-            future.add_done_callback(lambda _f, sid=subscription_id: self._release(sid))
-            futures.append(future)
-        return futures
+        """Claim what the free workers and endpoint allowances permit, and submit it."""
+        return [
+            self._pool.submit(self._attempt_and_release, delivery_id, endpoint, token)
+            for delivery_id, endpoint, token in self._claim()
+        ]
 
-    def _release(self, subscription_id: int) -> None:
-        with self._lock:
-            self._in_flight[subscription_id] -= 1
-            if self._in_flight[subscription_id] <= 0:
-                del self._in_flight[subscription_id]
-        self._wake.set()
+    def _attempt_and_release(self, delivery_id: int, endpoint: str, token: str) -> None:
+        outcome = None
+        try:
+            outcome = self._attempt(delivery_id, token)
+        finally:
+            # A refused address or a lost lease made no request: it frees the slot only.
+            failed = None if outcome in (None, "refused") else outcome not in ("success", "gone")
+            with self._lock:
+                self._gate.finished(endpoint, failed, time.monotonic())
+            self._wake.set()
 
-    def _claim(self) -> list[tuple[int, int, str]]:
+    def _claim(self) -> list[tuple[int, str, str]]:
+        """Lease due deliveries: at most the free workers, and per endpoint its allowance.
+
+        Endpoints with no allowance (saturated, suspect and busy, or an open circuit) are
+        left out of the query, and each subscription offers at most `limit` of its oldest
+        due rows, so a backlog behind a hanging receiver never crowds out the rest.
+        """
         limit = self._settings.max_in_flight_per_endpoint
         with self._lock:
-            free = self._settings.workers - sum(self._in_flight.values())
-            in_flight = Counter(self._in_flight)
+            free = self._settings.workers - self._gate.in_flight()
         if free <= 0:
             return []
-        saturated = [sid for sid, n in in_flight.items() if n >= limit]
         now = utcnow()
         claimable = (
             Delivery.status == DeliveryStatus.PENDING.value,
@@ -147,21 +159,42 @@ class Dispatcher:
         )
         token = uuid.uuid4().hex
         with self._sessions.begin() as session:
-            rows = session.execute(
-                select(Delivery.id, Delivery.subscription_id)
-                .join(Subscription, Subscription.id == Delivery.subscription_id)
-                .where(
-                    *claimable,
-                    Subscription.disabled_at.is_(None),
-                    Delivery.subscription_id.not_in(saturated),
+            urls = session.execute(
+                select(Subscription.id, Subscription.url).where(Subscription.disabled_at.is_(None))
+            ).all()
+            endpoint_of_sub = {sid: endpoint_of(url) for sid, url in urls}
+            now_s = time.monotonic()
+            with self._lock:
+                allowance = {
+                    e: self._gate.allowance(e, now_s) for e in set(endpoint_of_sub.values())
+                }
+            open_subs = [sid for sid, e in endpoint_of_sub.items() if allowance[e] > 0]
+            if not open_subs:
+                return []
+            rank = (
+                func.row_number()
+                .over(
+                    partition_by=Delivery.subscription_id,
+                    order_by=(Delivery.next_attempt_at, Delivery.id),
                 )
-                .order_by(Delivery.next_attempt_at, Delivery.id)
+                .label("rank")
+            )
+            due = (
+                select(Delivery.id, Delivery.subscription_id, Delivery.next_attempt_at, rank)
+                .where(*claimable, Delivery.subscription_id.in_(open_subs))
+                .subquery()
+            )
+            rows = session.execute(
+                select(due.c.id, due.c.subscription_id)
+                .where(due.c.rank <= limit)
+                .order_by(due.c.next_attempt_at, due.c.id)
                 .limit(free * limit)
             ).all()
             chosen: list[int] = []
             for delivery_id, subscription_id in rows:
-                if len(chosen) < free and in_flight[subscription_id] < limit:
-                    in_flight[subscription_id] += 1
+                endpoint = endpoint_of_sub[subscription_id]
+                if len(chosen) < free and allowance[endpoint] > 0:
+                    allowance[endpoint] -= 1
                     chosen.append(delivery_id)
             if not chosen:
                 return []
@@ -178,29 +211,32 @@ class Dispatcher:
             won = session.execute(
                 select(Delivery.id, Delivery.subscription_id).where(Delivery.lease_token == token)
             ).all()
+        claimed = [(delivery_id, endpoint_of_sub[sid], token) for delivery_id, sid in won]
         with self._lock:
-            for _, subscription_id in won:
-                self._in_flight[subscription_id] += 1
-        return [(delivery_id, subscription_id, token) for delivery_id, subscription_id in won]
+            for _, endpoint, _ in claimed:
+                self._gate.started(endpoint)
+        return claimed
 
     # -- one attempt -------------------------------------------------------------------------
 
-    def _attempt(self, delivery_id: int, token: str) -> None:
+    def _attempt(self, delivery_id: int, token: str) -> Outcome | None:
+        """One attempt; its outcome, or None if no request was made."""
         try:
-            self._attempt_unguarded(delivery_id, token)
+            return self._attempt_unguarded(delivery_id, token)
         except Exception as exc:  # the lease runs out and the delivery is tried again
             log_event(
                 "webhook.attempt_error", logging.ERROR, delivery_id=delivery_id, error=repr(exc)
             )
+            return None
 
-    def _attempt_unguarded(self, delivery_id: int, token: str) -> None:
+    def _attempt_unguarded(self, delivery_id: int, token: str) -> Outcome | None:
         with self._sessions() as session:
             delivery = session.get(Delivery, delivery_id)
             if delivery is None or delivery.lease_token != token:
-                return
+                return None
             subscription = session.get(Subscription, delivery.subscription_id)
             if subscription is None:
-                return
+                return None
             url, msg_id, body = subscription.url, delivery.msg_id, delivery.payload.encode()
             now = utcnow()
             signing_secrets = subscription.signing_secrets(now)
@@ -209,6 +245,7 @@ class Dispatcher:
         if result.outcome != "refused":
             metrics.WEBHOOK_DELIVERY_DURATION.observe(result.duration_s)
         self._record(delivery_id, token, result)
+        return result.outcome
 
     def _send(
         self, url: str, msg_id: str, timestamp_s: int, body: bytes, signing_secrets: list[str]

@@ -48,8 +48,14 @@ class WebhookSettings(BaseSettings):
     # receivers coming back after an outage are not hit by every retry at the same instant.
     jitter_ratio: float = 0.2
     request_timeout_s: float = 10.0
+    # An endpoint is a receiver's origin (scheme, host, port), shared by its subscriptions.
     max_in_flight_per_endpoint: int = 4
     workers: int = 16
+    # After this many consecutive failed attempts an endpoint's circuit opens: it is skipped
+    # for `breaker_cool_off_s`, then probed with one request. Endpoints that failed their
+    # last attempt send one request at a time and together hold at most half the workers.
+    breaker_failures: int = 5
+    breaker_cool_off_s: float = 30.0
     poll_interval_s: float = 1.0
     # A claimed delivery belongs to its dispatcher for this long; a dispatcher that died
     # mid-delivery leaves rows that any dispatcher reclaims once the lease runs out. It must
@@ -76,8 +82,12 @@ class WebhookSettings(BaseSettings):
     def _check_bounds(self) -> WebhookSettings:
         if not 0 <= self.jitter_ratio < 1:
             raise ValueError("jitter_ratio must be in [0, 1)")
-        if self.max_in_flight_per_endpoint < 1 or self.workers < 1:
-            raise ValueError("max_in_flight_per_endpoint and workers must be >= 1")
+        if min(self.max_in_flight_per_endpoint, self.workers, self.breaker_failures) < 1:
+            raise ValueError(
+                "max_in_flight_per_endpoint, workers and breaker_failures must be >= 1"
+            )
+        if self.breaker_cool_off_s < 0:
+            raise ValueError("breaker_cool_off_s must be >= 0")
         if self.lease_s <= 3 * self.request_timeout_s:
             raise ValueError("lease_s must exceed 3 * request_timeout_s")
         return self
