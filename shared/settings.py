@@ -91,6 +91,9 @@ class ApiSettings(BaseSettings):
     consume_scores: bool = True
     max_body_bytes: int = Field(5_000_000, ge=1, description="POST /v1/events body limit (413)")
     max_events_per_request: int = Field(10_000, ge=1, description="events per POST (413)")
+    max_json_depth: int = Field(
+        16, ge=2, description="bracket nesting of a POST /v1/events body (413)"
+    )
     events_produce_timeout_s: float = Field(
         10.0, gt=0, description="wait for Kafka to acknowledge posted events before a 503"
     )

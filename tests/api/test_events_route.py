@@ -3,11 +3,15 @@ by product, byte for byte; what is not is listed with the schema's reasons."""
 
 from __future__ import annotations
 
+import resource
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from fastapi.testclient import TestClient
@@ -121,6 +125,10 @@ def test_limits_and_garbage(posting: Any) -> None:
         "/v1/events", content=ndjson([event(i, "p") for i in range(51)]), headers=auth
     )
     assert too_many.status_code == 413 and "50 events" in too_many.json()["detail"]
+    too_deep = client.post("/v1/events", content=b"[" * 17 + b"]" * 17, headers=auth)
+    assert too_deep.status_code == 413 and "deeper than 16" in too_deep.json()["detail"]
+    fifty = b"\n\n" + ndjson([event(i, "p") for i in range(50)]) + b"\n\n"
+    assert client.post("/v1/events", content=fifty, headers=auth).status_code == 202
     for garbage in (b"", b"hello\nworld", b"[1, 2", b"[]", b"\xff\xfe"):
         reply = client.post("/v1/events", content=garbage, headers=auth)
         assert reply.status_code == 422, garbage
@@ -141,3 +149,41 @@ def test_broker_down_is_503_and_not_ready(tmp_path: Path) -> None:
         assert "Kafka" in reply.json()["detail"]
         ready = client.get("/readyz")
         assert ready.status_code == 503 and ready.json()["kafka"] == "not connected"
+
+
+def _process_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def test_a_flood_of_tiny_elements_is_refused_before_parsing_and_healthz_stays_fast(
+    tmp_path: Path, kafka_settings: KafkaSettings, serve: Any
+) -> None:
+    client, auth = client_for(tmp_path, kafka_settings)  # production limits: 5 MB, 10,000
+    flood = b"[" + b",".join([b"0"] * 1_000_000) + b"]"  # 2 MB, a million elements
+    health_s: list[float] = []
+    done = threading.Event()
+    with serve(client.app) as server:
+
+        def probe() -> None:
+            with httpx.Client(base_url=server.url, timeout=10) as http:
+                while not done.is_set():
+                    started = time.monotonic()
+                    assert http.get("/healthz").status_code == 200
+                    health_s.append(time.monotonic() - started)
+                    time.sleep(0.02)
+
+        prober = threading.Thread(target=probe)
+        prober.start()
+        try:
+            time.sleep(0.2)
+            cpu_before = _process_cpu_s()
+            reply = httpx.post(f"{server.url}/v1/events", content=flood, headers=auth, timeout=60)
+            cpu_s = _process_cpu_s() - cpu_before
+            time.sleep(0.2)
+        finally:
+            done.set()
+            prober.join()
+    assert reply.status_code == 413 and "10000 events" in reply.json()["detail"]
+    assert cpu_s < 0.5, f"{cpu_s:.2f} CPU-seconds spent refusing the flood"
+    assert max(health_s) < 0.25, f"/healthz took {max(health_s):.2f} s meanwhile"

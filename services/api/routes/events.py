@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from services.api.body_scan import BodyOverLimit, BodyScan
 from services.api.event_batches import BodyError, EventBatch, body_lines, prepare
 from services.api.event_sink import SinkUnavailable
 from services.api.validation import invalid
@@ -79,8 +80,9 @@ class EventsAccepted(BaseModel):
     )
 
 
-async def read_limited(request: Request, max_bytes: int) -> bytes:
-    """The body, refused with 413 as soon as it passes `max_bytes` (never buffered past it)."""
+async def read_limited(request: Request, max_bytes: int, scan: BodyScan) -> bytes:
+    """The body, refused with 413 as soon as it passes `max_bytes` or `scan` finds too many
+    events or too deep a nesting: never buffered past the limit, never parsed over it."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise HTTPException(413, f"body larger than {max_bytes} bytes")
@@ -89,15 +91,16 @@ async def read_limited(request: Request, max_bytes: int) -> bytes:
         size += len(chunk)
         if size > max_bytes:
             raise HTTPException(413, f"body larger than {max_bytes} bytes")
+        try:
+            scan.feed(chunk)
+        except BodyOverLimit as exc:
+            raise HTTPException(413, str(exc)) from exc
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def _prepare(body: bytes, max_events: int, max_message_bytes: int) -> EventBatch:
-    lines = body_lines(body)
-    if len(lines) > max_events:
-        raise HTTPException(413, f"more than {max_events} events in one request")
-    return prepare(lines, max_message_bytes)
+def _prepare(body: bytes, max_message_bytes: int) -> EventBatch:
+    return prepare(body_lines(body), max_message_bytes)
 
 
 @router.post(
@@ -107,7 +110,7 @@ def _prepare(body: bytes, max_events: int, max_message_bytes: int) -> EventBatch
     summary="Send engagement events (NDJSON or a JSON array)",
     openapi_extra=OPENAPI_BODY,
     responses={
-        413: {"description": "body or event count over the limit"},
+        413: {"description": "body size, event count or JSON nesting over the limit"},
         422: {"description": "the body holds no JSON events at all"},
         503: {"description": "Kafka did not take the events; retry later"},
     },
@@ -119,12 +122,11 @@ async def post_events(request: Request) -> EventsAccepted:
     sink = request.app.state.event_sink
     if sink is None:
         raise HTTPException(503, "event intake is not configured on this API (no Kafka)")
-    body = await read_limited(request, settings.max_body_bytes)
+    scan = BodyScan(settings.max_events_per_request, settings.max_json_depth)
+    body = await read_limited(request, settings.max_body_bytes, scan)
     max_message_bytes = request.app.state.max_message_bytes
     try:
-        batch = await run_in_threadpool(
-            _prepare, body, settings.max_events_per_request, max_message_bytes
-        )
+        batch = await run_in_threadpool(_prepare, body, max_message_bytes)
     except BodyError as exc:
         raise invalid(("body",), str(exc), "events_expected") from exc
     if batch.messages:
