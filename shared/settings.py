@@ -87,6 +87,12 @@ class ApiSettings(BaseSettings):
     require_api_keys: bool = True
     rate_limit_per_s: float = Field(50.0, gt=0, description="sustained requests/s per API key")
     rate_limit_burst: int = Field(100, ge=1, description="requests a key may burst above the rate")
+    auth_failure_per_s: float = Field(
+        0.5, gt=0, description="sustained failed authentications/s per client address"
+    )
+    auth_failure_burst: int = Field(
+        20, ge=1, description="failed authentications an address may burst before 429"
+    )
     run_dispatcher: bool = True
     consume_scores: bool = True
     max_body_bytes: int = Field(5_000_000, ge=1, description="POST /v1/events body limit (413)")

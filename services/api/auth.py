@@ -4,6 +4,10 @@ A key is `pk_` + random text, shown once at creation; only its SHA-256 is stored
 are `read` and `admin` (admin implies read). Clients send `Authorization: Bearer <key>`.
 When `settings.require_api_keys` is False (the local demo), every request is allowed.
 Rate limits are a token bucket per key, in memory: each API replica enforces its own.
+Failed authentications (a missing, unknown or revoked key) draw from a second bucket per
+client address: once it is empty, that address gets 429 instead of 401 and its unknown
+keys are no longer looked up, so guessing keys costs the store nothing. Both limits come
+from `ApiSettings` (`rate_limit_*`, `auth_failure_*`), nowhere else.
 
 A verified key (hash → id, name, scope) is remembered for `KEY_CACHE_TTL_S` seconds, so
 the hot path does not query the store on every request. Keys are created and revoked by
@@ -18,7 +22,7 @@ import math
 import secrets
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -35,13 +39,14 @@ from services.api.webhooks.models import UTCDateTime, utcnow
 Scope = Literal["read", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "admin")
 KEY_PREFIX = "pk_"
-DEFAULT_RATE_LIMIT_PER_S = 10.0
-DEFAULT_RATE_LIMIT_BURST = 20
 KEY_CACHE_TTL_S = 5.0
 REFUSALS: dict[int | str, dict[str, str]] = {
     401: {"description": "missing, unknown or revoked API key"},
     403: {"description": "the API key lacks the scope this route needs"},
-    429: {"description": "rate limit exceeded for this API key; see Retry-After"},
+    429: {
+        "description": "rate limit exceeded for this API key, or too many failed "
+        "authentications from this address; see Retry-After"
+    },
 }
 
 
@@ -89,48 +94,75 @@ def revoke_key(session: Session, key_id: int) -> bool:
 
 
 class RateLimiter:
-    """Token bucket per key: `rate_per_s` tokens a second, at most `burst` saved up."""
+    """Token bucket per key: `rate_per_s` tokens a second, at most `burst` saved up.
 
-    def __init__(self, rate_per_s: float, burst: int) -> None:
+    Holds at most about `max_keys` buckets: past that, buckets that have refilled since
+    their last use (indistinguishable from new ones) are forgotten.
+    """
+
+    def __init__(self, rate_per_s: float, burst: int, max_keys: int = 100_000) -> None:
         if rate_per_s <= 0 or burst < 1:
             raise ValueError("rate_per_s must be > 0 and burst >= 1")
         self.rate_per_s = rate_per_s
         self.burst = burst
-        self._buckets: dict[int, tuple[float, float]] = {}  # key id -> (tokens, at)
+        self.max_keys = max_keys
+        self._buckets: dict[Hashable, tuple[float, float]] = {}  # key -> (tokens, at)
         self._lock = threading.Lock()
 
-    def acquire(self, key_id: int, now: float | None = None) -> float:
+    def acquire(self, key: Hashable, now: float | None = None) -> float:
         """Take one token: 0.0 if allowed, else the seconds until a token is available."""
+        return self._take(key, 1.0, now)
+
+    def wait_s(self, key: Hashable, now: float | None = None) -> float:
+        """Seconds until `key` has a token (0.0 if it has one now), taking nothing."""
+        return self._take(key, 0.0, now)
+
+    def _take(self, key: Hashable, cost: float, now: float | None) -> float:
         at = time.monotonic() if now is None else now
         with self._lock:
-            tokens, last = self._buckets.get(key_id, (float(self.burst), at))
+            tokens, last = self._buckets.get(key, (float(self.burst), at))
             tokens = min(float(self.burst), tokens + (at - last) * self.rate_per_s)
-            if tokens >= 1.0:
-                self._buckets[key_id] = (tokens - 1.0, at)
-                return 0.0
-            self._buckets[key_id] = (tokens, at)
-            return (1.0 - tokens) / self.rate_per_s
+            allowed = tokens >= 1.0
+            if allowed:
+                tokens -= cost
+            if tokens >= self.burst:
+                self._buckets.pop(key, None)  # full: the same as a bucket never used
+            else:
+                self._buckets[key] = (tokens, at)
+                if len(self._buckets) > self.max_keys:
+                    self._forget_full(at)
+            return 0.0 if allowed else (1.0 - tokens) / self.rate_per_s
+
+    def _forget_full(self, now: float) -> None:
+        refill_s = self.burst / self.rate_per_s
+        for key in [k for k, (_, at) in self._buckets.items() if now - at >= refill_s]:
+            del self._buckets[key]
 
 
 _state_lock = threading.Lock()
 
 
-def _limiter(request: Request) -> RateLimiter:
-    """The app's limiter, built on first use from `rate_limit_per_s` / `rate_limit_burst`."""
-    state = request.app.state
-    limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
-    if limiter is not None:
-        return limiter
+@dataclass(frozen=True)
+class Limiters:
+    per_key: RateLimiter
+    failures_per_address: RateLimiter
+
+
+def limiters(state: object) -> Limiters:
+    """The app's rate limiters, built on first use from its `ApiSettings`."""
+    built: Limiters | None = getattr(state, "limiters", None)
+    if built is not None:
+        return built
     with _state_lock:
-        limiter = getattr(state, "rate_limiter", None)
-        if limiter is None:
-            settings = state.settings
-            limiter = RateLimiter(
-                getattr(settings, "rate_limit_per_s", DEFAULT_RATE_LIMIT_PER_S),
-                getattr(settings, "rate_limit_burst", DEFAULT_RATE_LIMIT_BURST),
+        built = getattr(state, "limiters", None)
+        if built is None:
+            settings = state.settings  # type: ignore[attr-defined]
+            built = Limiters(
+                RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
+                RateLimiter(settings.auth_failure_per_s, settings.auth_failure_burst),
             )
-            state.rate_limiter = limiter
-        return limiter
+            state.limiters = built  # type: ignore[attr-defined]
+        return built
 
 
 def key_cache(state: object) -> ExpiringCache[str, Principal]:
@@ -161,6 +193,28 @@ def _refuse(status_code: int, detail: str, challenge: str) -> HTTPException:
     return HTTPException(status_code, detail, headers={"WWW-Authenticate": challenge})
 
 
+def _too_many(detail: str, retry_after_s: float) -> HTTPException:
+    return HTTPException(
+        429, detail, headers={"Retry-After": str(max(1, math.ceil(retry_after_s)))}
+    )
+
+
+_FAILURES_DETAIL = "too many failed authentications from this address"
+
+
+def _address(request: Request) -> str:
+    """The peer address (a proxy in front of the API is one address: limits are per proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _failed(request: Request, detail: str, challenge: str) -> HTTPException:
+    """A 401 that also draws on the client address's failure budget (429 once it is spent)."""
+    retry_after_s = limiters(request.app.state).failures_per_address.acquire(_address(request))
+    if retry_after_s > 0:
+        return _too_many(_FAILURES_DETAIL, retry_after_s)
+    return _refuse(401, detail, challenge)
+
+
 def _bearer(request: Request) -> str | None:
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not credentials.strip():
@@ -172,7 +226,8 @@ def require_scope(scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
     """A FastAPI dependency that admits keys holding `scope` and applies the rate limit.
 
     401 for a missing, unknown or revoked key, 403 for a key without the scope, 429 with
-    Retry-After when the key's bucket is empty. Async, so a cached key costs no hop to
+    Retry-After when the key's bucket is empty or the client address has spent its
+    budget of failed authentications. Async, so a cached key costs no hop to
     the thread pool; only a store lookup runs there.
     """
     if scope not in SCOPES:
@@ -184,17 +239,22 @@ def require_scope(scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
             return Principal(key_id=None, name="anonymous", scope="admin")
         key = _bearer(request)
         if key is None:
-            raise _refuse(
-                401, "missing API key (send Authorization: Bearer <key>)", 'Bearer realm="pantau"'
+            raise _failed(
+                request,
+                "missing API key (send Authorization: Bearer <key>)",
+                'Bearer realm="pantau"',
             )
         key_hash = hash_key(key)
         cache = key_cache(state)
         principal = cache.get(key_hash)
         if principal is None:
+            blocked_s = limiters(state).failures_per_address.wait_s(_address(request))
+            if blocked_s > 0:
+                raise _too_many(_FAILURES_DETAIL, blocked_s)
             principal = await run_in_threadpool(_active_key, state.sessionmaker, key_hash)
             if principal is None:
-                raise _refuse(
-                    401,
+                raise _failed(
+                    request,
                     "invalid or revoked API key",
                     'Bearer realm="pantau", error="invalid_token"',
                 )
@@ -206,13 +266,9 @@ def require_scope(scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
                 f'Bearer realm="pantau", error="insufficient_scope", scope="{scope}"',
             )
         assert principal.key_id is not None
-        retry_after_s = _limiter(request).acquire(principal.key_id)
+        retry_after_s = limiters(state).per_key.acquire(principal.key_id)
         if retry_after_s > 0:
-            raise HTTPException(
-                429,
-                "rate limit exceeded for this API key",
-                headers={"Retry-After": str(math.ceil(retry_after_s))},
-            )
+            raise _too_many("rate limit exceeded for this API key", retry_after_s)
         return principal
 
     dependency.scope = scope  # type: ignore[attr-defined]  # lets tests audit every route

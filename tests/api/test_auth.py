@@ -20,10 +20,12 @@ from services.api.auth import (
     RateLimiter,
     create_key,
     hash_key,
+    limiters,
     require_scope,
     revoke_key,
 )
 from services.api.db import create_schema, make_engine, make_sessionmaker
+from shared.settings import ApiSettings
 
 
 @pytest.fixture
@@ -40,14 +42,10 @@ def keys(sessions: sessionmaker[Session]) -> dict[str, str]:
         return {scope: create_key(session, f"{scope} key", scope) for scope in ("read", "admin")}
 
 
-def make_client(
-    sessions: sessionmaker[Session], require: bool = True, per_s: float = 100, burst: int = 100
-) -> TestClient:
+def make_app(sessions: sessionmaker[Session], settings: object) -> FastAPI:
     app = FastAPI()
     app.state.sessionmaker = sessions
-    app.state.settings = SimpleNamespace(
-        require_api_keys=require, rate_limit_per_s=per_s, rate_limit_burst=burst
-    )
+    app.state.settings = settings
 
     @app.get("/read")
     def read(who: Annotated[Principal, Depends(require_scope("read"))]) -> dict[str, str]:
@@ -57,7 +55,21 @@ def make_client(
     def admin() -> dict[str, bool]:
         return {"ok": True}
 
-    return TestClient(app)
+    return app
+
+
+def make_client(
+    sessions: sessionmaker[Session],
+    require: bool = True,
+    per_s: float = 100,
+    burst: int = 100,
+    address: str = "testclient",
+    **limits: float,
+) -> TestClient:
+    settings = ApiSettings(
+        require_api_keys=require, rate_limit_per_s=per_s, rate_limit_burst=burst, **limits
+    )
+    return TestClient(make_app(sessions, settings), client=(address, 50000))
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -134,3 +146,36 @@ def test_token_bucket_refills() -> None:
 def test_keys_not_required_in_the_demo(sessions: sessionmaker[Session]) -> None:
     client = make_client(sessions, require=False, per_s=0.001, burst=1)
     assert [client.post("/admin").status_code for _ in range(5)] == [200] * 5
+
+
+def test_failed_authentications_are_limited_per_address(
+    sessions: sessionmaker[Session], keys: dict[str, str]
+) -> None:
+    limits = {"auth_failure_per_s": 0.5, "auth_failure_burst": 3}
+    app = make_client(sessions, **limits).app
+    attacker = TestClient(app, client=("192.0.2.7", 50000))
+    codes = [attacker.get("/read", headers=bearer(f"pk_guess{i}")).status_code for i in range(3)]
+    assert codes == [401, 401, 401]
+    for attempt in (bearer("pk_guess9"), {}, bearer(keys["read"])):  # not even a valid key
+        limited = attacker.get("/read", headers=attempt)
+        assert limited.status_code == 429 and 1 <= int(limited.headers["retry-after"]) <= 2
+        assert "failed authentications" in limited.json()["detail"]
+    neighbour = TestClient(app, client=("192.0.2.8", 50000))  # another address: its own budget
+    assert neighbour.get("/read", headers=bearer("pk_guess")).status_code == 401
+    assert neighbour.get("/read", headers=bearer(keys["read"])).status_code == 200
+    # a key verified before (cached) still works from the limited address
+    assert attacker.get("/read", headers=bearer(keys["read"])).status_code == 200
+
+
+def test_limits_come_from_the_settings_only(sessions: sessionmaker[Session]) -> None:
+    """No fallback numbers: settings without the limits are a bug, not 10/20 in silence."""
+    incomplete = TestClient(make_app(sessions, SimpleNamespace(require_api_keys=True)))
+    with pytest.raises(AttributeError, match="rate_limit_per_s"):
+        incomplete.get("/read", headers=bearer("pk_any"))
+    defaults = ApiSettings()
+    built = limiters(SimpleNamespace(settings=defaults))
+    assert (built.per_key.rate_per_s, built.per_key.burst) == (50.0, 100)
+    assert (built.failures_per_address.rate_per_s, built.failures_per_address.burst) == (
+        defaults.auth_failure_per_s,
+        defaults.auth_failure_burst,
+    )

@@ -34,7 +34,11 @@ ADMIN_PREFIXES = ("/v1/subscriptions", "/v1/events")
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Any:
     db = tmp_path_factory.mktemp("auth") / "api.db"
-    app = create_app(ApiSettings(database_url=f"sqlite:///{db}", run_dispatcher=False))
+    # Every route is refused many times from one address: a budget of failures to match.
+    settings = ApiSettings(
+        database_url=f"sqlite:///{db}", run_dispatcher=False, auth_failure_burst=100_000
+    )
+    app = create_app(settings)
     with app.state.sessionmaker.begin() as session:
         keys = {scope: create_key(session, scope, scope) for scope in ("read", "admin")}
         keys["revoked"] = create_key(session, "gone", "admin")
