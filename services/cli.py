@@ -6,9 +6,12 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 app = typer.Typer(
     help="Pantau: early warning of rising products for Indonesian micro and small businesses.",
@@ -352,16 +355,52 @@ def keys_create(
 ) -> None:
     """Create an API key and print it once."""
     from services.api import auth
-    from services.api.db import create_schema, make_engine, make_sessionmaker
-    from shared.settings import ApiSettings
 
     if scope not in ("read", "admin"):
         raise typer.BadParameter("scope must be read or admin")
-    engine = make_engine(ApiSettings().database_url)
-    create_schema(engine)
-    with make_sessionmaker(engine).begin() as session:
+    with _key_sessions().begin() as session:
         key = auth.create_key(session, name, scope)  # type: ignore[arg-type]
     typer.echo(key)
+
+
+def _key_sessions() -> sessionmaker[Session]:
+    from services.api.db import create_schema, make_engine, make_sessionmaker
+    from shared.settings import ApiSettings
+
+    engine = make_engine(ApiSettings().database_url)
+    create_schema(engine)
+    return make_sessionmaker(engine)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key: id, name, scope, created, revoked (never the key: only its hash is stored)."""
+    from services.api import auth
+
+    with _key_sessions()() as session:
+        keys = auth.list_keys(session)
+    typer.echo(f"{'ID':>4}  {'NAME':<24}  {'SCOPE':<5}  {'CREATED':<20}  REVOKED")
+    for key in keys:
+        revoked = key.revoked_at.strftime("%Y-%m-%dT%H:%M:%SZ") if key.revoked_at else "-"
+        created = key.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        typer.echo(f"{key.id:>4}  {key.name:<24}  {key.scope:<5}  {created:<20}  {revoked}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    name_or_id: Annotated[str, typer.Argument(help="the key's id or name (see keys list)")],
+) -> None:
+    """Revoke a key: refused at once by new API processes, by running ones within 5 s."""
+    from services.api import auth
+
+    with _key_sessions().begin() as session:
+        try:
+            key = auth.find_key(session, name_or_id)
+        except LookupError as exc:
+            typer.echo(f"pantau: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        auth.revoke_key(session, key.id)
+        typer.echo(f"revoked key {key.id} ({key.name}, {key.scope})")
 
 
 @app.command()

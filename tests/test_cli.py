@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,51 @@ def test_a_taken_api_port_is_named_before_anything_starts(tmp_path: Path) -> Non
     assert last == (
         f"pantau: port {port} on 127.0.0.1 is already in use: pass --port or set PANTAU_API_PORT"
     )
+
+
+def test_keys_list_and_revoke_through_the_cli_and_the_api(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from services.api.app import create_app
+    from services.api.auth import KEY_CACHE_TTL_S, create_key
+    from shared.settings import ApiSettings
+
+    db = {"PANTAU_DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}"}
+    made = {"koperasi": pantau("keys", "create", "--name", "koperasi", **db).stdout.strip()}
+    settings = ApiSettings(database_url=db["PANTAU_DATABASE_URL"], run_dispatcher=False)
+    app = create_app(settings)
+    with app.state.sessionmaker.begin() as session:
+        made["connector"] = create_key(session, "connector", "admin")
+        made["spare"] = create_key(session, "spare", "read")
+        create_key(session, "twin", "read")
+        create_key(session, "twin", "read")
+    with TestClient(app) as client:
+
+        def status(key: str) -> int:
+            return client.get("/v1/alerts", headers={"Authorization": f"Bearer {key}"}).status_code
+
+        assert [status(k) for k in made.values()] == [200, 200, 200]  # now cached
+        listed = pantau("keys", "list", **db)
+        assert listed.returncode == 0
+        rows = [line.split() for line in listed.stdout.splitlines()[1:]]
+        assert [(r[0], r[1], r[2], r[4]) for r in rows] == [
+            ("1", "koperasi", "read", "-"),
+            ("2", "connector", "admin", "-"),
+            ("3", "spare", "read", "-"),
+            ("4", "twin", "read", "-"),
+            ("5", "twin", "read", "-"),
+        ]
+        assert not any(key in listed.stdout for key in made.values())
+        assert pantau("keys", "revoke", "koperasi", **db).returncode == 0
+        assert pantau("keys", "revoke", "2", **db).stdout.startswith("revoked key 2 (connector")
+        again = pantau("keys", "revoke", "koperasi", **db)
+        assert again.returncode == 1 and "no active key" in again.stderr
+        twins = pantau("keys", "revoke", "twin", **db)
+        assert twins.returncode == 1 and "ids 4, 5" in twins.stderr
+        rows = [line.split() for line in pantau("keys", "list", **db).stdout.splitlines()[1:]]
+        assert [r[4] != "-" for r in rows] == [True, True, False, False, False]
+        time.sleep(KEY_CACHE_TTL_S)  # the running API forgets what it verified
+        assert [status(k) for k in made.values()] == [401, 401, 200]
+    with TestClient(create_app(settings)) as fresh:  # a new process refuses them at once
+        reply = fresh.get("/v1/alerts", headers={"Authorization": f"Bearer {made['koperasi']}"})
+        assert reply.status_code == 401

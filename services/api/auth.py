@@ -93,6 +93,36 @@ def revoke_key(session: Session, key_id: int) -> bool:
     return True
 
 
+def list_keys(session: Session) -> list[ApiKey]:
+    """Every key, revoked ones included, oldest first."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def find_key(session: Session, name_or_id: str) -> ApiKey:
+    """The one active key with this id or name; LookupError (with the reason) otherwise.
+
+    A number is taken as an id first. A name shared by several active keys is ambiguous:
+    the error lists their ids.
+    """
+    if name_or_id.isdigit():
+        key = session.get(ApiKey, int(name_or_id))
+        if key is not None and key.revoked_at is None:
+            return key
+    named = list(
+        session.scalars(
+            select(ApiKey)
+            .where(ApiKey.name == name_or_id, ApiKey.revoked_at.is_(None))
+            .order_by(ApiKey.id)
+        )
+    )
+    if len(named) == 1:
+        return named[0]
+    if named:
+        ids = ", ".join(str(k.id) for k in named)
+        raise LookupError(f"{len(named)} active keys are named {name_or_id!r}: ids {ids}")
+    raise LookupError(f"no active key with id or name {name_or_id!r}")
+
+
 class RateLimiter:
     """Token bucket per key: `rate_per_s` tokens a second, at most `burst` saved up.
 

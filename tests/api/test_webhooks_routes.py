@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.routes import make_router
 from services.api.webhooks.settings import WebhookSettings
 from services.api.webhooks.ssrf import HostUnresolvable
+from shared.settings import ApiSettings
 
 SETTINGS = WebhookSettings(
     allow_cidrs="127.0.0.0/8", retry_schedule="0s", request_timeout_s=2, lease_s=10
@@ -44,7 +44,7 @@ def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
 def make_app(sessions: sessionmaker[Session], require_api_keys: bool = False) -> FastAPI:
     app = FastAPI()
     app.state.sessionmaker = sessions
-    app.state.settings = SimpleNamespace(require_api_keys=require_api_keys)
+    app.state.settings = ApiSettings(require_api_keys=require_api_keys)
     app.include_router(make_router(SETTINGS, resolver))
     return app
 
