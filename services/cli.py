@@ -147,15 +147,22 @@ def replay(
         Path | None, typer.Option(help="registered model directory (default: baseline)")
     ] = None,
 ) -> None:
-    """Run the live pipeline's cores over a file, as fast as the CPU allows."""
+    """Run the live pipeline's cores over a file, as fast as the CPU allows.
+
+    Alerts follow the same rules as the API: PANTAU_ALERT_THRESHOLD, _REARM_BELOW,
+    _COOLDOWN_MS."""
+    from services.api.alerts import AlertRules
     from services.pipeline import load_scorer
     from services.replay import replay_file
+    from shared.settings import AlertSettings
+
+    rules = AlertRules.from_settings(AlertSettings())
 
     try:
         scorer = load_scorer(model) if model is not None else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--model") from exc
-    summary = replay_file(events, alerts_out, scorer=scorer, partitions=partitions)
+    summary = replay_file(events, alerts_out, scorer=scorer, partitions=partitions, rules=rules)
     typer.echo(summary)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.scores import ALERT_THRESHOLD
@@ -56,6 +56,32 @@ class IngestSettings(BaseSettings):
         return tick_ms
 
 
+class AlertSettings(BaseSettings):
+    """Alert rules (`PANTAU_ALERT_*`), the same for the API's intake, `pantau replay` and
+    the evaluation of a registered model, so a threshold chosen by evaluation is the one
+    deployed. These defaults are the only ones: `AlertRules()` takes them from here."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_ALERT_")
+
+    threshold: float = Field(
+        ALERT_THRESHOLD, ge=0, le=1, description="probability at or above which a product alerts"
+    )
+    rearm_below: float = Field(
+        0.4, ge=0, description="a product alerts again only after falling below this"
+    )
+    cooldown_ms: int = Field(
+        24 * 3_600_000, ge=0, description="event time between two alerts of one product"
+    )
+
+    @field_validator("rearm_below")
+    @classmethod
+    def _rearm_at_most_threshold(cls, rearm_below: float, info: ValidationInfo) -> float:
+        threshold = info.data.get("threshold")
+        if threshold is not None and rearm_below > threshold:
+            raise ValueError(f"need 0 <= rearm_below <= threshold ({threshold})")
+        return rearm_below
+
+
 class ScoreSettings(BaseSettings):
     """Scoring service (`PANTAU_SCORE_*`)."""
 
@@ -69,7 +95,11 @@ class ScoreSettings(BaseSettings):
     )
     reload_check_s: float = Field(1.0, gt=0, description="how often to look for a promotion")
     metrics_port: int = Field(9102, ge=0, le=65_535, description="0 turns the endpoint off")
-    explain_threshold: float = Field(ALERT_THRESHOLD, description="rows at or above it get reasons")
+    # Follows PANTAU_ALERT_THRESHOLD, so every alert the API raises comes with its reasons.
+    explain_threshold: float = Field(
+        default_factory=lambda: AlertSettings().threshold,
+        description="rows at or above it get reasons",
+    )
 
 
 class ApiSettings(BaseSettings):

@@ -19,20 +19,29 @@ from typing import Any, NamedTuple
 import polars as pl
 
 from shared.regions import province_name
-from shared.scores import ALERT_THRESHOLD
+from shared.settings import AlertSettings
 
 ALERT_NAMESPACE = uuid.UUID("5d1c1c36-8f1e-4c7a-9a57-6a8f0b1f5b10")
 
 
+_DEFAULTS = AlertSettings.model_construct()  # the settings' defaults, no environment read
+
+
 @dataclass(frozen=True)
 class AlertRules:
-    threshold: float = ALERT_THRESHOLD
-    rearm_below: float = 0.4
-    cooldown_ms: int = 24 * 3_600_000
+    """Defaults are `AlertSettings`' (the environment is read only by `from_settings`)."""
+
+    threshold: float = _DEFAULTS.threshold
+    rearm_below: float = _DEFAULTS.rearm_below
+    cooldown_ms: int = _DEFAULTS.cooldown_ms
 
     def __post_init__(self) -> None:
         if not 0 <= self.rearm_below <= self.threshold <= 1:
             raise ValueError("need 0 <= rearm_below <= threshold <= 1")
+
+    @classmethod
+    def from_settings(cls, settings: AlertSettings) -> AlertRules:
+        return cls(settings.threshold, settings.rearm_below, settings.cooldown_ms)
 
 
 @dataclass(frozen=True, slots=True)

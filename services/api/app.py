@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 from sqlalchemy.orm import sessionmaker
 
 from services.api import auth
+from services.api.alerts import AlertRules
 from services.api.consumer import ScoreConsumer
 from services.api.db import create_schema, make_engine, make_sessionmaker
 from services.api.event_sink import EventSink, KafkaEventSink
@@ -19,7 +20,7 @@ from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.outbox import enqueue_alert
 from services.api.webhooks.routes import make_router
 from services.api.webhooks.settings import WebhookSettings
-from shared.settings import ApiSettings, KafkaSettings
+from shared.settings import AlertSettings, ApiSettings, KafkaSettings
 
 
 def create_app(
@@ -28,11 +29,14 @@ def create_app(
     sessions: sessionmaker | None = None,
     webhooks: WebhookSettings | None = None,
     event_sink: EventSink | None = None,
+    alert_settings: AlertSettings | None = None,
 ) -> FastAPI:
     """Build the API. With `kafka`, scores are consumed from the broker in the background
     and POST /v1/events produces to it; without it (demo, tests) the caller feeds
-    `app.state.intake.apply(scores)` itself and may pass its own `event_sink`."""
+    `app.state.intake.apply(scores)` itself and may pass its own `event_sink`. Alert rules
+    come from `alert_settings` (default: `PANTAU_ALERT_*`)."""
     webhooks = webhooks or WebhookSettings()
+    rules = AlertRules.from_settings(alert_settings or AlertSettings())
     if event_sink is None and kafka is not None:
         event_sink = KafkaEventSink(kafka, settings.events_produce_timeout_s)
     if sessions is None:
@@ -69,7 +73,7 @@ def create_app(
     app.state.kafka = kafka
     app.state.event_sink = event_sink
     app.state.max_message_bytes = (kafka or KafkaSettings()).max_message_bytes
-    app.state.intake = ScoreIntake(sessions, on_alert=enqueue_alert)
+    app.state.intake = ScoreIntake(sessions, rules, on_alert=enqueue_alert)
     app.state.trend_pages = trends.TrendPages()
     app.add_middleware(metrics.RequestMetrics)
     app.include_router(health.router)

@@ -22,6 +22,7 @@ from services.model.baseline import GrowthRatioScorer
 from services.model.scorer import Scorer
 from shared.features import FEATURE_COLUMNS, FEATURE_SCHEMA
 from shared.scores import SCORE_SCHEMA
+from shared.settings import AlertSettings
 
 from .alerting import run_alerts
 from .baselines import LogisticScorer, RollingZScoreScorer, training_sample, viral_labels
@@ -88,9 +89,10 @@ def logistic_method(train: Run) -> Method:
     return Method("logistic", "logistic regression", knobs, tuple(FEATURE_COLUMNS))
 
 
-def model_method(scorer: Scorer, version: str) -> Method:
-    """A registered model runs at the live alert rules: what sellers would get."""
-    rules = AlertRules()
+def model_method(scorer: Scorer, version: str, rules: AlertRules | None = None) -> Method:
+    """A registered model runs at the live alert rules (`PANTAU_ALERT_*` unless given):
+    what sellers would get from the API deployed with the same settings."""
+    rules = rules or AlertRules.from_settings(AlertSettings())
     return Method(
         "model", f"model {version}", (Knob("threshold", rules.threshold, lambda: scorer, rules),)
     )

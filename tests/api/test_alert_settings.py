@@ -1,0 +1,77 @@
+"""Alert rules are settings (`PANTAU_ALERT_*`): validated once, used by the API's intake,
+`pantau replay` and the evaluation of a registered model, with one set of defaults."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from services.api.alerts import AlertRules
+from services.api.app import create_app
+from services.evaluation.tuning import model_method
+from shared.scores import ALERT_THRESHOLD
+from shared.settings import AlertSettings, ApiSettings, ScoreSettings
+
+REPO = Path(__file__).resolve().parents[2]
+HOUR_MS = 3_600_000
+
+
+def test_defaults_have_one_source() -> None:
+    settings = AlertSettings()
+    assert AlertRules() == AlertRules.from_settings(settings)
+    assert settings.threshold == ALERT_THRESHOLD == ScoreSettings().explain_threshold
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"threshold": 0.5, "rearm_below": 0.6}, {"threshold": 1.2}, {"rearm_below": -0.1}],
+)
+def test_rules_are_validated(fields: dict[str, float]) -> None:
+    with pytest.raises(ValidationError):
+        AlertSettings(**fields)
+
+
+def test_the_api_intake_follows_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_scores: Any
+) -> None:
+    monkeypatch.setenv("PANTAU_ALERT_THRESHOLD", "0.8")
+    monkeypatch.setenv("PANTAU_ALERT_REARM_BELOW", "0.5")
+    monkeypatch.setenv("PANTAU_ALERT_COOLDOWN_MS", str(HOUR_MS))
+    api = ApiSettings(database_url=f"sqlite:///{tmp_path / 'api.db'}", run_dispatcher=False)
+    intake = create_app(api).state.intake
+    assert intake.engine.rules == AlertRules(0.8, 0.5, HOUR_MS)
+    tick = 1_772_409_600_000
+    assert intake.apply(make_scores({"p": 0.7}, tick)) == []  # above the default 0.56 only
+    assert len(intake.apply(make_scores({"p": 0.85}, tick + HOUR_MS))) == 1
+    assert intake.apply(make_scores({"p": 0.45}, tick + 2 * HOUR_MS)) == []  # re-armed
+    assert len(intake.apply(make_scores({"p": 0.9}, tick + 3 * HOUR_MS))) == 1  # 1 h cool-down
+    explicit = create_app(api, alert_settings=AlertSettings(threshold=0.3, rearm_below=0.1))
+    assert explicit.state.intake.engine.rules.threshold == 0.3
+
+
+def test_evaluation_runs_a_model_at_the_deployed_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PANTAU_ALERT_THRESHOLD", "0.7")
+    [knob] = model_method(object(), "v1").knobs  # type: ignore[arg-type]
+    assert knob.value == 0.7 and knob.rules.threshold == 0.7
+
+
+def test_a_bad_rule_stops_replay_with_one_line(tmp_path: Path) -> None:
+    events = tmp_path / "events.ndjson"
+    events.write_text("")
+    done = subprocess.run(
+        [sys.executable, "-m", "services.cli", "replay", str(events)],
+        cwd=REPO,
+        env={**os.environ, "PANTAU_ALERT_REARM_BELOW": "0.9"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("pantau: PANTAU_ALERT_REARM_BELOW=0.9: ")
+    assert "rearm_below <= threshold" in done.stderr
