@@ -362,3 +362,22 @@ def test_open_circuit_sends_only_probes_and_keeps_deliveries_pending(
     assert 3 <= attempts <= 4 + 3  # the first round (endpoint limit 4) and a few probes
     assert failing.max_concurrent <= 4
     assert {d.status for d in deliveries(sessions)} == {"pending"}
+
+
+def test_a_backlog_behind_one_endpoint_does_not_queue_another(
+    sessions: Any, make_receiver: Any, dispatcher_factory: Any, wait_until: Any
+) -> None:
+    slow = make_receiver(respond=lambda _r: time.sleep(0.2) or 200)
+    subscribe(sessions, slow.url)
+    enqueue(sessions, 100)  # older than anything the next subscriber gets
+    fast = make_receiver()
+    subscribe(sessions, fast.url)
+    with sessions.begin() as session:
+        for i in range(100, 105):
+            enqueue_alert(session, alert(i))
+    started = time.monotonic()
+    dispatcher_factory(workers=16).start()
+    wait_until(lambda: len(fast.requests) == 5, timeout_s=30)
+    # The slow endpoint holds 4 workers; its backlog takes 100 * 0.2 s / 4 = 5 s.
+    assert time.monotonic() - started < 1.5
+    assert slow.max_concurrent == 4

@@ -17,10 +17,10 @@ import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, Row, func, or_, select, union_all, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.webhooks.attempts import apply_result
@@ -40,6 +40,8 @@ from services.api.webhooks.transport import AttemptResult, Outcome, make_client,
 from shared import metrics
 
 log = logging.getLogger("pantau.webhooks")
+# SQLite allows 500 terms in one compound SELECT.
+_ARMS_PER_QUERY = 400
 
 
 def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
@@ -143,8 +145,9 @@ class Dispatcher:
         """Lease due deliveries: at most the free workers, and per endpoint its allowance.
 
         Endpoints with no allowance (saturated, suspect and busy, or an open circuit) are
-        left out of the query, and each subscription offers at most `limit` of its oldest
-        due rows, so a backlog behind a hanging receiver never crowds out the rest.
+        left out of the query, and each subscription offers at most its endpoint's
+        allowance of its oldest due rows, so a backlog behind one receiver never crowds
+        out the rest.
         """
         limit = self._settings.max_in_flight_per_endpoint
         with self._lock:
@@ -168,30 +171,14 @@ class Dispatcher:
                 allowance = {
                     e: self._gate.allowance(e, now_s) for e in set(endpoint_of_sub.values())
                 }
-            open_subs = [sid for sid, e in endpoint_of_sub.items() if allowance[e] > 0]
+            open_subs = {
+                sid: allowance[e] for sid, e in endpoint_of_sub.items() if allowance[e] > 0
+            }
             if not open_subs:
                 return []
-            rank = (
-                func.row_number()
-                .over(
-                    partition_by=Delivery.subscription_id,
-                    order_by=(Delivery.next_attempt_at, Delivery.id),
-                )
-                .label("rank")
-            )
-            due = (
-                select(Delivery.id, Delivery.subscription_id, Delivery.next_attempt_at, rank)
-                .where(*claimable, Delivery.subscription_id.in_(open_subs))
-                .subquery()
-            )
-            rows = session.execute(
-                select(due.c.id, due.c.subscription_id)
-                .where(due.c.rank <= limit)
-                .order_by(due.c.next_attempt_at, due.c.id)
-                .limit(free * limit)
-            ).all()
+            rows = self._due(session, claimable, open_subs, limit, free)
             chosen: list[int] = []
-            for delivery_id, subscription_id in rows:
+            for delivery_id, subscription_id, _ in rows:
                 endpoint = endpoint_of_sub[subscription_id]
                 if len(chosen) < free and allowance[endpoint] > 0:
                     allowance[endpoint] -= 1
@@ -216,6 +203,41 @@ class Dispatcher:
             for _, endpoint, _ in claimed:
                 self._gate.started(endpoint)
         return claimed
+
+    @staticmethod
+    def _due(
+        session: Session,
+        claimable: tuple[ColumnElement[bool], ...],
+        open_subs: dict[int, int],
+        limit: int,
+        free: int,
+    ) -> list[Row[tuple[int, int, datetime]]]:
+        """The oldest due deliveries, at most each subscription's allowance of them.
+
+        One index range scan per subscription (`ix_webhook_deliveries_subscription_due`),
+        so a claim costs the same however long the backlog behind any endpoint is.
+        """
+        rows: list[Row[tuple[int, int, datetime]]] = []
+        subs = sorted(open_subs.items())
+        for i in range(0, len(subs), _ARMS_PER_QUERY):
+            arms = [
+                select(
+                    select(Delivery.id, Delivery.subscription_id, Delivery.next_attempt_at)
+                    .where(Delivery.subscription_id == sid, *claimable)
+                    .order_by(Delivery.next_attempt_at, Delivery.id)
+                    .limit(min(allowance, limit))
+                    .subquery()
+                )
+                for sid, allowance in subs[i : i + _ARMS_PER_QUERY]
+            ]
+            due = union_all(*arms).subquery()
+            rows += session.execute(
+                select(due.c.id, due.c.subscription_id, due.c.next_attempt_at)
+                .order_by(due.c.next_attempt_at, due.c.id)
+                .limit(free * limit)
+            ).all()
+        rows.sort(key=lambda row: (row[2], row[0]))
+        return rows
 
     # -- one attempt -------------------------------------------------------------------------
 

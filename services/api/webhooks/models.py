@@ -78,6 +78,10 @@ class Delivery(Base):
     __table_args__ = (
         Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
+        # The dispatcher's claim: each subscription's oldest due deliveries.
+        Index(
+            "ix_webhook_deliveries_subscription_due", "subscription_id", "status", "next_attempt_at"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
