@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks.webhooks import Webhook
 
@@ -381,3 +381,31 @@ def test_a_backlog_behind_one_endpoint_does_not_queue_another(
     # The slow endpoint holds 4 workers; its backlog takes 100 * 0.2 s / 4 = 5 s.
     assert time.monotonic() - started < 1.5
     assert slow.max_concurrent == 4
+
+
+def test_a_claim_reads_each_subscription_through_its_index(
+    sessions: Any, dispatcher_factory: Any
+) -> None:
+    """Its cost follows the subscriptions and their allowances, not the due backlog."""
+    subscribe(sessions, "http://127.0.0.1:9/hook")
+    subscribe(sessions, "http://127.0.0.1:10/hook")
+    enqueue(sessions, 30)
+    engine = sessions.kw["bind"]
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, sql: str, params: Any, *_args: Any) -> None:
+        if sql.lstrip().upper().startswith("SELECT") and "next_attempt_at" in sql:
+            statements.append((sql, params))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        assert len(dispatcher_factory()._claim()) == 8  # 4 per endpoint
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    [(sql, params)] = statements
+    with engine.connect() as conn:
+        plan = " | ".join(
+            row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)
+        )
+    assert plan.count("USING INDEX ix_webhook_deliveries_subscription_due") == 2, plan
+    assert "SCAN webhook_deliveries" not in plan, plan
