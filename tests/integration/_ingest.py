@@ -299,6 +299,15 @@ class IngestProcess:
         self.log.close()
 
 
+def logged_outcomes(proc: IngestProcess) -> Counter[str]:
+    """Outcomes summed over the worker's `batch ingested` log lines."""
+    total: Counter[str] = Counter()
+    for record in proc.log_records():
+        if record.get("msg") == "batch ingested":
+            total.update({o: record[o] for o in ("accepted", "invalid", "late", "duplicate")})
+    return total
+
+
 def ingest_env(
     kafka: KafkaSettings, work: Path, group: str, checkpoint_interval_s: float
 ) -> dict[str, str]:
