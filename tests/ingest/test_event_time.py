@@ -262,3 +262,27 @@ def test_skipping_ticks_gives_the_output_of_firing_them_all(draws, cuts, seed) -
     assert skipping.dedup.generation_start_ms == firing.dedup.generation_start_ms
     assert skipping.dedup.nbytes == firing.dedup.nbytes
     assert skipping.catalog.slot_of.keys() == firing.catalog.slot_of.keys()
+
+
+@pytest.mark.xfail(
+    reason="known: a product silent longer than the retention that returns within the same "
+    "batch keeps its old first_seen_ms (Catalog.assign checks only its first chunk)",
+    strict=True,
+)
+def test_a_product_returning_after_the_retention_in_one_batch_starts_afresh() -> None:
+    """Any split, same output: with one event per batch the product is pruned at the tick
+    a retention after its last event and `hours_since_first_seen` restarts."""
+    start = NOW_MS - 20 * DAY_MS
+    lines = [
+        event(0, start, "a"),
+        event(1, start + 3 * DAY_MS, "b"),
+        event(2, start + 10 * DAY_MS, "b"),
+        event(3, start + 10 * DAY_MS + 1, "a"),
+        event(4, start + 10 * DAY_MS + 2 * HOUR_MS, "c"),
+    ]
+    outputs = []
+    for cuts in ([0, 5], [0, 1, 2, 3, 4, 5]):
+        processor = PartitionProcessor(0)
+        results = [processor.submit(lines[a:b], now_ms=NOW_MS) for a, b in itertools.pairwise(cuts)]
+        outputs.append(features(results).sort("tick_ms", "product_id"))
+    assert outputs[0].equals(outputs[1])

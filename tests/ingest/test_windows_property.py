@@ -31,8 +31,12 @@ REGIONS = ["ID-JT", "ID-JK", "ID-BA"]
 WINDOWS = {"5m": 5 * MINUTE_MS, "1h": HOUR_MS, "6h": 6 * HOUR_MS, "24h": DAY_MS, "7d": 7 * DAY_MS}
 
 event = st.tuples(
-    # time step: mostly minutes, sometimes hours, so windows of every length fill and drain
-    st.one_of(st.integers(0, 40 * MINUTE_MS), st.sampled_from([2 * HOUR_MS, 9 * HOUR_MS + 7])),
+    # time step: mostly minutes, sometimes hours, so windows of every length fill and drain,
+    # and sometimes more than a day, so ticks with nothing in any 24 h window are skipped
+    st.one_of(
+        st.integers(0, 40 * MINUTE_MS),
+        st.sampled_from([2 * HOUR_MS, 9 * HOUR_MS + 7, 26 * HOUR_MS + 11]),
+    ),
     # how far behind the clock the event is stamped (beyond 10 minutes it may be late)
     st.one_of(st.just(0), st.integers(0, 25 * MINUTE_MS)),
     st.sampled_from(PRODUCTS),
