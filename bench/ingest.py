@@ -38,6 +38,7 @@ import numpy as np
 import polars as pl
 
 from services.ingest.config import DAY_MS, HOUR_MS, MINUTE_MS, WindowConfig
+from shared.clock import wall_clock_ms
 from shared.features import PEER_OF
 from shared.partitioning import partition_for
 from shared.regions import PROVINCES
@@ -202,7 +203,7 @@ def run_core(kafka: KafkaSettings, topic: str, max_poll_records: int) -> dict:
             partition = batch.partition
             processor = processors.setdefault(partition, PartitionProcessor(partition))
             folding = time.thread_time()
-            result = processor.submit_decoded(batch.decoded)
+            result = processor.submit_decoded(batch.decoded, now_ms=wall_clock_ms())
             core_s[0] += time.thread_time() - folding
             offsets = [m.offset for m in batch.messages]
             dlq = f"{topic.rsplit('.', 1)[0]}.batched.dlq"

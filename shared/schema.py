@@ -58,7 +58,16 @@ REJECT_SCHEMA: dict[str, pl.DataType] = {
 }
 
 # Bounded reason set: these label the DLQ metric.
-REASONS = ("malformed_json", "missing_field", "wrong_type", "invalid_value", "oversized", "late")
+# `late` and `future` are decided by the ingest core (event time), the others here.
+REASONS = (
+    "malformed_json",
+    "missing_field",
+    "wrong_type",
+    "invalid_value",
+    "oversized",
+    "late",
+    "future",
+)
 # A feature or score message (between services) that does not decode.
 MALFORMED_FRAME = "malformed_frame"
 

@@ -40,6 +40,9 @@ class IngestSettings(BaseSettings):
     allowed_lateness_ms: int = Field(10 * 60_000, ge=0, le=3_600_000)
     dedup_horizon_ms: int = Field(24 * 3_600_000, gt=0)
     retention_ms: int = Field(7 * 24 * 3_600_000, ge=2 * 24 * 3_600_000)
+    future_margin_ms: int = Field(
+        15 * 60_000, ge=0, description="events stamped further after the wall clock: `future`"
+    )
     checkpoint_dir: Path = Path("var/checkpoints")
     checkpoint_interval_s: float = Field(10.0, gt=0)
     idle_timeout_s: float = Field(60.0, gt=0)

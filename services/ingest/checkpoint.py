@@ -157,6 +157,7 @@ def _read_pickle(f: IO[bytes], partition: int, config: WindowConfig) -> Checkpoi
     if not isinstance(saved, Checkpoint) or saved.processor.partition != partition:
         raise Unusable(f"pickled format {version} does not hold partition {partition}")
     _check_config(saved.processor.config, config)
+    saved.processor.config = config
     log.info(
         "checkpoint of partition %s read from pickled format %s; the next one is written in %s",
         partition,
@@ -168,5 +169,7 @@ def _read_pickle(f: IO[bytes], partition: int, config: WindowConfig) -> Checkpoi
 
 
 def _check_config(saved: WindowConfig, running: WindowConfig) -> None:
-    if saved != running:
+    """Refuse state built under other window settings. The future margin only decides which
+    events reach the state, as the clock does, so a new margin applies to saved state."""
+    if dataclasses.replace(saved, future_margin_ms=running.future_margin_ms) != running:
         raise Unusable(f"built under other window settings: {saved}, running {running}")

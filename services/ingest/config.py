@@ -21,6 +21,8 @@ class WindowConfig:
     dedup_horizon_ms: int = DAY_MS
     active_ms: int = DAY_MS
     retention_ms: int = 7 * DAY_MS
+    # Events stamped further than this after the wall clock are rejected as `future`.
+    future_margin_ms: int = 15 * MINUTE_MS
 
     def __post_init__(self) -> None:
         if HOUR_MS % self.tick_ms:
@@ -29,3 +31,5 @@ class WindowConfig:
             raise ValueError("allowed_lateness_ms must be >= 0")
         if self.allowed_lateness_ms > HOUR_MS:
             raise ValueError("allowed_lateness_ms must be <= one hour")
+        if self.future_margin_ms < 0:
+            raise ValueError("future_margin_ms must be >= 0")

@@ -21,6 +21,7 @@ from services.ingest.catalog import Catalog
 from services.ingest.config import WindowConfig
 from services.ingest.dedup import Deduplicator, id_hashes
 from services.ingest.features import WINDOWS_MS, TickRows, frames, tick_rows
+from services.ingest.sorted_arrays import distinct
 from services.ingest.spread import Spread
 from services.ingest.state_arrays import Arrays, nest, section
 from services.ingest.windows import CountWindows
@@ -57,43 +58,55 @@ class PartitionProcessor:
         self.watermark_ms = NO_TIME
         self.next_tick_ms: int | None = None
 
-    def submit(self, lines: list[bytes]) -> IngestResult:
+    def submit(self, lines: list[bytes], *, now_ms: int) -> IngestResult:
         """Decode, validate and fold NDJSON lines; `line_no`s in the result index `lines`."""
-        return self.submit_decoded(decode_lines(lines))
+        return self.submit_decoded(decode_lines(lines), now_ms=now_ms)
 
-    def submit_decoded(self, decoded: DecodedBatch) -> IngestResult:
-        """Fold already decoded events (arrival order = `line_no` order; rejects sorted by it)."""
-        result = IngestResult(rejected=decoded.rejected)
-        events = decoded.events
+    def submit_decoded(self, decoded: DecodedBatch, *, now_ms: int) -> IngestResult:
+        """Fold already decoded events (arrival order = `line_no` order; rejects sorted by it).
+
+        `now_ms` is the wall clock of the caller: events stamped more than the future margin
+        after it are rejected as `future` before they touch any state.
+        """
+        events, future = self._split_future(decoded.events, now_ms)
+        result = IngestResult(rejected=_joined_rejects(decoded.rejected, future))
         if events.height == 0:
             return result
         ts = events["ts_ms"].to_numpy()
-        lateness = self.config.allowed_lateness_ms
+        lateness, tick = self.config.allowed_lateness_ms, self.config.tick_ms
         running_max = np.maximum.accumulate(np.maximum(ts, self.max_ts_ms))
         seen_before = np.concatenate([[self.max_ts_ms], running_max[:-1]])
         late = ts < np.maximum(self.watermark_ms, seen_before - lateness)
         watermark_after = np.maximum(self.watermark_ms, running_max - lateness)
         if self.next_tick_ms is None:
-            first_wm = int(watermark_after[0])
-            self.next_tick_ms = (first_wm // self.config.tick_ms + 1) * self.config.tick_ms
-        ticks = self._ticks_until(int(watermark_after[-1]))
-        # Ticks fire after the event whose watermark reaches them: chunk c is the stretch
-        # of events between the (c-1)-th and c-th distinct firing positions.
-        cuts = np.searchsorted(watermark_after, ticks, side="left")
-        bounds = np.unique(cuts)
+            self.next_tick_ms = (int(watermark_after[0]) // tick + 1) * tick
+        first_ms = self.next_tick_ms
+        # Ticks passed once each event is in (those of first_ms, first_ms + tick, ... up to
+        # its watermark). They pass on the arrival of the event whose watermark reaches them,
+        # before it is folded: chunk c is the stretch of events between the (c-1)-th and
+        # c-th such arrivals. Everything below is O(events), however far the watermark moves.
+        passed = np.maximum(watermark_after - first_ms + tick, 0) // tick
+        bounds = np.flatnonzero(np.diff(passed, prepend=0) > 0)
         chunk = np.searchsorted(bounds, np.arange(len(ts)), side="right")
-        fresh = self._dedup(events["event_id"], ~late, ticks, cuts)
+        # Per bound, the first and last tick it passes.
+        since = first_ms + np.concatenate([[0], passed[bounds]])[:-1] * tick
+        until = first_ms + (passed[bounds] - 1) * tick
+        fresh = self._dedup(events["event_id"], ~late, bounds, since, until)
         result.duplicates = int((~late & ~fresh).sum())
         keep = ~late & fresh
         result.accepted = int(keep.sum())
-        chunks = self._prepare(events.filter(pl.Series(keep)), chunk[keep], ticks, cuts, bounds)
+        last_ms = int(until[-1]) if len(bounds) else first_ms - tick
+        firing = self._ticks_to_fire(ts[keep], first_ms, last_ms)
+        accepted = events.filter(pl.Series(keep))
+        last_passed = np.concatenate([[first_ms - tick], until])
+        chunks = self._prepare(accepted, chunk[keep], last_passed)
         fired: list[TickRows] = []
         for c, (counts, described) in enumerate(chunks):
             self.windows.add(*counts)
             self.catalog.describe(*described)
             if c < len(bounds):
                 self.watermark_ms = int(watermark_after[bounds[c]])
-                fired.extend(self._fire(tick) for tick in ticks[cuts == bounds[c]].tolist())
+                fired += self._pass(int(since[c]), int(until[c]), firing)
         result.features = frames(fired, self.partition)
         self.max_ts_ms = int(running_max[-1])
         self.watermark_ms = int(watermark_after[-1])
@@ -103,7 +116,7 @@ class PartitionProcessor:
                 reason=pl.lit("late"),
                 detail=pl.lit(f"older than the watermark (allowed lateness {lateness} ms)"),
             )
-            result.rejected = pl.concat([result.rejected, late_rows]).sort("line_no")
+            result.rejected = _joined_rejects(result.rejected, late_rows)
         return result
 
     def advance_to(self, watermark_ms: int) -> list[pl.DataFrame]:
@@ -111,58 +124,116 @@ class PartitionProcessor:
         if self.next_tick_ms is None or watermark_ms <= self.watermark_ms:
             return []
         self.watermark_ms = watermark_ms
-        fired: list[TickRows] = []
-        for tick in self._ticks_until(watermark_ms).tolist():
-            self.dedup.advance(tick)
-            fired.append(self._fire(tick))
-        return frames(fired, self.partition)
+        first_ms, tick = self.next_tick_ms, self.config.tick_ms
+        if watermark_ms < first_ms:
+            return []
+        last_ms = watermark_ms - watermark_ms % tick
+        self.dedup.advance(first_ms, last_ms, tick)
+        firing = self._ticks_to_fire(np.empty(0, np.int64), first_ms, last_ms)
+        return frames(self._pass(first_ms, last_ms, firing), self.partition)
 
-    def _ticks_until(self, watermark_ms: int) -> np.ndarray:
-        assert self.next_tick_ms is not None
-        return np.arange(self.next_tick_ms, watermark_ms + 1, self.config.tick_ms, dtype=np.int64)
+    def _split_future(
+        self, events: pl.DataFrame, now_ms: int
+    ) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+        """Events within the future margin of `now_ms`, and reject rows for the others.
+
+        An event from a wrong clock must not move the watermark: one stamped years ahead
+        would otherwise pass millions of ticks and make every real event after it late.
+        """
+        margin_ms = self.config.future_margin_ms
+        ahead = events["ts_ms"] > now_ms + margin_ms
+        if not ahead.any():
+            return events, None
+        rejected = events.filter(ahead).select(
+            "line_no",
+            reason=pl.lit("future"),
+            detail=pl.lit(f"ts more than {margin_ms} ms after the ingest clock (future margin)"),
+        )
+        return events.filter(~ahead), rejected
+
+    def _ticks_to_fire(self, accepted_ts: np.ndarray, first_ms: int, last_ms: int) -> np.ndarray:
+        """The ticks in `first_ms..last_ms` that may publish rows, ascending.
+
+        A row needs events in the product's 24 h window, so a tick more than a day after
+        every accepted event publishes nothing: such ticks are passed without firing (see
+        `_pass`). Earlier batches count through the latest event still in the catalog.
+        The cost follows the events, not the span of event time the watermark crosses.
+        """
+        tick, reach_ms = self.config.tick_ms, WINDOWS_MS["24h"]
+        if last_ms < first_ms:
+            return np.empty(0, np.int64)
+        ts = distinct(accepted_ts)
+        lo = np.maximum(ts - ts % tick + tick, first_ms)  # the first tick after each event
+        hi = ts + reach_ms - (ts + reach_ms) % tick  # the last tick within reach of it
+        held = self.catalog.last_seen_ms[self.catalog.in_use]
+        if len(held):
+            latest = int(held.max()) + reach_ms
+            lo, hi = np.append(first_ms, lo), np.append(latest - latest % tick, hi)
+        hi = np.minimum(hi, last_ms)
+        lo, hi = lo[lo <= hi], hi[lo <= hi]
+        if len(lo) == 0:
+            return np.empty(0, np.int64)
+        # lo is sorted: a run of ticks starts where a tick lies beyond every range before.
+        reach = np.maximum.accumulate(hi)
+        starts = np.flatnonzero(np.concatenate([[True], lo[1:] > reach[:-1] + tick]))
+        ends = np.append(starts[1:] - 1, len(lo) - 1)
+        lo, hi = lo[starts], reach[ends]
+        sizes = (hi - lo) // tick + 1
+        offsets = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        return np.repeat(lo, sizes) + offsets * tick
+
+    def _pass(self, first_ms: int, last_ms: int, firing: np.ndarray) -> list[TickRows]:
+        """Pass the ticks `first_ms..last_ms`: fire those in `firing`, then do what the
+        others would have done. They would have published nothing and moved no spread
+        rows (those wait for a tick within a day of their events, which fires); pruning
+        is monotone, so pruning once at the last tick equals pruning at each of them.
+        Dedup generations are advanced by the caller, between the right events.
+        """
+        lo = int(np.searchsorted(firing, first_ms, side="left"))
+        hi = int(np.searchsorted(firing, last_ms, side="right"))
+        fired = [self._fire(t) for t in firing[lo:hi].tolist()]
+        self.catalog.prune(last_ms - self.config.retention_ms)
+        self.next_tick_ms = last_ms + self.config.tick_ms
+        return fired
 
     def _dedup(
-        self, event_ids: pl.Series, on_time: np.ndarray, ticks: np.ndarray, cuts: np.ndarray
+        self,
+        event_ids: pl.Series,
+        on_time: np.ndarray,
+        bounds: np.ndarray,
+        since: np.ndarray,
+        until: np.ndarray,
     ) -> np.ndarray:
         """Mask of first sightings, checked in stretches between the ticks that rotate ids."""
         hashes = id_hashes(event_ids)
         fresh = np.zeros(len(hashes), dtype=bool)
-        start = 0
-        for tick, cut in zip(ticks.tolist(), cuts.tolist(), strict=True):
-            if self.dedup.rotates_at(tick):
+        start, tick = 0, self.config.tick_ms
+        for cut, first_ms, last_ms in zip(
+            bounds.tolist(), since.tolist(), until.tolist(), strict=True
+        ):
+            if self.dedup.rotations(first_ms, last_ms, tick) > 0:
                 part = np.flatnonzero(on_time[start:cut]) + start
                 fresh[part] = self.dedup.first_seen(hashes[part])
                 start = cut
-            self.dedup.advance(tick)
+            self.dedup.advance(first_ms, last_ms, tick)
         part = np.flatnonzero(on_time[start:]) + start
         fresh[part] = self.dedup.first_seen(hashes[part])
         return fresh
 
     def _prepare(
-        self,
-        accepted: pl.DataFrame,
-        chunk: np.ndarray,
-        ticks: np.ndarray,
-        cuts: np.ndarray,
-        bounds: np.ndarray,
+        self, accepted: pl.DataFrame, chunk: np.ndarray, last_passed: np.ndarray
     ) -> list[tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]]:
         """Vectorised work for a whole batch: slots, spread rows, and per chunk the count
-        partials and product descriptions to fold before that chunk's ticks fire.
+        partials and product descriptions to fold before that chunk's ticks pass.
 
+        `last_passed[c]` is the last tick passed before chunk c (pruning happens at ticks).
         Spread rows can be folded at once because a tick only reads buckets before it, and
         every event of a later chunk is at or after that tick. Count rings cannot (a ring
         cell is reused for a newer bucket), so their partials are split by chunk.
         """
-        n_chunks = len(bounds) + 1
-        # The last tick fired before each chunk (pruning happens at ticks).
-        last_fired = np.full(n_chunks, NO_TIME, dtype=np.int64)
-        if self.next_tick_ms is not None:
-            last_fired[:] = self.next_tick_ms - self.config.tick_ms
-        if len(bounds):
-            last_tick = ticks[np.searchsorted(cuts, bounds, side="right") - 1]
-            last_fired[1:] = last_tick
+        n_chunks = len(last_passed)
         accepted = accepted.with_columns(chunk=pl.Series(chunk, dtype=pl.Int64))
-        slots = self.catalog.assign(accepted, last_fired)
+        slots = self.catalog.assign(accepted, last_passed)
         tick = self.config.tick_ms
         accepted = accepted.with_columns(
             slot=pl.Series(slots, dtype=pl.Int64),
@@ -223,8 +294,6 @@ class PartitionProcessor:
             tick_ms=tick_ms,
             watermark_ms=self.watermark_ms,
         )
-        self.catalog.prune(tick_ms - self.config.retention_ms)
-        self.next_tick_ms = tick_ms + self.config.tick_ms
         return rows
 
     @property
@@ -273,3 +342,10 @@ class PartitionProcessor:
     @property
     def state_bytes(self) -> int:
         return self.windows.nbytes + self.spread.nbytes + self.dedup.nbytes + self.catalog.nbytes
+
+
+def _joined_rejects(rejected: pl.DataFrame, more: pl.DataFrame | None) -> pl.DataFrame:
+    """Both sets of reject rows in `line_no` order."""
+    if more is None or more.height == 0:
+        return rejected
+    return pl.concat([rejected, more]).sort("line_no")

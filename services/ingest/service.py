@@ -24,6 +24,7 @@ from services.ingest import checkpoint, feature_log
 from services.ingest.config import WindowConfig
 from services.ingest.processor import IngestResult, PartitionProcessor
 from shared import metrics
+from shared.clock import wall_clock_ms
 from shared.kafka import ensure_topics, frame_to_values, make_consumer, make_producer
 from shared.runtime import Batch, ConsumerRuntime, LoopSettings, Output
 from shared.schema import DecodedBatch, Lines, decode_lines
@@ -38,6 +39,7 @@ def window_config(settings: IngestSettings) -> WindowConfig:
         allowed_lateness_ms=settings.allowed_lateness_ms,
         dedup_horizon_ms=settings.dedup_horizon_ms,
         retention_ms=settings.retention_ms,
+        future_margin_ms=settings.future_margin_ms,
     )
 
 
@@ -113,7 +115,7 @@ class IngestStep:
         started = time.perf_counter()
         partition, offsets, prepared = batch.partition, batch.offsets, batch.prepared
         self.last_message_s[partition] = time.monotonic()
-        result = self.processors[partition].submit_decoded(prepared.decoded)
+        result = self.processors[partition].submit_decoded(prepared.decoded, now_ms=wall_clock_ms())
         topic = self.kafka.events_topic
         for envelope in dlq_envelopes(
             result, prepared.lines, prepared.message_index, offsets, topic, partition
@@ -124,6 +126,7 @@ class IngestStep:
         self._publish(output, partition, result.features, batch_id)
         by_reason = dict(result.rejected.group_by("reason").len().iter_rows())
         late = by_reason.get("late", 0)
+        # Every other reject, `future` included, is input to fix at its source: `invalid`.
         outcomes = {
             "accepted": result.accepted,
             "duplicate": result.duplicates,
@@ -197,7 +200,7 @@ class IngestStep:
     def _advance_idle(self, output: Output) -> None:
         """An idle partition's watermark follows the wall clock, so alerts never stall."""
         now_s = time.monotonic()
-        now_ms = int(time.time() * 1000)
+        now_ms = wall_clock_ms()
         for partition, processor in self.processors.items():
             idle = now_s - self.last_message_s.get(partition, now_s) >= self.settings.idle_timeout_s
             # Only a live stream follows the clock: a replay of old events must not jump ahead.

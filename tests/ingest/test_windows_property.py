@@ -25,13 +25,18 @@ CONFIG = WindowConfig()
 MAX_TICKS = 25
 MAX_SPAN_MS = 2 * DAY_MS
 START = 1_772_409_600_000 + 37 * MINUTE_MS  # not aligned to an hour on purpose
+NOW = START + MAX_SPAN_MS  # the ingest clock: every event is within the future margin
 PRODUCTS = ["p0", "p1", "p2", "p3"]
 REGIONS = ["ID-JT", "ID-JK", "ID-BA"]
 WINDOWS = {"5m": 5 * MINUTE_MS, "1h": HOUR_MS, "6h": 6 * HOUR_MS, "24h": DAY_MS, "7d": 7 * DAY_MS}
 
 event = st.tuples(
-    # time step: mostly minutes, sometimes hours, so windows of every length fill and drain
-    st.one_of(st.integers(0, 40 * MINUTE_MS), st.sampled_from([2 * HOUR_MS, 9 * HOUR_MS + 7])),
+    # time step: mostly minutes, sometimes hours, so windows of every length fill and drain,
+    # and sometimes more than a day, so ticks with nothing in any 24 h window are skipped
+    st.one_of(
+        st.integers(0, 40 * MINUTE_MS),
+        st.sampled_from([2 * HOUR_MS, 9 * HOUR_MS + 7, 26 * HOUR_MS + 11]),
+    ),
     # how far behind the clock the event is stamped (beyond 10 minutes it may be late)
     st.one_of(st.just(0), st.integers(0, 25 * MINUTE_MS)),
     st.sampled_from(PRODUCTS),
@@ -158,7 +163,7 @@ def incremental(
         lines = [orjson.dumps(e) for e in events if partition_of[e["product_id"]] == p]
         bounds = sorted({0, len(lines), *(c % (len(lines) + 1) for c in cuts)})
         for a, b in itertools.pairwise(bounds):
-            frames += processor.submit(lines[a:b]).features
+            frames += processor.submit(lines[a:b], now_ms=NOW).features
     if not frames:
         return {}
     table = pl.concat(frames)

@@ -28,6 +28,7 @@ from services.ingest import checkpoint
 from services.ingest.processor import PartitionProcessor
 from services.ingest.service import dlq_envelopes, window_config
 from services.simulator import SCENARIOS, iter_event_lines
+from shared.clock import wall_clock_ms
 from shared.features import FEATURE_SCHEMA
 from shared.kafka import frame_to_values, values_to_frame
 from shared.partitioning import partition_for
@@ -177,7 +178,7 @@ def expected_output(
         for start in range(0, len(messages), batch_messages):
             chunk = messages[start : start + batch_messages]
             lines, index = Lines.of([v for _, v in chunk])
-            result = processor.submit(lines)
+            result = processor.submit(lines, now_ms=wall_clock_ms())
             offsets = [o for o, _ in chunk]
             for envelope in dlq_envelopes(
                 result, lines, index, offsets, kafka.events_topic, partition
@@ -296,6 +297,15 @@ class IngestProcess:
             self.proc.send_signal(sig)
         self.proc.wait(timeout=30)
         self.log.close()
+
+
+def logged_outcomes(proc: IngestProcess) -> Counter[str]:
+    """Outcomes summed over the worker's `batch ingested` log lines."""
+    total: Counter[str] = Counter()
+    for record in proc.log_records():
+        if record.get("msg") == "batch ingested":
+            total.update({o: record[o] for o in ("accepted", "invalid", "late", "duplicate")})
+    return total
 
 
 def ingest_env(
