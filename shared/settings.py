@@ -39,7 +39,8 @@ class IngestSettings(BaseSettings):
     tick_ms: int = Field(5 * 60_000, gt=0, description="must divide one hour")
     allowed_lateness_ms: int = Field(10 * 60_000, ge=0, le=3_600_000)
     dedup_horizon_ms: int = Field(24 * 3_600_000, gt=0)
-    retention_ms: int = Field(7 * 24 * 3_600_000, ge=2 * 24 * 3_600_000)
+    # At least the longest window (7 d): the daily ring is sized from it.
+    retention_ms: int = Field(7 * 24 * 3_600_000, ge=7 * 24 * 3_600_000)
     future_margin_ms: int = Field(
         15 * 60_000, ge=0, description="events stamped further after the wall clock: `future`"
     )
