@@ -21,7 +21,9 @@ from services.ingest.processor import PartitionProcessor
 # 3: per-slot spread features in narrower integers, and the rows new to the current hour.
 # 4: dedup ids in sorted arrays instead of Python sets.
 # 5: spread rows waiting for a tick kept batch by batch.
-FORMAT_VERSION = 5
+# 6: events no tick has counted yet, and the hour's category medians (rows only for
+#    products with new events, and every active product at the hour).
+FORMAT_VERSION = 6
 
 
 @dataclass(frozen=True)

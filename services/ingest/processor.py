@@ -18,9 +18,17 @@ import numpy as np
 import polars as pl
 
 from services.ingest.catalog import Catalog
-from services.ingest.config import WindowConfig
+from services.ingest.config import HOUR_MS, WindowConfig
 from services.ingest.dedup import Deduplicator, id_hashes
-from services.ingest.features import WINDOWS_MS, TickRows, frames, tick_rows
+from services.ingest.features import (
+    WINDOWS_MS,
+    PeerMedians,
+    TickRows,
+    frames,
+    no_rows,
+    tick_rows,
+)
+from services.ingest.sorted_arrays import distinct
 from services.ingest.spread import Spread
 from services.ingest.windows import CountWindows
 from shared.schema import REJECT_SCHEMA, DecodedBatch, decode_lines
@@ -55,6 +63,11 @@ class PartitionProcessor:
         self.max_ts_ms = NO_TIME
         self.watermark_ms = NO_TIME
         self.next_tick_ms: int | None = None
+        # (slot, bucket_ms) of folded events no tick has counted yet.
+        self.uncounted: list[tuple[np.ndarray, np.ndarray]] = []
+        # Category medians for the peer columns, and the hour they serve.
+        self.peers: PeerMedians | None = None
+        self.peers_hour_ms: int | None = None
 
     def submit(self, lines: list[bytes]) -> IngestResult:
         """Decode, validate and fold NDJSON lines; `line_no`s in the result index `lines`."""
@@ -89,6 +102,7 @@ class PartitionProcessor:
         fired: list[TickRows] = []
         for c, (counts, described) in enumerate(chunks):
             self.windows.add(*counts)
+            self.uncounted.append(counts[:2])
             self.catalog.describe(*described)
             if c < len(bounds):
                 self.watermark_ms = int(watermark_after[bounds[c]])
@@ -204,10 +218,30 @@ class PartitionProcessor:
         ]
 
     def _fire(self, tick_ms: int) -> TickRows:
-        spread = self.spread.at(tick_ms, len(self.catalog.in_use))
-        slots = self.catalog.candidates(tick_ms - self.config.active_ms - 3_600_000, tick_ms)
-        windows = self.windows.windows(slots, tick_ms, list(WINDOWS_MS.values()))
+        """The rows of one tick: for each active product whose windows gained an event
+        since the previous tick, and at a whole hour for every active product.
+
+        The category medians of the peer columns are taken over every active product at
+        the first tick of each hour and serve the rest of the hour, so a tick in between
+        costs O(products with new events), and a tick without any costs next to nothing.
+        """
+        hour_ms = tick_ms - tick_ms % HOUR_MS
+        changed = self._changed_slots(tick_ms)
+        since_ms = tick_ms - self.config.active_ms - HOUR_MS
+        everyone = tick_ms == hour_ms or self.peers_hour_ms != hour_ms
+        slots = self.catalog.candidates(since_ms, tick_ms, None if everyone else changed)
+        self.next_tick_ms = tick_ms + self.config.tick_ms
+        if len(slots) == 0:
+            return no_rows(tick_ms, self.watermark_ms)
+        lengths = list(WINDOWS_MS.values())
+        windows = self.windows.windows(slots, tick_ms, lengths)
         active = windows[list(WINDOWS_MS).index("24h")].sum(axis=1) > 0
+        if everyone:
+            counts = dict(zip(WINDOWS_MS, windows[:, active], strict=True))
+            self.peers = PeerMedians.of(counts, self.catalog.category[slots[active]])
+            self.peers_hour_ms = hour_ms
+            if tick_ms != hour_ms:  # the stream's first tick of the hour, between hours
+                active &= np.isin(slots, changed)
         keep = np.flatnonzero(active)
         # Rows are published sorted by product id.
         keep = keep[np.argsort(self.catalog.product_id[slots[keep]], kind="stable")]
@@ -217,14 +251,27 @@ class PartitionProcessor:
             self.catalog.columns(slots),
             self.catalog.first_seen_ms[slots],
             counts,
-            spread,
+            self.spread.at(tick_ms, len(self.catalog.in_use)),
             slots,
             tick_ms=tick_ms,
             watermark_ms=self.watermark_ms,
+            peers=self.peers,
         )
         self.catalog.prune(tick_ms - self.config.retention_ms)
-        self.next_tick_ms = tick_ms + self.config.tick_ms
         return rows
+
+    def _changed_slots(self, tick_ms: int) -> np.ndarray:
+        """Slots with folded events before `tick_ms` that no earlier tick counted (in the
+        tick's last bucket, or older ones folded since the previous tick); those events
+        are counted from now on, the later ones stay waiting."""
+        if not self.uncounted:
+            return np.empty(0, np.int64)
+        slot = np.concatenate([part[0] for part in self.uncounted])
+        bucket_ms = np.concatenate([part[1] for part in self.uncounted])
+        counted = bucket_ms < tick_ms
+        waiting = ~counted
+        self.uncounted = [(slot[waiting], bucket_ms[waiting])] if waiting.any() else []
+        return distinct(slot[counted])
 
     @property
     def state_bytes(self) -> int:
