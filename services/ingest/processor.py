@@ -274,5 +274,10 @@ class PartitionProcessor:
         return distinct(slot[counted])
 
     @property
+    def last_tick_ms(self) -> int | None:
+        """The last tick fired (None before the first events)."""
+        return None if self.next_tick_ms is None else self.next_tick_ms - self.config.tick_ms
+
+    @property
     def state_bytes(self) -> int:
         return self.windows.nbytes + self.spread.nbytes + self.dedup.nbytes + self.catalog.nbytes

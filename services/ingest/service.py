@@ -2,10 +2,11 @@
 
 Per poll, for each partition: decode → validate (on a worker thread, one batch ahead:
 `DecodeAhead`) → window → features (PartitionProcessor) → produce features and DLQ
-envelopes → append to the feature log. Every `checkpoint_interval_s`: flush the
-producer, write each partition's state with its next
-offset (checkpoint), then commit those offsets to Kafka. A worker killed at any instant
-restarts from the last checkpoint and replays the same events into the same state.
+envelopes → buffer features in the feature log (a file per partition and hour). Every
+`checkpoint_interval_s`: flush the producer and the feature log, write each partition's
+state with its next offset (checkpoint), then commit those offsets to Kafka. A worker
+killed at any instant restarts from the last checkpoint and replays the same events into
+the same state.
 A feature row or dead letter the broker refused stops the worker before the checkpoint
 that would have skipped it, so the restart produces it again.
 """
@@ -24,9 +25,10 @@ import orjson
 from kafka import ConsumerRebalanceListener, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from services.ingest import checkpoint, feature_log
+from services.ingest import checkpoint
 from services.ingest.config import WindowConfig
 from services.ingest.decode_ahead import DecodeAhead, DecodedMessages
+from services.ingest.feature_log import FeatureLog
 from services.ingest.processor import IngestResult, PartitionProcessor
 from shared import metrics
 from shared.kafka import ensure_topics, frame_to_values, make_consumer, make_producer
@@ -84,6 +86,8 @@ class IngestService:
         self.stop_event = threading.Event()
         self.send_errors: list[BaseException] = []
         self.counts = {"accepted": 0, "invalid": 0, "late": 0, "duplicate": 0}
+        log_dir = settings.feature_log_dir
+        self.feature_log = None if log_dir is None else FeatureLog(log_dir)
 
     # -- partition lifecycle -------------------------------------------------------
     def _assign(self, partitions: set[TopicPartition]) -> None:
@@ -97,6 +101,8 @@ class IngestService:
                 self.processors[tp.partition] = saved.processor
                 self.consumer.seek(tp, saved.next_offset)
                 self.next_offsets[tp.partition] = saved.next_offset
+            if self.feature_log is not None:
+                self.feature_log.resume(tp.partition, self.processors[tp.partition].last_tick_ms)
             self.last_message_s[tp.partition] = time.monotonic()
             log.info(
                 "assigned partition %s at offset %s", tp.partition, self.next_offsets[tp.partition]
@@ -117,6 +123,8 @@ class IngestService:
     def _drop(self, partitions: list[int]) -> None:
         """Forget partitions without a checkpoint (lost to the group, or state in doubt)."""
         for partition in partitions:
+            if self.feature_log is not None:
+                self.feature_log.forget(partition)
             self.processors.pop(partition, None)
             self.next_offsets.pop(partition, None)
             self.last_message_s.pop(partition, None)
@@ -277,8 +285,8 @@ class IngestService:
             )
             for value in frame_to_values(rows):
                 self._send(self.kafka.features_topic, value, partition)
-            if self.settings.feature_log_dir is not None:
-                feature_log.append(self.settings.feature_log_dir, rows)
+        if self.feature_log is not None:
+            self.feature_log.add(partition, features)
 
     def _send(self, topic: str, value: bytes, partition: int) -> None:
         # flush() does not raise for failed sends: the errback records them for _checkpoint.
@@ -316,7 +324,8 @@ class IngestService:
         metrics.INGEST_CHECKPOINT_TIMESTAMP.set(time.time())
 
     def _save_checkpoints(self, partitions: list[int]) -> None:
-        """Make every output so far durable, then each partition's state with its offset."""
+        """Make every output so far durable (the feature log's open hours included), then each
+        partition's state with its offset."""
         if not partitions:
             return
         self.producer.flush()
@@ -326,6 +335,8 @@ class IngestService:
                 f"(first: {self.send_errors[0]!r}); stopping before the checkpoint"
             )
         for partition in partitions:
+            if self.feature_log is not None:
+                self.feature_log.flush(partition)
             checkpoint.save(
                 self.settings.checkpoint_dir,
                 self.kafka.events_topic,
