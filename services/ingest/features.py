@@ -169,13 +169,16 @@ class TickRows:
     platform_mask: np.ndarray
 
 
+_NONE = np.empty(0, dtype=object)
+_NO_KEYS = {"product_id": _NONE, "category": _NONE, "product_name": _NONE}
+_NO_NUMBERS = np.empty((len(FEATURE_COLUMNS), 0), np.float64)
+_NO_REGIONS = np.empty((0, TOP_REGIONS), np.int16)
+_NO_PLATFORMS = np.empty(0, np.int32)
+
+
 def no_rows(tick_ms: int, watermark_ms: int) -> TickRows:
-    """A tick that emits nothing."""
-    none = np.empty(0, dtype=object)
-    keys = {"product_id": none, "category": none, "product_name": none}
-    numbers = np.empty((len(FEATURE_COLUMNS), 0), np.float64)
-    regions = np.empty((0, TOP_REGIONS), np.int16)
-    return TickRows(tick_ms, watermark_ms, keys, numbers, regions, np.empty(0, np.int32))
+    """A tick that emits nothing (its empty arrays are shared: never written to)."""
+    return TickRows(tick_ms, watermark_ms, _NO_KEYS, _NO_NUMBERS, _NO_REGIONS, _NO_PLATFORMS)
 
 
 def tick_rows(
@@ -244,4 +247,9 @@ def frames(ticks: list[TickRows], partition: int) -> list[pl.DataFrame]:
     first = [other[name].alias(name).cast(FEATURE_SCHEMA[name]) for name in _OTHER]
     frame = pl.DataFrame([*first, *numbers])
     offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
-    return [frame.slice(offset, size) for offset, size in zip(offsets, sizes, strict=False)]
+    # Slicing costs per call: the ticks without rows share one empty frame.
+    empty = frame.clear()
+    return [
+        frame.slice(offset, size) if size else empty
+        for offset, size in zip(offsets, sizes, strict=False)
+    ]

@@ -229,8 +229,10 @@ class PartitionProcessor:
         changed = self._changed_slots(tick_ms)
         since_ms = tick_ms - self.config.active_ms - HOUR_MS
         everyone = tick_ms == hour_ms or self.peers_hour_ms != hour_ms
-        slots = self.catalog.candidates(since_ms, tick_ms, None if everyone else changed)
         self.next_tick_ms = tick_ms + self.config.tick_ms
+        if not everyone and len(changed) == 0:
+            return no_rows(tick_ms, self.watermark_ms)
+        slots = self.catalog.candidates(since_ms, tick_ms, None if everyone else changed)
         if len(slots) == 0:
             return no_rows(tick_ms, self.watermark_ms)
         lengths = list(WINDOWS_MS.values())
