@@ -1,7 +1,9 @@
-"""End-to-end ingest throughput from a real Kafka topic, three ways on the same events.
+"""End-to-end ingest throughput from a real Kafka topic: three ways on the same events, and
+a catch-up over two weeks of event time.
 
     python -m bench.ingest --json bench/results/ingest.json [--events N] [--repeats R]
-        [--max-poll-records N]
+        [--max-poll-records N] [--modes batched single naive catchup]
+        [--catchup-events N] [--catchup-days D]
 
 Generates a synthetic engagement stream (many products, creators, regions, platforms,
 a few duplicates and out-of-order events), produces it into two fresh topics — values
@@ -12,6 +14,14 @@ feature rows (and dead letters) back to Kafka like the ingest service does (with
 `DecodeAhead`: the next batch is decoded on a second thread). The third mode, `naive`,
 consumes the batched topic and does the same work per event in plain Python
 (json.loads, dict counters, the same windows and features), as the yardstick.
+
+The `catchup` mode replays a backlog: `--catchup-events` events of the same kind for the
+same products spread over `--catchup-days` (two weeks) of event time, produced to their
+own topic in values of ~100 events and consumed like `batched`, with the feature log
+written as the ingest service writes it (a file per partition and hour). There the cost
+follows ticks, not events: 4,032 five-minute ticks per partition, each emitting rows for
+the products with new events, and every active product's row at each whole hour. It
+reports ticks fired per partition per wall second, feature rows and log files too.
 
 Each worker reports its wall time from the first poll to the last produced feature
 flushed, its peak RSS, and the state size per active product. Figures are medians of
@@ -28,6 +38,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -47,7 +58,7 @@ from shared.settings import IngestSettings, KafkaSettings
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 EVENTS_PER_VALUE = 100
-MODES = ("batched", "single", "naive")
+MODES = ("batched", "single", "naive", "catchup")
 
 
 # -- the stream ----------------------------------------------------------------------
@@ -84,17 +95,18 @@ def generate(events: int, products: int, span_minutes: int, seed: int) -> pl.Dat
     )[source]
 
 
-def produce(kafka: KafkaSettings, frame: pl.DataFrame, batched: str, single: str) -> None:
-    """Write the stream to both topics, each event on its product's partition, in order."""
+def produce(kafka: KafkaSettings, frame: pl.DataFrame, topics: dict[str, int]) -> None:
+    """Write the stream to each topic in values of `topics[topic]` events, each event on its
+    product's partition, in order."""
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
 
     from shared.kafka import make_producer
 
     admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
-    topics = [batched, single, f"{batched}.features", f"{single}.features", f"{batched}.dlq"]
+    names = [f"{t}{suffix}" for t in topics for suffix in ("", ".features", ".dlq")]
     config = {"max.message.bytes": str(kafka.max_message_bytes)}
-    admin.create_topics([NewTopic(t, kafka.partitions, 1, topic_configs=config) for t in topics])
+    admin.create_topics([NewTopic(t, kafka.partitions, 1, topic_configs=config) for t in names])
     admin.close()
     lines = frame.write_ndjson().encode().rstrip(b"\n").split(b"\n")
     ids = frame["product_id"].to_list()
@@ -104,11 +116,10 @@ def produce(kafka: KafkaSettings, frame: pl.DataFrame, batched: str, single: str
         by_partition[route[pid]].append(line)
     producer = make_producer(kafka)
     for partition, mine in by_partition.items():
-        for offset in range(0, len(mine), EVENTS_PER_VALUE):
-            value = b"\n".join(mine[offset : offset + EVENTS_PER_VALUE])
-            producer.send(batched, value=value, partition=partition)
-        for line in mine:
-            producer.send(single, value=line, partition=partition)
+        for topic, per_value in topics.items():
+            for offset in range(0, len(mine), per_value):
+                value = b"\n".join(mine[offset : offset + per_value])
+                producer.send(topic, value=value, partition=partition)
     producer.flush()
     producer.close()
 
@@ -182,11 +193,15 @@ def consume(
     return messages, start, start_cpu
 
 
-def run_core(kafka: KafkaSettings, topic: str, max_poll_records: int) -> dict:
-    """The ingest core behind a thin consumer loop: what the ingest service runs per poll."""
+def run_core(
+    kafka: KafkaSettings, topic: str, max_poll_records: int, log_dir: Path | None = None
+) -> dict:
+    """The ingest core behind a thin consumer loop: what the ingest service runs per poll
+    (with the feature log if `log_dir` is given)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from services.ingest.decode_ahead import DecodeAhead
+    from services.ingest.feature_log import FeatureLog
     from services.ingest.processor import PartitionProcessor
     from services.ingest.service import dlq_envelopes
     from shared.kafka import frame_to_values, make_producer
@@ -195,7 +210,8 @@ def run_core(kafka: KafkaSettings, topic: str, max_poll_records: int) -> dict:
     decoder = ThreadPoolExecutor(1, thread_name_prefix="pantau-decode")
     ahead = DecodeAhead(decoder)
     processors: dict[int, PartitionProcessor] = {}
-    counts = {"events": 0, "accepted": 0, "feature_rows": 0, "rejected": 0}
+    counts = {"events": 0, "accepted": 0, "feature_rows": 0, "rejected": 0, "ticks": 0}
+    log = None if log_dir is None else FeatureLog(log_dir)
 
     def handle(polled: list) -> None:  # type: ignore[type-arg]
         started = time.thread_time()
@@ -206,7 +222,7 @@ def run_core(kafka: KafkaSettings, topic: str, max_poll_records: int) -> dict:
             result = processor.submit_decoded(batch.decoded, now_ms=wall_clock_ms())
             core_s[0] += time.thread_time() - folding
             offsets = [m.offset for m in batch.messages]
-            dlq = f"{topic.rsplit('.', 1)[0]}.batched.dlq"
+            dlq = f"{topic}.dlq"
             for envelope in dlq_envelopes(
                 result, batch.lines, batch.message_index, offsets, topic, partition
             ):
@@ -215,6 +231,9 @@ def run_core(kafka: KafkaSettings, topic: str, max_poll_records: int) -> dict:
                 counts["feature_rows"] += rows.height
                 for value in frame_to_values(rows):
                     producer.send(f"{topic}.features", value=value, partition=partition)
+            if log is not None:
+                log.add(partition, result.features)
+            counts["ticks"] += len(result.features)
             counts["events"] += len(batch.lines)
             counts["accepted"] += result.accepted
             counts["rejected"] += result.rejected.height
@@ -223,9 +242,14 @@ def run_core(kafka: KafkaSettings, topic: str, max_poll_records: int) -> dict:
     core_s, handle_s = [0.0], [0.0]
     main_start = time.thread_time()
     messages, start, start_cpu = consume(kafka, topic, handle, max_poll_records)
+    if log is not None:
+        for partition in processors:
+            log.flush(partition)
     producer.flush()
     seconds, cpu_seconds = time.perf_counter() - start, cpu_s() - start_cpu
     threads = thread_cpu_s()
+    if log_dir is not None:
+        counts["feature_log_files"] = sum(1 for _ in log_dir.glob("day=*/*.parquet"))
     decoder.shutdown()
     producer.close()
     active = sum(p.catalog.active_products for p in processors.values())
@@ -408,8 +432,13 @@ def worker(mode: str, topic: str, max_poll_records: int) -> None:
 
     collect_less_often()  # as `pantau ingest` does; the naive yardstick gains from it too
     kafka = KafkaSettings()
-    run = run_naive if mode == "naive" else run_core
-    result = run(kafka, topic, max_poll_records)
+    if mode == "naive":
+        result = run_naive(kafka, topic, max_poll_records)
+    elif mode == "catchup":
+        with tempfile.TemporaryDirectory(prefix="bench-feature-log-") as log_dir:
+            result = run_core(kafka, topic, max_poll_records, Path(log_dir))
+    else:
+        result = run_core(kafka, topic, max_poll_records)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
@@ -443,6 +472,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--baseline-repeats", type=int, default=1, help="the naive mode is slow")
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument("--catchup-events", type=int, default=2_000_000)
+    parser.add_argument("--catchup-days", type=float, default=14.0, help="event time covered")
     parser.add_argument("--keep-topics", action="store_true", help="for profiling a worker")
     parser.add_argument(
         "--max-poll-records",
@@ -460,14 +491,18 @@ def main() -> None:
         parser.error("--json is required")
     kafka = KafkaSettings()
     prefix = f"bench.ingest.{uuid.uuid4().hex[:8]}"
-    topics = {"batched": f"{prefix}.batched", "single": f"{prefix}.single"}
-    topics["naive"] = topics["batched"]
-    frame = generate(args.events, args.products, args.span_minutes, args.seed)
+    topics = {m: f"{prefix}.{m}" for m in MODES} | {"naive": f"{prefix}.batched"}
     started = time.perf_counter()
-    produce(kafka, frame, topics["batched"], topics["single"])
+    if {"batched", "single", "naive"} & set(args.modes):
+        frame = generate(args.events, args.products, args.span_minutes, args.seed)
+        produce(kafka, frame, {topics["batched"]: EVENTS_PER_VALUE, topics["single"]: 1})
+    if "catchup" in args.modes:
+        span_minutes = round(args.catchup_days * 24 * 60)
+        frame = generate(args.catchup_events, args.products, span_minutes, args.seed)
+        produce(kafka, frame, {topics["catchup"]: EVENTS_PER_VALUE})
+    del frame
     print(
-        f"produced {args.events} events to {prefix}.* in {time.perf_counter() - started:.1f} s",
-        flush=True,
+        f"produced the streams to {prefix}.* in {time.perf_counter() - started:.1f} s", flush=True
     )
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -498,6 +533,14 @@ def main() -> None:
             "events_per_cpu_s": round(events / cpu),
             "peak_rss_mb": round(max(r["peak_rss_mb"] for r in mine), 1),
         }
+        if "ticks" in mine[0]:
+            # Ticks fired per partition, over the wall time of the whole worker.
+            results[mode] |= {
+                "ticks": mine[0]["ticks"],
+                "ticks_per_s": round(mine[0]["ticks"] / seconds),
+            }
+        if "feature_log_files" in mine[0]:
+            results[mode]["feature_log_files"] = mine[0]["feature_log_files"]
         if "bytes_per_active_product" in mine[0]:
             results[mode] |= {
                 "active_products": mine[0]["active_products"],
@@ -511,7 +554,7 @@ def main() -> None:
                     for k in mine[0]["cpu_breakdown_s"]
                 },
             }
-    core = [m for m in ("batched", "single") if m in results]
+    core = [m for m in ("batched", "single", "catchup") if m in results]
     summary = {
         "workload": {
             "events": args.events,
@@ -521,6 +564,8 @@ def main() -> None:
             "partitions": kafka.partitions,
             "repeats": args.repeats,
             "max_poll_records": args.max_poll_records,
+            "catchup_events": args.catchup_events if "catchup" in results else None,
+            "catchup_days": args.catchup_days if "catchup" in results else None,
             "load_average": os.getloadavg(),
             "polars_threads": pl.thread_pool_size(),
             # Without the C extension kafka-python checks record CRCs in pure Python.
@@ -539,6 +584,10 @@ def main() -> None:
         summary["cpu_speedup_vs_baseline"] = round(
             batched["events_per_cpu_s"] / naive["events_per_cpu_s"], 1
         )
+    if "catchup" in results and "batched" in results:
+        summary["catchup_vs_batched"] = round(
+            results["catchup"]["events_per_s"] / results["batched"]["events_per_s"], 3
+        )
     header = (
         f"{'mode':>8} {'events':>9} {'messages':>9} {'rows':>8} {'seconds':>8} {'events/s':>10}"
     )
@@ -548,6 +597,13 @@ def main() -> None:
             f"{mode:>8} {r['events']:>9} {r['messages']:>9} {r['feature_rows']:>8} "
             f"{r['seconds']:>8} {r['events_per_s']:>10} {r['cpu_seconds']:>7} "
             f"{r['events_per_cpu_s']:>9} {r['peak_rss_mb']:>7}"
+        )
+    if "catchup" in results:
+        c = results["catchup"]
+        print(
+            f"catchup: {c['ticks']} ticks, {c['ticks_per_s']} ticks/s, "
+            f"{c['feature_log_files']} feature-log files; "
+            f"{summary.get('catchup_vs_batched')} of the batched rate"
         )
     print(
         f"bytes per active product: {summary['bytes_per_active_product']}; "

@@ -152,10 +152,16 @@ class Catalog:
             self.product_id[slot] = product_id
         return slot
 
-    def candidates(self, since_ms: int, until_ms: int) -> np.ndarray:
-        """Slots seen since `since_ms` whose first event is before `until_ms`."""
-        mask = self.in_use & (self.last_seen_ms >= since_ms) & (self.first_seen_ms < until_ms)
-        return np.flatnonzero(mask)
+    def candidates(
+        self, since_ms: int, until_ms: int, among: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Slots (of `among`, if given) seen since `since_ms` whose first event is before
+        `until_ms`."""
+        if among is None:
+            mask = self.in_use & (self.last_seen_ms >= since_ms) & (self.first_seen_ms < until_ms)
+            return np.flatnonzero(mask)
+        seen = self.in_use[among] & (self.last_seen_ms[among] >= since_ms)
+        return among[seen & (self.first_seen_ms[among] < until_ms)]
 
     def columns(self, slots: np.ndarray) -> dict[str, np.ndarray]:
         """Product id, category and name of `slots` (copies: later batches may rename)."""

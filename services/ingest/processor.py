@@ -18,12 +18,27 @@ import numpy as np
 import polars as pl
 
 from services.ingest.catalog import Catalog
-from services.ingest.config import WindowConfig
+from services.ingest.config import HOUR_MS, WindowConfig
 from services.ingest.dedup import Deduplicator, id_hashes
-from services.ingest.features import WINDOWS_MS, TickRows, frames, tick_rows
+from services.ingest.features import (
+    WINDOWS_MS,
+    PeerMedians,
+    TickRows,
+    frames,
+    no_rows,
+    tick_rows,
+)
 from services.ingest.sorted_arrays import distinct
 from services.ingest.spread import Spread
-from services.ingest.state_arrays import Arrays, nest, section
+from services.ingest.state_arrays import (
+    Arrays,
+    arrays_to_strings,
+    int_or_none,
+    nest,
+    optional_int,
+    section,
+    strings_to_arrays,
+)
 from services.ingest.windows import CountWindows
 from shared.schema import REJECT_SCHEMA, DecodedBatch, decode_lines
 
@@ -57,6 +72,11 @@ class PartitionProcessor:
         self.max_ts_ms = NO_TIME
         self.watermark_ms = NO_TIME
         self.next_tick_ms: int | None = None
+        # (slot, bucket_ms) of folded events no tick has counted yet.
+        self.uncounted: list[tuple[np.ndarray, np.ndarray]] = []
+        # Category medians for the peer columns, and the hour they serve.
+        self.peers: PeerMedians | None = None
+        self.peers_hour_ms: int | None = None
 
     def submit(self, lines: list[bytes], *, now_ms: int) -> IngestResult:
         """Decode, validate and fold NDJSON lines; `line_no`s in the result index `lines`."""
@@ -103,6 +123,7 @@ class PartitionProcessor:
         fired: list[TickRows] = []
         for c, (counts, described) in enumerate(chunks):
             self.windows.add(*counts)
+            self.uncounted.append(counts[:2])
             self.catalog.describe(*described)
             if c < len(bounds):
                 self.watermark_ms = int(watermark_after[bounds[c]])
@@ -276,10 +297,34 @@ class PartitionProcessor:
         ]
 
     def _fire(self, tick_ms: int) -> TickRows:
-        spread = self.spread.at(tick_ms, len(self.catalog.in_use))
-        slots = self.catalog.candidates(tick_ms - self.config.active_ms - 3_600_000, tick_ms)
-        windows = self.windows.windows(slots, tick_ms, list(WINDOWS_MS.values()))
+        """The rows of one tick: for each active product whose windows gained an event
+        since the previous tick, and at a whole hour for every active product.
+
+        The category medians of the peer columns are taken over every active product at
+        the first tick of each hour and serve the rest of the hour, so a tick in between
+        costs O(products with new events), and a tick without any costs next to nothing.
+        """
+        hour_ms = tick_ms - tick_ms % HOUR_MS
+        changed = self._changed_slots(tick_ms)
+        since_ms = tick_ms - self.config.active_ms - HOUR_MS
+        everyone = tick_ms == hour_ms or self.peers_hour_ms != hour_ms
+        self.next_tick_ms = tick_ms + self.config.tick_ms
+        if not everyone and len(changed) == 0:
+            return no_rows(tick_ms, self.watermark_ms)
+        slots = self.catalog.candidates(since_ms, tick_ms, None if everyone else changed)
+        if len(slots) == 0:
+            return no_rows(tick_ms, self.watermark_ms)
+        lengths = list(WINDOWS_MS.values())
+        windows = self.windows.windows(slots, tick_ms, lengths)
         active = windows[list(WINDOWS_MS).index("24h")].sum(axis=1) > 0
+        if everyone and active.any():
+            # Taken at the hour's first tick with an active product: a tick without one
+            # (fired, or passed without firing) leaves them to the next.
+            counts = dict(zip(WINDOWS_MS, windows[:, active], strict=True))
+            self.peers = PeerMedians.of(counts, self.catalog.category[slots[active]])
+            self.peers_hour_ms = hour_ms
+            if tick_ms != hour_ms:  # the stream's first tick of the hour, between hours
+                active &= np.isin(slots, changed)
         keep = np.flatnonzero(active)
         # Rows are published sorted by product id.
         keep = keep[np.argsort(self.catalog.product_id[slots[keep]], kind="stable")]
@@ -289,12 +334,31 @@ class PartitionProcessor:
             self.catalog.columns(slots),
             self.catalog.first_seen_ms[slots],
             counts,
-            spread,
+            self.spread.at(tick_ms, len(self.catalog.in_use)),
             slots,
             tick_ms=tick_ms,
             watermark_ms=self.watermark_ms,
+            peers=self.peers,
         )
         return rows
+
+    def _changed_slots(self, tick_ms: int) -> np.ndarray:
+        """Slots with folded events before `tick_ms` that no earlier tick counted (in the
+        tick's last bucket, or older ones folded since the previous tick); those events
+        are counted from now on, the later ones stay waiting."""
+        if not self.uncounted:
+            return np.empty(0, np.int64)
+        slot = np.concatenate([part[0] for part in self.uncounted])
+        bucket_ms = np.concatenate([part[1] for part in self.uncounted])
+        counted = bucket_ms < tick_ms
+        waiting = ~counted
+        self.uncounted = [(slot[waiting], bucket_ms[waiting])] if waiting.any() else []
+        return distinct(slot[counted])
+
+    @property
+    def last_tick_ms(self) -> int | None:
+        """The last tick fired (None before the first events)."""
+        return None if self.next_tick_ms is None else self.next_tick_ms - self.config.tick_ms
 
     @property
     def clock(self) -> dict[str, int | None]:
@@ -307,11 +371,23 @@ class PartitionProcessor:
 
     def to_arrays(self) -> Arrays:
         """The whole window state as named arrays (`from_arrays` reads them back)."""
+        pending = self.uncounted or [(np.empty(0, np.int64), np.empty(0, np.int64))]
+        peers: Arrays = {"hour_ms": optional_int(self.peers_hour_ms)}
+        if self.peers is not None:
+            peers |= nest("categories", strings_to_arrays(self.peers.categories.astype(object)))
+            peers |= {f"median.{name}": v for name, v in self.peers.medians.items()}
         return (
             nest("windows", self.windows.to_arrays())
             | nest("spread", self.spread.to_arrays())
             | nest("catalog", self.catalog.to_arrays())
             | nest("dedup", self.dedup.to_arrays())
+            | {
+                "uncounted.slot": np.concatenate([part[0] for part in pending]).astype(np.int64),
+                "uncounted.bucket_ms": np.concatenate([part[1] for part in pending]).astype(
+                    np.int64
+                ),
+            }
+            | nest("peers", peers)
         )
 
     @classmethod
@@ -335,6 +411,15 @@ class PartitionProcessor:
         processor.dedup = Deduplicator.from_arrays(
             config.dedup_horizon_ms, section(arrays, "dedup")
         )
+        slot, bucket_ms = arrays["uncounted.slot"], arrays["uncounted.bucket_ms"]
+        processor.uncounted = [(slot, bucket_ms)] if len(slot) else []
+        peers = section(arrays, "peers")
+        processor.peers_hour_ms = int_or_none(peers["hour_ms"])
+        if "categories.offsets" in peers:
+            medians = section(peers, "median")
+            processor.peers = PeerMedians(
+                arrays_to_strings(section(peers, "categories")).astype(str), medians
+            )
         processor.max_ts_ms, processor.watermark_ms = int(max_ts_ms), int(watermark_ms)
         processor.next_tick_ms = None if next_tick_ms is None else int(next_tick_ms)
         return processor

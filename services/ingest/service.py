@@ -2,9 +2,10 @@
 
 `IngestStep` plugs the ingest core into the shared consumer runtime (shared.runtime):
 decode → validate (prepare, on the worker thread) → window → features (PartitionProcessor)
-→ produce features and DLQ envelopes → append to the feature log (process) → every
-`checkpoint_interval_s`: flush the producer, write each partition's state with its next
-offset (save), then commit those offsets. A worker killed at any instant restarts from
+→ produce features and DLQ envelopes → buffer features in the feature log, a file per
+partition and hour (process) → every `checkpoint_interval_s`: flush the producer, write
+the feature log's open hours and each partition's state with its next offset (save),
+then commit those offsets. A worker killed at any instant restarts from
 the last checkpoint and replays the same events into the same state.
 """
 
@@ -20,8 +21,9 @@ import numpy as np
 import orjson
 import polars as pl
 
-from services.ingest import checkpoint, feature_log
+from services.ingest import checkpoint
 from services.ingest.config import WindowConfig
+from services.ingest.feature_log import FeatureLog
 from services.ingest.processor import IngestResult, PartitionProcessor
 from shared import metrics
 from shared.clock import wall_clock_ms
@@ -93,6 +95,8 @@ class IngestStep:
         self.processors: dict[int, PartitionProcessor] = {}
         self.last_message_s: dict[int, float] = {}
         self.counts = {"accepted": 0, "invalid": 0, "late": 0, "duplicate": 0}
+        log_dir = settings.feature_log_dir
+        self.feature_log = None if log_dir is None else FeatureLog(log_dir)
 
     def start(self, partition: int) -> int:
         saved = checkpoint.load(
@@ -104,6 +108,8 @@ class IngestStep:
         else:
             self.processors[partition] = saved.processor
             offset = saved.next_offset
+        if self.feature_log is not None:
+            self.feature_log.resume(partition, self.processors[partition].last_tick_ms)
         self.last_message_s[partition] = time.monotonic()
         return offset
 
@@ -159,6 +165,8 @@ class IngestStep:
     def save(self, partitions: list[int], positions: dict[int, int]) -> None:
         started = time.monotonic()
         for partition in partitions:
+            if self.feature_log is not None:
+                self.feature_log.flush(partition)
             checkpoint.save(
                 self.settings.checkpoint_dir,
                 self.kafka.events_topic,
@@ -168,7 +176,10 @@ class IngestStep:
         metrics.INGEST_CHECKPOINT_TIMESTAMP.set(time.time())
 
     def forget(self, partitions: list[int]) -> None:
+        """Drop partitions; a handed-over one was saved first, so its open hour is on disk."""
         for partition in partitions:
+            if self.feature_log is not None:
+                self.feature_log.forget(partition)
             self.processors.pop(partition, None)
             self.last_message_s.pop(partition, None)
 
@@ -194,8 +205,8 @@ class IngestStep:
             )
             for value in frame_to_values(rows):
                 output.send(self.kafka.features_topic, value, partition)
-            if self.settings.feature_log_dir is not None:
-                feature_log.append(self.settings.feature_log_dir, rows)
+        if self.feature_log is not None:
+            self.feature_log.add(partition, features)
 
     def _advance_idle(self, output: Output) -> None:
         """An idle partition's watermark follows the wall clock, so alerts never stall."""

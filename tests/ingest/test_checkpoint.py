@@ -182,7 +182,8 @@ def test_an_unknown_version_means_a_rebuild(
     monkeypatch.setattr(checkpoint, "FORMAT_VERSION", checkpoint.FORMAT_VERSION + 1)
     saved_after(lines, tmp_path)
     monkeypatch.undo()
-    assert "format 7, this version reads 6" in unusable(tmp_path, caplog)
+    version = checkpoint.FORMAT_VERSION
+    assert f"format {version + 1}, this version reads {version}" in unusable(tmp_path, caplog)
 
 
 def test_an_older_pickled_format_means_a_rebuild(

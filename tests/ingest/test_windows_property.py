@@ -1,4 +1,6 @@
-"""Windows built incrementally, in random batches and partitions, equal a direct computation.
+"""Windows built incrementally, in random batches and partitions, equal a direct computation,
+and rows are emitted exactly for the products whose windows gained an event since the
+previous tick, plus every active product at each whole hour.
 
 The reference below recomputes every feature from the full list of accepted events with
 plain Python, independently of the rings, sparse frames and chunking of the core.
@@ -94,14 +96,20 @@ def reference(events: list[dict], sample: random.Random) -> dict[tuple[str, int]
     (at most MAX_TICKS, drawn by hypothesis) to keep the plain-Python reference quick."""
     lateness, tick_ms = CONFIG.allowed_lateness_ms, CONFIG.tick_ms
     max_ts, wm, accepted, seen, ticks = None, None, [], set(), []
+    # The first tick that counts each accepted event: the first to fire after the event is
+    # folded (ticks up to its own watermark fire before it) and to end after its bucket.
+    first_counted: set[tuple[str, int]] = set()
     for ev in events:
         if wm is not None and ev["ts"] < wm:
             continue
+        max_ts = ev["ts"] if max_ts is None else max(max_ts, ev["ts"])
+        new_wm = max_ts - lateness if wm is None else max(wm, max_ts - lateness)
         if ev["event_id"] not in seen:
             seen.add(ev["event_id"])
             accepted.append(ev)
-        max_ts = ev["ts"] if max_ts is None else max(max_ts, ev["ts"])
-        new_wm = max_ts - lateness if wm is None else max(wm, max_ts - lateness)
+            fired_after = (new_wm // tick_ms + 1) * tick_ms
+            bucket_end = (ev["ts"] // tick_ms + 1) * tick_ms
+            first_counted.add((ev["product_id"], max(fired_after, bucket_end)))
         if wm is None:
             ticks.append((new_wm // tick_ms + 1) * tick_ms)
         wm = new_wm
@@ -114,7 +122,8 @@ def reference(events: list[dict], sample: random.Random) -> dict[tuple[str, int]
         for product in PRODUCTS:
             mine = [e for e in before if e["product_id"] == product]
             day = [e for e in mine if e["ts"] >= window_start(tick, "24h")]
-            if not day:
+            # A row when a new event is counted, and for every active product each hour.
+            if not day or (tick % HOUR_MS and (product, tick) not in first_counted):
                 continue
             row: dict = {}
             for name in WINDOWS:

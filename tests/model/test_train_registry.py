@@ -87,7 +87,7 @@ def test_continuous_learning_from_the_feature_log(trained, tmp_path) -> None:
     guard then compares it with the current model on the candidate's recent window."""
     from services.ingest import feature_log
 
-    feature_log.append(tmp_path / "log", trained.features)
+    feature_log.write(tmp_path / "log", trained.features)
     logged = feature_log.read(tmp_path / "log")
     assert logged.height == trained.features.height
     root = trained.registry
