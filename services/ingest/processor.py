@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from services.ingest.catalog import Catalog
-from services.ingest.config import WindowConfig
+from services.ingest.config import NO_TIME, WindowConfig
 from services.ingest.dedup import Deduplicator, id_hashes
 from services.ingest.features import WINDOWS_MS, TickRows, frames, tick_rows
 from services.ingest.sorted_arrays import distinct
@@ -26,8 +26,6 @@ from services.ingest.spread import Spread
 from services.ingest.state_arrays import Arrays, nest, section
 from services.ingest.windows import CountWindows
 from shared.schema import REJECT_SCHEMA, DecodedBatch, decode_lines
-
-NO_TIME = np.iinfo(np.int64).min // 2
 
 
 @dataclass
@@ -101,7 +99,8 @@ class PartitionProcessor:
         last_passed = np.concatenate([[first_ms - tick], until])
         chunks = self._prepare(accepted, chunk[keep], last_passed)
         fired: list[TickRows] = []
-        for c, (counts, described) in enumerate(chunks):
+        for c, (restarted, counts, described) in enumerate(chunks):
+            self.catalog.restart(*restarted)
             self.windows.add(*counts)
             self.catalog.describe(*described)
             if c < len(bounds):
@@ -222,9 +221,10 @@ class PartitionProcessor:
 
     def _prepare(
         self, accepted: pl.DataFrame, chunk: np.ndarray, last_passed: np.ndarray
-    ) -> list[tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]]:
-        """Vectorised work for a whole batch: slots, spread rows, and per chunk the count
-        partials and product descriptions to fold before that chunk's ticks pass.
+    ) -> list[tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], tuple[np.ndarray, ...]]]:
+        """Vectorised work for a whole batch: slots, spread rows, and per chunk the products
+        starting afresh, count partials and product descriptions to fold before that
+        chunk's ticks pass.
 
         `last_passed[c]` is the last tick passed before chunk c (pruning happens at ticks).
         Spread rows can be folded at once because a tick only reads buckets before it, and
@@ -233,7 +233,7 @@ class PartitionProcessor:
         """
         n_chunks = len(last_passed)
         accepted = accepted.with_columns(chunk=pl.Series(chunk, dtype=pl.Int64))
-        slots = self.catalog.assign(accepted, last_passed)
+        slots, restarts = self.catalog.assign(accepted, last_passed)
         tick = self.config.tick_ms
         accepted = accepted.with_columns(
             slot=pl.Series(slots, dtype=pl.Int64),
@@ -262,6 +262,9 @@ class PartitionProcessor:
         ]
         edges = np.searchsorted(partial["chunk"].to_numpy(), np.arange(n_chunks + 1))
         info = np.searchsorted(described["chunk"].to_numpy(), np.arange(n_chunks + 1))
+        order = np.argsort(restarts.chunk, kind="stable")
+        fresh = np.searchsorted(restarts.chunk[order], np.arange(n_chunks + 1))
+        restarted = [restarts.slot[order], restarts.first_seen_ms[order]]
         details = [
             described["slot"].to_numpy(),
             described["category"].to_numpy(),
@@ -269,6 +272,7 @@ class PartitionProcessor:
         ]
         return [
             (
+                tuple(col[fresh[c] : fresh[c + 1]] for col in restarted),
                 tuple(col[edges[c] : edges[c + 1]] for col in columns),
                 tuple(col[info[c] : info[c + 1]] for col in details),
             )

@@ -264,11 +264,6 @@ def test_skipping_ticks_gives_the_output_of_firing_them_all(draws, cuts, seed) -
     assert skipping.catalog.slot_of.keys() == firing.catalog.slot_of.keys()
 
 
-@pytest.mark.xfail(
-    reason="known: a product silent longer than the retention that returns within the same "
-    "batch keeps its old first_seen_ms (Catalog.assign checks only its first chunk)",
-    strict=True,
-)
 def test_a_product_returning_after_the_retention_in_one_batch_starts_afresh() -> None:
     """Any split, same output: with one event per batch the product is pruned at the tick
     a retention after its last event and `hours_since_first_seen` restarts."""
