@@ -22,7 +22,7 @@ from services.ingest.config import NO_TIME, WindowConfig
 from services.ingest.dedup import Deduplicator, id_hashes
 from services.ingest.features import WINDOWS_MS, TickRows, frames, tick_rows
 from services.ingest.sorted_arrays import distinct
-from services.ingest.spread import Spread
+from services.ingest.spread import SlotSpread, Spread
 from services.ingest.state_arrays import Arrays, nest, section
 from services.ingest.windows import CountWindows
 from shared.schema import REJECT_SCHEMA, DecodedBatch, decode_lines
@@ -42,6 +42,14 @@ class IngestResult:
         return pl.concat(self.features) if self.features else None
 
 
+@dataclass
+class Lookahead:
+    """Provisional ticks: a fork of the spread state and the next tick it passes."""
+
+    spread: Spread
+    next_tick_ms: int
+
+
 class PartitionProcessor:
     """Window state and event time of one partition."""
 
@@ -55,6 +63,11 @@ class PartitionProcessor:
         self.max_ts_ms = NO_TIME
         self.watermark_ms = NO_TIME
         self.next_tick_ms: int | None = None
+        # Provisional ticks (`advance_to`): the last one published, and the fork firing
+        # them until events come. Neither is checkpointed: a restarted worker may publish
+        # an idle tick again, which only repeats a provisional row.
+        self.provisional_until_ms = NO_TIME
+        self._ahead: Lookahead | None = None
 
     def submit(self, lines: list[bytes], *, now_ms: int) -> IngestResult:
         """Decode, validate and fold NDJSON lines; `line_no`s in the result index `lines`."""
@@ -70,6 +83,7 @@ class PartitionProcessor:
         result = IngestResult(rejected=_joined_rejects(decoded.rejected, future))
         if events.height == 0:
             return result
+        self._ahead = None  # provisional ticks fork the state anew after events
         ts = events["ts_ms"].to_numpy()
         lateness, tick = self.config.allowed_lateness_ms, self.config.tick_ms
         running_max = np.maximum.accumulate(np.maximum(ts, self.max_ts_ms))
@@ -119,17 +133,32 @@ class PartitionProcessor:
         return result
 
     def advance_to(self, watermark_ms: int) -> list[pl.DataFrame]:
-        """Move the watermark without events (idle partition following the wall clock)."""
-        if self.next_tick_ms is None or watermark_ms <= self.watermark_ms:
+        """Feature rows of the ticks up to `watermark_ms` that the events have not reached
+        (an idle partition following the wall clock), each tick published once this way.
+
+        These ticks are provisional. They fire on a fork of the spread state and leave
+        the watermark, dedup, windows and catalog where the events put them, so an event
+        arriving later with a time before such a tick is judged as a replay would judge
+        it, and the tick fires again, with every event, once the events' watermark passes
+        it: the last row published per product and tick is the one a replay gives.
+        """
+        tick = self.config.tick_ms
+        if self.next_tick_ms is None:
             return []
-        self.watermark_ms = watermark_ms
-        first_ms, tick = self.next_tick_ms, self.config.tick_ms
-        if watermark_ms < first_ms:
+        if self._ahead is None:
+            self._ahead = Lookahead(self.spread.fork(), self.next_tick_ms)
+        ahead, last_ms = self._ahead, watermark_ms - watermark_ms % tick
+        if last_ms < ahead.next_tick_ms:
             return []
-        last_ms = watermark_ms - watermark_ms % tick
-        self.dedup.advance(first_ms, last_ms, tick)
-        firing = self._ticks_to_fire(np.empty(0, np.int64), first_ms, last_ms)
-        return frames(self._pass(first_ms, last_ms, firing), self.partition)
+        firing = self._ticks_to_fire(np.empty(0, np.int64), ahead.next_tick_ms, last_ms)
+        fired = []
+        for tick_ms in firing.tolist():
+            spread = ahead.spread.at(tick_ms, len(self.catalog.in_use))
+            if tick_ms > self.provisional_until_ms:
+                fired.append(self._rows(tick_ms, spread, watermark_ms))
+                self.provisional_until_ms = tick_ms
+        ahead.next_tick_ms = last_ms + tick
+        return frames(fired, self.partition)
 
     def _split_future(
         self, events: pl.DataFrame, now_ms: int
@@ -281,6 +310,10 @@ class PartitionProcessor:
 
     def _fire(self, tick_ms: int) -> TickRows:
         spread = self.spread.at(tick_ms, len(self.catalog.in_use))
+        return self._rows(tick_ms, spread, self.watermark_ms)
+
+    def _rows(self, tick_ms: int, spread: SlotSpread, watermark_ms: int) -> TickRows:
+        """The rows of the active products at a tick (reads the state, changes nothing)."""
         slots = self.catalog.candidates(tick_ms - self.config.active_ms - 3_600_000, tick_ms)
         windows = self.windows.windows(slots, tick_ms, list(WINDOWS_MS.values()))
         active = windows[list(WINDOWS_MS).index("24h")].sum(axis=1) > 0
@@ -289,16 +322,15 @@ class PartitionProcessor:
         keep = keep[np.argsort(self.catalog.product_id[slots[keep]], kind="stable")]
         slots = slots[keep]
         counts = dict(zip(WINDOWS_MS, windows[:, keep], strict=True))
-        rows = tick_rows(
+        return tick_rows(
             self.catalog.columns(slots),
             self.catalog.first_seen_ms[slots],
             counts,
             spread,
             slots,
             tick_ms=tick_ms,
-            watermark_ms=self.watermark_ms,
+            watermark_ms=watermark_ms,
         )
-        return rows
 
     @property
     def clock(self) -> dict[str, int | None]:
