@@ -10,11 +10,123 @@ product and tick), accept the same events and reject the same lines for the same
 
 from __future__ import annotations
 
+import functools
+import random
+from collections import Counter
+from dataclasses import dataclass
+
 import orjson
 import polars as pl
+import pytest
+from _streams import pack, retimed, route, simulated_lines
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from services.ingest.config import DAY_MS, HOUR_MS, MINUTE_MS
+from services.ingest.config import DAY_MS, HOUR_MS, MINUTE_MS, WindowConfig
 from services.ingest.processor import PartitionProcessor
+from shared.schema import Lines
+
+PARTITIONS = 3
+KEYS = ["partition", "product_id", "tick_ms"]
+
+
+@dataclass
+class Output:
+    features: pl.DataFrame  # the last row published per product and tick, sorted by KEYS
+    accepted: int
+    duplicates: int
+    rejected: Counter[tuple[bytes, str]]  # (line, reason)
+
+
+def latest(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    table = pl.concat(frames)
+    return table.unique(KEYS, keep="last", maintain_order=True).sort(KEYS)
+
+
+def one_batch(lines: dict[int, list[bytes]], config: WindowConfig) -> Output:
+    frames, out = [], Output(pl.DataFrame(), 0, 0, Counter())
+    for partition, mine in lines.items():
+        result = PartitionProcessor(partition, config).submit(mine, now_ms=NOW_MS)
+        frames += result.features
+        out.accepted += result.accepted
+        out.duplicates += result.duplicates
+        out.rejected.update(
+            (mine[i], r) for i, r in result.rejected.select("line_no", "reason").rows()
+        )
+    out.features = latest(frames)
+    return out
+
+
+def in_polls(
+    lines: dict[int, list[bytes]], config: WindowConfig, rng: random.Random, idle: bool
+) -> Output:
+    """Lines packed into values, values cut into polls; idle spells between polls (if
+    `idle`) move a partition's wall-clock watermark up to a day past its events."""
+    frames, out = [], Output(pl.DataFrame(), 0, 0, Counter())
+    for partition, mine in lines.items():
+        processor = PartitionProcessor(partition, config)
+        values = pack(mine, rng)
+        start = 0
+        while start < len(values):
+            end = start + rng.choice([1, 3, rng.randint(1, 400), len(values)])
+            polled, _ = Lines.of(values[start:end])
+            result = processor.submit(polled, now_ms=NOW_MS)
+            frames += result.features
+            out.accepted += result.accepted
+            out.duplicates += result.duplicates
+            out.rejected.update(
+                (polled[i], r) for i, r in result.rejected.select("line_no", "reason").rows()
+            )
+            if idle and rng.random() < 0.3:
+                ahead_ms = rng.choice([MINUTE_MS, 20 * MINUTE_MS, 3 * HOUR_MS, DAY_MS])
+                frames += processor.advance_to(processor.watermark_ms + ahead_ms)
+            start = end
+    out.features = latest(frames)
+    return out
+
+
+@functools.cache
+def stream(name: str) -> tuple[dict[int, list[bytes]], WindowConfig, Output]:
+    """A stream's lines per partition, its settings and what one batch of it gives."""
+    lines = simulated_lines(10_000)  # five simulated hours
+    config = WindowConfig()
+    if name == "stretched":
+        # Sixty times slower, hourly ticks: twelve days, so some products come back after
+        # more than the retention, and every late event is far later.
+        start = 1_762_534_800_000
+        lines = retimed(lines, lambda ms: start + (ms - start) * 60)
+        config = WindowConfig(tick_ms=HOUR_MS)
+    routed = route(lines, PARTITIONS)
+    return routed, config, one_batch(routed, config)
+
+
+def assert_same(got: Output, want: Output) -> None:
+    assert (got.accepted, got.duplicates) == (want.accepted, want.duplicates)
+    assert got.rejected == want.rejected
+    # Idle spells may publish ticks the events never reach; every other row is the batch's.
+    last_tick = want.features.group_by("partition").agg(last=pl.col("tick_ms").max())
+    ahead = got.features.join(last_tick, on="partition").filter(pl.col("tick_ms") > pl.col("last"))
+    reached = got.features.join(ahead.select(KEYS), on=KEYS, how="anti")
+    counts = reached.select(*KEYS, "events_5m").join(
+        want.features.select(*KEYS, "events_5m"), on=KEYS, how="full", suffix="_batch"
+    )
+    differ = counts.filter(pl.col("events_5m").ne_missing(pl.col("events_5m_batch")))
+    assert differ.height == 0, f"event counts differ:\n{differ}"
+    assert reached.equals(want.features)
+
+
+@pytest.mark.slow
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(["as simulated", "stretched"]),
+    idle=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_any_packing_polls_and_idle_spells_give_the_features_of_one_batch(name, idle, seed) -> None:
+    lines, config, want = stream(name)
+    assert want.duplicates > 0 and want.rejected and want.features.height > 1_000
+    # One seed draws the whole packing: an example is replayed by its seed.
+    assert_same(in_polls(lines, config, random.Random(seed), idle), want)
 
 
 def event(i: int, ts_ms: int, product: str, **extra: object) -> bytes:
@@ -57,11 +169,6 @@ def test_a_product_back_after_the_retention_starts_afresh_inside_one_batch() -> 
     back = whole.filter(pl.col("tick_ms") > back_ms)
     assert back.height > 0 and back["category"].is_null().all()
     assert back["hours_since_first_seen"].max() < 24
-
-
-def latest(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    keys = ["partition", "product_id", "tick_ms"]
-    return pl.concat(frames).unique(keys, keep="last", maintain_order=True).sort(keys)
 
 
 def test_idle_ticks_leave_lateness_to_the_events() -> None:
