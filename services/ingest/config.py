@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
+NO_TIME = np.iinfo(np.int64).min // 2  # before any event: no watermark, nothing seen
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 
 from services.ingest.catalog import Catalog
-from services.ingest.config import HOUR_MS, WindowConfig
+from services.ingest.config import HOUR_MS, NO_TIME, WindowConfig
 from services.ingest.dedup import Deduplicator, id_hashes
 from services.ingest.features import (
     WINDOWS_MS,
@@ -42,8 +42,6 @@ from services.ingest.state_arrays import (
 from services.ingest.windows import CountWindows
 from shared.schema import REJECT_SCHEMA, DecodedBatch, decode_lines
 
-NO_TIME = np.iinfo(np.int64).min // 2
-
 
 @dataclass
 class IngestResult:
@@ -57,6 +55,18 @@ class IngestResult:
     @property
     def feature_rows(self) -> pl.DataFrame | None:
         return pl.concat(self.features) if self.features else None
+
+
+@dataclass
+class Lookahead:
+    """Provisional ticks: a fork of the spread state, the next tick it passes, the tick
+    up to which it has counted the events folded so far, and its own hourly medians."""
+
+    spread: Spread
+    next_tick_ms: int
+    peers: PeerMedians | None
+    peers_hour_ms: int | None
+    counted_until_ms: int = NO_TIME
 
 
 class PartitionProcessor:
@@ -77,6 +87,11 @@ class PartitionProcessor:
         # Category medians for the peer columns, and the hour they serve.
         self.peers: PeerMedians | None = None
         self.peers_hour_ms: int | None = None
+        # Provisional ticks (`advance_to`): the last one published, and the fork firing
+        # them until events come. Neither is checkpointed: a restarted worker may publish
+        # an idle tick again, which only repeats a provisional row.
+        self.provisional_until_ms = NO_TIME
+        self._ahead: Lookahead | None = None
 
     def submit(self, lines: list[bytes], *, now_ms: int) -> IngestResult:
         """Decode, validate and fold NDJSON lines; `line_no`s in the result index `lines`."""
@@ -92,6 +107,7 @@ class PartitionProcessor:
         result = IngestResult(rejected=_joined_rejects(decoded.rejected, future))
         if events.height == 0:
             return result
+        self._ahead = None  # provisional ticks fork the state anew after events
         ts = events["ts_ms"].to_numpy()
         lateness, tick = self.config.allowed_lateness_ms, self.config.tick_ms
         running_max = np.maximum.accumulate(np.maximum(ts, self.max_ts_ms))
@@ -121,7 +137,8 @@ class PartitionProcessor:
         last_passed = np.concatenate([[first_ms - tick], until])
         chunks = self._prepare(accepted, chunk[keep], last_passed)
         fired: list[TickRows] = []
-        for c, (counts, described) in enumerate(chunks):
+        for c, (restarted, counts, described) in enumerate(chunks):
+            self.catalog.restart(*restarted)
             self.windows.add(*counts)
             self.uncounted.append(counts[:2])
             self.catalog.describe(*described)
@@ -141,17 +158,44 @@ class PartitionProcessor:
         return result
 
     def advance_to(self, watermark_ms: int) -> list[pl.DataFrame]:
-        """Move the watermark without events (idle partition following the wall clock)."""
-        if self.next_tick_ms is None or watermark_ms <= self.watermark_ms:
+        """Feature rows of the ticks up to `watermark_ms` that the events have not reached
+        (an idle partition following the wall clock), each tick published once this way.
+
+        These ticks are provisional. They fire on a fork of the spread state and leave
+        the watermark, dedup, windows and catalog where the events put them, so an event
+        arriving later with a time before such a tick is judged as a replay would judge
+        it, and the tick fires again, with every event, once the events' watermark passes
+        it: the last row published per product and tick is the one a replay gives.
+        """
+        tick = self.config.tick_ms
+        if self.next_tick_ms is None:
             return []
-        self.watermark_ms = watermark_ms
-        first_ms, tick = self.next_tick_ms, self.config.tick_ms
-        if watermark_ms < first_ms:
+        if self._ahead is None:
+            self._ahead = Lookahead(
+                self.spread.fork(), self.next_tick_ms, self.peers, self.peers_hour_ms
+            )
+        ahead, last_ms = self._ahead, watermark_ms - watermark_ms % tick
+        if last_ms < ahead.next_tick_ms:
             return []
-        last_ms = watermark_ms - watermark_ms % tick
-        self.dedup.advance(first_ms, last_ms, tick)
-        firing = self._ticks_to_fire(np.empty(0, np.int64), first_ms, last_ms)
-        return frames(self._pass(first_ms, last_ms, firing), self.partition)
+        firing = self._ticks_to_fire(np.empty(0, np.int64), ahead.next_tick_ms, last_ms)
+        fired = []
+        for tick_ms in firing.tolist():
+            # The row rule of `_fire`, on the lookahead's own bookkeeping.
+            hour_ms = tick_ms - tick_ms % HOUR_MS
+            changed = self._uncounted_slots(ahead.counted_until_ms, tick_ms)
+            ahead.counted_until_ms = tick_ms
+            everyone = tick_ms == hour_ms or ahead.peers_hour_ms != hour_ms
+            if tick_ms <= self.provisional_until_ms or not (everyone or len(changed)):
+                continue
+            rows, peers = self._rows(
+                tick_ms, changed, everyone, ahead.peers, ahead.spread, watermark_ms
+            )
+            if peers is not None:
+                ahead.peers, ahead.peers_hour_ms = peers, hour_ms
+            fired.append(rows)
+            self.provisional_until_ms = tick_ms
+        ahead.next_tick_ms = last_ms + tick
+        return frames(fired, self.partition)
 
     def _split_future(
         self, events: pl.DataFrame, now_ms: int
@@ -243,9 +287,10 @@ class PartitionProcessor:
 
     def _prepare(
         self, accepted: pl.DataFrame, chunk: np.ndarray, last_passed: np.ndarray
-    ) -> list[tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]]:
-        """Vectorised work for a whole batch: slots, spread rows, and per chunk the count
-        partials and product descriptions to fold before that chunk's ticks pass.
+    ) -> list[tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], tuple[np.ndarray, ...]]]:
+        """Vectorised work for a whole batch: slots, spread rows, and per chunk the products
+        starting afresh, count partials and product descriptions to fold before that
+        chunk's ticks pass.
 
         `last_passed[c]` is the last tick passed before chunk c (pruning happens at ticks).
         Spread rows can be folded at once because a tick only reads buckets before it, and
@@ -254,7 +299,7 @@ class PartitionProcessor:
         """
         n_chunks = len(last_passed)
         accepted = accepted.with_columns(chunk=pl.Series(chunk, dtype=pl.Int64))
-        slots = self.catalog.assign(accepted, last_passed)
+        slots, restarts = self.catalog.assign(accepted, last_passed)
         tick = self.config.tick_ms
         accepted = accepted.with_columns(
             slot=pl.Series(slots, dtype=pl.Int64),
@@ -283,6 +328,9 @@ class PartitionProcessor:
         ]
         edges = np.searchsorted(partial["chunk"].to_numpy(), np.arange(n_chunks + 1))
         info = np.searchsorted(described["chunk"].to_numpy(), np.arange(n_chunks + 1))
+        order = np.argsort(restarts.chunk, kind="stable")
+        fresh = np.searchsorted(restarts.chunk[order], np.arange(n_chunks + 1))
+        restarted = [restarts.slot[order], restarts.first_seen_ms[order]]
         details = [
             described["slot"].to_numpy(),
             described["category"].to_numpy(),
@@ -290,6 +338,7 @@ class PartitionProcessor:
         ]
         return [
             (
+                tuple(col[fresh[c] : fresh[c + 1]] for col in restarted),
                 tuple(col[edges[c] : edges[c + 1]] for col in columns),
                 tuple(col[info[c] : info[c + 1]] for col in details),
             )
@@ -301,29 +350,49 @@ class PartitionProcessor:
         since the previous tick, and at a whole hour for every active product.
 
         The category medians of the peer columns are taken over every active product at
-        the first tick of each hour and serve the rest of the hour, so a tick in between
-        costs O(products with new events), and a tick without any costs next to nothing.
+        the first tick of each hour that has one, and serve the rest of the hour, so a
+        tick in between costs O(products with new events), and a tick without any costs
+        next to nothing.
         """
         hour_ms = tick_ms - tick_ms % HOUR_MS
         changed = self._changed_slots(tick_ms)
-        since_ms = tick_ms - self.config.active_ms - HOUR_MS
-        everyone = tick_ms == hour_ms or self.peers_hour_ms != hour_ms
         self.next_tick_ms = tick_ms + self.config.tick_ms
+        everyone = tick_ms == hour_ms or self.peers_hour_ms != hour_ms
         if not everyone and len(changed) == 0:
             return no_rows(tick_ms, self.watermark_ms)
+        rows, peers = self._rows(
+            tick_ms, changed, everyone, self.peers, self.spread, self.watermark_ms
+        )
+        if peers is not None:
+            self.peers, self.peers_hour_ms = peers, hour_ms
+        return rows
+
+    def _rows(
+        self,
+        tick_ms: int,
+        changed: np.ndarray,
+        everyone: bool,
+        peers: PeerMedians | None,
+        spread: Spread,
+        watermark_ms: int,
+    ) -> tuple[TickRows, PeerMedians | None]:
+        """The rows at a tick of the `changed` products (of every active one when
+        `everyone`), and the hour's new category medians when `everyone` finds an active
+        product. Reads the windows and catalog, changes nothing; `spread` moves to the tick
+        only when there are rows."""
+        since_ms = tick_ms - self.config.active_ms - HOUR_MS
         slots = self.catalog.candidates(since_ms, tick_ms, None if everyone else changed)
         if len(slots) == 0:
-            return no_rows(tick_ms, self.watermark_ms)
-        lengths = list(WINDOWS_MS.values())
-        windows = self.windows.windows(slots, tick_ms, lengths)
+            return no_rows(tick_ms, watermark_ms), None
+        windows = self.windows.windows(slots, tick_ms, list(WINDOWS_MS.values()))
         active = windows[list(WINDOWS_MS).index("24h")].sum(axis=1) > 0
+        fresh: PeerMedians | None = None
         if everyone and active.any():
             # Taken at the hour's first tick with an active product: a tick without one
             # (fired, or passed without firing) leaves them to the next.
             counts = dict(zip(WINDOWS_MS, windows[:, active], strict=True))
-            self.peers = PeerMedians.of(counts, self.catalog.category[slots[active]])
-            self.peers_hour_ms = hour_ms
-            if tick_ms != hour_ms:  # the stream's first tick of the hour, between hours
+            peers = fresh = PeerMedians.of(counts, self.catalog.category[slots[active]])
+            if tick_ms % HOUR_MS:  # the stream's first tick of the hour, between hours
                 active &= np.isin(slots, changed)
         keep = np.flatnonzero(active)
         # Rows are published sorted by product id.
@@ -334,13 +403,13 @@ class PartitionProcessor:
             self.catalog.columns(slots),
             self.catalog.first_seen_ms[slots],
             counts,
-            self.spread.at(tick_ms, len(self.catalog.in_use)),
+            spread.at(tick_ms, len(self.catalog.in_use)),
             slots,
             tick_ms=tick_ms,
-            watermark_ms=self.watermark_ms,
-            peers=self.peers,
+            watermark_ms=watermark_ms,
+            peers=peers,
         )
-        return rows
+        return rows, fresh
 
     def _changed_slots(self, tick_ms: int) -> np.ndarray:
         """Slots with folded events before `tick_ms` that no earlier tick counted (in the
@@ -354,6 +423,15 @@ class PartitionProcessor:
         waiting = ~counted
         self.uncounted = [(slot[waiting], bucket_ms[waiting])] if waiting.any() else []
         return distinct(slot[counted])
+
+    def _uncounted_slots(self, since_ms: int, until_ms: int) -> np.ndarray:
+        """Slots with folded events in buckets [since_ms, until_ms) no tick has counted
+        (reads only: for provisional ticks)."""
+        if not self.uncounted:
+            return np.empty(0, np.int64)
+        slot = np.concatenate([part[0] for part in self.uncounted])
+        bucket_ms = np.concatenate([part[1] for part in self.uncounted])
+        return distinct(slot[(bucket_ms >= since_ms) & (bucket_ms < until_ms)])
 
     @property
     def last_tick_ms(self) -> int | None:

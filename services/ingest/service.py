@@ -209,7 +209,12 @@ class IngestStep:
             self.feature_log.add(partition, features)
 
     def _advance_idle(self, output: Output) -> None:
-        """An idle partition's watermark follows the wall clock, so alerts never stall."""
+        """An idle partition's ticks follow the wall clock, so alerts never stall.
+
+        They are provisional (`PartitionProcessor.advance_to`): lateness stays with the
+        events' own watermark, so what comes after an idle spell is judged as a replay
+        judges it, and a tick it reaches fires again with it.
+        """
         now_s = time.monotonic()
         now_ms = wall_clock_ms()
         for partition, processor in self.processors.items():

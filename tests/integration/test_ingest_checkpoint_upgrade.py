@@ -26,9 +26,9 @@ from _ingest import (
     produce,
     published_features,
     read_topic,
-    simulated_lines,
     wait_caught_up,
 )
+from _streams import simulated_lines
 
 from services.ingest import checkpoint
 from services.ingest.checkpoint import Checkpoint
