@@ -8,6 +8,7 @@ import json
 import numpy as np
 import polars as pl
 import pytest
+from _lean import run_lean
 
 from services.model import registry
 from services.model.calibration import expected_calibration_error
@@ -110,3 +111,20 @@ def test_products_too_new_to_judge_score_as_the_least_likely(trained) -> None:
     assert scores.filter(young)["probability"].max() == scores["probability"].min()
     scorer.min_history_h = 0  # without the rule the model guesses on them
     assert scorer.score(trained.features).filter(young)["score"].min() > 0
+
+
+def test_a_version_scores_without_the_train_and_compiled_extras(trained) -> None:
+    # The score service installs without scikit-learn and lleaves: LightGBM predicts.
+    features = trained.registry / "lean-features.parquet"
+    trained.features.head(2_000).write_parquet(features)
+    done = run_lean(
+        "import polars as pl\n"
+        "from pathlib import Path\n"
+        "from services.model.registry import load_version\n"
+        f"scorer = load_version(Path({str(trained.good)!r}))\n"
+        "assert not scorer.wait_compiled(30)\n"
+        f"scores = scorer.score(pl.read_parquet({str(features)!r}))\n"
+        "print(scores.height, scores['probability'].is_between(0, 1).all())\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["2000", "True"]
