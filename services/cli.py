@@ -146,14 +146,18 @@ def replay(
 ) -> None:
     """Run the live pipeline's cores over a file, as fast as the CPU allows."""
     from services.pipeline import load_scorer
-    from services.replay import replay_file
+    from services.replay import NotEvents, replay_file
 
     try:
         scorer = load_scorer(model) if model is not None else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--model") from exc
-    summary = replay_file(events, alerts_out, scorer=scorer, partitions=partitions)
-    typer.echo(summary)
+    try:
+        replayed = replay_file(events, alerts_out, scorer=scorer, partitions=partitions)
+    except NotEvents as exc:
+        typer.echo(f"pantau: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(replayed.describe())
 
 
 @app.command()

@@ -36,6 +36,7 @@ def load_scorer(model_dir: Path) -> Scorer:
 
 @dataclass
 class PipelineStats:
+    lines: int = 0  # lines submitted (one event each when the input is events)
     accepted: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
@@ -61,6 +62,7 @@ class LocalPipeline:
         self.stats = PipelineStats()
 
     def submit(self, lines: list[bytes]) -> None:
+        self.stats.lines += len(lines)
         decoded = decode_lines(lines)
         self._count_rejects(decoded.rejected)
         ids = decoded.events["product_id"].unique().to_list()
