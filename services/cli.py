@@ -124,6 +124,7 @@ def demo(
     """
     from services.demo import run_demo
 
+    _check_port_free("127.0.0.1", port, "pass --port (make demo PORT=...)")
     _logging("WARNING")
     try:
         run_demo(seed=seed, speed=speed, products=products, port=port, train=train, model_dir=model)
