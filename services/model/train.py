@@ -167,7 +167,7 @@ def fit(
         bar.update(task, total=rounds, completed=rounds)
     best = booster.best_iteration or booster.current_iteration()
     if progress:
-        bar.console.print(rounds_summary(rounds, best, cfg))
+        bar.console.print(rounds_summary(rounds, best, cfg), soft_wrap=True)
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
     calibration = Isotonic.fit(booster.predict(x_valid, raw_score=True), y_valid)
     margin = booster.predict(matrix(test, INPUT_COLUMNS), raw_score=True)
