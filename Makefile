@@ -13,11 +13,16 @@ TEST_ENV := PANTAU_KAFKA_PORT=19092 PANTAU_KAFKA_CONTROLLER_PORT=19093 \
 
 install: $(STAMP)
 
+# Every step says what it does; pip shows what it fetches and installs (minutes the first time).
 $(STAMP): pyproject.toml
+	@echo "== install 1/3: Python virtual environment in $(VENV)"
 	test -d $(VENV) || python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	@echo "== install 2/3: pip"
+	$(VENV)/bin/pip install --upgrade pip
+	@echo "== install 3/3: Pantau with its train and dev extras (a few minutes the first time)"
+	$(VENV)/bin/pip install -e '.[train,dev]'
 	touch $(STAMP)
+	@echo "== installed: $(VENV)/bin/pantau"
 
 # Debian packages the tests use for real: promtool/prometheus and headless Chromium.
 system-deps:
@@ -29,8 +34,10 @@ system-deps:
 		fi; \
 	fi
 
+# The API and seller page port: make demo PORT=8123
+PORT ?= 8000
 demo: install
-	$(VENV)/bin/pantau demo
+	$(VENV)/bin/pantau demo --port $(PORT)
 
 test: install system-deps
 	$(TEST_ENV) $(BROKER) start

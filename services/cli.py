@@ -124,6 +124,7 @@ def demo(
     """
     from services.demo import run_demo
 
+    _check_port_free("127.0.0.1", port, "pass --port (make demo PORT=...)")
     _logging("WARNING")
     try:
         run_demo(seed=seed, speed=speed, products=products, port=port, train=train, model_dir=model)
@@ -146,14 +147,18 @@ def replay(
 ) -> None:
     """Run the live pipeline's cores over a file, as fast as the CPU allows."""
     from services.pipeline import load_scorer
-    from services.replay import replay_file
+    from services.replay import NotEvents, replay_file
 
     try:
         scorer = load_scorer(model) if model is not None else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--model") from exc
-    summary = replay_file(events, alerts_out, scorer=scorer, partitions=partitions)
-    typer.echo(summary)
+    try:
+        replayed = replay_file(events, alerts_out, scorer=scorer, partitions=partitions)
+    except NotEvents as exc:
+        typer.echo(f"pantau: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(replayed.describe())
 
 
 @app.command()

@@ -37,6 +37,7 @@ def load_scorer(model_dir: Path) -> Scorer:
 
 @dataclass
 class PipelineStats:
+    lines: int = 0  # lines submitted (one event each when the input is events)
     accepted: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
@@ -64,6 +65,7 @@ class LocalPipeline:
     def submit(self, lines: list[bytes], now_ms: int | None = None) -> None:
         """Route and fold lines; `now_ms` (default: the wall clock) bounds their event time."""
         now_ms = wall_clock_ms() if now_ms is None else now_ms
+        self.stats.lines += len(lines)
         decoded = decode_lines(lines)
         self._count_rejects(decoded.rejected)
         ids = decoded.events["product_id"].unique().to_list()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import sessionmaker
 from services.api import auth
 from services.api.consumer import ScoreConsumer
 from services.api.db import create_schema, make_engine, make_sessionmaker
+from services.api.docs import add_docs
 from services.api.event_sink import EventSink, KafkaEventSink
 from services.api.intake import ScoreIntake
 from services.api.routes import alerts, events, health, metrics, products, trends
@@ -63,7 +64,10 @@ def create_app(
         version="0.1.0",
         description="Rising products for Indonesian micro and small businesses, scored early.",
         lifespan=lifespan,
+        docs_url=None,  # add_docs serves them without a CDN
+        redoc_url=None,
     )
+    add_docs(app)
     app.state.settings = settings
     app.state.sessionmaker = sessions
     app.state.kafka = kafka
