@@ -37,8 +37,9 @@ import numpy as np
 import polars as pl
 
 from services.api.auth import create_key
-from services.api.db import create_schema, make_engine, make_sessionmaker
+from services.api.db import make_engine, make_sessionmaker
 from services.api.routes.trends import encode_cursor
+from services.api.schema import upgrade_schema
 from services.api.store import save_scores
 from shared.regions import PROVINCES
 from shared.scores import SCORE_SCHEMA
@@ -84,7 +85,7 @@ def fill_store(url: str, products: int, seed: int = 1) -> str:
     )
     frame = frame.select([pl.col(c).cast(t) for c, t in SCORE_SCHEMA.items() if c in frame.columns])
     engine = make_engine(url)
-    create_schema(engine)
+    upgrade_schema(engine)
     sessions = make_sessionmaker(engine)
     with sessions.begin() as session:
         save_scores(session, frame)

@@ -10,10 +10,11 @@ from sqlalchemy.orm import sessionmaker
 
 from services.api import auth
 from services.api.consumer import ScoreConsumer
-from services.api.db import create_schema, make_engine, make_sessionmaker
+from services.api.db import make_engine, make_sessionmaker
 from services.api.event_sink import EventSink, KafkaEventSink
 from services.api.intake import ScoreIntake
 from services.api.routes import alerts, events, health, metrics, products, trends
+from services.api.schema import ensure_schema
 from services.api.web import routes as web
 from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.outbox import enqueue_alert
@@ -37,7 +38,7 @@ def create_app(
         event_sink = KafkaEventSink(kafka, settings.events_produce_timeout_s)
     if sessions is None:
         engine = make_engine(settings.database_url)
-        create_schema(engine)
+        ensure_schema(engine, migrate=settings.migrate_on_start)
         sessions = make_sessionmaker(engine)
 
     @asynccontextmanager

@@ -68,6 +68,9 @@ class ScoreHistory(Base):
     events_1h: Mapped[float] = mapped_column(Float, default=0.0)
     events_24h: Mapped[float] = mapped_column(Float, default=0.0)
 
+    # Retention deletes the oldest ticks first.
+    __table_args__ = (Index("ix_scores_history_tick", "tick_ms"),)
+
 
 def _insert(session: Session, table: Any) -> Any:
     dialect = session.get_bind().dialect.name
