@@ -186,8 +186,10 @@ def save_alert(session: Session, alert: dict[str, Any]) -> bool:
             body=alert,
         )
         .on_conflict_do_nothing(index_elements=["id"])
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT.
+        .returning(AlertRecord.seq)
     )
-    return session.execute(stmt).rowcount == 1
+    return session.execute(stmt).scalar_one_or_none() is not None
 
 
 class AlertStateRecord(Base):
