@@ -13,6 +13,7 @@ from services.api.consumer import ScoreConsumer
 from services.api.db import make_engine, make_sessionmaker
 from services.api.event_sink import EventSink, KafkaEventSink
 from services.api.intake import ScoreIntake
+from services.api.retention import RetentionJob, RetentionPolicy
 from services.api.routes import alerts, events, health, metrics, products, trends
 from services.api.schema import ensure_schema
 from services.api.web import routes as web
@@ -51,7 +52,18 @@ def create_app(
         dispatcher = Dispatcher(sessions, webhooks) if settings.run_dispatcher else None
         if dispatcher is not None:
             dispatcher.start()
+        retention = None
+        if settings.run_retention:
+            retention = RetentionJob(
+                sessions,
+                RetentionPolicy.from_settings(settings),
+                settings.retention_interval_min * 60,
+            )
+            retention.start()
+        app.state.retention = retention
         yield
+        if retention is not None:
+            retention.stop()
         if consumer is not None:
             consumer.stop()
         if dispatcher is not None:
