@@ -35,6 +35,16 @@ done
 
 mkdir -p "$STATE_DIR"
 STATE_DIR="$(cd "$STATE_DIR" && pwd)"
+# As root the server runs as `postgres`, which must be able to reach the state dir; under
+# a private home (mode 700) it cannot, and the state goes to /var/tmp instead.
+if [[ "$(id -u)" == 0 ]]; then
+    chown "$SUPERUSER": "$STATE_DIR"
+    if ! runuser -u "$SUPERUSER" -- test -w "$STATE_DIR"; then
+        STATE_DIR="/var/tmp/pantau-postgres-$(echo "$STATE_DIR" | sha256sum | cut -c1-12)"
+        mkdir -p "$STATE_DIR"
+        chown "$SUPERUSER": "$STATE_DIR"
+    fi
+fi
 DATA_DIR="$STATE_DIR/data"
 LOG_FILE="$STATE_DIR/postgres.log"
 
@@ -72,9 +82,6 @@ psql_cmd() {
 init_cluster() {
     [[ -f "$DATA_DIR/PG_VERSION" ]] && return 0
     log "initdb in $DATA_DIR"
-    if [[ "$(id -u)" == 0 ]]; then
-        chown "$SUPERUSER": "$STATE_DIR"
-    fi
     as_owner "$BIN/initdb" -D "$DATA_DIR" -U "$SUPERUSER" --auth=trust --encoding=UTF8 \
         --locale=C.UTF-8 >"$STATE_DIR/initdb.log" 2>&1 ||
         { cat "$STATE_DIR/initdb.log" >&2; die "initdb failed"; }
