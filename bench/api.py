@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 import numpy as np
 import polars as pl
+from sqlalchemy import make_url
 
 from services.api.auth import create_key
 from services.api.db import make_engine, make_sessionmaker
@@ -251,11 +252,15 @@ def main() -> None:
     parser.add_argument("--duration-s", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3, help="runs per scenario (medians)")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--database-url",
+        help="store to fill and serve, e.g. a PostgreSQL database (default: a new SQLite file)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench.api needs wrk (Debian package `wrk`: apt-get install wrk)")
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'pantau.db'}"
+        url = args.database_url or f"sqlite:///{Path(tmp) / 'pantau.db'}"
         started = time.perf_counter()
         key = fill_store(url, args.products)
         fill_s = time.perf_counter() - started
@@ -320,6 +325,7 @@ def main() -> None:
         json.dumps(
             {
                 "products": args.products,
+                "store": make_url(url).get_backend_name(),
                 "connections": args.connections,
                 "duration_s": args.duration_s,
                 "runs": args.runs,
