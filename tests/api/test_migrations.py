@@ -145,6 +145,17 @@ def test_pantau_db_upgrade_keeps_a_previous_release_database(
     with pytest.raises(SchemaNotCurrent, match="pantau db upgrade"):
         ensure_schema(engine)
     assert current_revision(engine) is None
+    refused = subprocess.run(
+        [sys.executable, "-m", "services.cli", "keys", "create", "--name", "ops"],
+        env={**os.environ, "PANTAU_DATABASE_URL": empty_database_url},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("pantau: the database (")
+    assert "run `pantau db upgrade`" in refused.stderr and len(refused.stderr.splitlines()) == 1
 
     upgraded = subprocess.run(
         [sys.executable, "-m", "services.cli", "db", "upgrade"],
@@ -214,4 +225,10 @@ def test_an_empty_database_is_created_at_head(empty_database_url: str) -> None:
     engine = make_engine(empty_database_url)
     ensure_schema(engine)
     assert current_revision(engine) == head_revision()
+    engine.dispose()
+
+
+def test_a_plain_postgresql_url_uses_psycopg_3() -> None:
+    engine = make_engine("postgresql://pantau@127.0.0.1:1/pantau")
+    assert engine.dialect.driver == "psycopg"
     engine.dispose()
