@@ -37,8 +37,9 @@ def create_app(
     webhooks = webhooks or WebhookSettings()
     if event_sink is None and kafka is not None:
         event_sink = KafkaEventSink(kafka, settings.events_produce_timeout_s)
+    own_engine = None  # closed at shutdown: PostgreSQL counts every pooled connection
     if sessions is None:
-        engine = make_engine(settings.database_url)
+        engine = own_engine = make_engine(settings.database_url)
         ensure_schema(engine, migrate=settings.migrate_on_start)
         sessions = make_sessionmaker(engine)
 
@@ -70,6 +71,8 @@ def create_app(
             dispatcher.stop()
         if event_sink is not None:
             event_sink.close()
+        if own_engine is not None:
+            own_engine.dispose()
 
     app = FastAPI(
         title="Pantau API",
