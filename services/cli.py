@@ -357,13 +357,15 @@ def keys_create(
 ) -> None:
     """Create an API key and print it once."""
     from services.api import auth
-    from services.api.db import create_schema, make_engine, make_sessionmaker
+    from services.api.db import make_engine, make_sessionmaker
+    from services.api.schema import ensure_schema
     from shared.settings import ApiSettings
 
     if scope not in ("read", "admin"):
         raise typer.BadParameter("scope must be read or admin")
-    engine = make_engine(ApiSettings().database_url)
-    create_schema(engine)
+    settings = ApiSettings()
+    engine = make_engine(settings.database_url)
+    ensure_schema(engine, migrate=settings.migrate_on_start)
     with make_sessionmaker(engine).begin() as session:
         key = auth.create_key(session, name, scope)  # type: ignore[arg-type]
     typer.echo(key)
@@ -375,14 +377,16 @@ def dispatch() -> None:
     import signal
     import threading
 
-    from services.api.db import create_schema, make_engine, make_sessionmaker
+    from services.api.db import make_engine, make_sessionmaker
+    from services.api.schema import ensure_schema
     from services.api.webhooks.dispatcher import Dispatcher
     from services.api.webhooks.settings import WebhookSettings
     from shared.settings import ApiSettings
 
     _logging()
-    engine = make_engine(ApiSettings().database_url)
-    create_schema(engine)
+    settings = ApiSettings()
+    engine = make_engine(settings.database_url)
+    ensure_schema(engine, migrate=settings.migrate_on_start)
     dispatcher = Dispatcher(make_sessionmaker(engine), WebhookSettings())
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -395,6 +399,42 @@ def dispatch() -> None:
         dispatcher.stop()
 
 
+db_app = typer.Typer(help="The API's database: schema migrations.")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Upgrade the database (PANTAU_DATABASE_URL) to this release's schema; keeps its rows."""
+    from services.api.db import make_engine
+    from services.api.schema import current_revision, upgrade_schema
+    from shared.settings import ApiSettings
+
+    engine = make_engine(ApiSettings().database_url)
+    before = current_revision(engine)
+    head = upgrade_schema(engine)
+    engine.dispose()
+    if before == head:
+        typer.echo(f"database already at revision {head}")
+    else:
+        typer.echo(f"database upgraded from {before or 'no revision'} to {head}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's revision and this release's (exit 1 if they differ)."""
+    from services.api.db import make_engine
+    from services.api.schema import current_revision, head_revision
+    from shared.settings import ApiSettings
+
+    engine = make_engine(ApiSettings().database_url)
+    current = current_revision(engine)
+    engine.dispose()
+    typer.echo(f"database {current or 'no revision'}, release {head_revision()}")
+    if current != head_revision():
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Run the command; a known operational failure ends in one line and a non-zero exit."""
     import sys
@@ -402,6 +442,7 @@ def main() -> None:
     from kafka.errors import NoBrokersAvailable
     from pydantic import ValidationError
 
+    from services.api.schema import SchemaNotCurrent
     from shared.metrics import PortInUse
     from shared.settings import settings_error_line
 
@@ -414,7 +455,7 @@ def main() -> None:
             raise
         print(f"pantau: {line}", file=sys.stderr)
         sys.exit(2)
-    except PortInUse as exc:
+    except (PortInUse, SchemaNotCurrent) as exc:
         print(f"pantau: {exc}", file=sys.stderr)
         sys.exit(1)
     except NoBrokersAvailable:

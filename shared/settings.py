@@ -99,6 +99,24 @@ class ApiSettings(BaseSettings):
         10.0, gt=0, description="wait for Kafka to acknowledge posted events before a 503"
     )
     trend_max_age_ms: int = 3_600_000
+    migrate_on_start: bool = Field(
+        False,
+        description="upgrade the database schema at start (else an outdated one is refused; "
+        "run `pantau db upgrade`); an empty database is always created",
+    )
+    retention_scores_days: float = Field(
+        30.0, gt=0, description="score history older than this (by tick) is deleted"
+    )
+    retention_alerts_days: float = Field(
+        90.0, gt=0, description="alerts older than this (by tick) are deleted"
+    )
+    retention_deliveries_days: float = Field(
+        14.0, gt=0, description="finished webhook deliveries older than this are deleted"
+    )
+    retention_interval_min: float = Field(
+        60.0, gt=0, description="how often the API prunes old rows"
+    )
+    run_retention: bool = Field(True, description="run the pruning job inside this API")
 
 
 def settings_error_line(exc: ValidationError) -> str | None:

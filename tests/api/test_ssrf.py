@@ -7,7 +7,7 @@ import json
 import shutil
 import ssl
 import subprocess
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.api.db import create_schema, make_engine, make_sessionmaker
 from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.models import Delivery, Subscription
 from services.api.webhooks.outbox import enqueue_test
@@ -174,14 +173,6 @@ def test_numeric_spellings_decide_like_the_address(n: int) -> None:
 
 
 # --- at delivery time, through the dispatcher -------------------------------------------------
-
-
-@pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'pantau.db'}")
-    create_schema(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def _subscribe_and_send(sessions: sessionmaker[Session], url: str) -> int:

@@ -21,7 +21,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks.webhooks import Webhook
 
-from services.api.db import create_schema, make_engine, make_sessionmaker
 from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.models import Delivery, Subscription
 from services.api.webhooks.outbox import enqueue_alert
@@ -40,16 +39,8 @@ FAST = {
 
 
 @pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'pantau.db'}"
-
-
-@pytest.fixture
-def sessions(db_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(db_url)
-    create_schema(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
+def db_url(database_url: str) -> str:
+    return database_url
 
 
 def alert(i: int, **overrides: Any) -> dict[str, Any]:
