@@ -390,6 +390,95 @@ def dispatch() -> None:
         dispatcher.stop()
 
 
+connect_app = typer.Typer(help="Poll a platform API; its counters become events in pantau.events.")
+app.add_typer(connect_app, name="connect")
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="print the events instead of producing; save no state")
+]
+Polls = Annotated[int, typer.Option(help="stop after this many polls (0: run until stopped)")]
+
+
+def _run_connector(make_poller, dry_run: bool, polls: int) -> None:  # type: ignore[no-untyped-def]
+    """Build the writer and the service around a poller, and run it until stopped."""
+    import threading
+
+    import httpx
+
+    from services.sources.connect_settings import ConnectSettings
+    from services.sources.connector import ConnectorService, wall_clock_ms
+    from services.sources.event_writer import EventWriter
+    from shared import metrics
+    from shared.settings import KafkaSettings
+
+    _logging()
+    settings = ConnectSettings()
+    stop = threading.Event()
+    metrics.start_metrics_server(0 if dry_run else settings.metrics_port, "connect")
+    writer = EventWriter(KafkaSettings(), dry_run=dry_run)
+    with httpx.Client(timeout=30.0) as http:
+        poller = make_poller(http, stop.wait, wall_clock_ms)
+        service = ConnectorService(poller, writer, settings, stop, save_state=not dry_run)
+        try:
+            service.run(polls)
+        except KeyboardInterrupt:
+            stop.set()
+
+
+def _refused(exc: Exception) -> None:
+    typer.echo(f"pantau: the platform refused the connector: {exc}", err=True)
+    raise typer.Exit(1) from exc
+
+
+@connect_app.command("youtube")
+def connect_youtube(dry_run: DryRun = False, polls: Polls = 0) -> None:
+    """YouTube Data API v3 (PANTAU_YOUTUBE_API_KEY): mostPopular in the region and keyword
+    searches, counters polled 50 ids a call, paced to fit the daily quota."""
+    import httpx
+
+    from services.sources.api_calls import ApiError
+    from services.sources.connect_settings import YouTubeSettings
+    from services.sources.youtube import YouTubePoller
+
+    settings = YouTubeSettings()
+    if not settings.api_key.get_secret_value():
+        raise typer.BadParameter("set PANTAU_YOUTUBE_API_KEY to a YouTube Data API key")
+
+    def make(http: httpx.Client, wait, clock):  # type: ignore[no-untyped-def]
+        http.timeout = httpx.Timeout(settings.timeout_s)
+        return YouTubePoller(settings, http, wait, clock)
+
+    try:
+        _run_connector(make, dry_run, polls)
+    except ApiError as exc:
+        _refused(exc)
+
+
+@connect_app.command("tiktok")
+def connect_tiktok(dry_run: DryRun = False, polls: Polls = 0) -> None:
+    """TikTok Research API (PANTAU_TIKTOK_CLIENT_KEY, PANTAU_TIKTOK_CLIENT_SECRET): videos
+    of the region matching keywords or hashtags, paged, within the daily request limit."""
+    import httpx
+
+    from services.sources.api_calls import ApiError
+    from services.sources.connect_settings import TikTokSettings
+    from services.sources.tiktok import TikTokPoller
+
+    settings = TikTokSettings()
+    if not settings.client_key or not settings.client_secret.get_secret_value():
+        raise typer.BadParameter("set PANTAU_TIKTOK_CLIENT_KEY and PANTAU_TIKTOK_CLIENT_SECRET")
+    if not settings.keywords and not settings.hashtags:
+        raise typer.BadParameter("set PANTAU_TIKTOK_KEYWORDS or PANTAU_TIKTOK_HASHTAGS")
+
+    def make(http: httpx.Client, wait, clock):  # type: ignore[no-untyped-def]
+        http.timeout = httpx.Timeout(settings.timeout_s)
+        return TikTokPoller(settings, http, wait, clock)
+
+    try:
+        _run_connector(make, dry_run, polls)
+    except ApiError as exc:
+        _refused(exc)
+
+
 def main() -> None:
     """Run the command; a known operational failure ends in one line and a non-zero exit."""
     import sys
