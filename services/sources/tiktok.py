@@ -253,6 +253,7 @@ class TikTokPoller:
         self.clock_ms = clock_ms
         self.last_cost = 1
         self.tracked = 0
+        self.last_snapshots = snapshots([], 0)
 
     @property
     def tracked_count(self) -> int:
@@ -301,6 +302,7 @@ class TikTokPoller:
             # A video listed on two pages (its counters moved the ordering) is observed once.
             result.snapshots = pl.concat(frames).unique("item_id", keep="last", maintain_order=True)
         self.tracked = result.snapshots.height
+        self.last_snapshots = result.snapshots
         return result
 
     def next_wait_s(self) -> float:

@@ -10,6 +10,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -204,7 +205,7 @@ class FakeTikTok:
                 return JSONResponse(
                     {"error": "invalid_request", "error_description": "content type"}, 400
                 )
-            form = dict(await request.form())
+            form = dict(parse_qsl((await request.body()).decode()))
             self.token_requests.append({k: str(v) for k, v in form.items()})
             if form.get("grant_type") != "client_credentials":
                 return JSONResponse(
