@@ -19,15 +19,15 @@ from _ingest import IngestProcess, ingest_env, published_dead_letters, published
 from _ingest import wait_caught_up as caught_up
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "sources"))
-from fake_apis import API_KEY, FakeYouTube  # noqa: E402
-from pydantic import SecretStr  # noqa: E402
+from fake_apis import API_KEY, FakeYouTube
+from pydantic import SecretStr
 
-from services.sources.connect_settings import ConnectSettings, YouTubeSettings  # noqa: E402
-from services.sources.connector import ConnectorService  # noqa: E402
-from services.sources.event_writer import EventWriter  # noqa: E402
-from services.sources.youtube import YouTubePoller  # noqa: E402
-from shared.kafka import ensure_topics  # noqa: E402
-from shared.settings import KafkaSettings  # noqa: E402
+from services.sources.connect_settings import ConnectSettings, YouTubeSettings
+from services.sources.connector import ConnectorService
+from services.sources.event_writer import EventWriter
+from services.sources.youtube import YouTubePoller
+from shared.kafka import ensure_topics
+from shared.settings import KafkaSettings
 
 pytestmark = pytest.mark.kafka
 

@@ -1,8 +1,0 @@
-"""Fixtures for the connector tests: fake platform APIs served on 127.0.0.1."""
-
-from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
