@@ -53,6 +53,7 @@ class FakeYouTube:
     units_used: int = 0
     failures: deque[Any] = field(default_factory=deque)  # ("status", reason...) or "malformed"
     requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    growth: dict[str, int] = field(default_factory=dict)  # views added per poll of the id
 
     def resource(self, video_id: str, parts: set[str]) -> dict[str, Any]:
         v = self.videos[video_id]
@@ -118,6 +119,9 @@ class FakeYouTube:
                 ids = params["id"].split(",")
                 if len(ids) > 50:
                     return youtube_error(400, "invalidValue", "too many ids")
+                for i in ids:
+                    if i in self.videos and i in self.growth:
+                        self.videos[i]["viewCount"] += self.growth[i]
                 items = [self.resource(i, parts) for i in ids if i in self.videos]
                 return JSONResponse(
                     {
