@@ -398,7 +398,7 @@ DryRun = Annotated[
 Polls = Annotated[int, typer.Option(help="stop after this many polls (0: run until stopped)")]
 
 
-def _run_connector(make_poller, dry_run: bool, polls: int) -> None:  # type: ignore[no-untyped-def]
+def _run_connector(make_poller, dry_run: bool, polls: int, default_port: int) -> None:  # type: ignore[no-untyped-def]
     """Build the writer and the service around a poller, and run it until stopped."""
     import threading
 
@@ -413,7 +413,8 @@ def _run_connector(make_poller, dry_run: bool, polls: int) -> None:  # type: ign
     _logging()
     settings = ConnectSettings()
     stop = threading.Event()
-    metrics.start_metrics_server(0 if dry_run else settings.metrics_port, "connect")
+    port = default_port if settings.metrics_port is None else settings.metrics_port
+    metrics.start_metrics_server(0 if dry_run else port, "connect")
     writer = EventWriter(KafkaSettings(), dry_run=dry_run)
     with httpx.Client(timeout=30.0) as http:
         poller = make_poller(http, stop.wait, wall_clock_ms)
@@ -448,7 +449,7 @@ def connect_youtube(dry_run: DryRun = False, polls: Polls = 0) -> None:
         return YouTubePoller(settings, http, wait, clock)
 
     try:
-        _run_connector(make, dry_run, polls)
+        _run_connector(make, dry_run, polls, settings.default_metrics_port)
     except ApiError as exc:
         _refused(exc)
 
@@ -474,7 +475,7 @@ def connect_tiktok(dry_run: DryRun = False, polls: Polls = 0) -> None:
         return TikTokPoller(settings, http, wait, clock)
 
     try:
-        _run_connector(make, dry_run, polls)
+        _run_connector(make, dry_run, polls, settings.default_metrics_port)
     except ApiError as exc:
         _refused(exc)
 

@@ -7,7 +7,7 @@ they never reach a log line or a repr.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -26,7 +26,9 @@ class ConnectSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PANTAU_CONNECT_")
 
     state_dir: Path = Path("var/connect")
-    metrics_port: int = Field(9104, ge=0, le=65_535, description="0 turns the endpoint off")
+    metrics_port: int | None = Field(
+        None, ge=0, le=65_535, description="0 turns it off; default 9104 youtube, 9105 tiktok"
+    )
     backfill: bool = Field(False, description="emit a new item's whole counters at first sight")
 
 
@@ -34,6 +36,7 @@ class YouTubeSettings(BaseSettings):
     """YouTube Data API v3 connector (`PANTAU_YOUTUBE_*`)."""
 
     model_config = SettingsConfigDict(env_prefix="PANTAU_YOUTUBE_")
+    default_metrics_port: ClassVar[int] = 9104
 
     api_key: SecretStr = SecretStr("")
     base_url: str = "https://www.googleapis.com/youtube/v3"
@@ -59,6 +62,7 @@ class TikTokSettings(BaseSettings):
     """TikTok Research API connector (`PANTAU_TIKTOK_*`)."""
 
     model_config = SettingsConfigDict(env_prefix="PANTAU_TIKTOK_")
+    default_metrics_port: ClassVar[int] = 9105
 
     client_key: str = ""
     client_secret: SecretStr = SecretStr("")
