@@ -3,6 +3,7 @@ matter (daylight saving time, a spent budget, the 30-day window)."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime
 
 import pytest
@@ -81,5 +82,5 @@ def test_windows_cover_the_range_within_30_days(end: date, days: int) -> None:
     assert windows[0][1] == end and windows[-1][0] == start
     for lo, hi in windows:
         assert 0 <= (hi - lo).days < 30
-    for (lo, _), (_, hi_next) in zip(windows, windows[1:], strict=False):
+    for (lo, _), (_, hi_next) in itertools.pairwise(windows):
         assert (lo - hi_next).days == 1  # adjacent, no gap, no overlap
