@@ -11,8 +11,8 @@ A run can be followed through its logs by these ids:
   `subscription_id` and `outcome`.
 
 Secrets never reach the output: fields named like a secret are masked, and API keys,
-webhook secrets and platform credentials are masked wherever they appear in a line (a last line of defence; callers
-must not pass them in the first place).
+webhook secrets and platform credentials are masked wherever they appear in a line (a last
+line of defence; callers must not pass them in the first place).
 """
 
 from __future__ import annotations
