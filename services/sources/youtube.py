@@ -11,6 +11,7 @@ Errors answer `{"error": {"code", "message", "errors": [{"domain", "reason", ...
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import httpx
 import polars as pl
@@ -251,10 +252,8 @@ class YouTubePoller:
             if not token:
                 break
         if self.settings.keywords and self.polls % self.settings.search_every_polls == 0:
-            after_ms = now_ms - self.settings.max_age_s * 1000
-            after = pl.from_epoch(pl.Series([after_ms]), time_unit="ms").dt.strftime(
-                "%Y-%m-%dT%H:%M:%SZ"
-            )[0]
+            after_s = now_ms / 1000 - self.settings.max_age_s
+            after = datetime.fromtimestamp(after_s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
             for keyword in self.settings.keywords:
                 found.update(published_ms(self.client.search(keyword, after)["items"]))
         for video_id, published in found.items():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from datetime import datetime
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,7 +157,17 @@ class FakeYouTube:
                 return youtube_error(400, "invalidSearchFilter", "part=snippet&type=video expected")
             if (spent := charge(100)) is not None:
                 return spent
-            ids = self.search_results.get(params.get("q", ""), [])
+            after = params.get("publishedAfter", "1970-01-01T00:00:00Z")
+            try:  # RFC 3339, e.g. 1970-01-01T00:00:00Z
+                after_time = datetime.fromisoformat(after.replace("Z", "+00:00"))
+            except ValueError:
+                return youtube_error(400, "invalidPublishedAfterTime", "bad publishedAfter")
+            ids = [
+                i
+                for i in self.search_results.get(params.get("q", ""), [])
+                if datetime.fromisoformat(self.videos[i]["publishedAt"].replace("Z", "+00:00"))
+                >= after_time
+            ]
             items = [
                 {
                     "kind": "youtube#searchResult",
