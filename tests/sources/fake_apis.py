@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import itertools
 import time
-from datetime import datetime
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
