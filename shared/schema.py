@@ -81,7 +81,7 @@ class DecodedBatch:
     rejected: pl.DataFrame
 
 
-def _parse_ts(col: pl.Expr) -> pl.Expr:
+def parse_ts(col: pl.Expr) -> pl.Expr:
     """Epoch milliseconds from either digits or an RFC 3339 time (any offset)."""
     as_int = pl.when(col.str.contains(_INT)).then(col.cast(pl.Int64, strict=False))
     rfc3339 = (
@@ -261,10 +261,10 @@ _MAYBE_BOOLEAN = pl.any_horizontal(pl.col(f).is_in(["true", "false"]) for f in _
 
 
 def _timestamps(ts: pl.Series) -> pl.Series:
-    """`_parse_ts` of the column; a batch of epoch milliseconds only skips the RFC 3339 parse."""
+    """`parse_ts` of the column; a batch of epoch milliseconds only skips the RFC 3339 parse."""
     if ts.str.contains(_INT).all():
         return ts.cast(pl.Int64, strict=False)
-    return ts.to_frame().select(_parse_ts(pl.col("ts"))).to_series()
+    return ts.to_frame().select(parse_ts(pl.col("ts"))).to_series()
 
 
 def _has_boolean(line: bytes) -> bool:
