@@ -17,6 +17,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from services.sources.event_writer import EventWriter, event_lines
 from services.sources.mapping import records_to_snapshots
 from services.sources.presets import PRESETS, detect, items_of, preset_snapshots
 from services.sources.snapshots import validate
-from shared.schema import Lines, decode_lines
+from shared.schema import DecodedBatch, Lines, decode_lines
 
 KINDS = ("auto", "events", "snapshots")
 Progress = Callable[[int], None]  # bytes done, across all files
@@ -134,9 +135,19 @@ class Importer:
     # -- event files ----------------------------------------------------------------------
     def _events_file(self, path: Path, fmt: str, progress: Progress) -> None:
         if fmt == "ndjson":
-            for lines, before, position in files.ndjson_chunks(path):
-                self._event_lines(lines, path, before)
-                progress(position)
+            # The next chunk is read and decoded (Polars, without the GIL) while this one
+            # is batched and handed to the producer.
+            with ThreadPoolExecutor(1, thread_name_prefix="pantau-import-decode") as pool:
+                pending = None
+                for lines, before, position in files.ndjson_chunks(path):
+                    decoding = pool.submit(decode_lines, lines)
+                    if pending is not None:
+                        self._event_lines(*pending[:3], decoded=pending[3].result())
+                        progress(pending[4])
+                    pending = (lines, path, before, decoding, position)
+                if pending is not None:
+                    self._event_lines(*pending[:3], decoded=pending[3].result())
+                    progress(pending[4])
             return
         if fmt == "csv":
             frame = files.read_csv(path)
@@ -149,8 +160,10 @@ class Importer:
             lines = Lines.of([b"\n".join(orjson.dumps(item) for item in items)])[0]
         self._event_lines(lines, path, 0)
 
-    def _event_lines(self, lines: Lines, path: Path | None, before: int) -> None:
-        decoded = decode_lines(lines)
+    def _event_lines(
+        self, lines: Lines, path: Path | None, before: int, decoded: DecodedBatch | None = None
+    ) -> None:
+        decoded = decoded if decoded is not None else decode_lines(lines)
         rejected = decoded.rejected
         if rejected.height:  # blank lines in a file are not records
             blank = [not lines[i].strip() for i in rejected["line_no"].to_list()]
