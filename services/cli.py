@@ -269,6 +269,93 @@ def _echo_version(directory: Path) -> None:
     )
 
 
+@app.command("import")
+def import_(
+    files: Annotated[
+        list[Path], typer.Argument(help="NDJSON, CSV or JSON files", exists=True, dir_okay=False)
+    ],
+    kind: Annotated[str, typer.Option(help="auto, events or snapshots")] = "auto",
+    preset: Annotated[
+        str, typer.Option(help="snapshot shape: auto, csv (generic columns), youtube, tiktok")
+    ] = "auto",
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="COLUMN=FIELD, e.g. --map jumlah_tayang=view (repeatable)"),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="source name of snapshot items (default: the preset)")
+    ] = None,
+    platform: Annotated[
+        str | None, typer.Option(help="platform of records that do not name one")
+    ] = None,
+    observed_at: Annotated[
+        str | None,
+        typer.Option(help="observation time of records without one (default: file time)"),
+    ] = None,
+    backfill: Annotated[
+        bool, typer.Option(help="a first snapshot emits its whole counters, not a baseline")
+    ] = False,
+    baselines: Annotated[Path, typer.Option(help="counter baselines kept between imports")] = Path(
+        "var/sources/import-baselines.parquet"
+    ),
+    dry_run: Annotated[bool, typer.Option(help="validate and count only; send nothing")] = False,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Import events, or snapshots of cumulative counters, into pantau.events."""
+    import io
+
+    import polars as pl
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
+
+    from services.sources.event_writer import EventWriter
+    from services.sources.importer import KINDS, Importer, ImportOptions
+    from services.sources.mapping import parse_mapping
+    from services.sources.presets import PRESETS
+    from shared.schema import parse_ts
+    from shared.settings import KafkaSettings
+
+    if kind not in KINDS:
+        raise typer.BadParameter(f"one of {', '.join(KINDS)}", param_hint="--kind")
+    if preset not in ("auto", "csv", *PRESETS):
+        raise typer.BadParameter(f"one of auto, csv, {', '.join(PRESETS)}", param_hint="--preset")
+    try:
+        mapping = parse_mapping(map_ or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--map") from exc
+    observed_ms = None
+    if observed_at is not None:
+        observed_ms = pl.select(parse_ts(pl.lit(observed_at))).item()
+        if observed_ms is None:
+            raise typer.BadParameter(
+                "expected RFC 3339 (2026-12-01T08:00:00+07:00) or epoch milliseconds",
+                param_hint="--observed-at",
+            )
+    options = ImportOptions(
+        kind=kind,
+        preset=preset,
+        mapping=mapping,
+        source=source,
+        platform=platform,
+        observed_ms=observed_ms,
+        backfill=backfill,
+        baselines_path=baselines,
+    )
+    writer = EventWriter(KafkaSettings(), dry_run=dry_run, echo=io.StringIO() if dry_run else None)
+    total = sum(f.stat().st_size for f in files)
+    bar = Progress(
+        "[bold]import", BarColumn(), DownloadColumn(), TimeElapsedColumn(), disable=not progress
+    )
+    try:
+        with bar:
+            task = bar.add_task("import", total=total)
+            summary = Importer(options, writer).run(
+                files, lambda done: bar.update(task, completed=done)
+            )
+    finally:
+        writer.close()
+    typer.echo(("dry run, nothing sent: " if dry_run else "") + str(summary))
+
+
 model_app = typer.Typer(help="The model registry: list, show and promote versions.")
 app.add_typer(model_app, name="model")
 RegistryDir = Annotated[Path, typer.Option("--dir", help="model registry (PANTAU_MODEL_DIR)")]

@@ -155,5 +155,26 @@ def _events(emitted: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
     return joined.select(
         event_id.alias("event_id"),
         pl.col("observed_ms").alias("ts"),
-        *[pl.col(name) for name in list(EVENT_FIELDS)[2:]],
+        "platform",
+        "product_id",
+        "action",
+        "count",
+        "creator_id",
+        "region",
+        _wire_text("category"),
+        _wire_text("product_name"),
     ).select(pl.col(n).cast(t) for n, t in EVENT_FIELDS.items())
+
+
+def _wire_text(name: str) -> pl.Expr:
+    """A title as the wire format takes it: one line, at most 256 characters, not opening
+    like JSON (a video titled "[REVIEW] ..." must not get its events rejected)."""
+    return (
+        pl.col(name)
+        .str.replace_all(r"[\x00-\x1f]+", " ")
+        .str.strip_chars_start("{[ ")
+        .str.slice(0, 256)
+        .str.strip_chars_end()
+        .replace("", None)
+        .alias(name)
+    )

@@ -13,6 +13,7 @@ from typing import TextIO
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from shared.kafka import ensure_topics, make_producer
 from shared.partitioning import partition_for
@@ -50,19 +51,38 @@ def group_values(
         return []
     order = np.argsort(partition, kind="stable")
     kept, parts = keep[order], partition[order]
-    cumulative = np.cumsum(lines.sizes[kept] + 1)  # each line with its newline
+    buffer, offsets = _gathered(lines, kept)
     partition_ends = np.r_[np.flatnonzero(parts[1:] != parts[:-1]) + 1, len(kept)]
     values, lo = [], 0
     for hi in partition_ends.tolist():
         while lo < hi:
             # As many whole lines as fit (at least one): one step per value, not per line.
-            used = cumulative[lo - 1] if lo else 0
-            end = int(np.searchsorted(cumulative[lo:hi], used + max_value_bytes + 1)) + lo
-            end = max(end, lo + 1)
-            value = b"\n".join(map(lines.__getitem__, kept[lo:end].tolist()))
-            values.append((int(parts[lo]), value))
+            limit = offsets[lo] + max_value_bytes + 1  # + the newline after the last line
+            end = max(int(np.searchsorted(offsets[lo + 1 : hi + 1], limit, side="right")), 1) + lo
+            values.append((int(parts[lo]), bytes(buffer[offsets[lo] : offsets[end] - 1])))
             lo = end
     return values
+
+
+def _gathered(lines: Lines, kept: np.ndarray) -> tuple[memoryview, np.ndarray]:
+    """Lines `kept`, each with a newline, in one buffer, and where each starts (plus the end).
+
+    When the lines sit back to back in their buffer (one chunk of a file, one frame's
+    NDJSON), Arrow gathers them natively; otherwise they are joined one by one.
+    """
+    n = len(lines)
+    if n and np.array_equal(lines.starts[1:], lines.ends[:-1] + 1):
+        bounds = np.r_[lines.starts, lines.ends[-1] + 1].astype(np.int64)
+        source = pa.LargeBinaryArray.from_buffers(
+            pa.large_binary(), n, [None, pa.py_buffer(bounds), pa.py_buffer(lines.data + b"\n")]
+        )
+        taken = source.take(pa.array(kept, type=pa.int64()))
+        raw_offsets = np.frombuffer(taken.buffers()[1], dtype=np.int64)
+        offsets = raw_offsets[taken.offset : taken.offset + len(kept) + 1]
+        return memoryview(taken.buffers()[2]), offsets - offsets[0]
+    joined = b"".join(line + b"\n" for line in lines.take(kept))
+    offsets = np.r_[0, np.cumsum(lines.sizes[kept] + 1)].astype(np.int64)
+    return memoryview(joined), offsets
 
 
 def event_lines(events: pl.DataFrame) -> Lines:

@@ -104,11 +104,15 @@ _CHECKS = _checks()
 def validate(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Valid snapshot rows (conformed) and the others as (line_no, reason, detail).
 
-    `line_no` is the row's position in `frame`; the first failing check names the reason.
+    `line_no` is the frame's `line_no` column when it has one, else the row's position;
+    the first failing check names the reason.
     """
-    snapshots = (
-        conform(frame).with_row_index("line_no").with_columns(pl.col("line_no").cast(pl.Int64))
+    line_no = (
+        frame["line_no"].cast(pl.Int64)
+        if "line_no" in frame.columns
+        else pl.int_range(frame.height, dtype=pl.Int64, eager=True)
     )
+    snapshots = conform(frame).with_columns(line_no.alias("line_no"))
     reason: pl.Expr = pl.lit(None, pl.String)
     detail: pl.Expr = pl.lit(None, pl.String)
     for cond, why, text in reversed(_CHECKS):

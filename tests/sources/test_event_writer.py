@@ -86,3 +86,15 @@ def test_sent_events_land_on_their_products_partition(kafka_settings: KafkaSetti
         got += decoded.events["event_id"].to_list()
     consumer.close()
     assert sorted(got) == sorted(frame["event_id"].to_list())
+
+
+def test_lines_from_several_values_are_grouped_without_their_terminators() -> None:
+    frame = events(40)
+    values = [frame[:20].write_ndjson().encode(), frame[20:].write_ndjson().encode()]
+    lines, _ = Lines.of(values)  # "...\n" + "\n" + "...\n": not back to back
+    assert not np.array_equal(lines.starts[1:], lines.ends[:-1] + 1)
+    partition = line_partitions(frame["product_id"], 2)
+    grouped = group_values(lines, np.arange(40), partition, max_value_bytes=1_000)
+    decoded = [decode_lines(Lines.of([v])[0]) for _, v in grouped]
+    assert all(d.rejected.height == 0 for d in decoded)
+    assert sorted(e for d in decoded for e in d.events["event_id"]) == sorted(frame["event_id"])

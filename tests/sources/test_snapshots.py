@@ -78,3 +78,24 @@ def test_creator_names_are_hashed_and_nulls_stay_null() -> None:
     ids = hashed_creator(pl.Series(["warung_bu_sri", None, "warung_bu_sri"]), "tiktok")
     assert ids[0] == ids[2] and ids[0].startswith("c-") and "warung" not in ids[0]
     assert ids[1] is None
+
+
+def test_titles_become_valid_wire_text() -> None:
+    from services.sources.event_writer import event_lines
+    from shared.schema import decode_lines
+
+    title = "[REVIEW] Keripik\tpedas\n" + "x" * 400
+    snaps = pl.DataFrame(
+        {
+            "source": ["yt", "yt"],
+            "item_id": ["v", "v"],
+            "observed_ms": [T0, T0 + 1],
+            "platform": ["youtube", "youtube"],
+            "product_name": [title, title],
+            "view": [1, 2],
+        }
+    )
+    events = snapshot_events(snaps, CounterBaselines.empty()).events
+    name = events["product_name"][0]
+    assert name.startswith("REVIEW] Keripik pedas x") and len(name) == 256
+    assert decode_lines(list(event_lines(events))).rejected.height == 0
