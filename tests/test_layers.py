@@ -20,7 +20,6 @@ PURE_CORES = [
     "services/sources/snapshots.py",
     "services/sources/counters.py",
     "services/sources/polling.py",
-    "services/sources/text_fields.py",
     "services/model/baseline.py",
     "shared/schema.py",
     "shared/features.py",

@@ -23,21 +23,13 @@ from services.sources.api_calls import ApiError
 from services.sources.connect_settings import TikTokSettings
 from services.sources.connector import PollResult
 from services.sources.polling import QuotaLedger, date_windows, plan_wait_s
-from services.sources.snapshots import conform, hashed_creator
-from services.sources.text_fields import clean_text
+from services.sources.presets import tiktok_videos
 
 SOURCE = "tiktok"
 FIELDS = (
     "id,video_description,create_time,region_code,view_count,like_count,comment_count,"
     "share_count,favorites_count,hashtag_names,username"
 )
-COUNTERS = {
-    "view_count": "view",
-    "like_count": "like",
-    "comment_count": "comment",
-    "share_count": "share",
-    "favorites_count": "save",
-}
 ERROR_CODES = {
     "access_token_invalid": "unauthorized",
     "rate_limit_exceeded": "rate_limited",
@@ -194,46 +186,6 @@ def query_body(settings: TikTokSettings, start: str, end: str) -> dict:
     }
 
 
-def snapshots(videos: list[dict], observed_ms: int) -> pl.DataFrame:
-    """One snapshot row per video: the five counters, a hashed creator, and description +
-    hashtags kept as text for product matching."""
-    columns = {
-        "id": pl.String,
-        "video_description": pl.String,
-        "username": pl.String,
-        "hashtag_names": pl.List(pl.String),
-        **{name: pl.Int64 for name in COUNTERS},
-    }
-    if not videos:
-        return conform(pl.DataFrame(schema={"source": pl.String})).clear()
-    flat = pl.DataFrame(videos, infer_schema_length=None)
-    flat = flat.select(
-        (pl.col(name) if name in flat.columns else pl.lit(None))
-        .cast(dtype, strict=False)
-        .alias(name)
-        for name, dtype in columns.items()
-    )
-    # Hashed, never kept as is; an item without an account keeps a null creator.
-    hashed = hashed_creator(flat["username"].fill_null(""), SOURCE)
-    flat = flat.with_columns(creator_id=pl.when(pl.col("username").is_not_null()).then(hashed))
-    description = pl.col("video_description")
-    tags = pl.col("hashtag_names").list.eval(pl.lit("#") + pl.element()).list.join(" ")
-    text = pl.concat_str([description, tags], separator=" ", ignore_nulls=True)
-    return flat.select(
-        pl.lit(SOURCE).alias("source"),
-        pl.col("id").alias("item_id"),
-        pl.lit(observed_ms, pl.Int64).alias("observed_ms"),
-        pl.lit(SOURCE).alias("platform"),
-        pl.lit(None, pl.String).alias("product_id"),
-        pl.lit(None, pl.String).alias("category"),
-        clean_text(description, 200).alias("product_name"),
-        pl.col("creator_id"),
-        pl.lit(None, pl.String).alias("region"),
-        clean_text(text, 5_000).alias("text"),
-        *(pl.col(api).alias(action) for api, action in COUNTERS.items()),
-    )
-
-
 class TikTokPoller:
     """Each poll re-queries the videos created in the last `lookback_days` (in windows of
     at most 30 days, newest first) and pages through them: every video found is observed."""
@@ -253,7 +205,7 @@ class TikTokPoller:
         self.clock_ms = clock_ms
         self.last_cost = 1
         self.tracked = 0
-        self.last_snapshots = snapshots([], 0)
+        self.last_snapshots = tiktok_videos([], 0)
 
     @property
     def tracked_count(self) -> int:
@@ -268,7 +220,7 @@ class TikTokPoller:
 
     def poll(self) -> PollResult:
         frames: list[pl.DataFrame] = []
-        result = PollResult(snapshots([], 0))
+        result = PollResult(tiktok_videos([], 0))
         today = datetime.fromtimestamp(self.clock_ms() / 1000, tz=UTC).date()
         start = today - timedelta(days=self.settings.lookback_days - 1)
         used_before = self.ledger.used
@@ -285,7 +237,7 @@ class TikTokPoller:
                         page_body["search_id"] = search_id
                     data = self.client.query_page(page_body)
                     pages += 1
-                    frames.append(snapshots(list(data.get("videos") or []), self.clock_ms()))
+                    frames.append(tiktok_videos(list(data.get("videos") or []), self.clock_ms()))
                     if not data.get("has_more"):
                         break
                     cursor, search_id = int(data.get("cursor", 0)), str(data.get("search_id", ""))

@@ -4,6 +4,7 @@ Calls (API key in the `key` parameter; quota cost in units, from the API referen
 `videos.list?chart=mostPopular&regionCode=ID` (1 per page of 50) and `search.list?q=…
 &type=video` (100) discover videos; `videos.list?part=snippet,statistics&id=…` (1 per 50
 ids) polls them. A video missing from a `videos.list` answer was deleted or made private.
+Items become snapshots as a saved response does in `pantau import` (`sources.presets`).
 Errors answer `{"error": {"code", "message", "errors": [{"domain", "reason", ...}]}}`;
 `403 quotaExceeded` means the day's units are spent until midnight Pacific time.
 """
@@ -21,14 +22,12 @@ from services.sources.api_calls import ApiError
 from services.sources.connect_settings import YouTubeSettings
 from services.sources.connector import PollResult
 from services.sources.polling import PACIFIC, QuotaLedger, plan_wait_s, youtube_poll_cost
-from services.sources.snapshots import hashed_creator
-from services.sources.text_fields import clean_text
+from services.sources.presets import youtube_videos
 
 SOURCE = "youtube"
 IDS_PER_CALL = 50
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
-COUNTERS = {"viewCount": "view", "likeCount": "like", "commentCount": "comment"}
 
 
 def parse_response(response: httpx.Response) -> dict:
@@ -113,58 +112,6 @@ class YouTubeClient:
         return self._get("videos", params, 1)
 
 
-def video_frame(items: list[dict]) -> pl.DataFrame:
-    """`videos.list` items flattened: id, published_ms, channel, title, text, counters."""
-    columns = {
-        "id": pl.String,
-        "snippet.publishedAt": pl.String,
-        "snippet.channelId": pl.String,
-        "snippet.title": pl.String,
-        "snippet.description": pl.String,
-        "snippet.tags": pl.List(pl.String),
-        **{f"statistics.{name}": pl.String for name in COUNTERS},
-    }
-    if not items:
-        return pl.DataFrame(schema=columns)
-    flat = pl.json_normalize(items, infer_schema_length=None)
-    return flat.select(
-        (pl.col(name) if name in flat.columns else pl.lit(None)).cast(dtype).alias(name)
-        for name, dtype in columns.items()
-    )
-
-
-def snapshots(items: list[dict], observed_ms: int) -> pl.DataFrame:
-    """One snapshot row per video: counters (strings in the API) as integers, title as the
-    product name until the matcher resolves products, title + description + tags as text."""
-    flat = video_frame(items)
-    # Hashed, never kept as is; an item without an account keeps a null creator.
-    hashed = hashed_creator(flat["snippet.channelId"].fill_null(""), SOURCE)
-    flat = flat.with_columns(
-        creator_id=pl.when(pl.col("snippet.channelId").is_not_null()).then(hashed)
-    )
-    title = pl.col("snippet.title")
-    tags = pl.col("snippet.tags").list.eval(pl.lit("#") + pl.element()).list.join(" ")
-    text = pl.concat_str(
-        [title, pl.col("snippet.description"), tags], separator=" ", ignore_nulls=True
-    )
-    return flat.select(
-        pl.lit(SOURCE).alias("source"),
-        pl.col("id").alias("item_id"),
-        pl.lit(observed_ms, pl.Int64).alias("observed_ms"),
-        pl.lit(SOURCE).alias("platform"),
-        pl.lit(None, pl.String).alias("product_id"),
-        pl.lit(None, pl.String).alias("category"),
-        clean_text(title, 200).alias("product_name"),
-        pl.col("creator_id"),
-        pl.lit(None, pl.String).alias("region"),
-        clean_text(text, 5_000).alias("text"),
-        *(
-            pl.col(f"statistics.{api}").cast(pl.Int64, strict=False).alias(action)
-            for api, action in COUNTERS.items()
-        ),
-    )
-
-
 def published_ms(items: list[dict]) -> dict[str, int]:
     """Video id → publication time (epoch ms) of `videos.list` or `search.list` items."""
     if not items:
@@ -222,7 +169,7 @@ class YouTubePoller:
             for start in range(0, len(ids), IDS_PER_CALL):
                 batch = ids[start : start + IDS_PER_CALL]
                 items = self.client.videos(batch)["items"]
-                frames.append(snapshots(items, self.clock_ms()))
+                frames.append(youtube_videos(items, self.clock_ms()))
                 seen = {str(item.get("id")) for item in items}
                 for video_id in batch:
                     if video_id not in seen:
@@ -238,7 +185,7 @@ class YouTubePoller:
             else:
                 raise
         self.polls += 1
-        result.snapshots = pl.concat(frames) if frames else snapshots([], 0)
+        result.snapshots = pl.concat(frames) if frames else youtube_videos([], 0)
         return result
 
     def _discover(self) -> int:
