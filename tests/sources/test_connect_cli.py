@@ -163,3 +163,60 @@ def test_service_produces_serves_metrics_and_stops_on_sigterm(
     assert {e["count"] for e in events} == {7}
     assert len({e["event_id"] for e in events}) == len(events)
     assert (tmp_path / "state" / "youtube" / "CURRENT").exists()
+
+
+@pytest.mark.kafka
+def test_killed_at_any_moment_never_counts_twice(
+    api: str, fake: FakeYouTube, tmp_path: Path, kafka_settings: KafkaSettings
+) -> None:
+    """SIGKILL the connector at random moments of rapid polling, restart it each time:
+    the events, once ingest drops repeated ids, add up to exactly the counter's rise."""
+    import random
+
+    rng = random.Random(18)
+    environ = env(
+        api,
+        tmp_path / "state",
+        PANTAU_YOUTUBE_MAX_INTERVAL_S="0.02",
+        PANTAU_KAFKA_BOOTSTRAP=kafka_settings.bootstrap,
+        PANTAU_KAFKA_EVENTS_TOPIC=kafka_settings.events_topic,
+        PANTAU_KAFKA_FEATURES_TOPIC=kafka_settings.features_topic,
+        PANTAU_KAFKA_SCORES_TOPIC=kafka_settings.scores_topic,
+        PANTAU_KAFKA_DLQ_TOPIC=kafka_settings.dlq_topic,
+    )
+    log_path = tmp_path / "connect.log"
+    for run in range(4):
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "services.cli", "connect", "youtube"],
+                cwd=REPO,
+                env=environ,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            polls_before = log_path.read_bytes().count(b'"poll done"')
+            deadline = time.monotonic() + 60
+            while log_path.read_bytes().count(b'"poll done"') < polls_before + 3:
+                assert proc.poll() is None and time.monotonic() < deadline, log_path.read_text()
+                time.sleep(0.02)
+            if run < 3:
+                time.sleep(rng.uniform(0, 0.3))  # somewhere inside a poll, or between two
+                proc.kill()
+                proc.wait(timeout=20)
+            else:
+                proc.send_signal(signal.SIGTERM)
+                assert proc.wait(timeout=20) == 0
+    consumer = KafkaConsumer(
+        kafka_settings.events_topic,
+        bootstrap_servers=kafka_settings.bootstrap,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=3000,
+    )
+    events = [orjson.loads(line) for m in consumer for line in m.value.splitlines()]
+    consumer.close()
+    by_id: dict[str, dict] = {}
+    for event in events:
+        assert by_id.setdefault(event["event_id"], event) == event  # a re-send is identical
+    # The first poll saw 10 + 7 (the baseline); the last one saw the fake's final count.
+    total = sum(e["count"] for e in by_id.values())
+    assert total == fake.videos["vidA"]["viewCount"] - 17
