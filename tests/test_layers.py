@@ -19,6 +19,8 @@ PURE_CORES = [
     "services/api/alerts.py",
     "services/sources/snapshots.py",
     "services/sources/counters.py",
+    "services/sources/mapping.py",
+    "services/sources/presets.py",
     "services/sources/polling.py",
     "services/model/baseline.py",
     "shared/schema.py",

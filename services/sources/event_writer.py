@@ -14,6 +14,7 @@ from typing import TextIO
 import numpy as np
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from shared.kafka import ensure_topics, make_producer
 from shared.partitioning import partition_for
@@ -76,7 +77,7 @@ def _gathered(lines: Lines, kept: np.ndarray) -> tuple[memoryview, np.ndarray]:
         source = pa.LargeBinaryArray.from_buffers(
             pa.large_binary(), n, [None, pa.py_buffer(bounds), pa.py_buffer(lines.data + b"\n")]
         )
-        taken = source.take(pa.array(kept, type=pa.int64()))
+        taken = pc.take(source, pa.array(kept, type=pa.int64()))
         raw_offsets = np.frombuffer(taken.buffers()[1], dtype=np.int64)
         offsets = raw_offsets[taken.offset : taken.offset + len(kept) + 1]
         return memoryview(taken.buffers()[2]), offsets - offsets[0]

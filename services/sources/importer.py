@@ -215,6 +215,7 @@ class Importer:
                 self.summary.records += len(items)
                 source = options.source or preset
                 return preset_snapshots(preset, items, observed_ms, source), items
+            document = document if isinstance(document, list) else [document]
             records = _flat_records(document)
         self.summary.records += records.height
         defaults = {
@@ -277,9 +278,8 @@ def _offset(progress: Progress | None, base: int) -> Progress:
     return lambda done: progress(base + done) if progress is not None else None
 
 
-def _flat_records(document: Any) -> pl.DataFrame:
+def _flat_records(items: list[Any]) -> pl.DataFrame:
     """JSON records as text columns (nested values as JSON); a non-object is an empty row."""
-    items = document if isinstance(document, list) else [document]
     records = [r if isinstance(r, dict) else {} for r in items]
     names = list(dict.fromkeys(k for r in records for k in r)) or ["_"]
     return pl.DataFrame(

@@ -71,7 +71,7 @@ def test_the_example_snapshots_become_deltas_once(
     # 8 posts roll up to 7 products; a province given by name became its code.
     assert events["product_id"].n_unique() == 7
     assert set(events["region"]) >= {"ID-JI", "ID-JT"}
-    assert events["ts_ms"].min() > 1_764_543_600_000  # after the first snapshot (06:00 WIB)
+    assert events["ts_ms"].min() == 1_796_081_400_000  # 06:30 WIB: 06:00 set the baselines
     again = run(kafka_settings, [EXAMPLE], baselines_path=baselines)
     assert (again.events, again.repeats) == (0, 850)
     assert topic_events(kafka_settings).height == first.events
