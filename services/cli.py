@@ -274,6 +274,93 @@ def _echo_version(directory: Path) -> None:
     )
 
 
+@app.command("import")
+def import_(
+    files: Annotated[
+        list[Path], typer.Argument(help="NDJSON, CSV or JSON files", exists=True, dir_okay=False)
+    ],
+    kind: Annotated[str, typer.Option(help="auto, events or snapshots")] = "auto",
+    preset: Annotated[
+        str, typer.Option(help="snapshot shape: auto, csv (generic columns), youtube, tiktok")
+    ] = "auto",
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="COLUMN=FIELD, e.g. --map jumlah_tayang=view (repeatable)"),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="source name of snapshot items (default: the preset)")
+    ] = None,
+    platform: Annotated[
+        str | None, typer.Option(help="platform of records that do not name one")
+    ] = None,
+    observed_at: Annotated[
+        str | None,
+        typer.Option(help="observation time of records without one (default: file time)"),
+    ] = None,
+    backfill: Annotated[
+        bool, typer.Option(help="a first snapshot emits its whole counters, not a baseline")
+    ] = False,
+    baselines: Annotated[Path, typer.Option(help="counter baselines kept between imports")] = Path(
+        "var/sources/import-baselines.parquet"
+    ),
+    dry_run: Annotated[bool, typer.Option(help="validate and count only; send nothing")] = False,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Import events, or snapshots of cumulative counters, into pantau.events."""
+    import io
+
+    import polars as pl
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
+
+    from services.sources.event_writer import EventWriter
+    from services.sources.importer import KINDS, Importer, ImportOptions
+    from services.sources.mapping import parse_mapping
+    from services.sources.presets import PRESETS
+    from shared.schema import parse_ts
+    from shared.settings import KafkaSettings
+
+    if kind not in KINDS:
+        raise typer.BadParameter(f"one of {', '.join(KINDS)}", param_hint="--kind")
+    if preset not in ("auto", "csv", *PRESETS):
+        raise typer.BadParameter(f"one of auto, csv, {', '.join(PRESETS)}", param_hint="--preset")
+    try:
+        mapping = parse_mapping(map_ or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--map") from exc
+    observed_ms = None
+    if observed_at is not None:
+        observed_ms = pl.select(parse_ts(pl.lit(observed_at))).item()
+        if observed_ms is None:
+            raise typer.BadParameter(
+                "expected RFC 3339 (2026-12-01T08:00:00+07:00) or epoch milliseconds",
+                param_hint="--observed-at",
+            )
+    options = ImportOptions(
+        kind=kind,
+        preset=preset,
+        mapping=mapping,
+        source=source,
+        platform=platform,
+        observed_ms=observed_ms,
+        backfill=backfill,
+        baselines_path=baselines,
+    )
+    writer = EventWriter(KafkaSettings(), dry_run=dry_run, echo=io.StringIO() if dry_run else None)
+    total = sum(f.stat().st_size for f in files)
+    bar = Progress(
+        "[bold]import", BarColumn(), DownloadColumn(), TimeElapsedColumn(), disable=not progress
+    )
+    try:
+        with bar:
+            task = bar.add_task("import", total=total)
+            summary = Importer(options, writer).run(
+                files, lambda done: bar.update(task, completed=done)
+            )
+    finally:
+        writer.close()
+    typer.echo(("dry run, nothing sent: " if dry_run else "") + str(summary))
+
+
 model_app = typer.Typer(help="The model registry: list, show and promote versions.")
 app.add_typer(model_app, name="model")
 RegistryDir = Annotated[Path, typer.Option("--dir", help="model registry (PANTAU_MODEL_DIR)")]
@@ -433,6 +520,96 @@ def db_current() -> None:
     typer.echo(f"database {current or 'no revision'}, release {head_revision()}")
     if current != head_revision():
         raise typer.Exit(1)
+
+
+connect_app = typer.Typer(help="Poll a platform API; its counters become events in pantau.events.")
+app.add_typer(connect_app, name="connect")
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="print the events instead of producing; save no state")
+]
+Polls = Annotated[int, typer.Option(help="stop after this many polls (0: run until stopped)")]
+
+
+def _run_connector(make_poller, dry_run: bool, polls: int, default_port: int) -> None:  # type: ignore[no-untyped-def]
+    """Build the writer and the service around a poller, and run it until stopped."""
+    import threading
+
+    import httpx
+
+    from services.sources.connect_settings import ConnectSettings
+    from services.sources.connector import ConnectorService, wall_clock_ms
+    from services.sources.event_writer import EventWriter
+    from shared import metrics
+    from shared.settings import KafkaSettings
+
+    _logging()
+    settings = ConnectSettings()
+    stop = threading.Event()
+    port = default_port if settings.metrics_port is None else settings.metrics_port
+    metrics.start_metrics_server(0 if dry_run else port, "connect")
+    writer = EventWriter(KafkaSettings(), dry_run=dry_run)
+    with httpx.Client(timeout=30.0) as http:
+        poller = make_poller(http, stop.wait, wall_clock_ms)
+        service = ConnectorService(poller, writer, settings, stop, save_state=not dry_run)
+        try:
+            service.run(polls)
+        except KeyboardInterrupt:
+            stop.set()
+
+
+def _refused(exc: Exception) -> None:
+    typer.echo(f"pantau: the platform refused the connector: {exc}", err=True)
+    raise typer.Exit(1) from exc
+
+
+@connect_app.command("youtube")
+def connect_youtube(dry_run: DryRun = False, polls: Polls = 0) -> None:
+    """YouTube Data API v3 (PANTAU_YOUTUBE_API_KEY): mostPopular in the region and keyword
+    searches, counters polled 50 ids a call, paced to fit the daily quota."""
+    import httpx
+
+    from services.sources.api_calls import ApiError
+    from services.sources.connect_settings import YouTubeSettings
+    from services.sources.youtube import YouTubePoller
+
+    settings = YouTubeSettings()
+    if not settings.api_key.get_secret_value():
+        raise typer.BadParameter("set PANTAU_YOUTUBE_API_KEY to a YouTube Data API key")
+
+    def make(http: httpx.Client, wait, clock):  # type: ignore[no-untyped-def]
+        http.timeout = httpx.Timeout(settings.timeout_s)
+        return YouTubePoller(settings, http, wait, clock)
+
+    try:
+        _run_connector(make, dry_run, polls, settings.default_metrics_port)
+    except ApiError as exc:
+        _refused(exc)
+
+
+@connect_app.command("tiktok")
+def connect_tiktok(dry_run: DryRun = False, polls: Polls = 0) -> None:
+    """TikTok Research API (PANTAU_TIKTOK_CLIENT_KEY, PANTAU_TIKTOK_CLIENT_SECRET): videos
+    of the region matching keywords or hashtags, paged, within the daily request limit."""
+    import httpx
+
+    from services.sources.api_calls import ApiError
+    from services.sources.connect_settings import TikTokSettings
+    from services.sources.tiktok import TikTokPoller
+
+    settings = TikTokSettings()
+    if not settings.client_key or not settings.client_secret.get_secret_value():
+        raise typer.BadParameter("set PANTAU_TIKTOK_CLIENT_KEY and PANTAU_TIKTOK_CLIENT_SECRET")
+    if not settings.keywords and not settings.hashtags:
+        raise typer.BadParameter("set PANTAU_TIKTOK_KEYWORDS or PANTAU_TIKTOK_HASHTAGS")
+
+    def make(http: httpx.Client, wait, clock):  # type: ignore[no-untyped-def]
+        http.timeout = httpx.Timeout(settings.timeout_s)
+        return TikTokPoller(settings, http, wait, clock)
+
+    try:
+        _run_connector(make, dry_run, polls, settings.default_metrics_port)
+    except ApiError as exc:
+        _refused(exc)
 
 
 def main() -> None:
