@@ -10,8 +10,9 @@ a few duplicates and out-of-order events), produces it into two fresh topics —
 of ~100 NDJSON events, and values of one event — and then, for each mode, starts one
 worker process that consumes its topic from the beginning and runs the ingest path:
 split values → decode → validate → late/dedup → windows → feature rows, producing the
-feature rows (and dead letters) back to Kafka like the ingest service does (with its
-`DecodeAhead`: the next batch is decoded on a second thread). The third mode, `naive`,
+feature rows (and dead letters) back to Kafka: `batched`, `single` and `catchup` run the
+ingest service's own step on the shared consumer runtime (the next batch is decoded on a
+second thread). The third mode, `naive`,
 consumes the batched topic and does the same work per event in plain Python
 (json.loads, dict counters, the same windows and features), as the yardstick.
 
@@ -49,7 +50,6 @@ import numpy as np
 import polars as pl
 
 from services.ingest.config import DAY_MS, HOUR_MS, MINUTE_MS, WindowConfig
-from shared.clock import wall_clock_ms
 from shared.features import PEER_OF
 from shared.partitioning import partition_for
 from shared.regions import PROVINCES
@@ -159,7 +159,7 @@ def thread_cpu_s() -> dict[str, float]:
         if name is None:
             out["native_threads"] += cpu
         else:
-            out["decode_thread" if name.startswith("pantau-decode") else "kafka_threads"] += cpu
+            out["decode_thread" if name.startswith("pantau-prepare") else "kafka_threads"] += cpu
     return out
 
 
@@ -196,87 +196,140 @@ def consume(
 def run_core(
     kafka: KafkaSettings, topic: str, max_poll_records: int, log_dir: Path | None = None
 ) -> dict:
-    """The ingest core behind a thin consumer loop: what the ingest service runs per poll
-    (with the feature log if `log_dir` is given)."""
-    from concurrent.futures import ThreadPoolExecutor
+    """The ingest service's own step (`IngestStep`) on the shared consumer runtime, as
+    `pantau ingest` runs it (with the feature log if `log_dir` is given), stopped once it
+    has processed the whole topic. Checkpoints are left out of the timing: the first one
+    is due after the run."""
+    from services.ingest.service import IngestStep
+    from shared.kafka import make_consumer, make_producer
+    from shared.runtime import ConsumerRuntime, LoopSettings
 
-    from services.ingest.decode_ahead import DecodeAhead
-    from services.ingest.feature_log import FeatureLog
-    from services.ingest.processor import PartitionProcessor
-    from services.ingest.service import dlq_envelopes
-    from shared.kafka import frame_to_values, make_producer
+    class Measured(IngestStep):
+        """The service's step, timed; it stops the loop once the topic is consumed."""
 
-    producer = make_producer(kafka)
-    decoder = ThreadPoolExecutor(1, thread_name_prefix="pantau-decode")
-    ahead = DecodeAhead(decoder)
-    processors: dict[int, PartitionProcessor] = {}
-    counts = {"events": 0, "accepted": 0, "feature_rows": 0, "rejected": 0, "ticks": 0}
-    log = None if log_dir is None else FeatureLog(log_dir)
+        def __init__(self, *args: object) -> None:
+            super().__init__(*args)  # type: ignore[arg-type]
+            self.core_s = self.handle_s = 0.0
+            self.counts_run = {"events": 0, "feature_rows": 0, "ticks": 0}
+            self.started: tuple[float, float] | None = None
+            self.finished: tuple[float, float] | None = None
+            self.threads: dict[str, float] = {}
 
-    def handle(polled: list) -> None:  # type: ignore[type-arg]
-        started = time.thread_time()
-        for batch in ahead.push(polled) if polled else ahead.drain():
-            partition = batch.partition
-            processor = processors.setdefault(partition, PartitionProcessor(partition))
-            folding = time.thread_time()
-            result = processor.submit_decoded(batch.decoded, now_ms=wall_clock_ms())
-            core_s[0] += time.thread_time() - folding
-            offsets = [m.offset for m in batch.messages]
-            dlq = f"{topic}.dlq"
-            for envelope in dlq_envelopes(
-                result, batch.lines, batch.message_index, offsets, topic, partition
+        def start(self, partition: int) -> int:
+            offset = super().start(partition)
+            processor = self.processors[partition]
+            submit = processor.submit_decoded
+
+            def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
+                folding = time.thread_time()
+                try:
+                    return submit(*args, **kwargs)
+                finally:
+                    self.core_s += time.thread_time() - folding
+
+            processor.submit_decoded = timed  # type: ignore[method-assign]
+            return offset
+
+        def process(self, batch, output) -> None:  # type: ignore[no-untyped-def]
+            if self.started is None:
+                self.started = (time.perf_counter(), cpu_s())
+            handling = time.thread_time()
+            super().process(batch, output)
+            self.handle_s += time.thread_time() - handling
+            self.counts_run["events"] += len(batch.prepared.lines)
+
+        def _publish(self, output, partition, features, batch_id=None) -> None:  # type: ignore[no-untyped-def]
+            self.counts_run["ticks"] += len(features)
+            self.counts_run["feature_rows"] += sum(rows.height for rows in features)
+            super()._publish(output, partition, features, batch_id)
+
+        def idle(self, output) -> None:  # type: ignore[no-untyped-def]
+            super().idle(output)
+            if (
+                self.finished is None
+                and runtime.positions
+                and all(runtime.positions.get(p, 0) >= end for p, end in ends.items())
             ):
-                producer.send(dlq, value=envelope, partition=partition)
-            for rows in result.features:
-                counts["feature_rows"] += rows.height
-                for value in frame_to_values(rows):
-                    producer.send(f"{topic}.features", value=value, partition=partition)
-            if log is not None:
-                log.add(partition, result.features)
-            counts["ticks"] += len(result.features)
-            counts["events"] += len(batch.lines)
-            counts["accepted"] += result.accepted
-            counts["rejected"] += result.rejected.height
-        handle_s[0] += time.thread_time() - started
+                output.flush()
+                if self.feature_log is not None:
+                    for partition in self.processors:
+                        self.feature_log.flush(partition)
+                self.finished = (time.perf_counter(), cpu_s())
+                self.threads = thread_cpu_s()  # before the loop's threads end
+                runtime.stop_event.set()
 
-    core_s, handle_s = [0.0], [0.0]
+    group = f"bench-{uuid.uuid4().hex[:8]}"
+    own = kafka.model_copy(
+        update={
+            "events_topic": topic,
+            "features_topic": f"{topic}.features",
+            "dlq_topic": f"{topic}.dlq",
+        }
+    )
+    settings = IngestSettings(
+        group=group,
+        checkpoint_dir=Path(tempfile.mkdtemp(prefix="bench-checkpoints-")),
+        checkpoint_interval_s=3_600.0,
+        feature_log_dir=log_dir,
+        max_poll_records=max_poll_records,
+        metrics_port=0,
+    )
+    ends = end_offsets(own, topic)
+    step = Measured(own, settings)
+    consumer = make_consumer(own, group, max_poll_records=max_poll_records)
+    loop = LoopSettings(group=group, topic=topic, service="ingest", commit_interval_s=3_600.0)
+    runtime = ConsumerRuntime(loop, step, consumer, make_producer(own))
     main_start = time.thread_time()
-    messages, start, start_cpu = consume(kafka, topic, handle, max_poll_records)
-    if log is not None:
-        for partition in processors:
-            log.flush(partition)
-    producer.flush()
-    seconds, cpu_seconds = time.perf_counter() - start, cpu_s() - start_cpu
-    threads = thread_cpu_s()
+    # The stop after the topic is consumed also commits and checkpoints: outside the timing.
+    runtime.run()
+    assert step.started is not None and step.finished is not None
+    seconds = step.finished[0] - step.started[0]
+    cpu_seconds = step.finished[1] - step.started[1]
+    threads = step.threads
+    processors = list(step.processors.values())
+    counts = {
+        **step.counts_run,
+        "accepted": step.counts["accepted"],
+        "rejected": step.counts["invalid"] + step.counts["late"],
+    }
     if log_dir is not None:
         counts["feature_log_files"] = sum(1 for _ in log_dir.glob("day=*/*.parquet"))
-    decoder.shutdown()
-    producer.close()
-    active = sum(p.catalog.active_products for p in processors.values())
-    window_bytes = sum(p.state_bytes - p.dedup.nbytes for p in processors.values())
+    active = sum(p.catalog.active_products for p in processors)
+    window_bytes = sum(p.state_bytes - p.dedup.nbytes for p in processors)
     return counts | {
-        "messages": messages,
+        "messages": sum(ends.values()),
         "seconds": seconds,
         "cpu_seconds": cpu_seconds,
         # Where the CPU went: on the main thread the ingest core's fold (decoded events →
-        # feature rows), encoding and handing rows to the producer, and the rest (polling,
-        # record parsing); then the thread decoding the next batch, the Kafka client's own
-        # threads and the native threads (mostly Polars' pool working for the decoding and
-        # the fold), counted over the whole process life.
+        # feature rows), the rest of the step (DLQ, encoding and handing rows to the
+        # producer, the feature log) and the rest (polling, record parsing); then the
+        # thread preparing the next batch, the Kafka client's own threads and the native
+        # threads (mostly Polars' pool), counted over the whole process life.
         "cpu_breakdown_s": {
-            "core": core_s[0],
-            "emit": handle_s[0] - core_s[0],
-            "poll": time.thread_time() - main_start - handle_s[0],
+            "core": step.core_s,
+            "emit": step.handle_s - step.core_s,
+            "poll": time.thread_time() - main_start - step.handle_s,
             **threads,
         },
         "active_products": active,
         "bytes_per_active_product": window_bytes / max(active, 1),
-        "dedup_bytes": sum(p.dedup.nbytes for p in processors.values()),
+        "dedup_bytes": sum(p.dedup.nbytes for p in processors),
         "state_bytes_per_active_product": {
-            part: sum(getattr(p, part).nbytes for p in processors.values()) / max(active, 1)
+            part: sum(getattr(p, part).nbytes for p in processors) / max(active, 1)
             for part in ("windows", "spread", "catalog", "dedup")
         },
     }
+
+
+def end_offsets(kafka: KafkaSettings, topic: str) -> dict[int, int]:
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap)
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+        return {tp.partition: offset for tp, offset in consumer.end_offsets(tps).items()}
+    finally:
+        consumer.close()
 
 
 class Naive:
