@@ -13,7 +13,7 @@ TEST_ENV := PANTAU_KAFKA_PORT=19092 PANTAU_KAFKA_CONTROLLER_PORT=19093 \
 	PANTAU_TEST_PG_URL=postgresql+psycopg://postgres@127.0.0.1:15432/pantau \
 	PANTAU_REQUIRE_BROKER=1
 
-.PHONY: install system-deps demo test lint bench broker-start broker-stop pg-start pg-stop clean
+.PHONY: install system-deps demo test test-fast lint bench broker-start broker-stop pg-start pg-stop clean
 
 install: $(STAMP)
 
@@ -45,14 +45,19 @@ PORT ?= 8000
 demo: install
 	$(VENV)/bin/pantau demo --port $(PORT)
 
-test: install system-deps
+# Lint first: a style or lint error fails the run before the (long) tests.
+test: lint system-deps
 	$(TEST_ENV) $(BROKER) start
 	set +e; $(TEST_ENV) $(PG) start && $(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	$(TEST_ENV) $(PG) stop; $(TEST_ENV) $(BROKER) stop; exit $$rc
 
+# The inner loop: no broker, database or browser needed, nothing slow.
+test-fast: lint
+	$(PY) -m pytest -m "not kafka and not slow" $(PYTEST_ARGS)
+
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check services/ingest shared
+	$(VENV)/bin/ruff format --check .
 
 bench: install
 	$(BROKER) start
