@@ -4,42 +4,60 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BROKER := deploy/kafka/broker.sh
-# Tests get their own broker port and state so they never touch a developer's broker.
+PG := deploy/postgres/pg.sh
+# Tests get their own broker and PostgreSQL (ports and state) so they never touch a
+# developer's; the test PostgreSQL skips fsync (its data is thrown away).
 TEST_ENV := PANTAU_KAFKA_PORT=19092 PANTAU_KAFKA_CONTROLLER_PORT=19093 \
 	PANTAU_KAFKA_BOOTSTRAP=127.0.0.1:19092 PANTAU_KAFKA_DIR=$(CURDIR)/var/kafka-test \
+	PANTAU_PG_PORT=15432 PANTAU_PG_DIR=$(CURDIR)/var/postgres-test PANTAU_PG_DURABLE=0 \
+	PANTAU_TEST_PG_URL=postgresql+psycopg://postgres@127.0.0.1:15432/pantau \
 	PANTAU_REQUIRE_BROKER=1
 
-.PHONY: install system-deps demo test lint bench broker-start broker-stop clean
+.PHONY: install system-deps demo test test-fast lint bench broker-start broker-stop pg-start pg-stop clean
 
 install: $(STAMP)
 
+# Every step says what it does; pip shows what it fetches and installs (minutes the first time).
 $(STAMP): pyproject.toml
+	@echo "== install 1/3: Python virtual environment in $(VENV)"
 	test -d $(VENV) || python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -e '.[test]'
+	@echo "== install 2/3: pip"
+	$(VENV)/bin/pip install --upgrade pip
+	@echo "== install 3/3: Pantau with its train and dev extras (a few minutes the first time)"
+	$(VENV)/bin/pip install -e '.[train,dev]'
 	touch $(STAMP)
+	@echo "== installed: $(VENV)/bin/pantau"
 
-# Debian packages the tests use for real: promtool/prometheus and headless Chromium.
+# Debian packages the tests use for real: promtool/prometheus, headless Chromium and
+# PostgreSQL (its server binaries live under /usr/lib/postgresql/<version>/bin).
 system-deps:
-	@if ! command -v promtool >/dev/null || ! command -v chromium >/dev/null; then \
+	@if ! command -v promtool >/dev/null || ! command -v chromium >/dev/null \
+		|| ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus chromium >/dev/null; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus chromium postgresql >/dev/null; \
 		else \
-			echo "install the Debian packages prometheus and chromium (needs root)"; exit 1; \
+			echo "install the Debian packages prometheus, chromium and postgresql (needs root)"; exit 1; \
 		fi; \
 	fi
 
+# The API and seller page port: make demo PORT=8123
+PORT ?= 8000
 demo: install
-	$(VENV)/bin/pantau demo
+	$(VENV)/bin/pantau demo --port $(PORT)
 
-test: install system-deps
+# Lint first: a style or lint error fails the run before the (long) tests.
+test: lint system-deps
 	$(TEST_ENV) $(BROKER) start
-	set +e; $(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
-	$(TEST_ENV) $(BROKER) stop; exit $$rc
+	set +e; $(TEST_ENV) $(PG) start && $(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	$(TEST_ENV) $(PG) stop; $(TEST_ENV) $(BROKER) stop; exit $$rc
+
+# The inner loop: no broker, database or browser needed, nothing slow.
+test-fast: lint
+	$(PY) -m pytest -m "not kafka and not slow" $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check services/ingest shared
+	$(VENV)/bin/ruff format --check .
 
 bench: install
 	$(BROKER) start
@@ -50,6 +68,12 @@ broker-start:
 
 broker-stop:
 	$(BROKER) stop
+
+pg-start:
+	$(PG) start
+
+pg-stop:
+	$(PG) stop
 
 clean:
 	rm -rf $(VENV) var

@@ -35,10 +35,12 @@ from typing import Any
 import httpx
 import numpy as np
 import polars as pl
+from sqlalchemy import make_url
 
 from services.api.auth import create_key
-from services.api.db import create_schema, make_engine, make_sessionmaker
+from services.api.db import make_engine, make_sessionmaker
 from services.api.routes.trends import encode_cursor
+from services.api.schema import upgrade_schema
 from services.api.store import save_scores
 from shared.regions import PROVINCES
 from shared.scores import SCORE_SCHEMA
@@ -84,7 +86,7 @@ def fill_store(url: str, products: int, seed: int = 1) -> str:
     )
     frame = frame.select([pl.col(c).cast(t) for c, t in SCORE_SCHEMA.items() if c in frame.columns])
     engine = make_engine(url)
-    create_schema(engine)
+    upgrade_schema(engine)
     sessions = make_sessionmaker(engine)
     with sessions.begin() as session:
         save_scores(session, frame)
@@ -250,11 +252,15 @@ def main() -> None:
     parser.add_argument("--duration-s", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3, help="runs per scenario (medians)")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--database-url",
+        help="store to fill and serve, e.g. a PostgreSQL database (default: a new SQLite file)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench.api needs wrk (Debian package `wrk`: apt-get install wrk)")
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'pantau.db'}"
+        url = args.database_url or f"sqlite:///{Path(tmp) / 'pantau.db'}"
         started = time.perf_counter()
         key = fill_store(url, args.products)
         fill_s = time.perf_counter() - started
@@ -319,6 +325,7 @@ def main() -> None:
         json.dumps(
             {
                 "products": args.products,
+                "store": make_url(url).get_backend_name(),
                 "connections": args.connections,
                 "duration_s": args.duration_s,
                 "runs": args.runs,

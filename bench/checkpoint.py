@@ -27,6 +27,7 @@ from bench.ingest import generate
 from services.ingest import checkpoint
 from services.ingest.checkpoint import Checkpoint
 from services.ingest.processor import PartitionProcessor
+from shared.clock import wall_clock_ms
 
 TOPIC = "bench"
 
@@ -72,7 +73,7 @@ def main() -> None:
     lines = frame.write_ndjson().encode().rstrip(b"\n").split(b"\n")
     processor = PartitionProcessor(0)
     for start in range(0, len(lines), 100_000):
-        processor.submit(lines[start : start + 100_000])
+        processor.submit(lines[start : start + 100_000], now_ms=wall_clock_ms())
     saved = Checkpoint(processor, len(lines))
     result = {
         "events": args.events,

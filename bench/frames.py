@@ -24,6 +24,7 @@ import polars as pl
 
 from bench.ingest import generate
 from services.ingest.processor import PartitionProcessor
+from shared.clock import wall_clock_ms
 from shared.features import FEATURE_SCHEMA
 from shared.kafka import ROWS_PER_MESSAGE, frame_to_values, values_to_frame
 from shared.partitioning import partition_for
@@ -36,7 +37,7 @@ def feature_rows(events: int, products: int) -> pl.DataFrame:
     frames = []
     for (partition,), part in stream.partition_by("partition", as_dict=True).items():
         lines = part.drop("partition").write_ndjson().encode().rstrip(b"\n").split(b"\n")
-        result = PartitionProcessor(int(partition)).submit(lines)
+        result = PartitionProcessor(int(partition)).submit(lines, now_ms=wall_clock_ms())
         frames += result.features
     return pl.concat(frames)
 

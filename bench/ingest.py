@@ -1,17 +1,28 @@
-"""End-to-end ingest throughput from a real Kafka topic, three ways on the same events.
+"""End-to-end ingest throughput from a real Kafka topic: three ways on the same events, and
+a catch-up over two weeks of event time.
 
     python -m bench.ingest --json bench/results/ingest.json [--events N] [--repeats R]
-        [--max-poll-records N]
+        [--max-poll-records N] [--modes batched single naive catchup]
+        [--catchup-events N] [--catchup-days D]
 
 Generates a synthetic engagement stream (many products, creators, regions, platforms,
 a few duplicates and out-of-order events), produces it into two fresh topics — values
 of ~100 NDJSON events, and values of one event — and then, for each mode, starts one
 worker process that consumes its topic from the beginning and runs the ingest path:
 split values → decode → validate → late/dedup → windows → feature rows, producing the
-feature rows (and dead letters) back to Kafka like the ingest service does (with its
-`DecodeAhead`: the next batch is decoded on a second thread). The third mode, `naive`,
+feature rows (and dead letters) back to Kafka: `batched`, `single` and `catchup` run the
+ingest service's own step on the shared consumer runtime (the next batch is decoded on a
+second thread). The third mode, `naive`,
 consumes the batched topic and does the same work per event in plain Python
 (json.loads, dict counters, the same windows and features), as the yardstick.
+
+The `catchup` mode replays a backlog: `--catchup-events` events of the same kind for the
+same products spread over `--catchup-days` (two weeks) of event time, produced to their
+own topic in values of ~100 events and consumed like `batched`, with the feature log
+written as the ingest service writes it (a file per partition and hour). There the cost
+follows ticks, not events: 4,032 five-minute ticks per partition, each emitting rows for
+the products with new events, and every active product's row at each whole hour. It
+reports ticks fired per partition per wall second, feature rows and log files too.
 
 Each worker reports its wall time from the first poll to the last produced feature
 flushed, its peak RSS, and the state size per active product. Figures are medians of
@@ -28,6 +39,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -46,7 +58,7 @@ from shared.settings import IngestSettings, KafkaSettings
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 EVENTS_PER_VALUE = 100
-MODES = ("batched", "single", "naive")
+MODES = ("batched", "single", "naive", "catchup")
 
 
 # -- the stream ----------------------------------------------------------------------
@@ -83,17 +95,18 @@ def generate(events: int, products: int, span_minutes: int, seed: int) -> pl.Dat
     )[source]
 
 
-def produce(kafka: KafkaSettings, frame: pl.DataFrame, batched: str, single: str) -> None:
-    """Write the stream to both topics, each event on its product's partition, in order."""
+def produce(kafka: KafkaSettings, frame: pl.DataFrame, topics: dict[str, int]) -> None:
+    """Write the stream to each topic in values of `topics[topic]` events, each event on its
+    product's partition, in order."""
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
 
     from shared.kafka import make_producer
 
     admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
-    topics = [batched, single, f"{batched}.features", f"{single}.features", f"{batched}.dlq"]
+    names = [f"{t}{suffix}" for t in topics for suffix in ("", ".features", ".dlq")]
     config = {"max.message.bytes": str(kafka.max_message_bytes)}
-    admin.create_topics([NewTopic(t, kafka.partitions, 1, topic_configs=config) for t in topics])
+    admin.create_topics([NewTopic(t, kafka.partitions, 1, topic_configs=config) for t in names])
     admin.close()
     lines = frame.write_ndjson().encode().rstrip(b"\n").split(b"\n")
     ids = frame["product_id"].to_list()
@@ -103,11 +116,10 @@ def produce(kafka: KafkaSettings, frame: pl.DataFrame, batched: str, single: str
         by_partition[route[pid]].append(line)
     producer = make_producer(kafka)
     for partition, mine in by_partition.items():
-        for offset in range(0, len(mine), EVENTS_PER_VALUE):
-            value = b"\n".join(mine[offset : offset + EVENTS_PER_VALUE])
-            producer.send(batched, value=value, partition=partition)
-        for line in mine:
-            producer.send(single, value=line, partition=partition)
+        for topic, per_value in topics.items():
+            for offset in range(0, len(mine), per_value):
+                value = b"\n".join(mine[offset : offset + per_value])
+                producer.send(topic, value=value, partition=partition)
     producer.flush()
     producer.close()
 
@@ -147,7 +159,7 @@ def thread_cpu_s() -> dict[str, float]:
         if name is None:
             out["native_threads"] += cpu
         else:
-            out["decode_thread" if name.startswith("pantau-decode") else "kafka_threads"] += cpu
+            out["decode_thread" if name.startswith("pantau-prepare") else "kafka_threads"] += cpu
     return out
 
 
@@ -181,77 +193,143 @@ def consume(
     return messages, start, start_cpu
 
 
-def run_core(kafka: KafkaSettings, topic: str, max_poll_records: int) -> dict:
-    """The ingest core behind a thin consumer loop: what the ingest service runs per poll."""
-    from concurrent.futures import ThreadPoolExecutor
+def run_core(
+    kafka: KafkaSettings, topic: str, max_poll_records: int, log_dir: Path | None = None
+) -> dict:
+    """The ingest service's own step (`IngestStep`) on the shared consumer runtime, as
+    `pantau ingest` runs it (with the feature log if `log_dir` is given), stopped once it
+    has processed the whole topic. Checkpoints are left out of the timing: the first one
+    is due after the run."""
+    from services.ingest.service import IngestStep
+    from shared.kafka import make_consumer, make_producer
+    from shared.runtime import ConsumerRuntime, LoopSettings
 
-    from services.ingest.decode_ahead import DecodeAhead
-    from services.ingest.processor import PartitionProcessor
-    from services.ingest.service import dlq_envelopes
-    from shared.kafka import frame_to_values, make_producer
+    class Measured(IngestStep):
+        """The service's step, timed; it stops the loop once the topic is consumed."""
 
-    producer = make_producer(kafka)
-    decoder = ThreadPoolExecutor(1, thread_name_prefix="pantau-decode")
-    ahead = DecodeAhead(decoder)
-    processors: dict[int, PartitionProcessor] = {}
-    counts = {"events": 0, "accepted": 0, "feature_rows": 0, "rejected": 0}
+        def __init__(self, *args: object) -> None:
+            super().__init__(*args)  # type: ignore[arg-type]
+            self.core_s = self.handle_s = 0.0
+            self.counts_run = {"events": 0, "feature_rows": 0, "ticks": 0}
+            self.started: tuple[float, float] | None = None
+            self.finished: tuple[float, float] | None = None
+            self.threads: dict[str, float] = {}
 
-    def handle(polled: list) -> None:  # type: ignore[type-arg]
-        started = time.thread_time()
-        for batch in ahead.push(polled) if polled else ahead.drain():
-            partition = batch.partition
-            processor = processors.setdefault(partition, PartitionProcessor(partition))
-            folding = time.thread_time()
-            result = processor.submit_decoded(batch.decoded)
-            core_s[0] += time.thread_time() - folding
-            offsets = [m.offset for m in batch.messages]
-            dlq = f"{topic.rsplit('.', 1)[0]}.batched.dlq"
-            for envelope in dlq_envelopes(
-                result, batch.lines, batch.message_index, offsets, topic, partition
+        def start(self, partition: int) -> int:
+            offset = super().start(partition)
+            processor = self.processors[partition]
+            submit = processor.submit_decoded
+
+            def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
+                folding = time.thread_time()
+                try:
+                    return submit(*args, **kwargs)
+                finally:
+                    self.core_s += time.thread_time() - folding
+
+            processor.submit_decoded = timed  # type: ignore[method-assign]
+            return offset
+
+        def process(self, batch, output) -> None:  # type: ignore[no-untyped-def]
+            if self.started is None:
+                self.started = (time.perf_counter(), cpu_s())
+            handling = time.thread_time()
+            super().process(batch, output)
+            self.handle_s += time.thread_time() - handling
+            self.counts_run["events"] += len(batch.prepared.lines)
+
+        def _publish(self, output, partition, features, batch_id=None) -> None:  # type: ignore[no-untyped-def]
+            self.counts_run["ticks"] += len(features)
+            self.counts_run["feature_rows"] += sum(rows.height for rows in features)
+            super()._publish(output, partition, features, batch_id)
+
+        def idle(self, output) -> None:  # type: ignore[no-untyped-def]
+            super().idle(output)
+            if (
+                self.finished is None
+                and runtime.positions
+                and all(runtime.positions.get(p, 0) >= end for p, end in ends.items())
             ):
-                producer.send(dlq, value=envelope, partition=partition)
-            for rows in result.features:
-                counts["feature_rows"] += rows.height
-                for value in frame_to_values(rows):
-                    producer.send(f"{topic}.features", value=value, partition=partition)
-            counts["events"] += len(batch.lines)
-            counts["accepted"] += result.accepted
-            counts["rejected"] += result.rejected.height
-        handle_s[0] += time.thread_time() - started
+                output.flush()
+                if self.feature_log is not None:
+                    for partition in self.processors:
+                        self.feature_log.flush(partition)
+                self.finished = (time.perf_counter(), cpu_s())
+                self.threads = thread_cpu_s()  # before the loop's threads end
+                runtime.stop_event.set()
 
-    core_s, handle_s = [0.0], [0.0]
+    group = f"bench-{uuid.uuid4().hex[:8]}"
+    own = kafka.model_copy(
+        update={
+            "events_topic": topic,
+            "features_topic": f"{topic}.features",
+            "dlq_topic": f"{topic}.dlq",
+        }
+    )
+    settings = IngestSettings(
+        group=group,
+        checkpoint_dir=Path(tempfile.mkdtemp(prefix="bench-checkpoints-")),
+        checkpoint_interval_s=3_600.0,
+        feature_log_dir=log_dir,
+        max_poll_records=max_poll_records,
+        metrics_port=0,
+    )
+    ends = end_offsets(own, topic)
+    step = Measured(own, settings)
+    consumer = make_consumer(own, group, max_poll_records=max_poll_records)
+    loop = LoopSettings(group=group, topic=topic, service="ingest", commit_interval_s=3_600.0)
+    runtime = ConsumerRuntime(loop, step, consumer, make_producer(own))
     main_start = time.thread_time()
-    messages, start, start_cpu = consume(kafka, topic, handle, max_poll_records)
-    producer.flush()
-    seconds, cpu_seconds = time.perf_counter() - start, cpu_s() - start_cpu
-    threads = thread_cpu_s()
-    decoder.shutdown()
-    producer.close()
-    active = sum(p.catalog.active_products for p in processors.values())
-    window_bytes = sum(p.state_bytes - p.dedup.nbytes for p in processors.values())
+    # The stop after the topic is consumed also commits and checkpoints: outside the timing.
+    runtime.run()
+    assert step.started is not None and step.finished is not None
+    seconds = step.finished[0] - step.started[0]
+    cpu_seconds = step.finished[1] - step.started[1]
+    threads = step.threads
+    processors = list(step.processors.values())
+    counts = {
+        **step.counts_run,
+        "accepted": step.counts["accepted"],
+        "rejected": step.counts["invalid"] + step.counts["late"],
+    }
+    if log_dir is not None:
+        counts["feature_log_files"] = sum(1 for _ in log_dir.glob("day=*/*.parquet"))
+    active = sum(p.catalog.active_products for p in processors)
+    window_bytes = sum(p.state_bytes - p.dedup.nbytes for p in processors)
     return counts | {
-        "messages": messages,
+        "messages": sum(ends.values()),
         "seconds": seconds,
         "cpu_seconds": cpu_seconds,
         # Where the CPU went: on the main thread the ingest core's fold (decoded events →
-        # feature rows), encoding and handing rows to the producer, and the rest (polling,
-        # record parsing); then the thread decoding the next batch, the Kafka client's own
-        # threads and the native threads (mostly Polars' pool working for the decoding and
-        # the fold), counted over the whole process life.
+        # feature rows), the rest of the step (DLQ, encoding and handing rows to the
+        # producer, the feature log) and the rest (polling, record parsing); then the
+        # thread preparing the next batch, the Kafka client's own threads and the native
+        # threads (mostly Polars' pool), counted over the whole process life.
         "cpu_breakdown_s": {
-            "core": core_s[0],
-            "emit": handle_s[0] - core_s[0],
-            "poll": time.thread_time() - main_start - handle_s[0],
+            "core": step.core_s,
+            "emit": step.handle_s - step.core_s,
+            "poll": time.thread_time() - main_start - step.handle_s,
             **threads,
         },
         "active_products": active,
         "bytes_per_active_product": window_bytes / max(active, 1),
-        "dedup_bytes": sum(p.dedup.nbytes for p in processors.values()),
+        "dedup_bytes": sum(p.dedup.nbytes for p in processors),
         "state_bytes_per_active_product": {
-            part: sum(getattr(p, part).nbytes for p in processors.values()) / max(active, 1)
+            part: sum(getattr(p, part).nbytes for p in processors) / max(active, 1)
             for part in ("windows", "spread", "catalog", "dedup")
         },
     }
+
+
+def end_offsets(kafka: KafkaSettings, topic: str) -> dict[int, int]:
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap)
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+        return {tp.partition: offset for tp, offset in consumer.end_offsets(tps).items()}
+    finally:
+        consumer.close()
 
 
 class Naive:
@@ -407,8 +485,13 @@ def worker(mode: str, topic: str, max_poll_records: int) -> None:
 
     collect_less_often()  # as `pantau ingest` does; the naive yardstick gains from it too
     kafka = KafkaSettings()
-    run = run_naive if mode == "naive" else run_core
-    result = run(kafka, topic, max_poll_records)
+    if mode == "naive":
+        result = run_naive(kafka, topic, max_poll_records)
+    elif mode == "catchup":
+        with tempfile.TemporaryDirectory(prefix="bench-feature-log-") as log_dir:
+            result = run_core(kafka, topic, max_poll_records, Path(log_dir))
+    else:
+        result = run_core(kafka, topic, max_poll_records)
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
@@ -442,6 +525,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--baseline-repeats", type=int, default=1, help="the naive mode is slow")
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=MODES)
+    parser.add_argument("--catchup-events", type=int, default=2_000_000)
+    parser.add_argument("--catchup-days", type=float, default=14.0, help="event time covered")
     parser.add_argument("--keep-topics", action="store_true", help="for profiling a worker")
     parser.add_argument(
         "--max-poll-records",
@@ -459,14 +544,18 @@ def main() -> None:
         parser.error("--json is required")
     kafka = KafkaSettings()
     prefix = f"bench.ingest.{uuid.uuid4().hex[:8]}"
-    topics = {"batched": f"{prefix}.batched", "single": f"{prefix}.single"}
-    topics["naive"] = topics["batched"]
-    frame = generate(args.events, args.products, args.span_minutes, args.seed)
+    topics = {m: f"{prefix}.{m}" for m in MODES} | {"naive": f"{prefix}.batched"}
     started = time.perf_counter()
-    produce(kafka, frame, topics["batched"], topics["single"])
+    if {"batched", "single", "naive"} & set(args.modes):
+        frame = generate(args.events, args.products, args.span_minutes, args.seed)
+        produce(kafka, frame, {topics["batched"]: EVENTS_PER_VALUE, topics["single"]: 1})
+    if "catchup" in args.modes:
+        span_minutes = round(args.catchup_days * 24 * 60)
+        frame = generate(args.catchup_events, args.products, span_minutes, args.seed)
+        produce(kafka, frame, {topics["catchup"]: EVENTS_PER_VALUE})
+    del frame
     print(
-        f"produced {args.events} events to {prefix}.* in {time.perf_counter() - started:.1f} s",
-        flush=True,
+        f"produced the streams to {prefix}.* in {time.perf_counter() - started:.1f} s", flush=True
     )
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
@@ -497,6 +586,14 @@ def main() -> None:
             "events_per_cpu_s": round(events / cpu),
             "peak_rss_mb": round(max(r["peak_rss_mb"] for r in mine), 1),
         }
+        if "ticks" in mine[0]:
+            # Ticks fired per partition, over the wall time of the whole worker.
+            results[mode] |= {
+                "ticks": mine[0]["ticks"],
+                "ticks_per_s": round(mine[0]["ticks"] / seconds),
+            }
+        if "feature_log_files" in mine[0]:
+            results[mode]["feature_log_files"] = mine[0]["feature_log_files"]
         if "bytes_per_active_product" in mine[0]:
             results[mode] |= {
                 "active_products": mine[0]["active_products"],
@@ -510,7 +607,7 @@ def main() -> None:
                     for k in mine[0]["cpu_breakdown_s"]
                 },
             }
-    core = [m for m in ("batched", "single") if m in results]
+    core = [m for m in ("batched", "single", "catchup") if m in results]
     summary = {
         "workload": {
             "events": args.events,
@@ -520,6 +617,8 @@ def main() -> None:
             "partitions": kafka.partitions,
             "repeats": args.repeats,
             "max_poll_records": args.max_poll_records,
+            "catchup_events": args.catchup_events if "catchup" in results else None,
+            "catchup_days": args.catchup_days if "catchup" in results else None,
             "load_average": os.getloadavg(),
             "polars_threads": pl.thread_pool_size(),
             # Without the C extension kafka-python checks record CRCs in pure Python.
@@ -538,6 +637,10 @@ def main() -> None:
         summary["cpu_speedup_vs_baseline"] = round(
             batched["events_per_cpu_s"] / naive["events_per_cpu_s"], 1
         )
+    if "catchup" in results and "batched" in results:
+        summary["catchup_vs_batched"] = round(
+            results["catchup"]["events_per_s"] / results["batched"]["events_per_s"], 3
+        )
     header = (
         f"{'mode':>8} {'events':>9} {'messages':>9} {'rows':>8} {'seconds':>8} {'events/s':>10}"
     )
@@ -547,6 +650,13 @@ def main() -> None:
             f"{mode:>8} {r['events']:>9} {r['messages']:>9} {r['feature_rows']:>8} "
             f"{r['seconds']:>8} {r['events_per_s']:>10} {r['cpu_seconds']:>7} "
             f"{r['events_per_cpu_s']:>9} {r['peak_rss_mb']:>7}"
+        )
+    if "catchup" in results:
+        c = results["catchup"]
+        print(
+            f"catchup: {c['ticks']} ticks, {c['ticks_per_s']} ticks/s, "
+            f"{c['feature_log_files']} feature-log files; "
+            f"{summary.get('catchup_vs_batched')} of the batched rate"
         )
     print(
         f"bytes per active product: {summary['bytes_per_active_product']}; "

@@ -25,7 +25,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
-from services.api.db import create_schema, make_engine, make_sessionmaker
+from services.api.db import make_engine, make_sessionmaker
+from services.api.schema import ensure_schema
 from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.models import Subscription
 from services.api.webhooks.outbox import enqueue_alert
@@ -91,7 +92,7 @@ def run(deliveries: int, hanging: int) -> dict[str, Any]:
     silent, held = _silent_server()
     with tempfile.TemporaryDirectory(prefix="pantau-bench-webhooks-") as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'outbox.db'}")
-        create_schema(engine)
+        ensure_schema(engine)
         sessions = make_sessionmaker(engine)
         with sessions.begin() as session:
             hang_url = f"http://127.0.0.1:{silent.getsockname()[1]}/hook"

@@ -127,6 +127,7 @@ def demo(
     """
     from services.demo import run_demo
 
+    _check_port_free("127.0.0.1", port, "pass --port (make demo PORT=...)")
     _logging("WARNING")
     try:
         run_demo(seed=seed, speed=speed, products=products, port=port, train=train, model_dir=model)
@@ -153,7 +154,7 @@ def replay(
     _COOLDOWN_MS."""
     from services.api.alerts import AlertRules
     from services.pipeline import load_scorer
-    from services.replay import replay_file
+    from services.replay import NotEvents, replay_file
     from shared.settings import AlertSettings
 
     rules = AlertRules.from_settings(AlertSettings())
@@ -162,8 +163,14 @@ def replay(
         scorer = load_scorer(model) if model is not None else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--model") from exc
-    summary = replay_file(events, alerts_out, scorer=scorer, partitions=partitions, rules=rules)
-    typer.echo(summary)
+    try:
+        replayed = replay_file(
+            events, alerts_out, scorer=scorer, partitions=partitions, rules=rules
+        )
+    except NotEvents as exc:
+        typer.echo(f"pantau: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(replayed.describe())
 
 
 @app.command()
@@ -279,6 +286,93 @@ def _echo_version(directory: Path) -> None:
     )
 
 
+@app.command("import")
+def import_(
+    files: Annotated[
+        list[Path], typer.Argument(help="NDJSON, CSV or JSON files", exists=True, dir_okay=False)
+    ],
+    kind: Annotated[str, typer.Option(help="auto, events or snapshots")] = "auto",
+    preset: Annotated[
+        str, typer.Option(help="snapshot shape: auto, csv (generic columns), youtube, tiktok")
+    ] = "auto",
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="COLUMN=FIELD, e.g. --map jumlah_tayang=view (repeatable)"),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="source name of snapshot items (default: the preset)")
+    ] = None,
+    platform: Annotated[
+        str | None, typer.Option(help="platform of records that do not name one")
+    ] = None,
+    observed_at: Annotated[
+        str | None,
+        typer.Option(help="observation time of records without one (default: file time)"),
+    ] = None,
+    backfill: Annotated[
+        bool, typer.Option(help="a first snapshot emits its whole counters, not a baseline")
+    ] = False,
+    baselines: Annotated[Path, typer.Option(help="counter baselines kept between imports")] = Path(
+        "var/sources/import-baselines.parquet"
+    ),
+    dry_run: Annotated[bool, typer.Option(help="validate and count only; send nothing")] = False,
+    progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+) -> None:
+    """Import events, or snapshots of cumulative counters, into pantau.events."""
+    import io
+
+    import polars as pl
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeElapsedColumn
+
+    from services.sources.event_writer import EventWriter
+    from services.sources.importer import KINDS, Importer, ImportOptions
+    from services.sources.mapping import parse_mapping
+    from services.sources.presets import PRESETS
+    from shared.schema import parse_ts
+    from shared.settings import KafkaSettings
+
+    if kind not in KINDS:
+        raise typer.BadParameter(f"one of {', '.join(KINDS)}", param_hint="--kind")
+    if preset not in ("auto", "csv", *PRESETS):
+        raise typer.BadParameter(f"one of auto, csv, {', '.join(PRESETS)}", param_hint="--preset")
+    try:
+        mapping = parse_mapping(map_ or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--map") from exc
+    observed_ms = None
+    if observed_at is not None:
+        observed_ms = pl.select(parse_ts(pl.lit(observed_at))).item()
+        if observed_ms is None:
+            raise typer.BadParameter(
+                "expected RFC 3339 (2026-12-01T08:00:00+07:00) or epoch milliseconds",
+                param_hint="--observed-at",
+            )
+    options = ImportOptions(
+        kind=kind,
+        preset=preset,
+        mapping=mapping,
+        source=source,
+        platform=platform,
+        observed_ms=observed_ms,
+        backfill=backfill,
+        baselines_path=baselines,
+    )
+    writer = EventWriter(KafkaSettings(), dry_run=dry_run, echo=io.StringIO() if dry_run else None)
+    total = sum(f.stat().st_size for f in files)
+    bar = Progress(
+        "[bold]import", BarColumn(), DownloadColumn(), TimeElapsedColumn(), disable=not progress
+    )
+    try:
+        with bar:
+            task = bar.add_task("import", total=total)
+            summary = Importer(options, writer).run(
+                files, lambda done: bar.update(task, completed=done)
+            )
+    finally:
+        writer.close()
+    typer.echo(("dry run, nothing sent: " if dry_run else "") + str(summary))
+
+
 model_app = typer.Typer(help="The model registry: list, show and promote versions.")
 app.add_typer(model_app, name="model")
 RegistryDir = Annotated[Path, typer.Option("--dir", help="model registry (PANTAU_MODEL_DIR)")]
@@ -371,11 +465,13 @@ def keys_create(
 
 
 def _key_sessions() -> sessionmaker[Session]:
-    from services.api.db import create_schema, make_engine, make_sessionmaker
+    from services.api.db import make_engine, make_sessionmaker
+    from services.api.schema import ensure_schema
     from shared.settings import ApiSettings
 
-    engine = make_engine(ApiSettings().database_url)
-    create_schema(engine)
+    settings = ApiSettings()
+    engine = make_engine(settings.database_url)
+    ensure_schema(engine, migrate=settings.migrate_on_start)
     return make_sessionmaker(engine)
 
 
@@ -416,14 +512,16 @@ def dispatch() -> None:
     import signal
     import threading
 
-    from services.api.db import create_schema, make_engine, make_sessionmaker
+    from services.api.db import make_engine, make_sessionmaker
+    from services.api.schema import ensure_schema
     from services.api.webhooks.dispatcher import Dispatcher
     from services.api.webhooks.settings import WebhookSettings
     from shared.settings import ApiSettings
 
     _logging()
-    engine = make_engine(ApiSettings().database_url)
-    create_schema(engine)
+    settings = ApiSettings()
+    engine = make_engine(settings.database_url)
+    ensure_schema(engine, migrate=settings.migrate_on_start)
     dispatcher = Dispatcher(make_sessionmaker(engine), WebhookSettings())
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -436,6 +534,132 @@ def dispatch() -> None:
         dispatcher.stop()
 
 
+db_app = typer.Typer(help="The API's database: schema migrations.")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Upgrade the database (PANTAU_DATABASE_URL) to this release's schema; keeps its rows."""
+    from services.api.db import make_engine
+    from services.api.schema import current_revision, upgrade_schema
+    from shared.settings import ApiSettings
+
+    engine = make_engine(ApiSettings().database_url)
+    before = current_revision(engine)
+    head = upgrade_schema(engine)
+    engine.dispose()
+    if before == head:
+        typer.echo(f"database already at revision {head}")
+    else:
+        typer.echo(f"database upgraded from {before or 'no revision'} to {head}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's revision and this release's (exit 1 if they differ)."""
+    from services.api.db import make_engine
+    from services.api.schema import current_revision, head_revision
+    from shared.settings import ApiSettings
+
+    engine = make_engine(ApiSettings().database_url)
+    current = current_revision(engine)
+    engine.dispose()
+    typer.echo(f"database {current or 'no revision'}, release {head_revision()}")
+    if current != head_revision():
+        raise typer.Exit(1)
+
+
+connect_app = typer.Typer(help="Poll a platform API; its counters become events in pantau.events.")
+app.add_typer(connect_app, name="connect")
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="print the events instead of producing; save no state")
+]
+Polls = Annotated[int, typer.Option(help="stop after this many polls (0: run until stopped)")]
+
+
+def _run_connector(make_poller, dry_run: bool, polls: int, default_port: int) -> None:  # type: ignore[no-untyped-def]
+    """Build the writer and the service around a poller, and run it until stopped."""
+    import threading
+
+    import httpx
+
+    from services.sources.connect_settings import ConnectSettings
+    from services.sources.connector import ConnectorService, wall_clock_ms
+    from services.sources.event_writer import EventWriter
+    from shared import metrics
+    from shared.settings import KafkaSettings
+
+    _logging()
+    settings = ConnectSettings()
+    stop = threading.Event()
+    port = default_port if settings.metrics_port is None else settings.metrics_port
+    metrics.start_metrics_server(0 if dry_run else port, "connect")
+    writer = EventWriter(KafkaSettings(), dry_run=dry_run)
+    with httpx.Client(timeout=30.0) as http:
+        poller = make_poller(http, stop.wait, wall_clock_ms)
+        service = ConnectorService(poller, writer, settings, stop, save_state=not dry_run)
+        try:
+            service.run(polls)
+        except KeyboardInterrupt:
+            stop.set()
+
+
+def _refused(exc: Exception) -> None:
+    typer.echo(f"pantau: the platform refused the connector: {exc}", err=True)
+    raise typer.Exit(1) from exc
+
+
+@connect_app.command("youtube")
+def connect_youtube(dry_run: DryRun = False, polls: Polls = 0) -> None:
+    """YouTube Data API v3 (PANTAU_YOUTUBE_API_KEY): mostPopular in the region and keyword
+    searches, counters polled 50 ids a call, paced to fit the daily quota."""
+    import httpx
+
+    from services.sources.api_calls import ApiError
+    from services.sources.connect_settings import YouTubeSettings
+    from services.sources.youtube import YouTubePoller
+
+    settings = YouTubeSettings()
+    if not settings.api_key.get_secret_value():
+        raise typer.BadParameter("set PANTAU_YOUTUBE_API_KEY to a YouTube Data API key")
+
+    def make(http: httpx.Client, wait, clock):  # type: ignore[no-untyped-def]
+        http.timeout = httpx.Timeout(settings.timeout_s)
+        return YouTubePoller(settings, http, wait, clock)
+
+    try:
+        _run_connector(make, dry_run, polls, settings.default_metrics_port)
+    except ApiError as exc:
+        _refused(exc)
+
+
+@connect_app.command("tiktok")
+def connect_tiktok(dry_run: DryRun = False, polls: Polls = 0) -> None:
+    """TikTok Research API (PANTAU_TIKTOK_CLIENT_KEY, PANTAU_TIKTOK_CLIENT_SECRET): videos
+    of the region matching keywords or hashtags, paged, within the daily request limit."""
+    import httpx
+
+    from services.sources.api_calls import ApiError
+    from services.sources.connect_settings import TikTokSettings
+    from services.sources.tiktok import TikTokPoller
+
+    settings = TikTokSettings()
+    if not settings.client_key or not settings.client_secret.get_secret_value():
+        raise typer.BadParameter("set PANTAU_TIKTOK_CLIENT_KEY and PANTAU_TIKTOK_CLIENT_SECRET")
+    if not settings.keywords and not settings.hashtags:
+        raise typer.BadParameter("set PANTAU_TIKTOK_KEYWORDS or PANTAU_TIKTOK_HASHTAGS")
+
+    def make(http: httpx.Client, wait, clock):  # type: ignore[no-untyped-def]
+        http.timeout = httpx.Timeout(settings.timeout_s)
+        return TikTokPoller(settings, http, wait, clock)
+
+    try:
+        _run_connector(make, dry_run, polls, settings.default_metrics_port)
+    except ApiError as exc:
+        _refused(exc)
+
+
 def main() -> None:
     """Run the command; a known operational failure ends in one line and a non-zero exit."""
     import sys
@@ -443,6 +667,7 @@ def main() -> None:
     from kafka.errors import NoBrokersAvailable
     from pydantic import ValidationError
 
+    from services.api.schema import SchemaNotCurrent
     from shared.metrics import PortInUse
     from shared.settings import settings_error_line
 
@@ -455,7 +680,7 @@ def main() -> None:
             raise
         print(f"pantau: {line}", file=sys.stderr)
         sys.exit(2)
-    except PortInUse as exc:
+    except (PortInUse, SchemaNotCurrent) as exc:
         print(f"pantau: {exc}", file=sys.stderr)
         sys.exit(1)
     except NoBrokersAvailable:

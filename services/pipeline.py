@@ -17,6 +17,7 @@ import polars as pl
 from services.ingest.config import WindowConfig
 from services.ingest.processor import PartitionProcessor
 from services.model.scorer import Scorer
+from shared.clock import wall_clock_ms
 from shared.partitioning import partition_for
 from shared.schema import DecodedBatch, decode_lines
 
@@ -36,6 +37,7 @@ def load_scorer(model_dir: Path) -> Scorer:
 
 @dataclass
 class PipelineStats:
+    lines: int = 0  # lines submitted (one event each when the input is events)
     accepted: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     duplicates: int = 0
@@ -60,7 +62,10 @@ class LocalPipeline:
         self.processors = [PartitionProcessor(p, config) for p in range(partitions)]
         self.stats = PipelineStats()
 
-    def submit(self, lines: list[bytes]) -> None:
+    def submit(self, lines: list[bytes], now_ms: int | None = None) -> None:
+        """Route and fold lines; `now_ms` (default: the wall clock) bounds their event time."""
+        now_ms = wall_clock_ms() if now_ms is None else now_ms
+        self.stats.lines += len(lines)
         decoded = decode_lines(lines)
         self._count_rejects(decoded.rejected)
         ids = decoded.events["product_id"].unique().to_list()
@@ -72,7 +77,7 @@ class LocalPipeline:
         empty = decoded.rejected.clear()
         for (partition,), part in events.partition_by("partition", as_dict=True).items():
             result = self.processors[int(partition)].submit_decoded(
-                DecodedBatch(events=part.drop("partition"), rejected=empty)
+                DecodedBatch(events=part.drop("partition"), rejected=empty), now_ms=now_ms
             )
             self.stats.accepted += result.accepted
             self.stats.duplicates += result.duplicates

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -138,6 +140,49 @@ def replay_features(
         return pl.read_parquet(path)
 
 
+class NotEvents(ValueError):
+    """The file held no valid event: most likely not an events file at all."""
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """What a replay read and wrote."""
+
+    events: Path
+    stats: PipelineStats
+    alerts: int
+    alerts_out: Path
+
+    def describe(self) -> str:
+        """One readable paragraph for the person who ran the replay."""
+        s = self.stats
+        newest = (
+            "no tick closed"
+            if s.last_tick_ms is None
+            else "scored up to "
+            + datetime.fromtimestamp(s.last_tick_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        )
+        return (
+            f"{self.events}: {_n(s.lines, 'line')}, {_n(s.accepted, 'event')} accepted, "
+            f"{_n(s.duplicates, 'duplicate')} dropped, {rejected_text(s)}\n"
+            f"{_n(s.feature_rows, 'feature row')}, {newest}\n"
+            f"{_n(self.alerts, 'alert')} written to {self.alerts_out}"
+        )
+
+
+def rejected_text(stats: PipelineStats) -> str:
+    """`N rejected (reason n, ...)`, largest reason first."""
+    total = sum(stats.rejected.values())
+    if not total:
+        return "0 rejected"
+    reasons = sorted(stats.rejected.items(), key=lambda kv: (-kv[1], kv[0]))
+    return f"{total:,} rejected (" + ", ".join(f"{r} {n:,}" for r, n in reasons) + ")"
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 def replay_file(
     events: Path,
     alerts_out: Path,
@@ -146,16 +191,29 @@ def replay_file(
     rules: AlertRules | None = None,
     config: WindowConfig | None = None,
     progress: bool = True,
-) -> PipelineStats:
-    """Replay `events`; write one JSON line per alert to `alerts_out`."""
+) -> Replayed:
+    """Replay `events`; write one JSON line per alert to `alerts_out`.
+
+    Raises `NotEvents` (and leaves no alerts file) when not one line was a valid event.
+    """
     engine = AlertEngine(rules or AlertRules())
     alerts_out.parent.mkdir(parents=True, exist_ok=True)
+    alerts = 0
     with open(alerts_out, "wb") as out:
 
         def sink(scores: pl.DataFrame) -> None:
+            nonlocal alerts
             for alert in engine.evaluate(scores):
                 out.write(orjson.dumps(alert) + b"\n")
+                alerts += 1
 
         pipeline = LocalPipeline(scorer or GrowthRatioScorer(), sink, partitions, config)
         _feed(pipeline, events, progress, "replay")
-    return pipeline.stats
+    stats = pipeline.stats
+    if stats.accepted + stats.duplicates == 0:
+        alerts_out.unlink()
+        raise NotEvents(
+            f"{events}: not an events file (NDJSON, one event a line): "
+            f"{_n(stats.lines, 'line')}, {rejected_text(stats)}"
+        )
+    return Replayed(events, stats, alerts, alerts_out)

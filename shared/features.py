@@ -1,13 +1,24 @@
 """The feature row: the contract between ingest (which builds it) and the model (which reads it).
 
+Which rows a tick emits: a product gets a row at tick T when its windows at T count an
+accepted event that the previous tick's did not (an event in T's last 5-minute bucket, or
+an older one folded since the previous tick fired), and at every whole hour T when it is
+active (events in its 24 h window). So a busy product has a row every tick, an idle one
+refreshes hourly as its windows slide, and every event lies in the `events_5m` of some
+row (labels sum them; a missing row means no new events). The rule is a function of the
+events and the settings only, never of batch cuts.
+
 Count windows end at the tick; a window of length W covers [ceil(T - W), T) where the
 ceiling is to the hour for 6 h and 24 h and to the UTC day for 7 d, so it is between
 W minus one bucket and W long. Growth ratios are smoothed with +1 on both sides.
 
 Peer columns set a product's growth against the median growth of its category's products
-at the same tick (those active in the last 24 h of its partition; products without a
-category form one group): when a whole category lifts (weather, a holiday, a campaign),
-its products' own growth says "rising" while this says "like everyone else".
+(those active in the last 24 h of its partition; products without a category form one
+group): when a whole category lifts (weather, a holiday, a campaign), its products' own
+growth says "rising" while this says "like everyone else". The medians are taken over
+every active product at the first tick of each hour (the whole hour, except where a
+stream starts mid-hour) and serve the ticks of that hour; a category with no active
+product then is set against the median of its own rows at the tick.
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ A run can be followed through its logs by these ids:
 * webhook `webhook.attempt`: `alert_id`, `delivery_id`, `msg_id` (the `webhook-id` header),
   `subscription_id` and `outcome`.
 
-Secrets never reach the output: fields named like a secret are masked, and API keys and
-webhook secrets are masked wherever they appear in a line (a last line of defence; callers
-must not pass them in the first place).
+Secrets never reach the output: fields named like a secret are masked, and API keys,
+webhook secrets and platform credentials are masked wherever they appear in a line (a last
+line of defence; callers must not pass them in the first place).
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ import orjson
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
 _SECRET_FIELDS = re.compile(r"secret|password|authorization|api_?key|token", re.IGNORECASE)
-# API keys (services/api/auth.py) and webhook signing secrets (services/api/webhooks/signing.py).
-_SECRET_VALUES = re.compile(r"\b(pk_|whsec_)[A-Za-z0-9_\-+/=]{8,}")
+# API keys (services/api/auth.py), webhook signing secrets (services/api/webhooks/signing.py),
+# and the connectors' platform credentials: Google API keys and TikTok client access tokens.
+_SECRET_VALUES = re.compile(r"\b(pk_|whsec_|AIza|clt\.)[A-Za-z0-9_\-+/=.]{8,}")
 REDACTED = "[redacted]"
 
 

@@ -188,12 +188,78 @@ HTTP_REQUEST_DURATION = Histogram(
     buckets=_SHORT_SECONDS,
 )
 
+# --- connect --------------------------------------------------------------------------------
+
+CONNECT_POLL_OUTCOMES: tuple[str, ...] = ("ok", "failed", "quota_wait")
+CONNECT_ERROR_KINDS: tuple[str, ...] = (
+    "timeout",
+    "connection",
+    "server_error",
+    "rate_limited",
+    "malformed",
+    "unauthorized",
+    "quota_exceeded",
+    "rejected",
+)
+CONNECT_DROP_REASONS: tuple[str, ...] = ("deleted", "aged", "capacity")
+
+CONNECT_POLLS = Counter(
+    "pantau_connect_polls_total",
+    "Polls of a platform API by outcome (ok, failed, quota_wait: waiting for the quota reset).",
+    ["outcome"],
+)
+CONNECT_API_ERRORS = Counter(
+    "pantau_connect_api_errors_total",
+    "Failed API calls (each attempt) by kind: timeout, 5xx, 429, quota exceeded, ...",
+    ["reason"],
+)
+CONNECT_QUOTA_USED = Gauge(
+    "pantau_connect_quota_used",
+    "Quota spent in the current quota day (YouTube units, TikTok requests).",
+)
+CONNECT_QUOTA_LIMIT = Gauge(
+    "pantau_connect_quota_limit",
+    "The daily quota the connector plans its polling interval against.",
+)
+CONNECT_TRACKED_ITEMS = Gauge(
+    "pantau_connect_tracked_items",
+    "Items (videos) whose counters the connector polls.",
+)
+CONNECT_ITEMS_DROPPED = Counter(
+    "pantau_connect_items_dropped_total",
+    "Items no longer polled, by reason (deleted, aged past the limit, over capacity).",
+    ["reason"],
+)
+CONNECT_SNAPSHOTS = Counter(
+    "pantau_connect_snapshots_total",
+    "Item observations taken (one per item per poll).",
+)
+CONNECT_EVENTS = Counter(
+    "pantau_connect_events_total",
+    "Delta events produced to the events topic.",
+)
+CONNECT_CORRECTIONS = Counter(
+    "pantau_connect_corrections_total",
+    "Counters observed lower than before (deleted likes, platform corrections); no event.",
+)
+CONNECT_LAST_POLL_TIMESTAMP = Gauge(
+    "pantau_connect_last_poll_timestamp_seconds",
+    "Unix time of the last successful poll.",
+)
+
 for _outcome in INGEST_OUTCOMES:
     INGEST_EVENTS.labels(outcome=_outcome)
 for _reason in DLQ_REASONS:
     DLQ_MESSAGES.labels(reason=_reason)
 for _outcome in WEBHOOK_OUTCOMES:
     WEBHOOK_DELIVERIES.labels(outcome=_outcome)
+
+for _outcome in CONNECT_POLL_OUTCOMES:
+    CONNECT_POLLS.labels(outcome=_outcome)
+for _reason in CONNECT_ERROR_KINDS:
+    CONNECT_API_ERRORS.labels(reason=_reason)
+for _reason in CONNECT_DROP_REASONS:
+    CONNECT_ITEMS_DROPPED.labels(reason=_reason)
 
 
 SERVICE_METRICS: dict[str, tuple[MetricWrapperBase, ...]] = {
@@ -234,12 +300,24 @@ SERVICE_METRICS: dict[str, tuple[MetricWrapperBase, ...]] = {
         HTTP_REQUESTS,
         HTTP_REQUEST_DURATION,
     ),
+    "connect": (
+        CONNECT_POLLS,
+        CONNECT_API_ERRORS,
+        CONNECT_QUOTA_USED,
+        CONNECT_QUOTA_LIMIT,
+        CONNECT_TRACKED_ITEMS,
+        CONNECT_ITEMS_DROPPED,
+        CONNECT_SNAPSHOTS,
+        CONNECT_EVENTS,
+        CONNECT_CORRECTIONS,
+        CONNECT_LAST_POLL_TIMESTAMP,
+    ),
 }
 
 
 @cache
 def registry(service: str | None = None) -> CollectorRegistry:
-    """What `service` ("ingest", "score", "api") exposes: its metrics and the process ones.
+    """What `service` ("ingest", "score", "api", "connect") exposes: its and the process metrics.
 
     None gives the default registry with every metric (for a process running all services).
     """

@@ -58,7 +58,16 @@ REJECT_SCHEMA: dict[str, pl.DataType] = {
 }
 
 # Bounded reason set: these label the DLQ metric.
-REASONS = ("malformed_json", "missing_field", "wrong_type", "invalid_value", "oversized", "late")
+# `late` and `future` are decided by the ingest core (event time), the others here.
+REASONS = (
+    "malformed_json",
+    "missing_field",
+    "wrong_type",
+    "invalid_value",
+    "oversized",
+    "late",
+    "future",
+)
 # A feature or score message (between services) that does not decode.
 MALFORMED_FRAME = "malformed_frame"
 
@@ -81,7 +90,7 @@ class DecodedBatch:
     rejected: pl.DataFrame
 
 
-def _parse_ts(col: pl.Expr) -> pl.Expr:
+def parse_ts(col: pl.Expr) -> pl.Expr:
     """Epoch milliseconds from either digits or an RFC 3339 time (any offset)."""
     as_int = pl.when(col.str.contains(_INT)).then(col.cast(pl.Int64, strict=False))
     rfc3339 = (
@@ -232,13 +241,46 @@ class Lines:
     def sizes(self) -> np.ndarray:
         return self.ends - self.starts
 
+    def take(self, keep: np.ndarray) -> list[bytes]:
+        """Lines `keep` as bytes (sliced with Python ints: numpy scalars cost ten times more)."""
+        data = self.data
+        return [
+            data[s:e]
+            for s, e in zip(self.starts[keep].tolist(), self.ends[keep].tolist(), strict=True)
+        ]
+
+    def whitespace(self) -> np.ndarray:
+        """Whether each line is empty or only whitespace; only lines that open with
+        whitespace are looked at one by one."""
+        blank = self.sizes == 0
+        opening = np.frombuffer(self.data, dtype=np.uint8)[self.starts[~blank]]
+        candidates = np.flatnonzero(~blank)[_WHITESPACE[opening]]
+        blank[candidates] = [not line.strip() for line in self.take(candidates)]
+        return blank
+
     def joined(self, keep: np.ndarray) -> bytes:
-        """The lines `keep` (ascending) as one NDJSON buffer."""
+        """The lines `keep` (ascending) as one NDJSON buffer.
+
+        A few lines left out are overwritten with spaces rather than the rest copied line
+        by line: Polars skips lines of whitespace.
+        """
         left_out = np.ones(len(self), dtype=bool)
         left_out[keep] = False
-        if not self.sizes[left_out].any():
+        left_out &= self.sizes > 0
+        if not left_out.any():
             return self.data
-        return b"\n".join(self[i] for i in keep.tolist())
+        if left_out.sum() > len(keep):
+            return b"\n".join(self.take(keep))
+        buffer = bytearray(self.data)
+        for start, end in zip(
+            self.starts[left_out].tolist(), self.ends[left_out].tolist(), strict=True
+        ):
+            buffer[start:end] = b" " * (end - start)
+        return bytes(buffer)
+
+
+_WHITESPACE = np.zeros(256, dtype=bool)
+_WHITESPACE[list(b" \t\n\r\x0b\x0c")] = True  # what bytes.strip() removes
 
 
 def _read_text_columns(lines: Lines, keep: np.ndarray) -> pl.DataFrame:
@@ -261,10 +303,10 @@ _MAYBE_BOOLEAN = pl.any_horizontal(pl.col(f).is_in(["true", "false"]) for f in _
 
 
 def _timestamps(ts: pl.Series) -> pl.Series:
-    """`_parse_ts` of the column; a batch of epoch milliseconds only skips the RFC 3339 parse."""
+    """`parse_ts` of the column; a batch of epoch milliseconds only skips the RFC 3339 parse."""
     if ts.str.contains(_INT).all():
         return ts.cast(pl.Int64, strict=False)
-    return ts.to_frame().select(_parse_ts(pl.col("ts"))).to_series()
+    return ts.to_frame().select(parse_ts(pl.col("ts"))).to_series()
 
 
 def _has_boolean(line: bytes) -> bool:
@@ -300,11 +342,11 @@ def decode_lines(lines: Lines | Sequence[bytes]) -> DecodedBatch:
     if raw is None or raw.height != len(keep):
         # Polars skips lines of whitespace and fails on a line that is not an object:
         # only then is each line looked at.
-        space = np.fromiter((not lines[i].strip() for i in keep), dtype=bool, count=len(keep))
+        space = lines.whitespace()[keep]
         blank[keep[space]] = True
         keep = keep[~space]
         if raw is None:
-            ok = np.fromiter(map(_is_json_object, map(lines.__getitem__, keep)), dtype=bool)
+            ok = np.fromiter(map(_is_json_object, lines.take(keep)), dtype=bool, count=len(keep))
             malformed, keep = keep[~ok], keep[ok]
         raw = _read_text_columns(lines, keep)
     raw = raw.with_columns(pl.Series("line_no", keep), ts_ms=_timestamps(raw["ts"]))

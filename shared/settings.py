@@ -39,7 +39,11 @@ class IngestSettings(BaseSettings):
     tick_ms: int = Field(5 * 60_000, gt=0, description="must divide one hour")
     allowed_lateness_ms: int = Field(10 * 60_000, ge=0, le=3_600_000)
     dedup_horizon_ms: int = Field(24 * 3_600_000, gt=0)
-    retention_ms: int = Field(7 * 24 * 3_600_000, ge=2 * 24 * 3_600_000)
+    # At least the longest window (7 d): the daily ring is sized from it.
+    retention_ms: int = Field(7 * 24 * 3_600_000, ge=7 * 24 * 3_600_000)
+    future_margin_ms: int = Field(
+        15 * 60_000, ge=0, description="events stamped further after the wall clock: `future`"
+    )
     checkpoint_dir: Path = Path("var/checkpoints")
     checkpoint_interval_s: float = Field(10.0, gt=0)
     idle_timeout_s: float = Field(60.0, gt=0)
@@ -134,6 +138,24 @@ class ApiSettings(BaseSettings):
         10.0, gt=0, description="wait for Kafka to acknowledge posted events before a 503"
     )
     trend_max_age_ms: int = 3_600_000
+    migrate_on_start: bool = Field(
+        False,
+        description="upgrade the database schema at start (else an outdated one is refused; "
+        "run `pantau db upgrade`); an empty database is always created",
+    )
+    retention_scores_days: float = Field(
+        30.0, gt=0, description="score history older than this (by tick) is deleted"
+    )
+    retention_alerts_days: float = Field(
+        90.0, gt=0, description="alerts older than this (by tick) are deleted"
+    )
+    retention_deliveries_days: float = Field(
+        14.0, gt=0, description="finished webhook deliveries older than this are deleted"
+    )
+    retention_interval_min: float = Field(
+        60.0, gt=0, description="how often the API prunes old rows"
+    )
+    run_retention: bool = Field(True, description="run the pruning job inside this API")
 
 
 def settings_error_line(exc: ValidationError) -> str | None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = ("ingest", "model", "api", "simulator")
+SERVICES = ("ingest", "model", "api", "simulator", "sources")
 PURE_CORES = [
     "services/ingest/windows.py",
     "services/ingest/spread.py",
@@ -17,6 +17,11 @@ PURE_CORES = [
     "services/ingest/features.py",
     "services/ingest/processor.py",
     "services/api/alerts.py",
+    "services/sources/snapshots.py",
+    "services/sources/counters.py",
+    "services/sources/mapping.py",
+    "services/sources/presets.py",
+    "services/sources/polling.py",
     "services/model/baseline.py",
     "shared/schema.py",
     "shared/features.py",

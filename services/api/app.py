@@ -11,10 +11,13 @@ from sqlalchemy.orm import sessionmaker
 from services.api import auth
 from services.api.alerts import AlertRules
 from services.api.consumer import ScoreConsumer
-from services.api.db import create_schema, make_engine, make_sessionmaker
+from services.api.db import make_engine, make_sessionmaker
+from services.api.docs import add_docs
 from services.api.event_sink import EventSink, KafkaEventSink
 from services.api.intake import ScoreIntake
+from services.api.retention import RetentionJob, RetentionPolicy
 from services.api.routes import alerts, events, health, metrics, products, trends
+from services.api.schema import ensure_schema
 from services.api.web import routes as web
 from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.outbox import enqueue_alert
@@ -39,9 +42,10 @@ def create_app(
     rules = AlertRules.from_settings(alert_settings or AlertSettings())
     if event_sink is None and kafka is not None:
         event_sink = KafkaEventSink(kafka, settings.events_produce_timeout_s)
+    own_engine = None  # closed at shutdown: PostgreSQL counts every pooled connection
     if sessions is None:
-        engine = make_engine(settings.database_url)
-        create_schema(engine)
+        engine = own_engine = make_engine(settings.database_url)
+        ensure_schema(engine, migrate=settings.migrate_on_start)
         sessions = make_sessionmaker(engine)
 
     @asynccontextmanager
@@ -54,20 +58,36 @@ def create_app(
         dispatcher = Dispatcher(sessions, webhooks) if settings.run_dispatcher else None
         if dispatcher is not None:
             dispatcher.start()
+        retention = None
+        if settings.run_retention:
+            retention = RetentionJob(
+                sessions,
+                RetentionPolicy.from_settings(settings),
+                settings.retention_interval_min * 60,
+            )
+            retention.start()
+        app.state.retention = retention
         yield
+        if retention is not None:
+            retention.stop()
         if consumer is not None:
             consumer.stop()
         if dispatcher is not None:
             dispatcher.stop()
         if event_sink is not None:
             event_sink.close()
+        if own_engine is not None:
+            own_engine.dispose()
 
     app = FastAPI(
         title="Pantau API",
         version="0.1.0",
         description="Rising products for Indonesian micro and small businesses, scored early.",
         lifespan=lifespan,
+        docs_url=None,  # add_docs serves them without a CDN
+        redoc_url=None,
     )
+    add_docs(app)
     app.state.settings = settings
     app.state.sessionmaker = sessions
     app.state.kafka = kafka

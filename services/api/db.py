@@ -1,7 +1,8 @@
 """Database engine and declarative base shared by every table of the API service.
 
 SQLite (a file in WAL mode) is the default so a single node needs nothing installed;
-any SQLAlchemy URL (e.g. Postgres) works for several API replicas.
+PostgreSQL (`postgresql+psycopg://…`, psycopg 3) is the production store, shared by
+several API replicas. The schema itself is managed by `services.api.schema`.
 """
 
 from __future__ import annotations
@@ -33,18 +34,12 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3, not psycopg2
+    return create_engine(parsed, pool_pre_ping=True)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:
     """Sessions that keep loaded objects usable after commit (responses are built after it)."""
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def create_schema(engine: Engine) -> None:
-    """Create every registered table and index (idempotent; indexes added to a table
-    after it was first created are created too)."""
-    Base.metadata.create_all(engine)
-    for table in Base.metadata.sorted_tables:
-        for index in table.indexes:
-            index.create(engine, checkfirst=True)

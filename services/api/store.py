@@ -68,6 +68,9 @@ class ScoreHistory(Base):
     events_1h: Mapped[float] = mapped_column(Float, default=0.0)
     events_24h: Mapped[float] = mapped_column(Float, default=0.0)
 
+    # Retention deletes the oldest ticks first.
+    __table_args__ = (Index("ix_scores_history_tick", "tick_ms"),)
+
 
 def _insert(session: Session, table: Any) -> Any:
     dialect = session.get_bind().dialect.name
@@ -183,8 +186,10 @@ def save_alert(session: Session, alert: dict[str, Any]) -> bool:
             body=alert,
         )
         .on_conflict_do_nothing(index_elements=["id"])
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT … ON CONFLICT.
+        .returning(AlertRecord.seq)
     )
-    return session.execute(stmt).rowcount == 1
+    return session.execute(stmt).scalar_one_or_none() is not None
 
 
 class AlertStateRecord(Base):

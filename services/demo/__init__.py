@@ -1,16 +1,17 @@
 """`pantau demo`: the whole pipeline in one process on simulated events, with the API.
 
-Steps, in order: pick a scorer (a model trained on simulated history, or the baseline),
-choose a bus (Kafka when `PANTAU_KAFKA_BOOTSTRAP` is set, else in-process), stream
-simulated hours through the same cores the services run, print alerts as the store
-records them, and serve the API and the seller page until Ctrl-C. API keys are off:
-this is a local demonstration, not a deployment.
+Steps, in order, each announced in one line: pick a scorer (a model trained on
+simulated history, or the baseline), choose a bus (Kafka when `PANTAU_KAFKA_BOOTSTRAP`
+is set, else in-process), stream simulated hours through the same cores the services
+run, print alerts as the store records them, and serve the API and the seller page
+until Ctrl-C. API keys are off: this is a local demonstration, not a deployment.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -24,6 +25,7 @@ from services.api.app import create_app
 from services.demo.bus import KafkaBus, LocalBus
 from services.demo.model import choose_scorer
 from services.demo.view import AlertFeed
+from services.model.scorer import Scorer
 from services.simulator import SCENARIOS, iter_event_lines
 from shared.settings import ApiSettings, KafkaSettings
 
@@ -58,11 +60,42 @@ def run_demo(
     model_dir: Path | None = None,
     models_root: Path = Path("var/demo/models"),
 ) -> None:
-    """Run until Ctrl-C (SIGINT) or SIGTERM; returns normally either way."""
+    """Run until Ctrl-C (SIGINT) or SIGTERM; returns normally either way.
+
+    Its temporary directory (the store, and checkpoints on Kafka) is removed on the way out,
+    a Ctrl-C included.
+    """
     if speed <= 0 or products < 10:
         raise ValueError("need --speed > 0 and --products >= 10")
-    scorer = choose_scorer(seed, train, model_dir, models_root, console)
-    workdir = Path(tempfile.mkdtemp(prefix="pantau-demo-"))
+    try:
+        step("1/3 model", _model_plan(seed, train, model_dir))
+        scorer = choose_scorer(seed, train, model_dir, models_root, console)
+        workdir = Path(tempfile.mkdtemp(prefix="pantau-demo-"))
+        try:
+            _serve(scorer, seed, speed, products, port, workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C before the server ran (while training, say)
+    console.print("demo stopped")
+
+
+def step(name: str, text: str) -> None:
+    """One line per step the demo takes, so a person sees where it is."""
+    console.print(f"[bold]{name}[/]: {text}")
+
+
+def _model_plan(seed: int, train: bool, model_dir: Path | None) -> str:
+    if model_dir is not None:
+        return f"loading {model_dir}"
+    if not train:
+        return "the growth-ratio baseline (--no-train)"
+    return "a model trained on simulated history, or the one an earlier demo trained"
+
+
+def _serve(
+    scorer: Scorer, seed: int, speed: float, products: int, port: int, workdir: Path
+) -> None:
     kafka = _kafka_settings()
     settings = ApiSettings(
         database_url=f"sqlite:///{workdir}/demo.db",
@@ -81,11 +114,16 @@ def run_demo(
         threading.Thread(target=stream, args=(bus, seed, products, speed, stop), daemon=True),
         threading.Thread(target=feed.run, args=(stop,), daemon=True),
     ]
-    console.print(
-        f"Pantau demo: {products} simulated products, {speed:g} simulated h/s, seed {seed}, "
-        f"model {scorer.version}, bus {bus.name}"
+    step(
+        "2/3 simulating",
+        f"{products} products, {speed:g} simulated h/s, seed {seed}, "
+        f"model {scorer.version}, bus {bus.name}",
     )
-    console.print(f"Seller page: [bold]http://127.0.0.1:{port}/[/]   API: /v1/trends   docs: /docs")
+    step(
+        "3/3 serving",
+        f"seller page [bold]http://127.0.0.1:{port}/[/]   API: /v1/trends   docs: /docs   "
+        "(Ctrl-C stops)",
+    )
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     for thread in threads:
         thread.start()
@@ -98,7 +136,6 @@ def run_demo(
         for thread in threads:
             thread.join(timeout=10)
         bus.close()
-        console.print("demo stopped")
 
 
 _RUN = f"pantau-demo-{os.getpid()}-{int(time.time())}"

@@ -6,11 +6,13 @@ and its slot reused, so memory follows active products, not history.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from itertools import repeat
 
 import numpy as np
 import polars as pl
 
+from services.ingest.config import NO_TIME
 from services.ingest.state_arrays import (
     Arrays,
     arrays_to_strings,
@@ -22,6 +24,15 @@ from services.ingest.windows import CountWindows
 
 TEXT_COLUMNS = ("product_id", "category", "product_name")
 NUMBER_COLUMNS = {"first_seen_ms": np.int64, "last_seen_ms": np.int64, "in_use": np.bool_}
+
+
+@dataclass(frozen=True)
+class Restarts:
+    """Products starting afresh within a batch: at `chunk`, `slot` with `first_seen_ms`."""
+
+    chunk: np.ndarray
+    slot: np.ndarray
+    first_seen_ms: np.ndarray
 
 
 class Catalog:
@@ -95,46 +106,75 @@ class Catalog:
             )
             setattr(self, name, np.concatenate([arr, extra]))
 
-    def assign(self, events: pl.DataFrame, tick_before_chunk: np.ndarray) -> np.ndarray:
-        """Slots of a batch's accepted events (creating slots for new products).
+    def assign(
+        self, events: pl.DataFrame, tick_before_chunk: np.ndarray
+    ) -> tuple[np.ndarray, Restarts]:
+        """Slots of a batch's accepted events (creating slots for new products), and the
+        products already known that start afresh in the batch.
 
         `events` has product_id, ts_ms and chunk (the index of the stretch between two
-        ticks); `tick_before_chunk[c]` is the last tick fired before chunk c. A product
-        that a tick before its first event would have pruned starts afresh, exactly as
-        if it had been pruned there. `last_seen_ms` takes the whole batch at once: only
-        rows with events in the day before a tick are published, so this never changes
-        a row. Category and name follow the chunks, see `describe`.
+        ticks); `tick_before_chunk[c]` is the last tick passed before chunk c. A known
+        product that a tick before one of its chunks would have pruned (last seen more
+        than the retention before that tick) starts afresh at that chunk, exactly as if
+        it had been pruned there: through `restart`, when the caller folds that chunk, so
+        the ticks fired before it in the same batch still read its old state. So a batch
+        spanning more than the retention gives what the same events cut into batches
+        give. `last_seen_ms` takes the whole batch at once: only rows with events in the
+        day before a tick are published, so this never changes a row. Category and name
+        follow the chunks, see `describe`.
         """
-        per_product = (
-            events.with_row_index("row")
-            .group_by("product_id")
-            .agg(
-                first=pl.col("ts_ms").min(),
-                last=pl.col("ts_ms").max(),
-                chunk=pl.col("chunk").min(),
-                rows=pl.col("row"),
-            )
-        )
+        per_product = events.with_row_index("row").group_by("product_id").agg(rows=pl.col("row"))
         ids = per_product["product_id"].to_list()
         slots = np.fromiter(map(self.slot_of.get, ids, repeat(-1)), dtype=np.int64, count=len(ids))
         for i in np.flatnonzero(slots < 0).tolist():
             slots[i] = self._slot(ids[i])
-        returning = self.in_use[slots] & (
-            self.last_seen_ms[slots]
-            < tick_before_chunk[per_product["chunk"].to_numpy()] - self.retention_ms
-        )
-        if returning.any():
-            self._forget(slots[returning])
-        first, last = per_product["first"].to_numpy(), per_product["last"].to_numpy()
-        new = ~self.in_use[slots]
-        self.in_use[slots] = True
-        seen = self.first_seen_ms[slots], self.last_seen_ms[slots]
-        self.first_seen_ms[slots] = np.where(new, first, np.minimum(seen[0], first))
-        self.last_seen_ms[slots] = np.where(new, last, np.maximum(seen[1], last))
         rows = per_product["rows"]
         event_slots = np.empty(events.height, dtype=np.int64)
         event_slots[rows.explode().to_numpy()] = np.repeat(slots, rows.list.len().to_numpy())
-        return event_slots
+        # One row per (product, chunk) it has events in, chunks in order within a product.
+        groups = (
+            pl.DataFrame({"slot": event_slots, "chunk": events["chunk"], "ts": events["ts_ms"]})
+            .group_by("slot", "chunk")
+            .agg(first=pl.col("ts").min(), last=pl.col("ts").max())
+            .sort("slot", "chunk")
+            .with_columns(before=pl.col("last").cum_max().shift(1).over("slot"))
+        )
+        slot, chunk = groups["slot"].to_numpy(), groups["chunk"].to_numpy()
+        opens = groups["before"].is_null().to_numpy()  # a product's first chunk of the batch
+        in_use = self.in_use[slot]
+        last_before = np.maximum(
+            np.where(in_use, self.last_seen_ms[slot], NO_TIME),
+            groups["before"].fill_null(NO_TIME).to_numpy(),
+        )
+        new = opens & ~in_use
+        fresh = new | (last_before < tick_before_chunk[chunk] - self.retention_ms)
+        # Segments: from a product's first chunk, or a fresh start, up to the next one.
+        segment = np.cumsum(opens | fresh) - 1
+        segment_first = np.minimum.reduceat(
+            groups["first"].to_numpy(), np.flatnonzero(opens | fresh)
+        )
+        first = segment_first[segment]
+        batch_last = np.maximum.reduceat(groups["last"].to_numpy(), np.flatnonzero(opens))
+        # New products start at once (no tick before their first event reads them); a
+        # product already known keeps its state for the ticks before the chunk where it
+        # starts afresh, if it does, and otherwise takes its first segment now.
+        start_slots, start_new = slot[opens], new[opens]
+        old_first = self.first_seen_ms[start_slots]
+        kept = np.where(fresh[opens], old_first, np.minimum(old_first, first[opens]))
+        self.in_use[start_slots[start_new]] = True
+        self.first_seen_ms[start_slots] = np.where(start_new, first[opens], kept)
+        self.last_seen_ms[start_slots] = np.where(
+            start_new, batch_last, np.maximum(self.last_seen_ms[start_slots], batch_last)
+        )
+        later = fresh & ~new
+        return event_slots, Restarts(chunk[later], slot[later], first[later])
+
+    def restart(self, slots: np.ndarray, first_seen_ms: np.ndarray) -> None:
+        """Start products afresh (see `assign`): what a prune and a new first event give."""
+        if len(slots):
+            self._forget(slots)
+            self.in_use[slots] = True
+            self.first_seen_ms[slots] = first_seen_ms
 
     def describe(self, slots: np.ndarray, category: np.ndarray, product_name: np.ndarray) -> None:
         """Latest known category and name (None keeps the previous value)."""
@@ -152,10 +192,16 @@ class Catalog:
             self.product_id[slot] = product_id
         return slot
 
-    def candidates(self, since_ms: int, until_ms: int) -> np.ndarray:
-        """Slots seen since `since_ms` whose first event is before `until_ms`."""
-        mask = self.in_use & (self.last_seen_ms >= since_ms) & (self.first_seen_ms < until_ms)
-        return np.flatnonzero(mask)
+    def candidates(
+        self, since_ms: int, until_ms: int, among: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Slots (of `among`, if given) seen since `since_ms` whose first event is before
+        `until_ms`."""
+        if among is None:
+            mask = self.in_use & (self.last_seen_ms >= since_ms) & (self.first_seen_ms < until_ms)
+            return np.flatnonzero(mask)
+        seen = self.in_use[among] & (self.last_seen_ms[among] >= since_ms)
+        return among[seen & (self.first_seen_ms[among] < until_ms)]
 
     def columns(self, slots: np.ndarray) -> dict[str, np.ndarray]:
         """Product id, category and name of `slots` (copies: later batches may rename)."""

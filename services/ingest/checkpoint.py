@@ -38,8 +38,10 @@ from services.ingest.processor import PartitionProcessor
 log = logging.getLogger(__name__)
 
 # 1-5: a pickled (version, Checkpoint); 5 kept the spread rows waiting for a tick batch by
-# batch. 6: named arrays and a JSON header in an .npz archive.
-FORMAT_VERSION = 6
+# batch. 6: named arrays and a JSON header in an .npz archive. 7: events no tick has
+# counted yet, and the hour's category medians (rows only for products with new events,
+# and every active product at the hour).
+FORMAT_VERSION = 7
 PICKLE_VERSION = 5
 HEADER = "header"
 _NPZ_MAGIC = b"PK\x03\x04"
@@ -157,6 +159,11 @@ def _read_pickle(f: IO[bytes], partition: int, config: WindowConfig) -> Checkpoi
     if not isinstance(saved, Checkpoint) or saved.processor.partition != partition:
         raise Unusable(f"pickled format {version} does not hold partition {partition}")
     _check_config(saved.processor.config, config)
+    saved.processor.config = config
+    # State added since format 5 starts empty: the first tick refreshes the peer medians.
+    for name, value in vars(PartitionProcessor(partition, config)).items():
+        if not hasattr(saved.processor, name):
+            setattr(saved.processor, name, value)
     log.info(
         "checkpoint of partition %s read from pickled format %s; the next one is written in %s",
         partition,
@@ -168,5 +175,7 @@ def _read_pickle(f: IO[bytes], partition: int, config: WindowConfig) -> Checkpoi
 
 
 def _check_config(saved: WindowConfig, running: WindowConfig) -> None:
-    if saved != running:
+    """Refuse state built under other window settings. The future margin only decides which
+    events reach the state, as the clock does, so a new margin applies to saved state."""
+    if dataclasses.replace(saved, future_margin_ms=running.future_margin_ms) != running:
         raise Unusable(f"built under other window settings: {saved}, running {running}")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 MINUTE_MS = 60_000
 HOUR_MS = 60 * MINUTE_MS
 DAY_MS = 24 * HOUR_MS
+NO_TIME = np.iinfo(np.int64).min // 2  # before any event: no watermark, nothing seen
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,8 @@ class WindowConfig:
     dedup_horizon_ms: int = DAY_MS
     active_ms: int = DAY_MS
     retention_ms: int = 7 * DAY_MS
+    # Events stamped further than this after the wall clock are rejected as `future`.
+    future_margin_ms: int = 15 * MINUTE_MS
 
     def __post_init__(self) -> None:
         if HOUR_MS % self.tick_ms:
@@ -29,3 +34,5 @@ class WindowConfig:
             raise ValueError("allowed_lateness_ms must be >= 0")
         if self.allowed_lateness_ms > HOUR_MS:
             raise ValueError("allowed_lateness_ms must be <= one hour")
+        if self.future_margin_ms < 0:
+            raise ValueError("future_margin_ms must be >= 0")

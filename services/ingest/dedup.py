@@ -4,7 +4,8 @@ Two generations of 64-bit id hashes: ids go into the current one; when the event
 has moved a horizon past the current generation's start, it becomes the previous one
 and the old previous is dropped. An id is therefore remembered for at least one horizon
 and at most two, and memory is bounded by the events of two horizons. Rotation happens
-only at ticks, so the outcome depends on the event sequence, never on batch boundaries.
+only at ticks, so the outcome depends on the event sequence, never on batch boundaries,
+and a stretch of ticks is passed in constant time however long it is.
 
 A generation is a sorted array of distinct hashes (8 B per id; a Python set took ~48)
 plus a small sorted array of recent inserts, merged into it once it reaches an eighth
@@ -89,18 +90,29 @@ class Deduplicator:
         fresh[first[~seen]] = True
         return fresh
 
-    def rotates_at(self, tick_ms: int) -> bool:
-        """Whether `advance(tick_ms)` would start a new generation."""
-        start = self.generation_start_ms
-        return start is not None and tick_ms - start >= self.horizon_ms
+    def rotations(self, first_tick_ms: int, last_tick_ms: int, grid_ms: int) -> int:
+        """How many generations passing the ticks `first_tick_ms..last_tick_ms` would start."""
+        start = first_tick_ms if self.generation_start_ms is None else self.generation_start_ms
+        return (last_tick_ms - start) // self._step_ms(grid_ms)
 
-    def advance(self, tick_ms: int) -> None:
-        """Rotate generations once the current one spans a full horizon."""
+    def advance(self, first_tick_ms: int, last_tick_ms: int, grid_ms: int) -> None:
+        """Pass every tick from `first_tick_ms` to `last_tick_ms` (`grid_ms` apart) in O(1),
+        exactly as passing them one by one: the first tick ever passed starts the first
+        generation, and the first tick a horizon or more after a generation's start starts
+        the next. Two or more rotations with no ids in between leave both generations empty.
+        """
+        rotations = self.rotations(first_tick_ms, last_tick_ms, grid_ms)
         if self.generation_start_ms is None:
-            self.generation_start_ms = tick_ms
-        elif tick_ms - self.generation_start_ms >= self.horizon_ms:
+            self.generation_start_ms = first_tick_ms
+        if rotations <= 0:
+            return
+        for _ in range(min(rotations, 2)):
             self.previous, self.current = self.current, Generation()
-            self.generation_start_ms = tick_ms
+        self.generation_start_ms += rotations * self._step_ms(grid_ms)
+
+    def _step_ms(self, grid_ms: int) -> int:
+        """Time between rotations: the horizon rounded up to whole ticks (at least one)."""
+        return max(-(-self.horizon_ms // grid_ms), 1) * grid_ms
 
     def to_arrays(self) -> Arrays:
         return {

@@ -1,4 +1,5 @@
-"""Feature rows: one per active product per tick, from window counts and spread.
+"""Feature rows from window counts and spread, for the products a tick selects (see
+`shared.features`: products with new events, and every active product at the hour).
 
 Defined for every kind of input. A product reported only as coarse counters (one `view`
 event per hour with a `count`, no creator, no region) gets its counts and growth as
@@ -15,7 +16,13 @@ import numpy as np
 import polars as pl
 
 from services.ingest.config import DAY_MS, HOUR_MS, MINUTE_MS
-from services.ingest.spread import SlotSpread, platform_lists, popcount, region_lists
+from services.ingest.spread import (
+    TOP_REGIONS,
+    SlotSpread,
+    platform_lists,
+    popcount,
+    region_lists,
+)
 from shared.features import FEATURE_COLUMNS, FEATURE_SCHEMA, PEER_OF, WINDOWS
 from shared.schema import ACTIONS
 
@@ -31,6 +38,16 @@ _ENGAGE = [ACTIONS.index(a) for a in ("like", "comment", "share", "save")]
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return (num + _SMOOTHING) / (den + _SMOOTHING)
+
+
+def count_columns(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per-action and total columns from window counts of shape (rows, actions)."""
+    c: dict[str, np.ndarray] = {}
+    for w, window in counts.items():
+        for i, action in enumerate(ACTIONS):
+            c[f"{action}_{w}"] = window[:, i]
+        c[f"events_{w}"] = window.sum(axis=1)
+    return c
 
 
 def derived(c: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -64,24 +81,65 @@ def group_codes(categories: np.ndarray) -> np.ndarray:
     return np.unique(categories.astype(str), return_inverse=True)[1].reshape(-1)
 
 
-def versus_group(values: np.ndarray, code: np.ndarray) -> np.ndarray:
-    """Each value over the median of the values of its group.
+def group_medians(values: np.ndarray, code: np.ndarray) -> np.ndarray:
+    """The median of the values of each group code 0..k-1.
 
     One sort for all groups: values ordered within group codes, then each group's middle
     one or two picked by offset.
     """
-    if len(values) == 0:
-        return values.astype(np.float64)
     ordered = values[np.lexsort((values, code))]
     size = np.bincount(code)
     start = np.cumsum(size) - size
-    median = (ordered[start + (size - 1) // 2] + ordered[start + size // 2]) * 0.5
-    return values / median[code]
+    return (ordered[start + (size - 1) // 2] + ordered[start + size // 2]) * 0.5
 
 
-def peer_columns(c: dict[str, np.ndarray], categories: np.ndarray) -> dict[str, np.ndarray]:
-    code = group_codes(categories)
-    return {peer: versus_group(c[own], code) for peer, own in PEER_OF.items()}
+def versus_group(values: np.ndarray, code: np.ndarray) -> np.ndarray:
+    """Each value over the median of the values of its group."""
+    if len(values) == 0:
+        return values.astype(np.float64)
+    return values / group_medians(values, code)[code]
+
+
+@dataclass(frozen=True)
+class PeerMedians:
+    """Each category's median of the growth columns the peer columns read, taken over all
+    active products of a partition at one tick (categories as `str`, None as "None")."""
+
+    categories: np.ndarray  # sorted
+    medians: dict[str, np.ndarray]  # growth column -> median per category
+
+    @classmethod
+    def of(cls, counts: dict[str, np.ndarray], categories: np.ndarray) -> PeerMedians:
+        """The medians over the products whose window `counts` and `categories` are given."""
+        c = count_columns(counts)
+        c |= derived(c)
+        names, code = np.unique(categories.astype(str), return_inverse=True)
+        code = code.reshape(-1)
+        return cls(names, {own: group_medians(c[own], code) for own in PEER_OF.values()})
+
+
+def peer_columns(
+    c: dict[str, np.ndarray], categories: np.ndarray, peers: PeerMedians | None = None
+) -> dict[str, np.ndarray]:
+    """Growth over the category's median: from `peers` where it knows the category, else
+    over the median of these rows' own category (a category new since `peers` was taken)."""
+    names = categories.astype(str)
+    known = np.zeros(len(names), bool)
+    at = np.zeros(len(names), np.int64)
+    if peers is not None and len(peers.categories):
+        at = np.minimum(np.searchsorted(peers.categories, names), len(peers.categories) - 1)
+        known = peers.categories[at] == names
+    out = {}
+    for peer, own in PEER_OF.items():
+        values = c[own]
+        ratio = np.empty(len(values), np.float64)
+        if peers is not None:
+            ratio[known] = values[known] / peers.medians[own][at[known]]
+        rest = ~known
+        if rest.any():
+            ratio[rest] = versus_group(values[rest], group_codes(categories[rest]))
+        out[peer] = ratio
+    return out
 
 
 def time_columns(tick_ms: int, first_seen_ms: np.ndarray) -> dict[str, np.ndarray]:
@@ -111,6 +169,18 @@ class TickRows:
     platform_mask: np.ndarray
 
 
+_NONE = np.empty(0, dtype=object)
+_NO_KEYS = {"product_id": _NONE, "category": _NONE, "product_name": _NONE}
+_NO_NUMBERS = np.empty((len(FEATURE_COLUMNS), 0), np.float64)
+_NO_REGIONS = np.empty((0, TOP_REGIONS), np.int16)
+_NO_PLATFORMS = np.empty(0, np.int32)
+
+
+def no_rows(tick_ms: int, watermark_ms: int) -> TickRows:
+    """A tick that emits nothing (its empty arrays are shared: never written to)."""
+    return TickRows(tick_ms, watermark_ms, _NO_KEYS, _NO_NUMBERS, _NO_REGIONS, _NO_PLATFORMS)
+
+
 def tick_rows(
     keys: dict[str, np.ndarray],
     first_seen_ms: np.ndarray,
@@ -120,22 +190,20 @@ def tick_rows(
     *,
     tick_ms: int,
     watermark_ms: int,
+    peers: PeerMedians | None = None,
 ) -> TickRows:
     """The feature rows of `slots`, in that order, at a tick.
 
     `keys` holds product_id, category and product_name; `counts` the per-action window
-    counts, shape (len(slots), actions); `spread` is indexed by slot.
+    counts, shape (len(slots), actions); `spread` is indexed by slot; `peers` the
+    category medians of the peer columns (None: the medians of these rows).
     """
     rows = len(slots)
-    c: dict[str, np.ndarray] = {}
-    for w, window in counts.items():
-        for i, action in enumerate(ACTIONS):
-            c[f"{action}_{w}"] = window[:, i]
-        c[f"events_{w}"] = window.sum(axis=1)
+    c = count_columns(counts)
     creators_6h = spread.creators_6h[slots]
     masks = spread.platform_mask[slots]
     c |= derived(c)
-    c |= peer_columns(c, keys["category"])
+    c |= peer_columns(c, keys["category"], peers)
     c |= {
         "creators_6h": creators_6h,
         "creators_24h": spread.creators_24h[slots],
@@ -179,4 +247,9 @@ def frames(ticks: list[TickRows], partition: int) -> list[pl.DataFrame]:
     first = [other[name].alias(name).cast(FEATURE_SCHEMA[name]) for name in _OTHER]
     frame = pl.DataFrame([*first, *numbers])
     offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()
-    return [frame.slice(offset, size) for offset, size in zip(offsets, sizes, strict=False)]
+    # Slicing costs per call: the ticks without rows share one empty frame.
+    empty = frame.clear()
+    return [
+        frame.slice(offset, size) if size else empty
+        for offset, size in zip(offsets, sizes, strict=False)
+    ]

@@ -2,9 +2,10 @@
 
 `IngestStep` plugs the ingest core into the shared consumer runtime (shared.runtime):
 decode → validate (prepare, on the worker thread) → window → features (PartitionProcessor)
-→ produce features and DLQ envelopes → append to the feature log (process) → every
-`checkpoint_interval_s`: flush the producer, write each partition's state with its next
-offset (save), then commit those offsets. A worker killed at any instant restarts from
+→ produce features and DLQ envelopes → buffer features in the feature log, a file per
+partition and hour (process) → every `checkpoint_interval_s`: flush the producer, write
+the feature log's open hours and each partition's state with its next offset (save),
+then commit those offsets. A worker killed at any instant restarts from
 the last checkpoint and replays the same events into the same state.
 """
 
@@ -20,10 +21,12 @@ import numpy as np
 import orjson
 import polars as pl
 
-from services.ingest import checkpoint, feature_log
+from services.ingest import checkpoint
 from services.ingest.config import WindowConfig
+from services.ingest.feature_log import FeatureLog
 from services.ingest.processor import IngestResult, PartitionProcessor
 from shared import metrics
+from shared.clock import wall_clock_ms
 from shared.kafka import ensure_topics, frame_to_values, make_consumer, make_producer
 from shared.runtime import Batch, ConsumerRuntime, LoopSettings, Output
 from shared.schema import DecodedBatch, Lines, decode_lines
@@ -38,6 +41,7 @@ def window_config(settings: IngestSettings) -> WindowConfig:
         allowed_lateness_ms=settings.allowed_lateness_ms,
         dedup_horizon_ms=settings.dedup_horizon_ms,
         retention_ms=settings.retention_ms,
+        future_margin_ms=settings.future_margin_ms,
     )
 
 
@@ -91,6 +95,8 @@ class IngestStep:
         self.processors: dict[int, PartitionProcessor] = {}
         self.last_message_s: dict[int, float] = {}
         self.counts = {"accepted": 0, "invalid": 0, "late": 0, "duplicate": 0}
+        log_dir = settings.feature_log_dir
+        self.feature_log = None if log_dir is None else FeatureLog(log_dir)
 
     def start(self, partition: int) -> int:
         saved = checkpoint.load(
@@ -102,6 +108,8 @@ class IngestStep:
         else:
             self.processors[partition] = saved.processor
             offset = saved.next_offset
+        if self.feature_log is not None:
+            self.feature_log.resume(partition, self.processors[partition].last_tick_ms)
         self.last_message_s[partition] = time.monotonic()
         return offset
 
@@ -113,7 +121,7 @@ class IngestStep:
         started = time.perf_counter()
         partition, offsets, prepared = batch.partition, batch.offsets, batch.prepared
         self.last_message_s[partition] = time.monotonic()
-        result = self.processors[partition].submit_decoded(prepared.decoded)
+        result = self.processors[partition].submit_decoded(prepared.decoded, now_ms=wall_clock_ms())
         topic = self.kafka.events_topic
         for envelope in dlq_envelopes(
             result, prepared.lines, prepared.message_index, offsets, topic, partition
@@ -124,6 +132,7 @@ class IngestStep:
         self._publish(output, partition, result.features, batch_id)
         by_reason = dict(result.rejected.group_by("reason").len().iter_rows())
         late = by_reason.get("late", 0)
+        # Every other reject, `future` included, is input to fix at its source: `invalid`.
         outcomes = {
             "accepted": result.accepted,
             "duplicate": result.duplicates,
@@ -156,6 +165,8 @@ class IngestStep:
     def save(self, partitions: list[int], positions: dict[int, int]) -> None:
         started = time.monotonic()
         for partition in partitions:
+            if self.feature_log is not None:
+                self.feature_log.flush(partition)
             checkpoint.save(
                 self.settings.checkpoint_dir,
                 self.kafka.events_topic,
@@ -165,7 +176,10 @@ class IngestStep:
         metrics.INGEST_CHECKPOINT_TIMESTAMP.set(time.time())
 
     def forget(self, partitions: list[int]) -> None:
+        """Drop partitions; a handed-over one was saved first, so its open hour is on disk."""
         for partition in partitions:
+            if self.feature_log is not None:
+                self.feature_log.forget(partition)
             self.processors.pop(partition, None)
             self.last_message_s.pop(partition, None)
 
@@ -191,13 +205,18 @@ class IngestStep:
             )
             for value in frame_to_values(rows):
                 output.send(self.kafka.features_topic, value, partition)
-            if self.settings.feature_log_dir is not None:
-                feature_log.append(self.settings.feature_log_dir, rows)
+        if self.feature_log is not None:
+            self.feature_log.add(partition, features)
 
     def _advance_idle(self, output: Output) -> None:
-        """An idle partition's watermark follows the wall clock, so alerts never stall."""
+        """An idle partition's ticks follow the wall clock, so alerts never stall.
+
+        They are provisional (`PartitionProcessor.advance_to`): lateness stays with the
+        events' own watermark, so what comes after an idle spell is judged as a replay
+        judges it, and a tick it reaches fires again with it.
+        """
         now_s = time.monotonic()
-        now_ms = int(time.time() * 1000)
+        now_ms = wall_clock_ms()
         for partition, processor in self.processors.items():
             idle = now_s - self.last_message_s.get(partition, now_s) >= self.settings.idle_timeout_s
             # Only a live stream follows the clock: a replay of old events must not jump ahead.

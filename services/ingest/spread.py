@@ -14,6 +14,7 @@ O(current hour + touched products), not O(a day of rows).
 
 from __future__ import annotations
 
+import copy
 import itertools
 from dataclasses import dataclass
 
@@ -205,6 +206,12 @@ class Dimension:
         )
         return pair
 
+    def fork(self) -> Dimension:
+        """A copy that advances on its own (arrays are replaced, never written in place)."""
+        fork = copy.copy(self)
+        fork.pending, fork.hours = list(self.pending), dict(self.hours)
+        return fork
+
     def _hour_rows(self, hour_ms: int, in_six: bool) -> Rows:
         pair, n = self.hours[hour_ms]
         one = np.ones(len(pair), np.uint8)
@@ -393,6 +400,12 @@ class Spread:
     @property
     def dimensions(self) -> tuple[Dimension, Dimension, Dimension]:
         return (self.creators, self.regions, self.platforms)
+
+    def fork(self) -> Spread:
+        """A copy that ticks on without changing this one (provisional ticks)."""
+        fork = copy.copy(self)
+        fork.creators, fork.regions, fork.platforms = (d.fork() for d in self.dimensions)
+        return fork
 
     def grow(self, capacity: int) -> None:
         self.latest = None

@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.isotonic import IsotonicRegression
 
 
 @dataclass(frozen=True)
@@ -25,6 +24,9 @@ class Isotonic:
 
     @classmethod
     def fit(cls, margin: np.ndarray, label: np.ndarray) -> Isotonic:
+        # Training only: the scorer applies the points and runs without scikit-learn.
+        from sklearn.isotonic import IsotonicRegression
+
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(margin, label)
         rate, block = np.unique(iso.predict(margin), return_inverse=True)
         centre = np.bincount(block, weights=margin) / np.bincount(block)

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sklearn.metrics import average_precision_score
 
 from services.model.lgbm import LightGBMScorer
 
@@ -84,6 +83,8 @@ class Comparison:
 def compare(root: Path, candidate: str) -> Comparison:
     """Average precision of the candidate and the promoted model on the candidate's test rows
     (the most recent labelled window either has seen)."""
+    from sklearn.metrics import average_precision_score  # promotion is training-side
+
     cand_dir = Path(root) / candidate
     test = pl.read_parquet(cand_dir / "test.parquet")
     labels = test["label"].to_numpy()

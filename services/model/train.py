@@ -65,6 +65,16 @@ def _progress(enabled: bool) -> Progress:
     return Progress(*columns, disable=not enabled)
 
 
+def rounds_summary(rounds: int, best: int, cfg: TrainConfig) -> str:
+    """How boosting ended: all rounds, or early stopping and why."""
+    if rounds >= cfg.num_boost_round:
+        return f"boosting: all {rounds} rounds; best round {best}"
+    return (
+        f"boosting: stopped early at round {rounds} of {cfg.num_boost_round}: no gain on "
+        f"validation in the last {rounds - best} rounds; keeping the best, round {best}"
+    )
+
+
 def labelled(features: pl.DataFrame, run: str, cfg: TrainConfig) -> pl.DataFrame:
     """One run's rows with labels, thinned by whole ticks, unlabelled rows dropped."""
     rows = label(features, cfg.label)
@@ -133,6 +143,13 @@ def fit(
     )
     x_valid, y_valid = matrix(valid, INPUT_COLUMNS), valid["label"].to_numpy()
     dvalid = lgb.Dataset(x_valid, y_valid, reference=dtrain)
+    rounds = 0  # counted here: an early-stopped booster keeps only its best rounds
+
+    def count_round(_env: Any) -> None:
+        nonlocal rounds
+        rounds += 1
+        bar.advance(task)
+
     with _progress(progress) as bar:
         task = bar.add_task("boosting rounds", total=cfg.num_boost_round)
         booster = lgb.train(
@@ -143,10 +160,14 @@ def fit(
             valid_names=["valid"],
             callbacks=[
                 lgb.early_stopping(cfg.early_stopping_rounds, verbose=False),
-                lambda env: bar.advance(task),
+                count_round,
             ],
         )
+        # The bar ends where boosting ended, not at a total it never reached.
+        bar.update(task, total=rounds, completed=rounds)
     best = booster.best_iteration or booster.current_iteration()
+    if progress:
+        bar.console.print(rounds_summary(rounds, best, cfg), soft_wrap=True)
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
     calibration = Isotonic.fit(booster.predict(x_valid, raw_score=True), y_valid)
     margin = booster.predict(matrix(test, INPUT_COLUMNS), raw_score=True)

@@ -1,13 +1,22 @@
 """Real HTTP(S) webhook receivers on 127.0.0.1 for the webhook tests; score rows, API keys and
-a read-only API over a fresh SQLite store."""
+a read-only API over a fresh store; the store itself, once on SQLite and once on PostgreSQL.
+
+PostgreSQL is the server `deploy/postgres/pg.sh` starts (make test does), named by
+PANTAU_TEST_PG_URL. Each test session gets a database of its own on it, migrated once,
+and every test starts from emptied tables (TRUNCATE is far cheaper than a database per
+test). Without PANTAU_TEST_PG_URL the PostgreSQL cases are skipped, or fail when
+PANTAU_REQUIRE_BROKER is set, as with the broker."""
 
 from __future__ import annotations
 
+import os
 import socket
 import ssl
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,9 +25,13 @@ from typing import Any
 import polars as pl
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import make_url, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.app import create_app
 from services.api.auth import create_key
+from services.api.db import Base, make_engine, make_sessionmaker
+from services.api.schema import ensure_schema, register_tables, upgrade_schema
 from shared.scores import SCORE_SCHEMA
 from shared.settings import ApiSettings
 
@@ -176,10 +189,91 @@ def make_scores() -> Callable[..., pl.DataFrame]:
     return score_rows
 
 
+PG_URL_ENV = "PANTAU_TEST_PG_URL"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _pg_server_url() -> str:
+    """The test PostgreSQL's URL (any database on it); skips or fails without one."""
+    url = os.environ.get(PG_URL_ENV)
+    if not url:
+        message = f"no PostgreSQL for the tests: set {PG_URL_ENV} (deploy/postgres/pg.sh start)"
+        if os.environ.get("PANTAU_REQUIRE_BROKER"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@contextmanager
+def pg_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the server at `server_url`, dropped afterwards."""
+    name = f"pantau_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(server_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_session_database() -> Iterator[str]:
+    """This test session's PostgreSQL database, at the newest schema revision."""
+    with pg_database(_pg_server_url()) as url:
+        engine = make_engine(url)
+        upgrade_schema(engine)
+        engine.dispose()
+        yield url
+
+
+def _empty_pg_tables(url: str) -> None:
+    register_tables()
+    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        # A test that left a transaction open must not hang the next one.
+        connection.execute(text("SET LOCAL lock_timeout = '20s'"))
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A store with no rows, once on SQLite (a new file) and once on PostgreSQL (emptied
+    tables of the session's database, already at the newest revision)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'pantau.db'}"
+    url: str = request.getfixturevalue("pg_session_database")
+    _empty_pg_tables(url)
+    return url
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all (for migration tests), on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    with pg_database(_pg_server_url()) as url:
+        yield url
+
+
 @pytest.fixture
-def read_api(tmp_path: Path) -> Iterator[tuple[Any, TestClient, dict[str, str]]]:
-    """An API over a fresh SQLite store (no dispatcher), its test client and a read key."""
-    settings = ApiSettings(database_url=f"sqlite:///{tmp_path / 'api.db'}", run_dispatcher=False)
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the fresh store of `database_url` (each backend in turn)."""
+    engine = make_engine(database_url)
+    ensure_schema(engine)
+    yield make_sessionmaker(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def read_api(database_url: str) -> Iterator[tuple[Any, TestClient, dict[str, str]]]:
+    """An API over a fresh store (no dispatcher), its test client and a read key."""
+    settings = ApiSettings(database_url=database_url, run_dispatcher=False)
     app = create_app(settings)
     with app.state.sessionmaker.begin() as session:
         key = create_key(session, "reader", "read")

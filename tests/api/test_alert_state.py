@@ -16,8 +16,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import sessionmaker
 
 from services.api.alerts import AlertEngine, AlertRules
-from services.api.db import create_schema, make_engine, make_sessionmaker
+from services.api.db import make_engine, make_sessionmaker
 from services.api.intake import ScoreIntake
+from services.api.schema import upgrade_schema
 from services.api.store import AlertRecord, AlertStateRecord, save_alert, save_scores
 
 TICK_MS = 1_772_409_600_000
@@ -26,14 +27,16 @@ RULES = AlertRules(threshold=0.6, rearm_below=0.4, cooldown_ms=24 * HOUR_MS)
 
 
 def _store(directory: Path) -> sessionmaker:
+    """A SQLite store of its own, for tests of the engine's logic that need several."""
     engine = make_engine(f"sqlite:///{directory / 'api.db'}")
-    create_schema(engine)
+    upgrade_schema(engine)
     return make_sessionmaker(engine)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> sessionmaker:
-    return _store(tmp_path)
+def store(sessions: sessionmaker) -> sessionmaker:
+    """The fresh store, on each backend."""
+    return sessions
 
 
 Row = tuple[str, float, int]  # product, probability, hours after TICK_MS

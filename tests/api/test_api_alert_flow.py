@@ -43,11 +43,11 @@ def scores(probabilities: dict[str, float], tick: int) -> pl.DataFrame:
 
 
 def test_scores_raise_one_signed_alert_and_trends_need_a_key(
-    tmp_path, serve, make_receiver, wait_until
+    database_url, serve, make_receiver, wait_until
 ) -> None:
     receiver = make_receiver()
     app = create_app(
-        ApiSettings(database_url=f"sqlite:///{tmp_path}/api.db"),
+        ApiSettings(database_url=database_url),
         webhooks=WebhookSettings(
             allow_cidrs="127.0.0.0/8", retry_schedule="0s,0.2s", poll_interval_s=0.1
         ),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -19,8 +18,10 @@ from typing import Any
 import httpx
 import pytest
 from kafka import KafkaProducer
+from sqlalchemy import text
 from standardwebhooks import Webhook
 
+from services.api.db import make_engine
 from shared.kafka import ensure_topics, frame_to_values
 from shared.settings import KafkaSettings
 
@@ -79,12 +80,12 @@ class ApiProcess:
 
 
 @pytest.fixture
-def api_env(tmp_path: Path, kafka_settings: KafkaSettings) -> Iterator[dict[str, str]]:
+def api_env(database_url: str, kafka_settings: KafkaSettings) -> Iterator[dict[str, str]]:
     ensure_topics(kafka_settings)
     env = {
         **os.environ,
         **WEBHOOKS,
-        "PANTAU_DATABASE_URL": f"sqlite:///{tmp_path / 'pantau.db'}",
+        "PANTAU_DATABASE_URL": database_url,
         "PANTAU_API_PORT": str(free_port()),
         "PANTAU_API_GROUP": f"api-{uuid.uuid4().hex[:8]}",
         "PANTAU_KAFKA_BOOTSTRAP": kafka_settings.bootstrap,
@@ -105,6 +106,7 @@ def produce_scores(kafka: KafkaSettings, frame: Any) -> None:
 
 def test_sigkill_mid_delivery_loses_nothing_and_logs_hold_no_secrets(
     tmp_path: Path,
+    database_url: str,
     api_env: dict[str, str],
     kafka_settings: KafkaSettings,
     make_receiver: Any,
@@ -177,10 +179,15 @@ def test_sigkill_mid_delivery_loses_nothing_and_logs_hold_no_secrets(
     finally:
         if api.proc is not None and api.proc.poll() is None:
             api.proc.kill()
-    with sqlite3.connect(tmp_path / "pantau.db") as db:
-        statuses = db.execute(
-            "SELECT status, count(*) FROM webhook_deliveries GROUP BY 1"
-        ).fetchall()
+    engine = make_engine(database_url)
+    with engine.connect() as db:
+        statuses = [
+            tuple(row)
+            for row in db.execute(
+                text("SELECT status, count(*) FROM webhook_deliveries GROUP BY 1")
+            )
+        ]
+    engine.dispose()
     assert statuses == [("delivered", len(before + after))]
     logs = log.read_text()
     assert '"webhook.attempt"' in logs or "webhook.attempt" in logs

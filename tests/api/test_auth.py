@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Annotated
 
@@ -24,16 +22,7 @@ from services.api.auth import (
     require_scope,
     revoke_key,
 )
-from services.api.db import create_schema, make_engine, make_sessionmaker
 from shared.settings import ApiSettings
-
-
-@pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'pantau.db'}")
-    create_schema(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 @pytest.fixture

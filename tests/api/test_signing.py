@@ -20,19 +20,11 @@ from services.api.webhooks.signing import (
     verify,
 )
 
-VECTORS_PATH = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "data"
-    / "standard-webhooks"
-    / "vectors.json"
-)
+VECTORS_PATH = Path(__file__).resolve().parents[1] / "data" / "standard-webhooks" / "vectors.json"
 
 
 @pytest.fixture(scope="module")
 def vectors() -> dict[str, Any]:
-    if not VECTORS_PATH.exists():
-        pytest.skip(f"Standard Webhooks vectors not found at {VECTORS_PATH}")
     return json.loads(VECTORS_PATH.read_text())
 
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.api.db import create_schema, make_engine, make_sessionmaker
 from services.api.webhooks.models import Delivery, Subscription, utcnow
 from services.api.webhooks.outbox import enqueue_alert, matches
 from services.api.webhooks.signing import generate_secret
@@ -31,14 +28,6 @@ ALERT: dict[str, Any] = {
     "ts": "2025-01-01T00:05:00Z",
     "tick_ms": 1735689900000,
 }
-
-
-@pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'pantau.db'}")
-    create_schema(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def sub(**fields: Any) -> Subscription:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks.webhooks import Webhook
 
 from services.api.auth import create_key
-from services.api.db import create_schema, make_engine, make_sessionmaker
 from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.routes import make_router
 from services.api.webhooks.settings import WebhookSettings
@@ -31,14 +29,6 @@ def resolver(host: str) -> list[str]:
     if host not in table:
         raise HostUnresolvable(f"NXDOMAIN {host}")
     return table[host]
-
-
-@pytest.fixture
-def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
-    engine = make_engine(f"sqlite:///{tmp_path / 'pantau.db'}")
-    create_schema(engine)
-    yield make_sessionmaker(engine)
-    engine.dispose()
 
 
 def make_app(sessions: sessionmaker[Session], require_api_keys: bool = False) -> FastAPI:

@@ -158,6 +158,8 @@ class Stack:
             "pantau-score": self.ports["score"],
             "pantau-api": self.ports["api"],
         }
+        # The connectors need platform credentials: this stack runs without them.
+        config["scrape_configs"] = [j for j in config["scrape_configs"] if j["job_name"] in targets]
         for job in config["scrape_configs"]:
             job["static_configs"] = [{"targets": [f"127.0.0.1:{targets[job['job_name']]}"]}]
         path = self.work / "prometheus.yml"

@@ -16,7 +16,13 @@ def _compose() -> dict[str, Any]:
 
 def test_compose_services() -> None:
     services = _compose()["services"]
-    assert set(services) == {"broker", "ingest", "scorer", "api", "prometheus", "grafana"}
+    assert set(services) == {
+        "broker", "ingest", "scorer", "api", "prometheus", "grafana",
+        "connect-youtube", "connect-tiktok",
+    }  # fmt: skip
+    for name in ("connect-youtube", "connect-tiktok"):
+        assert services[name]["profiles"] == ["connectors"]  # they need platform credentials
+        assert services[name]["command"] == ["connect", name.split("-")[1]]
     assert services["broker"]["image"].startswith("apache/kafka:")
     assert "controller" in services["broker"]["environment"]["KAFKA_PROCESS_ROLES"]
     for name, subcommand in (("ingest", "ingest"), ("scorer", "score"), ("api", "api")):
@@ -47,9 +53,8 @@ def test_compose_scrape_targets_match_service_ports() -> None:
     config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.compose.yml").read_text())
     targets = {}
     for job in config["scrape_configs"]:
-        [sd] = job["dns_sd_configs"]
-        [name] = sd["names"]
-        targets[job["job_name"]] = (name, sd["port"])
+        found = [(name, sd["port"]) for sd in job["dns_sd_configs"] for name in sd["names"]]
+        targets[job["job_name"]] = found[0] if len(found) == 1 else found
     api_command = services["api"]["command"]
     assert targets == {
         "pantau-ingest": (
@@ -61,4 +66,8 @@ def test_compose_scrape_targets_match_service_ports() -> None:
             int(services["scorer"]["environment"]["PANTAU_SCORE_METRICS_PORT"]),
         ),
         "pantau-api": ("api", int(api_command[api_command.index("--port") + 1])),
+        "pantau-connect": [
+            (name, int(services[name]["environment"]["PANTAU_CONNECT_METRICS_PORT"]))
+            for name in ("connect-youtube", "connect-tiktok")
+        ],
     }

@@ -39,3 +39,12 @@ def test_secrets_are_masked_by_field_name_and_by_shape() -> None:
         assert leaked not in text
     assert entry["signing_secret"] == REDACTED and entry["api_key"] == REDACTED
     assert entry["msg"] == f"key pk_{REDACTED} and whsec_{REDACTED}"
+
+
+def test_platform_credentials_are_masked_by_shape() -> None:
+    """A connector's Google API key or TikTok token in a URL or an error message."""
+    google = "AIza" + "SyA1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q"
+    tiktok = "clt." + "example12345Example12345Example"
+    entry = _line(f"GET /videos?id=x&key={google} failed; bearer {tiktok}")
+    assert google not in json.dumps(entry) and tiktok not in json.dumps(entry)
+    assert entry["msg"] == f"GET /videos?id=x&key=AIza{REDACTED} failed; bearer clt.{REDACTED}"

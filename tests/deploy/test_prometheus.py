@@ -114,12 +114,14 @@ def test_scrape_jobs() -> None:
         "pantau-ingest": "127.0.0.1:9101",
         "pantau-score": "127.0.0.1:9102",
         "pantau-api": "127.0.0.1:8000",
+        "pantau-connect": "127.0.0.1:9104",
     }
     config = yaml.safe_load(CONFIGS[0].read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     assert set(jobs) == set(expected)
     for name, target in expected.items():
-        assert jobs[name]["static_configs"][0]["targets"] == [target]
+        assert jobs[name]["static_configs"][0]["targets"][0] == target
+    assert jobs["pantau-connect"]["static_configs"][0]["targets"][1] == "127.0.0.1:9105"
     assert jobs["pantau-api"]["metrics_path"] == "/metrics"
     assert config["global"]["scrape_interval"] == "5s"
     compose = yaml.safe_load(CONFIGS[1].read_text())

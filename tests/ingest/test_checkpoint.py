@@ -3,6 +3,7 @@ pickled format is converted, and a checkpoint that cannot be used means a rebuil
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import pickle
 from pathlib import Path
@@ -18,6 +19,7 @@ from services.ingest.processor import PartitionProcessor
 from shared.schema import ACTIONS, PLATFORMS
 
 START_MS = 1_772_409_600_000 + 7 * MINUTE_MS  # 2026-03-02, not on a tick
+NOW_MS = START_MS + 30 * DAY_MS  # the ingest clock: every event is within the future margin
 # Hourly ticks and a short dedup horizon: generations rotate many times in the stream.
 CONFIG = WindowConfig(tick_ms=HOUR_MS, dedup_horizon_ms=3 * HOUR_MS)
 TOPIC = "t"
@@ -70,7 +72,7 @@ def batches(lines: list[bytes], seed: int) -> list[list[bytes]]:
 
 
 def features(processor: PartitionProcessor, parts: list[list[bytes]]) -> pl.DataFrame:
-    return pl.concat([f for part in parts for f in processor.submit(part).features])
+    return pl.concat([f for part in parts for f in processor.submit(part, now_ms=NOW_MS).features])
 
 
 def assert_same_state(a: PartitionProcessor, b: PartitionProcessor) -> None:
@@ -98,7 +100,7 @@ def test_restored_after_every_batch_gives_the_features_of_one_that_never_stopped
 ) -> None:
     processor, out, offset = PartitionProcessor(0, CONFIG), [], 0
     for part in batches(lines, seed=1):
-        out += processor.submit(part).features
+        out += processor.submit(part, now_ms=NOW_MS).features
         offset += len(part)
         checkpoint.save(tmp_path, TOPIC, Checkpoint(processor, offset))
         restored = checkpoint.load(tmp_path, TOPIC, 0, CONFIG)
@@ -125,7 +127,7 @@ def test_a_pickled_checkpoint_of_format_5_is_converted(
 ) -> None:
     half = len(lines) // 2
     processor = PartitionProcessor(0, CONFIG)
-    out = processor.submit(lines[:half]).features
+    out = processor.submit(lines[:half], now_ms=NOW_MS).features
     path = old_save(tmp_path, Checkpoint(processor, half))
     assert checkpoint.next_offset(tmp_path, TOPIC, 0) is None  # no header to read alone
     converted = checkpoint.load(tmp_path, TOPIC, 0, CONFIG)
@@ -134,7 +136,7 @@ def test_a_pickled_checkpoint_of_format_5_is_converted(
     assert path.read_bytes()[:4] == b"PK\x03\x04"  # the next save writes arrays
     resumed = checkpoint.load(tmp_path, TOPIC, 0, CONFIG)
     assert resumed is not None and resumed.next_offset == half
-    out += resumed.processor.submit(lines[half:]).features
+    out += resumed.processor.submit(lines[half:], now_ms=NOW_MS).features
     assert pl.concat(out).equals(uninterrupted)
 
 
@@ -151,7 +153,7 @@ def unusable(
 
 def saved_after(lines: list[bytes], tmp_path: Path) -> Path:
     processor = PartitionProcessor(0, CONFIG)
-    processor.submit(lines[:3000])
+    processor.submit(lines[:3000], now_ms=NOW_MS)
     checkpoint.save(tmp_path, TOPIC, Checkpoint(processor, 3000))
     return tmp_path / f"{TOPIC}-0.ckpt"
 
@@ -180,7 +182,8 @@ def test_an_unknown_version_means_a_rebuild(
     monkeypatch.setattr(checkpoint, "FORMAT_VERSION", checkpoint.FORMAT_VERSION + 1)
     saved_after(lines, tmp_path)
     monkeypatch.undo()
-    assert "format 7, this version reads 6" in unusable(tmp_path, caplog)
+    version = checkpoint.FORMAT_VERSION
+    assert f"format {version + 1}, this version reads {version}" in unusable(tmp_path, caplog)
 
 
 def test_an_older_pickled_format_means_a_rebuild(
@@ -202,6 +205,20 @@ def test_other_window_settings_mean_a_rebuild(
     assert path.exists()
     running = WindowConfig(tick_ms=5 * MINUTE_MS, dedup_horizon_ms=3 * HOUR_MS)
     assert "other window settings" in unusable(tmp_path, caplog, running)
+
+
+@pytest.mark.parametrize("pickled", [False, True])
+def test_a_new_future_margin_keeps_the_saved_state(
+    lines: list[bytes], tmp_path: Path, pickled: bool
+) -> None:
+    """The margin only filters what reaches the state: changing it is no reason to rebuild."""
+    saved_after(lines, tmp_path)
+    if pickled:
+        old_save(tmp_path, Checkpoint(PartitionProcessor(0, CONFIG), 5))
+    running = dataclasses.replace(CONFIG, future_margin_ms=CONFIG.future_margin_ms + HOUR_MS)
+    restored = checkpoint.load(tmp_path, TOPIC, 0, running)
+    assert restored is not None
+    assert restored.processor.config == running
 
 
 def test_a_checkpoint_of_another_partition_means_a_rebuild(

@@ -10,7 +10,6 @@ every reference row must be there.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import subprocess
@@ -22,12 +21,13 @@ from pathlib import Path
 
 import orjson
 import polars as pl
+from _streams import product_of
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from services.ingest import checkpoint
 from services.ingest.processor import PartitionProcessor
 from services.ingest.service import dlq_envelopes, window_config
-from services.simulator import SCENARIOS, iter_event_lines
+from shared.clock import wall_clock_ms
 from shared.features import FEATURE_SCHEMA
 from shared.kafka import frame_to_values, values_to_frame
 from shared.partitioning import partition_for
@@ -36,29 +36,6 @@ from shared.settings import IngestSettings, KafkaSettings
 
 REPO = Path(__file__).resolve().parents[2]
 LINES_PER_MESSAGE = 40
-
-
-def simulated_lines(at_least: int) -> list[bytes]:
-    """The first whole simulated hours holding at least `at_least` lines (seed fixed).
-
-    Late events, retries and malformed lines come with them, at the simulator's rates.
-    """
-    scenario = dataclasses.replace(SCENARIOS["small"], n_products=150, days=2)
-    lines: list[bytes] = []
-    for _, hour in iter_event_lines(scenario, seed=1):
-        lines += hour
-        if len(lines) >= at_least:
-            return lines
-    raise AssertionError(f"scenario holds only {len(lines)} lines")
-
-
-def product_of(line: bytes) -> str | None:
-    try:
-        event = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
-    product = event.get("product_id") if isinstance(event, dict) else None
-    return product if isinstance(product, str) else None
 
 
 def pack_by_partition(
@@ -177,7 +154,7 @@ def expected_output(
         for start in range(0, len(messages), batch_messages):
             chunk = messages[start : start + batch_messages]
             lines, index = Lines.of([v for _, v in chunk])
-            result = processor.submit(lines)
+            result = processor.submit(lines, now_ms=wall_clock_ms())
             offsets = [o for o, _ in chunk]
             for envelope in dlq_envelopes(
                 result, lines, index, offsets, kafka.events_topic, partition
@@ -296,6 +273,15 @@ class IngestProcess:
             self.proc.send_signal(sig)
         self.proc.wait(timeout=30)
         self.log.close()
+
+
+def logged_outcomes(proc: IngestProcess) -> Counter[str]:
+    """Outcomes summed over the worker's `batch ingested` log lines."""
+    total: Counter[str] = Counter()
+    for record in proc.log_records():
+        if record.get("msg") == "batch ingested":
+            total.update({o: record[o] for o in ("accepted", "invalid", "late", "duplicate")})
+    return total
 
 
 def ingest_env(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,8 +24,6 @@ HERE = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -83,9 +82,9 @@ def without_kafka() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("PANTAU_KAFKA")}
 
 
-def test_demo_serves_trends_and_page_then_stops_cleanly_on_ctrl_c() -> None:
+def test_demo_serves_trends_and_page_then_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
-    proc = start_demo(port, without_kafka())
+    proc = start_demo(port, without_kafka() | {"TMPDIR": str(tmp_path)})
     try:
         items = wait_for_trends(proc, port, 60)
         assert items, "no trends within 60 s"
@@ -98,6 +97,26 @@ def test_demo_serves_trends_and_page_then_stops_cleanly_on_ctrl_c() -> None:
     assert "Traceback" not in err + out
     assert f"http://127.0.0.1:{port}/" in out
     assert "bus in-process" in out and "demo stopped" in out
+    assert not list(tmp_path.glob("pantau-demo-*")), "the demo left its temporary directory"
+    steps = [line.split(":")[0] for line in out.splitlines() if line[:1].isdigit()]
+    assert steps == ["1/3 model", "2/3 simulating", "3/3 serving"]
+
+
+def test_a_taken_port_ends_the_demo_in_one_line_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        proc = start_demo(port, without_kafka() | {"TMPDIR": str(tmp_path)})
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert err.splitlines() == [
+        f"pantau: port {port} on 127.0.0.1 is already in use: pass --port (make demo PORT=...)"
+    ]
+    assert out == ""  # nothing was simulated, trained or served
+    assert time.monotonic() - started < 30
+    assert not list(tmp_path.glob("pantau-demo-*"))
 
 
 @pytest.mark.kafka

@@ -21,6 +21,7 @@ import pytest
 from _ingest import (
     IngestProcess,
     ingest_env,
+    logged_outcomes,
     published_dead_letters,
     published_features,
     wait_caught_up,
@@ -132,15 +133,6 @@ def scrape(port: int) -> dict[tuple[str, str], float]:
         for sample in family.samples
         if sample.name in ("pantau_ingest_events_total", "pantau_dlq_messages_total")
     }
-
-
-def logged_outcomes(proc: IngestProcess) -> Counter[str]:
-    """Outcomes summed over the worker's `batch ingested` log lines."""
-    total: Counter[str] = Counter()
-    for record in proc.log_records():
-        if record.get("msg") == "batch ingested":
-            total.update({o: record[o] for o in ("accepted", "invalid", "late", "duplicate")})
-    return total
 
 
 def test_bad_lines_reach_the_dlq_with_their_reason_and_counts_add_up(

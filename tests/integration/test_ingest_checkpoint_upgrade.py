@@ -26,15 +26,16 @@ from _ingest import (
     produce,
     published_features,
     read_topic,
-    simulated_lines,
     wait_caught_up,
 )
+from _streams import simulated_lines
 
 from services.ingest import checkpoint
 from services.ingest.checkpoint import Checkpoint
 from services.ingest.config import HOUR_MS, MINUTE_MS, WindowConfig
 from services.ingest.processor import PartitionProcessor
 from services.ingest.service import window_config
+from shared.clock import wall_clock_ms
 from shared.kafka import ensure_topics
 from shared.schema import Lines
 from shared.settings import IngestSettings, KafkaSettings
@@ -46,7 +47,7 @@ TICK_MS = HOUR_MS
 
 def state_after(partition: int, values: list[bytes], config: WindowConfig) -> PartitionProcessor:
     processor = PartitionProcessor(partition, config)
-    processor.submit(Lines.of(values)[0])
+    processor.submit(Lines.of(values)[0], now_ms=wall_clock_ms())
     return processor
 
 

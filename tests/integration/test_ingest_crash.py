@@ -31,9 +31,9 @@ from _ingest import (
     produce,
     published_dead_letters,
     published_features,
-    simulated_lines,
     wait_caught_up,
 )
+from _streams import simulated_lines
 
 from services.ingest import feature_log
 from shared.features import FEATURE_SCHEMA

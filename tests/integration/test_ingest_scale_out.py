@@ -28,9 +28,9 @@ from _ingest import (
     produce,
     published_dead_letters,
     published_features,
-    simulated_lines,
     wait_caught_up,
 )
+from _streams import simulated_lines
 
 from shared.kafka import ensure_topics
 from shared.settings import IngestSettings, KafkaSettings

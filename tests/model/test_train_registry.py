@@ -4,15 +4,17 @@ promotion that refuses a worse candidate, and reasons only above the threshold."
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import polars as pl
 import pytest
+from _lean import run_lean
 
 from services.model import registry
 from services.model.calibration import expected_calibration_error
 from services.model.inputs import INPUT_COLUMNS
-from services.model.train import TrainConfig, labelled, train_from_frames
+from services.model.train import TrainConfig, fit, labelled, train_from_frames
 from shared.scores import SCORE_SCHEMA
 
 pytestmark = pytest.mark.slow
@@ -87,7 +89,7 @@ def test_continuous_learning_from_the_feature_log(trained, tmp_path) -> None:
     guard then compares it with the current model on the candidate's recent window."""
     from services.ingest import feature_log
 
-    feature_log.append(tmp_path / "log", trained.features)
+    feature_log.write(tmp_path / "log", trained.features)
     logged = feature_log.read(tmp_path / "log")
     assert logged.height == trained.features.height
     root = trained.registry
@@ -110,3 +112,38 @@ def test_products_too_new_to_judge_score_as_the_least_likely(trained) -> None:
     assert scores.filter(young)["probability"].max() == scores["probability"].min()
     scorer.min_history_h = 0  # without the rule the model guesses on them
     assert scorer.score(trained.features).filter(young)["score"].min() > 0
+
+
+def test_a_version_scores_without_the_train_and_compiled_extras(trained) -> None:
+    # The score service installs without scikit-learn and lleaves: LightGBM predicts.
+    features = trained.registry / "lean-features.parquet"
+    trained.features.head(2_000).write_parquet(features)
+    done = run_lean(
+        "import polars as pl\n"
+        "from pathlib import Path\n"
+        "from services.model.registry import load_version\n"
+        f"scorer = load_version(Path({str(trained.good)!r}))\n"
+        "assert not scorer.wait_compiled(30)\n"
+        f"scores = scorer.score(pl.read_parquet({str(features)!r}))\n"
+        "print(scores.height, scores['probability'].is_between(0, 1).all())\n"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["2000", "True"]
+
+
+def test_training_progress_ends_where_boosting_ended(trained, capsys) -> None:
+    # Early stopping used to leave the bar at "42/400", as if training had been cut short.
+    cfg = TrainConfig(num_boost_round=400, early_stopping_rounds=5, learning_rate=0.5)
+    rows = labelled(trained.features, "small-3", cfg)
+    _, _, _, report = fit(rows, cfg, progress=True)
+    out = " ".join(capsys.readouterr().out.split())
+    rounds = int(re.search(r"stopped early at round (\d+) of 400", out)[1])
+    assert f"{rounds}/{rounds}" in out and "/400" not in out
+    assert report["best_iteration"] == rounds - 5
+    best = rounds - 5
+    assert f"no gain on validation in the last 5 rounds; keeping the best, round {best}" in out
+
+    cfg = TrainConfig(num_boost_round=3, early_stopping_rounds=5)
+    fit(rows, cfg, progress=True)
+    out = " ".join(capsys.readouterr().out.split())
+    assert "3/3" in out and "boosting: all 3 rounds" in out and "stopped early" not in out

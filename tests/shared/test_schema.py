@@ -92,3 +92,32 @@ def test_values_with_terminators_and_blank_lines_keep_line_numbers() -> None:
         (3, "empty line"),
         (4, "empty line"),
     ]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_batch_decodes_as_its_lines_do_one_by_one(seed: int) -> None:
+    """Whatever mix of bad lines a batch holds (blank, malformed, oversized, invalid), each
+    line gets the verdict it gets alone: the fast paths change nothing."""
+    import random
+
+    rng = random.Random(seed)
+    bad = [
+        b"{not json",
+        b"{{}",
+        b"[1, 2]",
+        b"",
+        b" \t\r",
+        b"  ",
+        line(product_name="x" * (MAX_LINE_BYTES + 1)),
+        line(count=0),
+        b" " + line(event_id="padded") + b" ",
+    ]
+    lines = [rng.choice(bad) if rng.random() < 0.3 else line(event_id=f"e{i}") for i in range(200)]
+    batch = decode_lines(lines)
+    alone = [decode_lines([one]) for one in lines]
+    assert batch.events["event_id"].to_list() == [
+        e for d in alone for e in d.events["event_id"].to_list()
+    ]
+    assert batch.rejected.select("line_no", "reason").rows() == [
+        (i, d.rejected["reason"][0]) for i, d in enumerate(alone) if d.rejected.height
+    ]

@@ -78,6 +78,7 @@ class Delivery(Base):
     __table_args__ = (
         Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
+        Index("ix_webhook_deliveries_created", "created_at"),  # retention
         # The dispatcher's claim: each subscription's oldest due deliveries.
         Index(
             "ix_webhook_deliveries_subscription_due", "subscription_id", "status", "next_attempt_at"

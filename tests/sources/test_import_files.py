@@ -1,0 +1,71 @@
+"""What an import makes of each file shape, validated without a broker (dry run)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import orjson
+
+from services.sources.event_writer import EventWriter
+from services.sources.importer import Importer, ImportOptions, ImportSummary
+from shared.settings import KafkaSettings
+
+T0 = 1_780_000_000_000
+
+
+def dry_run(
+    paths: list[Path], tmp_path: Path, **options: object
+) -> tuple[ImportSummary, list[dict]]:
+    echo = io.StringIO()
+    writer = EventWriter(KafkaSettings(bootstrap="127.0.0.1:1"), dry_run=True, echo=echo)
+    opts = ImportOptions(baselines_path=tmp_path / "b.parquet", **options)  # type: ignore[arg-type]
+    summary = Importer(opts, writer).run(paths)
+    return summary, [orjson.loads(line) for line in echo.getvalue().splitlines()]
+
+
+def test_one_json_object_and_ndjson_with_a_line_that_is_not_an_object(tmp_path: Path) -> None:
+    one = tmp_path / "one.json"
+    one.write_bytes(
+        orjson.dumps({"item_id": "x1", "observed_at": T0, "platform": "shopee", "sold": 12})
+    )
+    many = tmp_path / "many.ndjson"
+    many.write_bytes(
+        b'{"item_id":"a","platform":"tiktok","views":1,"observed_at":1780000000000}\n[1]\n'
+        b'{"item_id":"a","platform":"tiktok","views":"7","observed_at":1780000060000}\n'
+    )
+    summary, events = dry_run([one, many], tmp_path)
+    assert (summary.records, summary.snapshots, summary.baselines_set) == (4, 3, 2)
+    assert summary.rejected == {"malformed_json": 1}
+    assert [(e["product_id"], e["action"], e["count"]) for e in events] == [("import:a", "view", 6)]
+
+
+def test_event_files_in_csv_and_json_array(tmp_path: Path) -> None:
+    csv = tmp_path / "events.csv"
+    csv.write_text(
+        "event_id,ts,platform,product_id,action,count,region\n"
+        f"e1,{T0},tiktok,p1,view,5,ID-JT\n"
+        f"e2,{T0},tiktok,p1,purchase,,\n"
+        f"e3,{T0},tiktok,p1,dance,1,\n"
+    )
+    array = tmp_path / "events.json"
+    array.write_bytes(
+        orjson.dumps(
+            [{"event_id": "e4", "ts": T0, "platform": "x", "product_id": "p2", "action": "like"}]
+        )
+    )
+    summary, events = dry_run([csv, array], tmp_path)
+    assert (summary.records, summary.events) == (4, 3)
+    assert summary.rejected == {"invalid_value": 1}
+    assert [e["event_id"] for e in events] == ["e1", "e2", "e4"]
+
+
+def test_snapshots_are_taken_in_time_order_whatever_the_file_order(tmp_path: Path) -> None:
+    rows = [(T0 + 120_000, 30), (T0, 10), (T0 + 60_000, 25)]
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "item_id,observed_at,platform,views\n" + "".join(f"a,{t},tiktok,{v}\n" for t, v in rows)
+    )
+    summary, events = dry_run([path], tmp_path)
+    assert summary.repeats == 0
+    assert [(e["ts"], e["count"]) for e in events] == [(T0 + 60_000, 15), (T0 + 120_000, 5)]
