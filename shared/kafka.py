@@ -121,6 +121,10 @@ def make_consumer(
         "max_poll_records": 5_000,
         "session_timeout_ms": 10_000,
         "heartbeat_interval_ms": 1_000,
+        # A group formed while a restarted broker still lacks some partitions' leaders
+        # assigns only the partitions it knows; a new metadata snapshot rebalances it.
+        # Fetched every 30 s instead of 5 min, so such a gap closes within half a minute.
+        "metadata_max_age_ms": 30_000,
     }
     options.update(overrides)
     # kafka-python drops a connection whose response frame exceeds 1 MB by default, which a

@@ -215,9 +215,8 @@ class ConsumerRuntime(Generic[P]):
 
         On assignment the consumer finds the committed offset itself; a rewind seeks to it.
         """
-        offset = self.step.start(partition)
-        self.owned.add(partition)
         tp = self._tp(partition)
+        offset = self.step.start(partition)
         if offset is None and rewind:
             offset = self.consumer.committed(
                 tp, timeout_ms=int(self.settings.commit_timeout_s * 1000)
@@ -228,6 +227,8 @@ class ConsumerRuntime(Generic[P]):
             # Seeking below the log start is answered by auto_offset_reset=earliest.
             self.consumer.seek(tp, offset)
             self.positions[partition] = self._committed[partition] = offset
+        # Owned only once started: a start that failed is retried by the next resume.
+        self.owned.add(partition)
         log.info(
             "assigned partition %s at offset %s",
             partition,
@@ -417,11 +418,12 @@ class ConsumerRuntime(Generic[P]):
         self._rewind = True
 
     def _resume_all(self) -> None:
-        """Forget every owned partition's state and start it again from its durable point."""
+        """Forget every partition's state and start each the consumer is assigned again
+        from its durable point (the assignment, not what was owned: a resume cut short by
+        another error leaves some not started, and they must not be skipped)."""
         if self.output is not None:
             self.output.discard_failures()
-        partitions = sorted(self.owned)
-        self._forget(partitions)
-        for partition in partitions:
-            self._start(partition, rewind=True)
+        self._forget(sorted(self.owned))
+        for tp in sorted(self.consumer.assignment()):
+            self._start(tp.partition, rewind=True)
         self._rewind = False
