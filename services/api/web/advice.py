@@ -103,5 +103,7 @@ def advice(probability: float, platforms: list[str], regions: list[str], lang: L
 def search_links(name: str, platforms: list[str]) -> list[tuple[str, str]]:
     """(platform name, search URL for `name`) for each platform it was seen on."""
     return [
-        (PLATFORM_NAMES[p], SEARCH_URLS[p] + quote_plus(name)) for p in platforms if p in SEARCH_URLS
+        (PLATFORM_NAMES[p], SEARCH_URLS[p] + quote_plus(name))
+        for p in platforms
+        if p in SEARCH_URLS
     ]

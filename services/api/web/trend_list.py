@@ -142,7 +142,7 @@ def fragment(cards: list[Card], now_ms: int | None, filters: Filters) -> str:
         more += f"{t('more', lang)}</a>"
     return (
         f'<p class="status" role="status">{t("data_as_of", lang)} {wib(now_ms, lang)}. '
-        f'{t("refresh_note", lang)}</p>{groups}{more}'
+        f"{t('refresh_note', lang)}</p>{groups}{more}"
     )
 
 
@@ -154,7 +154,11 @@ def _options(choices: list[tuple[str, str]], selected: str | None, all_label: st
     return "".join(out)
 
 
-def list_body(categories: list[str], fragment_html: str, filters: Filters) -> str:
+def list_body(
+    categories: list[str], fragment_html: str, filters: Filters, fragment_etag: str
+) -> str:
+    """The filter form and the list; `fragment_etag` lets the minute refresh ask for the
+    list only if it changed."""
     lang = filters.lang
     cats = [(c, category_label(c)) for c in categories]
     if filters.category and filters.category not in categories:
@@ -175,5 +179,6 @@ def list_body(categories: list[str], fragment_html: str, filters: Filters) -> st
         f'{hidden_lang}<div class="actions"><button type="submit">{t("apply", lang)}</button>'
         f' <a href="{with_query("/", {"lang": filters.query()["lang"]})}">{t("reset", lang)}</a>'
         f"</div></form>"
-        f'<div id="daftar" data-src="{escape(source)}">{fragment_html}</div>'
+        f'<div id="daftar" data-src="{escape(source)}" data-etag="{escape(fragment_etag)}">'
+        f"{fragment_html}</div>"
     )
