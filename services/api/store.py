@@ -50,6 +50,11 @@ class LatestScore(Base):
     # the tick index answers "newest tick" with one probe. The main rank index also
     # carries probability and tick_ms, so a selective min_score filter is checked in the
     # index rather than by fetching every product's row (100k products: 10 ms, not 330).
+    @property
+    def platforms(self) -> list[str]:
+        """The platforms it was seen on, from `platforms_text`."""
+        return [p for p in (self.platforms_text or "").split(",") if p]
+
     __table_args__ = (
         Index("ix_latest_rank_covering", score.desc(), "product_id", "probability", "tick_ms"),
         Index("ix_latest_category_rank", "category", score.desc(), "product_id"),
@@ -77,9 +82,19 @@ def _insert(session: Session, table: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
+# Descriptions a score row may lack (an event without a name, a catalog that forgot a
+# product): the latest known value stays rather than turning the page's name into an id.
+KEPT_WHEN_MISSING = ("category", "product_name")
+
+
 def score_records(scores: pl.DataFrame) -> list[dict[str, Any]]:
-    """Rows for `scores_latest`, keeping only each product's newest tick of the batch."""
-    newest = scores.sort("tick_ms").unique("product_id", keep="last", maintain_order=True)
+    """Rows for `scores_latest`, keeping only each product's newest tick of the batch, with
+    its latest category and name known in the batch."""
+    newest = (
+        scores.sort("tick_ms")
+        .with_columns(pl.col(KEPT_WHEN_MISSING).forward_fill().over("product_id"))
+        .unique("product_id", keep="last", maintain_order=True)
+    )
     return [
         {
             "product_id": row["product_id"],
@@ -133,7 +148,13 @@ def save_scores(session: Session, scores: pl.DataFrame) -> None:
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=["product_id"],
-            set_={c: stmt.excluded[c] for c in latest[0] if c != "product_id"},
+            set_={
+                c: func.coalesce(stmt.excluded[c], latest_table.c[c])
+                if c in KEPT_WHEN_MISSING
+                else stmt.excluded[c]
+                for c in latest[0]
+                if c != "product_id"
+            },
             where=latest_table.c.tick_ms <= stmt.excluded.tick_ms,
         ),
         latest,

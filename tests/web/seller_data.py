@@ -29,6 +29,7 @@ class Product:
     rise_hours: float  # hours before NOW_MS when the probability starts climbing to its final value
     reasons: list[dict[str, str]]
     stale: bool = False  # last scored two hours before the others
+    platforms: tuple[str, ...] = ()
 
 
 PRODUCTS = [
@@ -40,6 +41,7 @@ PRODUCTS = [
         0.93,
         10,
         [{"feature": "share_rate_24h", "text_id": "sering dibagikan", "text_en": "often shared"}],
+        platforms=("tiktok", "shopee", "other"),
     ),
     Product("hijab-voal-07", "Hijab Voal Motif", "fashion_muslim", ["ID-JB"], 0.76, 6, []),
     Product("keripik-03", "Keripik Pisang Pedas", "makanan_ringan", ["ID-JT"], 0.55, 4, []),
@@ -74,6 +76,7 @@ def week_of_scores(products: list[Product] = PRODUCTS) -> pl.DataFrame:
                     "category": product.category,
                     "product_name": product.name,
                     "top_regions": product.regions,
+                    "platforms": list(product.platforms),
                     "probability": p,
                     "score": p * 10,
                     "model_version": "test-1",
@@ -100,3 +103,19 @@ def make_app(db_path: Path, products: list[Product] | None = PRODUCTS) -> FastAP
     if products:
         app.state.intake.apply(week_of_scores(products).sort("tick_ms"))
     return app
+
+
+# A full first page: 15 more products, rising and not, on top of PRODUCTS (20 fresh ones).
+MANY_PRODUCTS = PRODUCTS + [
+    Product(
+        f"contoh-{i:02d}",
+        f"Produk Contoh Nomor {i}",
+        ("minuman", "makanan_ringan", "kecantikan")[i % 3],
+        ["ID-JT", "ID-JB", "ID-JI"][: 1 + i % 3],
+        0.12 + 0.055 * i,
+        2 + i % 5,
+        [],
+        platforms=("tiktok", "instagram", "shopee", "tokopedia")[: 1 + i % 4],
+    )
+    for i in range(15)
+]

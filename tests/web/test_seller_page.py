@@ -5,9 +5,19 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import polars as pl
 import pytest
 from fastapi.testclient import TestClient
-from seller_data import HOUR_MS, NOW_MS, PRODUCTS, STEP_MS, WEEK_STEPS, make_app, probability_at
+from seller_data import (
+    HOUR_MS,
+    NOW_MS,
+    PRODUCTS,
+    STEP_MS,
+    WEEK_STEPS,
+    make_app,
+    probability_at,
+    week_of_scores,
+)
 
 from services.api.alerts import AlertRules
 from services.api.web.data import RISING_FROM
@@ -49,6 +59,12 @@ def client(shared_seller_app) -> TestClient:  # type: ignore[no-untyped-def]
     return TestClient(shared_seller_app)
 
 
+@pytest.fixture
+def fresh(shared_seller_app) -> TestClient:  # type: ignore[no-untyped-def]
+    """A client of its own: no language cookie left by another test."""
+    return TestClient(shared_seller_app)
+
+
 def expected_ranking() -> list[str]:
     fresh = [p for p in PRODUCTS if not p.stale]
     return [p.product_id for p in sorted(fresh, key=lambda p: -p.final_probability)]
@@ -86,13 +102,16 @@ def test_cards_say_chance_where_since_when_and_why_in_indonesian(client: TestCli
     assert f"Mulai naik {(NOW_MS - run_start) // HOUR_MS} jam lalu" in kopi
     hijab = html[html.index('id="p-hijab-voal-07"') :]
     assert "kemungkinan besar viral" in hijab[:600]
+    # Not rising: one line under its own heading, no "naik di", "kenapa naik?" or advice.
     serum = html[html.index('id="p-serum-11"') : html.index('id="p-teh-tarik-02"')]
-    assert "belum terlihat naik" in serum and "Mulai naik" not in serum
-    # Not rising: no "naik di" or "kenapa naik?", only where it is busiest.
-    assert "Paling ramai di:</span> DKI Jakarta" in serum and "Kenapa naik?" not in serum
-    teh = html[html.index('id="p-teh-tarik-02"') :]
-    assert "Belum menonjol di provinsi tertentu." in teh
+    assert "Kecantikan · 10%" in serum  # rise_hours=0: stays at 0.1
+    assert not {"Mulai naik", "Naik di", "Kenapa naik?", "stok"} & set(re.split(r"[<>]", serum))
     assert "Data per 2 Mar 2026, 00.00 WIB" in html
+    serum_page = client.get("/produk/serum-11").text
+    assert "belum terlihat naik" in serum_page and "Mulai naik" not in serum_page
+    assert "Paling ramai di:</span> DKI Jakarta" in serum_page
+    assert "Kenapa naik?" not in serum_page and "Yang bisa Anda lakukan" not in serum_page
+    assert "Belum menonjol di provinsi tertentu." in client.get("/produk/teh-tarik-02").text
 
 
 def test_sparkline_follows_the_week_of_engagement(client: TestClient) -> None:
@@ -214,3 +233,120 @@ def test_assets_are_cached_by_content_hash(client: TestClient) -> None:
     assert again.status_code == 304
     assert client.get("/static/nope.css").status_code == 404
     assert "script-src 'self'" in client.get("/").headers["content-security-policy"]
+
+
+@pytest.mark.parametrize("path", ["/", "/?lang=en", "/fragmen/daftar", "/produk/kopi-aren-01"])
+def test_pages_travel_gzipped_and_revalidate_to_304(fresh: TestClient, path: str) -> None:
+    plain = fresh.get(path, headers={"Accept-Encoding": "identity"})
+    zipped = fresh.get(path, headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert plain.status_code == zipped.status_code == 200
+    assert "content-encoding" not in plain.headers
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped.headers["vary"] and "Cookie" in zipped.headers["vary"]
+    assert zipped.text == plain.text
+    assert zipped.num_bytes_downloaded * 2 < plain.num_bytes_downloaded
+    # One validator for the content, whichever encoding carried it.
+    tag = zipped.headers["etag"]
+    assert tag == plain.headers["etag"]
+    again = fresh.get(path, headers={"If-None-Match": tag, "Accept-Encoding": "gzip"})
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == tag
+    other = fresh.get(path, headers={"If-None-Match": 'W/"something-else"'})
+    assert other.status_code == 200 and other.text == plain.text
+
+
+def test_a_changed_page_gets_a_new_etag(fresh: TestClient) -> None:
+    tags = {fresh.get(p).headers["etag"] for p in ("/", "/?lang=en", "/?category=minuman")}
+    assert len(tags) == 3
+    assert fresh.get("/", headers={"If-None-Match": "*"}).status_code == 304
+
+
+def test_assets_travel_gzipped(fresh: TestClient) -> None:
+    html = fresh.get("/").text
+    css_url = re.search(r'href="(/static/pantau\.css\?v=[0-9a-f]+)"', html)
+    assert css_url is not None
+    css = fresh.get(css_url.group(1), headers={"Accept-Encoding": "gzip"})
+    assert css.headers["content-encoding"] == "gzip"
+    assert css.num_bytes_downloaded * 2 < len(css.content)
+
+
+def test_rising_products_are_listed_apart_from_the_rest(fresh: TestClient) -> None:
+    html = fresh.get("/").text
+    rising_at, quiet_at = html.index("Sedang naik (3)"), html.index("belum terlihat naik (2)")
+    rising = outline(html[rising_at:quiet_at]).products
+    quiet = outline(html[quiet_at:]).products
+    assert rising == ["kopi-aren-01", "hijab-voal-07", "keripik-03"]
+    assert quiet == ["serum-11", "teh-tarik-02"]
+    # Only rising products get a card (chance bar, sparkline, advice); the rest one line each.
+    assert html[quiet_at:].count("<article") == 0 and html[quiet_at:].count("<svg") == 0
+    english = fresh.get("/?lang=en").text
+    assert "Rising now (3)" in english and "Watched, no rise yet (2)" in english
+
+
+def test_a_list_with_nothing_rising_says_so(fresh: TestClient) -> None:
+    html = fresh.get("/?category=kecantikan").text
+    assert "Sedang naik (0)" in html and "Saat ini belum ada produk yang naik" in html
+    assert outline(html).products == ["serum-11"]
+
+
+def test_the_last_known_name_is_shown_when_newer_scores_lack_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(tmp_path / "names.db")
+    later = (
+        week_of_scores(PRODUCTS[:2])
+        .filter(pl.col("tick_ms") == NOW_MS)
+        .with_columns(
+            tick_ms=pl.col("tick_ms") + pl.Series([STEP_MS, 2 * STEP_MS]),
+            product_name=pl.lit(None, pl.String),
+            category=pl.lit(None, pl.String),
+        )
+    )
+    # One batch: kopi's newer tick has no name; hijab's name is only in an older tick of
+    # the same batch.
+    hijab_named = later.filter(pl.col("product_id") == "hijab-voal-07").with_columns(
+        tick_ms=pl.lit(NOW_MS + STEP_MS // 2), product_name=pl.lit("Hijab Voal Motif Baru")
+    )
+    app.state.intake.apply(pl.concat([later, hijab_named]).sort("tick_ms"))
+    client = TestClient(app)
+    page = client.get("/").text
+    links = re.findall(r'<a href="/produk/[^"]+">([^<]+)</a>', page)
+    assert links[:2] == ["Kopi Susu Gula Aren Literan", "Hijab Voal Motif Baru"]
+    assert ">kopi-aren-01<" not in page and ">hijab-voal-07<" not in page
+    assert "Minuman" in page and "Fashion muslim" in page
+    trends = {i["product_id"]: i for i in client.get("/v1/trends").json()["items"]}
+    assert trends["kopi-aren-01"]["product_name"] == "Kopi Susu Gula Aren Literan"
+    assert trends["kopi-aren-01"]["tick_ms"] == NOW_MS + STEP_MS
+
+
+def test_evidence_is_in_plain_words_not_a_ratio(fresh: TestClient) -> None:
+    page = fresh.get("/produk/kopi-aren-01").text
+    assert "÷" not in page and "Laju" not in page
+    assert "<dt>6 jam terakhir, dibanding rata-rata sehari</dt><dd>6,6× lebih ramai</dd>" in page
+    english = fresh.get("/produk/kopi-aren-01?lang=en").text
+    assert "÷" not in english and "<dd>6.6× busier</dd>" in english
+
+
+def test_pages_say_what_to_do_and_on_which_platforms(fresh: TestClient) -> None:
+    html = fresh.get("/").text
+    kopi = html[html.index('id="p-kopi-aren-01"') : html.index('id="p-hijab-voal-07"')]
+    assert "Minuman · di TikTok, Shopee · Mulai naik" in kopi
+    assert "siapkan bahan dan stok sekarang" in kopi
+    keripik = html[html.index('id="p-keripik-03"') :]
+    assert "Coba dulu dengan stok sedikit" in keripik[:2000]
+    page = fresh.get("/produk/kopi-aren-01").text
+    todo = page[page.index("Yang bisa Anda lakukan") : page.index("Kenapa naik?")]
+    assert "Jual di Shopee dengan nama yang mirip" in todo
+    assert "Unggah video atau foto singkat produk Anda di TikTok." in todo
+    assert "Tawarkan dulu ke pembeli di Jawa Tengah, Jawa Timur" in todo
+    # Example posts and prices: a search for the name on each platform it was seen on.
+    assert 'href="https://www.tiktok.com/search?q=Kopi+Susu+Gula+Aren+Literan"' in page
+    assert 'href="https://shopee.co.id/search?keyword=Kopi+Susu+Gula+Aren+Literan"' in page
+    assert "Cari di TikTok" in page and "other" not in page.split("</header>")[1]
+    assert "Lihat postingan dan harganya" not in fresh.get("/produk/hijab-voal-07").text
+
+
+def test_gzip_only_when_the_client_takes_it(fresh: TestClient) -> None:
+    for refused in ("gzip;q=0", "br", "identity", "*;q=0"):
+        page = fresh.get("/", headers={"Accept-Encoding": refused})
+        assert "content-encoding" not in page.headers, refused
+    for taken in ("GZIP", "deflate, gzip;q=0.5", "*"):
+        assert fresh.get("/", headers={"Accept-Encoding": taken}).headers["content-encoding"]

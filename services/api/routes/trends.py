@@ -62,7 +62,7 @@ def trend_of(row: LatestScore) -> Trend:
         product_name=row.product_name,
         category=row.category,
         regions=row.regions,
-        platforms=[p for p in (row.platforms_text or "").split(",") if p],
+        platforms=row.platforms,
         probability=row.probability,
         score=row.score,
         model_version=row.model_version,

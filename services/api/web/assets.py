@@ -18,7 +18,8 @@ class Asset:
 
     @property
     def etag(self) -> str:
-        return f'"{self.version}"'
+        """Weak: the plain and the gzipped body are the same file."""
+        return f'W/"{self.version}"'
 
 
 def _load() -> dict[str, Asset]:

@@ -31,6 +31,8 @@ class Card:
     tick_ms: int
     reasons: list[dict[str, str]]
     evidence: dict[str, float]
+    platforms: list[str] = field(default_factory=list)
+    named: bool = True  # False when `name` is only the id: no product name is known
     started_ms: int | None = None
     activity: list[float] = field(default_factory=list)
 
@@ -45,6 +47,8 @@ def _card(row: LatestScore) -> Card:
         tick_ms=row.tick_ms,
         reasons=list(row.reasons or []),
         evidence=dict(row.evidence or {}),
+        platforms=row.platforms,
+        named=bool(row.product_name),
     )
 
 

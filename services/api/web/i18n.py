@@ -67,7 +67,24 @@ TEXT: dict[str, dict[Lang, str]] = {
     "evidence_events": {"id": "Interaksi 24 jam", "en": "Interactions in 24 h"},
     "evidence_creators": {"id": "Kreator 24 jam", "en": "Creators in 24 h"},
     "evidence_regions": {"id": "Provinsi 24 jam", "en": "Provinces in 24 h"},
-    "evidence_growth": {"id": "Laju 6 jam ÷ 24 jam", "en": "6 h pace ÷ 24 h pace"},
+    "evidence_growth": {
+        "id": "6 jam terakhir, dibanding rata-rata sehari",
+        "en": "Last 6 h, against the day's average",
+    },
+    "rising_h": {"id": "Sedang naik ({n})", "en": "Rising now ({n})"},
+    "none_rising": {
+        "id": "Saat ini belum ada produk yang naik. Yang di bawah ini tetap kami pantau.",
+        "en": "No product is rising right now. We keep watching the ones below.",
+    },
+    "quiet_h": {"id": "Dipantau, belum terlihat naik ({n})", "en": "Watched, no rise yet ({n})"},
+    "todo_h": {"id": "Yang bisa Anda lakukan", "en": "What you could do"},
+    "examples_h": {"id": "Lihat postingan dan harganya", "en": "See the posts and prices"},
+    "examples_note": {
+        "id": "Membuka pencarian nama produk ini di platform tersebut.",
+        "en": "Opens a search for this product's name on that platform.",
+    },
+    "search_on": {"id": "Cari di {platform}", "en": "Search {platform}"},
+    "seen_on": {"id": "di", "en": "on"},
 }
 
 # Probability → the phrase a seller reads; thresholds from the top down.
@@ -116,6 +133,16 @@ def number(value: float, lang: Lang, digits: int = 0) -> str:
     if lang == "id":
         text = text.replace(",", "_").replace(".", ",").replace("_", ".")
     return text
+
+
+def pace(growth: float, lang: Lang) -> str:
+    """The last 6 hours against the day's average, in words: '6,6× lebih ramai'."""
+    if growth >= 1.05:
+        g = number(growth, lang, 1)
+        return f"{g}× lebih ramai" if lang == "id" else f"{g}× busier"
+    if growth <= 0.95:
+        return "lebih sepi" if lang == "id" else "quieter"
+    return "sama saja" if lang == "id" else "about the same"
 
 
 def wib(tick_ms: int, lang: Lang, with_date: bool = True) -> str:

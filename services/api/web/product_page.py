@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 from html import escape
 
 from services.api.web import svg
+from services.api.web.advice import advice, search_links
 from services.api.web.data import CHART_BUCKET_MS, WEEK_MS, ProductView, window_end_ms
-from services.api.web.i18n import WIB, Lang, ago, category_label, is_rising, number, t, wib
+from services.api.web.i18n import WIB, Lang, is_rising, number, pace, t, wib
 from services.api.web.layout import with_query
 from services.api.web.reasons import explain
-from services.api.web.trend_list import chance, where
+from services.api.web.trend_list import chance, meta_html, where
 
 
 def _day_label(lang: Lang):  # type: ignore[no-untyped-def]
@@ -35,7 +36,7 @@ def _evidence(view: ProductView, lang: Lang) -> str:
         ("evidence_events", number(e.get("events_24h") or 0.0, lang)),
         ("evidence_creators", number(e.get("creators_24h") or 0.0, lang)),
         ("evidence_regions", number(e.get("regions_24h") or 0.0, lang)),
-        ("evidence_growth", f"{number(e.get('growth_6h_vs_24h') or 0.0, lang, 1)}×"),
+        ("evidence_growth", pace(e.get("growth_6h_vs_24h") or 0.0, lang)),
     ]
     return (
         '<dl class="evidence">'
@@ -44,15 +45,38 @@ def _evidence(view: ProductView, lang: Lang) -> str:
     )
 
 
+def _todo(view: ProductView, lang: Lang) -> str:
+    """What a seller could do, and searches that show the posts and listings (with prices)."""
+    card = view.card
+    tips = advice(card.probability, card.platforms, card.regions, lang)
+    links = search_links(card.name, card.platforms) if card.named else []
+    out = ""
+    if tips:
+        out += (
+            f'<section aria-labelledby="todo-h"><h2 id="todo-h">{t("todo_h", lang)}</h2><ul>'
+            + "".join(f"<li>{escape(tip)}</li>" for tip in tips)
+            + "</ul></section>"
+        )
+    if links:
+        out += (
+            f'<section aria-labelledby="ex-h"><h2 id="ex-h">{t("examples_h", lang)}</h2>'
+            f'<p class="note">{t("examples_note", lang)}</p><ul class="links">'
+            + "".join(
+                f'<li><a href="{escape(url)}" rel="noopener">'
+                f"{escape(t('search_on', lang, platform=name))}</a></li>"
+                for name, url in links
+            )
+            + "</ul></section>"
+        )
+    return out
+
+
 def product_body(view: ProductView, lang: Lang) -> str:
     card = view.card
     now_ms = card.tick_ms
     start_ms = window_end_ms(now_ms, CHART_BUCKET_MS) - WEEK_MS
     slots = [start_ms + i * CHART_BUCKET_MS for i in range(len(view.activity))]
     day = _day_label(lang)
-    meta = [escape(category_label(card.category))]
-    if card.started_ms is not None:
-        meta.append(f"{t('started', lang)} {ago(card.started_ms, now_ms, lang)}")
     reasons = explain(card.reasons, card.evidence, lang) if is_rising(card.probability) else []
     why = (
         f'<section aria-labelledby="why-h"><h2 id="why-h">{t("why", lang)}</h2><ul>'
@@ -91,11 +115,11 @@ def product_body(view: ProductView, lang: Lang) -> str:
     return (
         f'<p><a class="back" href="{back}">{t("back", lang)}</a></p>'
         f"<h1>{escape(card.name)}</h1>"
-        f'<p class="meta">{" · ".join(meta)}</p>'
+        f"{meta_html(card, now_ms, lang)}"
         f"{where(card.regions, card.probability, lang)}"
         f'<div class="big">{t("chance", lang)}{chance(card.probability, lang)}</div>'
         f'<p class="status">{t("data_as_of", lang)} {wib(now_ms, lang)}</p>'
-        f"{why}{_evidence(view, lang)}"
+        f"{_todo(view, lang)}{why}{_evidence(view, lang)}"
         f'<section aria-labelledby="eng-h"><h2 id="eng-h">{t("engagement_title", lang)}</h2>'
         f'<p class="note">{t("engagement_desc", lang)}</p>{engagement}</section>'
         f'<section aria-labelledby="score-h"><h2 id="score-h">{t("score_title", lang)}</h2>'

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from services.api.web import assets
+from services.api.web import assets, transfer
 from services.api.web.data import categories as list_categories
 from services.api.web.data import newest_tick_ms, product_view, rising_cards
 from services.api.web.i18n import Lang, pick_lang, t
@@ -24,10 +24,11 @@ from shared.regions import PROVINCES
 router = APIRouter(include_in_schema=False)
 LANG_COOKIE = "pantau_lang"
 LANG_COOKIE_MAX_AGE_S = 365 * 24 * 3600
+HTML = "text/html; charset=utf-8"
 
 
-def _html(request: Request, body: str, lang: Lang, status: int = 200) -> HTMLResponse:
-    response = HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+def _html(request: Request, body: str, lang: Lang, status: int = 200) -> Response:
+    response = transfer.respond(request, body.encode(), HTML, SECURITY_HEADERS, status)
     if request.query_params.get("lang") in ("id", "en"):
         response.set_cookie(
             LANG_COOKIE, lang, max_age=LANG_COOKIE_MAX_AGE_S, samesite="lax", httponly=True
@@ -85,7 +86,7 @@ def rising_products(
     if filters.region and filters.region not in PROVINCES:
         return _bad_request(request, filters.lang, f"{t('province', filters.lang)}: {region}?")
     html, cats = _list_fragment(request, filters)
-    body = list_body(cats, html, filters)
+    body = list_body(cats, html, filters, transfer.etag(html.encode()))
     title = t("title", filters.lang)
     switch = _switch_href(request, filters.lang)
     return _html(request, page(filters.lang, title, body, switch, refresh=True), filters.lang)
@@ -103,7 +104,7 @@ def rising_products_fragment(
     if filters.region and filters.region not in PROVINCES:
         return HTMLResponse("", status_code=400, headers=SECURITY_HEADERS)
     html, _ = _list_fragment(request, filters)
-    return HTMLResponse(html, headers=SECURITY_HEADERS)
+    return transfer.respond(request, html.encode(), HTML, SECURITY_HEADERS)
 
 
 @router.get("/produk/{product_id}", response_class=HTMLResponse)
@@ -128,7 +129,5 @@ def static_asset(request: Request, name: str) -> Response:
     asset = assets.ASSETS.get(name)
     if asset is None:
         return Response("not found", status_code=404, media_type="text/plain")
-    headers = {"Cache-Control": "public, max-age=31536000, immutable", "ETag": asset.etag}
-    if request.headers.get("if-none-match") == asset.etag:
-        return Response(status_code=304, headers=headers)
-    return Response(asset.body, media_type=asset.media_type, headers=headers)
+    headers = {"Cache-Control": "public, max-age=31536000, immutable"}
+    return transfer.respond(request, asset.body, asset.media_type, headers, tag=asset.etag)

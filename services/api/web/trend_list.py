@@ -7,6 +7,7 @@ from html import escape
 from urllib.parse import quote
 
 from services.api.web import svg
+from services.api.web.advice import first_step, platform_list
 from services.api.web.data import Card
 from services.api.web.i18n import (
     Lang,
@@ -64,12 +65,21 @@ def chance(probability: float, lang: Lang) -> str:
     )
 
 
-def card_html(card: Card, now_ms: int, lang: Lang) -> str:
-    anchor = f"p-{quote(card.product_id, safe='')}"
-    href = f"/produk/{quote(card.product_id, safe='')}"
+def meta_html(card: Card, now_ms: int, lang: Lang) -> str:
+    """Category, platforms and how long it has been rising: 'Minuman · di TikTok · …'."""
     meta = [escape(category_label(card.category))]
+    platforms = platform_list(card.platforms)
+    if platforms:
+        meta.append(f"{t('seen_on', lang)} {escape(platforms)}")
     if card.started_ms is not None:
         meta.append(f"{t('started', lang)} {ago(card.started_ms, now_ms, lang)}")
+    return f'<p class="meta">{" · ".join(meta)}</p>'
+
+
+def card_html(card: Card, now_ms: int, lang: Lang) -> str:
+    """A rising product: chance, where, a week of engagement, what to do and why."""
+    anchor = f"p-{quote(card.product_id, safe='')}"
+    href = f"/produk/{quote(card.product_id, safe='')}"
     reasons = explain(card.reasons, card.evidence, lang) if is_rising(card.probability) else []
     why = (
         f'<details class="why"><summary>{t("why", lang)}</summary><ul>'
@@ -81,24 +91,50 @@ def card_html(card: Card, now_ms: int, lang: Lang) -> str:
     first = number(card.activity[0], lang) if card.activity else "0"
     last = number(card.activity[-1], lang) if card.activity else "0"
     spark = svg.sparkline(card.activity, t("spark_label", lang, first=first, last=last))
+    step = first_step(card.probability, lang)
+    todo = f'<p class="todo">{escape(step)}</p>' if step else ""
     return (
         f'<li><article class="card" aria-labelledby="{anchor}">'
-        f'<h2 id="{anchor}"><a href="{href}">{escape(card.name)}</a></h2>'
-        f'<p class="meta">{" · ".join(meta)}</p>'
+        f'<h3 id="{anchor}"><a href="{href}">{escape(card.name)}</a></h3>'
+        f"{meta_html(card, now_ms, lang)}"
         f"{chance(card.probability, lang)}"
         f'<div class="row">{where(card.regions, card.probability, lang)}{spark}</div>'
-        f"{why}</article></li>"
+        f"{todo}{why}</article></li>"
+    )
+
+
+def quiet_html(card: Card, lang: Lang) -> str:
+    """A product not rising: one line, so the rising ones keep the first screen."""
+    anchor = f"p-{quote(card.product_id, safe='')}"
+    href = f"/produk/{quote(card.product_id, safe='')}"
+    pct = min(99, round(card.probability * 100))
+    return (
+        f'<li id="{anchor}"><a href="{href}">{escape(card.name)}</a>'
+        f' <span class="meta">{escape(category_label(card.category))} · {pct}%</span></li>'
     )
 
 
 def fragment(cards: list[Card], now_ms: int | None, filters: Filters) -> str:
-    """The refreshable part: data time, the ranked cards and the 'show more' link."""
+    """The refreshable part: data time, the rising products as cards, the others as one
+    line each (both in rank order), and the 'show more' link."""
     lang = filters.lang
     if now_ms is None or not cards:
         status = t("no_data", lang) if now_ms is None else ""
         empty = t("empty", lang)
         return f'<p class="status" role="status">{status}</p><p class="empty">{empty}</p>'
-    items = "".join(card_html(c, now_ms, lang) for c in cards[: filters.limit])
+    shown = cards[: filters.limit]
+    rising = [c for c in shown if is_rising(c.probability)]
+    quiet = [c for c in shown if not is_rising(c.probability)]
+    groups = f'<h2 class="group">{t("rising_h", lang, n=len(rising))}</h2>'
+    if rising:
+        groups += f'<ol class="cards">{"".join(card_html(c, now_ms, lang) for c in rising)}</ol>'
+    else:
+        groups += f'<p class="empty">{t("none_rising", lang)}</p>'
+    if quiet:
+        groups += (
+            f'<h2 class="group">{t("quiet_h", lang, n=len(quiet))}</h2>'
+            f'<ul class="quiet">{"".join(quiet_html(c, lang) for c in quiet)}</ul>'
+        )
     more = ""
     if len(cards) > filters.limit and filters.limit < MAX_ITEMS:
         bigger = str(min(MAX_ITEMS, filters.limit + PAGE_SIZE))
@@ -106,7 +142,7 @@ def fragment(cards: list[Card], now_ms: int | None, filters: Filters) -> str:
         more += f"{t('more', lang)}</a>"
     return (
         f'<p class="status" role="status">{t("data_as_of", lang)} {wib(now_ms, lang)}. '
-        f'{t("refresh_note", lang)}</p><ol class="cards">{items}</ol>{more}'
+        f"{t('refresh_note', lang)}</p>{groups}{more}"
     )
 
 
@@ -118,7 +154,11 @@ def _options(choices: list[tuple[str, str]], selected: str | None, all_label: st
     return "".join(out)
 
 
-def list_body(categories: list[str], fragment_html: str, filters: Filters) -> str:
+def list_body(
+    categories: list[str], fragment_html: str, filters: Filters, fragment_etag: str
+) -> str:
+    """The filter form and the list; `fragment_etag` lets the minute refresh ask for the
+    list only if it changed."""
     lang = filters.lang
     cats = [(c, category_label(c)) for c in categories]
     if filters.category and filters.category not in categories:
@@ -139,5 +179,6 @@ def list_body(categories: list[str], fragment_html: str, filters: Filters) -> st
         f'{hidden_lang}<div class="actions"><button type="submit">{t("apply", lang)}</button>'
         f' <a href="{with_query("/", {"lang": filters.query()["lang"]})}">{t("reset", lang)}</a>'
         f"</div></form>"
-        f'<div id="daftar" data-src="{escape(source)}">{fragment_html}</div>'
+        f'<div id="daftar" data-src="{escape(source)}" data-etag="{escape(fragment_etag)}">'
+        f"{fragment_html}</div>"
     )
