@@ -16,6 +16,7 @@ import polars as pl
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
+from kafka.errors import KafkaTimeoutError
 
 from services.api.app import create_app
 from services.model.baseline import GrowthRatioScorer
@@ -212,3 +213,58 @@ def test_an_error_taking_over_a_partition_stops_the_loop_instead_of_skipping_it(
     with pytest.raises(RuntimeError, match="cannot take over partition"):
         runtime.run()
     assert not runtime.ready
+
+
+class StumblesOnce:
+    """Counts the messages it processes per partition; the first batch it is handed raises
+    a broker timeout, and so does the resume's start of partition 1, once."""
+
+    def __init__(self) -> None:
+        self.seen: dict[int, set[int]] = {}
+        self.failed_batch = self.failed_start = False
+        self.resuming = False
+
+    def start(self, partition: int) -> None:
+        if self.resuming and partition == 1 and not self.failed_start:
+            self.failed_start = True
+            raise KafkaTimeoutError("coordinator not available")
+        return None
+
+    def prepare(self, partition: int, values: list[bytes]) -> list[bytes]:
+        return values
+
+    def process(self, batch, output) -> None:  # type: ignore[no-untyped-def]
+        if not self.failed_batch:
+            self.failed_batch = self.resuming = True
+            raise KafkaTimeoutError("send timed out")
+        self.seen.setdefault(batch.partition, set()).update(batch.offsets)
+
+    def idle(self, output: object) -> None: ...
+
+    def save(self, partitions: list[int], positions: dict[int, int]) -> None: ...
+
+    def forget(self, partitions: list[int]) -> None: ...
+
+
+def test_a_resume_cut_short_still_reads_every_assigned_partition(
+    kafka_settings: KafkaSettings,
+) -> None:
+    ensure_topics(kafka_settings)
+    producer = KafkaProducer(bootstrap_servers=kafka_settings.bootstrap, acks="all")
+    for partition in range(4):
+        for i in range(5):
+            producer.send(kafka_settings.events_topic, value=b"%d" % i, partition=partition)
+    producer.flush()
+    producer.close()
+    group = f"g{uuid.uuid4().hex[:8]}"
+    loop = LoopSettings(group=group, topic=kafka_settings.events_topic, service="test")
+    step = StumblesOnce()
+    runtime = ConsumerRuntime(loop, step, make_consumer(kafka_settings, group))
+    thread = threading.Thread(target=runtime.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: all(len(step.seen.get(p, ())) == 5 for p in range(4)), 60)
+    finally:
+        runtime.stop_event.set()
+        thread.join(timeout=30)
+    assert step.failed_batch and step.failed_start
