@@ -128,6 +128,8 @@ def test_replay_alerts_equal_live_alerts(
         time.sleep(3)  # anything the live path fires beyond the replay shows up now
         live = live_alerts(server.url)
 
-    assert ingest.counts["accepted"] == int(re.search(r"accepted=(\d+)", done.stdout)[1])
+    replay_accepted = re.search(r"([\d,]+) events? accepted", done.stdout)
+    assert replay_accepted is not None, done.stdout
+    assert ingest.counts["accepted"] == int(replay_accepted[1].replace(",", ""))
     by_id = lambda alerts: sorted(alerts, key=lambda a: a["id"])  # noqa: E731
     assert by_id(live) == by_id(replayed)
