@@ -10,6 +10,8 @@ Definitions (the issue's, stated once here):
 * An alert episode is **early** when it catches a viral episode that way, **late** when it
   starts after the peak but before the end of a viral episode, and **false** otherwise.
   Precision counts only early episodes: an alert after the peak is of no use to a seller.
+  `precision_not_false` counts late ones too (the share of alerts that are not false):
+  the precision some labelled histories quote (e.g. the YouTube dataset's README).
 * **Recall** is caught-early viral episodes / all viral episodes.
 * **False alerts per 1,000 product-days** divide false alert episodes by the days each
   product of the group was watched (the truth's span, less any `ignore_before` time).
@@ -43,6 +45,7 @@ DEFINITIONS = {
     "caught_early": "an alert episode starts in [onset - 24 h, peak] of an organic_viral episode",
     "lead_h": "peak - start of the earliest such alert episode, hours",
     "precision": "early alert episodes / all alert episodes (late ones count against)",
+    "precision_not_false": "alert episodes that are not false (early or late) / all",
     "recall": "viral episodes caught early / viral episodes",
     "false_per_1000_product_days": "false alert episodes * 1000 / (products * days)",
     "precision_vs_viral": "precision on organic_viral products plus that decoy kind only",
@@ -91,8 +94,6 @@ def watched_alerts(alerts: pl.DataFrame, products: pl.DataFrame) -> pl.DataFrame
         )
         .drop("watched_from_ms")
     )
-
-
 
 
 def viral_episodes(truth: dict[str, Any]) -> pl.DataFrame:
@@ -157,6 +158,7 @@ class Metrics:
     late: int
     false: int
     precision: float | None  # early / alert episodes; None when there are no alerts
+    precision_not_false: float | None  # (early + late) / alert episodes
     viral_episodes: int
     caught_early: int
     recall: float | None  # caught early / viral episodes
@@ -186,6 +188,7 @@ def metrics(classified: pl.DataFrame, leads: pl.DataFrame, product_days: float) 
         late=counts["late"],
         false=counts["false"],
         precision=_ratio(counts["early"], n),
+        precision_not_false=_ratio(counts["early"] + counts["late"], n),
         viral_episodes=leads.height,
         caught_early=int(caught.size),
         recall=_ratio(int(caught.size), leads.height),

@@ -73,6 +73,21 @@ def _per_kind_table(methods: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+FILES_HEADLINE = [
+    "| method | setting | alert episodes | precision | not false | recall before peak "
+    "| median lead (h) | p25 lead (h) | false / 1,000 product-days |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+]
+
+
+def _files_row(m: dict[str, Any]) -> str:
+    """The headline row with the share of alerts that are not false after the precision."""
+    o = m["overall"]
+    cells = _headline_row(m).split(" | ")
+    cells.insert(4, _num(o["precision_not_false"]))
+    return " | ".join(cells)
+
+
 def markdown_files(report: dict[str, Any]) -> str:
     """The report of `pantau evaluate --events --truth`: every method at its fixed settings."""
     points = report["points"]
@@ -87,10 +102,11 @@ def markdown_files(report: dict[str, Any]) -> str:
         "",
         f"{report['products']} products, {report['viral_episodes']} viral episodes, "
         f"{report['product_days']:,.0f} product-days watched. Settings fixed in advance "
-        "(nothing tuned on these events); alerts from the live alert engine.",
+        "(nothing tuned on these events); alerts from the live alert engine. Precision: early "
+        "alert episodes / all; not false: early or late (after the peak, before the end) / all.",
         "",
-        *HEADLINE,
-        *(_headline_row(m) for m in points),
+        *FILES_HEADLINE,
+        *(_files_row(m) for m in points),
         *_per_kind_table(points),
         "",
         f"Replay through the ingest core ({replay['partitions']} partitions): "

@@ -64,6 +64,14 @@ TEXT: dict[str, dict[Lang, str]] = {
     "switch": {"id": "English", "en": "Bahasa Indonesia"},
     "switch_label": {"id": "Switch to English", "en": "Ganti ke Bahasa Indonesia"},
     "no_data": {"id": "Belum ada data.", "en": "No data yet."},
+    "uncalibrated": {
+        "id": "Belum ada model: urutan menurut laju naik ({g}× hari biasanya), bukan peluang",
+        "en": "No model yet: ranked by growth ({g}× its usual day), not a chance",
+    },
+    "uncalibrated_new": {
+        "id": "Belum ada model, dan riwayat produk ini belum cukup untuk dinilai",
+        "en": "No model yet, and too little history to judge this product",
+    },
     "evidence_events": {"id": "Interaksi 24 jam", "en": "Interactions in 24 h"},
     "evidence_creators": {"id": "Kreator 24 jam", "en": "Creators in 24 h"},
     "evidence_regions": {"id": "Provinsi 24 jam", "en": "Provinces in 24 h"},

@@ -54,7 +54,17 @@ def where(codes: list[str], probability: float, lang: Lang) -> str:
     return f'<p class="where"><span class="k">{label}:</span> {escape(names)}</p>'
 
 
-def chance(probability: float, lang: Lang) -> str:
+def chance(
+    probability: float, lang: Lang, calibrated: bool = True, growth: float | None = None
+) -> str:
+    """The chance in words and percent; a baseline's strength is not a chance, so without a
+    trained model the page says so and shows the growth the ranking follows instead."""
+    if not calibrated:
+        if not growth:  # the baseline gives 0 to a product it cannot judge yet
+            words = escape(t("uncalibrated_new", lang))
+        else:
+            words = escape(t("uncalibrated", lang, g=number(growth, lang, 1)))
+        return f'<p class="chance p1"><span class="phrase">{words}</span></p>'
     level, words = phrase(probability, lang)
     # A model is never certain: 0.996 reads as 99%, not as a promise.
     pct = min(99, round(probability * 100))
@@ -85,7 +95,7 @@ def card_html(card: Card, now_ms: int, lang: Lang) -> str:
         f'<li><article class="card" aria-labelledby="{anchor}">'
         f'<h2 id="{anchor}"><a href="{href}">{escape(card.name)}</a></h2>'
         f'<p class="meta">{" · ".join(meta)}</p>'
-        f"{chance(card.probability, lang)}"
+        f"{chance(card.probability, lang, card.calibrated, card.score)}"
         f'<div class="row">{where(card.regions, card.probability, lang)}{spark}</div>'
         f"{why}</article></li>"
     )
