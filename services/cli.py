@@ -210,20 +210,44 @@ def evaluate(
     products: Annotated[
         int | None, typer.Option(help="catalogue size instead of the preset's")
     ] = None,
+    events: Annotated[
+        Path | None,
+        typer.Option(
+            help="your events (NDJSON, .gz too) instead of a simulated run; needs --truth"
+        ),
+    ] = None,
+    truth: Annotated[
+        Path | None, typer.Option(help="their truth (docs/evaluation.md); needs --events")
+    ] = None,
+    min_events: Annotated[
+        float, typer.Option(help="with --events: growth baselines need this many events a day")
+    ] = 0.0,
 ) -> None:
-    """Lead time, precision and false alerts of the model and baselines on a held-out run."""
-    from services.evaluation.command import run_evaluation
+    """Lead time, precision and false alerts of the model and baselines on a held-out run,
+    or on your own labelled events (--events, --truth)."""
+    from services.evaluation.command import run_evaluation, run_history_evaluation
     from services.simulator import with_products
 
+    if (events is None) != (truth is None):
+        raise typer.BadParameter("give --events and --truth together")
+    for path in (events, truth):
+        if path is not None and not path.is_file():
+            raise typer.BadParameter(f"{path}: no such file")
     try:
-        cfg = with_products(scenario, products)
-        out = run_evaluation(
-            cfg, seed, json_path, model, tune_seed, work, partitions, progress=True
-        )
+        if events is not None and truth is not None:
+            out = run_history_evaluation(
+                events, truth, json_path, model, min_events, work, partitions, progress=True
+            )
+        else:
+            cfg = with_products(scenario, products)
+            out = run_evaluation(
+                cfg, seed, json_path, model, tune_seed, work, partitions, progress=True
+            )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     typer.echo(out.markdown_path.read_text())
-    typer.echo(f"wrote {out.json_path}, {out.markdown_path}, " + ", ".join(map(str, out.figures)))
+    written = [out.json_path, out.markdown_path, *out.figures]
+    typer.echo("wrote " + ", ".join(map(str, written)))
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, 
 
 from services.api.alerts import AlertEngine, AlertRules
 from services.ingest.config import WindowConfig
-from services.model.baseline import GrowthRatioScorer
+from services.model.baseline import cold_start_scorer
 from services.model.scorer import Scorer
 from services.pipeline import LocalPipeline, PipelineStats
 
@@ -23,9 +24,12 @@ CHUNK_BYTES = 16 * 1_048_576
 
 
 def read_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[int, list[bytes]]]:
-    """(bytes consumed, whole lines) chunks of a file; a partial last line waits for the next."""
+    """(bytes of the file consumed, whole lines) chunks of a file, gzip-compressed when its
+    name ends in .gz; a partial last line waits for the next chunk."""
     tail = b""
-    with open(path, "rb") as f:
+    with open(path, "rb") as raw:
+        f = gzip.GzipFile(fileobj=raw) if path.suffix == ".gz" else raw
+        reported = 0
         while block := f.read(chunk_bytes):
             data = tail + block
             cut = data.rfind(b"\n")
@@ -33,7 +37,8 @@ def read_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[in
                 tail = data
                 continue
             tail = data[cut + 1 :]
-            yield len(block), data[:cut].split(b"\n")
+            consumed, reported = raw.tell() - reported, raw.tell()
+            yield consumed, data[:cut].split(b"\n")
     if tail.strip():
         yield 0, [tail]
 
@@ -118,7 +123,7 @@ def replay_features_to(
     with tempfile.TemporaryDirectory(prefix=".replay-", dir=out.parent) as tmp:
         spill = _SortedSpill(Path(tmp), partitions, spill_rows)
         pipeline = LocalPipeline(
-            GrowthRatioScorer(), lambda _: None, partitions, config, feature_sink=spill.add
+            cold_start_scorer(), lambda _: None, partitions, config, feature_sink=spill.add
         )
         _feed(pipeline, events, progress, "features", after_chunk=spill.maybe_spill)
         parts = spill.finish()
@@ -207,7 +212,7 @@ def replay_file(
                 out.write(orjson.dumps(alert) + b"\n")
                 alerts += 1
 
-        pipeline = LocalPipeline(scorer or GrowthRatioScorer(), sink, partitions, config)
+        pipeline = LocalPipeline(scorer or cold_start_scorer(), sink, partitions, config)
         _feed(pipeline, events, progress, "replay")
     stats = pipeline.stats
     if stats.accepted + stats.duplicates == 0:

@@ -8,6 +8,17 @@ import polars as pl
 # row carries reasons: one number for the alert engine, the scorer and their settings.
 ALERT_THRESHOLD = 0.56
 
+# Scorers whose `probability` is not a calibrated probability (the growth-ratio baselines
+# that run while no model is promoted) name their versions with this prefix; the page
+# then shows a growth ranking instead of a chance.
+UNCALIBRATED_PREFIX = "baseline-"
+
+
+def is_calibrated(model_version: str | None) -> bool:
+    """Whether a score row's `probability` is a calibrated probability."""
+    return not (model_version or "").startswith(UNCALIBRATED_PREFIX)
+
+
 REASON = pl.Struct({"feature": pl.String, "text_id": pl.String, "text_en": pl.String})
 
 SCORE_SCHEMA: dict[str, pl.DataType] = {

@@ -89,7 +89,7 @@ def _model_plan(seed: int, train: bool, model_dir: Path | None) -> str:
     if model_dir is not None:
         return f"loading {model_dir}"
     if not train:
-        return "the growth-ratio baseline (--no-train)"
+        return "the cold-start growth baseline, a ranking without chances (--no-train)"
     return "a model trained on simulated history, or the one an earlier demo trained"
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from services.model.baseline import GrowthRatioScorer
+from services.model.baseline import cold_start_scorer
 from services.model.scorer import Scorer
 from services.pipeline import load_scorer
 
@@ -43,7 +43,7 @@ def choose_scorer(
     if model_dir is not None:
         return load_scorer(model_dir)
     if not train:
-        return GrowthRatioScorer()
+        return cold_start_scorer()
     seeds = training_seeds(seed)
     try:
         version = trained_before(models_root, seeds)
@@ -60,6 +60,6 @@ def choose_scorer(
             f"[yellow]No trained model ({type(exc).__name__}: {exc}); "
             "scoring with the growth-ratio baseline[/]"
         )
-        return GrowthRatioScorer()
+        return cold_start_scorer()
     console.print(f"Model {scorer.version} (trained on {TRAIN_SCENARIO} seeds {seeds})")
     return scorer

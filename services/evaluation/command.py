@@ -8,9 +8,10 @@ from typing import Any
 
 from services.simulator import ScenarioConfig
 
-from .evaluate import evaluate, write_json
+from .evaluate import evaluate, load_model, write_json
 from .figures import TIMELINE_COLUMNS, precision_vs_lead, timelines
-from .report import markdown
+from .history import evaluate_history
+from .report import markdown, markdown_files
 
 
 @dataclass(frozen=True)
@@ -46,3 +47,22 @@ def run_evaluation(
         ),
     )
     return Outputs(report, json_path, md, figures)
+
+
+def run_history_evaluation(
+    events: Path,
+    truth: Path,
+    json_path: Path,
+    model_dir: Path | None = None,
+    min_events_24h: float = 0.0,
+    root: Path = Path("var/eval"),
+    partitions: int = 4,
+    progress: bool = False,
+) -> Outputs:
+    """`evaluate --events --truth`: writes `json_path` and the same stem as .md."""
+    model = load_model(model_dir, None) if model_dir is not None else None
+    report = evaluate_history(events, truth, root, model, min_events_24h, partitions, progress)
+    write_json(report, json_path)
+    md = json_path.with_suffix(".md")
+    md.write_text(markdown_files(report))
+    return Outputs(report, json_path, md, ())

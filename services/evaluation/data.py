@@ -31,11 +31,12 @@ BATCH_ROWS = 500_000  # ~300 MB of full feature rows; a few dozen MB of lean one
 
 @dataclass(frozen=True)
 class Run:
-    """One simulated run: its truth and the feature rows the live ingest built from it."""
+    """One run of events (simulated, or anyone's file): its truth and the feature rows the
+    live ingest built from it."""
 
-    scenario: str
-    seed: int
-    truth: dict[str, Any]
+    scenario: str  # the simulated scenario, or the events file's name
+    seed: int | None  # None: not simulated
+    truth: dict[str, Any]  # in `truth.normal_form`
     path: Path  # the cached feature rows, sorted by (tick_ms, product_id)
     replay_s: float | None  # None when the features came from the cache
 

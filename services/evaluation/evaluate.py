@@ -51,16 +51,17 @@ def training_seeds(metadata: dict[str, Any]) -> set[int]:
     return found
 
 
-def load_model(model_dir: Path, seed: int) -> Method:
-    """The registered model in `model_dir`, refused if `seed` was one of its training seeds."""
+def load_model(model_dir: Path, seed: int | None) -> Method:
+    """The registered model in `model_dir`, refused if `seed` was one of its training seeds
+    (None: the events are not simulated, so there is no seed to check)."""
     meta_path = model_dir / "metadata.json"
     if not meta_path.is_file():
         raise ValueError(f"{model_dir}: no metadata.json, so held-out seeds cannot be checked")
     metadata = json.loads(meta_path.read_bytes())
     seeds = training_seeds(metadata)
-    if not seeds:
+    if seed is not None and not seeds:
         raise ValueError(f"{meta_path}: lists no training seeds, so held-out cannot be checked")
-    if seed in seeds:
+    if seed is not None and seed in seeds:
         raise HeldOutError(
             f"seed {seed} is a training seed of {model_dir} ({sorted(seeds)}); pick another"
         )

@@ -105,7 +105,7 @@ def timelines(
                 label=name if ax is axes[0, 0] else None,
             )
         p = truth["products"][pid]
-        ax.set_title(f"{pid} · {p['kind']} · {p['product_name']}", fontsize=8, loc="left")
+        ax.set_title(f"{pid} · {p['kind']} · {p.get('product_name', '')}", fontsize=8, loc="left")
         ax.set_ylabel("events/h", fontsize=8)
     axes[-1, 0].set_xlabel("hours since the start (green: early window, line: peak)")
     fig.legend(loc="upper right", fontsize=7, ncols=4)

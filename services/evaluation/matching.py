@@ -10,11 +10,19 @@ Definitions (the issue's, stated once here):
 * An alert episode is **early** when it catches a viral episode that way, **late** when it
   starts after the peak but before the end of a viral episode, and **false** otherwise.
   Precision counts only early episodes: an alert after the peak is of no use to a seller.
+  `precision_not_false` counts late ones too (the share of alerts that are not false):
+  the precision some labelled histories quote (e.g. the YouTube dataset's README).
 * **Recall** is caught-early viral episodes / all viral episodes.
-* **False alerts per 1,000 product-days** divide false alert episodes by the products of
-  the group times the simulated days.
+* **False alerts per 1,000 product-days** divide false alert episodes by the days each
+  product of the group was watched (the truth's span, less any `ignore_before` time).
 * Per decoy kind, precision is taken on viral products plus that kind only: how well a
-  method tells viral products from, say, bot bursts.
+  method tells viral products from, say, bot bursts. The kinds are the simulator's
+  decoys, or a labelled history's own (`decoy_kinds`, e.g. `steady`).
+* Alerts on a product before its `ignore_before` time are dropped before anything else.
+
+The truth is in `truth.normal_form`. The live alert engine never fires twice within its
+24 h cool-down, so its alert episodes are single alerts, and "starts in the window" is
+the same test as "overlaps the window".
 """
 
 from __future__ import annotations
@@ -25,17 +33,19 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from .truth import VIRAL
+
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
 EPISODE_GAP_MS = DAY_MS
 EARLY_WINDOW_MS = DAY_MS
-VIRAL = "organic_viral"
 DECOY_KINDS = ("exogenous_spike", "bot_burst", "category_surge", "slow_grower", "background")
 DEFINITIONS = {
     "alert_episode": "alerts on one product less than 24 h apart (chained)",
     "caught_early": "an alert episode starts in [onset - 24 h, peak] of an organic_viral episode",
     "lead_h": "peak - start of the earliest such alert episode, hours",
     "precision": "early alert episodes / all alert episodes (late ones count against)",
+    "precision_not_false": "alert episodes that are not false (early or late) / all",
     "recall": "viral episodes caught early / viral episodes",
     "false_per_1000_product_days": "false alert episodes * 1000 / (products * days)",
     "precision_vs_viral": "precision on organic_viral products plus that decoy kind only",
@@ -60,11 +70,29 @@ def alert_episodes(alerts: pl.DataFrame, gap_ms: int = EPISODE_GAP_MS) -> pl.Dat
 
 
 def truth_products(truth: dict[str, Any]) -> pl.DataFrame:
-    """(product_id, kind) for every simulated product."""
+    """(product_id, kind, watched_from_ms) for every product of the truth."""
     products = truth["products"]
+    start = truth["start_ms"]
     return pl.DataFrame(
-        {"product_id": list(products), "kind": [p["kind"] for p in products.values()]},
-        schema={"product_id": pl.String, "kind": pl.String},
+        {
+            "product_id": list(products),
+            "kind": [p["kind"] for p in products.values()],
+            "watched_from_ms": [
+                max(start, p.get("ignore_before_ms") or start) for p in products.values()
+            ],
+        },
+        schema={"product_id": pl.String, "kind": pl.String, "watched_from_ms": pl.Int64},
+    )
+
+
+def watched_alerts(alerts: pl.DataFrame, products: pl.DataFrame) -> pl.DataFrame:
+    """The alerts at or after their product's `ignore_before` (products the truth lacks stay)."""
+    return (
+        alerts.join(products.select("product_id", "watched_from_ms"), on="product_id", how="left")
+        .filter(
+            pl.col("watched_from_ms").is_null() | (pl.col("tick_ms") >= pl.col("watched_from_ms"))
+        )
+        .drop("watched_from_ms")
     )
 
 
@@ -130,6 +158,7 @@ class Metrics:
     late: int
     false: int
     precision: float | None  # early / alert episodes; None when there are no alerts
+    precision_not_false: float | None  # (early + late) / alert episodes
     viral_episodes: int
     caught_early: int
     recall: float | None  # caught early / viral episodes
@@ -159,6 +188,7 @@ def metrics(classified: pl.DataFrame, leads: pl.DataFrame, product_days: float) 
         late=counts["late"],
         false=counts["false"],
         precision=_ratio(counts["early"], n),
+        precision_not_false=_ratio(counts["early"] + counts["late"], n),
         viral_episodes=leads.height,
         caught_early=int(caught.size),
         recall=_ratio(int(caught.size), leads.height),
@@ -170,25 +200,28 @@ def metrics(classified: pl.DataFrame, leads: pl.DataFrame, product_days: float) 
 
 
 def score_alerts(alerts: pl.DataFrame, truth: dict[str, Any]) -> dict[str, Any]:
-    """The scenario's metrics and one entry per decoy kind, from alert rows and truth.json."""
-    days = (truth["end_ms"] - truth["start_ms"]) / DAY_MS
-    kinds = truth_products(truth)
+    """The metrics and one entry per decoy kind, from alert rows and a truth (normal form)."""
+    kinds = truth_products(truth).with_columns(
+        days=(truth["end_ms"] - pl.col("watched_from_ms")).clip(lower_bound=0) / DAY_MS
+    )
     virals = viral_episodes(truth)
-    classified = classify_episodes(alert_episodes(alerts), virals).join(
-        kinds, on="product_id", how="left"
+    episodes = alert_episodes(watched_alerts(alerts, kinds))
+    classified = classify_episodes(episodes, virals).join(
+        kinds.select("product_id", "kind"), on="product_id", how="left"
     )
     leads = lead_times(classified, virals)
-    overall = metrics(classified, leads, kinds.height * days)
+    overall = metrics(classified, leads, float(kinds["days"].sum()))
     per_kind = {}
-    for kind in DECOY_KINDS:
-        n_kind = kinds.filter(pl.col("kind") == kind).height
+    for kind in truth.get("decoy_kinds", DECOY_KINDS):
+        of_kind = kinds.filter(pl.col("kind") == kind)
+        days = float(of_kind["days"].sum())
         group = classified.filter(pl.col("kind").is_in([kind, VIRAL]))
-        m = metrics(group, leads, n_kind * days)
+        m = metrics(group, leads, days)
         false_here = group.filter((pl.col("outcome") == "false") & (pl.col("kind") == kind)).height
         per_kind[kind] = {
-            "products": n_kind,
+            "products": of_kind.height,
             "alert_episodes": group.filter(pl.col("kind") == kind).height,
             "precision_vs_viral": m.precision,
-            "false_per_1000_product_days": _ratio(1000 * false_here, n_kind * days),
+            "false_per_1000_product_days": _ratio(1000 * false_here, days),
         }
     return {"overall": overall.as_dict(), "per_decoy_kind": per_kind}

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .matching import DECOY_KINDS
+HEADLINE = [
+    "| method | setting | alert episodes | precision | recall before peak "
+    "| median lead (h) | p25 lead (h) | false / 1,000 product-days |",
+    "|---|---|---:|---:|---:|---:|---:|---:|",
+]
 
 
 def _num(value: float | None, digits: int = 2) -> str:
@@ -20,32 +24,10 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['products']} products over {report['days']:.0f} days. Baselines tuned on seed "
         f"{report['tuning_seed']}; {report['held_out']}. Alerts from the live alert engine.",
         "",
-        "| method | setting | alert episodes | precision | recall before peak "
-        "| median lead (h) | p25 lead (h) | false / 1,000 product-days |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        *HEADLINE,
+        *(_headline_row(m) for m in methods.values()),
+        *_per_kind_table(list(methods.values())),
     ]
-    for m in methods.values():
-        o = m["overall"]
-        lines.append(
-            f"| {m['label']} | {m['knob']} = {m['value']:g} | {o['alert_episodes']} "
-            f"| {_num(o['precision'])} | {_num(o['recall'])} "
-            f"({o['caught_early']}/{o['viral_episodes']}) | {_num(o['lead_h_median'], 1)} "
-            f"| {_num(o['lead_h_p25'], 1)} | {_num(o['false_per_1000_product_days'], 1)} |"
-        )
-    lines += [
-        "",
-        "Per decoy kind: precision on viral products plus that kind only "
-        "/ false alerts per 1,000 product-days of that kind.",
-        "",
-        "| method | " + " | ".join(DECOY_KINDS) + " |",
-        "|---|" + "---:|" * len(DECOY_KINDS),
-    ]
-    for m in methods.values():
-        cells = [
-            f"{_num(k['precision_vs_viral'])} / {_num(k['false_per_1000_product_days'], 1)}"
-            for k in (m["per_decoy_kind"][kind] for kind in DECOY_KINDS)
-        ]
-        lines.append(f"| {m['label']} | " + " | ".join(cells) + " |")
     replay = report["replay"]
     lines += ["", f"Replay through the ingest core, partitions: {replay['partitions']}", ""]
     for role in ("tuning", "evaluation"):
@@ -59,4 +41,76 @@ def markdown(report: dict[str, Any]) -> str:
             f"- {role} seed {r['seed']}: {r['feature_rows']:,} feature rows, {r['ticks']} ticks; "
             f"{cost}"
         )
+    return "\n".join(lines) + "\n"
+
+
+def _headline_row(m: dict[str, Any]) -> str:
+    o = m["overall"]
+    return (
+        f"| {m['label']} | {m['knob']} = {m['value']:g} | {o['alert_episodes']} "
+        f"| {_num(o['precision'])} | {_num(o['recall'])} "
+        f"({o['caught_early']}/{o['viral_episodes']}) | {_num(o['lead_h_median'], 1)} "
+        f"| {_num(o['lead_h_p25'], 1)} | {_num(o['false_per_1000_product_days'], 1)} |"
+    )
+
+
+def _per_kind_table(methods: list[dict[str, Any]]) -> list[str]:
+    kinds = list(methods[0]["per_decoy_kind"]) if methods else []
+    lines = [
+        "",
+        "Per non-viral kind: precision on viral products plus that kind only "
+        "/ false alerts per 1,000 product-days of that kind.",
+        "",
+        "| method | setting | " + " | ".join(kinds) + " |",
+        "|---|---|" + "---:|" * len(kinds),
+    ]
+    for m in methods:
+        cells = [
+            f"{_num(k['precision_vs_viral'])} / {_num(k['false_per_1000_product_days'], 1)}"
+            for k in (m["per_decoy_kind"][kind] for kind in kinds)
+        ]
+        lines.append(f"| {m['label']} | {m['knob']} = {m['value']:g} | " + " | ".join(cells) + " |")
+    return lines
+
+
+FILES_HEADLINE = [
+    "| method | setting | alert episodes | precision | not false | recall before peak "
+    "| median lead (h) | p25 lead (h) | false / 1,000 product-days |",
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+]
+
+
+def _files_row(m: dict[str, Any]) -> str:
+    """The headline row with the share of alerts that are not false after the precision."""
+    o = m["overall"]
+    cells = _headline_row(m).split(" | ")
+    cells.insert(4, _num(o["precision_not_false"]))
+    return " | ".join(cells)
+
+
+def markdown_files(report: dict[str, Any]) -> str:
+    """The report of `pantau evaluate --events --truth`: every method at its fixed settings."""
+    points = report["points"]
+    replay = report["replay"]
+    cost = (
+        f"replayed in {replay['replay_s']:.0f} s"
+        if replay["replay_s"] is not None
+        else "features cached from an earlier run"
+    )
+    lines = [
+        f"# Evaluation: `{report['events']}` against `{report['truth']}`",
+        "",
+        f"{report['products']} products, {report['viral_episodes']} viral episodes, "
+        f"{report['product_days']:,.0f} product-days watched. Settings fixed in advance "
+        "(nothing tuned on these events); alerts from the live alert engine. Precision: early "
+        "alert episodes / all; not false: early or late (after the peak, before the end) / all.",
+        "",
+        *FILES_HEADLINE,
+        *(_files_row(m) for m in points),
+        *_per_kind_table(points),
+        "",
+        f"Replay through the ingest core ({replay['partitions']} partitions): "
+        f"{replay['events']:,} events, {replay['feature_rows']:,} feature rows, "
+        f"{replay['ticks']:,} ticks; {cost}.",
+    ]
     return "\n".join(lines) + "\n"

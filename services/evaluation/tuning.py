@@ -60,7 +60,7 @@ class Method:
     columns: tuple[str, ...] | None = None  # feature columns its scorer reads; None: all
 
 
-def _rules_at(threshold: float) -> AlertRules:
+def rules_at(threshold: float) -> AlertRules:
     return AlertRules(threshold=threshold, rearm_below=threshold * REARM_RATIO)
 
 
@@ -69,7 +69,7 @@ def growth_ratio_method() -> Method:
         Knob("midpoint", m, lambda m=m: GrowthRatioScorer(m), AlertRules())
         for m in GROWTH_MIDPOINTS
     )
-    return Method("growth_ratio", "growth ratio 6h/24h", knobs, ("growth_6h_vs_24h",))
+    return Method("growth_ratio", "growth ratio 6h/24h", knobs, GrowthRatioScorer().columns)
 
 
 def rolling_z_method() -> Method:
@@ -85,7 +85,7 @@ def logistic_method(train: Run) -> Method:
     labels = viral_labels(train.columns(KEYS), train.truth)
     rows = training_sample(labels)
     fitted = LogisticScorer.fit(train.rows(rows, FEATURE_COLUMNS), labels[rows])
-    knobs = tuple(Knob("threshold", t, lambda: fitted, _rules_at(t)) for t in LOGISTIC_THRESHOLDS)
+    knobs = tuple(Knob("threshold", t, lambda: fitted, rules_at(t)) for t in LOGISTIC_THRESHOLDS)
     return Method("logistic", "logistic regression", knobs, tuple(FEATURE_COLUMNS))
 
 

@@ -144,6 +144,44 @@ FAMILIES: dict[str, Callable[[Row], Phrase]] = {
 }  # fmt: skip
 
 
+INTERACTIONS = ("like", "comment", "share", "save", "add_to_cart", "purchase")
+REGION_FEATURES = {"regions_24h", "region_entropy_24h"}
+CREATOR_FEATURES = {"creators_6h", "creators_24h", "creators_6h_vs_24h", "new_creator_share_6h"}
+INTERACTION_FEATURES = {
+    "engagement_rate_6h", "engagement_rate_24h", "quality_6h_vs_7d",
+    "share_rate_24h", "cart_rate_24h", "conversion_rate_24h",
+}  # fmt: skip
+
+
+def _value(row: Row, name: str) -> float:
+    return float(row.get(name) or 0.0)
+
+
+def supported(feature: str, row: Row) -> bool:
+    """Whether the product's own data backs a reason from `feature`.
+
+    A reason may only quote a signal the product's sources report, at a level that says
+    something: regions when it is busy in two provinces or more, creators when someone
+    posted, interactions when there were some (a views-only counter reports none of
+    these, so its reasons are about volume and growth), platforms when more than one. A
+    zero can push a model's score up (no regions is how a views-only counter looks), but
+    "busy in 0 provinces at once" explains nothing to a seller.
+    """
+    if feature in REGION_FEATURES:
+        return _value(row, "regions_24h") >= 2
+    if feature in CREATOR_FEATURES:
+        window = "24h" if feature == "creators_24h" else "6h"
+        return _value(row, f"creators_{window}") >= 1
+    if feature in INTERACTION_FEATURES:
+        return _value(row, feature) > 0 and any(_value(row, f"{a}_7d") > 0 for a in INTERACTIONS)
+    if feature == "platforms_24h":
+        return _value(row, "platforms_24h") >= 2
+    action, _, window = feature.rpartition("_")
+    if action in ACTIONS_ID and window in WINDOW_ID:
+        return _value(row, feature) > 0
+    return True
+
+
 def phrase(feature: str, row: Row) -> Phrase:
     """(text_id, text_en) for one input column, read from the row's values."""
     if feature in FAMILIES:
@@ -160,13 +198,16 @@ def phrase(feature: str, row: Row) -> Phrase:
 
 def reasons(features: list[str], contributions: list[float], row: Row, top: int = 3) -> list:
     """The `top` largest positive contributions as {feature, text_id, text_en}; one phrase
-    per distinct text (two windows of one family do not repeat themselves)."""
+    per distinct text (two windows of one family do not repeat themselves), and only from
+    signals the row's sources report (`supported`)."""
     order = sorted(range(len(features)), key=lambda i: -contributions[i])
     out: list[dict[str, str]] = []
     seen: set[str] = set()
     for i in order:
         if contributions[i] <= 0 or len(out) == top:
             break
+        if not supported(features[i], row):
+            continue
         text_id, text_en = phrase(features[i], row)
         if text_id not in seen:
             seen.add(text_id)

@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from services.model.baseline import GrowthRatioScorer
+from services.model.baseline import cold_start_scorer
 from services.model.registry import load_version, promoted_dir
 from services.model.scorer import Scorer
 from shared import metrics
@@ -34,10 +34,10 @@ log = logging.getLogger(__name__)
 
 
 def load_scorer(settings: ScoreSettings) -> Scorer:
-    """The promoted model, or the growth-ratio baseline when none is promoted yet."""
+    """The promoted model, or the (uncalibrated) cold-start baseline when none is promoted yet."""
     directory = promoted_dir(settings.model_dir) if settings.model_dir else None
     if directory is None:
-        return GrowthRatioScorer()
+        return cold_start_scorer()
     return load_version(directory, explain_threshold=settings.explain_threshold)
 
 

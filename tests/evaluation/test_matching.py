@@ -76,6 +76,7 @@ def test_scenario_metrics() -> None:
     o = score_alerts(_alerts(ALERTS_H), TRUTH)["overall"]
     assert (o["alert_episodes"], o["early"], o["late"], o["false"]) == (7, 3, 1, 3)
     assert o["precision"] == pytest.approx(3 / 7)
+    assert o["precision_not_false"] == pytest.approx((3 + 1) / 7)  # the late one is not false
     assert (o["viral_episodes"], o["caught_early"]) == (3, 2)
     assert o["recall"] == pytest.approx(2 / 3)
     # Leads: v1 = 120 - 48 = 72 h (the earliest early start), v3 = 0 h.

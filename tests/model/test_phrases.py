@@ -31,3 +31,46 @@ def test_top_three_positive_contributions_without_repeats() -> None:
 def test_every_model_input_has_words() -> None:
     row = dict.fromkeys(INPUT_COLUMNS, 2.0)
     assert [c for c in INPUT_COLUMNS if phrase(c, row) == (c, c)] == []
+
+
+VIEWS_ONLY = {
+    # A daily view counter: views and growth, no creators, regions or interactions.
+    "growth_24h_vs_7d": 6.0,
+    "view_24h": 48_000.0,
+    "view_7d": 90_000.0,
+    "events_24h": 48_000.0,
+    "creators_6h": 0.0,
+    "creators_24h": 0.0,
+    "regions_24h": 0.0,
+    "region_entropy_24h": 0.0,
+    "platforms_24h": 1.0,
+    "new_creator_share_6h": 0.0,
+    "engagement_rate_24h": 0.0,
+    "share_rate_24h": 0.0,
+    "like_24h": 0.0,
+}
+
+
+def test_a_views_only_product_gets_no_reason_its_source_never_reports() -> None:
+    """No regions is how a views-only counter looks, so a model may lean on it; the words
+    must not: "ramai di 0 provinsi sekaligus" explains nothing."""
+    features = [
+        "regions_24h", "region_entropy_24h", "creators_24h", "creators_6h",
+        "new_creator_share_6h", "engagement_rate_24h", "share_rate_24h", "like_24h",
+        "platforms_24h", "growth_24h_vs_7d", "view_24h",
+    ]  # fmt: skip
+    contributions = [3.0, 2.5, 2.0, 1.9, 1.8, 1.7, 1.6, 1.5, 1.4, 0.5, 0.4]
+    out = reasons(features, contributions, VIEWS_ONLY)
+    assert [r["feature"] for r in out] == ["growth_24h_vs_7d", "view_24h"]
+    text = " ".join(r["text_id"] + " " + r["text_en"] for r in out)
+    for word in ("provinsi", "province", "kreator", "creator", "interaksi", "platform", "suka"):
+        assert word not in text
+
+
+def test_regions_creators_and_interactions_are_reasons_where_reported() -> None:
+    row = {**VIEWS_ONLY, "regions_24h": 4.0, "creators_24h": 12.0, "engagement_rate_24h": 0.2,
+           "like_7d": 900.0}  # fmt: skip
+    features = ["regions_24h", "creators_24h", "engagement_rate_24h"]
+    out = reasons(features, [3.0, 2.0, 1.0], row)
+    assert [r["feature"] for r in out] == features
+    assert out[0]["text_id"] == "ramai di 4 provinsi sekaligus"

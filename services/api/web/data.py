@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.api.queries import ranked_trends
 from services.api.store import AlertRecord, LatestScore, ScoreHistory
+from shared.scores import is_calibrated
 
 HOUR_MS = 3_600_000
 WEEK_MS = 7 * 24 * HOUR_MS
@@ -35,6 +36,8 @@ class Card:
     named: bool = True  # False when `name` is only the id: no product name is known
     started_ms: int | None = None
     activity: list[float] = field(default_factory=list)
+    calibrated: bool = True  # False: `probability` is a baseline's growth strength
+    score: float | None = None  # the scorer's raw score (a baseline's: its growth ratio)
 
 
 def _card(row: LatestScore) -> Card:
@@ -49,6 +52,8 @@ def _card(row: LatestScore) -> Card:
         evidence=dict(row.evidence or {}),
         platforms=row.platforms,
         named=bool(row.product_name),
+        calibrated=is_calibrated(row.model_version),
+        score=row.score,
     )
 
 

@@ -64,6 +64,20 @@ TEXT: dict[str, dict[Lang, str]] = {
     "switch": {"id": "English", "en": "Bahasa Indonesia"},
     "switch_label": {"id": "Switch to English", "en": "Ganti ke Bahasa Indonesia"},
     "no_data": {"id": "Belum ada data.", "en": "No data yet."},
+    "uncalibrated": {
+        "id": "Belum ada model: urutan menurut laju naik ({g}× hari biasanya), bukan peluang",
+        "en": "No model yet: ranked by growth ({g}× its usual day), not a chance",
+    },
+    "uncalibrated_list": {
+        "id": "Belum ada model: daftar ini urutan menurut laju naik dibanding hari biasanya, "
+        "bukan peluang viral.",
+        "en": "No model yet: this list is ranked by growth over a usual day, "
+        "not by a chance of going viral.",
+    },
+    "uncalibrated_new": {
+        "id": "Belum ada model, dan riwayat produk ini belum cukup untuk dinilai",
+        "en": "No model yet, and too little history to judge this product",
+    },
     "evidence_events": {"id": "Interaksi 24 jam", "en": "Interactions in 24 h"},
     "evidence_creators": {"id": "Kreator 24 jam", "en": "Creators in 24 h"},
     "evidence_regions": {"id": "Provinsi 24 jam", "en": "Provinces in 24 h"},

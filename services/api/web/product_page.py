@@ -94,19 +94,29 @@ def product_body(view: ProductView, lang: Lang) -> str:
         x_label=day,
         css_class="engagement",
     )
-    history = svg.line_chart(
-        view.probability_history,
-        slots,
-        t("score_title", lang),
-        t("chance", lang),
-        y_label=lambda v: f"{round(v * 100)}%",
-        x_label=day,
-        y_max=1.0,
-        css_class="score",
+    # A baseline's strength is no chance: its history would draw a percent axis.
+    history = (
+        ""
+        if not card.calibrated
+        else svg.line_chart(
+            view.probability_history,
+            slots,
+            t("score_title", lang),
+            t("chance", lang),
+            y_label=lambda v: f"{round(v * 100)}%",
+            x_label=day,
+            y_max=1.0,
+            css_class="score",
+        )
     )
     alerts = (
         "<ul>"
-        + "".join(f"<li>{wib(tick, lang)} · {round(p * 100)}%</li>" for tick, p in view.alerts)
+        + "".join(
+            f"<li>{wib(tick, lang)}"
+            + (f" · {round(p * 100)}%" if card.calibrated else "")
+            + "</li>"
+            for tick, p in view.alerts
+        )
         + "</ul>"
         if view.alerts
         else f"<p>{t('no_alerts', lang)}</p>"
@@ -117,13 +127,18 @@ def product_body(view: ProductView, lang: Lang) -> str:
         f"<h1>{escape(card.name)}</h1>"
         f"{meta_html(card, now_ms, lang)}"
         f"{where(card.regions, card.probability, lang)}"
-        f'<div class="big">{t("chance", lang)}{chance(card.probability, lang)}</div>'
+        f'<div class="big">{t("chance", lang) if card.calibrated else ""}'
+        f"{chance(card.probability, lang, card.calibrated, card.score)}</div>"
         f'<p class="status">{t("data_as_of", lang)} {wib(now_ms, lang)}</p>'
         f"{_todo(view, lang)}{why}{_evidence(view, lang)}"
         f'<section aria-labelledby="eng-h"><h2 id="eng-h">{t("engagement_title", lang)}</h2>'
         f'<p class="note">{t("engagement_desc", lang)}</p>{engagement}</section>'
-        f'<section aria-labelledby="score-h"><h2 id="score-h">{t("score_title", lang)}</h2>'
-        f"{history}</section>"
-        f'<section aria-labelledby="al-h"><h2 id="al-h">{t("alerts_title", lang)}</h2>'
+        + (
+            f'<section aria-labelledby="score-h"><h2 id="score-h">{t("score_title", lang)}</h2>'
+            f"{history}</section>"
+            if history
+            else ""
+        )
+        + f'<section aria-labelledby="al-h"><h2 id="al-h">{t("alerts_title", lang)}</h2>'
         f"{alerts}</section>"
     )

@@ -55,7 +55,17 @@ def where(codes: list[str], probability: float, lang: Lang) -> str:
     return f'<p class="where"><span class="k">{label}:</span> {escape(names)}</p>'
 
 
-def chance(probability: float, lang: Lang) -> str:
+def chance(
+    probability: float, lang: Lang, calibrated: bool = True, growth: float | None = None
+) -> str:
+    """The chance in words and percent; a baseline's strength is not a chance, so without a
+    trained model the page says so and shows the growth the ranking follows instead."""
+    if not calibrated:
+        if not growth:  # the baseline gives 0 to a product it cannot judge yet
+            words = escape(t("uncalibrated_new", lang))
+        else:
+            words = escape(t("uncalibrated", lang, g=number(growth, lang, 1)))
+        return f'<p class="chance p1"><span class="phrase">{words}</span></p>'
     level, words = phrase(probability, lang)
     # A model is never certain: 0.996 reads as 99%, not as a promise.
     pct = min(99, round(probability * 100))
@@ -97,7 +107,7 @@ def card_html(card: Card, now_ms: int, lang: Lang) -> str:
         f'<li><article class="card" aria-labelledby="{anchor}">'
         f'<h3 id="{anchor}"><a href="{href}">{escape(card.name)}</a></h3>'
         f"{meta_html(card, now_ms, lang)}"
-        f"{chance(card.probability, lang)}"
+        f"{chance(card.probability, lang, card.calibrated, card.score)}"
         f'<div class="row">{where(card.regions, card.probability, lang)}{spark}</div>'
         f"{todo}{why}</article></li>"
     )
@@ -107,10 +117,13 @@ def quiet_html(card: Card, lang: Lang) -> str:
     """A product not rising: one line, so the rising ones keep the first screen."""
     anchor = f"p-{quote(card.product_id, safe='')}"
     href = f"/produk/{quote(card.product_id, safe='')}"
-    pct = min(99, round(card.probability * 100))
+    if card.calibrated:
+        level = f"{min(99, round(card.probability * 100))}%"
+    else:  # a baseline's strength is no chance: its growth, if it could judge one
+        level = f"{number(card.score, lang, 1)}×" if card.score else "–"
     return (
         f'<li id="{anchor}"><a href="{href}">{escape(card.name)}</a>'
-        f' <span class="meta">{escape(category_label(card.category))} · {pct}%</span></li>'
+        f' <span class="meta">{escape(category_label(card.category))} · {level}</span></li>'
     )
 
 
@@ -126,6 +139,8 @@ def fragment(cards: list[Card], now_ms: int | None, filters: Filters) -> str:
     rising = [c for c in shown if is_rising(c.probability)]
     quiet = [c for c in shown if not is_rising(c.probability)]
     groups = f'<h2 class="group">{t("rising_h", lang, n=len(rising))}</h2>'
+    if not all(c.calibrated for c in shown):
+        groups += f'<p class="note">{escape(t("uncalibrated_list", lang))}</p>'
     if rising:
         groups += f'<ol class="cards">{"".join(card_html(c, now_ms, lang) for c in rising)}</ol>'
     else:
