@@ -232,7 +232,10 @@ def test_two_dispatchers_never_send_the_same_claim_twice(
     receiver = make_receiver(respond=lambda _r: time.sleep(0.01) or 200)
     subscribe(sessions, receiver.url)
     enqueue(sessions, 40)
-    first, second = dispatcher_factory(), dispatcher_factory()
+    # A lease far longer than the run: this is about two dispatchers claiming at once, not
+    # about a lease running out (a busy machine can hold a claimed row past a 1 s lease,
+    # and a reclaimed row is sent again by design).
+    first, second = dispatcher_factory(lease_s=30.0), dispatcher_factory(lease_s=30.0)
     first.start()
     second.start()
     wait_until(lambda: all_delivered(sessions))
