@@ -23,20 +23,21 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from services.api.alerts import AlertEngine
-from services.model.baseline import GrowthRatioScorer
+from services.model.service import load_scorer
 from services.pipeline import LocalPipeline
 from services.simulator import SCENARIOS, simulate
 from shared.kafka import ensure_topics
-from shared.settings import KafkaSettings
+from shared.settings import KafkaSettings, ScoreSettings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(900)]
 
 REPO = Path(__file__).resolve().parents[2]
 BROKER = REPO / "deploy" / "kafka" / "broker.sh"
-# Two days of 20 products with early peaks: a few dozen alerts, and every kind of messy
-# input the simulator makes (late, duplicated, malformed, RFC 3339 timestamps).
+# Four days of 20 products with peaks after two days (the fallback scorer without a model
+# needs two days of history to alert), and every kind of messy input the simulator makes
+# (late, duplicated, malformed, RFC 3339 timestamps).
 SCENARIO = dataclasses.replace(
-    SCENARIOS["small"], n_products=20, days=2, viral_peak_days=(0.5, 1.0)
+    SCENARIOS["small"], n_products=20, days=4, viral_peak_days=(2.5, 3.5)
 )
 OUTAGE_S = 60
 
@@ -64,7 +65,9 @@ def reference(lines: list[bytes], partitions: int) -> Reference:
         scores.update(frame.select("product_id", "tick_ms").iter_rows())
         alerts.extend((a["product_id"], a["tick_ms"]) for a in engine.evaluate(frame))
 
-    pipeline = LocalPipeline(GrowthRatioScorer(), sink, partitions)
+    # The scorer `pantau score` falls back to without a promoted model.
+    scorer = load_scorer(ScoreSettings(model_dir=None))
+    pipeline = LocalPipeline(scorer, sink, partitions)
     pipeline.submit([line for line in lines if line.strip()])
     return Reference(scores, sorted(alerts))
 
@@ -232,7 +235,7 @@ def test_a_broker_outage_of_a_minute_heals_itself(
     bootstrap, broker = own_broker
     kafka = KafkaSettings(bootstrap=bootstrap, partitions=4)
     expected = reference(events, kafka.partitions)
-    assert len(expected.alerts) >= 5, "too few alerts to compare"
+    assert len(expected.alerts) >= 2, "too few alerts to compare"
     ensure_topics(kafka)
     pipeline = Pipeline(kafka, tmp_path)
     for name in ("ingest", "score", "api"):

@@ -15,6 +15,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from services.api.app import create_app
 from services.ingest.service import IngestService
+from services.model.baseline import GrowthRatioScorer
 from services.model.service import ScoreService
 from shared.kafka import ensure_topics
 from shared.settings import ApiSettings, IngestSettings, KafkaSettings, ScoreSettings
@@ -120,7 +121,13 @@ def test_events_through_kafka_rank_the_fastest_riser_first(
             metrics_port=0,
         ),
     )
-    scorer = ScoreService(kafka_settings, ScoreSettings(group=f"{group}.model", metrics_port=0))
+    # The growth-ratio scorer ranks from the first hour; the services' fallback without a
+    # model waits for two days of history (tests/model/test_cold_start.py).
+    scorer = ScoreService(
+        kafka_settings,
+        ScoreSettings(group=f"{group}.model", metrics_port=0),
+        GrowthRatioScorer(),
+    )
     api = create_app(
         ApiSettings(
             group=f"{group}.api",
