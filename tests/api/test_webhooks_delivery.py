@@ -232,10 +232,11 @@ def test_two_dispatchers_never_send_the_same_claim_twice(
     receiver = make_receiver(respond=lambda _r: time.sleep(0.01) or 200)
     subscribe(sessions, receiver.url)
     enqueue(sessions, 40)
-    # A lease far longer than the run: this is about two dispatchers claiming at once, not
-    # about a lease running out (a busy machine can hold a claimed row past a 1 s lease,
-    # and a reclaimed row is sent again by design).
-    first, second = dispatcher_factory(lease_s=30.0), dispatcher_factory(lease_s=30.0)
+    # A timeout and a lease far longer than the run: this is about two dispatchers claiming
+    # at once. On a busy machine a request can outlast a 0.3 s timeout, and a timed-out
+    # delivery is retried (the receiver then has it twice, by design: at least once).
+    patient = {"request_timeout_s": 5.0, "lease_s": 30.0}
+    first, second = dispatcher_factory(**patient), dispatcher_factory(**patient)
     first.start()
     second.start()
     wait_until(lambda: all_delivered(sessions))
