@@ -152,9 +152,9 @@ def replay(
 
     Alerts follow the same rules as the API: PANTAU_ALERT_THRESHOLD, _REARM_BELOW,
     _COOLDOWN_MS."""
-    from services.api.alerts import AlertRules
     from services.pipeline import load_scorer
     from services.replay import NotEvents, replay_file
+    from shared.alerts import AlertRules
     from shared.settings import AlertSettings
 
     rules = AlertRules.from_settings(AlertSettings())

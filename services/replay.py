@@ -14,11 +14,11 @@ import orjson
 import polars as pl
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
-from services.api.alerts import AlertEngine, AlertRules
 from services.ingest.config import WindowConfig
 from services.model.baseline import cold_start_scorer
 from services.model.scorer import Scorer
 from services.pipeline import LocalPipeline, PipelineStats
+from shared.alerts import AlertEngine, AlertRules
 
 CHUNK_BYTES = 16 * 1_048_576
 

@@ -16,7 +16,7 @@ PURE_CORES = [
     "services/ingest/catalog.py",
     "services/ingest/features.py",
     "services/ingest/processor.py",
-    "services/api/alerts.py",
+    "shared/alerts.py",
     "services/sources/snapshots.py",
     "services/sources/counters.py",
     "services/sources/mapping.py",

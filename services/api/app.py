@@ -9,7 +9,6 @@ from fastapi import Depends, FastAPI
 from sqlalchemy.orm import sessionmaker
 
 from services.api import auth
-from services.api.alerts import AlertRules
 from services.api.consumer import ScoreConsumer
 from services.api.db import make_engine, make_sessionmaker
 from services.api.docs import add_docs
@@ -23,6 +22,7 @@ from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.outbox import enqueue_alert
 from services.api.webhooks.routes import make_router
 from services.api.webhooks.settings import WebhookSettings
+from shared.alerts import AlertRules
 from shared.settings import AlertSettings, ApiSettings, KafkaSettings
 
 

@@ -16,9 +16,9 @@ from typing import Any
 import polars as pl
 from sqlalchemy.orm import sessionmaker
 
-from services.api.alerts import AlertEngine, AlertRules
 from services.api.store import load_alert_states, save_alert, save_alert_states, save_scores
 from shared import metrics
+from shared.alerts import AlertEngine, AlertRules
 
 log = logging.getLogger(__name__)
 AlertHook = Callable[[Any, dict[str, Any]], object]

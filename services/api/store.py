@@ -24,8 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from services.api.alerts import AlertState
 from services.api.db import Base
+from shared.alerts import AlertState
 
 
 class LatestScore(Base):

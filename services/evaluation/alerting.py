@@ -11,7 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from services.api.alerts import AlertEngine, AlertRules
+from shared.alerts import AlertEngine, AlertRules
 
 ALERT_COLUMNS = {"product_id": pl.String, "tick_ms": pl.Int64, "probability": pl.Float64}
 

@@ -18,9 +18,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from services.api.alerts import AlertRules
 from services.model.baseline import COLD_START_MIN_HISTORY_H, GrowthRatioScorer
 from services.replay import read_chunks, replay_features_to
+from shared.alerts import AlertRules
 
 from .baselines import RollingZScoreScorer
 from .data import Run

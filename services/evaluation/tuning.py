@@ -17,9 +17,9 @@ from typing import Any
 
 import polars as pl
 
-from services.api.alerts import AlertRules
 from services.model.baseline import GrowthRatioScorer
 from services.model.scorer import Scorer
+from shared.alerts import AlertRules
 from shared.features import FEATURE_COLUMNS, FEATURE_SCHEMA
 from shared.scores import SCORE_SCHEMA
 from shared.settings import AlertSettings

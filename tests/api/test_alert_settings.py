@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.api.alerts import AlertRules
 from services.api.app import create_app
 from services.evaluation.tuning import model_method
+from shared.alerts import AlertRules
 from shared.scores import ALERT_THRESHOLD
 from shared.settings import AlertSettings, ApiSettings, ScoreSettings
 

@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select
 from sqlalchemy.orm import sessionmaker
 
-from services.api.alerts import AlertEngine, AlertRules
 from services.api.db import make_engine, make_sessionmaker
 from services.api.intake import ScoreIntake
 from services.api.schema import upgrade_schema
 from services.api.store import AlertRecord, AlertStateRecord, save_alert, save_scores
+from shared.alerts import AlertEngine, AlertRules
 
 TICK_MS = 1_772_409_600_000
 HOUR_MS = 3_600_000

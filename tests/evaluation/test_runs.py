@@ -11,7 +11,6 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from services.api.alerts import AlertRules
 from services.evaluation.alerting import run_alerts
 from services.evaluation.baselines import LogisticScorer
 from services.evaluation.data import Run
@@ -23,6 +22,7 @@ from services.evaluation.tuning import (
     score_run,
 )
 from services.model.scorer import Scorer
+from shared.alerts import AlertRules
 from shared.features import FEATURE_COLUMNS, FEATURE_SCHEMA
 
 TICK_MS = 300_000

@@ -9,10 +9,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from services.api.alerts import AlertRules
 from services.evaluation.alerting import run_alerts, run_alerts_tick_by_tick
 from services.evaluation.baselines import RollingZScoreScorer, viral_labels
 from services.evaluation.evaluate import HeldOutError, evaluate, load_model, training_seeds
+from shared.alerts import AlertRules
 from shared.features import FEATURE_SCHEMA
 from shared.scores import SCORE_SCHEMA
 

@@ -22,10 +22,10 @@ import polars as pl
 import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from services.api.alerts import AlertEngine
 from services.model.service import load_scorer
 from services.pipeline import LocalPipeline
 from services.simulator import SCENARIOS, simulate
+from shared.alerts import AlertEngine
 from shared.kafka import ensure_topics
 from shared.settings import KafkaSettings, ScoreSettings
 

@@ -19,8 +19,8 @@ from seller_data import (
     week_of_scores,
 )
 
-from services.api.alerts import AlertRules
 from services.api.web.data import RISING_FROM
+from shared.alerts import AlertRules
 
 
 class Outline(HTMLParser):
