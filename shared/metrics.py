@@ -43,7 +43,7 @@ from prometheus_client.metrics import MetricWrapperBase
 
 from shared.schema import MALFORMED_FRAME, REASONS
 
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]  # unannotated in prometheus_client
 log = logging.getLogger(__name__)
 
 # Bounded label values. Children are created up front so every series exists from the first
