@@ -50,7 +50,8 @@ def compile_model(model_file: Path) -> Compiled:
     with _COMPILE_LOCK:
         model = lleaves.Model(model_file=str(model_file))
         model.compile(raw_score=True)
-    return model
+    compiled: Compiled = model  # lleaves has no types; this is the part the scorer uses
+    return compiled
 
 
 class LightGBMScorer:
@@ -126,10 +127,13 @@ class LightGBMScorer:
         if not len(x):
             return np.empty(0)
         if (compiled := self.compiled) is not None:
-            margin = compiled.predict(x.astype(np.float64), n_jobs=self.num_threads)
+            margin = np.asarray(
+                compiled.predict(x.astype(np.float64), n_jobs=self.num_threads), float
+            )
         else:
-            margin = self.booster.predict(x, raw_score=True, num_threads=self.num_threads)
-        margin = np.asarray(margin, float)
+            margin = np.asarray(
+                self.booster.predict(x, raw_score=True, num_threads=self.num_threads), float
+            )
         if self.min_history_h and "hours_since_first_seen" in features.columns:
             age_h = features["hours_since_first_seen"].to_numpy()
             margin[age_h < self.min_history_h] = -np.inf

@@ -43,7 +43,9 @@ def _where(row: Row) -> tuple[str, str]:
     return f" di {num(n, 'id')} provinsi", f" across {num(n, 'en')} provinces"
 
 
-def _growth(col: str, span_id: str, base_id: str, span_en: str, base_en: str) -> Callable:
+def _growth(
+    col: str, span_id: str, base_id: str, span_en: str, base_en: str
+) -> Callable[[Row], Phrase]:
     def phrase(row: Row) -> Phrase:
         g = row.get(col) or 0.0
         wid, wen = _where(row)
@@ -196,7 +198,9 @@ def phrase(feature: str, row: Row) -> Phrase:
     return feature, feature
 
 
-def reasons(features: list[str], contributions: list[float], row: Row, top: int = 3) -> list:
+def reasons(
+    features: list[str], contributions: list[float], row: Row, top: int = 3
+) -> list[dict[str, str]]:
     """The `top` largest positive contributions as {feature, text_id, text_en}; one phrase
     per distinct text (two windows of one family do not repeat themselves), and only from
     signals the row's sources report (`supported`)."""

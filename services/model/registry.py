@@ -35,7 +35,8 @@ def read_metadata(version_dir: Path) -> dict[str, Any]:
     path = version_dir / "metadata.json"
     if not path.is_file():
         raise FileNotFoundError(f"{version_dir}: not a model version (no metadata.json)")
-    return json.loads(path.read_bytes())
+    metadata: dict[str, Any] = json.loads(path.read_bytes())
+    return metadata
 
 
 def load_version(path: Path, **kwargs: Any) -> LightGBMScorer:

@@ -33,6 +33,7 @@ from services.model.inputs import INPUT_COLUMNS, matrix
 from services.model.labels import LabelSpec, label
 from services.model.metrics import test_metrics
 from services.model.split import Split, part, time_split
+from shared.columns import column_min
 from shared.features import FEATURE_SCHEMA
 
 TICK_MS = 5 * 60_000  # the ingest tick
@@ -79,7 +80,7 @@ def labelled(features: pl.DataFrame, run: str, cfg: TrainConfig) -> pl.DataFrame
     """One run's rows with labels, thinned by whole ticks, unlabelled rows dropped."""
     rows = label(features, cfg.label)
     step = TICK_MS * max(1, -(-features.height // cfg.max_rows_per_run))
-    warm = features["tick_ms"].min() + cfg.warm_up_ms  # type: ignore[operator]
+    warm = (column_min(features["tick_ms"], int) or 0) + cfg.warm_up_ms
     return rows.filter(
         (pl.col("tick_ms") % step == 0)
         & (pl.col("tick_ms") >= warm)
@@ -169,8 +170,8 @@ def fit(
     if progress:
         bar.console.print(rounds_summary(rounds, best, cfg), soft_wrap=True)
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    calibration = Isotonic.fit(booster.predict(x_valid, raw_score=True), y_valid)
-    margin = booster.predict(matrix(test, INPUT_COLUMNS), raw_score=True)
+    calibration = Isotonic.fit(np.asarray(booster.predict(x_valid, raw_score=True)), y_valid)
+    margin = np.asarray(booster.predict(matrix(test, INPUT_COLUMNS), raw_score=True))
     y_test = test["label"].to_numpy()
     metrics = {
         "test": test_metrics(calibration(margin), y_test),
