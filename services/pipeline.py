@@ -18,6 +18,7 @@ from services.ingest.config import WindowConfig
 from services.ingest.processor import PartitionProcessor
 from services.model.scorer import Scorer
 from shared.clock import wall_clock_ms
+from shared.columns import column_max
 from shared.partitioning import partition_for
 from shared.schema import DecodedBatch, decode_lines
 
@@ -98,8 +99,10 @@ class LocalPipeline:
                 self.feature_sink(rows)
             scores = self.scorer.score(rows)
             self.stats.score_rows += scores.height
-            newest = rows["tick_ms"].max()
-            if self.stats.last_tick_ms is None or newest > self.stats.last_tick_ms:
+            newest = column_max(rows["tick_ms"], int)
+            if newest is not None and (
+                self.stats.last_tick_ms is None or newest > self.stats.last_tick_ms
+            ):
                 self.stats.last_tick_ms = newest
             self.sink(scores)
 
