@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from services.api import auth
 from services.api.consumer import ScoreConsumer
@@ -29,7 +29,7 @@ from shared.settings import AlertSettings, ApiSettings, KafkaSettings
 def create_app(
     settings: ApiSettings,
     kafka: KafkaSettings | None = None,
-    sessions: sessionmaker | None = None,
+    sessions: sessionmaker[Session] | None = None,
     webhooks: WebhookSettings | None = None,
     event_sink: EventSink | None = None,
     alert_settings: AlertSettings | None = None,

@@ -72,7 +72,7 @@ class PruneResult:
 
 
 def _delete_in_chunks(
-    sessions: sessionmaker,
+    sessions: sessionmaker[Session],
     table: Any,
     key: tuple[Any, ...],
     where: ColumnElement[bool],
@@ -88,7 +88,8 @@ def _delete_in_chunks(
         with sessions.begin() as session:
             if not _our_turn(session):
                 break
-            count = int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+            deleted_rows = session.execute(stmt)  # a DELETE gives a CursorResult, typed as Result
+            count = int(deleted_rows.rowcount or 0)  # type: ignore[attr-defined]  # see above
         result.transactions += 1
         deleted += count
         if count < chunk_rows:
@@ -105,7 +106,7 @@ def _our_turn(session: Session) -> bool:
 
 
 def prune(
-    sessions: sessionmaker,
+    sessions: sessionmaker[Session],
     policy: RetentionPolicy,
     now: datetime | None = None,
     chunk_rows: int = CHUNK_ROWS,
@@ -153,7 +154,9 @@ def prune(
 class RetentionJob:
     """Runs `prune` in a background thread: shortly after start, then every interval."""
 
-    def __init__(self, sessions: sessionmaker, policy: RetentionPolicy, interval_s: float) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], policy: RetentionPolicy, interval_s: float
+    ) -> None:
         self.sessions = sessions
         self.policy = policy
         self.interval_s = interval_s

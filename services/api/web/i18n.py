@@ -124,7 +124,7 @@ def pick_lang(query_value: str | None, cookie_value: str | None) -> Lang:
     """The query string wins (it is an explicit switch), then the remembered cookie."""
     for value in (query_value, cookie_value):
         if value in LANGS:
-            return value  # type: ignore[return-value]
+            return value
     return "id"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from html import escape
 
@@ -14,7 +15,7 @@ from services.api.web.reasons import explain
 from services.api.web.trend_list import chance, meta_html, where
 
 
-def _day_label(lang: Lang):  # type: ignore[no-untyped-def]
+def _day_label(lang: Lang) -> Callable[[int], str | None]:
     """Tick labels at WIB midnights: 'Sen 24' style day names keep the axis short."""
     days = {
         "id": ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min"),

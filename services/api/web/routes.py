@@ -46,7 +46,7 @@ def _switch_href(request: Request, lang: Lang) -> str:
     return with_query(request.url.path, params)
 
 
-def _bad_request(request: Request, lang: Lang, message: str) -> HTMLResponse:
+def _bad_request(request: Request, lang: Lang, message: str) -> Response:
     body = f'<h1>{escape(message)}</h1><p><a href="/">{t("back", lang)}</a></p>'
     return _html(request, page(lang, message, body, _switch_href(request, lang)), lang, 400)
 

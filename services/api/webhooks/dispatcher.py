@@ -211,13 +211,13 @@ class Dispatcher:
         open_subs: dict[int, int],
         limit: int,
         free: int,
-    ) -> list[Row[tuple[int, int, datetime]]]:
+    ) -> list[Row[int, int, datetime]]:
         """The oldest due deliveries, at most each subscription's allowance of them.
 
         One index range scan per subscription (`ix_webhook_deliveries_subscription_due`),
         so a claim costs the same however long the backlog behind any endpoint is.
         """
-        rows: list[Row[tuple[int, int, datetime]]] = []
+        rows: list[Row[int, int, datetime]] = []
         subs = sorted(open_subs.items())
         for i in range(0, len(subs), _ARMS_PER_QUERY):
             arms = [
@@ -309,7 +309,7 @@ class Dispatcher:
                 disable_after_failing_s=self._settings.disable_after_failing_s,
                 rng=self._rng,
             )
-            fields = {
+            fields: dict[str, Any] = {
                 "alert_id": json.loads(delivery.payload)["data"].get("id")
                 if delivery.event_type == ALERT_EVENT
                 else None,

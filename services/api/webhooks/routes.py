@@ -30,7 +30,9 @@ from services.api.webhooks.ssrf import (
     system_resolver,
 )
 
-_NOT_FOUND = {404: {"description": "no such subscription or delivery"}}
+_NOT_FOUND: dict[int | str, dict[str, str]] = {
+    404: {"description": "no such subscription or delivery"}
+}
 
 
 def _session(request: Request) -> Iterator[Session]:
