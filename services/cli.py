@@ -11,7 +11,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import httpx
     from sqlalchemy.orm import Session, sessionmaker
+
+    from services.sources.connector import Poller
+
+    # What a connector command builds its poller from: the HTTP client, a stoppable wait
+    # and the wall clock (ms).
+    MakePoller = Callable[[httpx.Client, Callable[[float], bool], Callable[[], int]], Poller]
 
 app = typer.Typer(
     help="Pantau: early warning of rising products for Indonesian micro and small businesses.",
@@ -399,7 +408,9 @@ def import_(
 
 model_app = typer.Typer(help="The model registry: list, show and promote versions.")
 app.add_typer(model_app, name="model")
-RegistryDir = Annotated[Path, typer.Option("--dir", help="model registry (PANTAU_MODEL_DIR)")]
+RegistryDir = Annotated[
+    Path | None, typer.Option("--dir", help="model registry (PANTAU_MODEL_DIR)")
+]
 
 
 def _registry(directory: Path | None) -> Path:
@@ -412,7 +423,7 @@ def _registry(directory: Path | None) -> Path:
 
 
 @model_app.command("list")
-def model_list(directory: RegistryDir = None) -> None:  # type: ignore[assignment]
+def model_list(directory: RegistryDir = None) -> None:
     """Every registered version, oldest first; * marks the promoted one."""
     from services.model.registry import list_versions, summary
 
@@ -428,7 +439,7 @@ def model_list(directory: RegistryDir = None) -> None:  # type: ignore[assignmen
 @model_app.command("show")
 def model_show(
     version: Annotated[str | None, typer.Argument(help="version (default: promoted)")] = None,
-    directory: RegistryDir = None,  # type: ignore[assignment]
+    directory: RegistryDir = None,
 ) -> None:
     """A version's metadata.json (without the calibration table)."""
     import json
@@ -450,7 +461,7 @@ def model_show(
 @model_app.command("promote")
 def model_promote(
     version: Annotated[str, typer.Argument(help="version to promote")],
-    directory: RegistryDir = None,  # type: ignore[assignment]
+    directory: RegistryDir = None,
     force: Annotated[bool, typer.Option(help="promote even if worse than the current")] = False,
 ) -> None:
     """Make a version the one the scorer uses (it reloads between batches)."""
@@ -481,10 +492,10 @@ def keys_create(
     """Create an API key and print it once."""
     from services.api import auth
 
-    if scope not in ("read", "admin"):
+    if scope not in auth.SCOPES:
         raise typer.BadParameter("scope must be read or admin")
     with _key_sessions().begin() as session:
-        key = auth.create_key(session, name, scope)  # type: ignore[arg-type]
+        key = auth.create_key(session, name, scope)
     typer.echo(key)
 
 
@@ -602,7 +613,7 @@ DryRun = Annotated[
 Polls = Annotated[int, typer.Option(help="stop after this many polls (0: run until stopped)")]
 
 
-def _run_connector(make_poller, dry_run: bool, polls: int, default_port: int) -> None:  # type: ignore[no-untyped-def]
+def _run_connector(make_poller: MakePoller, dry_run: bool, polls: int, default_port: int) -> None:
     """Build the writer and the service around a poller, and run it until stopped."""
     import threading
 
@@ -648,7 +659,9 @@ def connect_youtube(dry_run: DryRun = False, polls: Polls = 0) -> None:
     if not settings.api_key.get_secret_value():
         raise typer.BadParameter("set PANTAU_YOUTUBE_API_KEY to a YouTube Data API key")
 
-    def make(http: httpx.Client, wait, clock):  # type: ignore[no-untyped-def]
+    def make(
+        http: httpx.Client, wait: Callable[[float], bool], clock: Callable[[], int]
+    ) -> YouTubePoller:
         http.timeout = httpx.Timeout(settings.timeout_s)
         return YouTubePoller(settings, http, wait, clock)
 
@@ -674,7 +687,9 @@ def connect_tiktok(dry_run: DryRun = False, polls: Polls = 0) -> None:
     if not settings.keywords and not settings.hashtags:
         raise typer.BadParameter("set PANTAU_TIKTOK_KEYWORDS or PANTAU_TIKTOK_HASHTAGS")
 
-    def make(http: httpx.Client, wait, clock):  # type: ignore[no-untyped-def]
+    def make(
+        http: httpx.Client, wait: Callable[[float], bool], clock: Callable[[], int]
+    ) -> TikTokPoller:
         http.timeout = httpx.Timeout(settings.timeout_s)
         return TikTokPoller(settings, http, wait, clock)
 
