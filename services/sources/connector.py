@@ -102,8 +102,8 @@ class ConnectorService:
         if saved is None:
             return
         meta, pending, baselines_path = saved
-        self.poller.restore(dict(meta.get("poller", {})))  # type: ignore[call-overload]
-        self.next_poll_ms = int(meta.get("next_poll_ms", 0))  # type: ignore[call-overload]
+        self.poller.restore(checkpoint_dir.saved_dict(meta.get("poller", {})))
+        self.next_poll_ms = checkpoint_dir.saved_int(meta.get("next_poll_ms", 0))
         self.baselines = baseline_store.load(baselines_path)
         if pending is not None and pending.height:
             log.info("re-sending %s events of the poll before the restart", pending.height)
