@@ -33,7 +33,8 @@ def load_scorer(model_dir: Path) -> Scorer:
         registry = importlib.import_module("services.model.registry")
     except ImportError as exc:
         raise ValueError("this checkout has no model registry (services.model.registry)") from exc
-    return registry.load_version(model_dir)
+    scorer: Scorer = registry.load_version(model_dir)
+    return scorer
 
 
 @dataclass
