@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -66,16 +67,14 @@ def rules_at(threshold: float) -> AlertRules:
 
 def growth_ratio_method() -> Method:
     knobs = tuple(
-        Knob("midpoint", m, lambda m=m: GrowthRatioScorer(m), AlertRules())
-        for m in GROWTH_MIDPOINTS
+        Knob("midpoint", m, partial(GrowthRatioScorer, m), AlertRules()) for m in GROWTH_MIDPOINTS
     )
     return Method("growth_ratio", "growth ratio 6h/24h", knobs, GrowthRatioScorer().columns)
 
 
 def rolling_z_method() -> Method:
     knobs = tuple(
-        Knob("midpoint_sd", m, lambda m=m: RollingZScoreScorer(m), AlertRules())
-        for m in Z_MIDPOINTS
+        Knob("midpoint_sd", m, partial(RollingZScoreScorer, m), AlertRules()) for m in Z_MIDPOINTS
     )
     return Method("rolling_z", "rolling z-score (hourly)", knobs, ("events_1h",))
 
