@@ -76,7 +76,9 @@ def load_catalogue(session: Session) -> Catalogue:
     newer products under an older version, which only costs the reader one more reload,
     never the reverse (old products under a new version, which it would keep)."""
     version = catalogue_version(session)
-    rows = session.scalars(select(CatalogueProductRecord).order_by(CatalogueProductRecord.product_id))
+    rows = session.scalars(
+        select(CatalogueProductRecord).order_by(CatalogueProductRecord.product_id)
+    )
     return Catalogue(tuple(product_of(r) for r in rows), version)
 
 
@@ -84,7 +86,7 @@ def bump_version(session: Session) -> int:
     """Raise the version by one (in the caller's transaction) and return it. An upsert on
     one row: concurrent writers on PostgreSQL queue on its lock, so versions never repeat."""
     table = CatalogueVersion.__table__
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(table).values(id=VERSION_ROW_ID, version=1)
     stmt = stmt.on_conflict_do_update(
         index_elements=["id"], set_={"version": table.c.version + 1}
@@ -123,7 +125,9 @@ def apply_products(
         row = current.get(product.product_id)
         if row is None:
             session.add(
-                CatalogueProductRecord(product_id=product.product_id, updated_at=now, **_fields(product))
+                CatalogueProductRecord(
+                    product_id=product.product_id, updated_at=now, **_fields(product)
+                )
             )
             created += 1
         elif product_of(row) == product:
