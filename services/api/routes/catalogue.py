@@ -26,6 +26,7 @@ from services.api.routes import emerging
 from services.api.routes.catalogue_schemas import (
     CATALOGUE_ID,
     CONFLICT,
+    NOT_JSON,
     CatalogueBody,
     ImportResult,
     ProductFields,
@@ -113,14 +114,19 @@ def export_catalogue(request: Request) -> Response:
     return response
 
 
+def _items(items: list[str]) -> tuple[str, ...]:
+    """Trimmed, blanks dropped: what the CSV format would read back."""
+    return tuple(item.strip() for item in items if item.strip())
+
+
 def _product(product_id: str, fields: ProductFields) -> CatalogueProduct:
     try:
         return CatalogueProduct(
             product_id=product_id,
             name=fields.name.strip(),
             category=fields.category.strip(),
-            aliases=tuple(a.strip() for a in fields.aliases),
-            keywords=tuple(k.strip() for k in fields.keywords),
+            aliases=_items(fields.aliases),
+            keywords=_items(fields.keywords),
             hashtags=tuple(dict.fromkeys(h.lstrip("#").lower() for h in fields.hashtags)),
         )
     except CatalogueError as exc:
@@ -136,6 +142,7 @@ def _product(product_id: str, fields: ProductFields) -> CatalogueProduct:
         **auth.REFUSALS,
         201: {"description": "created", "model": Written},
         **CONFLICT,
+        **NOT_JSON,
     },
 )
 def put_product(
@@ -218,6 +225,9 @@ async def import_catalogue(
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise HTTPException(400, f"the CSV is not UTF-8 (byte {exc.start})") from None
+    if "\x00" in text:  # PostgreSQL cannot store it; the csv module lets it through
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise HTTPException(422, f"catalogue CSV: line {line}: a NUL character")
     try:
         catalogue = parse_catalogue_csv(text)
     except CatalogueError as exc:

@@ -14,8 +14,17 @@ from shared.catalogue import CatalogueProduct
 
 T = TypeVar("T")
 CATALOGUE_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"  # shared.catalogue's; `term:` is refused
-Item = Annotated[str, StringConstraints(pattern=r"^[^|]*\S[^|]*$", max_length=256)]
-Hashtag = Annotated[str, StringConstraints(pattern=r"^#?[^\s|#]+$", max_length=128)]
+# Characters Python's str.strip() removes (and control characters), spelled out so the
+# validator and schema-driven clients agree on them; `\s` differs between regex engines.
+# No NUL anywhere: PostgreSQL cannot store it in text.
+BLANK = r"\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+TEXT = r"^[^\x00]*$"
+NAME = rf"^[^\x00]*[^{BLANK}][^\x00]*$"
+Item = Annotated[
+    str, StringConstraints(pattern=rf"^[^|\x00]*[^|{BLANK}][^|\x00]*$", max_length=256)
+]
+Hashtag = Annotated[str, StringConstraints(pattern=rf"^#?[^|#{BLANK}]+$", max_length=128)]
+NOT_JSON = {400: {"description": "the body is not valid JSON"}}
 CONFLICT = {409: {"description": "changed at the same time by another request: retry"}}
 
 
@@ -23,8 +32,8 @@ class ProductFields(BaseModel):
     """A product as PUT sends it; items are trimmed and hashtags lower-cased without `#`,
     as the CSV format reads them."""
 
-    name: str = Field(max_length=256, pattern=r"\S", examples=["Kopi Susu Gula Aren Literan"])
-    category: str = Field("", max_length=256, examples=["minuman"])
+    name: str = Field(max_length=256, pattern=NAME, examples=["Kopi Susu Gula Aren Literan"])
+    category: str = Field("", max_length=256, pattern=TEXT, examples=["minuman"])
     aliases: list[Item] = Field(
         [], max_length=50, description="other full names", examples=[["es kopi susu aren"]]
     )

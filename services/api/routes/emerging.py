@@ -13,8 +13,12 @@ from sqlalchemy.orm import Session
 from services.api import auth
 from services.api.catalogue_store import Change, apply_products
 from services.api.routes.catalogue_schemas import (
+    BLANK,
     CATALOGUE_ID,
     CONFLICT,
+    NAME,
+    NOT_JSON,
+    TEXT,
     Written,
     product_body,
     sessions_of,
@@ -29,8 +33,8 @@ router = APIRouter(tags=["emerging terms"])
 # A term as its product id carries it after `term:` (the event schema's id characters,
 # without `/` so it fits in a path), with at least one letter or digit; `term:` may be kept.
 TERM = r"^(term:)?[A-Za-z0-9_.:@#+=-]*[A-Za-z0-9][A-Za-z0-9_.:@#+=-]*$"
-Word = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Link = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2048)]
+MAX_WORD_CHARS = 64
+Link = Annotated[str, StringConstraints(pattern=rf"^https?://[^{BLANK}]+$", max_length=2048)]
 
 
 class WordCount(BaseModel):
@@ -65,8 +69,12 @@ class EmergingList(BaseModel):
 
 class TermContextIn(BaseModel):
     term: str = Field(pattern=TERM, max_length=128, examples=["kopi-pandan"])
-    words: dict[Word, Annotated[int, Field(ge=1, le=1_000_000_000)]] = Field(
-        {}, max_length=500, examples=[{"gula": 12, "aren": 9, "literan": 4}]
+    words: dict[str, Annotated[int, Field(ge=1, le=1_000_000_000)]] = Field(
+        {},
+        max_length=500,
+        description=f"word: count; empty words, words over {MAX_WORD_CHARS} characters "
+        "and words holding NUL are ignored",
+        examples=[{"gula": 12, "aren": 9, "literan": 4}],
     )
     examples: list[Link] = Field(
         [], max_length=50, examples=[["https://www.tiktok.com/@warungkopi/video/7339"]]
@@ -82,9 +90,9 @@ class Promotion(BaseModel):
         None, pattern=CATALOGUE_ID, description="default: derived from the term's words"
     )
     name: str | None = Field(
-        None, max_length=256, pattern=r"\S", description="default: the term's words"
+        None, max_length=256, pattern=NAME, description="default: the term's words"
     )
-    category: str = Field("", max_length=256, examples=["minuman"])
+    category: str = Field("", max_length=256, pattern=TEXT, examples=["minuman"])
 
 
 @router.get(
@@ -122,12 +130,16 @@ def list_emerging(
     )
 
 
+def _words(counts: dict[str, int]) -> dict[str, int]:
+    return {w: n for w, n in counts.items() if 0 < len(w) <= MAX_WORD_CHARS and "\x00" not in w}
+
+
 @router.post(
     "/v1/terms/context",
     response_model=TermsMerged,
     summary="Add co-occurring words and example links to terms' context",
     dependencies=[Depends(auth.require_scope("admin"))],
-    responses={**auth.REFUSALS, **CONFLICT},
+    responses={**auth.REFUSALS, **CONFLICT, **NOT_JSON},
 )
 def post_term_context(
     request: Request,
@@ -135,7 +147,7 @@ def post_term_context(
 ) -> TermsMerged:
     """Counts add up per word; each term keeps its top words and its last example links,
     so the context stays bounded however long a term lives."""
-    reports = [TermReport(t.term, dict(t.words), tuple(t.examples)) for t in batch]
+    reports = [TermReport(t.term, _words(t.words), tuple(t.examples)) for t in batch]
     return TermsMerged(terms=write(request, lambda s: merge_term_contexts(s, reports)))
 
 
@@ -148,6 +160,7 @@ def post_term_context(
     responses={
         **auth.REFUSALS,
         409: {"description": "that product id is taken, or taken at the same time: retry"},
+        **NOT_JSON,
     },
 )
 def promote_term(
