@@ -85,13 +85,12 @@ def load_catalogue(session: Session) -> Catalogue:
 def bump_version(session: Session) -> int:
     """Raise the version by one (in the caller's transaction) and return it. An upsert on
     one row: concurrent writers on PostgreSQL queue on its lock, so versions never repeat."""
-    table = CatalogueVersion.__table__
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(table).values(id=VERSION_ROW_ID, version=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["id"], set_={"version": table.c.version + 1}
-    ).returning(table.c.version)
-    return int(session.execute(stmt).scalar_one())
+    stmt = insert(CatalogueVersion).values(id=VERSION_ROW_ID, version=1)
+    upsert = stmt.on_conflict_do_update(
+        index_elements=["id"], set_={"version": CatalogueVersion.version + 1}
+    ).returning(CatalogueVersion.version)
+    return int(session.execute(upsert).scalar_one())
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from services.api.routes.catalogue_schemas import (
     CatalogueBody,
     ImportResult,
     ProductFields,
+    Responses,
     Written,
     product_body,
     sessions_of,
@@ -49,7 +50,7 @@ router.include_router(emerging.router)
 READ = [Depends(auth.require_scope("read"))]
 ADMIN = [Depends(auth.require_scope("admin"))]
 MAX_IMPORT_BYTES = 5_000_000
-NOT_MODIFIED = {304: {"description": "`If-None-Match` names the current version"}}
+NOT_MODIFIED: Responses = {304: {"description": "`If-None-Match` names the current version"}}
 ProductIdPath = Annotated[str, Path(pattern=CATALOGUE_ID, examples=["kopi-aren-literan"])]
 
 

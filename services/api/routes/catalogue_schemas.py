@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import HTTPException, Request
 from pydantic import BaseModel, Field, StringConstraints
@@ -24,8 +24,9 @@ Item = Annotated[
     str, StringConstraints(pattern=rf"^[^|\x00]*[^|{BLANK}][^|\x00]*$", max_length=256)
 ]
 Hashtag = Annotated[str, StringConstraints(pattern=rf"^#?[^|#{BLANK}]+$", max_length=128)]
-NOT_JSON = {400: {"description": "the body is not valid JSON"}}
-CONFLICT = {409: {"description": "changed at the same time by another request: retry"}}
+Responses = dict[int | str, dict[str, Any]]
+NOT_JSON: Responses = {400: {"description": "the body is not valid JSON"}}
+CONFLICT: Responses = {409: {"description": "changed at the same time by another request: retry"}}
 
 
 class ProductFields(BaseModel):

@@ -87,12 +87,12 @@ class TermsMerged(BaseModel):
 
 class Promotion(BaseModel):
     product_id: str | None = Field(
-        None, pattern=CATALOGUE_ID, description="default: derived from the term's words"
+        default=None, pattern=CATALOGUE_ID, description="default: derived from the term's words"
     )
     name: str | None = Field(
-        None, max_length=256, pattern=NAME, description="default: the term's words"
+        default=None, max_length=256, pattern=NAME, description="default: the term's words"
     )
-    category: str = Field("", max_length=256, pattern=TEXT, examples=["minuman"])
+    category: str = Field(default="", max_length=256, pattern=TEXT, examples=["minuman"])
 
 
 @router.get(
