@@ -52,20 +52,31 @@ def _names(product: CatalogueProduct) -> Iterable[frozenset[str]]:
         yield frozenset(w for keyword in product.keywords for w in words(keyword))
 
 
-def term_names(term: str, product: CatalogueProduct) -> bool:
-    """True when `term` names `product` (the rule in the module docstring)."""
-    term_words = words(term)
-    if not term_words:
-        return False
-    if "".join(term_words) in product.hashtags:
-        return True
-    as_set = frozenset(term_words)
-    return any(as_set == name for name in _names(product) if name)
+class TermIndex:
+    """A catalogue's names (word sets) and hashtags, for one lookup per term rather than
+    a pass over every product."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.by_words: dict[frozenset[str], CatalogueProduct] = {}
+        self.by_hashtag: dict[str, CatalogueProduct] = {}
+        for product in catalogue.products:  # the first product wins, as in the catalogue
+            for name in _names(product):
+                if name:
+                    self.by_words.setdefault(name, product)
+            for tag in product.hashtags:
+                self.by_hashtag.setdefault(tag, product)
+
+    def product_for(self, term: str) -> CatalogueProduct | None:
+        """The catalogue product `term` names (the rule in the module docstring), or None."""
+        term_words = words(term)
+        if not term_words:
+            return None
+        return self.by_hashtag.get("".join(term_words)) or self.by_words.get(frozenset(term_words))
 
 
 def matching_product(term: str, catalogue: Catalogue) -> CatalogueProduct | None:
-    """The first catalogue product `term` names, or None: an unknown term."""
-    return next((p for p in catalogue.products if term_names(term, p)), None)
+    """The catalogue product `term` names, or None: an unknown term."""
+    return TermIndex(catalogue).product_for(term)
 
 
 def merge_context(

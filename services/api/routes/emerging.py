@@ -24,7 +24,7 @@ from services.api.routes.catalogue_schemas import (
     sessions_of,
     write,
 )
-from services.api.terms import TermReport, emerging_terms, merge_term_contexts
+from services.api.terms import TermReport, emerging_terms, merge_term_contexts, term_indexes
 from shared.catalogue import CatalogueError
 from shared.emerging import MAX_EXAMPLES, MAX_WORDS, promoted_product, term_key
 from shared.scores import is_calibrated
@@ -109,7 +109,8 @@ def list_emerging(
     counts both, and whose words are not a catalogue product's name, alias or keyword set
     nor one of its hashtags; best score first, with what posts naming them also said."""
     with sessions_of(request)() as session:
-        found = emerging_terms(session, request.app.state.settings.trend_max_age_ms, limit)
+        state = request.app.state
+        found = emerging_terms(session, state.settings.trend_max_age_ms, limit, term_indexes(state))
     return EmergingList(
         items=[
             EmergingTerm(

@@ -144,9 +144,12 @@ def phrase(probability: float, lang: Lang) -> tuple[str, str]:
     return PHRASES[-1][1], PHRASES[-1][2][lang]
 
 
+RISING_PROBABILITY = PHRASES[-2][0]  # 'mulai naik'
+
+
 def is_rising(probability: float) -> bool:
     """True from 'mulai naik' upwards: below it, 'naik di' and 'kenapa naik?' would mislead."""
-    return probability >= PHRASES[-2][0]
+    return probability >= RISING_PROBABILITY
 
 
 def number(value: float, lang: Lang, digits: int = 0) -> str:

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from services.api.terms import emerging_terms
+from services.api.terms import emerging_terms, term_indexes
 from services.api.web import assets, transfer
 from services.api.web.data import categories as list_categories
 from services.api.web.data import newest_tick_ms, product_view, rising_cards
@@ -71,7 +71,12 @@ def _list_fragment(request: Request, filters: Filters) -> tuple[str, list[str]]:
         )
         # Terms have no category or province: shown on the unfiltered list only.
         terms = (
-            emerging_terms(session, settings.trend_max_age_ms, SHOWN_TERMS)
+            emerging_terms(
+                session,
+                settings.trend_max_age_ms,
+                SHOWN_TERMS,
+                term_indexes(request.app.state),
+            )
             if not (filters.category or filters.region)
             else []
         )
