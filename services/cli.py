@@ -541,6 +541,59 @@ def keys_revoke(
         typer.echo(f"revoked key {key.id} ({key.name}, {key.scope})")
 
 
+catalogue_app = typer.Typer(
+    help="The catalogue in the API's database (PANTAU_DATABASE_URL): CSV in and out."
+)
+app.add_typer(catalogue_app, name="catalogue")
+
+
+@catalogue_app.command("import")
+def catalogue_import(
+    path: Annotated[Path, typer.Argument(help="a catalogue CSV (examples/catalogue.csv)")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="the file becomes the whole catalogue")
+    ] = False,
+) -> None:
+    """Create or replace the file's products (and with --replace delete the others); the
+    catalogue's version rises once if anything changed, and connectors reload it."""
+    from services.api.catalogue_store import apply_products
+    from shared.catalogue import CatalogueError, read_catalogue_csv
+
+    try:
+        catalogue = read_catalogue_csv(path)
+    except (OSError, UnicodeDecodeError, CatalogueError) as exc:
+        typer.echo(f"pantau: {path}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    with _key_sessions().begin() as session:
+        change = apply_products(session, catalogue.products, replace)
+    typer.echo(
+        f"catalogue version {change.version}: {change.created} created, "
+        f"{change.updated} updated, {change.deleted} deleted, {change.unchanged} unchanged"
+    )
+
+
+@catalogue_app.command("export")
+def catalogue_export(
+    path: Annotated[Path | None, typer.Argument(help="where to write (default: stdout)")] = None,
+) -> None:
+    """Write the catalogue as CSV, the format `pantau catalogue import` reads."""
+    from services.api.catalogue_store import load_catalogue
+    from shared.catalogue import catalogue_csv
+
+    with _key_sessions()() as session:
+        catalogue = load_catalogue(session)
+    text = catalogue_csv(catalogue.products)
+    if path is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        typer.echo(f"pantau: {path}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{len(catalogue.products)} products (version {catalogue.version}) to {path}")
+
+
 @app.command()
 def dispatch() -> None:
     """Deliver pending webhooks (also runs inside `pantau api` by default)."""

@@ -17,6 +17,7 @@ PURE_CORES = [
     "services/ingest/features.py",
     "services/ingest/processor.py",
     "shared/alerts.py",
+    "shared/emerging.py",
     "services/sources/snapshots.py",
     "services/sources/counters.py",
     "services/sources/mapping.py",

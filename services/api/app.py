@@ -16,6 +16,7 @@ from services.api.event_sink import EventSink, KafkaEventSink
 from services.api.intake import ScoreIntake
 from services.api.retention import RetentionJob, RetentionPolicy
 from services.api.routes import alerts, events, health, metrics, products, trends
+from services.api.routes.catalogue import router as catalogue_router
 from services.api.schema import ensure_schema
 from services.api.web import routes as web
 from services.api.webhooks.dispatcher import Dispatcher
@@ -108,5 +109,6 @@ def create_app(
         responses=auth.REFUSALS,
     )
     app.include_router(make_router(webhooks))
+    app.include_router(catalogue_router)
     app.include_router(web.router)
     return app

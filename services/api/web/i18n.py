@@ -99,6 +99,14 @@ TEXT: dict[str, dict[Lang, str]] = {
     },
     "search_on": {"id": "Cari di {platform}", "en": "Search {platform}"},
     "seen_on": {"id": "di", "en": "on"},
+    "emerging_h": {"id": "Baru muncul ({n})", "en": "Just emerging ({n})"},
+    "emerging_note": {
+        "id": "Kata dan tagar yang mulai ramai dibicarakan, tapi belum ada di katalog.",
+        "en": "Words and hashtags people are starting to talk about, not in the catalogue yet.",
+    },
+    "emerging_words": {"id": "Sering disebut bersama", "en": "Often mentioned with"},
+    "emerging_creators": {"id": "{n} kreator dalam 24 jam", "en": "{n} creators in 24 h"},
+    "emerging_examples": {"id": "Contoh postingan", "en": "Example posts"},
 }
 
 # Probability → the phrase a seller reads; thresholds from the top down.
@@ -136,9 +144,12 @@ def phrase(probability: float, lang: Lang) -> tuple[str, str]:
     return PHRASES[-1][1], PHRASES[-1][2][lang]
 
 
+RISING_PROBABILITY = PHRASES[-2][0]  # 'mulai naik'
+
+
 def is_rising(probability: float) -> bool:
     """True from 'mulai naik' upwards: below it, 'naik di' and 'kenapa naik?' would mislead."""
-    return probability >= PHRASES[-2][0]
+    return probability >= RISING_PROBABILITY
 
 
 def number(value: float, lang: Lang, digits: int = 0) -> str:

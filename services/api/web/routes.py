@@ -12,9 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
+from services.api.terms import emerging_terms, term_indexes
 from services.api.web import assets, transfer
 from services.api.web.data import categories as list_categories
 from services.api.web.data import newest_tick_ms, product_view, rising_cards
+from services.api.web.emerging_list import SHOWN_TERMS
 from services.api.web.i18n import Lang, pick_lang, t
 from services.api.web.layout import SECURITY_HEADERS, page, with_query
 from services.api.web.product_page import product_body
@@ -67,7 +69,18 @@ def _list_fragment(request: Request, filters: Filters) -> tuple[str, list[str]]:
             if now_ms is not None
             else []
         )
-    return fragment(cards, now_ms, filters), cats
+        # Terms have no category or province: shown on the unfiltered list only.
+        terms = (
+            emerging_terms(
+                session,
+                settings.trend_max_age_ms,
+                SHOWN_TERMS,
+                term_indexes(request.app.state),
+            )
+            if not (filters.category or filters.region)
+            else []
+        )
+    return fragment(cards, now_ms, filters, terms), cats
 
 
 CategoryParam = Annotated[str | None, Query(max_length=256)]

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
 
+from services.api.terms import EmergingTerm
 from services.api.web import svg
 from services.api.web.advice import first_step, platform_list
 from services.api.web.data import Card
+from services.api.web.emerging_list import emerging_html
 from services.api.web.i18n import (
     Lang,
     ago,
@@ -127,14 +129,21 @@ def quiet_html(card: Card, lang: Lang) -> str:
     )
 
 
-def fragment(cards: list[Card], now_ms: int | None, filters: Filters) -> str:
-    """The refreshable part: data time, the rising products as cards, the others as one
-    line each (both in rank order), and the 'show more' link."""
+def fragment(
+    cards: list[Card],
+    now_ms: int | None,
+    filters: Filters,
+    emerging: list[EmergingTerm] | None = None,
+) -> str:
+    """The refreshable part: data time, the rising products as cards, the emerging terms
+    (when there are any), the others as one line each (both lists in rank order), and the
+    'show more' link."""
     lang = filters.lang
+    new = emerging_html(emerging or [], lang)
     if now_ms is None or not cards:
         status = t("no_data", lang) if now_ms is None else ""
         empty = t("empty", lang)
-        return f'<p class="status" role="status">{status}</p><p class="empty">{empty}</p>'
+        return f'<p class="status" role="status">{status}</p><p class="empty">{empty}</p>{new}'
     shown = cards[: filters.limit]
     rising = [c for c in shown if is_rising(c.probability)]
     quiet = [c for c in shown if not is_rising(c.probability)]
@@ -145,6 +154,7 @@ def fragment(cards: list[Card], now_ms: int | None, filters: Filters) -> str:
         groups += f'<ol class="cards">{"".join(card_html(c, now_ms, lang) for c in rising)}</ol>'
     else:
         groups += f'<p class="empty">{t("none_rising", lang)}</p>'
+    groups += new
     if quiet:
         groups += (
             f'<h2 class="group">{t("quiet_h", lang, n=len(quiet))}</h2>'
