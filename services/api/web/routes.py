@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
-from services.api.web import assets, transfer
+from services.api.web import assets, subscribe_routes, transfer
 from services.api.web.data import categories as list_categories
 from services.api.web.data import newest_tick_ms, product_view, rising_cards
 from services.api.web.i18n import Lang, pick_lang, t
@@ -22,6 +22,7 @@ from services.api.web.trend_list import MAX_ITEMS, PAGE_SIZE, Filters, fragment,
 from shared.regions import PROVINCES
 
 router = APIRouter(include_in_schema=False)
+router.include_router(subscribe_routes.router)
 LANG_COOKIE = "pantau_lang"
 LANG_COOKIE_MAX_AGE_S = 365 * 24 * 3600
 HTML = "text/html; charset=utf-8"
