@@ -10,6 +10,7 @@ same message.
 
 from __future__ import annotations
 
+import email.policy
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -19,19 +20,23 @@ from services.api.channels.base import Message, SendResult
 from shared.settings import SmtpSettings
 
 
+# Headers are not folded below RFC 5322's hard limit, so the unsubscribe URI stays one line.
+_POLICY = email.policy.SMTP.clone(max_line_length=998)
+
+
 def build_mail(sender: str, address: str, message: Message) -> EmailMessage:
-    mail = EmailMessage()
+    mail = EmailMessage(policy=_POLICY)
     mail["From"] = sender
     mail["To"] = address
     mail["Subject"] = message.subject
     mail["Date"] = formatdate(usegmt=True)
     domain = parseaddr(sender)[1].rpartition("@")[2] or "pantau.invalid"
     mail["Message-ID"] = f"<{message.idempotency_key}@{domain}>"
-    mail["Content-Language"] = message.language
     mail["List-Unsubscribe"] = f"<{message.unsubscribe_url}>"
     mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mail["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies, please
     mail.set_content(message.text)
+    mail["Content-Language"] = message.language  # after set_content, which clears Content-*
     return mail
 
 
