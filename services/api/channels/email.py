@@ -19,7 +19,6 @@ from email.utils import formatdate, parseaddr
 from services.api.channels.base import Message, SendResult
 from shared.settings import SmtpSettings
 
-
 # Headers are not folded below RFC 5322's hard limit, so the unsubscribe URI stays one line.
 _POLICY = email.policy.SMTP.clone(max_line_length=998)
 
