@@ -39,7 +39,9 @@ FAST = WebhookSettings(
     breaker_failures=50,
 )
 # Quiet hours off (start == end) so a test's outcome does not depend on the hour it runs.
-ALWAYS = SellerAlertSettings(public_url=PUBLIC_URL, quiet_start_hour_wib=0, quiet_end_hour_wib=0)
+ALWAYS = SellerAlertSettings(
+    public_url=PUBLIC_URL, quiet_start_hour_wib=0, quiet_end_hour_wib=0, daily_cap=100
+)
 
 
 @dataclass
