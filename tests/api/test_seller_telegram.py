@@ -173,6 +173,7 @@ def test_a_blocked_bot_disables_the_subscription_and_forgets_the_chat(
     assert subscription.status == "disabled" and subscription.address is None
     assert "blocked" in (subscription.disabled_reason or "")
     assert {d.status for d in delivery_rows(app)[1:]} == {"disabled"}
+    assert "tidak bisa dikirim" in client.get(f"/langganan/{token}").text
     # Unblocking and opening the link again brings the subscription back.
     fake.chats[CHAT].blocked = False
     fake.user_sends(CHAT, f"/start {token}")
