@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from fake_providers import FakeTelegram
+from _providers import FakeTelegram
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from seller_channels import (

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from fake_providers import FakeWhatsApp, graph_error
+from _providers import FakeWhatsApp, graph_error
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from seller_channels import (

@@ -87,7 +87,8 @@ def rising_products(
     if filters.region and filters.region not in PROVINCES:
         return _bad_request(request, filters.lang, f"{t('province', filters.lang)}: {region}?")
     html, cats = _list_fragment(request, filters)
-    body = list_body(cats, html, filters, transfer.etag(html.encode()))
+    subscribe = bool(request.app.state.channels.enabled)
+    body = list_body(cats, html, filters, transfer.etag(html.encode()), subscribe)
     title = t("title", filters.lang)
     switch = _switch_href(request, filters.lang)
     return _html(request, page(filters.lang, title, body, switch, refresh=True), filters.lang)
