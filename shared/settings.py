@@ -192,12 +192,19 @@ class SellerAlertSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PANTAU_SELLER_")
 
     public_url: str = Field(
-        "http://127.0.0.1:8000", description="the page's public address, for links in messages"
+        default="http://127.0.0.1:8000",
+        description="the page's public address, for links in messages",
     )
-    quiet_start_hour_wib: int = Field(21, ge=0, le=23, description="no alert from this hour")
-    quiet_end_hour_wib: int = Field(6, ge=0, le=23, description="… until this hour (WIB)")
-    digest_hour_wib: int = Field(6, ge=0, le=23, description="when the email digest goes out")
-    daily_cap: int = Field(5, ge=1, description="alerts per subscriber per day (WIB), at most")
+    quiet_start_hour_wib: int = Field(
+        default=21, ge=0, le=23, description="no alert from this hour"
+    )
+    quiet_end_hour_wib: int = Field(default=6, ge=0, le=23, description="… until this hour (WIB)")
+    digest_hour_wib: int = Field(
+        default=6, ge=0, le=23, description="when the email digest goes out"
+    )
+    daily_cap: int = Field(
+        default=5, ge=1, description="alerts per subscriber per day (WIB), at most"
+    )
 
 
 class TelegramSettings(BaseSettings):
@@ -206,14 +213,17 @@ class TelegramSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PANTAU_TELEGRAM_")
 
     bot_token: SecretStr | None = None
-    bot_username: str = Field("", description="for the t.me/<bot>?start=<token> link")
+    bot_username: str = Field(default="", description="for the t.me/<bot>?start=<token> link")
     api_url: str = "https://api.telegram.org"
     poll_updates: bool = Field(
-        True, description="read /start and /stop by getUpdates (one replica only, or a webhook)"
+        default=True,
+        description="read /start and /stop by getUpdates (one replica only, or a webhook)",
     )
-    poll_timeout_s: int = Field(30, ge=0, le=50, description="getUpdates long-poll timeout")
-    request_timeout_s: float = Field(10.0, gt=0)
-    rate_per_s: float = Field(25.0, gt=0, description="messages per second, all chats together")
+    poll_timeout_s: int = Field(default=30, ge=0, le=50, description="getUpdates long-poll timeout")
+    request_timeout_s: float = Field(default=10.0, gt=0)
+    rate_per_s: float = Field(
+        default=25.0, gt=0, description="messages per second, all chats together"
+    )
 
 
 class WhatsAppSettings(BaseSettings):
@@ -224,10 +234,10 @@ class WhatsAppSettings(BaseSettings):
     access_token: SecretStr | None = None
     phone_number_id: str = ""
     api_url: str = "https://graph.facebook.com/v21.0"
-    template_name: str = Field("pantau_alert", description="the approved alert template")
+    template_name: str = Field(default="pantau_alert", description="the approved alert template")
     template_language: str = "id"
-    request_timeout_s: float = Field(10.0, gt=0)
-    rate_per_s: float = Field(20.0, gt=0)
+    request_timeout_s: float = Field(default=10.0, gt=0)
+    rate_per_s: float = Field(default=20.0, gt=0)
 
 
 class SmtpSettings(BaseSettings):
@@ -236,10 +246,10 @@ class SmtpSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PANTAU_SMTP_")
 
     host: str = ""
-    port: int = Field(587, ge=1, le=65_535)
+    port: int = Field(default=587, ge=1, le=65_535)
     username: str = ""
     password: SecretStr | None = None
     starttls: bool = True
     from_address: str = "Pantau <peringatan@pantau.invalid>"
-    timeout_s: float = Field(10.0, gt=0)
-    rate_per_s: float = Field(5.0, gt=0)
+    timeout_s: float = Field(default=10.0, gt=0)
+    rate_per_s: float = Field(default=5.0, gt=0)

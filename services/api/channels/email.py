@@ -16,7 +16,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 
-from services.api.channels.base import Message, SendResult
+from services.api.channels.base import Message, SendOutcome, SendResult
 from shared.settings import SmtpSettings
 
 # Headers are not folded below RFC 5322's hard limit, so the unsubscribe URI stays one line.
@@ -59,12 +59,12 @@ class EmailChannel:
         except smtplib.SMTPRecipientsRefused as exc:
             code, _ = next(iter(exc.recipients.values()))
             # 5xx: the mailbox does not exist or refuses us for good; 4xx: try later.
-            outcome = "recipient_gone" if code >= 500 else "retry"
-            return SendResult(outcome, f"SMTP {code}: recipient refused")
+            refused: SendOutcome = "recipient_gone" if code >= 500 else "retry"
+            return SendResult(refused, f"SMTP {code}: recipient refused")
         except smtplib.SMTPAuthenticationError as exc:
             return SendResult("misconfigured", f"SMTP {exc.smtp_code}: authentication failed")
         except smtplib.SMTPResponseException as exc:
-            outcome = "failed" if exc.smtp_code >= 500 else "retry"
+            outcome: SendOutcome = "failed" if exc.smtp_code >= 500 else "retry"
             return SendResult(outcome, f"SMTP {exc.smtp_code}")
         except (smtplib.SMTPException, OSError) as exc:
             return SendResult("retry", f"{type(exc).__name__}"[:500])

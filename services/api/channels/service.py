@@ -24,10 +24,10 @@ from shared.settings import SellerAlertSettings, SmtpSettings, TelegramSettings,
 class ChannelSettings:
     """Every seller-channel setting; each part reads its own `PANTAU_*` prefix."""
 
-    seller: SellerAlertSettings = field(default_factory=SellerAlertSettings)
-    telegram: TelegramSettings = field(default_factory=TelegramSettings)
-    whatsapp: WhatsAppSettings = field(default_factory=WhatsAppSettings)
-    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    seller: SellerAlertSettings = field(default_factory=lambda: SellerAlertSettings())
+    telegram: TelegramSettings = field(default_factory=lambda: TelegramSettings())
+    whatsapp: WhatsAppSettings = field(default_factory=lambda: WhatsAppSettings())
+    smtp: SmtpSettings = field(default_factory=lambda: SmtpSettings())
 
 
 class SellerChannels:

@@ -62,7 +62,9 @@ async def _form(request: Request) -> dict[str, list[str]]:
 
 
 def _values(form: dict[str, list[str]]) -> FormValues:
-    one = lambda name: (form.get(name) or [""])[0].strip()  # noqa: E731
+    def one(name: str) -> str:
+        return (form.get(name) or [""])[0].strip()
+
     return FormValues(
         categories=[c[:256] for c in form.get("category", [])][:50],
         regions=[r for r in form.get("region", []) if r in PROVINCES],
