@@ -1,4 +1,5 @@
-"""Retention: score history, alerts and finished webhook deliveries are kept for set periods.
+"""Retention: score history, alerts and finished deliveries (webhook and seller channel)
+are kept for set periods.
 
 Scores and alerts age by event time, measured back from the newest tick in the store
 (live, that is now; a replay of old data keeps its history instead of losing it at
@@ -20,6 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, select, text, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.api.channels.models import ChannelDelivery
 from services.api.store import AlertRecord, LatestScore, ScoreHistory
 from services.api.webhooks.models import Delivery, DeliveryStatus
 from shared.settings import ApiSettings
@@ -137,16 +139,16 @@ def prune(
             chunk_rows,
             result,
         )
-    deliveries = Delivery.__table__
-    _delete_in_chunks(
-        sessions,
-        deliveries,
-        (deliveries.c.id,),
-        (deliveries.c.created_at < cut.deliveries_created)
-        & (deliveries.c.status != DeliveryStatus.PENDING.value),
-        chunk_rows,
-        result,
-    )
+    for deliveries in (Delivery.__table__, ChannelDelivery.__table__):
+        _delete_in_chunks(
+            sessions,
+            deliveries,
+            (deliveries.c.id,),
+            (deliveries.c.created_at < cut.deliveries_created)
+            & (deliveries.c.status != DeliveryStatus.PENDING.value),
+            chunk_rows,
+            result,
+        )
     return result
 
 

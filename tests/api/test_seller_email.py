@@ -32,7 +32,7 @@ ADDRESS = "penjual@warung.example"
 @pytest.fixture
 def mail_api(database_url: str) -> Iterator[tuple[Any, TestClient, MailBox]]:
     with smtp_server() as (box, port):
-        smtp = SmtpSettings(host="127.0.0.1", port=port, starttls=False)
+        smtp = SmtpSettings(host="127.0.0.1", port=port, starttls=False, timeout_s=0.9)
         app = make_app(database_url, ChannelSettings(seller=ALWAYS, smtp=smtp))
         with TestClient(app) as client:
             yield app, client, box

@@ -47,7 +47,7 @@ def telegram_app(database_url: str, api_url: str, token: str = TOKEN) -> Any:
         bot_username="pantau_test_bot",
         api_url=api_url,
         poll_timeout_s=0,
-        request_timeout_s=2.0,
+        request_timeout_s=0.9,
     )
     return make_app(database_url, ChannelSettings(seller=ALWAYS, telegram=settings))
 

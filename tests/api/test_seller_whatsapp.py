@@ -22,8 +22,9 @@ from seller_channels import (
     subscription_rows,
 )
 
-from services.api.channels.service import ChannelSettings
+from services.api.channels.service import ChannelSettings, SellerChannels
 from services.api.channels.whatsapp import normalise_number
+from services.api.webhooks.settings import WebhookSettings
 from shared.settings import WhatsAppSettings
 
 TICK_MS = 1_772_409_600_000
@@ -40,7 +41,7 @@ def whatsapp_app(
         phone_number_id=PHONE_ID,
         api_url=api_url,
         template_name=template,
-        request_timeout_s=2.0,
+        request_timeout_s=0.9,
     )
     return make_app(database_url, ChannelSettings(seller=ALWAYS, whatsapp=settings))
 
@@ -151,3 +152,18 @@ def test_operator_errors_never_drop_the_seller(
             [welcome] = delivery_rows(app)
             assert welcome.status == status and error in (welcome.last_error or "")
             assert subscription_rows(app)[0].status == "active"
+
+
+def test_a_lease_shorter_than_a_send_is_refused(sessions: Any) -> None:
+    """Else a slow send could be taken over by another dispatcher and sent twice."""
+    settings = WhatsAppSettings(
+        access_token=SecretStr(ACCESS_TOKEN), phone_number_id=PHONE_ID, request_timeout_s=11.0
+    )
+    short = WebhookSettings(lease_s=31.0, request_timeout_s=10.0)
+    with pytest.raises(ValueError, match="PANTAU_WHATSAPP_REQUEST_TIMEOUT_S"):
+        SellerChannels(ChannelSettings(whatsapp=settings), sessions, short)
+    SellerChannels(
+        ChannelSettings(whatsapp=settings),
+        sessions,
+        WebhookSettings(lease_s=34.0, request_timeout_s=1.0),
+    ).stop()

@@ -60,6 +60,7 @@ def site(serve: Any, tmp_path: Path) -> Iterator[tuple[Any, str, FakeTelegram]]:
                 bot_username="pantau_bot",
                 api_url=telegram_url,
                 poll_timeout_s=0,
+                request_timeout_s=0.9,
             ),
         )
         app = create_app(
@@ -69,7 +70,7 @@ def site(serve: Any, tmp_path: Path) -> Iterator[tuple[Any, str, FakeTelegram]]:
                 run_dispatcher=False,
                 trend_max_age_ms=HOUR_MS,
             ),
-            webhooks=WebhookSettings(retry_schedule="0s,0.1s", lease_s=2.0, request_timeout_s=0.5),
+            webhooks=WebhookSettings(retry_schedule="0s,0.1s", lease_s=3.0, request_timeout_s=0.5),
             channels=channels,
         )
         app.state.intake.apply(week_of_scores(PRODUCTS).sort("tick_ms"))

@@ -58,6 +58,7 @@ class SellerChannels:
         if settings.smtp.host:
             channels["email"] = EmailChannel(settings.smtp)
             rates["email"] = settings.smtp.rate_per_s
+        _check_lease(webhooks.lease_s, settings, channels)
         self.enabled = [ChannelName(name) for name in channels]
         self.lane = ChannelLane(sessions, channels, rates, settings.seller, webhooks)
 
@@ -75,3 +76,21 @@ class SellerChannels:
         if self.reader is not None:
             self.reader.stop(timeout_s=1.0)
         self.lane.close()
+
+
+def _check_lease(lease_s: float, settings: ChannelSettings, channels: Mapping[str, Any]) -> None:
+    """A claimed delivery must be sent and recorded within its lease, or another
+    dispatcher may take it over while the first send is still under way and send it
+    again. An SMTP send is several exchanges (connect, TLS, login, data), each bounded by
+    the timeout, hence the same 3× margin the webhook settings keep."""
+    timeouts = {
+        "telegram": ("PANTAU_TELEGRAM_REQUEST_TIMEOUT_S", settings.telegram.request_timeout_s),
+        "whatsapp": ("PANTAU_WHATSAPP_REQUEST_TIMEOUT_S", settings.whatsapp.request_timeout_s),
+        "email": ("PANTAU_SMTP_TIMEOUT_S", settings.smtp.timeout_s),
+    }
+    for name in channels:
+        variable, timeout_s = timeouts[name]
+        if lease_s <= 3 * timeout_s:
+            raise ValueError(
+                f"PANTAU_WEBHOOK_LEASE_S ({lease_s:g}) must exceed 3 × {variable} ({timeout_s:g})"
+            )

@@ -60,13 +60,17 @@ class TelegramBot:
             raise ValueError("PANTAU_TELEGRAM_BOT_TOKEN is not set")
         self._settings = settings
         self._base = f"{settings.api_url.rstrip('/')}/bot{settings.bot_token.get_secret_value()}"
-        # Long polls hold a request for poll_timeout_s: reads may take that long.
-        timeout = httpx.Timeout(settings.request_timeout_s, read=settings.poll_timeout_s + 10)
-        self._client = httpx.Client(timeout=timeout, trust_env=False)
+        self._client = httpx.Client(timeout=settings.request_timeout_s, trust_env=False)
 
-    def call(self, method: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """One Bot API call; raises httpx errors. The URL holds the token: never log it."""
-        response = self._client.post(f"{self._base}/{method}", json=payload)
+    def call(
+        self, method: str, payload: dict[str, Any], wait_s: float = 0.0
+    ) -> tuple[int, dict[str, Any]]:
+        """One Bot API call; `wait_s` more to read for a long poll. Raises httpx errors.
+        The URL holds the bot token: never log it."""
+        timeout = httpx.Timeout(
+            self._settings.request_timeout_s, read=self._settings.request_timeout_s + wait_s
+        )
+        response = self._client.post(f"{self._base}/{method}", json=payload, timeout=timeout)
         try:
             body = response.json()
         except ValueError:
@@ -144,7 +148,7 @@ class UpdateReader:
         payload: dict[str, Any] = {"timeout": self._timeout_s, "allowed_updates": ["message"]}
         if self._offset is not None:
             payload["offset"] = self._offset
-        status, body = self._bot.call("getUpdates", payload)
+        status, body = self._bot.call("getUpdates", payload, wait_s=self._timeout_s)
         if status != 200 or not body.get("ok"):
             wait_s = (body.get("parameters") or {}).get("retry_after") or 5
             code = body.get("error_code", status)
