@@ -13,9 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.channels import subscriptions
+from services.api.channels.messages import render
 from services.api.channels.models import ChannelDelivery, ChannelName, DeliveryKind
 from services.api.channels.outbox import enqueue_seller_alert
-from services.api.channels.policy import QuietHours, next_hour_wib
+from services.api.channels.policy import QuietHours, TokenBucket, next_hour_wib
 from services.api.channels.subscriptions import Choice
 from shared.settings import SellerAlertSettings
 
@@ -153,3 +154,29 @@ def test_one_row_per_alert_and_subscriber(sessions: sessionmaker[Session]) -> No
         enqueue_seller_alert(session, alert(1), SETTINGS, NOON_WIB)
     with sessions() as session:
         assert len(alert_rows(session)) == 1
+
+
+def test_token_bucket_limits_the_send_rate() -> None:
+    bucket = TokenBucket(rate_per_s=2.0, burst=2.0, now_s=0.0)
+    assert bucket.available(0.0) == 2
+    bucket.take(2, 0.0)
+    assert bucket.available(0.4) == 0
+    assert bucket.available(0.5) == 1
+    bucket.take(1, 0.5)
+    assert bucket.available(10.0) == 2  # never more than the burst
+
+
+def test_messages_in_english_for_sellers_who_chose_it() -> None:
+    message = render(
+        "alert",
+        [alert(1, probability=0.72, regions=["ID-JT", "ID-JI"])],
+        token="tok",
+        language="en",
+        public_url="https://pantau.example/",
+        key="k",
+    )
+    assert message.subject == "Keripik 1: likely to go viral in Jawa Tengah, Jawa Timur"
+    assert "72% chance of going viral within 24 hours." in message.text
+    assert "Why: often shared." in message.text
+    assert message.text.endswith("Change or stop: https://pantau.example/langganan/tok")
+    assert message.unsubscribe_url == "https://pantau.example/langganan/tok/berhenti"

@@ -223,3 +223,30 @@ def test_leases_of_a_dead_dispatcher_are_taken_over_and_nothing_is_sent_twice(
     texts = fake.received(CHAT)[1:]
     assert len(texts) == 12 and len(set(texts)) == 12
     assert {d.status for d in delivery_rows(app)} == {"delivered"}
+
+
+def test_the_bot_keeps_its_send_rate(
+    database_url: str, telegram: tuple[FakeTelegram, str], make_scores: Callable[..., Any]
+) -> None:
+    fake, url = telegram
+    settings = TelegramSettings(
+        bot_token=SecretStr(TOKEN),
+        api_url=url,
+        poll_timeout_s=0,
+        request_timeout_s=0.9,
+        rate_per_s=4.0,
+    )
+    app = make_app(database_url, ChannelSettings(seller=ALWAYS, telegram=settings))
+    with TestClient(app) as client:
+        token = subscribe(client, channel="telegram")
+        fake.user_sends(CHAT, f"/start {token}")
+        app.state.channels.reader.poll_once()
+        app.state.intake.apply(make_scores({f"p{i}": 0.95 for i in range(11)}, TICK_MS))
+        send = dispatcher(app)
+        started = time.monotonic()
+        while len(fake.received(CHAT)) < 12 and time.monotonic() - started < 20:
+            send.run_once()
+            time.sleep(0.02)
+        # 12 messages at 4/s with a burst of 4: the last 8 need at least 2 s.
+        assert len(fake.received(CHAT)) == 12
+        assert time.monotonic() - started >= 1.9
