@@ -27,8 +27,10 @@ import orjson
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
 _SECRET_FIELDS = re.compile(r"secret|password|authorization|api_?key|token", re.IGNORECASE)
 # API keys (services/api/auth.py), webhook signing secrets (services/api/webhooks/signing.py),
-# and the connectors' platform credentials: Google API keys and TikTok client access tokens.
-_SECRET_VALUES = re.compile(r"\b(pk_|whsec_|AIza|clt\.)[A-Za-z0-9_\-+/=.]{8,}")
+# the connectors' platform credentials: Google API keys and TikTok client access tokens;
+# and the seller channels': a Telegram bot token (in every Bot API URL after `/bot`) and a
+# Meta access token (WhatsApp Cloud API).
+_SECRET_VALUES = re.compile(r"\b(pk_|whsec_|AIza|clt\.|bot\d{5,}:|EAA)[A-Za-z0-9_\-+/=.]{8,}")
 REDACTED = "[redacted]"
 
 
