@@ -84,6 +84,11 @@ class FakeTelegram(_Server):
         self.updates: list[dict[str, Any]] = []
         self._next_update = 1
         self._next_message = 1
+        # From this many delivered messages on, answers wait for `release` (the message
+        # counts as delivered: the sender just never hears so), to crash a sender mid-send.
+        self.hold_after: int | None = None
+        self.release = threading.Event()
+        self.held: list[str] = []
 
     def user_sends(self, chat_id: int, text: str) -> None:
         """A user types `text` to the bot (opening the deep link sends `/start <token>`)."""
@@ -140,6 +145,11 @@ class FakeTelegram(_Server):
                 }
             chat.received.append(str(body["text"]))
             self._next_message += 1
+            if self.hold_after is not None and self._delivered() > self.hold_after:
+                self.held.append(str(body["text"]))
+                deadline = time.monotonic() + 30
+                while not self.release.is_set() and time.monotonic() < deadline:
+                    self.lock.wait(0.05)  # lets other requests in meanwhile
             return 200, {
                 "ok": True,
                 "result": {
@@ -150,6 +160,9 @@ class FakeTelegram(_Server):
                     "text": body["text"],
                 },
             }
+
+    def _delivered(self) -> int:
+        return sum(len(chat.received) for chat in self.chats.values())
 
     def _get_updates(self, body: dict[str, Any]) -> Answer:
         """Confirms updates below `offset` (forgets them), long-polls up to `timeout` s."""
