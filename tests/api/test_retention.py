@@ -63,8 +63,31 @@ def _fill(sessions: sessionmaker[Session], make_scores: Callable[..., Any]) -> N
                     next_attempt_at=created,
                 )
             )
-        seller = SellerSubscription(token="t" * 32, channel="telegram", address="1")
+        seller = SellerSubscription(
+            token="t" * 32, channel="telegram", address="1", status="active"
+        )
         session.add(seller)
+        for n, days in enumerate((6, 8)):  # never confirmed; a week is the limit
+            pending = SellerSubscription(
+                token=f"pending{n}",
+                channel="email",
+                address=f"{n}@warung.example",
+                created_at=NOW - timedelta(days=days),
+            )
+            session.add(pending)
+            session.flush()
+            session.add(  # its confirmation mail, never delivered: goes with it
+                ChannelDelivery(
+                    subscription_id=pending.id,
+                    channel="email",
+                    kind="notice",
+                    key="confirm",
+                    payload="[]",
+                    status="failed",
+                    created_at=NOW - timedelta(days=days),
+                    next_attempt_at=NOW,
+                )
+            )
         session.flush()
         for n, (age_days, status) in enumerate(
             (age, status) for age in (1, 5) for status in DeliveryStatus
@@ -103,17 +126,24 @@ def test_old_rows_go_recent_ones_stay_in_bounded_transactions(
             kept = {(d.status, (NOW - d.created_at).days) for d in rows}
             expected = {(s.value, 1) for s in DeliveryStatus} | {(DeliveryStatus.PENDING.value, 5)}
             assert kept == expected, table
+        pending = session.scalars(
+            select(SellerSubscription.token).where(SellerSubscription.status == "pending")
+        )
+        assert list(pending) == ["pending0"]
     assert result.deleted == {
         "scores_history": 13 * 3,
         "alerts": 2,
+        "seller_subscriptions": 1,
         "webhook_deliveries": 3,
-        "channel_deliveries": 3,
+        "channel_deliveries": 3 + 1,  # + the finished notice of the younger pending one
     }
-    # At most 4 rows a transaction: 39 history rows need 10, the alerts 1, each deliveries 1.
-    assert result.transactions == math.ceil(39 / 4) + 1 + 1 + 1
+    # At most 4 rows a transaction: 39 history rows need 10, every other table 1, but the
+    # 4 channel deliveries fill one, so a second finds nothing left.
+    assert result.transactions == math.ceil(39 / 4) + 1 + 1 + 1 + 2
     assert prune(sessions, POLICY, now=NOW).deleted == {
         "scores_history": 0,
         "alerts": 0,
+        "seller_subscriptions": 0,
         "webhook_deliveries": 0,
         "channel_deliveries": 0,
     }
@@ -125,7 +155,11 @@ def test_chunks_are_bounded_by_ten_thousand(sessions: sessionmaker[Session]) -> 
 
 
 def test_an_empty_store_prunes_nothing(sessions: sessionmaker[Session]) -> None:
-    assert prune(sessions, POLICY).deleted == {"webhook_deliveries": 0, "channel_deliveries": 0}
+    assert prune(sessions, POLICY).deleted == {
+        "seller_subscriptions": 0,
+        "webhook_deliveries": 0,
+        "channel_deliveries": 0,
+    }
 
 
 def test_the_api_prunes_on_its_schedule(
