@@ -65,7 +65,7 @@ class MailBox:
         raw = envelope.original_content or b""
         mail = email.message_from_bytes(raw, policy=email.policy.default)
         with self.lock:
-            self.mails.append(mail)  # type: ignore[arg-type]
+            self.mails.append(mail)
             self.envelopes.append((str(envelope.mail_from), list(envelope.rcpt_tos)))
         return "250 Message accepted"
 
