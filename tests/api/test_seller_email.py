@@ -93,6 +93,17 @@ def test_subscribe_confirm_alert_and_one_click_unsubscribe(
     assert client.get(f"/langganan/{token}").status_code == 404
 
 
+def test_the_list_filters_carry_over_to_the_form(
+    mail_api: tuple[Any, TestClient, MailBox],
+) -> None:
+    _, client, _ = mail_api
+    listing = client.get("/", params={"category": "makanan", "region": "ID-JT"})
+    assert 'href="/langganan?category=makanan&amp;region=ID-JT"' in listing.text
+    form = client.get("/langganan", params={"category": "makanan", "region": "ID-JT"})
+    assert 'value="makanan" checked' in form.text and 'value="ID-JT" checked' in form.text
+    assert '<details class="regions" open>' in form.text
+
+
 def test_a_link_scanner_fetching_the_unsubscribe_link_unsubscribes_nothing(
     mail_api: tuple[Any, TestClient, MailBox],
 ) -> None:

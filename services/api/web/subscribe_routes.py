@@ -98,9 +98,11 @@ def _enabled(request: Request) -> list[ChannelName]:
 
 @router.get("/langganan", response_class=HTMLResponse)
 def subscribe_form(request: Request) -> Response:
+    """The form, with the list's filters (`category`, `region`) already ticked."""
     lang = _lang(request)
     cats = _known_categories(request)
-    body = subscribe_body(cats, _enabled(request), FormValues(), lang)
+    values = _values({k: request.query_params.getlist(k) for k in ("category", "region")})
+    body = subscribe_body(cats, _enabled(request), values, lang)
     return _html(body, lang, t("sub_title", lang))
 
 

@@ -185,8 +185,14 @@ def list_body(
     provinces = sorted(((code, name) for code, name in PROVINCES.items()), key=lambda p: p[1])
     hidden_lang = '<input type="hidden" name="lang" value="en">' if lang == "en" else ""
     source = with_query("/fragmen/daftar", filters.query())
-    href = with_query("/langganan", {"lang": filters.query()["lang"]})
-    alerts = f'<p><a class="alerts" href="{href}">{t("sub_cta", lang)}</a></p>' if subscribe else ""
+    # The list's filters become the subscription's first choice.
+    query = filters.query()
+    href = with_query("/langganan", {k: query[k] for k in ("category", "region", "lang")})
+    alerts = (
+        f'<p><a class="alerts" href="{escape(href)}">{t("sub_cta", lang)}</a></p>'
+        if subscribe
+        else ""
+    )
     return (
         f'<h1>{t("title", lang)}</h1><p class="lead">{t("tagline", lang)}</p>'
         f"{alerts}"
