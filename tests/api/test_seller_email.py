@@ -104,6 +104,28 @@ def test_the_list_filters_carry_over_to_the_form(
     assert '<details class="regions" open>' in form.text
 
 
+def test_the_morning_digest_is_one_mail_with_the_days_alerts(
+    mail_api: tuple[Any, TestClient, MailBox], make_scores: Callable[..., Any]
+) -> None:
+    app, client, box = mail_api
+    token = subscribe(client, channel="email", email=ADDRESS, digest="1")
+    client.post(f"/langganan/{token}/konfirmasi")
+    app.state.intake.apply(make_scores({"rendang": 0.95, "kopi": 0.7}, TICK_MS))
+    send = dispatcher(app)
+    send.run_once()
+    assert len(box.to(ADDRESS)) == 2  # confirmation and welcome; the digest waits for 06:00
+    [digest] = [d for d in delivery_rows(app) if d.kind == "digest"]
+    assert digest.next_attempt_at > digest.created_at
+    with app.state.sessionmaker.begin() as session:  # 06:00 WIB has come
+        session.get(type(digest), digest.id).next_attempt_at = digest.created_at
+    send.run_once()
+    mail = box.to(ADDRESS)[-1]
+    assert mail["Subject"] == "Pantau pagi ini: 2 produk sedang naik"
+    body = mail.get_content()
+    assert "Produk rendang: sangat mungkin viral" in body and "Produk kopi:" in body
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
 def test_a_link_scanner_fetching_the_unsubscribe_link_unsubscribes_nothing(
     mail_api: tuple[Any, TestClient, MailBox],
 ) -> None:
