@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.api import auth
+from services.api.channels.service import ChannelSettings, SellerChannels
 from services.api.consumer import ScoreConsumer
 from services.api.db import make_engine, make_sessionmaker
 from services.api.docs import add_docs
@@ -34,11 +36,13 @@ def create_app(
     webhooks: WebhookSettings | None = None,
     event_sink: EventSink | None = None,
     alert_settings: AlertSettings | None = None,
+    channels: ChannelSettings | None = None,
 ) -> FastAPI:
     """Build the API. With `kafka`, scores are consumed from the broker in the background
     and POST /v1/events produces to it; without it (demo, tests) the caller feeds
     `app.state.intake.apply(scores)` itself and may pass its own `event_sink`. Alert rules
-    come from `alert_settings` (default: `PANTAU_ALERT_*`)."""
+    come from `alert_settings` (default: `PANTAU_ALERT_*`), seller channels from `channels`
+    (default: `PANTAU_SELLER_*`, `PANTAU_TELEGRAM_*`, `PANTAU_WHATSAPP_*`, `PANTAU_SMTP_*`)."""
     webhooks = webhooks or WebhookSettings()
     rules = AlertRules.from_settings(alert_settings or AlertSettings())
     if event_sink is None and kafka is not None:
@@ -48,6 +52,11 @@ def create_app(
         engine = own_engine = make_engine(settings.database_url)
         ensure_schema(engine, migrate=settings.migrate_on_start)
         sessions = make_sessionmaker(engine)
+    seller = SellerChannels(channels or ChannelSettings(), sessions, webhooks)
+
+    def on_alert(session: Session, alert: dict[str, Any]) -> None:
+        enqueue_alert(session, alert)
+        seller.enqueue(session, alert)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,9 +65,11 @@ def create_app(
             consumer = ScoreConsumer(kafka, settings, app.state.intake)
             consumer.start()
         app.state.score_consumer = consumer
-        dispatcher = Dispatcher(sessions, webhooks) if settings.run_dispatcher else None
-        if dispatcher is not None:
+        dispatcher = None
+        if settings.run_dispatcher:
+            dispatcher = Dispatcher(sessions, webhooks, lane=seller.lane)
             dispatcher.start()
+            seller.start()
         retention = None
         if settings.run_retention:
             retention = RetentionJob(
@@ -75,6 +86,7 @@ def create_app(
             consumer.stop()
         if dispatcher is not None:
             dispatcher.stop()
+        seller.stop()  # after the dispatcher: its last sends still use the channels
         if event_sink is not None:
             event_sink.close()
         if own_engine is not None:
@@ -94,7 +106,8 @@ def create_app(
     app.state.kafka = kafka
     app.state.event_sink = event_sink
     app.state.max_message_bytes = (kafka or KafkaSettings()).max_message_bytes
-    app.state.intake = ScoreIntake(sessions, rules, on_alert=enqueue_alert)
+    app.state.channels = seller
+    app.state.intake = ScoreIntake(sessions, rules, on_alert=on_alert)
     app.state.trend_pages = trends.TrendPages()
     app.add_middleware(metrics.RequestMetrics)
     app.include_router(health.router)

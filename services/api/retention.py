@@ -1,4 +1,5 @@
-"""Retention: score history, alerts and finished webhook deliveries are kept for set periods.
+"""Retention: score history, alerts and finished deliveries (webhook and seller channel)
+are kept for set periods, seller subscriptions never confirmed for a week.
 
 Scores and alerts age by event time, measured back from the newest tick in the store
 (live, that is now; a replay of old data keeps its history instead of losing it at
@@ -20,6 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, select, text, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.api.channels.models import ChannelDelivery, SellerSubscription, SubscriptionStatus
 from services.api.store import AlertRecord, LatestScore, ScoreHistory
 from services.api.webhooks.models import Delivery, DeliveryStatus
 from shared.settings import ApiSettings
@@ -28,6 +30,8 @@ log = logging.getLogger("pantau.api.retention")
 CHUNK_ROWS = 10_000
 DAY_MS = 86_400_000
 _PG_PRUNE_LOCK = 7_261_733_502
+# Seller subscriptions still waiting for their confirmation (or Telegram link) this long go.
+PENDING_SUBSCRIPTION_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class Cutoffs:
     scores_tick_ms: int | None
     alerts_tick_ms: int | None
     deliveries_created: datetime
+    pending_subscriptions_created: datetime
 
 
 def cutoffs(policy: RetentionPolicy, newest_tick_ms: int | None, now: datetime) -> Cutoffs:
@@ -62,6 +67,7 @@ def cutoffs(policy: RetentionPolicy, newest_tick_ms: int | None, now: datetime) 
         back(policy.scores_days),
         back(policy.alerts_days),
         now - timedelta(days=policy.deliveries_days),
+        now - timedelta(days=PENDING_SUBSCRIPTION_DAYS),
     )
 
 
@@ -138,16 +144,28 @@ def prune(
             chunk_rows,
             result,
         )
-    deliveries = Delivery.__table__
+    # A seller who never confirmed the mail or opened the Telegram link: their address
+    # is not kept for long.
+    sellers = SellerSubscription.__table__
     _delete_in_chunks(
         sessions,
-        deliveries,
-        (deliveries.c.id,),
-        (deliveries.c.created_at < cut.deliveries_created)
-        & (deliveries.c.status != DeliveryStatus.PENDING.value),
+        sellers,
+        (sellers.c.id,),
+        (sellers.c.status == SubscriptionStatus.PENDING.value)
+        & (sellers.c.created_at < cut.pending_subscriptions_created),
         chunk_rows,
         result,
     )
+    for deliveries in (Delivery.__table__, ChannelDelivery.__table__):
+        _delete_in_chunks(
+            sessions,
+            deliveries,
+            (deliveries.c.id,),
+            (deliveries.c.created_at < cut.deliveries_created)
+            & (deliveries.c.status != DeliveryStatus.PENDING.value),
+            chunk_rows,
+            result,
+        )
     return result
 
 

@@ -1,5 +1,6 @@
 """Every route of the real app refuses requests without the right key, except the few
-that are public by design (health, metrics, API docs, the seller page and its files)."""
+that are public by design (health, metrics, API docs, the seller page and its files,
+seller subscriptions)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,11 @@ PUBLIC = {
     "/fragmen/daftar",
     "/produk/{product_id}",
     "/static/{name}",
+    # Seller subscriptions: no account by design; the token in the path is the credential.
+    "/langganan",
+    "/langganan/{token}",
+    "/langganan/{token}/konfirmasi",
+    "/langganan/{token}/berhenti",
 }
 ADMIN_PREFIXES = ("/v1/subscriptions", "/v1/events", "/v1/terms", "/v1/emerging/")
 # Read with a read key, change with an admin key.

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from services.api.terms import emerging_terms, term_indexes
-from services.api.web import assets, transfer
+from services.api.web import assets, subscribe_routes, transfer
 from services.api.web.data import categories as list_categories
 from services.api.web.data import newest_tick_ms, product_view, rising_cards
 from services.api.web.emerging_list import SHOWN_TERMS
@@ -24,6 +24,7 @@ from services.api.web.trend_list import MAX_ITEMS, PAGE_SIZE, Filters, fragment,
 from shared.regions import PROVINCES
 
 router = APIRouter(include_in_schema=False)
+router.include_router(subscribe_routes.router)
 LANG_COOKIE = "pantau_lang"
 LANG_COOKIE_MAX_AGE_S = 365 * 24 * 3600
 HTML = "text/html; charset=utf-8"
@@ -99,7 +100,8 @@ def rising_products(
     if filters.region and filters.region not in PROVINCES:
         return _bad_request(request, filters.lang, f"{t('province', filters.lang)}: {region}?")
     html, cats = _list_fragment(request, filters)
-    body = list_body(cats, html, filters, transfer.etag(html.encode()))
+    subscribe = bool(request.app.state.channels.enabled)
+    body = list_body(cats, html, filters, transfer.etag(html.encode()), subscribe)
     title = t("title", filters.lang)
     switch = _switch_href(request, filters.lang)
     return _html(request, page(filters.lang, title, body, switch, refresh=True), filters.lang)

@@ -180,10 +180,14 @@ def _options(choices: list[tuple[str, str]], selected: str | None, all_label: st
 
 
 def list_body(
-    categories: list[str], fragment_html: str, filters: Filters, fragment_etag: str
+    categories: list[str],
+    fragment_html: str,
+    filters: Filters,
+    fragment_etag: str,
+    subscribe: bool = False,
 ) -> str:
     """The filter form and the list; `fragment_etag` lets the minute refresh ask for the
-    list only if it changed."""
+    list only if it changed; `subscribe` links to the alert subscription form."""
     lang = filters.lang
     cats = [(c, category_label(c)) for c in categories]
     if filters.category and filters.category not in categories:
@@ -191,8 +195,17 @@ def list_body(
     provinces = sorted(((code, name) for code, name in PROVINCES.items()), key=lambda p: p[1])
     hidden_lang = '<input type="hidden" name="lang" value="en">' if lang == "en" else ""
     source = with_query("/fragmen/daftar", filters.query())
+    # The list's filters become the subscription's first choice.
+    query = filters.query()
+    href = with_query("/langganan", {k: query[k] for k in ("category", "region", "lang")})
+    alerts = (
+        f'<p><a class="alerts" href="{escape(href)}">{t("sub_cta", lang)}</a></p>'
+        if subscribe
+        else ""
+    )
     return (
         f'<h1>{t("title", lang)}</h1><p class="lead">{t("tagline", lang)}</p>'
+        f"{alerts}"
         f'<form class="filters" method="get" action="/" role="search"'
         f' aria-label="{t("filters", lang)}">'
         f'<div class="field"><label for="f-cat">{t("category", lang)}</label>'

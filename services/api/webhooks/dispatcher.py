@@ -18,7 +18,7 @@ import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Row, func, or_, select, union_all, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,6 +38,9 @@ from services.api.webhooks.ssrf import (
 )
 from services.api.webhooks.transport import AttemptResult, Outcome, make_client, post
 from shared import metrics
+
+if TYPE_CHECKING:
+    from services.api.channels.lane import ChannelLane
 
 log = logging.getLogger("pantau.webhooks")
 # SQLite allows 500 terms in one compound SELECT.
@@ -62,8 +65,11 @@ class Dispatcher:
         sessions: sessionmaker[Session],
         settings: WebhookSettings,
         resolver: Resolver | None = None,
+        lane: ChannelLane | None = None,
     ) -> None:
+        """`lane`: seller deliveries (Telegram, WhatsApp, email), sent by the same workers."""
         self._sessions = sessions
+        self._lane = lane
         self._settings = settings
         self._resolver = resolver or system_resolver
         self._delays_s = settings.retry_delays_s
@@ -125,10 +131,50 @@ class Dispatcher:
 
     def _pump(self) -> list[Future[None]]:
         """Claim what the free workers and endpoint allowances permit, and submit it."""
-        return [
+        futures = [
             self._pool.submit(self._attempt_and_release, delivery_id, endpoint, token)
             for delivery_id, endpoint, token in self._claim()
         ]
+        if self._lane is not None:
+            futures += self._pump_lane(self._lane)
+        return futures
+
+    def _pump_lane(self, lane: ChannelLane) -> list[Future[None]]:
+        """Seller deliveries with the workers webhooks left free; each channel is an
+        endpoint of the gate, so a provider that is down holds few workers."""
+        with self._lock:
+            free = self._settings.workers - self._gate.in_flight()
+        if free <= 0:
+            return []
+        now_s = time.monotonic()
+
+        def allowance(endpoint: str) -> int:
+            with self._lock:
+                return self._gate.allowance(endpoint, now_s)
+
+        claimed = lane.claim(free, allowance)
+        with self._lock:
+            for _, endpoint, _ in claimed:
+                self._gate.started(endpoint)
+        return [
+            self._pool.submit(self._attempt_lane_and_release, lane, delivery_id, endpoint, token)
+            for delivery_id, endpoint, token in claimed
+        ]
+
+    def _attempt_lane_and_release(
+        self, lane: ChannelLane, delivery_id: int, endpoint: str, token: str
+    ) -> None:
+        failed = None
+        try:
+            failed = lane.attempt(delivery_id, token)
+        except Exception as exc:  # the lease runs out and the delivery is tried again
+            log_event(
+                "channel.attempt_error", logging.ERROR, delivery_id=delivery_id, error=repr(exc)
+            )
+        finally:
+            with self._lock:
+                self._gate.finished(endpoint, failed, time.monotonic())
+            self._wake.set()
 
     def _attempt_and_release(self, delivery_id: int, endpoint: str, token: str) -> None:
         outcome = None

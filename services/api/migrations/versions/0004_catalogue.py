@@ -1,7 +1,7 @@
 """The catalogue (products, aliases, keywords, hashtags) with its version, and the context
 kept for emerging terms (co-occurring words, example links).
 
-Revision ID: 0004_catalogue
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-07
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_catalogue"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
