@@ -23,7 +23,6 @@ import os
 import re
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ import numpy as np
 import polars as pl
 from sqlalchemy import make_url
 
+from bench.processes import free_port
 from services.api.auth import create_key
 from services.api.db import make_engine, make_sessionmaker
 from services.api.routes.trends import encode_cursor
@@ -112,12 +112,6 @@ def cursor_script(path: Path, products: int, seed: int = 2) -> Path:
         "function request() return wrk.format(nil, paths[math.random(#paths)]) end\n"
     )
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start_api(env: dict[str, str], cwd: Path, base: str) -> subprocess.Popen[bytes]:
