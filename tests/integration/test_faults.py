@@ -115,13 +115,20 @@ class Pipeline(ServiceProcesses):
     def wait_for(self, expected: Reference, timeout_s: float = 300) -> None:
         """Until the store holds every expected score (and nothing for a few seconds more)."""
 
+        have: set[tuple[str, int]] = set()
+
         def stored() -> bool:
+            nonlocal have
             try:
-                return self.scores() >= expected.scores
+                have = self.scores() & expected.scores
             except Exception:  # the store is created by the API at start
                 return False
+            return have == expected.scores
 
-        wait_for(stored, "every expected score in the store", timeout_s, 1.0, self.check_alive)
+        try:
+            wait_for(stored, "every expected score", timeout_s, 1.0, self.check_alive)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: store has {len(have)} of {len(expected.scores)}") from exc
         time.sleep(3)  # anything beyond the reference shows up now
 
     def wait_until_serving(self) -> None:
