@@ -161,7 +161,7 @@ def replay(
 
     Alerts follow the same rules as the API: PANTAU_ALERT_THRESHOLD, _REARM_BELOW,
     _COOLDOWN_MS."""
-    from services.pipeline import load_scorer
+    from services.model.registry import load_version
     from services.replay import NotEvents, replay_file
     from shared.alerts import AlertRules
     from shared.settings import AlertSettings
@@ -169,7 +169,7 @@ def replay(
     rules = AlertRules.from_settings(AlertSettings())
 
     try:
-        scorer = load_scorer(model) if model is not None else None
+        scorer = load_version(model) if model is not None else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--model") from exc
     try:
@@ -277,7 +277,8 @@ def train(
     partitions: Annotated[int, typer.Option(help="partitions to route simulated products to")] = 4,
 ) -> None:
     """Train a LightGBM trend model with calibrated probabilities; register a new version."""
-    from services.model import train as training
+    from services import training
+    from services.model.train import train_from_frames
     from services.simulator import SCENARIOS, with_products
 
     sources = [events is not None, feature_log is not None, scenario is not None]
@@ -300,7 +301,7 @@ def train(
 
             source = {"kind": "feature_log", "directory": str(feature_log)}
             runs = [("feature-log", read(feature_log))]
-            directory = training.train_from_frames(runs, out, source)
+            directory = train_from_frames(runs, out, source)
         else:
             directory = training.train_from_events(events or [], out)
     except (ValueError, FileNotFoundError) as exc:

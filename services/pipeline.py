@@ -7,10 +7,8 @@ product sees the same per-partition event time as in the live services.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import polars as pl
 
@@ -23,18 +21,6 @@ from shared.partitioning import partition_for
 from shared.schema import DecodedBatch, decode_lines
 
 ScoreSink = Callable[[pl.DataFrame], None]
-
-
-def load_scorer(model_dir: Path) -> Scorer:
-    """The registered model in `model_dir`, loaded the way the score service loads it."""
-    if not model_dir.is_dir():
-        raise ValueError(f"{model_dir}: no such model directory")
-    try:
-        registry = importlib.import_module("services.model.registry")
-    except ImportError as exc:
-        raise ValueError("this checkout has no model registry (services.model.registry)") from exc
-    scorer: Scorer = registry.load_version(model_dir)
-    return scorer
 
 
 @dataclass

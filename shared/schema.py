@@ -396,8 +396,3 @@ def _rejects(line_no: np.ndarray, reason: str, detail: str) -> pl.DataFrame:
         {"line_no": line_no, "reason": [reason] * len(line_no), "detail": [detail] * len(line_no)},
         schema=REJECT_SCHEMA,
     )
-
-
-def empty_events() -> pl.DataFrame:
-    """A zero-row frame with the accepted-events schema."""
-    return pl.DataFrame(schema={"line_no": pl.Int64(), **EVENT_SCHEMA})

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.api.db import Base
 from shared.alerts import AlertState
+from shared.scores import EVIDENCE_COLUMNS
 
 
 class LatestScore(Base):
@@ -108,16 +109,7 @@ def score_records(scores: pl.DataFrame) -> list[dict[str, Any]]:
             "regions_text": "," + ",".join(row["top_regions"] or []) + ",",
             "platforms_text": "," + ",".join(row.get("platforms") or []) + ",",
             "reasons": row["reasons"] or [],
-            "evidence": {
-                k: row[k]
-                for k in (
-                    "events_1h",
-                    "events_24h",
-                    "growth_6h_vs_24h",
-                    "creators_24h",
-                    "regions_24h",
-                )
-            },
+            "evidence": {k: row[k] for k in EVIDENCE_COLUMNS},
         }
         for row in newest.iter_rows(named=True)
     ]
@@ -174,10 +166,6 @@ def save_scores(session: Session, scores: pl.DataFrame) -> None:
 
 def prune_history(session: Session, before_ms: int) -> None:
     session.execute(delete(ScoreHistory).where(ScoreHistory.tick_ms < before_ms))
-
-
-def newest_tick(session: Session) -> int | None:
-    return session.scalar(select(func.max(LatestScore.tick_ms)))
 
 
 class AlertRecord(Base):

@@ -40,8 +40,10 @@ def read_metadata(version_dir: Path) -> dict[str, Any]:
 
 
 def load_version(path: Path, **kwargs: Any) -> LightGBMScorer:
-    """The scorer stored in one version directory."""
+    """The scorer stored in one version directory (ValueError when there is no directory)."""
     path = Path(path)
+    if not path.is_dir():
+        raise ValueError(f"{path}: no such model directory")
     return LightGBMScorer.load(path, read_metadata(path), **kwargs)
 
 

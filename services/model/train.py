@@ -5,9 +5,9 @@ drop each log's first hours (its windows are still filling), thin them to at mos
 `max_rows_per_run` (whole ticks), split by time with no label
 horizon crossing a boundary (`split`), fit LightGBM on train with early stopping on
 validation, fit the isotonic calibration on validation, measure on test, write a new
-version (`registry` layout). Sources: a simulated scenario (through the evaluation cache
-of replayed runs), NDJSON event files (replayed through the live ingest cores), or the
-service's own Parquet feature log (read by the caller).
+version (`registry` layout). The rows come in as feature frames: the service's own
+Parquet feature log (read by the caller), or runs that `services.training` simulates or
+replays through the live cores (orchestration, a layer above this one).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -238,52 +237,10 @@ def train_rows(
     return directory
 
 
-def _runs(named: Iterable[tuple[str, pl.DataFrame]], cfg: TrainConfig) -> pl.DataFrame:
+def labelled_runs(named: Iterable[tuple[str, pl.DataFrame]], cfg: TrainConfig) -> pl.DataFrame:
+    """Every run's labelled rows (`labelled`), one after another: a run's full feature rows
+    are let go once labelled."""
     return pl.concat([labelled(f, name, cfg) for name, f in named], how="diagonal_relaxed")
-
-
-def train_from_scenario(
-    scenario: Any,
-    seeds: list[int],
-    out: Path,
-    progress: bool = True,
-    work: Path = Path("var/eval"),
-    cfg: TrainConfig | None = None,
-    partitions: int = 4,
-) -> Path:
-    """Simulate and replay each seed (cached under `work`, shared with `pantau evaluate`).
-    `scenario` is a preset name or a `services.simulator.ScenarioConfig`."""
-    from services.evaluation.data import prepare_run
-
-    cfg = cfg or TrainConfig()
-    name = getattr(scenario, "name", scenario)
-    started = time.perf_counter()
-
-    def runs() -> Iterable[tuple[str, pl.DataFrame]]:
-        for seed in seeds:
-            run = prepare_run(scenario, seed, work, partitions, progress)
-            yield f"{name}-{seed}", run.features
-
-    rows = _runs(runs(), cfg)
-    source = {
-        "kind": "scenario",
-        "scenario": name,
-        "seeds": list(seeds),
-        "prepare_s": round(time.perf_counter() - started, 1),
-    }
-    return train_rows(rows, out, source, list(seeds), cfg, progress)
-
-
-def train_from_events(
-    files: list[Path], out: Path, progress: bool = True, cfg: TrainConfig | None = None
-) -> Path:
-    """Replay event files through the live ingest cores, then train."""
-    from services.replay import replay_features
-
-    cfg = cfg or TrainConfig()
-    runs = ((f.name, replay_features(f, progress=progress)) for f in files)
-    source = {"kind": "events", "files": [str(f) for f in files]}
-    return train_rows(_runs(runs, cfg), out, source, [], cfg, progress)
 
 
 def train_from_frames(
@@ -297,4 +254,4 @@ def train_from_frames(
     """Train on feature frames already in memory, e.g. the service's own feature log read
     back with its outcomes now known (`services.ingest.feature_log.read`)."""
     cfg = cfg or TrainConfig()
-    return train_rows(_runs(runs, cfg), out, source, training_seeds, cfg, progress)
+    return train_rows(labelled_runs(runs, cfg), out, source, training_seeds, cfg, progress)

@@ -16,10 +16,12 @@ import numpy as np
 import orjson
 import polars as pl
 
+from shared.schema import ACTIONS, PLATFORMS
+
 from .catalogue import scramble
 from .categories import CATEGORIES
 from .plan import HOUR_MS, Plan
-from .platforms import ACTIONS, CATEGORY_SHARE, ID_PREFIX, NAME_SHARE, PLATFORMS, PRICE_SHARE
+from .platforms import CATEGORY_SHARE, ID_PREFIX, NAME_SHARE, PRICE_SHARE
 from .regions import REGION_CODES, UTC_OFFSET_H
 from .sampling import HourEvents
 
