@@ -32,6 +32,7 @@ def _score_rows(features: pl.DataFrame, score: pl.Expr, probability: pl.Expr, ve
         probability=probability,
         model_version=pl.lit(version),
         reasons=pl.lit([], dtype=SCORE_SCHEMA["reasons"]),
+        probability_72h=pl.lit(None, pl.Float64),
     ).select(SCORE_SCHEMA.keys())
 
 

@@ -85,6 +85,7 @@ class GrowthRatioScorer:
             probability=pl.when(enough).then(strength).otherwise(0.0),
             model_version=pl.lit(self.version),
             reasons=pl.lit([], dtype=SCORE_SCHEMA["reasons"]),
+            probability_72h=pl.lit(None, pl.Float64),
         ).select(SCORE_SCHEMA.keys())
 
 

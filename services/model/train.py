@@ -12,6 +12,7 @@ service's own Parquet feature log (read by the caller).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import platform
@@ -28,9 +29,10 @@ import polars as pl
 import sklearn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from services.model import horizons
 from services.model.calibration import Isotonic
 from services.model.inputs import INPUT_COLUMNS, matrix
-from services.model.labels import LabelSpec, label
+from services.model.labels import HeadsUpSpec, LabelSpec, heads_up_label, label
 from services.model.metrics import test_metrics
 from services.model.split import Split, part, time_split
 from shared.features import FEATURE_SCHEMA
@@ -41,6 +43,7 @@ TICK_MS = 5 * 60_000  # the ingest tick
 @dataclass(frozen=True)
 class TrainConfig:
     label: LabelSpec = field(default_factory=LabelSpec)
+    heads_up: HeadsUpSpec | None = field(default_factory=HeadsUpSpec)  # None: 24 h only
     warm_up_ms: int = 6 * 3_600_000  # a log's first hours: its windows are still filling
     max_rows_per_run: int = 500_000  # thinned to the finest tick step that fits
     valid_fraction: float = 0.3
@@ -78,6 +81,8 @@ def rounds_summary(rounds: int, best: int, cfg: TrainConfig) -> str:
 def labelled(features: pl.DataFrame, run: str, cfg: TrainConfig) -> pl.DataFrame:
     """One run's rows with labels, thinned by whole ticks, unlabelled rows dropped."""
     rows = label(features, cfg.label)
+    if cfg.heads_up is not None:
+        rows = heads_up_label(rows, dataclasses.replace(cfg.heads_up, base=cfg.label))
     step = TICK_MS * max(1, -(-features.height // cfg.max_rows_per_run))
     warm = features["tick_ms"].min() + cfg.warm_up_ms  # type: ignore[operator]
     return rows.filter(
@@ -107,12 +112,12 @@ def _downsample(train: pl.DataFrame, cfg: TrainConfig) -> pl.DataFrame:
 
 
 def fit(
-    rows: pl.DataFrame, cfg: TrainConfig, progress: bool = True
+    rows: pl.DataFrame, cfg: TrainConfig, progress: bool = True, lookahead_ms: int | None = None
 ) -> tuple[lgb.Booster, Isotonic, Split, dict[str, Any]]:
-    """Booster, calibration, the split and test metrics from labelled rows of every run."""
-    split = time_split(
-        rows["tick_ms"], cfg.label.lookahead_ms, cfg.valid_fraction, cfg.test_fraction
-    )
+    """Booster, calibration, the split and test metrics from labelled rows of every run
+    (`lookahead_ms`: of the label in `label`, when it is not `cfg.label`)."""
+    lookahead_ms = lookahead_ms or cfg.label.lookahead_ms
+    split = time_split(rows["tick_ms"], lookahead_ms, cfg.valid_fraction, cfg.test_fraction)
     train, valid, test = (part(rows, split, n) for n in ("train", "valid", "test"))
     for name, frame in (("train", train), ("validation", valid), ("test", test)):
         if frame.height == 0 or frame["label"].sum() == 0:
@@ -197,6 +202,9 @@ def train_rows(
     """Fit on labelled rows (from `labelled`) and write a new version under `out`."""
     cfg = cfg or TrainConfig()
     booster, calibration, split, report = fit(rows, cfg, progress)
+    heads_up, heads_up_entry = (
+        horizons.fit_heads_up(rows, cfg, progress) if cfg.heads_up else (None, None)
+    )
     created = datetime.now(UTC)
     fp = fingerprint(rows)
     version, n = f"v{created:%Y%m%dT%H%M%S}-{fp[:6]}", 1
@@ -207,8 +215,10 @@ def train_rows(
     directory = Path(out) / version
     directory.mkdir()
     booster.save_model(str(directory / "model.txt"))
+    horizons.save(directory, heads_up)
     test = part(rows, split, "test")
-    test.select(*[c for c in FEATURE_SCHEMA if c in test.columns], "label").write_parquet(
+    labels = [c for c in ("label", "label_heads_up") if c in test.columns]
+    test.select(*[c for c in FEATURE_SCHEMA if c in test.columns], *labels).write_parquet(
         directory / "test.parquet", compression="zstd"
     )
     metadata = {
@@ -222,9 +232,10 @@ def train_rows(
         "source": source,
         "training_seeds": sorted(set(training_seeds or [])),
         "data_fingerprint": fp,
-        "config": {k: v for k, v in asdict(cfg).items() if k != "label"},
+        "config": {k: v for k, v in asdict(cfg).items() if k not in ("label", "heads_up")},
         "metrics": report,
         "calibration": calibration.as_dict(),
+        "horizons": {horizons.HEADS_UP: heads_up_entry} if heads_up_entry else {},
         "libraries": {
             "lightgbm": lgb.__version__,
             "scikit-learn": sklearn.__version__,
