@@ -29,6 +29,7 @@ from services.model.calibration import Isotonic
 from services.model.inputs import add_derived, matrix
 from services.model.labels import HOUR_MS
 from services.model.phrases import reasons
+from services.model.sources import RatioFallback
 from shared.scores import ALERT_THRESHOLD, SCORE_SCHEMA
 
 REASONS = SCORE_SCHEMA["reasons"]
@@ -68,11 +69,13 @@ class LightGBMScorer:
         num_threads: int = 1,
         min_history_h: float = 0.0,
         heads_up: horizons.Horizon | None = None,
+        fallback: RatioFallback | None = None,
     ) -> None:
         """`min_history_h`: a product seen for less long scores as the least likely (`margin`);
-        `heads_up`: the 72 h horizon (None: score rows carry a null `probability_72h`)."""
+        `heads_up`: the 72 h horizon (None: score rows carry a null `probability_72h`);
+        `fallback`: what scores the sources the model is not fit for (`sources`)."""
         self.version, self.booster, self.columns = version, booster, columns
-        self.heads_up = heads_up
+        self.heads_up, self.fallback = heads_up, fallback
         self.min_history_h = min_history_h
         self.calibration, self.created_s = calibration, created_s
         self.explain_threshold, self.num_threads = explain_threshold, num_threads
@@ -94,6 +97,9 @@ class LightGBMScorer:
             float(metadata.get("created_s", 0.0)),
             min_history_h=metadata.get("label", {}).get("min_history_ms", 0) / HOUR_MS,
             heads_up=horizons.load(directory, metadata),
+            fallback=RatioFallback.from_dict(metadata["source_fallback"])
+            if metadata.get("source_fallback")
+            else None,
             **kwargs,
         )
         if compile:
@@ -163,19 +169,28 @@ class LightGBMScorer:
         prob_72h = (
             None if ahead is None or self.heads_up is None else self.heads_up.calibration(ahead)
         )
+        own = np.ones(len(prob), bool)  # rows the model scores itself
+        if self.fallback is not None and len(prob):
+            own = ~self.fallback.rows(features)
+            if not own.all():
+                p24, p72 = self.fallback.probabilities(features.filter(pl.Series(~own)))
+                prob[~own] = p24
+                if prob_72h is None:
+                    prob_72h = np.full(len(prob), np.nan)
+                prob_72h[~own] = p72
         scored = features.select(
             pl.col(c) if c in features else pl.lit(None, SCORE_SCHEMA[c]).alias(c)
             for c in PASSTHROUGH
         ).with_columns(
             probability=pl.Series(prob, dtype=pl.Float64),
-            probability_72h=pl.Series(prob_72h, dtype=pl.Float64)
+            probability_72h=pl.Series(prob_72h, dtype=pl.Float64).fill_nan(None)
             if prob_72h is not None
             else pl.lit(None, pl.Float64),
             score=pl.Series(1.0 / (1.0 + np.exp(-margin)), dtype=pl.Float64),
             model_version=pl.lit(self.version),
             reasons=pl.lit([], dtype=REASONS),
         )
-        hot = np.flatnonzero(prob >= self.explain_threshold) if explain else np.empty(0, int)
+        hot = np.flatnonzero(own & (prob >= self.explain_threshold) & explain)
         if hot.size:
             why = self.explain(features[hot])
             scored = (

@@ -34,6 +34,7 @@ from services.model.calibration import Isotonic
 from services.model.inputs import INPUT_COLUMNS, matrix
 from services.model.labels import HeadsUpSpec, LabelSpec, heads_up_label, label
 from services.model.metrics import test_metrics
+from services.model.sources import RatioFallback
 from services.model.split import Split, part, time_split
 from shared.features import FEATURE_SCHEMA
 
@@ -44,6 +45,8 @@ TICK_MS = 5 * 60_000  # the ingest tick
 class TrainConfig:
     label: LabelSpec = field(default_factory=LabelSpec)
     heads_up: HeadsUpSpec | None = field(default_factory=HeadsUpSpec)  # None: 24 h only
+    # Sources the model is not fit for, scored by a growth ratio (`sources`); None: none.
+    source_fallback: RatioFallback | None = field(default_factory=RatioFallback)
     warm_up_ms: int = 6 * 3_600_000  # a log's first hours: its windows are still filling
     max_rows_per_run: int = 500_000  # thinned to the finest tick step that fits
     valid_fraction: float = 0.3
@@ -232,10 +235,15 @@ def train_rows(
         "source": source,
         "training_seeds": sorted(set(training_seeds or [])),
         "data_fingerprint": fp,
-        "config": {k: v for k, v in asdict(cfg).items() if k not in ("label", "heads_up")},
+        "config": {
+            k: v
+            for k, v in asdict(cfg).items()
+            if k not in ("label", "heads_up", "source_fallback")
+        },
         "metrics": report,
         "calibration": calibration.as_dict(),
         "horizons": {horizons.HEADS_UP: heads_up_entry} if heads_up_entry else {},
+        "source_fallback": cfg.source_fallback.as_dict() if cfg.source_fallback else None,
         "libraries": {
             "lightgbm": lgb.__version__,
             "scikit-learn": sklearn.__version__,

@@ -147,3 +147,47 @@ def test_training_progress_ends_where_boosting_ended(trained, capsys) -> None:
     fit(rows, cfg, progress=True)
     out = " ".join(capsys.readouterr().out.split())
     assert "3/3" in out and "boosting: all 3 rounds" in out and "stopped early" not in out
+
+
+def test_one_version_holds_both_horizons(trained) -> None:
+    meta = registry.read_metadata(trained.good)
+    entry = meta["horizons"]["72h"]
+    assert entry["label"]["horizon_ms"] == 72 * 3_600_000
+    assert (trained.good / entry["model_file"]).read_text().startswith("tree")
+    assert entry["split"]["horizon_ms"] == entry["label"]["within_ms"] + 2 * 86_400_000
+    scorer = registry.load_version(trained.good)
+    scores = scorer.score(trained.features)
+    p72 = scores["probability_72h"]
+    assert p72.null_count() == 0 and p72.is_between(0, 1).all()
+    # Viral within 72 h includes viral within 24 h: on rows both models know well, the
+    # heads-up probability is the larger one.
+    both = scores.filter(pl.col("probability") >= 0.5)
+    assert both.height > 0 and (both["probability_72h"] >= 0.5).mean() > 0.9
+    test = pl.read_parquet(trained.good / "test.parquet")
+    known = test.filter(pl.col("label_heads_up").is_not_null())
+    assert (known["label_heads_up"] >= known["label"]).all()
+
+
+def test_daily_counter_rows_are_scored_by_the_growth_ratio(trained) -> None:
+    scorer = registry.load_version(trained.good)
+    assert scorer.fallback is not None
+    rows = trained.features.filter(pl.col("hours_since_first_seen") > 72).head(200)
+    quiet = dict.fromkeys([c for c in rows.columns if c.endswith(("_7d", "_24h", "_6h"))], 0.0)
+    counter = rows.with_columns(  # views only; the day's count arrived within the last 6 h
+        **{c: pl.lit(v) for c, v in quiet.items()},
+        view_7d=pl.lit(7_000.0),
+        events_7d=pl.lit(7_000.0),
+        view_24h=pl.lit(6_000.0),
+        events_24h=pl.lit(6_000.0),
+        view_6h=pl.lit(6_000.0),
+        events_6h=pl.lit(6_000.0),
+    )
+    fallback = scorer.fallback
+    assert fallback.rows(counter).all() and not fallback.rows(rows).any()
+    scores = scorer.score(counter)
+    # A day 6x the earlier days: at or above the confident threshold (5x), no reasons.
+    assert (scores["probability"] >= fallback.threshold).all()
+    assert (scores["probability_72h"] >= fallback.heads_up_threshold).all()
+    assert scores["reasons"].list.len().max() == 0
+    scorer.fallback = None  # the model alone scores them as it would any row
+    assert not np.allclose(scorer.score(counter)["probability"], scores["probability"])
