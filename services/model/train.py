@@ -167,7 +167,13 @@ def fit(
             valid_sets=[dvalid],
             valid_names=["valid"],
             callbacks=[
-                lgb.early_stopping(cfg.early_stopping_rounds, verbose=False),
+                # On the log loss alone: the callback ignores the `first_metric_only`
+                # parameter and, by default, stops when any metric stalls. Average
+                # precision stalls within rounds while the log loss still falls, so
+                # models kept 2 rounds and their probabilities never reached the threshold.
+                lgb.early_stopping(
+                    cfg.early_stopping_rounds, first_metric_only=True, verbose=False
+                ),
                 count_round,
             ],
         )
