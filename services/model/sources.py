@@ -27,6 +27,7 @@ from services.model.baseline import (
 )
 from services.model.labels import interactions
 from shared.scores import ALERT_THRESHOLD, HEADS_UP_THRESHOLD
+from shared.settings import AlertSettings
 
 DAILY_COUNTER = (
     (interactions("7d") == 0)
@@ -48,11 +49,20 @@ class RatioFallback:
     min_events_24h: float = COLD_START_MIN_EVENTS_24H
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "source": "daily view counters"}
+        """What a version stores: the ratios, not the thresholds (the deployment's)."""
+        kept = {k: v for k, v in asdict(self).items() if "threshold" not in k}
+        return {**kept, "source": "daily view counters"}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RatioFallback:
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+        """The stored ratios at the live alert thresholds (`PANTAU_ALERT_*`), so each tier
+        alerts exactly when the growth reaches its ratio."""
+        alerts = AlertSettings()
+        stored = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        stored |= {"threshold": alerts.threshold}
+        if alerts.headsup_threshold is not None:
+            stored |= {"heads_up_threshold": alerts.headsup_threshold}
+        return cls(**stored)
 
     def rows(self, features: pl.DataFrame) -> np.ndarray:
         """Which rows come from a daily counter."""

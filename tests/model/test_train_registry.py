@@ -14,7 +14,8 @@ from _lean import run_lean
 from services.model import registry
 from services.model.calibration import expected_calibration_error
 from services.model.inputs import INPUT_COLUMNS
-from services.model.train import TrainConfig, fit, labelled, train_from_frames
+from services.model.labels import HeadsUpSpec
+from services.model.train import TrainConfig, fit, labelled, train_from_frames, train_rows
 from shared.scores import SCORE_SCHEMA
 
 pytestmark = pytest.mark.slow
@@ -149,23 +150,27 @@ def test_training_progress_ends_where_boosting_ended(trained, capsys) -> None:
     assert "3/3" in out and "boosting: all 3 rounds" in out and "stopped early" not in out
 
 
-def test_one_version_holds_both_horizons(trained) -> None:
+def test_one_version_holds_both_horizons(trained, tmp_path) -> None:
+    # Two weeks of `small` are short for a 96 h look-ahead split: the default heads-up
+    # (within 48 h) may have no viral rows in a part and says so; 12 h fits.
     meta = registry.read_metadata(trained.good)
     entry = meta["horizons"]["72h"]
-    assert entry["label"]["horizon_ms"] == 72 * 3_600_000
-    assert (trained.good / entry["model_file"]).read_text().startswith("tree")
+    assert "model_file" in entry or entry["skipped"]
+    cfg = TrainConfig(heads_up=HeadsUpSpec(within_ms=12 * 3_600_000))
+    rows = labelled(trained.features, "small-3", cfg)
+    version = train_rows(rows, tmp_path, {"kind": "test"}, [3], cfg, progress=False)
+    entry = registry.read_metadata(version)["horizons"]["72h"]
+    assert entry["label"]["horizon_ms"] == 36 * 3_600_000
+    assert (version / entry["model_file"]).read_text().startswith("tree")
     assert entry["split"]["horizon_ms"] == entry["label"]["within_ms"] + 2 * 86_400_000
-    scorer = registry.load_version(trained.good)
-    scores = scorer.score(trained.features)
+    scores = registry.load_version(version).score(trained.features)
     p72 = scores["probability_72h"]
     assert p72.null_count() == 0 and p72.is_between(0, 1).all()
-    # Viral within 72 h includes viral within 24 h: on rows both models know well, the
-    # heads-up probability is the larger one.
-    both = scores.filter(pl.col("probability") >= 0.5)
-    assert both.height > 0 and (both["probability_72h"] >= 0.5).mean() > 0.9
-    test = pl.read_parquet(trained.good / "test.parquet")
+    test = pl.read_parquet(version / "test.parquet")
     known = test.filter(pl.col("label_heads_up").is_not_null())
-    assert (known["label_heads_up"] >= known["label"]).all()
+    # Viral within the longer horizon includes viral within 24 h.
+    assert known.height > 0 and (known["label_heads_up"] >= known["label"]).all()
+    assert p72.mean() > scores["probability"].mean()
 
 
 def test_daily_counter_rows_are_scored_by_the_growth_ratio(trained) -> None:
