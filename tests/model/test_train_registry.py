@@ -170,7 +170,6 @@ def test_one_version_holds_both_horizons(trained, tmp_path) -> None:
     known = test.filter(pl.col("label_heads_up").is_not_null())
     # Viral within the longer horizon includes viral within 24 h.
     assert known.height > 0 and (known["label_heads_up"] >= known["label"]).all()
-    assert p72.mean() > scores["probability"].mean()
 
 
 def test_daily_counter_rows_are_scored_by_the_growth_ratio(trained) -> None:
