@@ -177,15 +177,9 @@ def test_daily_counter_rows_are_scored_by_the_growth_ratio(trained) -> None:
     assert scorer.fallback is not None
     rows = trained.features.filter(pl.col("hours_since_first_seen") > 72).head(200)
     quiet = dict.fromkeys([c for c in rows.columns if c.endswith(("_7d", "_24h", "_6h"))], 0.0)
-    counter = rows.with_columns(  # views only; the day's count arrived within the last 6 h
-        **{c: pl.lit(v) for c, v in quiet.items()},
-        view_7d=pl.lit(7_000.0),
-        events_7d=pl.lit(7_000.0),
-        view_24h=pl.lit(6_000.0),
-        events_24h=pl.lit(6_000.0),
-        view_6h=pl.lit(6_000.0),
-        events_6h=pl.lit(6_000.0),
-    )
+    day = {"view_7d": 7_000.0, "events_7d": 7_000.0}  # views only; the day's count
+    day |= {f"{a}_{w}": 6_000.0 for a in ("view", "events") for w in ("24h", "6h")}
+    counter = rows.with_columns(**{c: pl.lit(v) for c, v in (quiet | day).items()})
     fallback = scorer.fallback
     assert fallback.rows(counter).all() and not fallback.rows(rows).any()
     scores = scorer.score(counter)
