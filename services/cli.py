@@ -6,7 +6,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -182,6 +182,13 @@ def replay(
     typer.echo(replayed.describe())
 
 
+def _shaped(cfg: Any, shapes: str | None) -> Any:
+    """`cfg` with its viral rises limited to the comma-separated shape families."""
+    from services.simulator import with_shapes
+
+    return with_shapes(cfg, tuple(s.strip() for s in shapes.split(",")) if shapes else None)
+
+
 @app.command()
 def simulate(
     scenario: Annotated[str, typer.Option(help="small, standard or hard")] = "small",
@@ -190,13 +197,17 @@ def simulate(
     products: Annotated[
         int | None, typer.Option(help="catalogue size instead of the preset's")
     ] = None,
+    shapes: Annotated[
+        str | None,
+        typer.Option(help="viral rises only of these shape families, comma-separated"),
+    ] = None,
 ) -> None:
     """Write simulated engagement events (events.ndjson) and their truth (truth.json)."""
     from services.simulator import simulate as run
     from services.simulator import with_products
 
     try:
-        cfg = with_products(scenario, products)
+        cfg = _shaped(with_products(scenario, products), shapes)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     summary = run(cfg, seed, out)
@@ -231,6 +242,10 @@ def evaluate(
     min_events: Annotated[
         float, typer.Option(help="with --events: growth baselines need this many events a day")
     ] = 0.0,
+    shapes: Annotated[
+        str | None,
+        typer.Option(help="viral rises only of these shape families, comma-separated"),
+    ] = None,
 ) -> None:
     """Lead time, precision and false alerts of the model and baselines on a held-out run,
     or on your own labelled events (--events, --truth)."""
@@ -248,7 +263,7 @@ def evaluate(
                 events, truth, json_path, model, min_events, work, partitions, progress=True
             )
         else:
-            cfg = with_products(scenario, products)
+            cfg = _shaped(with_products(scenario, products), shapes)
             out = run_evaluation(
                 cfg, seed, json_path, model, tune_seed, work, partitions, progress=True
             )
@@ -275,6 +290,10 @@ def train(
         int | None, typer.Option(help="simulated catalogue size instead of the preset's")
     ] = None,
     partitions: Annotated[int, typer.Option(help="partitions to route simulated products to")] = 4,
+    shapes: Annotated[
+        str | None,
+        typer.Option(help="viral rises only of these shape families, comma-separated"),
+    ] = None,
 ) -> None:
     """Train a LightGBM trend model with calibrated probabilities; register a new version."""
     from services import training
@@ -292,7 +311,7 @@ def train(
                 raise typer.BadParameter(
                     f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}"
                 )
-            cfg = with_products(scenario, products)
+            cfg = _shaped(with_products(scenario, products), shapes)
             directory = training.train_from_scenario(
                 cfg, seed or [1], out, work=work, partitions=partitions
             )

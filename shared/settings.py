@@ -20,7 +20,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.scores import ALERT_THRESHOLD
+from shared.scores import ALERT_THRESHOLD, HEADS_UP_REARM_BELOW, HEADS_UP_THRESHOLD
 
 
 class KafkaSettings(BaseSettings):
@@ -82,6 +82,17 @@ class AlertSettings(BaseSettings):
     )
     cooldown_ms: int = Field(
         24 * 3_600_000, ge=0, description="event time between two alerts of one product"
+    )
+
+    headsup_threshold: float | None = Field(
+        HEADS_UP_THRESHOLD,
+        ge=0,
+        le=1,
+        description="72 h probability at or above which a product gets a heads-up (bersiap); "
+        "empty: no heads-up tier",
+    )
+    headsup_rearm_below: float = Field(
+        HEADS_UP_REARM_BELOW, ge=0, description="a product gets another heads-up only after this"
     )
 
     @field_validator("rearm_below")

@@ -38,6 +38,7 @@ def _score_rows(
         probability=probability,
         model_version=pl.lit(version),
         reasons=pl.lit([], dtype=SCORE_SCHEMA["reasons"]),
+        probability_72h=pl.lit(None, pl.Float64),
     ).select(SCORE_SCHEMA.keys())
 
 

@@ -85,6 +85,7 @@ def _method_report(
         "tuned_on_seed": train.seed if tuned else None,
         "overall": result["overall"],
         "per_decoy_kind": result["per_decoy_kind"],
+        **({"per_tier": result["per_tier"]} if "per_tier" in result else {}),
         "tuning_sweep": train_sweep,
         "evaluation_sweep": sweep_points(results),
         "seconds": round(time.perf_counter() - started, 2),

@@ -12,6 +12,7 @@ replays through the live cores (orchestration, a layer above this one).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import platform
@@ -27,10 +28,12 @@ import polars as pl
 import sklearn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from services.model import horizons
 from services.model.calibration import Isotonic
 from services.model.inputs import INPUT_COLUMNS, matrix
-from services.model.labels import LabelSpec, label
+from services.model.labels import HeadsUpSpec, LabelSpec, heads_up_label, label
 from services.model.metrics import test_metrics
+from services.model.sources import RatioFallback
 from services.model.split import Split, part, time_split
 from shared.columns import column_min
 from shared.features import FEATURE_SCHEMA
@@ -41,6 +44,9 @@ TICK_MS = 5 * 60_000  # the ingest tick
 @dataclass(frozen=True)
 class TrainConfig:
     label: LabelSpec = field(default_factory=LabelSpec)
+    heads_up: HeadsUpSpec | None = field(default_factory=HeadsUpSpec)  # None: 24 h only
+    # Sources the model is not fit for, scored by a growth ratio (`sources`); None: none.
+    source_fallback: RatioFallback | None = field(default_factory=RatioFallback)
     warm_up_ms: int = 6 * 3_600_000  # a log's first hours: its windows are still filling
     max_rows_per_run: int = 500_000  # thinned to the finest tick step that fits
     valid_fraction: float = 0.3
@@ -78,6 +84,8 @@ def rounds_summary(rounds: int, best: int, cfg: TrainConfig) -> str:
 def labelled(features: pl.DataFrame, run: str, cfg: TrainConfig) -> pl.DataFrame:
     """One run's rows with labels, thinned by whole ticks, unlabelled rows dropped."""
     rows = label(features, cfg.label)
+    if cfg.heads_up is not None:
+        rows = heads_up_label(rows, dataclasses.replace(cfg.heads_up, base=cfg.label))
     step = TICK_MS * max(1, -(-features.height // cfg.max_rows_per_run))
     warm = (column_min(features["tick_ms"], int) or 0) + cfg.warm_up_ms
     return rows.filter(
@@ -107,12 +115,12 @@ def _downsample(train: pl.DataFrame, cfg: TrainConfig) -> pl.DataFrame:
 
 
 def fit(
-    rows: pl.DataFrame, cfg: TrainConfig, progress: bool = True
+    rows: pl.DataFrame, cfg: TrainConfig, progress: bool = True, lookahead_ms: int | None = None
 ) -> tuple[lgb.Booster, Isotonic, Split, dict[str, Any]]:
-    """Booster, calibration, the split and test metrics from labelled rows of every run."""
-    split = time_split(
-        rows["tick_ms"], cfg.label.lookahead_ms, cfg.valid_fraction, cfg.test_fraction
-    )
+    """Booster, calibration, the split and test metrics from labelled rows of every run
+    (`lookahead_ms`: of the label in `label`, when it is not `cfg.label`)."""
+    lookahead_ms = lookahead_ms or cfg.label.lookahead_ms
+    split = time_split(rows["tick_ms"], lookahead_ms, cfg.valid_fraction, cfg.test_fraction)
     train, valid, test = (part(rows, split, n) for n in ("train", "valid", "test"))
     for name, frame in (("train", train), ("validation", valid), ("test", test)):
         if frame.height == 0 or frame["label"].sum() == 0:
@@ -159,7 +167,13 @@ def fit(
             valid_sets=[dvalid],
             valid_names=["valid"],
             callbacks=[
-                lgb.early_stopping(cfg.early_stopping_rounds, verbose=False),
+                # On the log loss alone: the callback ignores the `first_metric_only`
+                # parameter and, by default, stops when any metric stalls. Average
+                # precision stalls within rounds while the log loss still falls, so
+                # models kept 2 rounds and their probabilities never reached the threshold.
+                lgb.early_stopping(
+                    cfg.early_stopping_rounds, first_metric_only=True, verbose=False
+                ),
                 count_round,
             ],
         )
@@ -197,6 +211,9 @@ def train_rows(
     """Fit on labelled rows (from `labelled`) and write a new version under `out`."""
     cfg = cfg or TrainConfig()
     booster, calibration, split, report = fit(rows, cfg, progress)
+    heads_up, heads_up_entry = (
+        horizons.fit_heads_up(rows, cfg, progress) if cfg.heads_up else (None, None)
+    )
     created = datetime.now(UTC)
     fp = fingerprint(rows)
     version, n = f"v{created:%Y%m%dT%H%M%S}-{fp[:6]}", 1
@@ -207,8 +224,10 @@ def train_rows(
     directory = Path(out) / version
     directory.mkdir()
     booster.save_model(str(directory / "model.txt"))
+    horizons.save(directory, heads_up)
     test = part(rows, split, "test")
-    test.select(*[c for c in FEATURE_SCHEMA if c in test.columns], "label").write_parquet(
+    labels = [c for c in ("label", "label_heads_up") if c in test.columns]
+    test.select(*[c for c in FEATURE_SCHEMA if c in test.columns], *labels).write_parquet(
         directory / "test.parquet", compression="zstd"
     )
     metadata = {
@@ -222,9 +241,15 @@ def train_rows(
         "source": source,
         "training_seeds": sorted(set(training_seeds or [])),
         "data_fingerprint": fp,
-        "config": {k: v for k, v in asdict(cfg).items() if k != "label"},
+        "config": {
+            k: v
+            for k, v in asdict(cfg).items()
+            if k not in ("label", "heads_up", "source_fallback")
+        },
         "metrics": report,
         "calibration": calibration.as_dict(),
+        "horizons": {horizons.HEADS_UP: heads_up_entry} if heads_up_entry else {},
+        "source_fallback": cfg.source_fallback.as_dict() if cfg.source_fallback else None,
         "libraries": {
             "lightgbm": lgb.__version__,
             "scikit-learn": sklearn.__version__,
