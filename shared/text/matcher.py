@@ -36,6 +36,23 @@ MATCH_SCHEMA: dict[str, pl.DataType] = {
 THRESHOLD = 0.85
 FUZZY_CUTOFF = 0.8
 MIN_FUZZY_CHARS = 4  # shorter words differ by one letter too easily (tas/tes, jar/jam)
+# Left out of names: words that join a name's parts but are not said in posts. Other stop
+# words stay, since for terms they are noise but in a name they name ("Lampu Tidur Bulan").
+FUNCTION_WORDS = (
+    "dan",
+    "di",
+    "ke",
+    "dari",
+    "untuk",
+    "dengan",
+    "yang",
+    "atau",
+    "and",
+    "for",
+    "of",
+    "with",
+    "the",
+)
 _CACHE_MAX = 500_000
 
 
@@ -69,14 +86,13 @@ class Matcher:
 
     def _signatures(self, phrases: list[tuple[str, str]]) -> pl.DataFrame:
         """(sig, product_id, word, size): one row per distinct word of each signature."""
-        stop = self.normaliser.lexicon.stop_words
         tokens = self.normaliser.tokens(pl.Series([t for _, t in phrases], dtype=pl.String))
         words = (
             tokens.with_columns(
                 product_id=pl.Series([pid for pid, _ in phrases]).gather(tokens["row"])
             )
-            .with_columns(stop=pl.col("word").is_in(list(stop)))
-            # A name made only of stop words keeps them; otherwise they are left out.
+            .with_columns(stop=pl.col("word").is_in(FUNCTION_WORDS))
+            # A name made only of function words keeps them; otherwise they are left out.
             .filter(~pl.col("stop") | pl.col("stop").all().over("row"))
             .group_by("row", maintain_order=True)
             .agg(pl.first("product_id"), pl.col("word").unique().sort())
