@@ -37,11 +37,14 @@ def post_terms(
     if tokens.height == 0:
         return pl.DataFrame(schema=TERMS_SCHEMA)
     is_stop = pl.col("word").is_in(stop) | pl.col("word").str.contains(r"^\d+$")
-    # A run id that changes at every stop word and every segment boundary.
+    # A run id that changes at every stop word, segment boundary and post.
+    starts = (
+        pl.col("stop")
+        | (pl.col("seg") != pl.col("seg").shift(1))
+        | (pl.col("row") != pl.col("row").shift(1))
+    ).fill_null(True)
     runs = (
-        tokens.with_columns(stop=is_stop)
-        .with_columns(run=(pl.col("stop") | (pl.col("seg") != pl.col("seg").shift(1))).cum_sum())
-        .filter(~pl.col("stop"))
+        tokens.with_columns(stop=is_stop).with_columns(run=starts.cum_sum()).filter(~pl.col("stop"))
     )
     grams = []
     for n in range(1, max_words + 1):
