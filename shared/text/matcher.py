@@ -81,6 +81,9 @@ class Matcher:
         self.normaliser = Normaliser(named["word"].unique().to_list())
         phrases += [(p.product_id, f"#{tag}") for p in catalogue.products for tag in p.hashtags]
         self.signatures = self._signatures(phrases)
+        self.signature_info = self.signatures.group_by("sig").agg(
+            pl.first("product_id"), pl.first("size"), pl.col("word").sort().alias("words")
+        )
         self.vocabulary: list[str] = self.signatures["word"].unique().sort().to_list()
         self._known: dict[str, tuple[str, float] | None] = {w: (w, 1.0) for w in self.vocabulary}
 
@@ -125,39 +128,38 @@ class Matcher:
             if s >= cutoff:
                 self._known[w] = (candidates[j], float(s) / 100)
 
-    def _word_map(self, words: pl.Series) -> pl.DataFrame:
-        """(word, canon, similarity) for the batch's words that name a vocabulary word."""
-        distinct = words.unique().to_list()
-        self._closest(distinct)
-        hits = [(w, k) for w in distinct if (k := self._known[w]) is not None]
+    def _token_map(self, tokens: pl.Series) -> pl.DataFrame:
+        """(token, canon, similarity) for the batch's tokens whose words name vocabulary
+        words; a token that expands ("#tasanyaman") has a row per word."""
+        distinct = tokens.unique().to_list()
+        words = self.normaliser.words_of(distinct)
+        self._closest(list({w for ws in words for w in ws}))
+        known = self._known
+        hits = [
+            (t, k) for t, ws in zip(distinct, words, strict=True) for w in ws if (k := known.get(w))
+        ]
         return pl.DataFrame(
             {
-                "word": [w for w, _ in hits],
+                "token": [t for t, _ in hits],
                 "canon": [k[0] for _, k in hits],
                 "similarity": [k[1] for _, k in hits],
             },
-            schema={"word": pl.String, "canon": pl.String, "similarity": pl.Float32},
+            schema={"token": pl.String, "canon": pl.String, "similarity": pl.Float32},
         )
 
     def match(self, texts: pl.Series) -> pl.DataFrame:
         """Every (row, product_id, score) with score ≥ threshold; `row` is the text's position."""
-        tokens = self.normaliser.tokens(texts)
-        if tokens.height == 0 or self.signatures.height == 0:
+        if texts.len() == 0 or self.signatures.height == 0:
             return empty_matches()
+        tokens = self.normaliser.raw_tokens(texts)
         found = (
-            tokens.select("row", "word")
-            .join(self._word_map(tokens["word"]), on="word")
+            tokens.join(self._token_map(tokens["token"]), on="token")
             .group_by("row", "canon")
             .agg(pl.max("similarity"))
             .join(self.signatures, left_on="canon", right_on="word")
             .group_by("row", "sig")
-            .agg(
-                pl.first("product_id"),
-                pl.first("size"),
-                pl.len().alias("present"),
-                pl.mean("similarity").alias("score"),
-                pl.col("canon").sort().alias("words"),
-            )
+            .agg(pl.len().alias("present"), pl.mean("similarity").alias("score"))
+            .join(self.signature_info, on="sig")
             .filter((pl.col("present") == pl.col("size")) & (pl.col("score") >= self.threshold))
         )
         if found.height == 0:

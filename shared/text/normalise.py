@@ -46,7 +46,7 @@ def _text_level(texts: pl.Expr) -> pl.Expr:
         .str.replace_all(r"\b(\p{L}{2,})2\b", "$1 $1")
         .str.replace_all(r"#([\w]+)", " | #$1 | ")
         .str.replace_all(r"[.,!?;:()\[\]{}\"\n\r/]+", " | ")
-        .str.replace_all(r"[^\p{L}\p{N}#|\s]+", " ")
+        .str.replace_all(r"[^\p{L}\p{N}#|]+", " ")
     )
 
 
@@ -108,19 +108,29 @@ class Normaliser:
                 words.extend(self.word(piece))
         return (*words, BOUNDARY)
 
-    def _token_map(self, tokens: pl.Series) -> pl.DataFrame:
-        """(token, word) rows, several per token when it expands, in the words' order."""
-        distinct = tokens.unique().to_list()
+    def words_of(self, distinct: list[str]) -> list[tuple[str, ...]]:
+        """The normal words of each distinct token, from the cache where known."""
         if len(self._cache) > _CACHE_MAX:
             self._cache.clear()
         cache = self._cache
+        out = []
         for token in distinct:
-            if token not in cache:
-                cache[token] = self.token_words(token)
-        pairs = [(t, w) for t in distinct for w in cache[t]]
-        return pl.DataFrame(
-            {"token": [t for t, _ in pairs], "word": [w for _, w in pairs]},
-            schema={"token": pl.String, "word": pl.String},
+            words = cache.get(token)
+            if words is None:
+                words = cache[token] = self.token_words(token)
+            out.append(words)
+        return out
+
+    def raw_tokens(self, texts: pl.Series) -> pl.DataFrame:
+        """(row, token) in order: the text level of normalisation, before the token map."""
+        frame = pl.DataFrame({"text": texts.cast(pl.String)})
+        return (
+            frame.select(
+                pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
+                _text_level(pl.col("text")).str.split(" ").alias("token"),
+            )
+            .explode("token")
+            .filter(pl.col("token") != "")
         )
 
     def tokens(self, texts: pl.Series) -> pl.DataFrame:
@@ -128,16 +138,18 @@ class Normaliser:
         `seg` numbers the text's segments (between punctuation, around each hashtag)."""
         if texts.len() == 0:
             return pl.DataFrame(schema=TOKENS_SCHEMA)
-        raw = (
-            pl.DataFrame({"text": texts.cast(pl.String)})
-            .select(
-                pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
-                _text_level(pl.col("text")).str.extract_all(r"\S+").alias("token"),
-            )
-            .explode("token")
-            .drop_nulls("token")
+        raw = self.raw_tokens(texts)
+        distinct = raw["token"].unique().to_list()
+        pairs = [
+            (t, w)
+            for t, words in zip(distinct, self.words_of(distinct), strict=True)
+            for w in words
+        ]
+        token_map = pl.DataFrame(
+            {"token": [t for t, _ in pairs], "word": [w for _, w in pairs]},
+            schema={"token": pl.String, "word": pl.String},
         )
-        mapped = raw.join(self._token_map(raw["token"]), on="token", maintain_order="left")
+        mapped = raw.join(token_map, on="token", maintain_order="left")
         boundary = pl.col("word") == BOUNDARY
         return (
             mapped.with_columns(seg=boundary.cum_sum().over("row").cast(pl.UInt32))
