@@ -25,6 +25,7 @@ MAX_WORDS = 3
 MAX_SHARE = 0.5
 MIN_POSTS = 20
 MIN_CHARS = 3  # a single word shorter than this is never a term
+_TERM = r"^[a-z0-9 ]{1,100}$"
 TERMS_SCHEMA: dict[str, pl.DataType] = {"row": pl.UInt32(), "term": pl.String()}
 
 
@@ -53,7 +54,9 @@ def post_terms(
             runs.select("row", pl.concat_str(parts, separator=" ").alias("term")).drop_nulls("term")
         )
     terms = pl.concat(grams).filter(
-        pl.col("term").str.contains(" ") | (pl.col("term").str.len_chars() >= MIN_CHARS)
+        (pl.col("term").str.contains(" ") | (pl.col("term").str.len_chars() >= MIN_CHARS))
+        # A term must fit an event's product_id (ASCII, at most 128 with its prefix).
+        & pl.col("term").str.contains(_TERM)
     )
     return terms.unique(maintain_order=True).select(
         pl.col(n).cast(t) for n, t in TERMS_SCHEMA.items()
@@ -84,4 +87,6 @@ def drop_common(
 
 
 def term_product_id(term: pl.Expr) -> pl.Expr:
-    return pl.lit(TERM_PREFIX) + term
+    """`term:` and the term's words joined by `-` (ids hold no spaces; normal words hold
+    no `-`, so the id reads back as the term)."""
+    return pl.lit(TERM_PREFIX) + term.str.replace_all(" ", "-", literal=True)
