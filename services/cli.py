@@ -192,6 +192,10 @@ def simulate(
     products: Annotated[
         int | None, typer.Option(help="catalogue size instead of the preset's")
     ] = None,
+    text: Annotated[
+        bool,
+        typer.Option(help="events carry post text; also write catalogue.csv (docs/text.md)"),
+    ] = False,
 ) -> None:
     """Write simulated engagement events (events.ndjson) and their truth (truth.json)."""
     from services.simulator import simulate as run
@@ -201,7 +205,7 @@ def simulate(
         cfg = with_products(scenario, products)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    summary = run(cfg, seed, out)
+    summary = run(cfg, seed, out, text=text)
     typer.echo(summary)
 
 
