@@ -8,7 +8,7 @@ only names, aliases or keywords the catalogue lists can match.
 
 Typos are forgiven word by word: a post word that is not in the catalogue's vocabulary
 takes its closest vocabulary word by RapidFuzz's normalised Indel similarity when that
-is at least `fuzzy_cutoff` (kripik → keripik 0.92, sambel → sambal 0.83). A signature's
+is at least `fuzzy_cutoff` (anyamn → anyaman 0.92, pisng → pisang 0.91). A signature's
 score is the mean similarity of its words, so one typo in a three-word name passes
 where the same typo in a one-word name does not; a match needs `threshold`.
 
