@@ -107,8 +107,9 @@ def term_lead(
     names = counts["term"].unique().sort()
     if term not in names.to_list():
         return TermLead(term, None, peak_ms, None, None)
-    first_hour = int(posts["ts_ms"].min() // HOUR_MS)  # type: ignore[operator]
-    hours = int(posts["ts_ms"].max() // HOUR_MS) - first_hour + 1  # type: ignore[operator]
+    span = posts.select(pl.col("ts_ms").min().alias("lo"), pl.col("ts_ms").max().alias("hi"))
+    first_hour = int(span["lo"].item()) // HOUR_MS
+    hours = int(span["hi"].item()) // HOUR_MS - first_hour + 1
     grid = np.zeros((len(names), hours + 1))
     index = counts.join(names.to_frame("term").with_row_index("i"), on="term")
     np.add.at(

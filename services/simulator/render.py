@@ -195,7 +195,7 @@ class Renderer:
             .then(pl.concat_str([pl.lit("cnt-"), col("product"), pl.lit(f"-{hour_ms}")]))
             .otherwise(pl.concat_str([col("prefix"), pl.lit("-"), col("id")]))
         )
-        optional = [
+        optional: list[pl.Expr] = [
             pl.when(col("counter")).then(_field("count", col("count"), quoted=False)),
             pl.when(col("has_creator")).then(_field("creator_id", col("creator"))),
             pl.when(col("has_region")).then(_field("region", col("region"))),
