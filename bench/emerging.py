@@ -5,7 +5,11 @@
 Each seed's run is simulated with post text (`pantau simulate --text`) under var/bench,
 then measured by services/evaluation/text.py: precision and recall of the matcher over
 the run's distinct posts against its catalogue.csv, and how many hours before its peak
-the emerging product's term first ranks among the 10 fastest-growing terms.
+the emerging product's term first ranks among the 10 fastest-growing terms. With
+`--replay`, the run's events are also turned into the product and term events a
+connector with the catalogue would send and replayed through the live cores (`pantau
+replay`, its default scorer): the first alert on the emerging term, and how many alerts
+terms raise in all (minutes per run on a busy machine).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from pathlib import Path
 
 import orjson
 
-from services.evaluation.text import evaluate_text
+from services.evaluation.text import evaluate_text, model_lead
 from services.simulator import simulate
 from shared.catalogue import read_catalogue_csv
 
@@ -32,6 +36,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--work", type=Path, default=Path("var/bench/text"))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--replay", action="store_true")
     args = parser.parse_args()
     runs = []
     for seed in args.seeds:
@@ -40,7 +45,10 @@ def main() -> None:
             simulate(args.scenario, seed, out, progress=False, text=True)
         truth = orjson.loads((out / "truth.json").read_bytes())
         catalogue = read_catalogue_csv(out / "catalogue.csv", version=1)
-        runs.append({"seed": seed, **evaluate_text(out, catalogue, truth)})
+        result = {"seed": seed, **evaluate_text(out, catalogue, truth)}
+        if args.replay:
+            result["replay"] = model_lead(out, catalogue, truth)
+        runs.append(result)
     leads = [r["emerging"]["lead_h"] for r in runs]
     result = {
         "scenario": args.scenario,

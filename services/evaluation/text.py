@@ -21,6 +21,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from services.sources.counters import EVENT_FIELDS
+from services.sources.posts import PostText, targets
+from services.sources.snapshots import stable_ids
 from shared.catalogue import Catalogue
 from shared.schema import Lines, decode_lines
 from shared.text.matcher import Matcher
@@ -33,7 +36,8 @@ _TEXT = r'"text":"((?:[^"\\]|\\.)*)"'
 
 
 def read_posts(path: Path) -> pl.DataFrame:
-    """(ts_ms, product_id, count, text) of the valid events of an NDJSON file that carry text."""
+    """The valid events of an NDJSON file that carry text: (event_id, ts_ms, platform,
+    product_id, action, count, creator_id, region, text)."""
     data = path.read_bytes()
     lines, _ = Lines.of([data])
     events = decode_lines(lines).events
@@ -41,7 +45,14 @@ def read_posts(path: Path) -> pl.DataFrame:
     text = raw.gather(events["line_no"]).str.extract(_TEXT, 1)
     return (
         events.select(
-            "ts_ms", "product_id", pl.col("count").fill_null(1).cast(pl.Int64).alias("count")
+            "event_id",
+            "ts_ms",
+            "platform",
+            "product_id",
+            "action",
+            pl.col("count").fill_null(1).cast(pl.Int64).alias("count"),
+            "creator_id",
+            "region",
         )
         .with_columns(text=text.str.replace_all(r"\\(.)", "$1"))
         .drop_nulls("text")
@@ -132,6 +143,76 @@ def term_lead(
         return TermLead(term, None, peak_ms, None, rank_at_peak)
     surfaced_ms = (first_hour + int(hits[0]) + 1) * HOUR_MS  # the end of that hour
     return TermLead(term, surfaced_ms, peak_ms, (peak_ms - surfaced_ms) / HOUR_MS, rank_at_peak)
+
+
+def text_events(posts: pl.DataFrame, text: PostText) -> pl.DataFrame:
+    """The run's events as a connector with a catalogue would send them: each event counts
+    for the catalogue products its text names (else `sim:<simulated product>`, as an
+    unmatched video keeps its own id) and for its terms (services/sources/posts.py).
+
+    Targets are found once per distinct (product, text, WIB day), the posts of that day
+    for the noise rule, and joined back to the events."""
+    day = ((pl.col("ts_ms") + _WIB_MS) // (24 * HOUR_MS)).alias("day")
+    posts = posts.with_columns(day)
+    distinct = (
+        posts.select(pl.col("product_id").alias("item_id"), "text", "day")
+        .unique(maintain_order=True)
+        .with_row_index("row")
+    )
+    rows = distinct.select(
+        "row",
+        pl.lit("sim").alias("source"),
+        "item_id",
+        (pl.lit("sim:") + pl.col("item_id")).alias("product_id"),
+        pl.lit(None, pl.String).alias("category"),
+        pl.lit(None, pl.String).alias("product_name"),
+        "text",
+        (pl.col("day") * 24 * HOUR_MS - _WIB_MS).alias("observed_ms"),
+    )
+    found = targets(rows, text).join(
+        distinct.select(pl.col("row").cast(pl.UInt32), "item_id", "text", "day"), on="row"
+    )
+    joined = posts.rename({"product_id": "item_id"}).join(
+        found.drop("row"), on=["item_id", "text", "day"], maintain_order="left"
+    )
+    return joined.select(
+        stable_ids(joined.select("event_id", "product_id")).alias("event_id"),
+        pl.col("ts_ms").alias("ts"),
+        "platform",
+        "product_id",
+        "action",
+        "count",
+        "creator_id",
+        "region",
+        "category",
+        "product_name",
+    ).select(pl.col(n).cast(t) for n, t in EVENT_FIELDS.items())
+
+
+def model_lead(run: Path, catalogue: Catalogue, truth: dict[str, Any]) -> dict[str, Any]:
+    """The live cores on the run as a connector with `catalogue` would feed them: the
+    events from text (`text_events`) replayed to alerts (`pantau replay`, its default
+    scorer), and the first alert on the emerging term against its truth peak."""
+    from services.replay import replay_file  # the pipeline: only this measure needs it
+
+    events = text_events(read_posts(run / "events.ndjson"), PostText.of(catalogue))
+    path = run / "text-events.ndjson"
+    events.write_ndjson(path)
+    replayed = replay_file(path, run / "text-alerts.ndjson", progress=False)
+    alerts = pl.read_ndjson(replayed.alerts_out).select("product_id", "tick_ms")
+    emerging = truth["emerging"]
+    peak_ms = int(truth["products"][emerging["product_id"]]["episodes"][0]["peak_ms"])
+    first = alerts.filter(pl.col("product_id") == emerging["term_product_id"])["tick_ms"].min()
+    is_term = pl.col("product_id").str.starts_with("term:")
+    return {
+        "events": events.height,
+        "term_products": events.filter(is_term)["product_id"].n_unique(),
+        "alerts": alerts.height,
+        "term_alerts": alerts.filter(is_term).height,
+        "term_products_alerted": alerts.filter(is_term)["product_id"].n_unique(),
+        "emerging_first_alert_ms": first,
+        "emerging_lead_h": None if first is None else (peak_ms - int(first)) / HOUR_MS,  # type: ignore[arg-type]
+    }
 
 
 def evaluate_text(run: Path, catalogue: Catalogue, truth: dict[str, Any]) -> dict[str, Any]:

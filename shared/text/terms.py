@@ -2,7 +2,8 @@
 
 A term is a run of one to `max_words` consecutive normal words inside one segment (a
 phrase between punctuation, or one hashtag's words), with stop words breaking runs and
-never part of a term; generic hashtags (#fyp, #viral) are gone already. A post counts
+never part of a term; generic hashtags (#fyp, #viral) are gone already, and their words
+count as stop words ("lagi viral"). A post counts
 each of its terms once.
 
 Noise rule: a term found in more than `max_share` of a day's posts says nothing about
@@ -33,7 +34,8 @@ def post_terms(
     texts: pl.Series, normaliser: Normaliser, max_words: int = MAX_WORDS
 ) -> pl.DataFrame:
     """(row, term) for each distinct term of each text; `row` is the text's position."""
-    stop = list(normaliser.lexicon.stop_words)
+    # A generic tag says nothing written as a word either ("lagi viral", "produk umkm").
+    stop = list(normaliser.lexicon.stop_words | normaliser.lexicon.generic_hashtags)
     tokens = normaliser.tokens(texts)
     if tokens.height == 0:
         return pl.DataFrame(schema=TERMS_SCHEMA)

@@ -10,9 +10,10 @@ import polars as pl
 import pytest
 from simulated_run import SEED, Run
 
-from services.evaluation.text import evaluate_text
+from services.evaluation.text import evaluate_text, read_posts, text_events
 from services.simulator import iter_event_lines, simulate
 from services.simulator.writer import emerging_product
+from services.sources.posts import PostText
 from shared.catalogue import read_catalogue_csv
 from shared.text.normalise import Normaliser
 
@@ -82,3 +83,25 @@ def test_the_emerging_product_is_in_no_catalogue_and_surfaces_before_its_peak(
     assert report["matching"]["precision"] >= 0.95 and report["matching"]["recall"] >= 0.95
     lead = report["emerging"]
     assert lead["surfaced_ms"] is not None and lead["lead_h"] > 0, lead
+
+
+def test_events_from_text_count_for_products_and_terms(text_run: Path) -> None:
+    truth = orjson.loads((text_run / "truth.json").read_bytes())
+    catalogue = read_catalogue_csv(text_run / "catalogue.csv", version=1)
+    posts = read_posts(text_run / "events.ndjson").head(20_000)
+    events = text_events(posts, PostText.of(catalogue))
+    ids = events["product_id"]
+    emerging = truth["emerging"]
+    # Matched events keep the product's own id; the emerging product is caught only by text.
+    assert ids.is_in(list(catalogue.by_id)).sum() > 0.9 * posts.height
+    assert (
+        f"sim:{emerging['product_id']}" in ids.to_list()
+        or emerging["product_id"] not in posts["product_id"].to_list()
+    )
+    terms = events.filter(pl.col("product_id").str.starts_with("term:"))
+    assert terms.height > posts.height  # each post has several terms
+    assert not terms["product_id"].is_in(["term:fyp", "term:viral", "term:umkm"]).any()
+    # Every event keeps its time and counts; retried events keep one id per product.
+    assert events["ts"].min() >= posts["ts_ms"].min()
+    retried = posts["event_id"].is_duplicated().sum()
+    assert events["event_id"].n_unique() >= events.height - 20 * retried

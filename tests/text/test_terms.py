@@ -34,6 +34,12 @@ def test_runs_never_join_two_posts() -> None:
     assert "kopi" in found["term"].to_list()  # the first word of the first post too
 
 
+def test_generic_tags_written_as_words_are_no_terms() -> None:
+    [terms] = terms_of(["Lagi viral kemeja batik, produk umkm #FYP #UMKM"])
+    assert {"kemeja batik", "produk"} <= terms
+    assert not {"viral", "umkm", "viral kemeja", "produk umkm", "fyp"} & terms
+
+
 def test_a_post_counts_a_term_once() -> None:
     found = post_terms(pl.Series(["dalgona dalgona dalgona"]), Normaliser())
     assert found.filter(pl.col("term") == "dalgona").height == 1
