@@ -1,92 +1,64 @@
-"""The emerging-term query (GET /v1/emerging and the seller page's "Baru muncul") over a
-SQLite store of many rising terms and a large catalogue.
+"""Text end to end on a simulated run: matching quality and the emerging term's lead time.
 
-    python -m bench.emerging [--terms 5000] [--products 2000] [--calls 10]
+    python -m bench.emerging --json bench/results/emerging.json [--scenario small] [--seeds 1 2 3]
 
-Half the terms rise; the catalogue names the first `--products` of them by hashtag, so
-the query passes over those to find the new ones. Reports milliseconds per call with the
-app's term index warm (the catalogue unchanged since the last call).
+Each seed's run is simulated with post text (`pantau simulate --text`) under var/bench,
+then measured by services/evaluation/text.py: precision and recall of the matcher over
+the run's distinct posts against its catalogue.csv, and how many hours before its peak
+the emerging product's term first ranks among the 10 fastest-growing terms. With
+`--replay`, the run's events are also turned into the product and term events a
+connector with the catalogue would send and replayed through the live cores (`pantau
+replay`, its default scorer): the first alert on the emerging term, and how many alerts
+terms raise in all (minutes per run on a busy machine).
 """
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("POLARS_MAX_THREADS", "1")
+
 import argparse
-import tempfile
-import time
+import json
+import statistics
+from pathlib import Path
 
-import polars as pl
+import orjson
 
-from services.api.app import create_app
-from services.api.catalogue_store import apply_products
-from services.api.terms import TermIndexes, emerging_terms
-from shared.catalogue import CatalogueProduct
-from shared.scores import SCORE_SCHEMA
-from shared.settings import ApiSettings
-
-TICK_MS = 1_772_409_600_000
-HOUR_MS = 3_600_000
+from services.evaluation.text import evaluate_text, model_lead
+from services.simulator import simulate
+from shared.catalogue import read_catalogue_csv
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--terms", type=int, default=5000)
-    parser.add_argument("--products", type=int, default=2000)
-    parser.add_argument("--calls", type=int, default=10)
+    parser.add_argument("--scenario", default="small")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--work", type=Path, default=Path("var/bench/text"))
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--replay", action="store_true")
     args = parser.parse_args()
-    directory = tempfile.mkdtemp(prefix="pantau-bench-emerging-")
-    app = create_app(
-        ApiSettings(
-            database_url=f"sqlite:///{directory}/api.db",
-            require_api_keys=False,
-            run_dispatcher=False,
-        )
-    )
-    rows = [
-        {
-            "product_id": f"term:kata-{i}-baru",
-            "partition": 0,
-            "tick_ms": TICK_MS,
-            "watermark_ms": TICK_MS,
-            "category": None,
-            "product_name": f"kata {i} baru",
-            "top_regions": [],
-            "platforms": [],
-            "probability": 0.2 + 0.7 * (i % 2),
-            "score": float(i),
-            "model_version": "bench-1",
-            "reasons": [],
-            "events_1h": 1.0,
-            "events_24h": 2.0,
-            "growth_6h_vs_24h": 1.0,
-            "creators_24h": 3.0,
-            "regions_24h": 0.0,
-        }
-        for i in range(args.terms)
-    ]
-    app.state.intake.apply(pl.DataFrame(rows, schema=SCORE_SCHEMA))
-    products = tuple(
-        CatalogueProduct(
-            f"p{i}",
-            f"Produk {i} Lokal",
-            aliases=(f"produk lokal {i}",),
-            keywords=("produk", str(i)),
-            hashtags=(f"kata{i}baru",),
-        )
-        for i in range(args.products)
-    )
-    with app.state.sessionmaker.begin() as session:
-        apply_products(session, products)
-    indexes = TermIndexes()
-    with app.state.sessionmaker() as session:
-        emerging_terms(session, HOUR_MS, 20, indexes)  # warm: the index is built once
-        start = time.perf_counter()
-        for _ in range(args.calls):
-            found = emerging_terms(session, HOUR_MS, 20, indexes)
-        elapsed_ms = (time.perf_counter() - start) / args.calls * 1000
-    print(
-        f"{args.terms} term scores ({args.terms // 2} rising), {args.products} catalogue "
-        f"products: {elapsed_ms:.1f} ms per call, {len(found)} terms found"
-    )
+    runs = []
+    for seed in args.seeds:
+        out = args.work / f"{args.scenario}-{seed}"
+        if not (out / "catalogue.csv").exists():
+            simulate(args.scenario, seed, out, progress=False, text=True)
+        truth = orjson.loads((out / "truth.json").read_bytes())
+        catalogue = read_catalogue_csv(out / "catalogue.csv", version=1)
+        result = {"seed": seed, **evaluate_text(out, catalogue, truth)}
+        if args.replay:
+            result["replay"] = model_lead(out, catalogue, truth)
+        runs.append(result)
+    leads = [r["emerging"]["lead_h"] for r in runs]
+    result = {
+        "scenario": args.scenario,
+        "runs": runs,
+        "emerging_surfaced": sum(lead is not None for lead in leads),
+        "median_lead_h": statistics.median([x for x in leads if x is not None] or [0.0]),
+    }
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from services.sources.connector import Poller
+    from services.sources.posts import PostText
+    from shared.catalogue import Catalogue
 
     # What a connector command builds its poller from: the HTTP client, a stoppable wait
     # and the wall clock (ms).
@@ -201,6 +203,10 @@ def simulate(
         str | None,
         typer.Option(help="viral rises only of these shape families, comma-separated"),
     ] = None,
+    text: Annotated[
+        bool,
+        typer.Option(help="events carry post text; also write catalogue.csv (docs/text.md)"),
+    ] = False,
 ) -> None:
     """Write simulated engagement events (events.ndjson) and their truth (truth.json)."""
     from services.simulator import simulate as run
@@ -210,7 +216,7 @@ def simulate(
         cfg = _shaped(with_products(scenario, products), shapes)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    summary = run(cfg, seed, out)
+    summary = run(cfg, seed, out, text=text)
     typer.echo(summary)
 
 
@@ -339,6 +345,31 @@ def _echo_version(directory: Path) -> None:
     )
 
 
+CatalogueFile = Annotated[
+    Path | None,
+    typer.Option(
+        help="catalogue CSV: items count for the products their text names (docs/text.md)",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+Terms = Annotated[
+    bool, typer.Option(help="with --catalogue, also count the text's terms as term:… products")
+]
+
+
+def _catalogue(path: Path | None) -> Catalogue | None:
+    """The catalogue CSV at `path` (None: no text matching); a bad row is a usage error."""
+    from shared.catalogue import CatalogueError, read_catalogue_csv
+
+    if path is None:
+        return None
+    try:
+        return read_catalogue_csv(path)
+    except CatalogueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--catalogue") from exc
+
+
 @app.command("import")
 def import_(
     files: Annotated[
@@ -370,6 +401,8 @@ def import_(
     ),
     dry_run: Annotated[bool, typer.Option(help="validate and count only; send nothing")] = False,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    catalogue: CatalogueFile = None,
+    terms: Terms = True,
 ) -> None:
     """Import events, or snapshots of cumulative counters, into pantau.events."""
     import io
@@ -409,6 +442,8 @@ def import_(
         observed_ms=observed_ms,
         backfill=backfill,
         baselines_path=baselines,
+        catalogue=_catalogue(catalogue),
+        terms=terms,
     )
     writer = EventWriter(KafkaSettings(), dry_run=dry_run, echo=io.StringIO() if dry_run else None)
     total = sum(f.stat().st_size for f in files)
@@ -686,7 +721,13 @@ DryRun = Annotated[
 Polls = Annotated[int, typer.Option(help="stop after this many polls (0: run until stopped)")]
 
 
-def _run_connector(make_poller: MakePoller, dry_run: bool, polls: int, default_port: int) -> None:
+def _run_connector(
+    make_poller: MakePoller,
+    dry_run: bool,
+    polls: int,
+    default_port: int,
+    text: PostText | None = None,
+) -> None:
     """Build the writer and the service around a poller, and run it until stopped."""
     import threading
 
@@ -706,11 +747,20 @@ def _run_connector(make_poller: MakePoller, dry_run: bool, polls: int, default_p
     writer = EventWriter(KafkaSettings(), dry_run=dry_run)
     with httpx.Client(timeout=30.0) as http:
         poller = make_poller(http, stop.wait, wall_clock_ms)
-        service = ConnectorService(poller, writer, settings, stop, save_state=not dry_run)
+        service = ConnectorService(
+            poller, writer, settings, stop, save_state=not dry_run, text=text
+        )
         try:
             service.run(polls)
         except KeyboardInterrupt:
             stop.set()
+
+
+def _text(catalogue: Path | None, terms: bool) -> PostText | None:
+    from services.sources.posts import PostText
+
+    found = _catalogue(catalogue)
+    return None if found is None else PostText.of(found, terms)
 
 
 def _refused(exc: Exception) -> None:
@@ -719,7 +769,9 @@ def _refused(exc: Exception) -> None:
 
 
 @connect_app.command("youtube")
-def connect_youtube(dry_run: DryRun = False, polls: Polls = 0) -> None:
+def connect_youtube(
+    dry_run: DryRun = False, polls: Polls = 0, catalogue: CatalogueFile = None, terms: Terms = True
+) -> None:
     """YouTube Data API v3 (PANTAU_YOUTUBE_API_KEY): mostPopular in the region and keyword
     searches, counters polled 50 ids a call, paced to fit the daily quota."""
     import httpx
@@ -739,13 +791,15 @@ def connect_youtube(dry_run: DryRun = False, polls: Polls = 0) -> None:
         return YouTubePoller(settings, http, wait, clock)
 
     try:
-        _run_connector(make, dry_run, polls, settings.default_metrics_port)
+        _run_connector(make, dry_run, polls, settings.default_metrics_port, _text(catalogue, terms))
     except ApiError as exc:
         _refused(exc)
 
 
 @connect_app.command("tiktok")
-def connect_tiktok(dry_run: DryRun = False, polls: Polls = 0) -> None:
+def connect_tiktok(
+    dry_run: DryRun = False, polls: Polls = 0, catalogue: CatalogueFile = None, terms: Terms = True
+) -> None:
     """TikTok Research API (PANTAU_TIKTOK_CLIENT_KEY, PANTAU_TIKTOK_CLIENT_SECRET): videos
     of the region matching keywords or hashtags, paged, within the daily request limit."""
     import httpx
@@ -767,7 +821,7 @@ def connect_tiktok(dry_run: DryRun = False, polls: Polls = 0) -> None:
         return TikTokPoller(settings, http, wait, clock)
 
     try:
-        _run_connector(make, dry_run, polls, settings.default_metrics_port)
+        _run_connector(make, dry_run, polls, settings.default_metrics_port, _text(catalogue, terms))
     except ApiError as exc:
         _refused(exc)
 

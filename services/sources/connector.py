@@ -28,6 +28,7 @@ from services.sources.connect_settings import ConnectSettings
 from services.sources.counters import CounterBaselines, snapshot_events
 from services.sources.event_writer import EventWriter
 from services.sources.polling import QuotaLedger
+from services.sources.posts import PostText
 from services.sources.snapshots import validate
 from shared import metrics
 
@@ -77,8 +78,10 @@ class ConnectorService:
         stop_event: threading.Event,
         clock_ms: Callable[[], int] = wall_clock_ms,
         save_state: bool = True,
+        text: PostText | None = None,
     ) -> None:
         self.poller, self.writer, self.settings = poller, writer, settings
+        self.text = text  # with a catalogue: items count for the products their text names
         self.stop_event, self.clock_ms, self.save_state = stop_event, clock_ms, save_state
         self.state_root = Path(settings.state_dir) / poller.source
         self.baselines = CounterBaselines.empty()
@@ -154,7 +157,9 @@ class ConnectorService:
                 rejected.height,
                 extra={"reasons": rejected["detail"].unique().to_list()},
             )
-        counted = snapshot_events(valid, self.baselines, backfill=self.settings.backfill)
+        counted = snapshot_events(
+            valid, self.baselines, backfill=self.settings.backfill, text=self.text
+        )
         self.baselines = counted.baselines
         self.next_poll_ms = self.clock_ms() + int(self.poller.next_wait_s() * 1000)
         self._save(counted.events)
