@@ -392,8 +392,12 @@ class PartitionProcessor:
             # (fired, or passed without firing) leaves them to the next.
             counts = dict(zip(WINDOWS_MS, windows[:, active], strict=True))
             peers = fresh = PeerMedians.of(counts, self.catalog.category[slots[active]])
-            if tick_ms % HOUR_MS:  # the stream's first tick of the hour, between hours
-                active &= np.isin(slots, changed)
+        if everyone:
+            # Idle products only where an hour's sliding changed their windows.
+            renewed = np.isin(slots, changed)
+            if tick_ms % HOUR_MS == 0:
+                renewed |= self.windows.slid(slots, tick_ms)
+            active &= renewed
         keep = np.flatnonzero(active)
         # Rows are published sorted by product id.
         keep = keep[np.argsort(self.catalog.product_id[slots[keep]], kind="stable")]
