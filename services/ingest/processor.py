@@ -192,8 +192,9 @@ class PartitionProcessor:
             )
             if peers is not None:
                 ahead.peers, ahead.peers_hour_ms = peers, hour_ms
-            fired.append(rows)
-            self.provisional_until_ms = tick_ms
+            if rows.numbers.shape[1]:  # a whole hour may find nothing changed
+                fired.append(rows)
+                self.provisional_until_ms = tick_ms
         ahead.next_tick_ms = last_ms + tick
         return frames(fired, self.partition)
 
