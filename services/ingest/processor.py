@@ -348,7 +348,8 @@ class PartitionProcessor:
 
     def _fire(self, tick_ms: int) -> TickRows:
         """The rows of one tick: for each active product whose windows gained an event
-        since the previous tick, and at a whole hour for every active product.
+        since the previous tick, and at a whole hour for every active product whose windows
+        lost an event during the hour (`CountWindows.slid`).
 
         The category medians of the peer columns are taken over every active product at
         the first tick of each hour that has one, and serve the rest of the hour, so a
@@ -396,8 +397,9 @@ class PartitionProcessor:
         if everyone:
             # Idle products only where an hour's sliding changed their windows.
             renewed = np.isin(slots, changed)
-            if tick_ms % HOUR_MS == 0:
-                renewed |= self.windows.slid(slots, tick_ms)
+            idle = np.flatnonzero(active & ~renewed)
+            if tick_ms % HOUR_MS == 0 and len(idle):
+                renewed[idle] = self.windows.slid(slots[idle], tick_ms)
             active &= renewed
         keep = np.flatnonzero(active)
         # Rows are published sorted by product id.
