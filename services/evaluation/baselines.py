@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from shared.columns import column_max
+from shared.columns import column_max, column_min
 from shared.features import COUNT_COLUMNS, FEATURE_COLUMNS, TOTAL_COLUMNS
 from shared.scores import SCORE_SCHEMA
 
@@ -105,8 +105,9 @@ class RollingZScoreScorer:
     def _quiet_hours(self, features: pl.DataFrame, hourly: pl.DataFrame) -> pl.DataFrame:
         """Count-0 entries for the whole hours up to this batch's last tick at which a
         product was active (an event in the 24 h before) but had no row."""
-        last_ms = features["tick_ms"].max()
-        if last_ms is None:
+        last_ms = column_max(features["tick_ms"], int)
+        first_ms = column_min(features["tick_ms"], int)
+        if last_ms is None or first_ms is None:
             return hourly.clear()
         # The tick whose last 5-minute bucket held an event: that bucket starts 5 min before.
         events = pl.concat(
@@ -117,9 +118,11 @@ class RollingZScoreScorer:
         )
         after_ms = self.scored_until_ms
         if after_ms is None:
-            after_ms = features["tick_ms"].min() - 1
+            after_ms = first_ms - 1
         first_hour = after_ms - after_ms % HOUR_MS + HOUR_MS
-        hours = pl.int_range(first_hour, last_ms + 1, HOUR_MS, dtype=pl.Int64, eager=True)
+        hours: pl.Series = pl.int_range(
+            first_hour, last_ms + 1, HOUR_MS, dtype=pl.Int64, eager=True
+        )
         self.scored_until_ms = max(last_ms, after_ms)
         self.last_events = (
             events.group_by("product_id")

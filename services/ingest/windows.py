@@ -161,7 +161,8 @@ class CountWindows:
         daily = self.daily.cells(day_before, day_now)
         cells = np.concatenate([fine, hourly, daily])
         gathered = np.concatenate([ring.counts[slots] for ring in self.rings], axis=1)
-        return gathered[:, cells].any(axis=(1, 2))
+        slid: np.ndarray = np.asarray(gathered[:, cells].any(axis=(1, 2)))
+        return slid
 
     def _cells(self, tick_ms: int, length_ms: int) -> np.ndarray:
         """Which cells of (fine, hourly, daily) a window of `length_ms` ending at `tick_ms`
