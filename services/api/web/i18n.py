@@ -189,8 +189,9 @@ TEXT: dict[str, dict[Lang, str]] = {
     "sub_bad_channel": {"id": "Pilih cara pengiriman.", "en": "Choose how to receive alerts."},
     "sub_push": {"id": "Notifikasi di perangkat ini", "en": "Notifications on this device"},
     "sub_push_denied": {
-        "id": "Notifikasi tidak diizinkan di browser ini. Izinkan, atau pilih cara lain.",
-        "en": "Notifications are not allowed in this browser. Allow them, or choose another way.",
+        "id": "Browser ini belum bisa menerima notifikasi. "
+        "Izinkan notifikasi, atau pilih cara lain.",
+        "en": "This browser cannot take notifications yet. Allow them, or choose another way.",
     },
     "sub_bad_push": {
         "id": "Browser ini tidak memberi langganan notifikasi. Pilih cara lain.",
