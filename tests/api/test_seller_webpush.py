@@ -375,3 +375,24 @@ def test_an_endpoint_of_real_length_is_stored(
     assert len(subscription.address or "") > 400
     send_until(app, lambda: len(service.messages(name)) == 1)
     assert service.messages(name)[0]["title"] == "Langganan Pantau aktif"
+
+
+def test_an_unusable_stored_subscription_never_raises() -> None:
+    """A channel must not raise into the dispatcher: a stored subscription without keys
+    (pywebpush raises its own exception class) or with a refused endpoint ends it.
+    8.8.8.8 only passes the egress check: encryption fails before any connection."""
+    from services.api.channels.base import Message
+    from services.api.channels.webpush import WebPushChannel
+
+    channel = WebPushChannel(WebPushSettings(vapid_private_key=SecretStr(VAPID_PRIVATE)), allow=())
+    message = Message("t", "x", "k", "http://m", "http://u")
+    keys = Browser().subscription("http://127.0.0.1:9/push/x")["keys"]
+    try:
+        no_keys = channel.send('{"endpoint": "https://8.8.8.8/x"}', message)
+        loopback = channel.send(
+            json.dumps({"endpoint": "http://127.0.0.1:9/x", "keys": keys}), message
+        )
+    finally:
+        channel.close()
+    assert no_keys.outcome == "recipient_gone" and "WebPushException" in (no_keys.error or "")
+    assert loopback.outcome == "recipient_gone" and "127.0.0.1" not in (loopback.error or "")

@@ -31,7 +31,7 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from py_vapid import Vapid02
-from pywebpush import WebPusher
+from pywebpush import WebPusher, WebPushException
 
 from services.api.channels.base import Message, SendResult
 from services.api.webhooks.settings import IPNetwork
@@ -231,9 +231,12 @@ class WebPushChannel:
             endpoint = str(subscription["endpoint"])
             target = resolve_target(endpoint, self._allow, self._resolver)
             body = WebPusher(subscription).encode(payload(message), "aes128gcm")["body"]
-        except (UrlRefused, ValueError, KeyError, TypeError) as exc:
+        except (UrlRefused, WebPushException, ValueError, KeyError, TypeError) as exc:
             # The stored subscription can no longer be used: the seller subscribes again.
-            return SendResult("recipient_gone", f"webpush: unusable subscription ({exc})"[:200])
+            # The class only: the message could quote the endpoint.
+            return SendResult(
+                "recipient_gone", f"webpush: unusable subscription ({type(exc).__name__})"
+            )
         except HostUnresolvable:
             return SendResult("retry", "webpush: push service host unresolvable")
         now_s = time.time()
