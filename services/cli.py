@@ -596,6 +596,22 @@ def keys_revoke(
         typer.echo(f"revoked key {key.id} ({key.name}, {key.scope})")
 
 
+channels_app = typer.Typer(help="Seller alert channels: keys and set-up.")
+app.add_typer(channels_app, name="channels")
+
+
+@channels_app.command("vapid-keys")
+def channels_vapid_keys() -> None:
+    """Make a VAPID key pair for web push and print it as settings lines. Keep the
+    private key secret and stable: browsers subscribed with the public key, and a new
+    pair ends every existing web push subscription."""
+    from services.api.channels.webpush import generate_vapid_keys
+
+    private, public = generate_vapid_keys()
+    typer.echo(f"PANTAU_WEBPUSH_VAPID_PRIVATE_KEY={private}")
+    typer.echo(f"# public key (served to the page, derived from the private key): {public}")
+
+
 catalogue_app = typer.Typer(
     help="The catalogue in the API's database (PANTAU_DATABASE_URL): CSV in and out."
 )

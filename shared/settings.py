@@ -264,3 +264,26 @@ class SmtpSettings(BaseSettings):
     from_address: str = "Pantau <peringatan@pantau.invalid>"
     timeout_s: float = Field(default=10.0, gt=0)
     rate_per_s: float = Field(default=5.0, gt=0)
+
+
+class WebPushSettings(BaseSettings):
+    """Web push with VAPID (`PANTAU_WEBPUSH_*`); off without a private key.
+
+    The public key the page subscribes with is derived from the private one, so the two
+    cannot disagree; `pantau channels vapid-keys` makes a pair."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_WEBPUSH_")
+
+    vapid_private_key: SecretStr | None = Field(
+        default=None, description="P-256 private key, base64url of its 32 raw bytes (or DER)"
+    )
+    vapid_subject: str = Field(
+        default="mailto:peringatan@pantau.invalid",
+        pattern=r"^(mailto:\S+@\S+|https://\S+)$",
+        description="the operator's contact, sent to push services in every VAPID token",
+    )
+    ttl_s: int = Field(
+        default=12 * 3600, ge=0, le=28 * 24 * 3600, description="how long a push service keeps it"
+    )
+    request_timeout_s: float = Field(default=10.0, gt=0)
+    rate_per_s: float = Field(default=50.0, gt=0, description="pushes per second, all browsers")

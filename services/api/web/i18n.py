@@ -187,6 +187,16 @@ TEXT: dict[str, dict[Lang, str]] = {
         "en": "Tick the consent box to receive WhatsApp messages.",
     },
     "sub_bad_channel": {"id": "Pilih cara pengiriman.", "en": "Choose how to receive alerts."},
+    "sub_push": {"id": "Notifikasi di perangkat ini", "en": "Notifications on this device"},
+    "sub_push_denied": {
+        "id": "Browser ini belum bisa menerima notifikasi. "
+        "Izinkan notifikasi, atau pilih cara lain.",
+        "en": "This browser cannot take notifications yet. Allow them, or choose another way.",
+    },
+    "sub_bad_push": {
+        "id": "Browser ini tidak memberi langganan notifikasi. Pilih cara lain.",
+        "en": "This browser gave no notification subscription. Choose another way.",
+    },
 }
 
 # Probability → the phrase a seller reads; thresholds from the top down.

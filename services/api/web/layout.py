@@ -35,6 +35,7 @@ def page(lang: Lang, title: str, body: str, switch_href: str, refresh: bool = Fa
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{escape(title)} · Pantau</title>"
         '<meta name="theme-color" content="#0b5d3b">'
+        '<link rel="manifest" href="/manifest.webmanifest">'
         f'<link rel="stylesheet" href="{assets.url("pantau.css")}">'
         f'<script src="{assets.url("pantau.js")}" defer></script>{noscript}</head><body>'
         f'<a class="skip" href="#isi">{t("skip", lang)}</a>'

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from services.api.terms import emerging_terms, term_indexes
-from services.api.web import assets, subscribe_routes, transfer
+from services.api.web import assets, pwa, subscribe_routes, transfer
 from services.api.web.data import categories as list_categories
 from services.api.web.data import newest_tick_ms, product_view, rising_cards
 from services.api.web.emerging_list import SHOWN_TERMS
@@ -25,6 +25,7 @@ from shared.regions import PROVINCES
 
 router = APIRouter(include_in_schema=False)
 router.include_router(subscribe_routes.router)
+router.include_router(pwa.router)
 LANG_COOKIE = "pantau_lang"
 LANG_COOKIE_MAX_AGE_S = 365 * 24 * 3600
 HTML = "text/html; charset=utf-8"

@@ -19,6 +19,7 @@ from services.api.channels import subscriptions
 from services.api.channels.models import ChannelName, SubscriptionStatus
 from services.api.channels.subscriptions import Choice
 from services.api.channels.telegram import deep_link
+from services.api.channels.webpush import MAX_ADDRESS_CHARS, BadSubscription
 from services.api.channels.whatsapp import normalise_number
 from services.api.web.data import categories as list_categories
 from services.api.web.data import newest_tick_ms
@@ -74,6 +75,7 @@ def _values(form: dict[str, list[str]]) -> FormValues:
         phone=one("phone")[:32],
         digest=one("digest") == "1",
         consent=one("consent") == "1",
+        push=one("push")[: 2 * MAX_ADDRESS_CHARS],
     )
 
 
@@ -96,13 +98,17 @@ def _enabled(request: Request) -> list[ChannelName]:
     return list(request.app.state.channels.enabled)
 
 
+def _push_key(request: Request) -> str:
+    return str(request.app.state.channels.webpush_public_key)
+
+
 @router.get("/langganan", response_class=HTMLResponse)
 def subscribe_form(request: Request) -> Response:
     """The form, with the list's filters (`category`, `region`) already ticked."""
     lang = _lang(request)
     cats = _known_categories(request)
     values = _values({k: request.query_params.getlist(k) for k in ("category", "region")})
-    body = subscribe_body(cats, _enabled(request), values, lang)
+    body = subscribe_body(cats, _enabled(request), values, lang, push_key=_push_key(request))
     return _html(body, lang, t("sub_title", lang))
 
 
@@ -126,6 +132,11 @@ def _create(request: Request, values: FormValues, lang: Lang) -> str | tuple[str
             return t("sub_bad_phone", lang), 422
         if not values.consent:
             return t("sub_need_consent", lang), 422
+    elif channel == ChannelName.WEB_PUSH:
+        try:  # the browser's permission prompt was the opt-in
+            address = request.app.state.channels.webpush.address_of(values.push)
+        except BadSubscription:
+            return t("sub_bad_push", lang), 422
     with request.app.state.sessionmaker.begin() as session:
         created = subscriptions.create(session, channel, _choice(values, lang), address, utcnow())
         return created.token
@@ -140,7 +151,9 @@ async def subscribe(request: Request) -> Response:
     if isinstance(outcome, tuple):
         message, status = outcome
         cats = await run_in_threadpool(_known_categories, request)
-        body = subscribe_body(cats, _enabled(request), values, lang, message)
+        body = subscribe_body(
+            cats, _enabled(request), values, lang, message, push_key=_push_key(request)
+        )
         return _html(body, lang, t("sub_title", lang), status)
     suffix = "?lang=en" if lang == "en" else ""
     return RedirectResponse(f"/langganan/{outcome}{suffix}", status_code=303, headers=_HEADERS)
