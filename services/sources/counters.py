@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from services.sources.posts import PostText, context, post_targets
-from shared.text.terms import CONTEXT_SCHEMA
 from services.sources.snapshots import COUNTERS, conform, stable_ids
+from shared.text.terms import CONTEXT_SCHEMA
 
 KEY = ("source", "item_id", "action")
 BASELINE_SCHEMA: dict[str, pl.DataType] = {
