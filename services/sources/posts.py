@@ -137,10 +137,12 @@ _LINKS = {
 
 def item_links() -> pl.Expr:
     """Each snapshot row's item as a link a person can open, or null."""
-    link = pl.when(pl.col("item_id").str.contains(r"^https?://")).then(pl.col("item_id"))
-    for source, prefix in _LINKS.items():
-        link = link.when(pl.col("source") == source).then(pl.lit(prefix) + pl.col("item_id"))
-    return link.otherwise(None)
+    by_source = pl.col("source").replace_strict(_LINKS, default=None, return_dtype=pl.String)
+    return (
+        pl.when(pl.col("item_id").str.contains(r"^https?://"))
+        .then(pl.col("item_id"))
+        .otherwise(by_source + pl.col("item_id"))
+    )
 
 
 def context(rows: pl.DataFrame, terms: pl.DataFrame) -> pl.DataFrame:
