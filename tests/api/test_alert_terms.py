@@ -12,7 +12,9 @@ TICK_MS = 1_772_409_600_000
 TERM = "term:kopi-pandan"
 
 
-def test_a_rising_term_raises_no_alert_and_reaches_no_outbox(read_api: Any, make_scores: Any):
+def test_a_rising_term_raises_no_alert_and_reaches_no_outbox(
+    read_api: Any, make_scores: Any
+) -> None:
     app, client, auth = read_api
     hooked: list[str] = []
     intake = app.state.intake
@@ -30,7 +32,9 @@ def test_a_rising_term_raises_no_alert_and_reaches_no_outbox(read_api: Any, make
     assert [a["product_id"] for a in feed] == ["shop/kp-1"]
 
 
-def test_trends_list_products_by_default_and_terms_on_request(read_api: Any, make_scores: Any):
+def test_trends_list_products_by_default_and_terms_on_request(
+    read_api: Any, make_scores: Any
+) -> None:
     app, client, auth = read_api
     app.state.intake.apply(make_scores({TERM: 0.95, "shop/kp-1": 0.9, "b": 0.2}, TICK_MS))
 

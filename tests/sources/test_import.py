@@ -154,6 +154,7 @@ def test_with_a_catalogue_posts_count_for_their_products_and_terms(
         backfill=True,
         baselines_path=tmp_path / "tt.parquet",
         catalogue=catalogue,
+        min_term_posts=1,  # two posts: every term is in one of them
     )
     events = topic_events(kafka_settings)
     assert summary.events == events.height and summary.rejected == {}
@@ -179,6 +180,7 @@ def test_with_a_catalogue_posts_count_for_their_products_and_terms(
         backfill=True,
         baselines_path=tmp_path / "tt2.parquet",
         catalogue=catalogue,
+        min_term_posts=1,  # two posts: every term is in one of them
     )
     ids = topic_events(kafka_settings)["event_id"]
     assert again.events == events.height and ids.n_unique() == events.height
