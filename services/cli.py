@@ -16,9 +16,10 @@ if TYPE_CHECKING:
     import httpx
     from sqlalchemy.orm import Session, sessionmaker
 
-    from services.sources.connector import Poller
-    from services.sources.posts import PostText
+    from services.sources.connector import Poller, TextSource
+    from services.sources.term_context import TermContextSender
     from shared.catalogue import Catalogue
+    from shared.settings import TextSettings
 
     # What a connector command builds its poller from: the HTTP client, a stoppable wait
     # and the wall clock (ms).
@@ -348,13 +349,14 @@ def _echo_version(directory: Path) -> None:
 CatalogueFile = Annotated[
     Path | None,
     typer.Option(
-        help="catalogue CSV: items count for the products their text names (docs/text.md)",
+        help="catalogue CSV: items count for the products their text names (docs/text.md); "
+        "without it, the API's catalogue when PANTAU_TEXT_API_URL is set",
         exists=True,
         dir_okay=False,
     ),
 ]
 Terms = Annotated[
-    bool, typer.Option(help="with --catalogue, also count the text's terms as term:… products")
+    bool, typer.Option(help="with a catalogue, also count the text's terms as term:… products")
 ]
 
 
@@ -442,9 +444,11 @@ def import_(
         observed_ms=observed_ms,
         backfill=backfill,
         baselines_path=baselines,
-        catalogue=_catalogue(catalogue),
+        catalogue=_import_catalogue(catalogue),
         terms=terms,
+        min_term_posts=_text_settings().term_min_posts,
     )
+    context = None if dry_run else _term_context()
     writer = EventWriter(KafkaSettings(), dry_run=dry_run, echo=io.StringIO() if dry_run else None)
     total = sum(f.stat().st_size for f in files)
     bar = Progress(
@@ -453,11 +457,13 @@ def import_(
     try:
         with bar:
             task = bar.add_task("import", total=total)
-            summary = Importer(options, writer).run(
+            summary = Importer(options, writer, context).run(
                 files, lambda done: bar.update(task, completed=done)
             )
     finally:
         writer.close()
+        if context is not None:
+            context.close()
     typer.echo(("dry run, nothing sent: " if dry_run else "") + str(summary))
 
 
@@ -742,7 +748,7 @@ def _run_connector(
     dry_run: bool,
     polls: int,
     default_port: int,
-    text: PostText | None = None,
+    text: TextSource | None = None,
 ) -> None:
     """Build the writer and the service around a poller, and run it until stopped."""
     import threading
@@ -763,20 +769,71 @@ def _run_connector(
     writer = EventWriter(KafkaSettings(), dry_run=dry_run)
     with httpx.Client(timeout=30.0) as http:
         poller = make_poller(http, stop.wait, wall_clock_ms)
+        context = None if dry_run else _term_context()
         service = ConnectorService(
-            poller, writer, settings, stop, save_state=not dry_run, text=text
+            poller, writer, settings, stop, save_state=not dry_run, text=text, term_context=context
         )
         try:
             service.run(polls)
         except KeyboardInterrupt:
             stop.set()
+        finally:
+            if context is not None:
+                context.close()
 
 
-def _text(catalogue: Path | None, terms: bool) -> PostText | None:
+def _text_settings() -> TextSettings:
+    from shared.settings import TextSettings
+
+    return TextSettings()
+
+
+def _import_catalogue(path: Path | None) -> Catalogue | None:
+    """The file's catalogue; else the API's (PANTAU_TEXT_API_URL), read once; else none."""
+    from services.sources.catalogue_feed import CatalogueFeed
+
+    found = _catalogue(path)
+    settings = _text_settings()
+    if found is not None or not settings.api_url:
+        return found
+    feed = CatalogueFeed(
+        settings.api_url, settings.api_key.get_secret_value() or None, 0, settings.timeout_s
+    )
+    try:
+        if not feed.refresh():
+            raise typer.BadParameter(
+                f"no catalogue from {feed.url}: {feed.last_error}", param_hint="PANTAU_TEXT_API_URL"
+            )
+        return feed.current()
+    finally:
+        feed.close()
+
+
+def _term_context() -> TermContextSender | None:
+    """Where term context goes: the API of PANTAU_TEXT_API_URL, if set."""
+    from services.sources.term_context import TermContextSender
+
+    settings = _text_settings()
+    if not settings.api_url:
+        return None
+    key = settings.api_key.get_secret_value() or None
+    return TermContextSender(settings.api_url, key, settings.timeout_s)
+
+
+def _text(catalogue: Path | None, terms: bool) -> TextSource | None:
+    """A catalogue file's fixed text settings, else the API's catalogue followed live."""
+    from services.sources.catalogue_feed import CatalogueFeed, LiveText
     from services.sources.posts import PostText
 
+    settings = _text_settings()
     found = _catalogue(catalogue)
-    return None if found is None else PostText.of(found, terms)
+    if found is not None:
+        return PostText.of(found, terms, settings.term_min_posts)
+    if not settings.api_url:
+        return None
+    key = settings.api_key.get_secret_value() or None
+    feed = CatalogueFeed(settings.api_url, key, settings.catalogue_refresh_s, settings.timeout_s)
+    return LiveText(feed, terms, settings.term_min_posts)
 
 
 def _refused(exc: Exception) -> None:

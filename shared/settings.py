@@ -176,6 +176,29 @@ class ApiSettings(BaseSettings):
     run_retention: bool = Field(True, description="run the pruning job inside this API")
 
 
+class TextSettings(BaseSettings):
+    """Post text in the sources (`PANTAU_TEXT_*`): `pantau connect` and `pantau import`
+    with a catalogue (docs/text.md).
+
+    With `api_url`, the catalogue comes from the API (GET /v1/catalogue, re-read at most
+    every `catalogue_refresh_s`, so a change reaches running connectors without a restart)
+    and each batch's term context (co-occurring words, example links) goes to POST
+    /v1/terms/context; `api_key` needs the admin scope for the context (read is enough
+    for the catalogue alone, and a refused context is logged, not fatal)."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_TEXT_")
+
+    api_url: str | None = Field(None, description="e.g. http://127.0.0.1:8000; empty: none")
+    api_key: SecretStr = SecretStr("")
+    catalogue_refresh_s: float = Field(60.0, ge=0, description="how often to ask for changes")
+    timeout_s: float = Field(10.0, gt=0)
+    term_min_posts: int = Field(
+        3,
+        ge=1,
+        description="distinct posts of a day (over one poll or import) a term needs to count",
+    )
+
+
 def settings_error_line(exc: ValidationError) -> str | None:
     """One line naming the environment variable at fault, for an error in a settings class.
 

@@ -189,6 +189,19 @@ def text_events(posts: pl.DataFrame, text: PostText) -> pl.DataFrame:
     ).select(pl.col(n).cast(t) for n, t in EVENT_FIELDS.items())
 
 
+def term_volume(posts: pl.DataFrame, catalogue: Catalogue, min_term_posts: int) -> dict[str, int]:
+    """What terms cost ingest at a support of `min_term_posts` posts a day: the events a
+    connector would send (`text_events`) and the distinct term products among them."""
+    events = text_events(posts, PostText.of(catalogue, min_term_posts=min_term_posts))
+    terms = events.filter(pl.col("product_id").str.starts_with("term:"))
+    return {
+        "min_term_posts": min_term_posts,
+        "events": events.height,
+        "term_events": terms.height,
+        "term_products": terms["product_id"].n_unique(),
+    }
+
+
 def model_lead(run: Path, catalogue: Catalogue, truth: dict[str, Any]) -> dict[str, Any]:
     """The live cores on the run as a connector with `catalogue` would feed them: the
     events from text (`text_events`) replayed to alerts (`pantau replay`, its default

@@ -30,6 +30,7 @@ from services.sources.event_writer import EventWriter
 from services.sources.polling import QuotaLedger
 from services.sources.posts import PostText
 from services.sources.snapshots import validate
+from services.sources.term_context import TermContextSender
 from shared import metrics
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,13 @@ class Poller(Protocol):
     def tracked_count(self) -> int: ...
 
 
+class TextSource(Protocol):
+    """The text settings to match a poll with: a fixed `PostText`, or `LiveText` following
+    the API's catalogue (services/sources/catalogue_feed.py)."""
+
+    def current(self) -> PostText: ...
+
+
 def wall_clock_ms() -> int:
     return int(time.time() * 1000)
 
@@ -78,10 +86,12 @@ class ConnectorService:
         stop_event: threading.Event,
         clock_ms: Callable[[], int] = wall_clock_ms,
         save_state: bool = True,
-        text: PostText | None = None,
+        text: TextSource | None = None,
+        term_context: TermContextSender | None = None,
     ) -> None:
         self.poller, self.writer, self.settings = poller, writer, settings
         self.text = text  # with a catalogue: items count for the products their text names
+        self.term_context = term_context  # where each poll's term context goes
         self.stop_event, self.clock_ms, self.save_state = stop_event, clock_ms, save_state
         self.state_root = Path(settings.state_dir) / poller.source
         self.baselines = CounterBaselines.empty()
@@ -157,14 +167,15 @@ class ConnectorService:
                 rejected.height,
                 extra={"reasons": rejected["detail"].unique().to_list()},
             )
-        counted = snapshot_events(
-            valid, self.baselines, backfill=self.settings.backfill, text=self.text
-        )
+        text = None if self.text is None else self.text.current()
+        counted = snapshot_events(valid, self.baselines, backfill=self.settings.backfill, text=text)
         self.baselines = counted.baselines
         self.next_poll_ms = self.clock_ms() + int(self.poller.next_wait_s() * 1000)
         self._save(counted.events)
         self._deliver(counted.events)
         self._save(None)
+        if self.term_context is not None and counted.term_context.height:
+            self.term_context.send(counted.term_context)
         self.polls_done += 1
         outcome = "failed" if result.error else "quota_wait" if result.quota_exhausted else "ok"
         self._observe(result, counted.corrections, outcome)

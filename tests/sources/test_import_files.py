@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import orjson
@@ -88,9 +89,14 @@ def test_cli_catalogue_option_matches_csv_text_and_refuses_a_bad_catalogue(
     args += ["--dry-run", "--backfill", "--baselines", str(tmp_path / "b.parquet")]
     catalogue = repo / "tests" / "data" / "catalogue.csv"
 
-    def cli(*extra: str) -> subprocess.CompletedProcess[str]:
+    def cli(*extra: str, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*args, *extra], capture_output=True, text=True, cwd=repo, timeout=120
+            [*args, *extra],
+            capture_output=True,
+            text=True,
+            cwd=repo,
+            timeout=120,
+            env={**os.environ, **env},
         )
 
     plain = cli()
@@ -100,8 +106,11 @@ def test_cli_catalogue_option_matches_csv_text_and_refuses_a_bad_catalogue(
     # sambal, bawang, jar, pedes and their 2- and 3-word runs (9), b gives ngopi.
     matched = cli("--catalogue", str(catalogue), "--no-terms")
     assert matched.returncode == 0 and ": 2 events" in matched.stdout
-    with_terms = cli("--catalogue", str(catalogue))
+    with_terms = cli("--catalogue", str(catalogue), PANTAU_TEXT_TERM_MIN_POSTS="1")
     assert with_terms.returncode == 0 and ": 12 events" in with_terms.stdout, with_terms.stdout
+    # By default a term needs 3 posts of its day: none of these terms has them.
+    unsupported = cli("--catalogue", str(catalogue))
+    assert unsupported.returncode == 0 and ": 2 events" in unsupported.stdout
     bad = tmp_path / "bad.csv"
     bad.write_text("product_id,name\nterm:x,X\n")
     refused = cli("--catalogue", str(bad))

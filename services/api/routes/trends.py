@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.caching import ExpiringCache, SingleFlight
-from services.api.queries import ranked_trends
+from services.api.queries import TrendKind, ranked_trends
 from services.api.store import LatestScore
 from services.api.validation import invalid
 from shared.schema import PLATFORMS
@@ -96,6 +96,11 @@ class TrendQuery(BaseModel):
     platform: str | None = Field(None, pattern=PLATFORM_PATTERN, examples=["tiktok"])
     min_score: float | None = Field(None, ge=0, le=1, description="minimum probability")
     cursor: str | None = Field(None, max_length=512)
+    kind: TrendKind = Field(
+        "product",
+        description="product: catalogue products and other items; term: emerging terms "
+        "(`term:…`, also in /v1/emerging); all: both",
+    )
 
 
 class TrendPages:
@@ -124,6 +129,7 @@ def _page_json(
             platform=query.platform,
             min_probability=query.min_score,
             after=after,
+            kind=query.kind,
         )
     limit = query.limit
     more = len(rows) > limit

@@ -144,7 +144,7 @@ def rising_cards(
     """The ranked list (same ranking as /v1/trends, emerging terms left to their own
     section) with sparkline and start of the rise."""
     rows = ranked_trends(
-        session, max_age_ms, limit, category=category, region=region, products_only=True
+        session, max_age_ms, limit, category=category, region=region, kind="product"
     )
     cards = [_card(r) for r in rows]
     if not cards:
