@@ -198,8 +198,10 @@ def replay_file(
     rules: AlertRules | None = None,
     config: WindowConfig | None = None,
     progress: bool = True,
+    watch: Callable[[pl.DataFrame], None] | None = None,
 ) -> Replayed:
-    """Replay `events`; write one JSON line per alert to `alerts_out`.
+    """Replay `events`; write one JSON line per alert to `alerts_out`, and hand every
+    batch of scores to `watch` if given (a measure that needs more than the alerts).
 
     Raises `NotEvents` (and leaves no alerts file) when not one line was a valid event.
     """
@@ -210,6 +212,8 @@ def replay_file(
 
         def sink(scores: pl.DataFrame) -> None:
             nonlocal alerts
+            if watch is not None:
+                watch(scores)
             for alert in engine.evaluate(scores):
                 out.write(orjson.dumps(alert) + b"\n")
                 alerts += 1

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 import polars as pl
 
+from shared.emerging import TERM_PREFIX
 from shared.regions import province_name
 from shared.settings import AlertSettings
 
@@ -109,7 +110,14 @@ class AlertEngine:
 
         The confident tier first; then the heads-up tier, which stays silent on a row
         where the product had a confident alert within the cool-down (the seller already
-        knows more than a heads-up says)."""
+        knows more than a heads-up says).
+
+        Emerging terms (`term:…`) never alert: the words of a viral product's name rise
+        with it, so their alerts would repeat the product's (in simulated text runs,
+        276-282 of some 290 alerts were on terms). They reach people through
+        `/v1/emerging` and the seller page instead; keeping them out here keeps the API,
+        replay and evaluation in agreement."""
+        scores = scores.filter(~pl.col("product_id").str.starts_with(TERM_PREFIX))
         if scores.height == 0:
             return Decision([], {})
         r = self.rules

@@ -6,11 +6,8 @@ nothing, a restart resumes the engine exactly where the store left it, and a red
 batch (at-least-once consumption) adds nothing: the engine ignores rows at or before the
 ticks it has evaluated, and alert ids derive from (product, tick).
 
-Emerging terms (`term:…`) are scored and stored like products but never alert: the words
-of a viral product's name rise with it, so term alerts would repeat product alerts (in
-simulated text runs, 276-282 of some 290 alerts were on terms) or name a seller. This is
-the one place that keeps them out of alerts, webhooks and seller channels; they reach
-people through `/v1/emerging` and the seller page's "Baru muncul" instead.
+Emerging terms (`term:…`) are scored and stored like products; the alert engine never
+raises alerts on them, so neither webhooks nor seller channels hear of them.
 """
 
 from __future__ import annotations
@@ -25,7 +22,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.api.store import load_alert_states, save_alert, save_alert_states, save_scores
 from shared import metrics
 from shared.alerts import AlertEngine, AlertRules
-from shared.emerging import TERM_PREFIX
 
 log = logging.getLogger(__name__)
 AlertHook = Callable[[Any, dict[str, Any]], object]
@@ -59,9 +55,7 @@ class ScoreIntake:
         if scores.height == 0:
             return []
         new = []
-        decision = self.engine.decide(
-            scores.filter(~pl.col("product_id").str.starts_with(TERM_PREFIX))
-        )
+        decision = self.engine.decide(scores)
         with self.sessions.begin() as session:
             save_scores(session, scores)
             for alert in decision.alerts:

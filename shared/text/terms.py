@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from shared.emerging import TERM_PREFIX
 from shared.text.normalise import Normaliser
 
-TERM_PREFIX = "term:"
 MAX_WORDS = 3
 MAX_SHARE = 0.5
 MIN_POSTS = 20
