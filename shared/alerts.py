@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -51,6 +52,20 @@ class AlertRules:
             0 <= self.heads_up_rearm_below <= self.heads_up_threshold <= 1
         ):
             raise ValueError("need 0 <= heads_up_rearm_below <= heads_up_threshold <= 1")
+
+    def tier_of(self, probability: float, probability_72h: float | None) -> str | None:
+        """The highest tier whose threshold a score reaches (None: neither), for showing
+        where a product stands now; whether it alerts is `AlertEngine`'s (hysteresis,
+        cool-down)."""
+        if probability >= self.threshold:
+            return CONFIDENT.name
+        if (
+            self.heads_up_threshold is not None
+            and probability_72h is not None
+            and probability_72h >= self.heads_up_threshold
+        ):
+            return HEADS_UP.name
+        return None
 
     @classmethod
     def from_settings(cls, settings: AlertSettings) -> AlertRules:
@@ -214,6 +229,11 @@ class AlertEngine:
                 if fire:
                     out.append((row, tick, pid, tier))
         return out
+
+
+def alert_tier(alert: Mapping[str, Any]) -> str:
+    """An alert record's tier; one stored before tiers existed was a confident alert."""
+    return str(alert.get("tier") or CONFIDENT.name)
 
 
 def make_alert(row: dict[str, Any], tier: Tier = CONFIDENT) -> dict[str, Any]:

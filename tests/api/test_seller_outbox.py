@@ -175,7 +175,9 @@ def test_messages_in_english_for_sellers_who_chose_it() -> None:
         public_url="https://pantau.example/",
         key="k",
     )
-    assert message.subject == "Keripik 1: likely to go viral in Jawa Tengah, Jawa Timur"
+    assert message.subject == (
+        "Very likely to go viral within 24 hours. Keripik 1 is rising in Jawa Tengah, Jawa Timur"
+    )
     assert "72% chance of going viral within 24 hours." in message.text
     assert "Why: often shared." in message.text
     assert message.text.endswith("Change or stop: https://pantau.example/langganan/tok")

@@ -64,19 +64,28 @@ TEXT: dict[str, dict[Lang, str]] = {
     "switch": {"id": "English", "en": "Bahasa Indonesia"},
     "switch_label": {"id": "Switch to English", "en": "Ganti ke Bahasa Indonesia"},
     "no_data": {"id": "Belum ada data.", "en": "No data yet."},
-    "uncalibrated": {
-        "id": "Belum ada model: urutan menurut laju naik ({g}× hari biasanya), bukan peluang",
-        "en": "No model yet: ranked by growth ({g}× its usual day), not a chance",
+    "growth": {
+        "id": "Naik {g}× dibanding hari biasa minggu lalu: laju naik, bukan peluang",
+        "en": "Up {g}× on a usual day last week: growth, not a chance",
     },
     "uncalibrated_list": {
-        "id": "Belum ada model: daftar ini urutan menurut laju naik dibanding hari biasanya, "
-        "bukan peluang viral.",
-        "en": "No model yet: this list is ranked by growth over a usual day, "
-        "not by a chance of going viral.",
+        "id": "Belum ada model, atau sumbernya hanya hitungan harian: produk tanpa persen "
+        "dinilai dari laju naik dibanding hari biasa, bukan dari peluang viral.",
+        "en": "No model yet, or a source with daily counts only: products without a percent "
+        "are judged by growth over a usual day, not by a chance of going viral.",
     },
     "uncalibrated_new": {
-        "id": "Belum ada model, dan riwayat produk ini belum cukup untuk dinilai",
-        "en": "No model yet, and too little history to judge this product",
+        "id": "Riwayat produk ini belum cukup untuk menilai laju naiknya",
+        "en": "Too little history yet to judge this product's growth",
+    },
+    # The alert tiers (shared/alerts.py), as the page and the messages name them.
+    "tier_heads_up": {
+        "id": "Bersiap: kemungkinan viral dalam beberapa hari",
+        "en": "Get ready: may go viral within days",
+    },
+    "tier_confident": {
+        "id": "Sangat mungkin viral dalam 24 jam",
+        "en": "Very likely to go viral within 24 hours",
     },
     "evidence_events": {"id": "Interaksi 24 jam", "en": "Interactions in 24 h"},
     "evidence_creators": {"id": "Kreator 24 jam", "en": "Creators in 24 h"},
@@ -122,8 +131,14 @@ TEXT: dict[str, dict[Lang, str]] = {
     "sub_categories": {"id": "Kategori (kosong: semua)", "en": "Categories (none: all)"},
     "sub_provinces": {"id": "Provinsi (kosong: semua)", "en": "Provinces (none: all)"},
     "sub_level": {"id": "Kirim kabar saat produk", "en": "Tell me when a product is"},
-    "sub_level_rising": {"id": "mulai naik", "en": "starting to rise"},
-    "sub_level_viral": {"id": "sangat mungkin viral saja", "en": "very likely to go viral only"},
+    "sub_level_rising": {
+        "id": "mulai naik (kabar bersiap beberapa hari sebelumnya, dan saat sangat mungkin viral)",
+        "en": "starting to rise (a heads-up days ahead, and when very likely to go viral)",
+    },
+    "sub_level_viral": {
+        "id": "sangat mungkin viral dalam 24 jam saja",
+        "en": "very likely to go viral within 24 hours only",
+    },
     "sub_channel": {"id": "Kirim lewat", "en": "Send by"},
     "sub_email": {"id": "Alamat email", "en": "Email address"},
     "sub_phone": {"id": "Nomor WhatsApp", "en": "WhatsApp number"},
@@ -238,6 +253,19 @@ def number(value: float, lang: Lang, digits: int = 0) -> str:
     if lang == "id":
         text = text.replace(",", "_").replace(".", ",").replace("_", ".")
     return text
+
+
+def growth_words(growth: float | None, lang: Lang) -> str:
+    """What a non-probabilistic scorer's row says instead of a chance: its growth ratio
+    (the row's `score`), or that it cannot judge yet (a ratio of 0)."""
+    if not growth:
+        return t("uncalibrated_new", lang)
+    return t("growth", lang, g=number(growth, lang, 1))
+
+
+def tier_words(tier: str, lang: Lang) -> str:
+    """An alert tier ("heads_up", "confident") in plain words."""
+    return t(f"tier_{tier}", lang)
 
 
 def pace(growth: float, lang: Lang) -> str:
