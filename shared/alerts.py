@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 import polars as pl
 
 from shared.regions import province_name
+from shared.scores import growth_phrase, is_calibrated
 from shared.settings import AlertSettings
 
 ALERT_NAMESPACE = uuid.UUID("5d1c1c36-8f1e-4c7a-9a57-6a8f0b1f5b10")
@@ -244,7 +245,12 @@ def make_alert(row: dict[str, Any], tier: Tier = CONFIDENT) -> dict[str, Any]:
     regions = list(row.get("top_regions") or [])
     where = ", ".join(province_name(c) for c in regions[:3])
     probability = row[tier.column]
-    pct = round(100 * probability)
+    # A non-probabilistic scorer's strength is no chance: its growth is said instead.
+    odds = (
+        None
+        if is_calibrated(row["model_version"])
+        else {lang: growth_phrase(row["score"] or 0.0, lang) for lang in ("id", "en")}
+    )
     key = f"{row['product_id']}:{row['tick_ms']}" + ("" if tier == CONFIDENT else ":heads_up")
     reasons = [
         {"text_id": x["text_id"], "text_en": x["text_en"]} for x in (row.get("reasons") or [])
@@ -260,27 +266,31 @@ def make_alert(row: dict[str, Any], tier: Tier = CONFIDENT) -> dict[str, Any]:
         "score": row["score"],
         "model_version": row["model_version"],
         "reasons": reasons,
-        **_messages(tier, name, where, pct),
+        **_messages(tier, name, where, round(100 * probability), odds),
         "ts": datetime.fromtimestamp(row["tick_ms"] / 1000, UTC).isoformat().replace("+00:00", "Z"),
         "tick_ms": row["tick_ms"],
     }
 
 
-def _messages(tier: Tier, name: str, where: str, pct: int) -> dict[str, str]:
+def _messages(
+    tier: Tier, name: str, where: str, pct: int, odds: dict[str, str] | None
+) -> dict[str, str]:
+    """The alert in one sentence per language; `odds` (growth words) replaces the chance
+    of a row that has none."""
     if tier == HEADS_UP:
         return {
             "message_id": f"Bersiap: {name} mulai naik"
             + (f" di {where}" if where else "")
-            + f": peluang viral {pct}% dalam 3 hari.",
+            + (f": {odds['id']}." if odds else f": peluang viral {pct}% dalam 3 hari."),
             "message_en": f"Get ready: {name} is starting to rise"
             + (f" in {where}" if where else "")
-            + f": {pct}% chance of going viral within 3 days.",
+            + (f": {odds['en']}." if odds else f": {pct}% chance of going viral within 3 days."),
         }
     return {
         "message_id": f"{name} sedang naik"
         + (f" di {where}" if where else "")
-        + f": peluang viral {pct}% dalam 24 jam.",
+        + (f": {odds['id']}." if odds else f": peluang viral {pct}% dalam 24 jam."),
         "message_en": f"{name} is rising"
         + (f" in {where}" if where else "")
-        + f": {pct}% chance of going viral within 24 hours.",
+        + (f": {odds['en']}." if odds else f": {pct}% chance of going viral within 24 hours."),
     }

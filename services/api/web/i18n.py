@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Literal
 
+from shared.scores import growth_phrase
+
 Lang = Literal["id", "en"]
 LANGS: tuple[Lang, ...] = ("id", "en")
 WIB = timezone(timedelta(hours=7), "WIB")
@@ -64,10 +66,7 @@ TEXT: dict[str, dict[Lang, str]] = {
     "switch": {"id": "English", "en": "Bahasa Indonesia"},
     "switch_label": {"id": "Switch to English", "en": "Ganti ke Bahasa Indonesia"},
     "no_data": {"id": "Belum ada data.", "en": "No data yet."},
-    "growth": {
-        "id": "Naik {g}× dibanding hari biasa minggu lalu: laju naik, bukan peluang",
-        "en": "Up {g}× on a usual day last week: growth, not a chance",
-    },
+    "growth": {"id": "{growth}: laju naik, bukan peluang", "en": "{growth}: growth, not a chance"},
     "uncalibrated_list": {
         "id": "Belum ada model, atau sumbernya hanya hitungan harian: produk tanpa persen "
         "dinilai dari laju naik dibanding hari biasa, bukan dari peluang viral.",
@@ -260,7 +259,8 @@ def growth_words(growth: float | None, lang: Lang) -> str:
     (the row's `score`), or that it cannot judge yet (a ratio of 0)."""
     if not growth:
         return t("uncalibrated_new", lang)
-    return t("growth", lang, g=number(growth, lang, 1))
+    words = growth_phrase(growth, lang)
+    return t("growth", lang, growth=words[0].upper() + words[1:])
 
 
 def tier_words(tier: str, lang: Lang) -> str:
