@@ -29,7 +29,7 @@ from services.model.calibration import Isotonic
 from services.model.inputs import add_derived, matrix
 from services.model.labels import HOUR_MS
 from services.model.phrases import reasons
-from services.model.sources import RatioFallback, fallback_version
+from services.model.sources import RatioFallback
 from shared.scores import ALERT_THRESHOLD, SCORE_SCHEMA
 
 REASONS = SCORE_SCHEMA["reasons"]
@@ -173,19 +173,15 @@ class LightGBMScorer:
         prob_72h = (
             None if ahead is None or self.heads_up is None else self.heads_up.calibration(ahead)
         )
-        score = 1.0 / (1.0 + np.exp(-margin))
         own = np.ones(len(prob), bool)  # rows the model scores itself
         if self.fallback is not None and len(prob):
             own = ~self.fallback.rows(features)
             if not own.all():
-                theirs = features.filter(pl.Series(~own))
-                p24, p72 = self.fallback.probabilities(theirs)
+                p24, p72 = self.fallback.probabilities(features.filter(pl.Series(~own)))
                 prob[~own] = p24
-                score[~own] = self.fallback.growth(theirs)
                 if prob_72h is None:
                     prob_72h = np.full(len(prob), np.nan)
                 prob_72h[~own] = p72
-        version = np.where(own, self.version, fallback_version(self.version))
         scored = features.select(
             pl.col(c) if c in features else pl.lit(None, SCORE_SCHEMA[c]).alias(c)
             for c in PASSTHROUGH
@@ -194,8 +190,8 @@ class LightGBMScorer:
             probability_72h=pl.Series(prob_72h, dtype=pl.Float64).fill_nan(None)
             if prob_72h is not None
             else pl.lit(None, pl.Float64),
-            score=pl.Series(score, dtype=pl.Float64),
-            model_version=pl.Series(version, dtype=pl.String),
+            score=pl.Series(1.0 / (1.0 + np.exp(-margin)), dtype=pl.Float64),
+            model_version=pl.lit(self.version),
             reasons=pl.lit([], dtype=REASONS),
         )
         hot = np.flatnonzero(own & (prob >= self.explain_threshold) & explain)

@@ -7,10 +7,8 @@ counters (docs/evaluation.md, the YouTube series) the model trained on simulated
 is worse than the plain day-over-week growth ratio, so rows of such a source are scored
 by that ratio instead: the confident tier at `ratio` times the product's usual day, the
 heads-up tier at `heads_up_ratio` times (alerting at each tier's threshold exactly when the
-growth reaches its ratio). Their rows say so: the growth ratio as `score` and an uncalibrated
-version (`fallback_version`), as the cold-start scorer's rows do. Which rows: views only,
-and the last 6 h hold either the whole day's volume or none of it (a counter that arrives
-once a day). Pure.
+growth reaches its ratio). Which rows: views only, and the last 6 h hold either the whole
+day's volume or none of it (a counter that arrives once a day). Pure.
 """
 
 from __future__ import annotations
@@ -28,7 +26,7 @@ from services.model.baseline import (
     midpoint_for,
 )
 from services.model.labels import interactions
-from shared.scores import ALERT_THRESHOLD, HEADS_UP_THRESHOLD, UNCALIBRATED_PREFIX
+from shared.scores import ALERT_THRESHOLD, HEADS_UP_THRESHOLD
 from shared.settings import AlertSettings
 
 DAILY_COUNTER = (
@@ -72,33 +70,18 @@ class RatioFallback:
             return np.zeros(0, bool)
         return features.select(DAILY_COUNTER.fill_null(False)).to_series().to_numpy()
 
-    def _scorer(self, ratio: float, threshold: float) -> GrowthRatioScorer:
-        return GrowthRatioScorer(
-            midpoint_for(ratio, threshold),
-            window="24h",
-            min_history_h=self.min_history_h,
-            min_events_24h=self.min_events_24h,
-        )
-
     def probabilities(self, features: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Both tiers' alert strengths from the day-over-week ratio (not calibrated)."""
-        out = [
-            features.select(self._scorer(ratio, threshold).strength()).to_series().to_numpy()
-            for ratio, threshold in (
-                (self.ratio, self.threshold),
-                (self.heads_up_ratio, self.heads_up_threshold),
+        out = []
+        for ratio, threshold in (
+            (self.ratio, self.threshold),
+            (self.heads_up_ratio, self.heads_up_threshold),
+        ):
+            scorer = GrowthRatioScorer(
+                midpoint_for(ratio, threshold),
+                window="24h",
+                min_history_h=self.min_history_h,
+                min_events_24h=self.min_events_24h,
             )
-        ]
+            out.append(features.select(scorer.strength()).to_series().to_numpy())
         return out[0], out[1]
-
-    def growth(self, features: pl.DataFrame) -> np.ndarray:
-        """The day-over-week ratio itself (the rows' `score`, as the cold-start scorer's):
-        what the seller page and messages show instead of a chance."""
-        scorer = self._scorer(self.ratio, self.threshold)
-        return features.select(scorer.growth()).to_series().to_numpy()
-
-
-def fallback_version(model_version: str) -> str:
-    """The version its rows carry: uncalibrated (`is_calibrated` is False, so no reader
-    shows their strength as a chance), and naming the model whose ratios scored them."""
-    return f"{UNCALIBRATED_PREFIX}daily-counter-{model_version}"
