@@ -139,10 +139,10 @@ def test_webhook_payloads_carry_the_tier_and_no_chance_without_one(
         session.add(Subscription(url="https://hooks.example.com/", secret=generate_secret()))
     intake = ScoreIntake(sessions, RULES, on_alert=enqueue_alert)
     intake.apply(rows(("a", 0, 0.1, 0.8), ("b", 0, 0.9, 0.2)))
-    daily = rows(("c", 0, 0.7, 0.2)).with_columns(
-        model_version=pl.lit(f"{UNCALIBRATED_PREFIX}daily-counter-test-1"), score=pl.lit(6.24)
+    baseline = rows(("c", 0, 0.7, 0.2)).with_columns(
+        model_version=pl.lit(f"{UNCALIBRATED_PREFIX}growth-24h"), score=pl.lit(6.24)
     )
-    intake.apply(daily)
+    intake.apply(baseline)
     with sessions() as session:
         payloads = [json.loads(d.payload)["data"] for d in session.scalars(select(Delivery))]
     by_product = {p["product_id"]: p for p in payloads}
@@ -152,7 +152,7 @@ def test_webhook_payloads_carry_the_tier_and_no_chance_without_one(
         "c": "confident",
     }
     assert by_product["a"]["message"].startswith("Bersiap: Produk a mulai naik")
-    # The daily-counter ratio's strength is no chance: the message gives the growth.
+    # A growth baseline's strength is no chance: the message gives the growth.
     assert by_product["c"]["message"] == (
         "Produk c sedang naik di Jawa Tengah: naik 6,2× dibanding hari biasa minggu lalu."
     )

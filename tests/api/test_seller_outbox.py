@@ -242,7 +242,7 @@ def test_messages_name_the_tier_in_plain_words(
 
 
 def test_a_message_from_a_score_that_is_no_chance_gives_growth() -> None:
-    daily = alert(1, model_version="baseline-daily-counter-v1", score=5.13, probability=0.7)
+    daily = alert(1, model_version="baseline-growth-24h", score=5.13, probability=0.7)
     message = render("alert", [daily], token="t", language="id", public_url="https://x", key="k")
     assert "\nNaik 5,1× dibanding hari biasa minggu lalu: laju naik, bukan peluang.\n" in (
         message.text

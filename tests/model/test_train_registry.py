@@ -16,7 +16,7 @@ from services.model.calibration import expected_calibration_error
 from services.model.inputs import INPUT_COLUMNS
 from services.model.labels import HeadsUpSpec
 from services.model.train import TrainConfig, fit, labelled, train_from_frames, train_rows
-from shared.scores import SCORE_SCHEMA, UNCALIBRATED_PREFIX, is_calibrated
+from shared.scores import SCORE_SCHEMA
 
 pytestmark = pytest.mark.slow
 
@@ -187,13 +187,5 @@ def test_daily_counter_rows_are_scored_by_the_growth_ratio(trained) -> None:
     assert (scores["probability"] >= fallback.threshold).all()
     assert (scores["probability_72h"] >= fallback.heads_up_threshold).all()
     assert scores["reasons"].list.len().max() == 0
-    # They say so: an uncalibrated version naming the model, and the growth as `score`
-    # (the day's 6,000 against the 1,000 of the days before it), as the cold-start rows do.
-    assert set(scores["model_version"]) == {f"{UNCALIBRATED_PREFIX}daily-counter-{scorer.version}"}
-    assert not any(is_calibrated(v) for v in scores["model_version"])
-    days_before = np.clip(counter["hours_since_first_seen"].to_numpy() / 24 - 1, 1, 6)
-    assert np.allclose(scores["score"], 6_001 / (1_000 / days_before + 1))
-    own = scorer.score(rows)
-    assert set(own["model_version"]) == {scorer.version}
     scorer.fallback = None  # the model alone scores them as it would any row
     assert not np.allclose(scorer.score(counter)["probability"], scores["probability"])

@@ -2,8 +2,7 @@
 
 A real app and SQLite store filled through the intake (so the alerts are the engine's):
 a heads-up product whose 24 h chance is still low, a confident one, a quiet one, and a
-daily-counter row scored by the growth ratio (an uncalibrated version, its growth as
-`score`).
+row from a growth-ratio baseline (an uncalibrated version, its growth as `score`).
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ ROWS = [
     ("siap-01", 0.2, 0.5, 2.0, "test-1"),
     ("viral-01", 0.8, 0.9, 8.0, "test-1"),
     ("diam-01", 0.1, 0.1, 1.0, "test-1"),
-    ("harian-01", 0.7, 0.9, 6.2, f"{UNCALIBRATED_PREFIX}daily-counter-test-1"),
+    ("harian-01", 0.7, 0.9, 6.2, f"{UNCALIBRATED_PREFIX}growth-24h"),
 ]
 
 
@@ -102,7 +101,7 @@ def test_tiers_in_english(client: TestClient) -> None:
     assert "Very likely to go viral within 24 hours" in card(html, "viral-01")
 
 
-def test_a_daily_counter_row_shows_its_growth_never_a_chance(client: TestClient) -> None:
+def test_a_growth_baseline_row_shows_its_growth_never_a_chance(client: TestClient) -> None:
     html = client.get("/", params=ID).text
     daily = card(html, "harian-01")
     chance = re.search(r'<p class="chance[^"]*">.*?</p>', daily, re.S)

@@ -76,8 +76,8 @@ def _lang(language: str) -> Lang:
 
 def alert_parts(alert: Mapping[str, Any], lang: Lang, public_url: str) -> dict[str, str]:
     """The pieces of one alert line: name, tier ("level", in words), how it rises, where,
-    chance, why and its link. An alert from a non-probabilistic scorer (the cold-start
-    baseline, the daily-counter ratio) gives its growth, never a percent."""
+    chance, why and its link. An alert from a non-probabilistic scorer (a `baseline-`
+    version, such as the cold start's) gives its growth, never a percent."""
     tier = alert_tier(alert)
     regions = [province_name(c) for c in (alert.get("regions") or [])[:3]]
     where = f"{_w('in', lang)} {', '.join(regions)}" if regions else _w("everywhere", lang)

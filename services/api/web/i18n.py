@@ -68,14 +68,14 @@ TEXT: dict[str, dict[Lang, str]] = {
     "no_data": {"id": "Belum ada data.", "en": "No data yet."},
     "growth": {"id": "{growth}: laju naik, bukan peluang", "en": "{growth}: growth, not a chance"},
     "uncalibrated_list": {
-        "id": "Belum ada model, atau sumbernya hanya hitungan harian: produk tanpa persen "
-        "dinilai dari laju naik dibanding hari biasa, bukan dari peluang viral.",
-        "en": "No model yet, or a source with daily counts only: products without a percent "
-        "are judged by growth over a usual day, not by a chance of going viral.",
+        "id": "Belum ada model: daftar ini urutan menurut laju naik dibanding hari biasanya, "
+        "bukan peluang viral.",
+        "en": "No model yet: this list is ranked by growth over a usual day, "
+        "not by a chance of going viral.",
     },
     "uncalibrated_new": {
-        "id": "Riwayat produk ini belum cukup untuk menilai laju naiknya",
-        "en": "Too little history yet to judge this product's growth",
+        "id": "Belum ada model, dan riwayat produk ini belum cukup untuk dinilai",
+        "en": "No model yet, and too little history to judge this product",
     },
     # The alert tiers (shared/alerts.py), as the page and the messages name them.
     "tier_heads_up": {

@@ -62,8 +62,8 @@ def where(codes: list[str], rising: bool, lang: Lang) -> str:
 def chance(
     probability: float, lang: Lang, calibrated: bool = True, growth: float | None = None
 ) -> str:
-    """The chance in words and percent; a non-probabilistic scorer's strength (the
-    cold-start baseline, the daily-counter ratio) is not a chance, so the page shows the
+    """The chance in words and percent; a non-probabilistic scorer's strength (a
+    `baseline-` version, such as the cold start's) is not a chance, so the page shows the
     growth it follows instead."""
     if not calibrated:
         words = escape(growth_words(growth, lang))
