@@ -81,8 +81,8 @@ def test_opt_in_then_template_alerts(
     assert welcome[0] == "Langganan Pantau aktif"
     assert alert == [
         "Produk rendang",
-        "sangat mungkin viral di Jawa Tengah",
-        "Peluang viral 95% dalam 24 jam.",
+        "naik di Jawa Tengah",
+        "Sangat mungkin viral dalam 24 jam. Peluang viral 95% dalam 24 jam.",
         "naik 8×",
         f"{PUBLIC_URL}/produk/rendang",
         f"{PUBLIC_URL}/langganan/{token}",

@@ -21,6 +21,7 @@ from services.api.web.i18n import Lang, pick_lang, t
 from services.api.web.layout import SECURITY_HEADERS, page, with_query
 from services.api.web.product_page import product_body
 from services.api.web.trend_list import MAX_ITEMS, PAGE_SIZE, Filters, fragment, list_body
+from shared.alerts import AlertRules
 from shared.regions import PROVINCES
 
 router = APIRouter(include_in_schema=False)
@@ -55,6 +56,12 @@ def _bad_request(request: Request, lang: Lang, message: str) -> Response:
     return _html(request, page(lang, message, body, _switch_href(request, lang)), lang, 400)
 
 
+def _rules(request: Request) -> AlertRules:
+    """The alert rules the API raises alerts by: a card's tier uses their thresholds."""
+    rules: AlertRules = request.app.state.intake.engine.rules
+    return rules
+
+
 def _filters(request: Request, category: str | None, region: str | None, n: int) -> Filters:
     return Filters(category or None, region or None, n, _lang(request))
 
@@ -64,7 +71,12 @@ def _list_fragment(request: Request, filters: Filters) -> tuple[str, list[str]]:
     with request.app.state.sessionmaker() as session:
         now_ms = newest_tick_ms(session)
         cards = rising_cards(
-            session, settings.trend_max_age_ms, filters.limit + 1, filters.category, filters.region
+            session,
+            settings.trend_max_age_ms,
+            filters.limit + 1,
+            filters.category,
+            filters.region,
+            _rules(request),
         )
         cats = (
             list_categories(session, now_ms - settings.trend_max_age_ms)
@@ -130,7 +142,7 @@ def product(request: Request, product_id: str) -> Response:
     if len(product_id) > 128:
         return _bad_request(request, lang, t("not_found", lang))
     with request.app.state.sessionmaker() as session:
-        view = product_view(session, product_id)
+        view = product_view(session, product_id, _rules(request))
     if view is None:
         body = (
             f"<h1>{t('not_found', lang)}</h1><p>{t('not_found_body', lang)}</p>"

@@ -7,13 +7,9 @@ from dataclasses import dataclass
 from html import escape
 
 from services.api.channels.models import ChannelName, SubscriptionStatus
-from services.api.web.i18n import PHRASES, Lang, category_label, t
+from services.api.web.i18n import Lang, category_label, t
 from shared.regions import PROVINCES
 
-LEVELS: dict[str, float] = {  # the form's choice → the alert's minimum probability
-    "naik": next(floor for floor, level, _ in PHRASES if level == "p2"),
-    "viral": next(floor for floor, level, _ in PHRASES if level == "p5"),
-}
 CHANNEL_LABELS = {
     ChannelName.WHATSAPP: "WhatsApp",
     ChannelName.TELEGRAM: "Telegram",
@@ -33,10 +29,6 @@ class FormValues:
     digest: bool = False
     consent: bool = False
     push: str = ""  # the browser's push subscription (JSON), filled in by the page's script
-
-
-def level_of(min_probability: float) -> str:
-    return "viral" if min_probability >= LEVELS["viral"] else "naik"
 
 
 def _checks(name: str, choices: Sequence[tuple[str, str]], chosen: Sequence[str]) -> str:

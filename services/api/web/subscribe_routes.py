@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from services.api.channels import subscriptions
+from services.api.channels.levels import LEVELS, level_of
 from services.api.channels.models import ChannelName, SubscriptionStatus
 from services.api.channels.subscriptions import Choice
 from services.api.channels.telegram import deep_link
@@ -26,10 +27,8 @@ from services.api.web.data import newest_tick_ms
 from services.api.web.i18n import Lang, pick_lang, t
 from services.api.web.layout import SECURITY_HEADERS, page
 from services.api.web.subscribe import (
-    LEVELS,
     FormValues,
     ManageView,
-    level_of,
     manage_body,
     message_body,
     stop_body,
