@@ -23,9 +23,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, func, or_, select, union_all, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.api.db import utcnow
 from services.api.webhooks.attempts import apply_result
 from services.api.webhooks.endpoints import EndpointGate, endpoint_of
-from services.api.webhooks.models import Delivery, DeliveryStatus, Subscription, utcnow
+from services.api.webhooks.models import Delivery, DeliveryStatus, Subscription
 from services.api.webhooks.outbox import ALERT_EVENT
 from services.api.webhooks.settings import WebhookSettings
 from services.api.webhooks.signing import signature_header

@@ -11,7 +11,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from services.api.auth import require_scope
-from services.api.webhooks.models import Delivery, DeliveryStatus, Subscription, utcnow
+from services.api.db import utcnow
+from services.api.webhooks.models import Delivery, DeliveryStatus, Subscription
 from services.api.webhooks.outbox import enqueue_test
 from services.api.webhooks.schemas import (
     DeliveryOut,
