@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -539,8 +538,7 @@ def dispatch() -> None:
     from services.api.db import make_engine, make_sessionmaker
     from services.api.schema import ensure_schema
     from services.api.webhooks.dispatcher import Dispatcher
-    from services.api.webhooks.settings import WebhookSettings
-    from shared.settings import ApiSettings
+    from shared.settings import ApiSettings, WebhookSettings
 
     _logging()
     settings = ApiSettings()
@@ -608,11 +606,10 @@ def _run_connector(make_poller, dry_run: bool, polls: int, default_port: int) ->
 
     import httpx
 
-    from services.sources.connect_settings import ConnectSettings
     from services.sources.connector import ConnectorService, wall_clock_ms
     from services.sources.event_writer import EventWriter
     from shared import metrics
-    from shared.settings import KafkaSettings
+    from shared.settings import ConnectSettings, KafkaSettings
 
     _logging()
     settings = ConnectSettings()
@@ -641,8 +638,8 @@ def connect_youtube(dry_run: DryRun = False, polls: Polls = 0) -> None:
     import httpx
 
     from services.sources.api_calls import ApiError
-    from services.sources.connect_settings import YouTubeSettings
     from services.sources.youtube import YouTubePoller
+    from shared.settings import YouTubeSettings
 
     settings = YouTubeSettings()
     if not settings.api_key.get_secret_value():
@@ -665,8 +662,8 @@ def connect_tiktok(dry_run: DryRun = False, polls: Polls = 0) -> None:
     import httpx
 
     from services.sources.api_calls import ApiError
-    from services.sources.connect_settings import TikTokSettings
     from services.sources.tiktok import TikTokPoller
+    from shared.settings import TikTokSettings
 
     settings = TikTokSettings()
     if not settings.client_key or not settings.client_secret.get_secret_value():
@@ -693,7 +690,7 @@ def main() -> None:
 
     from services.api.schema import SchemaNotCurrent
     from shared.metrics import PortInUse
-    from shared.settings import settings_error_line
+    from shared.settings import KafkaSettings, settings_error_line
 
     logging.captureWarnings(True)
     try:
@@ -708,7 +705,7 @@ def main() -> None:
         print(f"pantau: {exc}", file=sys.stderr)
         sys.exit(1)
     except NoBrokersAvailable:
-        bootstrap = os.environ.get("PANTAU_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+        bootstrap = KafkaSettings().bootstrap
         print(
             f"pantau: no Kafka broker answers at {bootstrap} (PANTAU_KAFKA_BOOTSTRAP); "
             "start one with deploy/kafka/broker.sh start",

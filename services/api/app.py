@@ -21,9 +21,8 @@ from services.api.web import routes as web
 from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.outbox import enqueue_alert
 from services.api.webhooks.routes import make_router
-from services.api.webhooks.settings import WebhookSettings
 from shared.alerts import AlertRules
-from shared.settings import AlertSettings, ApiSettings, KafkaSettings
+from shared.settings import AlertSettings, ApiSettings, KafkaSettings, WebhookSettings
 
 
 def create_app(

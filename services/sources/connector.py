@@ -24,12 +24,12 @@ import polars as pl
 
 from services.sources import baseline_store, checkpoint_dir
 from services.sources.api_calls import ApiError, Stopped
-from services.sources.connect_settings import ConnectSettings
 from services.sources.counters import CounterBaselines, snapshot_events
 from services.sources.event_writer import EventWriter
 from services.sources.polling import QuotaLedger
 from services.sources.snapshots import validate
 from shared import metrics
+from shared.settings import ConnectSettings
 
 log = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from standardwebhooks.webhooks import Webhook
 from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.models import Delivery, Subscription
 from services.api.webhooks.outbox import enqueue_alert
-from services.api.webhooks.settings import WebhookSettings
 from services.api.webhooks.signing import generate_secret
+from shared.settings import WebhookSettings
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = {
@@ -205,7 +205,7 @@ def test_dispatcher_killed_mid_delivery_loses_nothing(
         "import sys, time\n"
         "from services.api.db import make_engine, make_sessionmaker\n"
         "from services.api.webhooks.dispatcher import Dispatcher\n"
-        "from services.api.webhooks.settings import WebhookSettings\n"
+        "from shared.settings import WebhookSettings\n"
         "Dispatcher(make_sessionmaker(make_engine(sys.argv[1])), WebhookSettings()).start()\n"
         "time.sleep(60)\n"
     )

@@ -15,9 +15,8 @@ from standardwebhooks.webhooks import Webhook
 from services.api.auth import create_key
 from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.routes import make_router
-from services.api.webhooks.settings import WebhookSettings
 from services.api.webhooks.ssrf import HostUnresolvable
-from shared.settings import ApiSettings
+from shared.settings import ApiSettings, WebhookSettings
 
 SETTINGS = WebhookSettings(
     allow_cidrs="127.0.0.0/8", retry_schedule="0s", request_timeout_s=2, lease_s=10

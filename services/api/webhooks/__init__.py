@@ -3,5 +3,6 @@
 Modules, in the order a message travels: `routes` (subscriptions API), `outbox`
 (queueing inside the alert transaction), `dispatcher` (claim, send, retry),
 `attempts` (what a result does), `transport` (one HTTP request), `ssrf` (where we may
-connect), `signing` (signatures), `models` (tables), `settings`.
+connect), `signing` (signatures), `models` (tables). Their settings are
+`shared.settings.WebhookSettings` (`PANTAU_WEBHOOK_*`).
 """

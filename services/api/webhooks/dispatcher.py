@@ -28,7 +28,6 @@ from services.api.webhooks.attempts import apply_result
 from services.api.webhooks.endpoints import EndpointGate, endpoint_of
 from services.api.webhooks.models import Delivery, DeliveryStatus, Subscription
 from services.api.webhooks.outbox import ALERT_EVENT
-from services.api.webhooks.settings import WebhookSettings
 from services.api.webhooks.signing import signature_header
 from services.api.webhooks.ssrf import (
     HostUnresolvable,
@@ -39,6 +38,7 @@ from services.api.webhooks.ssrf import (
 )
 from services.api.webhooks.transport import AttemptResult, Outcome, make_client, post
 from shared import metrics
+from shared.settings import WebhookSettings
 
 log = logging.getLogger("pantau.webhooks")
 # SQLite allows 500 terms in one compound SELECT.

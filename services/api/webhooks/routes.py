@@ -21,7 +21,6 @@ from services.api.webhooks.schemas import (
     SubscriptionCreated,
     SubscriptionOut,
 )
-from services.api.webhooks.settings import WebhookSettings
 from services.api.webhooks.signing import generate_secret
 from services.api.webhooks.ssrf import (
     HostUnresolvable,
@@ -30,6 +29,7 @@ from services.api.webhooks.ssrf import (
     resolve_target,
     system_resolver,
 )
+from shared.settings import WebhookSettings
 
 _NOT_FOUND = {404: {"description": "no such subscription or delivery"}}
 
