@@ -16,11 +16,11 @@ from services.api.event_sink import EventSink, KafkaEventSink
 from services.api.intake import ScoreIntake
 from services.api.retention import RetentionJob, RetentionPolicy
 from services.api.routes import alerts, events, health, metrics, products, trends
+from services.api.routes.subscriptions import make_router
 from services.api.schema import ensure_schema
 from services.api.web import routes as web
 from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.outbox import enqueue_alert
-from services.api.webhooks.routes import make_router
 from shared.alerts import AlertRules
 from shared.settings import AlertSettings, ApiSettings, KafkaSettings, WebhookSettings
 

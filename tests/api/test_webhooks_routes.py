@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks.webhooks import Webhook
 
 from services.api.auth import create_key
+from services.api.routes.subscriptions import make_router
 from services.api.webhooks.dispatcher import Dispatcher
-from services.api.webhooks.routes import make_router
 from services.api.webhooks.ssrf import HostUnresolvable
 from shared.settings import ApiSettings, WebhookSettings
 
