@@ -1,0 +1,92 @@
+"""Typed dependencies of the routes, in the shape of FastAPI's full-stack template
+(`api/deps.py`): a route names what it needs (`session: SessionDep`) and gets it.
+
+Every resource comes from `app.state`, where `create_app` put what it was given: nothing
+here builds one, so tests and the demo pass theirs to the factory. Getters that only read
+`app.state` are async, because FastAPI runs a sync dependency on its thread pool, a hop
+that costs more than the lookup; the session is a sync generator, so opening and closing
+it (which talks to the database) stays off the event loop.
+
+Routers protect their routes with `dependencies=[READ]` or `[ADMIN]`; a route that needs
+the caller names `ReadKey` or `AdminKey`. Both use the same dependency as the router's,
+so FastAPI resolves it once per request and the caller's rate limit is drawn once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.api.auth import Principal, require_scope
+from services.api.caching import PageCache
+from services.api.consumer import ScoreConsumer
+from services.api.event_sink import EventSink
+from services.api.intake import ScoreIntake
+from services.api.webhooks.ssrf import Resolver
+from shared.settings import ApiSettings, WebhookSettings
+
+
+async def get_settings(request: Request) -> ApiSettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+async def get_sessionmaker(request: Request) -> sessionmaker[Session]:
+    return request.app.state.sessionmaker  # type: ignore[no-any-return]
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request, closed after the response."""
+    with request.app.state.sessionmaker() as session:
+        yield session
+
+
+async def get_webhook_settings(request: Request) -> WebhookSettings:
+    return request.app.state.webhooks  # type: ignore[no-any-return]
+
+
+async def get_resolver(request: Request) -> Resolver:
+    return request.app.state.resolver  # type: ignore[no-any-return]
+
+
+async def get_event_sink(request: Request) -> EventSink | None:
+    """None when this API has no event intake (no Kafka and no sink given)."""
+    return request.app.state.event_sink  # type: ignore[no-any-return]
+
+
+async def get_max_message_bytes(request: Request) -> int:
+    return request.app.state.max_message_bytes  # type: ignore[no-any-return]
+
+
+async def get_intake(request: Request) -> ScoreIntake:
+    return request.app.state.intake  # type: ignore[no-any-return]
+
+
+async def get_trend_pages(request: Request) -> PageCache[Hashable]:
+    return request.app.state.trend_pages  # type: ignore[no-any-return]
+
+
+async def get_score_consumer(request: Request) -> ScoreConsumer | None:
+    """None without Kafka, or before the app has started."""
+    return getattr(request.app.state, "score_consumer", None)
+
+
+SettingsDep = Annotated[ApiSettings, Depends(get_settings)]
+SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessionmaker)]
+SessionDep = Annotated[Session, Depends(get_session)]
+WebhookSettingsDep = Annotated[WebhookSettings, Depends(get_webhook_settings)]
+ResolverDep = Annotated[Resolver, Depends(get_resolver)]
+EventSinkDep = Annotated[EventSink | None, Depends(get_event_sink)]
+MaxMessageBytesDep = Annotated[int, Depends(get_max_message_bytes)]
+IntakeDep = Annotated[ScoreIntake, Depends(get_intake)]
+TrendPagesDep = Annotated[PageCache[Hashable], Depends(get_trend_pages)]
+ScoreConsumerDep = Annotated[ScoreConsumer | None, Depends(get_score_consumer)]
+
+read_key = require_scope("read")
+admin_key = require_scope("admin")
+READ = Depends(read_key)
+ADMIN = Depends(admin_key)
+ReadKey = Annotated[Principal, READ]
+AdminKey = Annotated[Principal, ADMIN]
