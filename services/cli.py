@@ -58,6 +58,7 @@ def api(
     import uvicorn
 
     from services.api.app import create_app
+    from shared.logs import log_event
     from shared.metrics import PortInUse
     from shared.settings import ApiSettings, KafkaSettings
 
@@ -80,7 +81,8 @@ def api(
             time.sleep(0.5)
 
     threading.Thread(target=watch_consumer, daemon=True).start()
-    logging.getLogger("pantau.api").info(
+    log_event(
+        logging.getLogger(__name__),
         "API on http://%s:%s (seller page /, docs /docs); consuming %s at %s as group %s",
         host,
         port,
