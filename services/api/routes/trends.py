@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import sessionmaker
 
 from services.api.auth import REFUSALS
-from services.api.deps import READ, IntakeDep, SessionsDep, SettingsDep, TrendPagesDep
+from services.api.deps import READ, TrendReadsDep
 from services.api.queries import ranked_trends
 from services.api.store import LatestScore
 from services.api.validation import invalid
@@ -173,21 +173,16 @@ def _trend_query(request: Request) -> TrendQuery:
     openapi_extra={"parameters": _query_parameters(TrendQuery)},
     responses={422: VALIDATION_ERROR},
 )
-async def list_trends(
-    request: Request,
-    intake: IntakeDep,
-    pages: TrendPagesDep,
-    sessions: SessionsDep,
-    settings: SettingsDep,
-) -> Response:
+async def list_trends(request: Request, reads: TrendReadsDep) -> Response:
     """Products whose latest score is recent, ranked by score (ties by product id)."""
     query = _trend_query(request)
     after = _decode_cursor(query.cursor) if query.cursor else None
     # Read before the query: a batch landing during it leaves this page under the older version.
-    version = intake.version
+    version = reads.intake.version
+    pages = reads.pages
 
     def compute() -> bytes:
-        page = _page_json(sessions, settings.trend_max_age_ms, query, after)
+        page = _page_json(reads.sessions, reads.max_age_ms, query, after)
         pages.cache.put(query, page, version)
         return page
 
