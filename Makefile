@@ -13,7 +13,7 @@ TEST_ENV := PANTAU_KAFKA_PORT=19092 PANTAU_KAFKA_CONTROLLER_PORT=19093 \
 	PANTAU_TEST_PG_URL=postgresql+psycopg://postgres@127.0.0.1:15432/pantau \
 	PANTAU_REQUIRE_BROKER=1
 
-.PHONY: install system-deps demo test test-fast lint bench broker-start broker-stop pg-start pg-stop clean
+.PHONY: install system-deps demo test test-fast lint typecheck bench broker-start broker-stop pg-start pg-stop clean
 
 install: $(STAMP)
 
@@ -45,19 +45,23 @@ PORT ?= 8000
 demo: install
 	$(VENV)/bin/pantau demo --port $(PORT)
 
-# Lint first: a style or lint error fails the run before the (long) tests.
-test: lint system-deps
+# The gate: lint, then the type checker, then the (long) tests; the first failure stops it.
+test: lint typecheck system-deps
 	$(TEST_ENV) $(BROKER) start
 	set +e; $(TEST_ENV) $(PG) start && $(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	$(TEST_ENV) $(PG) stop; $(TEST_ENV) $(BROKER) stop; exit $$rc
 
-# The inner loop: no broker, database or browser needed, nothing slow.
-test-fast: lint
-	$(PY) -m pytest -m "not kafka and not slow" $(PYTEST_ARGS)
+# The inner loop: the same lint and type gate, then no broker, browser or slow tests.
+test-fast: lint typecheck
+	$(PY) -m pytest -m "not kafka and not slow and not browser" $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# mypy, strict on shared/ and services/ ([tool.mypy] in pyproject.toml).
+typecheck: install
+	$(VENV)/bin/mypy
 
 bench: install
 	$(BROKER) start

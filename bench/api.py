@@ -23,7 +23,6 @@ import os
 import re
 import resource
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,7 @@ import numpy as np
 import polars as pl
 from sqlalchemy import make_url
 
+from bench.processes import ServiceProcesses, free_port, wait_for
 from services.api.auth import create_key
 from services.api.db import make_engine, make_sessionmaker
 from services.api.routes.trends import encode_cursor
@@ -114,29 +114,15 @@ def cursor_script(path: Path, products: int, seed: int = 2) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def start_api(processes: ServiceProcesses, base: str) -> subprocess.Popen[bytes]:
+    """`pantau api`, once it answers /healthz."""
+    proc = processes.start("api")
 
+    def healthy() -> bool:
+        return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
 
-def start_api(env: dict[str, str], cwd: Path, base: str) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "api"],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("pantau api did not start")
+    wait_for(healthy, "pantau api to start", 120, 0.3, processes.check_alive)
+    return proc
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -274,7 +260,8 @@ def main() -> None:
             "PANTAU_API_RATE_LIMIT_BURST": "1000000",
         }
         base = f"http://127.0.0.1:{port}"
-        proc = start_api(env, Path(tmp), base)
+        processes = ServiceProcesses(env, Path(tmp), cwd=Path(tmp))
+        proc = start_api(processes, base)
         try:
             first = httpx.get(f"{base}/v1/trends", headers={"Authorization": f"Bearer {key}"})
             assert first.status_code == 200 and len(first.json()["items"]) == 50, first.text
@@ -300,12 +287,7 @@ def main() -> None:
                     load.append(os.getloadavg()[0])
             results = {name: medians(r) for name, r in runs.items()}
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:  # still draining queued requests
-                proc.kill()
-                proc.wait()
+            processes.stop(timeout_s=30)  # then killed, if still draining queued requests
     print(
         f"{args.products} products stored in {fill_s:.1f} s; wrk -t2 -c{args.connections}, "
         f"{args.duration_s} s per scenario, medians of {args.runs} runs; load average "

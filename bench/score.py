@@ -29,7 +29,7 @@ import polars as pl
 
 from services.evaluation.data import prepare_run
 from services.model.registry import load_version
-from services.model.train import train_from_scenario
+from services.training import train_from_scenario
 
 SIZES = (10_000, 100_000, 1_000_000)
 

@@ -20,9 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -31,22 +28,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
+from bench.processes import SERVICES, ServiceProcesses, free_port, lag, service_env
 from shared.kafka import ensure_topics
 from shared.partitioning import partition_for
 from shared.regions import PROVINCES
 from shared.settings import KafkaSettings
 
-REPO = Path(__file__).resolve().parents[1]
-SERVICES = ("ingest", "score", "api")
 ACTIONS = ("view", "view", "view", "view", "like", "comment", "share", "add_to_cart", "purchase")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def stream(kafka: KafkaSettings, events_per_s: int, products: int, stop: threading.Event) -> None:
@@ -102,20 +92,6 @@ def open_files(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def lag(kafka: KafkaSettings, groups: dict[str, tuple[str, str]]) -> dict[str, int]:
-    """Messages not yet committed, per service: end offsets minus the group's commits."""
-    found = {}
-    for service, (group, topic) in groups.items():
-        consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap, group_id=group)
-        try:
-            tps = [TopicPartition(topic, p) for p in range(kafka.partitions)]
-            ends = consumer.end_offsets(tps)
-            found[service] = sum(ends[tp] - (consumer.committed(tp) or 0) for tp in tps)
-        finally:
-            consumer.close()
-    return found
-
-
 def slope_per_hour(times_s: list[float], values: list[float]) -> float:
     if len(times_s) < 3:
         return float("nan")
@@ -142,39 +118,21 @@ def main() -> None:
     )
     ensure_topics(kafka)
     work = Path(tempfile.mkdtemp(prefix="pantau-soak-"))
-    env = {
-        **os.environ,
-        "PANTAU_KAFKA_BOOTSTRAP": bootstrap,
-        "PANTAU_KAFKA_EVENTS_TOPIC": kafka.events_topic,
-        "PANTAU_KAFKA_FEATURES_TOPIC": kafka.features_topic,
-        "PANTAU_KAFKA_SCORES_TOPIC": kafka.scores_topic,
-        "PANTAU_KAFKA_DLQ_TOPIC": kafka.dlq_topic,
-        "PANTAU_INGEST_GROUP": f"soak.{run}.ingest",
-        "PANTAU_INGEST_CHECKPOINT_DIR": str(work / "checkpoints"),
-        "PANTAU_INGEST_FEATURE_LOG_DIR": str(work / "feature-log"),
-        "PANTAU_INGEST_METRICS_PORT": str(free_port()),
-        "PANTAU_SCORE_GROUP": f"soak.{run}.score",
-        "PANTAU_SCORE_METRICS_PORT": str(free_port()),
-        "PANTAU_MODEL_DIR": str(work / "models"),
-        "PANTAU_API_GROUP": f"soak.{run}.api",
-        "PANTAU_API_PORT": str(free_port()),
-        "PANTAU_DATABASE_URL": f"sqlite:///{work / 'api.db'}",
-    }
+    # Metrics on, as in production: their cost is part of what runs for hours.
+    env = service_env(
+        kafka,
+        work,
+        PANTAU_INGEST_METRICS_PORT=str(free_port()),
+        PANTAU_SCORE_METRICS_PORT=str(free_port()),
+        PANTAU_API_REQUIRE_API_KEYS="true",
+    )
     groups = {
         "ingest": (env["PANTAU_INGEST_GROUP"], kafka.events_topic),
         "score": (env["PANTAU_SCORE_GROUP"], kafka.features_topic),
         "api": (env["PANTAU_API_GROUP"], kafka.scores_topic),
     }
-    procs = {
-        name: subprocess.Popen(
-            [sys.executable, "-m", "services.cli", name],
-            cwd=REPO,
-            env=env,
-            stdout=open(work / f"{name}.log", "wb"),  # noqa: SIM115
-            stderr=subprocess.STDOUT,
-        )
-        for name in SERVICES
-    }
+    processes = ServiceProcesses(env, work)
+    procs = {name: processes.start(name) for name in SERVICES}
     stop = threading.Event()
     producer = threading.Thread(
         target=stream, args=(kafka, args.events_per_s, args.products, stop), daemon=True
@@ -185,14 +143,15 @@ def main() -> None:
     try:
         while time.monotonic() - started < args.minutes * 60:
             time.sleep(args.sample_s)
-            for name, proc in procs.items():
-                if proc.poll() is not None:
-                    raise SystemExit(f"pantau {name} exited with {proc.returncode} ({work})")
+            try:
+                processes.check_alive()
+            except AssertionError as exc:
+                raise SystemExit(f"pantau {exc} ({work})") from exc
             sample = {
                 "t_s": round(time.monotonic() - started, 1),
                 "rss_bytes": {n: rss_bytes(p.pid) for n, p in procs.items()},
                 "open_files": {n: open_files(p.pid) for n, p in procs.items()},
-                "lag_messages": lag(kafka, groups),
+                "lag_messages": {n: lag(kafka, g, t) for n, (g, t) in groups.items()},
                 "db_bytes": sum(f.stat().st_size for f in work.glob("api.db*")),
             }
             samples.append(sample)
@@ -200,10 +159,7 @@ def main() -> None:
     finally:
         stop.set()
         producer.join(timeout=30)
-        for proc in procs.values():
-            proc.terminate()
-        for proc in procs.values():
-            proc.wait(timeout=60)
+        processes.stop(timeout_s=60)
 
     second_half = [s for s in samples if s["t_s"] >= args.minutes * 30]
     times = [s["t_s"] for s in second_half]

@@ -5,12 +5,23 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import httpx
     from sqlalchemy.orm import Session, sessionmaker
+
+    from services.sources.connector import Poller
+    from services.sources.posts import PostText
+    from shared.catalogue import Catalogue
+
+    # What a connector command builds its poller from: the HTTP client, a stoppable wait
+    # and the wall clock (ms).
+    MakePoller = Callable[[httpx.Client, Callable[[float], bool], Callable[[], int]], Poller]
 
 app = typer.Typer(
     help="Pantau: early warning of rising products for Indonesian micro and small businesses.",
@@ -153,7 +164,7 @@ def replay(
 
     Alerts follow the same rules as the API: PANTAU_ALERT_THRESHOLD, _REARM_BELOW,
     _COOLDOWN_MS."""
-    from services.pipeline import load_scorer
+    from services.model.registry import load_version
     from services.replay import NotEvents, replay_file
     from shared.alerts import AlertRules
     from shared.settings import AlertSettings
@@ -161,7 +172,7 @@ def replay(
     rules = AlertRules.from_settings(AlertSettings())
 
     try:
-        scorer = load_scorer(model) if model is not None else None
+        scorer = load_version(model) if model is not None else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--model") from exc
     try:
@@ -174,6 +185,13 @@ def replay(
     typer.echo(replayed.describe())
 
 
+def _shaped(cfg: Any, shapes: str | None) -> Any:
+    """`cfg` with its viral rises limited to the comma-separated shape families."""
+    from services.simulator import with_shapes
+
+    return with_shapes(cfg, tuple(s.strip() for s in shapes.split(",")) if shapes else None)
+
+
 @app.command()
 def simulate(
     scenario: Annotated[str, typer.Option(help="small, standard or hard")] = "small",
@@ -182,16 +200,24 @@ def simulate(
     products: Annotated[
         int | None, typer.Option(help="catalogue size instead of the preset's")
     ] = None,
+    shapes: Annotated[
+        str | None,
+        typer.Option(help="viral rises only of these shape families, comma-separated"),
+    ] = None,
+    text: Annotated[
+        bool,
+        typer.Option(help="events carry post text; also write catalogue.csv (docs/text.md)"),
+    ] = False,
 ) -> None:
     """Write simulated engagement events (events.ndjson) and their truth (truth.json)."""
     from services.simulator import simulate as run
     from services.simulator import with_products
 
     try:
-        cfg = with_products(scenario, products)
+        cfg = _shaped(with_products(scenario, products), shapes)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    summary = run(cfg, seed, out)
+    summary = run(cfg, seed, out, text=text)
     typer.echo(summary)
 
 
@@ -223,6 +249,10 @@ def evaluate(
     min_events: Annotated[
         float, typer.Option(help="with --events: growth baselines need this many events a day")
     ] = 0.0,
+    shapes: Annotated[
+        str | None,
+        typer.Option(help="viral rises only of these shape families, comma-separated"),
+    ] = None,
 ) -> None:
     """Lead time, precision and false alerts of the model and baselines on a held-out run,
     or on your own labelled events (--events, --truth)."""
@@ -240,7 +270,7 @@ def evaluate(
                 events, truth, json_path, model, min_events, work, partitions, progress=True
             )
         else:
-            cfg = with_products(scenario, products)
+            cfg = _shaped(with_products(scenario, products), shapes)
             out = run_evaluation(
                 cfg, seed, json_path, model, tune_seed, work, partitions, progress=True
             )
@@ -267,9 +297,14 @@ def train(
         int | None, typer.Option(help="simulated catalogue size instead of the preset's")
     ] = None,
     partitions: Annotated[int, typer.Option(help="partitions to route simulated products to")] = 4,
+    shapes: Annotated[
+        str | None,
+        typer.Option(help="viral rises only of these shape families, comma-separated"),
+    ] = None,
 ) -> None:
     """Train a LightGBM trend model with calibrated probabilities; register a new version."""
-    from services.model import train as training
+    from services import training
+    from services.model.train import train_from_frames
     from services.simulator import SCENARIOS, with_products
 
     sources = [events is not None, feature_log is not None, scenario is not None]
@@ -283,7 +318,7 @@ def train(
                 raise typer.BadParameter(
                     f"unknown scenario {scenario!r}; one of {', '.join(SCENARIOS)}"
                 )
-            cfg = with_products(scenario, products)
+            cfg = _shaped(with_products(scenario, products), shapes)
             directory = training.train_from_scenario(
                 cfg, seed or [1], out, work=work, partitions=partitions
             )
@@ -292,7 +327,7 @@ def train(
 
             source = {"kind": "feature_log", "directory": str(feature_log)}
             runs = [("feature-log", read(feature_log))]
-            directory = training.train_from_frames(runs, out, source)
+            directory = train_from_frames(runs, out, source)
         else:
             directory = training.train_from_events(events or [], out)
     except (ValueError, FileNotFoundError) as exc:
@@ -309,6 +344,31 @@ def _echo_version(directory: Path) -> None:
         f"{directory}  test: average precision {test['average_precision']:.4f}, "
         f"ROC AUC {test['roc_auc']:.4f}, ECE {test['ece']:.4f}, rows {test['rows']}"
     )
+
+
+CatalogueFile = Annotated[
+    Path | None,
+    typer.Option(
+        help="catalogue CSV: items count for the products their text names (docs/text.md)",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+Terms = Annotated[
+    bool, typer.Option(help="with --catalogue, also count the text's terms as term:… products")
+]
+
+
+def _catalogue(path: Path | None) -> Catalogue | None:
+    """The catalogue CSV at `path` (None: no text matching); a bad row is a usage error."""
+    from shared.catalogue import CatalogueError, read_catalogue_csv
+
+    if path is None:
+        return None
+    try:
+        return read_catalogue_csv(path)
+    except CatalogueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--catalogue") from exc
 
 
 @app.command("import")
@@ -342,6 +402,8 @@ def import_(
     ),
     dry_run: Annotated[bool, typer.Option(help="validate and count only; send nothing")] = False,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    catalogue: CatalogueFile = None,
+    terms: Terms = True,
 ) -> None:
     """Import events, or snapshots of cumulative counters, into pantau.events."""
     import io
@@ -381,6 +443,8 @@ def import_(
         observed_ms=observed_ms,
         backfill=backfill,
         baselines_path=baselines,
+        catalogue=_catalogue(catalogue),
+        terms=terms,
     )
     writer = EventWriter(KafkaSettings(), dry_run=dry_run, echo=io.StringIO() if dry_run else None)
     total = sum(f.stat().st_size for f in files)
@@ -400,7 +464,9 @@ def import_(
 
 model_app = typer.Typer(help="The model registry: list, show and promote versions.")
 app.add_typer(model_app, name="model")
-RegistryDir = Annotated[Path, typer.Option("--dir", help="model registry (PANTAU_MODEL_DIR)")]
+RegistryDir = Annotated[
+    Path | None, typer.Option("--dir", help="model registry (PANTAU_MODEL_DIR)")
+]
 
 
 def _registry(directory: Path | None) -> Path:
@@ -413,7 +479,7 @@ def _registry(directory: Path | None) -> Path:
 
 
 @model_app.command("list")
-def model_list(directory: RegistryDir = None) -> None:  # type: ignore[assignment]
+def model_list(directory: RegistryDir = None) -> None:
     """Every registered version, oldest first; * marks the promoted one."""
     from services.model.registry import list_versions, summary
 
@@ -429,7 +495,7 @@ def model_list(directory: RegistryDir = None) -> None:  # type: ignore[assignmen
 @model_app.command("show")
 def model_show(
     version: Annotated[str | None, typer.Argument(help="version (default: promoted)")] = None,
-    directory: RegistryDir = None,  # type: ignore[assignment]
+    directory: RegistryDir = None,
 ) -> None:
     """A version's metadata.json (without the calibration table)."""
     import json
@@ -451,7 +517,7 @@ def model_show(
 @model_app.command("promote")
 def model_promote(
     version: Annotated[str, typer.Argument(help="version to promote")],
-    directory: RegistryDir = None,  # type: ignore[assignment]
+    directory: RegistryDir = None,
     force: Annotated[bool, typer.Option(help="promote even if worse than the current")] = False,
 ) -> None:
     """Make a version the one the scorer uses (it reloads between batches)."""
@@ -482,10 +548,10 @@ def keys_create(
     """Create an API key and print it once."""
     from services.api import auth
 
-    if scope not in ("read", "admin"):
+    if scope not in auth.SCOPES:
         raise typer.BadParameter("scope must be read or admin")
     with _key_sessions().begin() as session:
-        key = auth.create_key(session, name, scope)  # type: ignore[arg-type]
+        key = auth.create_key(session, name, scope)
     typer.echo(key)
 
 
@@ -529,6 +595,59 @@ def keys_revoke(
             raise typer.Exit(1) from exc
         auth.revoke_key(session, key.id)
         typer.echo(f"revoked key {key.id} ({key.name}, {key.scope})")
+
+
+catalogue_app = typer.Typer(
+    help="The catalogue in the API's database (PANTAU_DATABASE_URL): CSV in and out."
+)
+app.add_typer(catalogue_app, name="catalogue")
+
+
+@catalogue_app.command("import")
+def catalogue_import(
+    path: Annotated[Path, typer.Argument(help="a catalogue CSV (examples/catalogue.csv)")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="the file becomes the whole catalogue")
+    ] = False,
+) -> None:
+    """Create or replace the file's products (and with --replace delete the others); the
+    catalogue's version rises once if anything changed, and connectors reload it."""
+    from services.api.catalogue_store import apply_products
+    from shared.catalogue import CatalogueError, read_catalogue_csv
+
+    try:
+        catalogue = read_catalogue_csv(path)
+    except (OSError, UnicodeDecodeError, CatalogueError) as exc:
+        typer.echo(f"pantau: {path}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    with _key_sessions().begin() as session:
+        change = apply_products(session, catalogue.products, replace)
+    typer.echo(
+        f"catalogue version {change.version}: {change.created} created, "
+        f"{change.updated} updated, {change.deleted} deleted, {change.unchanged} unchanged"
+    )
+
+
+@catalogue_app.command("export")
+def catalogue_export(
+    path: Annotated[Path | None, typer.Argument(help="where to write (default: stdout)")] = None,
+) -> None:
+    """Write the catalogue as CSV, the format `pantau catalogue import` reads."""
+    from services.api.catalogue_store import load_catalogue
+    from shared.catalogue import catalogue_csv
+
+    with _key_sessions()() as session:
+        catalogue = load_catalogue(session)
+    text = catalogue_csv(catalogue.products)
+    if path is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        typer.echo(f"pantau: {path}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{len(catalogue.products)} products (version {catalogue.version}) to {path}")
 
 
 @app.command()
@@ -602,7 +721,13 @@ DryRun = Annotated[
 Polls = Annotated[int, typer.Option(help="stop after this many polls (0: run until stopped)")]
 
 
-def _run_connector(make_poller, dry_run: bool, polls: int, default_port: int) -> None:  # type: ignore[no-untyped-def]
+def _run_connector(
+    make_poller: MakePoller,
+    dry_run: bool,
+    polls: int,
+    default_port: int,
+    text: PostText | None = None,
+) -> None:
     """Build the writer and the service around a poller, and run it until stopped."""
     import threading
 
@@ -621,11 +746,20 @@ def _run_connector(make_poller, dry_run: bool, polls: int, default_port: int) ->
     writer = EventWriter(KafkaSettings(), dry_run=dry_run)
     with httpx.Client(timeout=30.0) as http:
         poller = make_poller(http, stop.wait, wall_clock_ms)
-        service = ConnectorService(poller, writer, settings, stop, save_state=not dry_run)
+        service = ConnectorService(
+            poller, writer, settings, stop, save_state=not dry_run, text=text
+        )
         try:
             service.run(polls)
         except KeyboardInterrupt:
             stop.set()
+
+
+def _text(catalogue: Path | None, terms: bool) -> PostText | None:
+    from services.sources.posts import PostText
+
+    found = _catalogue(catalogue)
+    return None if found is None else PostText.of(found, terms)
 
 
 def _refused(exc: Exception) -> None:
@@ -634,7 +768,9 @@ def _refused(exc: Exception) -> None:
 
 
 @connect_app.command("youtube")
-def connect_youtube(dry_run: DryRun = False, polls: Polls = 0) -> None:
+def connect_youtube(
+    dry_run: DryRun = False, polls: Polls = 0, catalogue: CatalogueFile = None, terms: Terms = True
+) -> None:
     """YouTube Data API v3 (PANTAU_YOUTUBE_API_KEY): mostPopular in the region and keyword
     searches, counters polled 50 ids a call, paced to fit the daily quota."""
     import httpx
@@ -647,18 +783,22 @@ def connect_youtube(dry_run: DryRun = False, polls: Polls = 0) -> None:
     if not settings.api_key.get_secret_value():
         raise typer.BadParameter("set PANTAU_YOUTUBE_API_KEY to a YouTube Data API key")
 
-    def make(http: httpx.Client, wait, clock):  # type: ignore[no-untyped-def]
+    def make(
+        http: httpx.Client, wait: Callable[[float], bool], clock: Callable[[], int]
+    ) -> YouTubePoller:
         http.timeout = httpx.Timeout(settings.timeout_s)
         return YouTubePoller(settings, http, wait, clock)
 
     try:
-        _run_connector(make, dry_run, polls, settings.default_metrics_port)
+        _run_connector(make, dry_run, polls, settings.default_metrics_port, _text(catalogue, terms))
     except ApiError as exc:
         _refused(exc)
 
 
 @connect_app.command("tiktok")
-def connect_tiktok(dry_run: DryRun = False, polls: Polls = 0) -> None:
+def connect_tiktok(
+    dry_run: DryRun = False, polls: Polls = 0, catalogue: CatalogueFile = None, terms: Terms = True
+) -> None:
     """TikTok Research API (PANTAU_TIKTOK_CLIENT_KEY, PANTAU_TIKTOK_CLIENT_SECRET): videos
     of the region matching keywords or hashtags, paged, within the daily request limit."""
     import httpx
@@ -673,12 +813,14 @@ def connect_tiktok(dry_run: DryRun = False, polls: Polls = 0) -> None:
     if not settings.keywords and not settings.hashtags:
         raise typer.BadParameter("set PANTAU_TIKTOK_KEYWORDS or PANTAU_TIKTOK_HASHTAGS")
 
-    def make(http: httpx.Client, wait, clock):  # type: ignore[no-untyped-def]
+    def make(
+        http: httpx.Client, wait: Callable[[float], bool], clock: Callable[[], int]
+    ) -> TikTokPoller:
         http.timeout = httpx.Timeout(settings.timeout_s)
         return TikTokPoller(settings, http, wait, clock)
 
     try:
-        _run_connector(make, dry_run, polls, settings.default_metrics_port)
+        _run_connector(make, dry_run, polls, settings.default_metrics_port, _text(catalogue, terms))
     except ApiError as exc:
         _refused(exc)
 

@@ -7,10 +7,8 @@ product sees the same per-partition event time as in the live services.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import polars as pl
 
@@ -18,21 +16,11 @@ from services.ingest.config import WindowConfig
 from services.ingest.processor import PartitionProcessor
 from services.model.scorer import Scorer
 from shared.clock import wall_clock_ms
+from shared.columns import column_max
 from shared.partitioning import partition_for
 from shared.schema import DecodedBatch, decode_lines
 
 ScoreSink = Callable[[pl.DataFrame], None]
-
-
-def load_scorer(model_dir: Path) -> Scorer:
-    """The registered model in `model_dir`, loaded the way the score service loads it."""
-    if not model_dir.is_dir():
-        raise ValueError(f"{model_dir}: no such model directory")
-    try:
-        registry = importlib.import_module("services.model.registry")
-    except ImportError as exc:
-        raise ValueError("this checkout has no model registry (services.model.registry)") from exc
-    return registry.load_version(model_dir)
 
 
 @dataclass
@@ -98,8 +86,10 @@ class LocalPipeline:
                 self.feature_sink(rows)
             scores = self.scorer.score(rows)
             self.stats.score_rows += scores.height
-            newest = rows["tick_ms"].max()
-            if self.stats.last_tick_ms is None or newest > self.stats.last_tick_ms:
+            newest = column_max(rows["tick_ms"], int)
+            if newest is not None and (
+                self.stats.last_tick_ms is None or newest > self.stats.last_tick_ms
+            ):
                 self.stats.last_tick_ms = newest
             self.sink(scores)
 

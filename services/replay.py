@@ -19,6 +19,7 @@ from services.model.baseline import cold_start_scorer
 from services.model.scorer import Scorer
 from services.pipeline import LocalPipeline, PipelineStats
 from shared.alerts import AlertEngine, AlertRules
+from shared.columns import column_max
 
 CHUNK_BYTES = 16 * 1_048_576
 
@@ -82,7 +83,8 @@ class _SortedSpill:
         self.buffer.append(rows)
         self.buffered += rows.height
         partition = int(rows["partition"][0])
-        self.last_tick[partition] = max(self.last_tick.get(partition, 0), rows["tick_ms"].max())
+        newest = column_max(rows["tick_ms"], int) or 0
+        self.last_tick[partition] = max(self.last_tick.get(partition, 0), newest)
 
     def maybe_spill(self) -> None:
         if self.buffered >= self.spill_rows and len(self.last_tick) == self.partitions:

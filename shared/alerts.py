@@ -1,16 +1,19 @@
 """The alert engine: when a product's probability becomes an alert. Pure; no I/O.
 
-Fires when the probability reaches `threshold`; the product re-arms only after falling
-below `rearm_below` (hysteresis), and never fires twice within `cooldown_ms` of event
-time. Each product's rows are evaluated one by one in tick order, also within a batch,
-and a row at or before the last tick already evaluated for its product (a redelivered
-score) changes nothing. The state per product (`AlertState`) is three numbers, persisted
-by the API with the alerts it explains, so any batching, any restart and any
-redelivery give the alerts of one pass over the scores.
+Two tiers: the confident alert ("sangat mungkin viral" within 24 h) on `probability`, and
+the heads-up ("bersiap": likely viral within days) on `probability_72h`, each with its own
+threshold. A tier fires when its probability reaches its threshold; the product re-arms
+only after falling below `rearm_below` (hysteresis), and a tier never fires twice within
+`cooldown_ms` of event time. Each product's rows are evaluated one by one in tick order,
+also within a batch, and a row at or before the last tick already evaluated for its
+product (a redelivered score) changes nothing. The state per product (`AlertState`) is
+five numbers, persisted by the API with the alerts it explains, so any batching, any
+restart and any redelivery give the alerts of one pass over the scores.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,19 +32,35 @@ _DEFAULTS = AlertSettings.model_construct()  # the settings' defaults, no enviro
 
 @dataclass(frozen=True)
 class AlertRules:
-    """Defaults are `AlertSettings`' (the environment is read only by `from_settings`)."""
+    """Defaults are `AlertSettings`' (the environment is read only by `from_settings`).
+
+    `threshold`/`rearm_below` are the confident tier's, on `probability` (24 h);
+    `heads_up_threshold`/`heads_up_rearm_below` the heads-up tier's, on `probability_72h`
+    (None: no heads-up tier). The cool-down applies to each tier on its own."""
 
     threshold: float = _DEFAULTS.threshold
     rearm_below: float = _DEFAULTS.rearm_below
     cooldown_ms: int = _DEFAULTS.cooldown_ms
+    heads_up_threshold: float | None = _DEFAULTS.headsup_threshold
+    heads_up_rearm_below: float = _DEFAULTS.headsup_rearm_below
 
     def __post_init__(self) -> None:
         if not 0 <= self.rearm_below <= self.threshold <= 1:
             raise ValueError("need 0 <= rearm_below <= threshold <= 1")
+        if self.heads_up_threshold is not None and not (
+            0 <= self.heads_up_rearm_below <= self.heads_up_threshold <= 1
+        ):
+            raise ValueError("need 0 <= heads_up_rearm_below <= heads_up_threshold <= 1")
 
     @classmethod
     def from_settings(cls, settings: AlertSettings) -> AlertRules:
-        return cls(settings.threshold, settings.rearm_below, settings.cooldown_ms)
+        return cls(
+            settings.threshold,
+            settings.rearm_below,
+            settings.cooldown_ms,
+            settings.headsup_threshold,
+            settings.headsup_rearm_below,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +70,8 @@ class AlertState:
     last_tick_ms: int  # newest tick evaluated: rows at or before it are redeliveries
     armed: bool  # the next row at or above the threshold fires (cool-down permitting)
     last_fired_ms: int | None = None
+    heads_up_armed: bool = True  # the same two for the heads-up tier
+    heads_up_fired_ms: int | None = None
 
 
 class Decision(NamedTuple):
@@ -58,6 +79,17 @@ class Decision(NamedTuple):
 
     alerts: list[dict[str, Any]]
     states: dict[str, AlertState]
+
+
+class Tier(NamedTuple):
+    name: str  # the alert's `tier`
+    column: str  # the probability it reads
+    armed: str  # AlertState fields it owns
+    fired: str
+
+
+CONFIDENT = Tier("confident", "probability", "armed", "last_fired_ms")
+HEADS_UP = Tier("heads_up", "probability_72h", "heads_up_armed", "heads_up_fired_ms")
 
 
 @dataclass
@@ -73,20 +105,26 @@ class AlertEngine:
 
     def decide(self, scores: pl.DataFrame) -> Decision:
         """What a batch raises, without changing the engine: a caller that persists the
-        state adopts `Decision.states` only once the store has committed them."""
+        state adopts `Decision.states` only once the store has committed them.
+
+        The confident tier first; then the heads-up tier, which stays silent on a row
+        where the product had a confident alert within the cool-down (the seller already
+        knows more than a heads-up says)."""
         if scores.height == 0:
             return Decision([], {})
         r = self.rules
-        rows = scores.select("product_id", "tick_ms", "probability").with_row_index("row")
+        heads_up = r.heads_up_threshold is not None and HEADS_UP.column in scores.columns
+        columns = [CONFIDENT.column] + ([HEADS_UP.column] if heads_up else [])
+        rows = scores.select("product_id", "tick_ms", *columns).with_row_index("row")
         products = rows["product_id"].unique().to_list()
-        known = [self.states.get(pid) for pid in products]
         before = pl.DataFrame(
             {
                 "product_id": products,
-                "seen_ms": [s.last_tick_ms if s else None for s in known],
-                "was_armed": [s.armed if s else True for s in known],
+                "seen_ms": [
+                    s.last_tick_ms if (s := self.states.get(p)) else None for p in products
+                ],
             },
-            schema={"product_id": pl.String, "seen_ms": pl.Int64, "was_armed": pl.Boolean},
+            schema={"product_id": pl.String, "seen_ms": pl.Int64},
         ).with_row_index("product")
         # Each product's new rows together, in tick order, a duplicate after its first
         # copy: integer sort keys, so neighbours are compared instead of hashing groups.
@@ -97,75 +135,132 @@ class AlertEngine:
             .sort("product", "tick_ms", "row")
             .filter(~same_product | pl.col("tick_ms").ne_missing(pl.col("tick_ms").shift(1)))
         )
+        states: dict[str, AlertState] = {}
+        fired = self._tier(fresh, CONFIDENT, r.threshold, r.rearm_below, states)
+        confident_ticks: dict[str, list[int]] = {}
+        for _, tick, pid, _ in fired:
+            confident_ticks.setdefault(pid, []).append(tick)
+        if heads_up:
+            assert r.heads_up_threshold is not None
+            for fire in self._tier(
+                fresh, HEADS_UP, r.heads_up_threshold, r.heads_up_rearm_below, states
+            ):
+                _, tick, pid, _ = fire
+                earlier = confident_ticks.get(pid, [])
+                if (last := self.states.get(pid)) and last.last_fired_ms is not None:
+                    earlier = [last.last_fired_ms, *earlier]
+                if not any(tick - r.cooldown_ms < c <= tick for c in earlier):
+                    fired.append(fire)
+        alerts = [
+            make_alert(scores.row(row, named=True), tier)
+            for row, _, _, tier in sorted(fired, key=lambda f: (f[1], f[2], f[3] != CONFIDENT))
+        ]
+        newest = fresh.filter(pl.col("product").ne_missing(pl.col("product").shift(-1)))
+        for pid, tick in newest.select("product_id", "tick_ms").iter_rows():
+            state = states.get(pid) or self.states.get(pid) or AlertState(tick, armed=True)
+            states[pid] = dataclasses.replace(state, last_tick_ms=tick)
+        return Decision(alerts, states)
+
+    def _tier(
+        self,
+        fresh: pl.DataFrame,
+        tier: Tier,
+        threshold: float,
+        rearm_below: float,
+        states: dict[str, AlertState],
+    ) -> list[tuple[int, int, str, Tier]]:
+        """One tier's hysteresis and cool-down over the fresh rows; updates `states` and
+        returns what fires as (row, tick, product, tier)."""
         # Only a row whose level (1: at or above the threshold, 0: below the re-arm level)
         # differs from the product's previous level can change its state: an armed
         # product dipping again, a disarmed one staying high and every row in between
         # are no-ops, so only these few rows go through the loop below.
-        level = (
-            pl.when(pl.col("probability") >= r.threshold)
-            .then(1)
-            .when(pl.col("probability") < r.rearm_below)
-            .then(0)
-            .otherwise(None)
-            .cast(pl.Int8)
+        p = pl.col(tier.column)
+        level = pl.when(p >= threshold).then(1).when(p < rearm_below).then(0).otherwise(None)
+        was_armed = pl.Series(
+            [
+                getattr(s, tier.armed) if (s := self.states.get(pid)) else True
+                for pid in fresh["product_id"].to_list()
+            ],
+            dtype=pl.Boolean,
         )
+        same_product = pl.col("product").eq_missing(pl.col("product").shift(1))
         prev = (
             pl.when(same_product)
             .then(pl.col("level").shift(1))
             .otherwise(pl.col("was_armed").not_().cast(pl.Int8))
         )
         changes = (
-            fresh.with_columns(level=level)
+            fresh.with_columns(level=level.cast(pl.Int8), was_armed=was_armed)
             .drop_nulls("level")
             .filter(pl.col("level") != prev)
             .sort("tick_ms", "product_id")
         )
-        states: dict[str, AlertState] = {}
-        alerts = []
+        out = []
         for pid, tick, lvl, row in changes.select(
             "product_id", "tick_ms", "level", "row"
         ).iter_rows():
             state = states.get(pid) or self.states.get(pid) or AlertState(tick, armed=True)
             if lvl == 0:
-                states[pid] = AlertState(tick, True, state.last_fired_ms)
-            elif state.armed:
-                last = state.last_fired_ms
-                fire = last is None or tick - last >= r.cooldown_ms
-                states[pid] = AlertState(tick, False, tick if fire else last)
+                states[pid] = dataclasses.replace(state, last_tick_ms=tick, **{tier.armed: True})
+            elif getattr(state, tier.armed):
+                last = getattr(state, tier.fired)
+                fire = last is None or tick - last >= self.rules.cooldown_ms
+                states[pid] = dataclasses.replace(
+                    state,
+                    last_tick_ms=tick,
+                    **{tier.armed: False, tier.fired: tick if fire else last},
+                )
                 if fire:
-                    alerts.append(make_alert(scores.row(row, named=True)))
-        newest = fresh.filter(pl.col("product").ne_missing(pl.col("product").shift(-1)))
-        for pid, tick in newest.select("product_id", "tick_ms").iter_rows():
-            state = states.get(pid) or self.states.get(pid) or AlertState(tick, armed=True)
-            states[pid] = AlertState(tick, state.armed, state.last_fired_ms)
-        return Decision(alerts, states)
+                    out.append((row, tick, pid, tier))
+        return out
 
 
-def make_alert(row: dict[str, Any]) -> dict[str, Any]:
-    """The alert record: ids are derived from (product, tick) so a replayed alert is the same."""
+def make_alert(row: dict[str, Any], tier: Tier = CONFIDENT) -> dict[str, Any]:
+    """The alert record: ids are derived from (product, tick, tier) so a replayed alert is
+    the same; a confident alert keeps the id it had before tiers existed. `probability` is
+    the tier's own (24 h or 72 h)."""
     name = row.get("product_name") or row["product_id"]
     regions = list(row.get("top_regions") or [])
     where = ", ".join(province_name(c) for c in regions[:3])
-    pct = round(100 * row["probability"])
+    probability = row[tier.column]
+    pct = round(100 * probability)
+    key = f"{row['product_id']}:{row['tick_ms']}" + ("" if tier == CONFIDENT else ":heads_up")
     reasons = [
         {"text_id": x["text_id"], "text_en": x["text_en"]} for x in (row.get("reasons") or [])
     ]
     return {
-        "id": str(uuid.uuid5(ALERT_NAMESPACE, f"{row['product_id']}:{row['tick_ms']}")),
+        "id": str(uuid.uuid5(ALERT_NAMESPACE, key)),
+        "tier": tier.name,
         "product_id": row["product_id"],
         "product_name": row.get("product_name"),
         "category": row.get("category"),
         "regions": regions,
-        "probability": row["probability"],
+        "probability": probability,
         "score": row["score"],
         "model_version": row["model_version"],
         "reasons": reasons,
+        **_messages(tier, name, where, pct),
+        "ts": datetime.fromtimestamp(row["tick_ms"] / 1000, UTC).isoformat().replace("+00:00", "Z"),
+        "tick_ms": row["tick_ms"],
+    }
+
+
+def _messages(tier: Tier, name: str, where: str, pct: int) -> dict[str, str]:
+    if tier == HEADS_UP:
+        return {
+            "message_id": f"Bersiap: {name} mulai naik"
+            + (f" di {where}" if where else "")
+            + f": peluang viral {pct}% dalam 3 hari.",
+            "message_en": f"Get ready: {name} is starting to rise"
+            + (f" in {where}" if where else "")
+            + f": {pct}% chance of going viral within 3 days.",
+        }
+    return {
         "message_id": f"{name} sedang naik"
         + (f" di {where}" if where else "")
         + f": peluang viral {pct}% dalam 24 jam.",
         "message_en": f"{name} is rising"
         + (f" in {where}" if where else "")
         + f": {pct}% chance of going viral within 24 hours.",
-        "ts": datetime.fromtimestamp(row["tick_ms"] / 1000, UTC).isoformat().replace("+00:00", "Z"),
-        "tick_ms": row["tick_ms"],
     }

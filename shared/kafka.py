@@ -16,7 +16,7 @@ import io
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import polars as pl
@@ -104,14 +104,14 @@ def make_producer(settings: KafkaSettings, **overrides: object) -> KafkaProducer
         "compression_type": None,
     }
     options.update(overrides)
-    return KafkaProducer(**options)  # type: ignore[arg-type]
+    return KafkaProducer(**options)
 
 
 def make_consumer(
     settings: KafkaSettings, group: str, *topics: str, **overrides: object
 ) -> KafkaConsumer:
     """A consumer that never auto-commits: the services commit after their output is durable."""
-    options: dict[str, object] = {
+    options: dict[str, Any] = {  # KafkaConsumer's keyword arguments (kafka-python has no types)
         "bootstrap_servers": settings.bootstrap,
         "group_id": group,
         "enable_auto_commit": False,
@@ -129,13 +129,13 @@ def make_consumer(
     options.update(overrides)
     # kafka-python drops a connection whose response frame exceeds 1 MB by default, which a
     # full fetch does: the frame limit must cover the largest fetch asked for.
-    fetch_max = int(options["fetch_max_bytes"])  # type: ignore[call-overload]
+    fetch_max = int(options["fetch_max_bytes"])
     options.setdefault("receive_message_max_bytes", fetch_max + 1_048_576)
     # It also reads the socket in 4 KB chunks by default: a 32 MB fetch took 8,000 reads.
     options.setdefault(
         "kafka_client", functools.partial(KafkaClient, sock_chunk_bytes=SOCKET_READ_BYTES)
     )
-    consumer = KafkaConsumer(**options)  # type: ignore[arg-type]
+    consumer = KafkaConsumer(**options)
     if topics:
         consumer.subscribe(list(topics))
     return consumer

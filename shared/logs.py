@@ -37,8 +37,13 @@ import orjson
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 _SECRET_FIELDS = re.compile(r"secret|password|authorization|api_?key|token", re.IGNORECASE)
 # API keys (services/api/auth.py), webhook signing secrets (services/api/webhooks/signing.py),
-# and the connectors' platform credentials: Google API keys and TikTok client access tokens.
-_SECRET_VALUES = re.compile(r"\b(pk_|whsec_|AIza|clt\.)[A-Za-z0-9_\-+/=.]{8,}")
+# the connectors' platform credentials: Google API keys and TikTok client access tokens;
+# and the seller channels': a Telegram bot token (in every Bot API URL after `/bot`) and a
+# Meta access token (WhatsApp Cloud API).
+_SECRET_VALUES = re.compile(
+    r"\b(pk_|whsec_|AIza|clt\.|EAA)[A-Za-z0-9_\-+/=.]{8,}"
+    r"|\b(bot\d{5,}:)[A-Za-z0-9_\-]{30,}"  # the bot token stops before `/method`
+)
 REDACTED = "[redacted]"
 
 
@@ -87,7 +92,7 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         line = orjson.dumps(entry, default=str).decode()
-        return _SECRET_VALUES.sub(lambda m: m.group(1) + REDACTED, line)
+        return _SECRET_VALUES.sub(lambda m: (m.group(1) or m.group(2)) + REDACTED, line)
 
 
 class OncePerInterval(logging.Filter):

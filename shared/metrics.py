@@ -44,7 +44,7 @@ from prometheus_client.metrics import MetricWrapperBase
 from shared.logs import log_event
 from shared.schema import MALFORMED_FRAME, REASONS
 
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]  # unannotated in prometheus_client
 log = logging.getLogger(__name__)
 
 # Bounded label values. Children are created up front so every series exists from the first
@@ -58,6 +58,14 @@ WEBHOOK_OUTCOMES: tuple[str, ...] = (
     "connection_error",
     "refused",
     "gone",
+)
+SELLER_CHANNELS: tuple[str, ...] = ("telegram", "whatsapp", "email")
+SELLER_OUTCOMES: tuple[str, ...] = (
+    "delivered",
+    "retry",
+    "failed",
+    "recipient_gone",
+    "misconfigured",
 )
 UNMATCHED_ROUTE = "<unmatched>"
 """`route` label for requests that match no route, so scanners cannot create new series."""
@@ -177,6 +185,15 @@ WEBHOOK_DISABLED_SUBSCRIPTIONS = Gauge(
     "pantau_webhook_disabled_subscriptions",
     "Webhook subscriptions disabled after repeated failures or a 410 Gone.",
 )
+SELLER_DELIVERIES = Counter(
+    "pantau_seller_deliveries_total",
+    "Seller alert attempts (Telegram, WhatsApp, email) by channel and outcome.",
+    ["channel", "outcome"],
+)
+SELLER_ALERTS_CAPPED = Counter(
+    "pantau_seller_alerts_capped_total",
+    "Seller alerts not queued because the subscriber reached the day's cap.",
+)
 HTTP_REQUESTS = Counter(
     "pantau_http_requests_total",
     "HTTP requests by route template, method and status code.",
@@ -254,6 +271,9 @@ for _reason in DLQ_REASONS:
     DLQ_MESSAGES.labels(reason=_reason)
 for _outcome in WEBHOOK_OUTCOMES:
     WEBHOOK_DELIVERIES.labels(outcome=_outcome)
+for _channel in SELLER_CHANNELS:
+    for _outcome in SELLER_OUTCOMES:
+        SELLER_DELIVERIES.labels(channel=_channel, outcome=_outcome)
 
 for _outcome in CONNECT_POLL_OUTCOMES:
     CONNECT_POLLS.labels(outcome=_outcome)
@@ -298,6 +318,8 @@ SERVICE_METRICS: dict[str, tuple[MetricWrapperBase, ...]] = {
         WEBHOOK_DELIVERY_DURATION,
         WEBHOOK_OUTBOX_PENDING,
         WEBHOOK_DISABLED_SUBSCRIPTIONS,
+        SELLER_DELIVERIES,
+        SELLER_ALERTS_CAPPED,
         HTTP_REQUESTS,
         HTTP_REQUEST_DURATION,
     ),

@@ -13,4 +13,5 @@ from kafka.partitioner.default import murmur2
 
 @lru_cache(maxsize=1_000_000)
 def partition_for(product_id: str, partitions: int) -> int:
-    return (murmur2(product_id.encode()) & 0x7FFFFFFF) % partitions
+    hashed: int = murmur2(product_id.encode())
+    return (hashed & 0x7FFFFFFF) % partitions

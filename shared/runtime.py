@@ -23,7 +23,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
@@ -49,7 +49,7 @@ P = TypeVar("P")
 MAX_BACKOFF_S = 30.0
 
 
-class SendFailed(KafkaError):
+class SendFailed(KafkaError):  # type: ignore[misc]  # KafkaError is Any: kafka-python has no types
     """The broker did not take an output message; the offsets that produced it stay uncommitted."""
 
 
@@ -276,21 +276,21 @@ class ConsumerRuntime(Generic[P]):
 
         # kafka-python logs and swallows exceptions raised in these callbacks; they are
         # kept and raised by the loop instead, so a failed hand-over is never skipped.
-        class Listener(ConsumerRebalanceListener):
-            def on_partitions_revoked(self, revoked):  # type: ignore[no-untyped-def]
+        class Listener(ConsumerRebalanceListener):  # type: ignore[misc]  # Any: kafka-python has no types
+            def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
                 runtime._guard(runtime._hand_over, [tp.partition for tp in revoked])
 
-            def on_partitions_assigned(self, assigned):  # type: ignore[no-untyped-def]
+            def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
                 for tp in assigned:
                     runtime._guard(runtime._start, tp.partition)
 
-            def on_partitions_lost(self, lost):  # type: ignore[no-untyped-def]
+            def on_partitions_lost(self, lost: Iterable[TopicPartition]) -> None:
                 # Already someone else's: saving now could overwrite the new owner's state.
                 runtime._guard(runtime._forget, [tp.partition for tp in lost])
 
         return Listener()
 
-    def _guard(self, fn, *args) -> None:  # type: ignore[no-untyped-def]
+    def _guard(self, fn: Callable[..., None], *args: object) -> None:
         try:
             fn(*args)
         except Exception as exc:

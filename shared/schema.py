@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import orjson
 import polars as pl
 
@@ -203,8 +204,8 @@ class Lines:
     """
 
     data: bytes
-    starts: np.ndarray
-    ends: np.ndarray
+    starts: npt.NDArray[np.int64]
+    ends: npt.NDArray[np.int64]
 
     @classmethod
     def of(cls, values: Sequence[bytes]) -> tuple[Lines, np.ndarray]:
@@ -238,7 +239,7 @@ class Lines:
         return map(self.data.__getitem__, map(slice, self.starts.tolist(), self.ends.tolist()))
 
     @property
-    def sizes(self) -> np.ndarray:
+    def sizes(self) -> npt.NDArray[np.int64]:
         return self.ends - self.starts
 
     def take(self, keep: np.ndarray) -> list[bytes]:
@@ -252,7 +253,7 @@ class Lines:
     def whitespace(self) -> np.ndarray:
         """Whether each line is empty or only whitespace; only lines that open with
         whitespace are looked at one by one."""
-        blank = self.sizes == 0
+        blank: npt.NDArray[np.bool_] = self.sizes == 0
         opening = np.frombuffer(self.data, dtype=np.uint8)[self.starts[~blank]]
         candidates = np.flatnonzero(~blank)[_WHITESPACE[opening]]
         blank[candidates] = [not line.strip() for line in self.take(candidates)]
@@ -395,8 +396,3 @@ def _rejects(line_no: np.ndarray, reason: str, detail: str) -> pl.DataFrame:
         {"line_no": line_no, "reason": [reason] * len(line_no), "detail": [detail] * len(line_no)},
         schema=REJECT_SCHEMA,
     )
-
-
-def empty_events() -> pl.DataFrame:
-    """A zero-row frame with the accepted-events schema."""
-    return pl.DataFrame(schema={"line_no": pl.Int64(), **EVENT_SCHEMA})

@@ -7,6 +7,9 @@ import polars as pl
 # The calibrated probability at which a product alerts, and at or above which a score
 # row carries reasons: one number for the alert engine, the scorer and their settings.
 ALERT_THRESHOLD = 0.56
+# The heads-up tier's: on the 72 h probability, re-armed below the second number.
+HEADS_UP_THRESHOLD = 0.3  # chosen on `standard` seed 203 (docs/evaluation.md)
+HEADS_UP_REARM_BELOW = 0.2
 
 # Scorers whose `probability` is not a calibrated probability (the growth-ratio baselines
 # that run while no model is promoted) name their versions with this prefix; the page
@@ -31,6 +34,9 @@ SCORE_SCHEMA: dict[str, pl.DataType] = {
     "top_regions": pl.List(pl.String),
     "platforms": pl.List(pl.String),
     "probability": pl.Float64(),
+    # The calibrated probability of going viral within 72 h (the heads-up tier); null from
+    # a scorer without that horizon (the growth-ratio baselines, older models).
+    "probability_72h": pl.Float64(),
     "score": pl.Float64(),
     "model_version": pl.String(),
     "reasons": pl.List(REASON),

@@ -28,7 +28,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shared.scores import ALERT_THRESHOLD
+from shared.scores import ALERT_THRESHOLD, HEADS_UP_REARM_BELOW, HEADS_UP_THRESHOLD
 
 
 class KafkaSettings(BaseSettings):
@@ -90,6 +90,17 @@ class AlertSettings(BaseSettings):
     )
     cooldown_ms: int = Field(
         24 * 3_600_000, ge=0, description="event time between two alerts of one product"
+    )
+
+    headsup_threshold: float | None = Field(
+        HEADS_UP_THRESHOLD,
+        ge=0,
+        le=1,
+        description="72 h probability at or above which a product gets a heads-up (bersiap); "
+        "empty: no heads-up tier",
+    )
+    headsup_rearm_below: float = Field(
+        HEADS_UP_REARM_BELOW, ge=0, description="a product gets another heads-up only after this"
     )
 
     @field_validator("rearm_below")
@@ -358,3 +369,72 @@ def settings_error_line(exc: ValidationError) -> str | None:
     shown = f"{name}={value}" if value is not None else name
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     return f"{shown}: {error['msg']}{more}"
+
+
+class SellerAlertSettings(BaseSettings):
+    """Seller subscriptions from the page and what every channel shares (`PANTAU_SELLER_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_SELLER_")
+
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="the page's public address, for links in messages",
+    )
+    quiet_start_hour_wib: int = Field(
+        default=21, ge=0, le=23, description="no alert from this hour"
+    )
+    quiet_end_hour_wib: int = Field(default=6, ge=0, le=23, description="… until this hour (WIB)")
+    digest_hour_wib: int = Field(
+        default=6, ge=0, le=23, description="when the email digest goes out"
+    )
+    daily_cap: int = Field(
+        default=5, ge=1, description="alerts per subscriber per day (WIB), at most"
+    )
+
+
+class TelegramSettings(BaseSettings):
+    """The Telegram bot (`PANTAU_TELEGRAM_*`); the channel is off without a token."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_TELEGRAM_")
+
+    bot_token: SecretStr | None = None
+    bot_username: str = Field(default="", description="for the t.me/<bot>?start=<token> link")
+    api_url: str = "https://api.telegram.org"
+    poll_updates: bool = Field(
+        default=True,
+        description="read /start and /stop by getUpdates (one replica only, or a webhook)",
+    )
+    poll_timeout_s: int = Field(default=30, ge=0, le=50, description="getUpdates long-poll timeout")
+    request_timeout_s: float = Field(default=10.0, gt=0)
+    rate_per_s: float = Field(
+        default=25.0, gt=0, description="messages per second, all chats together"
+    )
+
+
+class WhatsAppSettings(BaseSettings):
+    """The WhatsApp Business Cloud API (`PANTAU_WHATSAPP_*`); off without a token."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_WHATSAPP_")
+
+    access_token: SecretStr | None = None
+    phone_number_id: str = ""
+    api_url: str = "https://graph.facebook.com/v21.0"
+    template_name: str = Field(default="pantau_alert", description="the approved alert template")
+    template_language: str = "id"
+    request_timeout_s: float = Field(default=10.0, gt=0)
+    rate_per_s: float = Field(default=20.0, gt=0)
+
+
+class SmtpSettings(BaseSettings):
+    """Mail relay for email alerts (`PANTAU_SMTP_*`); off without a host."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_SMTP_")
+
+    host: str = ""
+    port: int = Field(default=587, ge=1, le=65_535)
+    username: str = ""
+    password: SecretStr | None = None
+    starttls: bool = True
+    from_address: str = "Pantau <peringatan@pantau.invalid>"
+    timeout_s: float = Field(default=10.0, gt=0)
+    rate_per_s: float = Field(default=5.0, gt=0)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from bench.processes import free_port
 from shared.settings import KafkaSettings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,12 +52,6 @@ def kafka_settings(bootstrap: str) -> KafkaSettings:
         scores_topic=f"t{suffix}.scores",
         dlq_topic=f"t{suffix}.events.dlq",
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ServerThread:

@@ -31,6 +31,7 @@ from fastapi import HTTPException, Request
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from services.api.caching import ExpiringCache
 from services.api.db import Base, UTCDateTime, utcnow
@@ -54,7 +55,7 @@ class ApiKey(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    scope: Mapped[str] = mapped_column(String(16))
+    scope: Mapped[Scope] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -177,7 +178,7 @@ class Limiters:
     failures_per_address: RateLimiter
 
 
-def limiters(state: object) -> Limiters:
+def limiters(state: State) -> Limiters:
     """The app's rate limiters, built on first use from its `ApiSettings`."""
     built: Limiters | None = getattr(state, "limiters", None)
     if built is not None:
@@ -185,16 +186,16 @@ def limiters(state: object) -> Limiters:
     with _state_lock:
         built = getattr(state, "limiters", None)
         if built is None:
-            settings = state.settings  # type: ignore[attr-defined]
+            settings = state.settings
             built = Limiters(
                 RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
                 RateLimiter(settings.auth_failure_per_s, settings.auth_failure_burst),
             )
-            state.limiters = built  # type: ignore[attr-defined]
+            state.limiters = built
         return built
 
 
-def key_cache(state: object) -> ExpiringCache[str, Principal]:
+def key_cache(state: State) -> ExpiringCache[str, Principal]:
     """The app's verified-key cache (key hash → principal), built on first use."""
     cache: ExpiringCache[str, Principal] | None = getattr(state, "key_cache", None)
     if cache is not None:
@@ -203,11 +204,11 @@ def key_cache(state: object) -> ExpiringCache[str, Principal]:
         cache = getattr(state, "key_cache", None)
         if cache is None:
             cache = ExpiringCache(KEY_CACHE_TTL_S, max_entries=10_000)
-            state.key_cache = cache  # type: ignore[attr-defined]
+            state.key_cache = cache
         return cache
 
 
-def _active_key(sessions: sessionmaker, key_hash: str) -> Principal | None:
+def _active_key(sessions: sessionmaker[Session], key_hash: str) -> Principal | None:
     """The principal of an active (not revoked) key with this hash, from the store."""
     with sessions() as session:
         row = session.scalar(
@@ -215,7 +216,7 @@ def _active_key(sessions: sessionmaker, key_hash: str) -> Principal | None:
         )
     if row is None:
         return None
-    return Principal(key_id=row.id, name=row.name, scope=row.scope)  # type: ignore[arg-type]
+    return Principal(key_id=row.id, name=row.name, scope=row.scope)
 
 
 def _refuse(status_code: int, detail: str, challenge: str) -> HTTPException:

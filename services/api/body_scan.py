@@ -102,7 +102,7 @@ class BodyScan:
         run = np.where(before < 0, run + self._backslashes, run)
         quote = (data == _QUOTE) & (run % 2 == 0)
         opened = _cumsum_since(quote.astype(np.int64), resets, int(self._in_string))
-        in_string = (opened % 2 == 1) | quote
+        in_string: np.ndarray = (opened % 2 == 1) | quote
         self._in_string = bool(opened[-1] % 2)
         if last_other[-1] < 0:  # the whole chunk is backslashes
             self._backslashes += data.size

@@ -25,9 +25,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.auth import Principal, require_scope
 from services.api.caching import PageCache
+from services.api.channels.service import SellerChannels
 from services.api.consumer import ScoreConsumer
 from services.api.event_sink import EventSink
 from services.api.intake import ScoreIntake
+from services.api.terms import TermIndexes, term_indexes
 from services.api.webhooks.ssrf import Resolver
 from shared.settings import ApiSettings, WebhookSettings
 
@@ -77,6 +79,16 @@ async def get_trend_reads(request: Request) -> TrendReads:
     )
 
 
+async def get_channels(request: Request) -> SellerChannels:
+    """The seller channels (Telegram, WhatsApp, email); `enabled` is empty when none is set."""
+    return request.app.state.channels  # type: ignore[no-any-return]
+
+
+async def get_term_indexes(request: Request) -> TermIndexes:
+    """The app's catalogue indexes for emerging terms, made on first use."""
+    return term_indexes(request.app.state)
+
+
 async def get_score_consumer(request: Request) -> ScoreConsumer | None:
     """None without Kafka, or before the app has started."""
     return getattr(request.app.state, "score_consumer", None)
@@ -89,6 +101,8 @@ ResolverDep = Annotated[Resolver, Depends(get_resolver)]
 EventSinkDep = Annotated[EventSink | None, Depends(get_event_sink)]
 MaxMessageBytesDep = Annotated[int, Depends(get_max_message_bytes)]
 TrendReadsDep = Annotated[TrendReads, Depends(get_trend_reads)]
+ChannelsDep = Annotated[SellerChannels, Depends(get_channels)]
+TermIndexesDep = Annotated[TermIndexes, Depends(get_term_indexes)]
 ScoreConsumerDep = Annotated[ScoreConsumer | None, Depends(get_score_consumer)]
 
 read_key = require_scope("read")

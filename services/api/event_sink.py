@@ -79,7 +79,7 @@ class KafkaEventSink:
 
     def reachable(self) -> bool:
         try:
-            return self._get().bootstrap_connected()
+            return bool(self._get().bootstrap_connected())
         except SinkUnavailable:
             return False
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import polars as pl
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.store import load_alert_states, save_alert, save_alert_states, save_scores
 from shared import metrics
@@ -30,7 +30,7 @@ class ScoreIntake:
 
     def __init__(
         self,
-        sessions: sessionmaker,
+        sessions: sessionmaker[Session],
         rules: AlertRules | None = None,
         on_alert: AlertHook | None = None,
     ) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from services.api.store import LatestScore
+from shared.emerging import TERM_PREFIX
 
 
 def ranked_trends(
@@ -19,15 +20,19 @@ def ranked_trends(
     platform: str | None = None,
     min_probability: float | None = None,
     after: tuple[float, str] | None = None,
+    products_only: bool = False,
 ) -> Sequence[LatestScore]:
     """Products whose latest score is at most `max_age_ms` older than the newest one,
     best score first (ties by product id); `after` = (score, product_id) of the last row
-    already seen. Age is measured against the newest tick, not the wall clock, so a
-    replayed or paused stream still ranks what it last saw."""
+    already seen; `products_only` leaves out emerging terms (`term:…`). Age is measured
+    against the newest tick, not the wall clock, so a replayed or paused stream still
+    ranks what it last saw."""
     newest = session.scalar(select(func.max(LatestScore.tick_ms)))  # one index probe
     if newest is None:
         return []
     query = select(LatestScore).where(LatestScore.tick_ms >= newest - max_age_ms)
+    if products_only:
+        query = query.where(~LatestScore.product_id.startswith(TERM_PREFIX))
     if category:
         query = query.where(LatestScore.category == category)
     if region:

@@ -1,4 +1,5 @@
-"""Retention: score history, alerts and finished webhook deliveries are kept for set periods.
+"""Retention: score history, alerts and finished deliveries (webhook and seller channel)
+are kept for set periods, seller subscriptions never confirmed for a week.
 
 Scores and alerts age by event time, measured back from the newest tick in the store
 (live, that is now; a replay of old data keeps its history instead of losing it at
@@ -20,6 +21,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, select, text, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.api.channels.models import ChannelDelivery, SellerSubscription, SubscriptionStatus
 from services.api.store import AlertRecord, LatestScore, ScoreHistory
 from services.api.webhooks.models import Delivery, DeliveryStatus
 from shared.logs import log_event
@@ -29,6 +31,8 @@ log = logging.getLogger(__name__)
 CHUNK_ROWS = 10_000
 DAY_MS = 86_400_000
 _PG_PRUNE_LOCK = 7_261_733_502
+# Seller subscriptions still waiting for their confirmation (or Telegram link) this long go.
+PENDING_SUBSCRIPTION_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class Cutoffs:
     scores_tick_ms: int | None
     alerts_tick_ms: int | None
     deliveries_created: datetime
+    pending_subscriptions_created: datetime
 
 
 def cutoffs(policy: RetentionPolicy, newest_tick_ms: int | None, now: datetime) -> Cutoffs:
@@ -63,6 +68,7 @@ def cutoffs(policy: RetentionPolicy, newest_tick_ms: int | None, now: datetime) 
         back(policy.scores_days),
         back(policy.alerts_days),
         now - timedelta(days=policy.deliveries_days),
+        now - timedelta(days=PENDING_SUBSCRIPTION_DAYS),
     )
 
 
@@ -73,7 +79,7 @@ class PruneResult:
 
 
 def _delete_in_chunks(
-    sessions: sessionmaker,
+    sessions: sessionmaker[Session],
     table: Any,
     key: tuple[Any, ...],
     where: ColumnElement[bool],
@@ -89,7 +95,8 @@ def _delete_in_chunks(
         with sessions.begin() as session:
             if not _our_turn(session):
                 break
-            count = int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+            deleted_rows = session.execute(stmt)  # a DELETE gives a CursorResult, typed as Result
+            count = int(deleted_rows.rowcount or 0)  # type: ignore[attr-defined]  # see above
         result.transactions += 1
         deleted += count
         if count < chunk_rows:
@@ -106,7 +113,7 @@ def _our_turn(session: Session) -> bool:
 
 
 def prune(
-    sessions: sessionmaker,
+    sessions: sessionmaker[Session],
     policy: RetentionPolicy,
     now: datetime | None = None,
     chunk_rows: int = CHUNK_ROWS,
@@ -138,23 +145,37 @@ def prune(
             chunk_rows,
             result,
         )
-    deliveries = Delivery.__table__
+    # A seller who never confirmed the mail or opened the Telegram link: their address
+    # is not kept for long.
+    sellers = SellerSubscription.__table__
     _delete_in_chunks(
         sessions,
-        deliveries,
-        (deliveries.c.id,),
-        (deliveries.c.created_at < cut.deliveries_created)
-        & (deliveries.c.status != DeliveryStatus.PENDING.value),
+        sellers,
+        (sellers.c.id,),
+        (sellers.c.status == SubscriptionStatus.PENDING.value)
+        & (sellers.c.created_at < cut.pending_subscriptions_created),
         chunk_rows,
         result,
     )
+    for deliveries in (Delivery.__table__, ChannelDelivery.__table__):
+        _delete_in_chunks(
+            sessions,
+            deliveries,
+            (deliveries.c.id,),
+            (deliveries.c.created_at < cut.deliveries_created)
+            & (deliveries.c.status != DeliveryStatus.PENDING.value),
+            chunk_rows,
+            result,
+        )
     return result
 
 
 class RetentionJob:
     """Runs `prune` in a background thread: shortly after start, then every interval."""
 
-    def __init__(self, sessions: sessionmaker, policy: RetentionPolicy, interval_s: float) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], policy: RetentionPolicy, interval_s: float
+    ) -> None:
         self.sessions = sessions
         self.policy = policy
         self.interval_s = interval_s

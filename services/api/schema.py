@@ -31,7 +31,10 @@ class SchemaNotCurrent(RuntimeError):
 def register_tables() -> None:
     """Import every module that declares tables, so `Base.metadata` holds them all."""
     import services.api.auth
+    import services.api.catalogue_store
+    import services.api.channels.models
     import services.api.store
+    import services.api.terms
     import services.api.webhooks.models  # noqa: F401
 
 

@@ -20,12 +20,14 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.api.db import Base
 from shared.alerts import AlertState
+from shared.scores import EVIDENCE_COLUMNS
 
 
 class LatestScore(Base):
@@ -34,6 +36,8 @@ class LatestScore(Base):
     product_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     tick_ms: Mapped[int] = mapped_column(BigInteger, index=True)
     probability: Mapped[float] = mapped_column(Float, index=True)
+    # The heads-up tier's 72 h probability; null from a scorer without that horizon.
+    probability_72h: Mapped[float | None] = mapped_column(Float, nullable=True)
     score: Mapped[float] = mapped_column(Float)
     model_version: Mapped[str] = mapped_column(String(64))
     category: Mapped[str | None] = mapped_column(String(256), index=True)
@@ -100,6 +104,7 @@ def score_records(scores: pl.DataFrame) -> list[dict[str, Any]]:
             "product_id": row["product_id"],
             "tick_ms": row["tick_ms"],
             "probability": row["probability"],
+            "probability_72h": row.get("probability_72h"),
             "score": row["score"],
             "model_version": row["model_version"],
             "category": row["category"],
@@ -108,16 +113,7 @@ def score_records(scores: pl.DataFrame) -> list[dict[str, Any]]:
             "regions_text": "," + ",".join(row["top_regions"] or []) + ",",
             "platforms_text": "," + ",".join(row.get("platforms") or []) + ",",
             "reasons": row["reasons"] or [],
-            "evidence": {
-                k: row[k]
-                for k in (
-                    "events_1h",
-                    "events_24h",
-                    "growth_6h_vs_24h",
-                    "creators_24h",
-                    "regions_24h",
-                )
-            },
+            "evidence": {k: row[k] for k in EVIDENCE_COLUMNS},
         }
         for row in newest.iter_rows(named=True)
     ]
@@ -176,10 +172,6 @@ def prune_history(session: Session, before_ms: int) -> None:
     session.execute(delete(ScoreHistory).where(ScoreHistory.tick_ms < before_ms))
 
 
-def newest_tick(session: Session) -> int | None:
-    return session.scalar(select(func.max(LatestScore.tick_ms)))
-
-
 class AlertRecord(Base):
     __tablename__ = "alerts"
 
@@ -222,6 +214,8 @@ class AlertStateRecord(Base):
     last_tick_ms: Mapped[int] = mapped_column(BigInteger)
     armed: Mapped[bool] = mapped_column(Boolean)
     last_fired_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    heads_up_armed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    heads_up_fired_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 def load_alert_states(session: Session, rearm_below: float) -> dict[str, AlertState]:
@@ -232,13 +226,15 @@ def load_alert_states(session: Session, rearm_below: float) -> dict[str, AlertSt
     is below `rearm_below`), rather than alerting again at once.
     """
     states = {
-        pid: AlertState(tick, armed, fired)
-        for pid, tick, armed, fired in session.execute(
+        pid: AlertState(tick, armed, fired, heads_up_armed, heads_up_fired)
+        for pid, tick, armed, fired, heads_up_armed, heads_up_fired in session.execute(
             select(
                 AlertStateRecord.product_id,
                 AlertStateRecord.last_tick_ms,
                 AlertStateRecord.armed,
                 AlertStateRecord.last_fired_ms,
+                AlertStateRecord.heads_up_armed,
+                AlertStateRecord.heads_up_fired_ms,
             )
         )
     }
@@ -258,6 +254,9 @@ def load_alert_states(session: Session, rearm_below: float) -> dict[str, AlertSt
     return states
 
 
+STATE_COLUMNS = ("last_tick_ms", "armed", "last_fired_ms", "heads_up_armed", "heads_up_fired_ms")
+
+
 def save_alert_states(session: Session, states: dict[str, AlertState]) -> None:
     """Upsert the states a batch moved on; an older state never overwrites a newer one."""
     if not states:
@@ -267,7 +266,7 @@ def save_alert_states(session: Session, states: dict[str, AlertState]) -> None:
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=["product_id"],
-            set_={c: stmt.excluded[c] for c in ("last_tick_ms", "armed", "last_fired_ms")},
+            set_={c: stmt.excluded[c] for c in STATE_COLUMNS},
             where=table.c.last_tick_ms <= stmt.excluded.last_tick_ms,
         ),
         [
@@ -276,6 +275,8 @@ def save_alert_states(session: Session, states: dict[str, AlertState]) -> None:
                 "last_tick_ms": s.last_tick_ms,
                 "armed": s.armed,
                 "last_fired_ms": s.last_fired_ms,
+                "heads_up_armed": s.heads_up_armed,
+                "heads_up_fired_ms": s.heads_up_fired_ms,
             }
             for pid, s in states.items()
         ],

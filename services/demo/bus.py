@@ -54,7 +54,7 @@ class KafkaBus:
         self.kafka = kafka
         ensure_topics(kafka)
         self.producer = make_producer(kafka)
-        self.services = [
+        self.services: list[IngestService | ScoreService] = [
             IngestService(
                 kafka,
                 IngestSettings(

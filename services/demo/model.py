@@ -7,15 +7,14 @@ version under `models_root` trained on the same seeds.
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 
 from rich.console import Console
 
 from services.model.baseline import cold_start_scorer
+from services.model.registry import load_version
 from services.model.scorer import Scorer
-from services.pipeline import load_scorer
 
 TRAIN_SCENARIO = "small"
 
@@ -41,20 +40,23 @@ def choose_scorer(
 ) -> Scorer:
     """`model_dir` if given; else a (cached) trained model; else the growth-ratio baseline."""
     if model_dir is not None:
-        return load_scorer(model_dir)
+        return load_version(model_dir)
     if not train:
         return cold_start_scorer()
     seeds = training_seeds(seed)
     try:
         version = trained_before(models_root, seeds)
         if version is None:
-            trainer = importlib.import_module("services.model.train")
+            # Training needs the `train` extra (scikit-learn): imported only when a demo
+            # trains, so the demo runs on a lean install with the baseline.
+            from services.training import train_from_scenario
+
             console.print(
                 f"Training a model on simulated history ({TRAIN_SCENARIO}, seeds {seeds}); "
                 "later demos reuse it"
             )
-            version = trainer.train_from_scenario(TRAIN_SCENARIO, seeds, models_root, progress=True)
-        scorer = load_scorer(Path(version))
+            version = train_from_scenario(TRAIN_SCENARIO, seeds, models_root, progress=True)
+        scorer = load_version(Path(version))
     except Exception as exc:  # any failure falls back to the baseline
         console.print(
             f"[yellow]No trained model ({type(exc).__name__}: {exc}); "

@@ -13,17 +13,19 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 from sqlalchemy import select
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
+from services.api.i18n import wib
 from services.api.store import AlertRecord
-from services.api.web.i18n import wib
 from shared.regions import province_name
 
 SHOWN = 12
 
 
 class AlertFeed:
-    def __init__(self, sessions: sessionmaker, console: Console, poll_s: float = 0.5) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], console: Console, poll_s: float = 0.5
+    ) -> None:
         self.sessions, self.console, self.poll_s = sessions, console, poll_s
         self.cursor = 0
         self.count = 0

@@ -13,11 +13,16 @@ import polars as pl
 
 from shared.alerts import AlertEngine, AlertRules
 
-ALERT_COLUMNS = {"product_id": pl.String, "tick_ms": pl.Int64, "probability": pl.Float64}
+ALERT_COLUMNS = {
+    "product_id": pl.String,
+    "tick_ms": pl.Int64,
+    "probability": pl.Float64,
+    "tier": pl.String,
+}
 
 
 def run_alerts(scores: pl.DataFrame, rules: AlertRules) -> pl.DataFrame:
-    """(product_id, tick_ms, probability) of every alert the live engine raises on `scores`."""
+    """(product_id, tick_ms, probability, tier) of every alert the live engine raises."""
     return _alert_frame(AlertEngine(rules).evaluate(scores))
 
 

@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from shared.columns import column_max
 from shared.features import COUNT_COLUMNS, FEATURE_COLUMNS, TOTAL_COLUMNS
 from shared.scores import SCORE_SCHEMA
 
@@ -26,12 +27,18 @@ from .matching import DAY_MS, EARLY_WINDOW_MS, HOUR_MS
 MIN_HISTORY_HOURS = 12
 
 
-def _score_rows(features: pl.DataFrame, score: pl.Expr, probability: pl.Expr, version: str):
+def _score_rows(
+    features: pl.DataFrame,
+    score: pl.Expr | pl.Series,
+    probability: pl.Expr | pl.Series,
+    version: str,
+) -> pl.DataFrame:
     return features.with_columns(
         score=score,
         probability=probability,
         model_version=pl.lit(version),
         reasons=pl.lit([], dtype=SCORE_SCHEMA["reasons"]),
+        probability_72h=pl.lit(None, pl.Float64),
     ).select(SCORE_SCHEMA.keys())
 
 
@@ -84,7 +91,7 @@ class RollingZScoreScorer:
         )
         zpos = z.clip(lower_bound=0.0)
         out = _score_rows(joined, z, zpos.pow(2) / (zpos.pow(2) + self.midpoint**2), self.version)
-        latest = history["hour_ms"].max()
+        latest = column_max(history["hour_ms"], int)
         if latest is not None:
             self.history = history.filter(pl.col("hour_ms") > latest - DAY_MS - 2 * HOUR_MS)
         return out.sort("tick_ms", "product_id")

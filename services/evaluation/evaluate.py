@@ -9,7 +9,6 @@ through the live ingest core (`services.replay`), and alerts through the live en
 
 from __future__ import annotations
 
-import importlib
 import json
 import time
 from dataclasses import asdict
@@ -19,6 +18,7 @@ from typing import Any
 import orjson
 import polars as pl
 
+from services.model.registry import load_version
 from services.simulator import ScenarioConfig, get_scenario
 
 from .data import Run, prepare_run
@@ -65,11 +65,7 @@ def load_model(model_dir: Path, seed: int | None) -> Method:
         raise HeldOutError(
             f"seed {seed} is a training seed of {model_dir} ({sorted(seeds)}); pick another"
         )
-    try:
-        registry = importlib.import_module("services.model.registry")
-    except ImportError as exc:
-        raise ValueError("this checkout has no model registry (services.model.registry)") from exc
-    scorer = registry.load_version(model_dir)
+    scorer = load_version(model_dir)
     return model_method(scorer, str(getattr(scorer, "version", model_dir.name)))
 
 
@@ -89,6 +85,7 @@ def _method_report(
         "tuned_on_seed": train.seed if tuned else None,
         "overall": result["overall"],
         "per_decoy_kind": result["per_decoy_kind"],
+        **({"per_tier": result["per_tier"]} if "per_tier" in result else {}),
         "tuning_sweep": train_sweep,
         "evaluation_sweep": sweep_points(results),
         "seconds": round(time.perf_counter() - started, 2),

@@ -11,7 +11,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import polars as pl
 
-from .matching import EARLY_WINDOW_MS, HOUR_MS, VIRAL, viral_episodes
+from shared.columns import column_max
+
+from .matching import EARLY_WINDOW_MS, HOUR_MS, viral_episodes
+from .truth import VIRAL
 
 TIMELINE_KINDS = (VIRAL, VIRAL, "bot_burst", "exogenous_spike", "category_surge")
 TIMELINE_COLUMNS = ("product_id", "tick_ms", "events_1h")  # all `timelines` reads
@@ -93,7 +96,7 @@ def timelines(
                 alpha=0.15,
             )
             ax.axvline((ep["peak_ms"] - start_ms) / HOUR_MS, color="tab:green", lw=1)
-        top = max(float(rows["events_1h"].max() or 1.0), 1.0)
+        top = max(column_max(rows["events_1h"], float) or 1.0, 1.0)
         for i, (name, a) in enumerate(alerts.items()):
             ticks = a.filter(pl.col("product_id") == pid)["tick_ms"]
             ax.scatter(

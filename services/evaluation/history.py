@@ -111,6 +111,7 @@ def evaluate_history(
                     "rules": asdict(knob.rules),
                     "overall": result["overall"],
                     "per_decoy_kind": result["per_decoy_kind"],
+                    **({"per_tier": result["per_tier"]} if "per_tier" in result else {}),
                 }
             )
         points[-1]["seconds"] = round(time.perf_counter() - started, 2)

@@ -25,7 +25,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['tuning_seed']}; {report['held_out']}. Alerts from the live alert engine.",
         "",
         *HEADLINE,
-        *(_headline_row(m) for m in methods.values()),
+        *(_headline_row(m) for m in with_tiers(list(methods.values()))),
         *_per_kind_table(list(methods.values())),
     ]
     replay = report["replay"]
@@ -42,6 +42,19 @@ def markdown(report: dict[str, Any]) -> str:
             f"{cost}"
         )
     return "\n".join(lines) + "\n"
+
+
+TIER_LABELS = {"heads_up": "heads-up tier (72 h)", "either": "either tier, first alert"}
+
+
+def with_tiers(methods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each method's entry (its confident tier), followed by one per other tier it reports."""
+    out = []
+    for m in methods:
+        out.append(m)
+        for tier, overall in (m.get("per_tier") or {}).items():
+            out.append({**m, "label": f"{m['label']}: {TIER_LABELS[tier]}", "overall": overall})
+    return out
 
 
 def _headline_row(m: dict[str, Any]) -> str:
@@ -106,7 +119,7 @@ def markdown_files(report: dict[str, Any]) -> str:
         "alert episodes / all; not false: early or late (after the peak, before the end) / all.",
         "",
         *FILES_HEADLINE,
-        *(_files_row(m) for m in points),
+        *(_files_row(m) for m in with_tiers(points)),
         *_per_kind_table(points),
         "",
         f"Replay through the ingest core ({replay['partitions']} partitions): "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -37,7 +38,7 @@ LOGISTIC_THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998,
 
 KEYS = ("product_id", "tick_ms")
 # What the alert engine reads of a score row (`AlertEngine.evaluate`, `make_alert`).
-ALERT_INPUTS = (*KEYS, "probability", "score", "model_version")
+ALERT_INPUTS = (*KEYS, "probability", "probability_72h", "score", "model_version")
 # Feature columns a score row carries over; a scorer that does not read them gets nulls.
 CARRIED = {c: t for c, t in SCORE_SCHEMA.items() if c in FEATURE_SCHEMA and c not in KEYS}
 
@@ -66,16 +67,14 @@ def rules_at(threshold: float) -> AlertRules:
 
 def growth_ratio_method() -> Method:
     knobs = tuple(
-        Knob("midpoint", m, lambda m=m: GrowthRatioScorer(m), AlertRules())
-        for m in GROWTH_MIDPOINTS
+        Knob("midpoint", m, partial(GrowthRatioScorer, m), AlertRules()) for m in GROWTH_MIDPOINTS
     )
     return Method("growth_ratio", "growth ratio 6h/24h", knobs, GrowthRatioScorer().columns)
 
 
 def rolling_z_method() -> Method:
     knobs = tuple(
-        Knob("midpoint_sd", m, lambda m=m: RollingZScoreScorer(m), AlertRules())
-        for m in Z_MIDPOINTS
+        Knob("midpoint_sd", m, partial(RollingZScoreScorer, m), AlertRules()) for m in Z_MIDPOINTS
     )
     return Method("rolling_z", "rolling z-score (hourly)", knobs, ("events_1h",))
 
@@ -123,13 +122,36 @@ def sweep(method: Method, run: Run) -> list[dict[str, Any]]:
             scorer, scores = fresh, score_run(fresh, run, method.columns)
         assert scores is not None
         alerts = run_alerts(scores, knob.rules)
-        results.append({"knob": knob, "alerts": alerts, **score_alerts(alerts, run.truth)})
+        results.append({"knob": knob, "alerts": alerts, **score_tiers(alerts, run.truth)})
     return results
+
+
+def score_tiers(alerts: pl.DataFrame, truth: dict[str, Any]) -> dict[str, Any]:
+    """`score_alerts` of the confident tier (`overall`, `per_decoy_kind`), and `per_tier`
+    when a heads-up fired: the heads-up tier alone, and the earliest alert of either tier
+    (what a seller subscribed to both gets first)."""
+    confident = score_alerts(alerts.filter(pl.col("tier") == "confident"), truth)
+    heads_up = alerts.filter(pl.col("tier") == "heads_up")
+    if heads_up.height == 0:
+        return confident
+    per_tier = {
+        "heads_up": score_alerts(heads_up, truth)["overall"],
+        "either": score_alerts(alerts, truth)["overall"],
+    }
+    return {**confident, "per_tier": per_tier}
 
 
 def sweep_points(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The overall metrics at every knob of a sweep (with the knob's value), for the report."""
-    return [{"knob": r["knob"].name, "value": r["knob"].value, **r["overall"]} for r in results]
+    return [
+        {
+            "knob": r["knob"].name,
+            "value": r["knob"].value,
+            **r["overall"],
+            **({"per_tier": r["per_tier"]} if "per_tier" in r else {}),
+        }
+        for r in results
+    ]
 
 
 def _objective(point: dict[str, Any]) -> tuple[float, float]:

@@ -201,7 +201,8 @@ class Catalog:
             mask = self.in_use & (self.last_seen_ms >= since_ms) & (self.first_seen_ms < until_ms)
             return np.flatnonzero(mask)
         seen = self.in_use[among] & (self.last_seen_ms[among] >= since_ms)
-        return among[seen & (self.first_seen_ms[among] < until_ms)]
+        slots: np.ndarray = among[seen & (self.first_seen_ms[among] < until_ms)]
+        return slots
 
     def columns(self, slots: np.ndarray) -> dict[str, np.ndarray]:
         """Product id, category and name of `slots` (copies: later batches may rename)."""
@@ -233,5 +234,7 @@ class Catalog:
     @property
     def nbytes(self) -> int:
         # ~100 B per dict entry and id string, plus the metadata arrays.
-        arrays = sum(getattr(self, n).nbytes for n in ("first_seen_ms", "last_seen_ms", "in_use"))
+        arrays: int = sum(
+            getattr(self, n).nbytes for n in ("first_seen_ms", "last_seen_ms", "in_use")
+        )
         return arrays + 3 * 8 * len(self.in_use) + 100 * len(self.slot_of)

@@ -25,7 +25,8 @@ MIN_MERGE_IDS = 65_536
 
 def id_hashes(event_ids: pl.Series) -> np.ndarray:
     """Stable 64-bit hashes of event ids (collisions are ~1e-9 at a billion ids)."""
-    return event_ids.hash(seed=0x5EED).to_numpy()
+    hashes: np.ndarray = event_ids.hash(seed=0x5EED).to_numpy()
+    return hashes
 
 
 def _contains(ids: np.ndarray, hashes: np.ndarray) -> np.ndarray:
@@ -33,7 +34,8 @@ def _contains(ids: np.ndarray, hashes: np.ndarray) -> np.ndarray:
     if len(ids) == 0:
         return np.zeros(len(hashes), dtype=bool)
     at = np.minimum(np.searchsorted(ids, hashes), len(ids) - 1)
-    return ids[at] == hashes
+    present: np.ndarray = ids[at] == hashes
+    return present
 
 
 class Generation:
@@ -47,7 +49,8 @@ class Generation:
         return len(self.main) + len(self.recent)
 
     def contains(self, hashes: np.ndarray) -> np.ndarray:
-        return _contains(self.main, hashes) | _contains(self.recent, hashes)
+        either: np.ndarray = _contains(self.main, hashes) | _contains(self.recent, hashes)
+        return either
 
     def add(self, hashes: np.ndarray) -> None:
         """Insert hashes (sorted, distinct) that are not in the generation yet."""

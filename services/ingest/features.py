@@ -90,14 +90,16 @@ def group_medians(values: np.ndarray, code: np.ndarray) -> np.ndarray:
     ordered = values[np.lexsort((values, code))]
     size = np.bincount(code)
     start = np.cumsum(size) - size
-    return (ordered[start + (size - 1) // 2] + ordered[start + size // 2]) * 0.5
+    medians: np.ndarray = (ordered[start + (size - 1) // 2] + ordered[start + size // 2]) * 0.5
+    return medians
 
 
 def versus_group(values: np.ndarray, code: np.ndarray) -> np.ndarray:
     """Each value over the median of the values of its group."""
     if len(values) == 0:
         return values.astype(np.float64)
-    return values / group_medians(values, code)[code]
+    ratios: np.ndarray = values / group_medians(values, code)[code]
+    return ratios
 
 
 @dataclass(frozen=True)

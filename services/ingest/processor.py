@@ -140,7 +140,7 @@ class PartitionProcessor:
         for c, (restarted, counts, described) in enumerate(chunks):
             self.catalog.restart(*restarted)
             self.windows.add(*counts)
-            self.uncounted.append(counts[:2])
+            self.uncounted.append((counts[0], counts[1]))
             self.catalog.describe(*described)
             if c < len(bounds):
                 self.watermark_ms = int(watermark_after[bounds[c]])
@@ -245,7 +245,8 @@ class PartitionProcessor:
         lo, hi = lo[starts], reach[ends]
         sizes = (hi - lo) // tick + 1
         offsets = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        return np.repeat(lo, sizes) + offsets * tick
+        ticks: np.ndarray = np.repeat(lo, sizes) + offsets * tick
+        return ticks
 
     def _pass(self, first_ms: int, last_ms: int, firing: np.ndarray) -> list[TickRows]:
         """Pass the ticks `first_ms..last_ms`: fire those in `firing`, then do what the

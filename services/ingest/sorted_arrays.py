@@ -14,7 +14,8 @@ def distinct(values: np.ndarray) -> np.ndarray:
     ordered = np.sort(values)
     if len(ordered) < 2:
         return ordered
-    return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
+    firsts: np.ndarray = ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
+    return firsts
 
 
 def merge(a: np.ndarray, b: np.ndarray) -> np.ndarray:

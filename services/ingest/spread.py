@@ -79,14 +79,9 @@ class Rows:
         return (self.pair & KEY_MASK).astype(np.int64)
 
     def take(self, mask: np.ndarray) -> Rows:
-        counted = self.n24 is not None and self.n6 is not None
-        return Rows(
-            self.pair[mask],
-            self.h24[mask],
-            self.h6[mask],
-            self.n24[mask] if counted else None,  # type: ignore[index]
-            self.n6[mask] if counted else None,  # type: ignore[index]
-        )
+        if self.n24 is None or self.n6 is None:
+            return Rows(self.pair[mask], self.h24[mask], self.h6[mask], None, None)
+        return Rows(self.pair[mask], self.h24[mask], self.h6[mask], self.n24[mask], self.n6[mask])
 
     @classmethod
     def combine(cls, parts: list[Rows], counted: bool) -> Rows:
@@ -230,7 +225,7 @@ class Dimension:
         """Pending rows in one run (the next tick sorts them stably, so this is the same),
         the hours as concatenated rows with their lengths, and the closed sums."""
 
-        def joined(parts: list, dtype: type) -> np.ndarray:
+        def joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
             return np.concatenate(parts) if parts else np.empty(0, dtype)
 
         hours = sorted(self.hours)
@@ -244,8 +239,11 @@ class Dimension:
             "closed_six_hours_ms": np.array(self.closed_hours[1], dtype=np.int64),
         }
         if self.counted:
-            arrays["pending_n"] = joined([part[2] for part in self.pending], np.int64)
-            arrays["hour_n"] = joined([self.hours[h][1] for h in hours], np.int64)
+            # Counted dimensions keep an array of counts beside every pair array.
+            arrays["pending_n"] = joined([n for *_, n in self.pending if n is not None], np.int64)
+            arrays["hour_n"] = joined(
+                [n for h in hours if (n := self.hours[h][1]) is not None], np.int64
+            )
         return arrays | nest("closed", self.closed.to_arrays())
 
     @classmethod
@@ -366,6 +364,7 @@ class SlotSpread:
 
     def fill_regions(self, regions: Rows) -> None:
         """Set the region features of every slot that has region rows."""
+        assert regions.n24 is not None and regions.n6 is not None, "region rows are counted"
         count = self._count
         size = len(self.creators_24h)
         slot = regions.slot
@@ -496,13 +495,14 @@ class Spread:
     @property
     def nbytes(self) -> int:
         kept = [self.closed] if self.latest is None else [self.closed, self.latest]
-        cached = sum(getattr(c, f).nbytes for c in kept for f in c.__dataclass_fields__)
+        cached: int = sum(getattr(c, f).nbytes for c in kept for f in c.__dataclass_fields__)
         return cached + sum(d.nbytes for d in self.dimensions)
 
 
 def popcount(masks: np.ndarray) -> np.ndarray:
     """Number of platforms per bit mask."""
-    return _POPCOUNT[masks]
+    counts: np.ndarray = _POPCOUNT[masks]
+    return counts
 
 
 def platform_lists(masks: np.ndarray) -> pl.Series:

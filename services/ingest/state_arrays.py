@@ -55,4 +55,5 @@ def arrays_to_strings(arrays: Arrays) -> np.ndarray:
         len(valid), pa.py_buffer(offsets), pa.py_buffer(arrays["utf8"]), validity
     )
     column.validate(full=True)
-    return column.to_numpy(zero_copy_only=False).astype(object)
+    strings: np.ndarray = column.to_numpy(zero_copy_only=False).astype(object)
+    return strings

@@ -74,17 +74,25 @@ class GrowthRatioScorer:
         """The feature columns it reads."""
         return tuple(dict.fromkeys(WINDOW_COLUMNS[self.window] + HISTORY_COLUMNS))
 
-    def score(self, features: pl.DataFrame) -> pl.DataFrame:
-        growth = growth_ratio(self.window)
-        enough = (pl.col("hours_since_first_seen").fill_null(0.0) >= self.min_history_h) & (
+    def _enough(self) -> pl.Expr:
+        return (pl.col("hours_since_first_seen").fill_null(0.0) >= self.min_history_h) & (
             pl.col("events_24h").fill_null(0.0) >= self.min_events_24h
         )
+
+    def strength(self) -> pl.Expr:
+        """The alert strength (the score rows' `probability`) as an expression."""
+        growth = growth_ratio(self.window)
         strength = growth.pow(2) / (growth.pow(2) + self.midpoint**2)
+        return pl.when(self._enough()).then(strength).otherwise(0.0)
+
+    def score(self, features: pl.DataFrame) -> pl.DataFrame:
+        growth = growth_ratio(self.window)
         return features.with_columns(
-            score=pl.when(enough).then(growth).otherwise(0.0),
-            probability=pl.when(enough).then(strength).otherwise(0.0),
+            score=pl.when(self._enough()).then(growth).otherwise(0.0),
+            probability=self.strength(),
             model_version=pl.lit(self.version),
             reasons=pl.lit([], dtype=SCORE_SCHEMA["reasons"]),
+            probability_72h=pl.lit(None, pl.Float64),
         ).select(SCORE_SCHEMA.keys())
 
 

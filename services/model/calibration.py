@@ -33,7 +33,8 @@ class Isotonic:
         return cls(centre, rate)
 
     def __call__(self, margin: np.ndarray) -> np.ndarray:
-        return np.interp(margin, self.x, self.y)
+        rates: np.ndarray = np.interp(margin, self.x, self.y)
+        return rates
 
     def as_dict(self) -> dict[str, list[float]]:
         return {"x": self.x.tolist(), "y": self.y.tolist()}

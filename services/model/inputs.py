@@ -2,8 +2,10 @@
 
 Trees need no scaling, but streams the model never saw differ mostly in scale (a small
 shop versus a national brand), so the derived inputs compare a product with its own
-past: volume against its trailing daily mean, interactions per view against its own
-weekly rate, creators of the last 6 h against the day. The calendar is left out except
+past: volume of the last hour, 6 h and day against its trailing daily mean, the day
+against the earlier days it has been seen for, interactions per view against its own
+weekly rate, creators of the last 6 h against the day, how many horizons rise at once,
+and whether the source reports views only. The calendar is left out except
 the hour (daily rhythm): weekdays of a few training weeks do not carry over, and the age
 of a product in a log that starts mid-life measures the log, not the product.
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from services.model.baseline import growth_ratio
 from services.model.labels import interactions, trailing_daily_mean
 from shared.features import FEATURE_COLUMNS
 
@@ -21,6 +24,20 @@ DERIVED = {
     "quality_6h_vs_7d": (interactions("6h") / (pl.col("view_6h") + 1.0))
     / (interactions("7d") / (pl.col("view_7d") + 1.0) + 1e-3),
     "creators_6h_vs_24h": 4.0 * pl.col("creators_6h") / (pl.col("creators_24h") + 1.0),
+    # The same slope against the product's own normal over three horizons, so a rise is
+    # seen whatever its curve: fast (the last hour), steady (6 h) or slow (the day).
+    "volume_6h_vs_daily_mean": 4.0 * pl.col("events_6h") / (trailing_daily_mean() + 1.0),
+    "volume_1h_vs_daily_mean": 24.0 * pl.col("events_1h") / (trailing_daily_mean() + 1.0),
+    # How many of those horizons rise at once: growth that holds across them.
+    "rising_horizons": (pl.col("growth_1h_vs_24h") > 1.0).cast(pl.Float64)
+    + (pl.col("growth_6h_vs_24h") > 1.0).cast(pl.Float64)
+    + (pl.col("growth_24h_vs_7d") > 1.0).cast(pl.Float64),
+    # The day against the mean earlier day the product has been seen for (the yardstick
+    # ratio of `baseline`): a daily counter or a product a few days old is judged on the
+    # days it has, not on an empty week.
+    "growth_24h_vs_seen_days": growth_ratio("24h"),
+    # Sources that report views only (counters): no interactions, no creators all week.
+    "views_only": ((interactions("7d") == 0) & (pl.col("creators_24h") == 0)).cast(pl.Float64),
 }
 EXCLUDED = {"weekday_wib", "hours_since_first_seen"}
 INPUT_COLUMNS = [c for c in FEATURE_COLUMNS if c not in EXCLUDED] + list(DERIVED)

@@ -23,6 +23,11 @@ truth, so the same code labels real logged streams. For the row of product p at 
   hours and an outside mention decays within a day. In sources that report views only,
   this and the test above are what tell those apart from word of mouth.
 
+The heads-up label (`HeadsUpSpec`, 72 h) asks the same question earlier: does the row
+above turn 1 at some tick of p in [t, t + `within`] (48 h: the viral day then lies within
+t + 72 h)? One definition of "viral", asked days ahead; 0 only when every row of that
+stretch is known.
+
 Rows whose horizon (with `sustain`, both horizons) passes the end of the data have no
 label (null): the outcome is not known yet. Nor do rows of a product seen for less than
 `min_history_ms` (default a day): its own normal is not known yet. A daily mean taken
@@ -62,6 +67,32 @@ class LabelSpec:
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "definition": __doc__.split("\n\n")[1].strip()}
+
+
+@dataclass(frozen=True)
+class HeadsUpSpec:
+    """The heads-up label: the 24 h label (`base`) turns 1 within `within_ms`."""
+
+    base: LabelSpec = LabelSpec()
+    within_ms: int = 2 * DAY_MS
+
+    @property
+    def horizon_ms(self) -> int:
+        """How far ahead the viral day may lie: the name of the tier's horizon."""
+        return self.within_ms + self.base.horizon_ms
+
+    @property
+    def lookahead_ms(self) -> int:
+        return self.within_ms + self.base.lookahead_ms
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "within_ms": self.within_ms,
+            "horizon_ms": self.horizon_ms,
+            "base": self.base.as_dict(),
+            "definition": "the 24 h label turns 1 at some tick of the product in "
+            "[t, t + within_ms]",
+        }
 
 
 def trailing_daily_mean(tick: pl.Expr | None = None) -> pl.Expr:
@@ -155,4 +186,30 @@ def label(features: pl.DataFrame, spec: LabelSpec | None = None) -> pl.DataFrame
             .otherwise(None)
         )
         .select(*features.columns, "future_events", "daily_mean", "label")
+    )
+
+
+def heads_up_label(labelled: pl.DataFrame, spec: HeadsUpSpec | None = None) -> pl.DataFrame:
+    """`labelled` (the output of `label` with `spec.base`) with `label_heads_up` (Int8,
+    null = not known): 1 when `label` is 1 at some tick of the product in [t, t + within];
+    0 when it is 0 there and every label of that stretch is known (the data reach past
+    t + within + the base look-ahead); else null."""
+    spec = spec or HeadsUpSpec()
+    end = labelled["tick_ms"].max()
+    ahead = future_sums(labelled, {"within": spec.within_ms}, hits=pl.col("label").fill_null(0))
+    known = pl.col("tick_ms") + spec.lookahead_ms <= end
+    hit = (pl.col("label") == 1) | (pl.col("within_hits") > 0)
+    return (
+        labelled.with_columns(*ahead.get_columns())
+        .with_columns(
+            label_heads_up=pl.when(pl.col("label").is_null())
+            .then(None)
+            .when(hit.fill_null(False))
+            .then(1)
+            .when(known)
+            .then(0)
+            .otherwise(None)
+            .cast(pl.Int8)
+        )
+        .drop("within_hits")
     )

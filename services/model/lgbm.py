@@ -24,15 +24,17 @@ import lightgbm as lgb
 import numpy as np
 import polars as pl
 
+from services.model import horizons
 from services.model.calibration import Isotonic
 from services.model.inputs import add_derived, matrix
 from services.model.labels import HOUR_MS
 from services.model.phrases import reasons
+from services.model.sources import RatioFallback
 from shared.logs import log_event
 from shared.scores import ALERT_THRESHOLD, SCORE_SCHEMA
 
 REASONS = SCORE_SCHEMA["reasons"]
-OUTPUTS = {"probability", "score", "model_version", "reasons"}
+OUTPUTS = {"probability", "probability_72h", "score", "model_version", "reasons"}
 PASSTHROUGH = [c for c in SCORE_SCHEMA if c not in OUTPUTS]
 _COMPILE_LOCK = threading.Lock()  # LLVM's per-process set-up is not meant to race
 log = logging.getLogger(__name__)
@@ -51,7 +53,8 @@ def compile_model(model_file: Path) -> Compiled:
     with _COMPILE_LOCK:
         model = lleaves.Model(model_file=str(model_file))
         model.compile(raw_score=True)
-    return model
+    compiled: Compiled = model  # lleaves has no types; this is the part the scorer uses
+    return compiled
 
 
 class LightGBMScorer:
@@ -67,9 +70,14 @@ class LightGBMScorer:
         explain_threshold: float = ALERT_THRESHOLD,
         num_threads: int = 1,
         min_history_h: float = 0.0,
+        heads_up: horizons.Horizon | None = None,
+        fallback: RatioFallback | None = None,
     ) -> None:
-        """`min_history_h`: a product seen for less long scores as the least likely (`margin`)."""
+        """`min_history_h`: a product seen for less long scores as the least likely (`margin`);
+        `heads_up`: the 72 h horizon (None: score rows carry a null `probability_72h`);
+        `fallback`: what scores the sources the model is not fit for (`sources`)."""
         self.version, self.booster, self.columns = version, booster, columns
+        self.heads_up, self.fallback = heads_up, fallback
         self.min_history_h = min_history_h
         self.calibration, self.created_s = calibration, created_s
         self.explain_threshold, self.num_threads = explain_threshold, num_threads
@@ -90,6 +98,10 @@ class LightGBMScorer:
             Isotonic.from_dict(metadata["calibration"]),
             float(metadata.get("created_s", 0.0)),
             min_history_h=metadata.get("label", {}).get("min_history_ms", 0) / HOUR_MS,
+            heads_up=horizons.load(directory, metadata),
+            fallback=RatioFallback.from_dict(metadata["source_fallback"])
+            if metadata.get("source_fallback")
+            else None,
             **kwargs,
         )
         if compile:
@@ -136,36 +148,67 @@ class LightGBMScorer:
         label for such rows and the model's output on them is a guess outside its range:
         at the start of a log every product is new and its first events look like a rise.
         """
+        return self.margins(features)[0]
+
+    def margins(self, features: pl.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        """The 24 h margin (`margin`) and the heads-up one (None without that horizon), from
+        one feature matrix; both -inf for a product too new to judge."""
         x = matrix(features, self.columns)
         if not len(x):
-            return np.empty(0)
+            return np.empty(0), None if self.heads_up is None else np.empty(0)
         if (compiled := self.compiled) is not None:
-            margin = compiled.predict(x.astype(np.float64), n_jobs=self.num_threads)
+            margin = np.asarray(
+                compiled.predict(x.astype(np.float64), n_jobs=self.num_threads), float
+            )
         else:
-            margin = self.booster.predict(x, raw_score=True, num_threads=self.num_threads)
-        margin = np.asarray(margin, float)
+            margin = np.asarray(
+                self.booster.predict(x, raw_score=True, num_threads=self.num_threads), float
+            )
+        ahead = None
+        if self.heads_up is not None:
+            ahead = np.asarray(
+                self.heads_up.booster.predict(x, raw_score=True, num_threads=self.num_threads),
+                float,
+            )
         if self.min_history_h and "hours_since_first_seen" in features.columns:
-            age_h = features["hours_since_first_seen"].to_numpy()
-            margin[age_h < self.min_history_h] = -np.inf
-        return margin
+            young = features["hours_since_first_seen"].to_numpy() < self.min_history_h
+            margin[young] = -np.inf
+            if ahead is not None:
+                ahead[young] = -np.inf
+        return margin, ahead
 
     def probability(self, features: pl.DataFrame) -> np.ndarray:
         return self.calibration(self.margin(features))
 
     def score(self, features: pl.DataFrame, explain: bool = True) -> pl.DataFrame:
         """Probability, score and version per row; reasons for the likely alerts."""
-        margin = self.margin(features)
+        margin, ahead = self.margins(features)
         prob = self.calibration(margin)
+        prob_72h = (
+            None if ahead is None or self.heads_up is None else self.heads_up.calibration(ahead)
+        )
+        own = np.ones(len(prob), bool)  # rows the model scores itself
+        if self.fallback is not None and len(prob):
+            own = ~self.fallback.rows(features)
+            if not own.all():
+                p24, p72 = self.fallback.probabilities(features.filter(pl.Series(~own)))
+                prob[~own] = p24
+                if prob_72h is None:
+                    prob_72h = np.full(len(prob), np.nan)
+                prob_72h[~own] = p72
         scored = features.select(
             pl.col(c) if c in features else pl.lit(None, SCORE_SCHEMA[c]).alias(c)
             for c in PASSTHROUGH
         ).with_columns(
             probability=pl.Series(prob, dtype=pl.Float64),
+            probability_72h=pl.Series(prob_72h, dtype=pl.Float64).fill_nan(None)
+            if prob_72h is not None
+            else pl.lit(None, pl.Float64),
             score=pl.Series(1.0 / (1.0 + np.exp(-margin)), dtype=pl.Float64),
             model_version=pl.lit(self.version),
             reasons=pl.lit([], dtype=REASONS),
         )
-        hot = np.flatnonzero(prob >= self.explain_threshold) if explain else np.empty(0, int)
+        hot = np.flatnonzero(own & (prob >= self.explain_threshold) & explain)
         if hot.size:
             why = self.explain(features[hot])
             scored = (

@@ -43,7 +43,9 @@ def _where(row: Row) -> tuple[str, str]:
     return f" di {num(n, 'id')} provinsi", f" across {num(n, 'en')} provinces"
 
 
-def _growth(col: str, span_id: str, base_id: str, span_en: str, base_en: str) -> Callable:
+def _growth(
+    col: str, span_id: str, base_id: str, span_en: str, base_en: str
+) -> Callable[[Row], Phrase]:
     def phrase(row: Row) -> Phrase:
         g = row.get(col) or 0.0
         wid, wen = _where(row)
@@ -71,6 +73,22 @@ FAMILIES: dict[str, Callable[[Row], Phrase]] = {
     "volume_vs_daily_mean": _growth(
         "volume_vs_daily_mean", "sehari terakhir", "lebih ramai dari biasanya",
         "the last day was", "busier than usual",
+    ),
+    "volume_6h_vs_daily_mean": _growth(
+        "volume_6h_vs_daily_mean", "6 jam terakhir", "lebih ramai dari biasanya",
+        "the last 6 h ran", "busier than usual",
+    ),
+    "volume_1h_vs_daily_mean": _growth(
+        "volume_1h_vs_daily_mean", "1 jam terakhir", "lebih ramai dari biasanya",
+        "the last hour ran", "busier than usual",
+    ),
+    "growth_24h_vs_seen_days": _growth(
+        "growth_24h_vs_seen_days", "sehari terakhir", "hari-hari sebelumnya",
+        "the last day ran at", "the days before",
+    ),
+    "rising_horizons": lambda r: (
+        f"naik serentak dalam {num(r.get('rising_horizons') or 0, 'id')} rentang waktu",
+        f"rising over {num(r.get('rising_horizons') or 0, 'en')} time spans at once",
     ),
     "growth_6h_vs_category": _growth(
         "growth_6h_vs_category", "6 jam terakhir naik", "lebih cepat dari produk sekategori",
@@ -137,6 +155,7 @@ FAMILIES: dict[str, Callable[[Row], Phrase]] = {
         f"produk baru: pertama terlihat {num(r.get('hours_since_first_seen'), 'id')} jam lalu",
         f"a new product: first seen {num(r.get('hours_since_first_seen'), 'en')} h ago",
     ),
+    "views_only": lambda r: ("sumber hanya melaporkan penayangan", "the source reports views only"),
     "hour_wib": lambda r: (
         f"ramai di jam sibuk ({num(r.get('hour_wib'), 'id')}.00 WIB)",
         f"busy at a peak hour ({num(r.get('hour_wib'), 'en')}:00 WIB)",
@@ -176,6 +195,8 @@ def supported(feature: str, row: Row) -> bool:
         return _value(row, feature) > 0 and any(_value(row, f"{a}_7d") > 0 for a in INTERACTIONS)
     if feature == "platforms_24h":
         return _value(row, "platforms_24h") >= 2
+    if feature == "views_only":  # the kind of source, never a reason for a rise
+        return False
     action, _, window = feature.rpartition("_")
     if action in ACTIONS_ID and window in WINDOW_ID:
         return _value(row, feature) > 0
@@ -196,7 +217,9 @@ def phrase(feature: str, row: Row) -> Phrase:
     return feature, feature
 
 
-def reasons(features: list[str], contributions: list[float], row: Row, top: int = 3) -> list:
+def reasons(
+    features: list[str], contributions: list[float], row: Row, top: int = 3
+) -> list[dict[str, str]]:
     """The `top` largest positive contributions as {feature, text_id, text_en}; one phrase
     per distinct text (two windows of one family do not repeat themselves), and only from
     signals the row's sources report (`supported`)."""

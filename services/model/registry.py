@@ -35,12 +35,15 @@ def read_metadata(version_dir: Path) -> dict[str, Any]:
     path = version_dir / "metadata.json"
     if not path.is_file():
         raise FileNotFoundError(f"{version_dir}: not a model version (no metadata.json)")
-    return json.loads(path.read_bytes())
+    metadata: dict[str, Any] = json.loads(path.read_bytes())
+    return metadata
 
 
 def load_version(path: Path, **kwargs: Any) -> LightGBMScorer:
-    """The scorer stored in one version directory."""
+    """The scorer stored in one version directory (ValueError when there is no directory)."""
     path = Path(path)
+    if not path.is_dir():
+        raise ValueError(f"{path}: no such model directory")
     return LightGBMScorer.load(path, read_metadata(path), **kwargs)
 
 

@@ -19,7 +19,6 @@ from services.model.scorer import Scorer
 from shared import metrics
 from shared.features import FEATURE_SCHEMA
 from shared.kafka import (
-    MALFORMED_FRAME,
     DecodedFrames,
     decode_frames,
     ensure_topics,
@@ -29,6 +28,7 @@ from shared.kafka import (
 )
 from shared.logs import log_event
 from shared.runtime import Batch, ConsumerRuntime, LoopSettings, Output
+from shared.schema import MALFORMED_FRAME
 from shared.settings import KafkaSettings, ScoreSettings
 
 log = logging.getLogger(__name__)

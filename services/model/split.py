@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from shared.columns import column_max, column_min
+
 
 @dataclass(frozen=True)
 class Split:
@@ -28,7 +30,9 @@ class Split:
 def time_split(
     ticks: pl.Series, horizon_ms: int, valid_fraction: float = 0.2, test_fraction: float = 0.2
 ) -> Split:
-    start, end = int(ticks.min()), int(ticks.max())  # type: ignore[arg-type]
+    start, end = column_min(ticks, int), column_max(ticks, int)
+    if start is None or end is None:
+        raise ValueError("no rows to split")
     span = end - start
     if span <= 3 * horizon_ms:
         raise ValueError(

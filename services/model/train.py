@@ -5,17 +5,17 @@ drop each log's first hours (its windows are still filling), thin them to at mos
 `max_rows_per_run` (whole ticks), split by time with no label
 horizon crossing a boundary (`split`), fit LightGBM on train with early stopping on
 validation, fit the isotonic calibration on validation, measure on test, write a new
-version (`registry` layout). Sources: a simulated scenario (through the evaluation cache
-of replayed runs), NDJSON event files (replayed through the live ingest cores), or the
-service's own Parquet feature log (read by the caller).
+version (`registry` layout). The rows come in as feature frames: the service's own
+Parquet feature log (read by the caller), or runs that `services.training` simulates or
+replays through the live cores (orchestration, a layer above this one).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import platform
-import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -28,11 +28,14 @@ import polars as pl
 import sklearn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from services.model import horizons
 from services.model.calibration import Isotonic
 from services.model.inputs import INPUT_COLUMNS, matrix
-from services.model.labels import LabelSpec, label
+from services.model.labels import HeadsUpSpec, LabelSpec, heads_up_label, label
 from services.model.metrics import test_metrics
+from services.model.sources import RatioFallback
 from services.model.split import Split, part, time_split
+from shared.columns import column_min
 from shared.features import FEATURE_SCHEMA
 
 TICK_MS = 5 * 60_000  # the ingest tick
@@ -41,6 +44,9 @@ TICK_MS = 5 * 60_000  # the ingest tick
 @dataclass(frozen=True)
 class TrainConfig:
     label: LabelSpec = field(default_factory=LabelSpec)
+    heads_up: HeadsUpSpec | None = field(default_factory=HeadsUpSpec)  # None: 24 h only
+    # Sources the model is not fit for, scored by a growth ratio (`sources`); None: none.
+    source_fallback: RatioFallback | None = field(default_factory=RatioFallback)
     warm_up_ms: int = 6 * 3_600_000  # a log's first hours: its windows are still filling
     max_rows_per_run: int = 500_000  # thinned to the finest tick step that fits
     valid_fraction: float = 0.3
@@ -78,8 +84,10 @@ def rounds_summary(rounds: int, best: int, cfg: TrainConfig) -> str:
 def labelled(features: pl.DataFrame, run: str, cfg: TrainConfig) -> pl.DataFrame:
     """One run's rows with labels, thinned by whole ticks, unlabelled rows dropped."""
     rows = label(features, cfg.label)
+    if cfg.heads_up is not None:
+        rows = heads_up_label(rows, dataclasses.replace(cfg.heads_up, base=cfg.label))
     step = TICK_MS * max(1, -(-features.height // cfg.max_rows_per_run))
-    warm = features["tick_ms"].min() + cfg.warm_up_ms  # type: ignore[operator]
+    warm = (column_min(features["tick_ms"], int) or 0) + cfg.warm_up_ms
     return rows.filter(
         (pl.col("tick_ms") % step == 0)
         & (pl.col("tick_ms") >= warm)
@@ -107,12 +115,12 @@ def _downsample(train: pl.DataFrame, cfg: TrainConfig) -> pl.DataFrame:
 
 
 def fit(
-    rows: pl.DataFrame, cfg: TrainConfig, progress: bool = True
+    rows: pl.DataFrame, cfg: TrainConfig, progress: bool = True, lookahead_ms: int | None = None
 ) -> tuple[lgb.Booster, Isotonic, Split, dict[str, Any]]:
-    """Booster, calibration, the split and test metrics from labelled rows of every run."""
-    split = time_split(
-        rows["tick_ms"], cfg.label.lookahead_ms, cfg.valid_fraction, cfg.test_fraction
-    )
+    """Booster, calibration, the split and test metrics from labelled rows of every run
+    (`lookahead_ms`: of the label in `label`, when it is not `cfg.label`)."""
+    lookahead_ms = lookahead_ms or cfg.label.lookahead_ms
+    split = time_split(rows["tick_ms"], lookahead_ms, cfg.valid_fraction, cfg.test_fraction)
     train, valid, test = (part(rows, split, n) for n in ("train", "valid", "test"))
     for name, frame in (("train", train), ("validation", valid), ("test", test)):
         if frame.height == 0 or frame["label"].sum() == 0:
@@ -159,7 +167,13 @@ def fit(
             valid_sets=[dvalid],
             valid_names=["valid"],
             callbacks=[
-                lgb.early_stopping(cfg.early_stopping_rounds, verbose=False),
+                # On the log loss alone: the callback ignores the `first_metric_only`
+                # parameter and, by default, stops when any metric stalls. Average
+                # precision stalls within rounds while the log loss still falls, so
+                # models kept 2 rounds and their probabilities never reached the threshold.
+                lgb.early_stopping(
+                    cfg.early_stopping_rounds, first_metric_only=True, verbose=False
+                ),
                 count_round,
             ],
         )
@@ -169,8 +183,8 @@ def fit(
     if progress:
         bar.console.print(rounds_summary(rounds, best, cfg), soft_wrap=True)
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    calibration = Isotonic.fit(booster.predict(x_valid, raw_score=True), y_valid)
-    margin = booster.predict(matrix(test, INPUT_COLUMNS), raw_score=True)
+    calibration = Isotonic.fit(np.asarray(booster.predict(x_valid, raw_score=True)), y_valid)
+    margin = np.asarray(booster.predict(matrix(test, INPUT_COLUMNS), raw_score=True))
     y_test = test["label"].to_numpy()
     metrics = {
         "test": test_metrics(calibration(margin), y_test),
@@ -197,6 +211,9 @@ def train_rows(
     """Fit on labelled rows (from `labelled`) and write a new version under `out`."""
     cfg = cfg or TrainConfig()
     booster, calibration, split, report = fit(rows, cfg, progress)
+    heads_up, heads_up_entry = (
+        horizons.fit_heads_up(rows, cfg, progress) if cfg.heads_up else (None, None)
+    )
     created = datetime.now(UTC)
     fp = fingerprint(rows)
     version, n = f"v{created:%Y%m%dT%H%M%S}-{fp[:6]}", 1
@@ -207,8 +224,10 @@ def train_rows(
     directory = Path(out) / version
     directory.mkdir()
     booster.save_model(str(directory / "model.txt"))
+    horizons.save(directory, heads_up)
     test = part(rows, split, "test")
-    test.select(*[c for c in FEATURE_SCHEMA if c in test.columns], "label").write_parquet(
+    labels = [c for c in ("label", "label_heads_up") if c in test.columns]
+    test.select(*[c for c in FEATURE_SCHEMA if c in test.columns], *labels).write_parquet(
         directory / "test.parquet", compression="zstd"
     )
     metadata = {
@@ -222,9 +241,15 @@ def train_rows(
         "source": source,
         "training_seeds": sorted(set(training_seeds or [])),
         "data_fingerprint": fp,
-        "config": {k: v for k, v in asdict(cfg).items() if k != "label"},
+        "config": {
+            k: v
+            for k, v in asdict(cfg).items()
+            if k not in ("label", "heads_up", "source_fallback")
+        },
         "metrics": report,
         "calibration": calibration.as_dict(),
+        "horizons": {horizons.HEADS_UP: heads_up_entry} if heads_up_entry else {},
+        "source_fallback": cfg.source_fallback.as_dict() if cfg.source_fallback else None,
         "libraries": {
             "lightgbm": lgb.__version__,
             "scikit-learn": sklearn.__version__,
@@ -237,52 +262,10 @@ def train_rows(
     return directory
 
 
-def _runs(named: Iterable[tuple[str, pl.DataFrame]], cfg: TrainConfig) -> pl.DataFrame:
+def labelled_runs(named: Iterable[tuple[str, pl.DataFrame]], cfg: TrainConfig) -> pl.DataFrame:
+    """Every run's labelled rows (`labelled`), one after another: a run's full feature rows
+    are let go once labelled."""
     return pl.concat([labelled(f, name, cfg) for name, f in named], how="diagonal_relaxed")
-
-
-def train_from_scenario(
-    scenario: Any,
-    seeds: list[int],
-    out: Path,
-    progress: bool = True,
-    work: Path = Path("var/eval"),
-    cfg: TrainConfig | None = None,
-    partitions: int = 4,
-) -> Path:
-    """Simulate and replay each seed (cached under `work`, shared with `pantau evaluate`).
-    `scenario` is a preset name or a `services.simulator.ScenarioConfig`."""
-    from services.evaluation.data import prepare_run
-
-    cfg = cfg or TrainConfig()
-    name = getattr(scenario, "name", scenario)
-    started = time.perf_counter()
-
-    def runs() -> Iterable[tuple[str, pl.DataFrame]]:
-        for seed in seeds:
-            run = prepare_run(scenario, seed, work, partitions, progress)
-            yield f"{name}-{seed}", run.features
-
-    rows = _runs(runs(), cfg)
-    source = {
-        "kind": "scenario",
-        "scenario": name,
-        "seeds": list(seeds),
-        "prepare_s": round(time.perf_counter() - started, 1),
-    }
-    return train_rows(rows, out, source, list(seeds), cfg, progress)
-
-
-def train_from_events(
-    files: list[Path], out: Path, progress: bool = True, cfg: TrainConfig | None = None
-) -> Path:
-    """Replay event files through the live ingest cores, then train."""
-    from services.replay import replay_features
-
-    cfg = cfg or TrainConfig()
-    runs = ((f.name, replay_features(f, progress=progress)) for f in files)
-    source = {"kind": "events", "files": [str(f) for f in files]}
-    return train_rows(_runs(runs, cfg), out, source, [], cfg, progress)
 
 
 def train_from_frames(
@@ -296,4 +279,4 @@ def train_from_frames(
     """Train on feature frames already in memory, e.g. the service's own feature log read
     back with its outcomes now known (`services.ingest.feature_log.read`)."""
     cfg = cfg or TrainConfig()
-    return train_rows(_runs(runs, cfg), out, source, training_seeds, cfg, progress)
+    return train_rows(labelled_runs(runs, cfg), out, source, training_seeds, cfg, progress)

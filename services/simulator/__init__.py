@@ -27,7 +27,7 @@ Public API: `simulate`, `iter_event_lines`, `truth_of`, `SCENARIOS`, `ScenarioCo
 `SimulationSummary`.
 """
 
-from .scenarios import SCENARIOS, ScenarioConfig, get_scenario, with_products
+from .scenarios import SCENARIOS, ScenarioConfig, get_scenario, with_products, with_shapes
 from .writer import SimulationSummary, iter_event_lines, simulate, truth_of
 
 __all__ = [
@@ -39,4 +39,5 @@ __all__ = [
     "simulate",
     "truth_of",
     "with_products",
+    "with_shapes",
 ]

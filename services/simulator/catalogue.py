@@ -55,7 +55,8 @@ class Creators:
         """One random creator from each requested province."""
         u = rng.random(len(regions))
         pos = self._start[regions] + (u * self._count[regions]).astype(np.int64)
-        return self._order[pos]
+        creators: np.ndarray = self._order[pos]
+        return creators
 
 
 def build_creators(rng: np.random.Generator, n: int, salt: int) -> Creators:
@@ -109,7 +110,8 @@ def _prices(rng: np.random.Generator, category: np.ndarray) -> np.ndarray:
     raw = np.exp(rng.uniform(np.log(lo), np.log(hi)))
     price = np.round(raw / 500.0) * 500.0
     price -= np.where(rng.random(len(price)) < 0.3, 100.0, 0.0)  # the familiar Rp 24.900
-    return np.maximum(price, 1_000).astype(np.int64)
+    prices: np.ndarray = np.maximum(price, 1_000).astype(np.int64)
+    return prices
 
 
 def _platforms(rng: np.random.Generator, n: int, presence_scale: float) -> np.ndarray:
@@ -117,7 +119,8 @@ def _platforms(rng: np.random.Generator, n: int, presence_scale: float) -> np.nd
     none = ~present.any(axis=1)
     present[none, rng.choice(N_PLATFORMS, none.sum(), p=PRESENCE / PRESENCE.sum())] = True
     w = rng.gamma(1.0, 1.0, (n, N_PLATFORMS)) * POPULARITY * present
-    return w / w.sum(axis=1, keepdims=True)
+    shares: np.ndarray = w / w.sum(axis=1, keepdims=True)
+    return shares
 
 
 def ensure_social(rng: np.random.Generator, weight: np.ndarray, rows: np.ndarray) -> None:

@@ -23,7 +23,8 @@ def response_kernel(n_hours: int, tau_h: float, theta: float) -> np.ndarray:
     a = np.arange(n_hours + 1, dtype=float)
     survival = (1.0 + a / tau_h) ** -theta
     k = survival[:-1] - survival[1:]
-    return k / (1.0 - survival[-1])
+    shares: np.ndarray = k / (1.0 - survival[-1])
+    return shares
 
 
 def memory_kernel(n_hours: int, tau_h: float = 18.0, theta: float = 0.6) -> np.ndarray:

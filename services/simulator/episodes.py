@@ -48,6 +48,7 @@ from .plan import (
 from .platforms import POPULARITY, SOCIAL, TIKTOK
 from .regions import REGION_CODES, draw_regions
 from .scenarios import ScenarioConfig
+from .shapes import rise_curve
 
 _BIG_CITIES = np.array([REGION_CODES.index(c) for c in ("ID-JK", "ID-JB", "ID-JI", "ID-BT")])
 
@@ -120,11 +121,32 @@ def _cascade(
     return best[1], best[2], best[3], kernel
 
 
-def plan_organic(b: PlanBuilder, p: int, weak: bool) -> None:
+def _shaped(
+    b: PlanBuilder, onset: int, target_h: float, weak: bool, family: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Posts and views (unscaled) of a rise of a named shape family (`shapes`): posts per
+    hour follow the family's curve, each with a heavy-tailed reach of its own."""
+    rng, H = b.rng, b.cfg.hours
+    posts = max(12.0, _loguniform(rng, b.cfg.viral_adopters) * (0.35 if weak else 1.0))
+    curve = np.zeros(H)
+    curve[onset:] = rise_curve(rng, family, target_h, H - onset, _loguniform(rng, (20.0, 80.0)))
+    expected = posts * curve / curve.sum()
+    births = np.repeat(np.arange(H), rng.poisson(expected))
+    reach = np.minimum(rng.pareto(1.4, len(births)) + 1.0, 50.0)
+    kernel = response_kernel(H, rng.uniform(1.5, 4.0), rng.uniform(0.35, 0.7))
+    views = b.calendar.attention * expected_views(births, reach, kernel)
+    return births, reach, views, kernel
+
+
+def plan_organic(b: PlanBuilder, p: int, weak: bool, family: str | None = None) -> None:
+    """`family`: a named shape family of the rise (`shapes`); None, the cascade."""
     cfg, rng, cat, H = b.cfg, b.rng, b.catalogue, b.cfg.hours
     target = rng.uniform(*cfg.viral_peak_days) * 24.0
     onset = int(rng.uniform(6, max(7.0, H - target - 12)))
-    births, reach, views, kernel = _cascade(b, onset, target, weak)
+    if family is None:
+        births, reach, views, kernel = _cascade(b, onset, target, weak)
+    else:
+        births, reach, views, kernel = _shaped(b, onset, target, weak, family)
     seeds = max(1, int((births == onset).sum()))
     peak_x = rng.uniform(*cfg.weak_viral_peak_x) if weak else _loguniform(rng, cfg.viral_peak_x)
     smooth = smooth_daily(views)
@@ -174,6 +196,8 @@ def plan_organic(b: PlanBuilder, p: int, weak: bool) -> None:
     peak = int(np.argmax(smooth))
     b.add_truth(p, onset, peak, _first_below(smooth, peak, 0.1 * smooth[peak]))
     b.extra[p] = {"strength": round(float(peak_x), 2), "weak": weak}
+    if family is not None:
+        b.extra[p]["shape"] = family
 
 
 def plan_exogenous(b: PlanBuilder, p: int) -> None:
@@ -338,8 +362,9 @@ def build_plan(cfg: ScenarioConfig, seed: int) -> Plan:
     )
     organic = np.flatnonzero(cat.kind == ORGANIC)
     n_weak = round(cfg.share_weak_viral * len(organic))
+    shapes = cfg.viral_shapes
     for i, p in enumerate(organic.tolist()):
-        plan_organic(b, p, weak=i < n_weak)
+        plan_organic(b, p, weak=i < n_weak, family=shapes[i % len(shapes)] if shapes else None)
     for p in np.flatnonzero(cat.kind == EXOGENOUS).tolist():
         plan_exogenous(b, p)
     for p in np.flatnonzero(cat.kind == BOT).tolist():
@@ -348,4 +373,24 @@ def build_plan(cfg: ScenarioConfig, seed: int) -> Plan:
         plan_surge(b, c)
     for p in np.flatnonzero(cat.kind == SLOW).tolist():
         plan_slow(b, p)
+    if cfg.share_new_products:
+        plan_launches(b)
     return finish_plan(b, seed, salt)
+
+
+def plan_launches(b: PlanBuilder) -> None:
+    """New products: nothing before a launch hour. A product with episodes launches one to
+    four days before its first onset (a new product that goes viral soon after launch);
+    the others at a random hour of the first half. Surge and slow-growth products keep
+    their whole history (their truth spans the run)."""
+    cfg, rng, cat, H = b.cfg, b.rng, b.catalogue, b.cfg.hours
+    candidates = np.flatnonzero(~np.isin(cat.kind, [SURGE, SLOW]))
+    chosen = candidates[rng.random(len(candidates)) < cfg.share_new_products]
+    for p in chosen.tolist():
+        episodes = b.truth.get(p)
+        if episodes:
+            launch = int(max(0.0, min(e["onset_h"] for e in episodes) - rng.uniform(24, 96)))
+        else:
+            launch = int(rng.integers(0, H // 2))
+        b.multiplier[p, :launch] = 0.0
+        b.extra.setdefault(p, {})["launch_h"] = launch

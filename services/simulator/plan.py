@@ -116,9 +116,10 @@ class PlanBuilder:
         self.episodes.append((product, conversion, spill, offset, shops_active))
         return len(self.episodes) - 1
 
-    def add_posts(self, **cols: np.ndarray) -> None:
-        n = len(cols["creator"])
-        cols["member"] = self.add_members(cols.pop("creator")) + np.arange(n)
+    def add_posts(self, creator: np.ndarray, **cols: np.ndarray | np.generic) -> None:
+        """Posts of `creator`s; scalar columns hold for every post."""
+        n = len(creator)
+        cols["member"] = self.add_members(creator) + np.arange(n)
         for key, value in cols.items():
             self.posts.setdefault(key, []).append(np.broadcast_to(value, (n,)).copy())
 

@@ -1,44 +1,30 @@
-"""Platforms and actions on the wire, and how each platform's audience behaves per view.
+"""How each platform's audience behaves per view, for the platforms and actions on the wire.
 
 Rates are events per view. Social apps produce likes, comments and shares; marketplaces
 produce searches, wishlists, carts and purchases; TikTok sits in between (TikTok Shop).
 A product is present on a random subset of platforms, so some are missing by design.
+Every table below has one entry per platform (or action) in the order of
+`shared.schema.PLATFORMS` (`ACTIONS`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-PLATFORMS: tuple[str, ...] = (
-    "tiktok",
-    "instagram",
-    "youtube",
-    "facebook",
-    "x",
-    "shopee",
-    "tokopedia",
-    "lazada",
-    "other",
-)
-ACTIONS: tuple[str, ...] = (
-    "view",
-    "like",
-    "comment",
-    "share",
-    "save",
-    "search",
-    "add_to_cart",
-    "purchase",
-)
+from shared.schema import ACTIONS, PLATFORMS
+
 N_PLATFORMS = len(PLATFORMS)
 N_ACTIONS = len(ACTIONS)
-VIEW, LIKE, COMMENT, SHARE, SAVE, SEARCH, CART, PURCHASE = range(N_ACTIONS)
+VIEW, LIKE, COMMENT, SHARE, SAVE, SEARCH, CART, PURCHASE = (
+    ACTIONS.index(a)
+    for a in ("view", "like", "comment", "share", "save", "search", "add_to_cart", "purchase")
+)
 ENGAGEMENT = [LIKE, COMMENT, SHARE, SAVE]
 SHOPPING = [CART, PURCHASE]
 
 SOCIAL = np.array([True, True, True, True, True, False, False, False, False])
 MARKETPLACE = np.array([False, False, False, False, False, True, True, True, False])
-TIKTOK = 0
+TIKTOK = PLATFORMS.index("tiktok")
 
 # Short prefixes for event ids, as each connector would mint them.
 ID_PREFIX: tuple[str, ...] = ("tt", "ig", "yt", "fb", "x", "sp", "tp", "lz", "ot")

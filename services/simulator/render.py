@@ -16,10 +16,13 @@ import numpy as np
 import orjson
 import polars as pl
 
+from shared.schema import ACTIONS, PLATFORMS
+
 from .catalogue import scramble
 from .categories import CATEGORIES
 from .plan import HOUR_MS, Plan
-from .platforms import ACTIONS, CATEGORY_SHARE, ID_PREFIX, NAME_SHARE, PLATFORMS, PRICE_SHARE
+from .platforms import CATEGORY_SHARE, ID_PREFIX, NAME_SHARE, PRICE_SHARE
+from .posts import VARIANTS, PostTexts
 from .regions import REGION_CODES, UTC_OFFSET_H
 from .sampling import HourEvents
 
@@ -72,13 +75,18 @@ def corrupt(line: str, mode: int, pick: float) -> str:
 
 
 class Renderer:
-    """Formats sampled events; string tables are built once per plan."""
+    """Formats sampled events; string tables are built once per plan. With `texts`, each
+    event also carries a `text` field: one of its product's posts (services/simulator/posts.py)."""
 
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, texts: PostTexts | None = None) -> None:
         self.plan = plan
+        self.posts = None if texts is None else pl.Series(texts.json_posts, dtype=pl.String)
         cat = plan.catalogue
         self.product_id = pl.Series(cat.product_id.tolist(), dtype=pl.String)
-        self.name = pl.Series(cat.name.tolist(), dtype=pl.String)
+        names = cat.name.tolist()
+        if texts is not None and texts.emerging >= 0:  # listed under its new name
+            names[texts.emerging] = texts.emerging_name
+        self.name = pl.Series(names, dtype=pl.String)
         self.category = pl.Series(
             [CATEGORIES[c].key for c in cat.category.tolist()], dtype=pl.String
         )
@@ -134,7 +142,13 @@ class Renderer:
                 "has_price": self.has_price[pp] & ~counter,
             }
         )
-        lines = df.select(self._line(self.plan.hour_ms(h))).to_series()
+        if self.posts is not None:
+            # Its own random stream: the events and their other fields stay as without text.
+            pick = np.random.default_rng([self.plan.seed, 0x7E47, h]).integers(0, VARIANTS, n)
+            df = df.with_columns(
+                text=self.posts.gather(ev.product.astype(np.int64) * VARIANTS + pick)
+            )
+        lines = df.select(self._line(self.plan.hour_ms(h), self.posts is not None)).to_series()
         bad = np.flatnonzero(rng.random(n) < cfg.malformed_rate)
         if len(bad):
             modes, picks = rng.integers(0, 8, len(bad)), rng.random(len(bad))
@@ -161,7 +175,7 @@ class Renderer:
         return lines.cast(pl.Binary).to_list(), stats
 
     @staticmethod
-    def _line(hour_ms: int) -> pl.Expr:
+    def _line(hour_ms: int, text: bool = False) -> pl.Expr:
         col = pl.col
         local = pl.from_epoch(col("ts") + col("offset") * HOUR_MS, time_unit="ms")
         suffix = (
@@ -183,7 +197,7 @@ class Renderer:
             .then(pl.concat_str([pl.lit("cnt-"), col("product"), pl.lit(f"-{hour_ms}")]))
             .otherwise(pl.concat_str([col("prefix"), pl.lit("-"), col("id")]))
         )
-        optional = [
+        optional: list[pl.Expr] = [
             pl.when(col("counter")).then(_field("count", col("count"), quoted=False)),
             pl.when(col("has_creator")).then(_field("creator_id", col("creator"))),
             pl.when(col("has_region")).then(_field("region", col("region"))),
@@ -191,6 +205,8 @@ class Renderer:
             pl.when(col("has_name")).then(_field("product_name", col("name"))),
             pl.when(col("has_price")).then(_field("price_idr", col("price"), quoted=False)),
         ]
+        if text:  # already JSON strings, quotes included
+            optional.append(_field("text", col("text"), quoted=False))
         return pl.concat_str(
             [
                 pl.lit('{"event_id":"'),

@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from datetime import date
 
+from .shapes import SHAPE_FAMILIES
+
 
 @dataclass(frozen=True)
 class ScenarioConfig:
@@ -43,6 +45,9 @@ class ScenarioConfig:
     viral_region_novelty: float = 0.15  # chance a new post lands outside the provinces so far
     viral_platform_novelty: float = 0.08
     viral_imitation_ratio: tuple[float, float] = (40.0, 400.0)  # Bass q/p
+    # Named shape families of the rise (`shapes.SHAPE_FAMILIES`), taken in turn by the
+    # organic viral products; empty: the self-exciting cascade of `dynamics`.
+    viral_shapes: tuple[str, ...] = ()
 
     # Decoys.
     exogenous_peak_x: tuple[float, float] = (15.0, 150.0)
@@ -56,6 +61,7 @@ class ScenarioConfig:
 
     # Observation noise.
     share_coarse: float = 0.15  # products seen only as hourly view counters
+    share_new_products: float = 0.0  # launched during the run (nothing before launch)
     platform_presence: float = 1.0  # scales each platform's chance of carrying a product
     count_dispersion: float = 4.0  # gamma shape of hour-level demand shocks; lower = noisier
     late_rate: float = 0.004
@@ -127,6 +133,18 @@ SCENARIOS: dict[str, ScenarioConfig] = {
         rfc3339_rate=0.08,
         notes="more decoys, quieter starts, coarser sources, noisier counts",
     ),
+    "shapes": ScenarioConfig(
+        name="shapes",
+        n_products=1000,
+        days=30,
+        start=date(2026, 4, 1),
+        share_organic_viral=0.08,
+        viral_peak_days=(1.0, 10.0),
+        viral_shapes=SHAPE_FAMILIES,
+        share_coarse=0.25,
+        share_new_products=0.2,
+        notes="rises of every shape family, one to ten days from onset to peak; new products",
+    ),
 }
 
 
@@ -153,3 +171,17 @@ def with_products(scenario: str | ScenarioConfig, n_products: int | None) -> Sce
     if n_products < 10:
         raise ValueError("a scenario needs at least 10 products")
     return dataclasses.replace(cfg, name=f"{cfg.name}-{n_products}", n_products=n_products)
+
+
+def with_shapes(scenario: str | ScenarioConfig, shapes: tuple[str, ...] | None) -> ScenarioConfig:
+    """A preset whose organic rises take only the named shape families, named
+    `<preset>-<family>+<family>` so runs of it are cached apart (train on some families,
+    evaluate on the others)."""
+    cfg = get_scenario(scenario)
+    if not shapes or tuple(shapes) == cfg.viral_shapes:
+        return cfg
+    unknown = sorted(set(shapes) - set(SHAPE_FAMILIES))
+    if unknown:
+        raise ValueError(f"unknown shape families {unknown}; choose from {SHAPE_FAMILIES}")
+    name = f"{cfg.name}-{'+'.join(shapes)}"
+    return dataclasses.replace(cfg, name=name, viral_shapes=tuple(shapes))

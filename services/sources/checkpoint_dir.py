@@ -19,6 +19,20 @@ import polars as pl
 CURRENT = "CURRENT"
 
 
+def saved_int(value: object) -> int:
+    """An integer of the saved JSON state, as `int()` reads it (a number or numeric text)."""
+    if not isinstance(value, int | float | str):
+        raise TypeError(f"saved state: expected a number, got {type(value).__name__}")
+    return int(value)
+
+
+def saved_dict(value: object) -> dict[str, object]:
+    """An object of the saved JSON state (a copy)."""
+    if not isinstance(value, dict):
+        raise TypeError(f"saved state: expected an object, got {type(value).__name__}")
+    return dict(value)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

@@ -27,6 +27,7 @@ from services.sources.api_calls import ApiError, Stopped
 from services.sources.counters import CounterBaselines, snapshot_events
 from services.sources.event_writer import EventWriter
 from services.sources.polling import QuotaLedger
+from services.sources.posts import PostText
 from services.sources.snapshots import validate
 from shared import metrics
 from shared.logs import log_event
@@ -78,8 +79,10 @@ class ConnectorService:
         stop_event: threading.Event,
         clock_ms: Callable[[], int] = wall_clock_ms,
         save_state: bool = True,
+        text: PostText | None = None,
     ) -> None:
         self.poller, self.writer, self.settings = poller, writer, settings
+        self.text = text  # with a catalogue: items count for the products their text names
         self.stop_event, self.clock_ms, self.save_state = stop_event, clock_ms, save_state
         self.state_root = Path(settings.state_dir) / poller.source
         self.baselines = CounterBaselines.empty()
@@ -103,8 +106,8 @@ class ConnectorService:
         if saved is None:
             return
         meta, pending, baselines_path = saved
-        self.poller.restore(dict(meta.get("poller", {})))  # type: ignore[call-overload]
-        self.next_poll_ms = int(meta.get("next_poll_ms", 0))  # type: ignore[call-overload]
+        self.poller.restore(checkpoint_dir.saved_dict(meta.get("poller", {})))
+        self.next_poll_ms = checkpoint_dir.saved_int(meta.get("next_poll_ms", 0))
         self.baselines = baseline_store.load(baselines_path)
         if pending is not None and pending.height:
             log_event(
@@ -167,7 +170,9 @@ class ConnectorService:
                 level=logging.WARNING,
                 reasons=rejected["detail"].unique().to_list(),
             )
-        counted = snapshot_events(valid, self.baselines, backfill=self.settings.backfill)
+        counted = snapshot_events(
+            valid, self.baselines, backfill=self.settings.backfill, text=self.text
+        )
         self.baselines = counted.baselines
         self.next_poll_ms = self.clock_ms() + int(self.poller.next_wait_s() * 1000)
         self._save(counted.events)

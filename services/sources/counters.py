@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from services.sources.posts import PostText, targets
 from services.sources.snapshots import COUNTERS, conform, stable_ids
 
 KEY = ("source", "item_id", "action")
@@ -92,11 +93,17 @@ def empty_events() -> pl.DataFrame:
 
 
 def snapshot_events(
-    snapshots: pl.DataFrame, baselines: CounterBaselines, backfill: bool = False
+    snapshots: pl.DataFrame,
+    baselines: CounterBaselines,
+    backfill: bool = False,
+    text: PostText | None = None,
 ) -> CounterResult:
     """Delta events of `snapshots` (valid rows of `SNAPSHOT_SCHEMA`, in arrival order).
 
     With `backfill`, a counter's first observation emits its whole value at that time.
+    With `text`, each delta goes to the products and terms of its row's text
+    (services/sources/posts.py); an event that text gave a product to has that
+    product_id in its id too, so one delta counted for two products is two events.
     """
     rows = conform(snapshots).with_row_index("row")
     observations = (
@@ -136,7 +143,7 @@ def snapshot_events(
         [baselines.frame.join(latest, on=key, how="anti"), latest.select(list(BASELINE_SCHEMA))]
     )
     return CounterResult(
-        events=_events(emitted, rows),
+        events=_events(emitted, rows, text),
         baselines=CounterBaselines(next_frame),
         corrections=int(counts["corrections"] or 0),
         repeats=observations.height - taken.height,
@@ -144,14 +151,22 @@ def snapshot_events(
     )
 
 
-def _events(emitted: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+def _events(emitted: pl.DataFrame, rows: pl.DataFrame, text: PostText | None) -> pl.DataFrame:
     if emitted.height == 0:
         return empty_events()
-    attributes = rows.select(
-        "row", "platform", "product_id", "creator_id", "region", "category", "product_name"
+    where = rows.select("row", "platform", "creator_id", "region")
+    if text is None:
+        what = rows.select("row", "product_id", "category", "product_name", derived=pl.lit(False))
+    else:
+        what = targets(rows, text).with_columns(pl.col("row").cast(rows["row"].dtype))
+    joined = emitted.join(where, on="row", how="left", maintain_order="left").join(
+        what, on="row", maintain_order="left"
     )
-    joined = emitted.join(attributes, on="row", how="left", maintain_order="left")
-    event_id = stable_ids(joined.select("source", "item_id", "action", "observed_ms"))
+    occurrence = ["source", "item_id", "action", "observed_ms"]
+    event_id = stable_ids(joined.select(occurrence))
+    if joined["derived"].any():
+        named = stable_ids(joined.select(*occurrence, "product_id"))
+        event_id = pl.select(pl.when(joined["derived"]).then(named).otherwise(event_id)).to_series()
     return joined.select(
         event_id.alias("event_id"),
         pl.col("observed_ms").alias("ts"),

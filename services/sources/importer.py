@@ -29,8 +29,10 @@ from services.sources import baseline_store, files
 from services.sources.counters import snapshot_events
 from services.sources.event_writer import EventWriter, event_lines
 from services.sources.mapping import records_to_snapshots
+from services.sources.posts import PostText
 from services.sources.presets import PRESETS, detect, items_of, preset_snapshots
 from services.sources.snapshots import validate
+from shared.catalogue import Catalogue
 from shared.schema import DecodedBatch, Lines, decode_lines
 
 KINDS = ("auto", "events", "snapshots")
@@ -47,6 +49,9 @@ class ImportOptions:
     observed_ms: int | None = None  # for records that do not say; default: file time
     backfill: bool = False
     baselines_path: Path = Path("var/sources/import-baselines.parquet")
+    # Snapshot text matched to these products, and its terms counted (services/sources/posts.py).
+    catalogue: Catalogue | None = None
+    terms: bool = True
 
 
 @dataclass
@@ -100,6 +105,9 @@ class Importer:
     def __init__(self, options: ImportOptions, writer: EventWriter) -> None:
         self.options, self.writer, self.dry_run = options, writer, writer.dry_run
         self.summary = ImportSummary()
+        self.text = (
+            None if options.catalogue is None else PostText.of(options.catalogue, options.terms)
+        )
 
     def run(self, paths: list[Path], progress: Progress | None = None) -> ImportSummary:
         started = time.perf_counter()
@@ -260,7 +268,10 @@ class Importer:
         self._reject(envelopes, rejected["reason"])
         self.summary.snapshots += valid.height
         result = snapshot_events(
-            valid, baseline_store.load(self.options.baselines_path), self.options.backfill
+            valid,
+            baseline_store.load(self.options.baselines_path),
+            self.options.backfill,
+            self.text,
         )
         self.summary.baselines_set += result.baselines_set
         self.summary.corrections += result.corrections

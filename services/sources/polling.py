@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from services.sources.checkpoint_dir import saved_int
+
 PACIFIC = ZoneInfo("America/Los_Angeles")
 DAY_MS = 86_400_000
 
@@ -69,7 +71,7 @@ class QuotaLedger:
 
     def restore(self, saved: dict[str, object]) -> None:
         self.day = str(saved.get("day", ""))
-        self.used = int(saved.get("used", 0))  # type: ignore[call-overload]
+        self.used = saved_int(saved.get("used", 0))
         self.exhausted = bool(saved.get("exhausted", False))
 
 
@@ -114,4 +116,4 @@ def date_windows(start: date, end: date, max_days: int = 30) -> list[tuple[date,
 
 def backoff_s(attempt: int, base_s: float, cap_s: float = 60.0) -> float:
     """Exponential backoff before retry `attempt` (1-based)."""
-    return min(cap_s, base_s * 2 ** (attempt - 1))
+    return min(cap_s, base_s * 2.0 ** (attempt - 1))

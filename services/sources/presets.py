@@ -50,7 +50,9 @@ def _frame(columns: dict[str, list[Any]], n: int) -> pl.DataFrame:
     )
 
 
-def youtube_videos(items: list[dict], observed_ms: int, source: str = "youtube") -> pl.DataFrame:
+def youtube_videos(
+    items: list[dict[str, Any]], observed_ms: int, source: str = "youtube"
+) -> pl.DataFrame:
     """Snapshot rows of `videos.list` items observed at `observed_ms` (`line_no`: item index)."""
     snippets = [item.get("snippet") or {} for item in items]
     statistics = [item.get("statistics") or {} for item in items]
@@ -76,7 +78,9 @@ def youtube_videos(items: list[dict], observed_ms: int, source: str = "youtube")
     return _frame(columns, n)
 
 
-def tiktok_videos(videos: list[dict], observed_ms: int, source: str = "tiktok") -> pl.DataFrame:
+def tiktok_videos(
+    videos: list[dict[str, Any]], observed_ms: int, source: str = "tiktok"
+) -> pl.DataFrame:
     """Snapshot rows of Research API videos observed at `observed_ms` (`line_no`: index)."""
     n = len(videos)
     names = pl.Series([v.get("username") for v in videos], dtype=pl.String)
@@ -100,7 +104,7 @@ def tiktok_videos(videos: list[dict], observed_ms: int, source: str = "tiktok") 
     return _frame(columns, n)
 
 
-def detect(document: Any) -> tuple[str, list[dict]] | None:
+def detect(document: Any) -> tuple[str, list[dict[str, Any]]] | None:
     """(preset, items) when a parsed JSON document is one of the platform shapes above."""
     if isinstance(document, dict):
         if document.get("kind") == "youtube#videoListResponse":
@@ -118,7 +122,7 @@ def detect(document: Any) -> tuple[str, list[dict]] | None:
     return None
 
 
-def items_of(document: Any, preset: str) -> list[dict]:
+def items_of(document: Any, preset: str) -> list[dict[str, Any]]:
     """The items of a saved `preset` response, whichever way it was saved (the whole
     response, its item list, or one item per NDJSON line collected into a list)."""
     found = detect(document)
@@ -131,7 +135,9 @@ def items_of(document: Any, preset: str) -> list[dict]:
     raise ValueError(f"not a {preset} response: expected the response object or its items")
 
 
-def preset_snapshots(preset: str, items: list[dict], observed_ms: int, source: str) -> pl.DataFrame:
+def preset_snapshots(
+    preset: str, items: list[dict[str, Any]], observed_ms: int, source: str
+) -> pl.DataFrame:
     if preset == "youtube":
         return youtube_videos(items, observed_ms, source)
     if preset == "tiktok":

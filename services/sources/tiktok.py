@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import polars as pl
 
 from services.sources import api_calls
 from services.sources.api_calls import ApiError
+from services.sources.checkpoint_dir import saved_dict, saved_int
 from services.sources.connector import PollResult
 from services.sources.polling import QuotaLedger, date_windows, plan_wait_s
 from services.sources.presets import tiktok_videos
@@ -65,7 +67,7 @@ def parse_token(response: httpx.Response) -> tuple[str, float]:
     raise ApiError(kind, response.status_code, code, str(body.get("error_description", "")))
 
 
-def parse_query(response: httpx.Response) -> dict:
+def parse_query(response: httpx.Response) -> dict[str, Any]:
     """The `data` of a video query, or ApiError from the `error` object (or the status)."""
     try:
         body = response.json()
@@ -74,7 +76,7 @@ def parse_query(response: httpx.Response) -> dict:
     if not isinstance(body, dict):
         kind = "malformed" if response.is_success else api_calls.status_kind(response.status_code)
         raise ApiError(kind, response.status_code, detail=response.text[:200])
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    error = found if isinstance(found := body.get("error"), dict) else {}
     code = str(error.get("code", "ok"))
     if response.is_success and code == "ok":
         data = body.get("data")
@@ -139,7 +141,7 @@ class TikTokClient:
         if error.kind == "unauthorized":
             self.token = ""
 
-    def query_page(self, body: dict) -> dict:
+    def query_page(self, body: dict[str, Any]) -> dict[str, Any]:
         def send() -> httpx.Response:
             bearer = self._bearer()
             self.ledger.spend(1, self.clock_ms())
@@ -160,7 +162,7 @@ class TikTokClient:
         )
 
 
-def query_body(settings: TikTokSettings, start: str, end: str) -> dict:
+def query_body(settings: TikTokSettings, start: str, end: str) -> dict[str, Any]:
     """Videos from the region matching any keyword or hashtag, created in [start, end]."""
     anyof = []
     if settings.keywords:
@@ -215,8 +217,8 @@ class TikTokPoller:
         return {"quota": self.ledger.to_dict(), "last_cost": self.last_cost}
 
     def restore(self, saved: dict[str, object]) -> None:
-        self.ledger.restore(dict(saved.get("quota", {})))  # type: ignore[call-overload]
-        self.last_cost = int(saved.get("last_cost", 1))  # type: ignore[call-overload]
+        self.ledger.restore(saved_dict(saved.get("quota", {})))
+        self.last_cost = saved_int(saved.get("last_cost", 1))
 
     def poll(self) -> PollResult:
         frames: list[pl.DataFrame] = []

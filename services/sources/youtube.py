@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import polars as pl
 
 from services.sources import api_calls
 from services.sources.api_calls import ApiError
+from services.sources.checkpoint_dir import saved_dict, saved_int
 from services.sources.connector import PollResult
 from services.sources.polling import PACIFIC, QuotaLedger, plan_wait_s, youtube_poll_cost
 from services.sources.presets import youtube_videos
@@ -30,7 +32,7 @@ QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 RATE_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 
 
-def parse_response(response: httpx.Response) -> dict:
+def parse_response(response: httpx.Response) -> dict[str, Any]:
     """The JSON body of a 2xx answer holding `items`, or ApiError with the documented reason."""
     try:
         body = response.json()
@@ -67,7 +69,7 @@ class YouTubeClient:
         self.settings, self.http, self.ledger = settings, http, ledger
         self.wait, self.clock_ms = wait, clock_ms
 
-    def _get(self, resource: str, params: dict[str, str], units: int) -> dict:
+    def _get(self, resource: str, params: dict[str, str], units: int) -> dict[str, Any]:
         url = f"{self.settings.base_url.rstrip('/')}/{resource}"
         key = self.settings.api_key.get_secret_value()
 
@@ -83,7 +85,7 @@ class YouTubeClient:
             wait=self.wait,
         )
 
-    def most_popular(self, page_token: str = "") -> dict:
+    def most_popular(self, page_token: str = "") -> dict[str, Any]:
         params = {
             "part": "snippet,statistics",
             "chart": "mostPopular",
@@ -94,7 +96,7 @@ class YouTubeClient:
             params["pageToken"] = page_token
         return self._get("videos", params, 1)
 
-    def search(self, keyword: str, published_after: str) -> dict:
+    def search(self, keyword: str, published_after: str) -> dict[str, Any]:
         params = {
             "part": "snippet",
             "q": keyword,
@@ -106,13 +108,13 @@ class YouTubeClient:
         }
         return self._get("search", params, 100)
 
-    def videos(self, ids: list[str]) -> dict:
+    def videos(self, ids: list[str]) -> dict[str, Any]:
         assert len(ids) <= IDS_PER_CALL
         params = {"part": "snippet,statistics", "id": ",".join(ids), "maxResults": "50"}
         return self._get("videos", params, 1)
 
 
-def published_ms(items: list[dict]) -> dict[str, int]:
+def published_ms(items: list[dict[str, Any]]) -> dict[str, int]:
     """Video id → publication time (epoch ms) of `videos.list` or `search.list` items."""
     if not items:
         return {}
@@ -152,9 +154,10 @@ class YouTubePoller:
         return {"tracked": self.tracked, "polls": self.polls, "quota": self.ledger.to_dict()}
 
     def restore(self, saved: dict[str, object]) -> None:
-        self.tracked = {str(k): int(v) for k, v in dict(saved.get("tracked", {})).items()}  # type: ignore[call-overload]
-        self.polls = int(saved.get("polls", 0))  # type: ignore[call-overload]
-        self.ledger.restore(dict(saved.get("quota", {})))  # type: ignore[call-overload]
+        tracked = saved_dict(saved.get("tracked", {}))
+        self.tracked = {str(k): saved_int(v) for k, v in tracked.items()}
+        self.polls = saved_int(saved.get("polls", 0))
+        self.ledger.restore(saved_dict(saved.get("quota", {})))
 
     # -- one poll -------------------------------------------------------------------------
     def poll(self) -> PollResult:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.app import create_app
+from services.api.channels.models import ChannelDelivery, SellerSubscription
 from services.api.retention import DAY_MS, RetentionPolicy, prune
 from services.api.store import AlertRecord, ScoreHistory, save_alert, save_scores
 from services.api.webhooks.models import Delivery, DeliveryStatus, Subscription
@@ -36,7 +37,7 @@ def _alert(pid: str, tick_ms: int) -> dict[str, Any]:
 
 def _fill(sessions: sessionmaker[Session], make_scores: Callable[..., Any]) -> None:
     """Newest tick TICK_MS; history daily for 20 days back; alerts 10, 40, 50 days old;
-    deliveries 1 and 5 days old in every status."""
+    deliveries (webhook and seller channel) 1 and 5 days old in every status."""
     with sessions.begin() as session:
         for day in range(20, -1, -1):
             save_scores(
@@ -62,6 +63,48 @@ def _fill(sessions: sessionmaker[Session], make_scores: Callable[..., Any]) -> N
                     next_attempt_at=created,
                 )
             )
+        seller = SellerSubscription(
+            token="t" * 32, channel="telegram", address="1", status="active"
+        )
+        session.add(seller)
+        for n, days in enumerate((6, 8)):  # never confirmed; a week is the limit
+            pending = SellerSubscription(
+                token=f"pending{n}",
+                channel="email",
+                address=f"{n}@warung.example",
+                created_at=NOW - timedelta(days=days),
+            )
+            session.add(pending)
+            session.flush()
+            session.add(  # its confirmation mail, never delivered: goes with it
+                ChannelDelivery(
+                    subscription_id=pending.id,
+                    channel="email",
+                    kind="notice",
+                    key="confirm",
+                    payload="[]",
+                    status="failed",
+                    created_at=NOW - timedelta(days=days),
+                    next_attempt_at=NOW,
+                )
+            )
+        session.flush()
+        for n, (age_days, status) in enumerate(
+            (age, status) for age in (1, 5) for status in DeliveryStatus
+        ):
+            created = NOW - timedelta(days=age_days)
+            session.add(
+                ChannelDelivery(
+                    subscription_id=seller.id,
+                    channel="telegram",
+                    kind="alert",
+                    key=f"alert-{n}",
+                    payload="[]",
+                    status=status.value,
+                    created_at=created,
+                    next_attempt_at=created,
+                )
+            )
 
 
 def _history_days(session: Session) -> list[int]:
@@ -78,15 +121,31 @@ def test_old_rows_go_recent_ones_stay_in_bounded_transactions(
         assert _history_days(session) == [7, 6, 5, 4, 3, 2, 1, 0]  # 7 days back is kept
         alert_ages = session.scalars(select(AlertRecord.tick_ms)).all()
         assert [(TICK_MS - t) // DAY_MS for t in alert_ages] == [10]
-        kept = {(d.status, (NOW - d.created_at).days) for d in session.scalars(select(Delivery))}
-    assert kept == {(s.value, 1) for s in DeliveryStatus} | {(DeliveryStatus.PENDING.value, 5)}
-    assert result.deleted == {"scores_history": 13 * 3, "alerts": 2, "webhook_deliveries": 3}
-    # At most 4 rows a transaction: 39 history rows need 10, the alerts 1, the deliveries 1.
-    assert result.transactions == math.ceil(39 / 4) + 1 + 1
+        for table in (Delivery, ChannelDelivery):
+            rows = session.scalars(select(table))
+            kept = {(d.status, (NOW - d.created_at).days) for d in rows}
+            expected = {(s.value, 1) for s in DeliveryStatus} | {(DeliveryStatus.PENDING.value, 5)}
+            assert kept == expected, table
+        pending = session.scalars(
+            select(SellerSubscription.token).where(SellerSubscription.status == "pending")
+        )
+        assert list(pending) == ["pending0"]
+    assert result.deleted == {
+        "scores_history": 13 * 3,
+        "alerts": 2,
+        "seller_subscriptions": 1,
+        "webhook_deliveries": 3,
+        "channel_deliveries": 3 + 1,  # + the finished notice of the younger pending one
+    }
+    # At most 4 rows a transaction: 39 history rows need 10, every other table 1, but the
+    # 4 channel deliveries fill one, so a second finds nothing left.
+    assert result.transactions == math.ceil(39 / 4) + 1 + 1 + 1 + 2
     assert prune(sessions, POLICY, now=NOW).deleted == {
         "scores_history": 0,
         "alerts": 0,
+        "seller_subscriptions": 0,
         "webhook_deliveries": 0,
+        "channel_deliveries": 0,
     }
 
 
@@ -96,7 +155,11 @@ def test_chunks_are_bounded_by_ten_thousand(sessions: sessionmaker[Session]) -> 
 
 
 def test_an_empty_store_prunes_nothing(sessions: sessionmaker[Session]) -> None:
-    assert prune(sessions, POLICY).deleted == {"webhook_deliveries": 0}
+    assert prune(sessions, POLICY).deleted == {
+        "seller_subscriptions": 0,
+        "webhook_deliveries": 0,
+        "channel_deliveries": 0,
+    }
 
 
 def test_the_api_prunes_on_its_schedule(

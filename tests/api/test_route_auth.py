@@ -1,5 +1,6 @@
 """Every route of the real app refuses requests without the right key, except the few
-that are public by design (health, metrics, API docs, the seller page and its files)."""
+that are public by design (health, metrics, API docs, the seller page and its files,
+seller subscriptions)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,19 @@ PUBLIC = {
     "/fragmen/daftar",
     "/produk/{product_id}",
     "/static/{name}",
+    # Seller subscriptions: no account by design; the token in the path is the credential.
+    "/langganan",
+    "/langganan/{token}",
+    "/langganan/{token}/konfirmasi",
+    "/langganan/{token}/berhenti",
 }
-ADMIN_PREFIXES = ("/v1/subscriptions", "/v1/events")
+ADMIN_PREFIXES = ("/v1/subscriptions", "/v1/events", "/v1/terms", "/v1/emerging/")
+# Read with a read key, change with an admin key.
+ADMIN_WRITES = ("/v1/catalogue",)
+
+
+def needs_admin(method: str, path: str) -> bool:
+    return path.startswith(ADMIN_PREFIXES) or (method != "GET" and path.startswith(ADMIN_WRITES))
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +86,7 @@ def test_the_walk_sees_every_api_route(api: Any) -> None:
     app, _ = api
     paths = {path for _, path in routes(app)}
     assert {"/v1/trends", "/v1/alerts", "/v1/events", "/v1/products/{product_id:path}"} <= paths
+    assert {"/v1/catalogue", "/v1/catalogue/{product_id}", "/v1/emerging"} <= paths
     assert sum(p.startswith("/v1/subscriptions") for p in paths) >= 5
 
 
@@ -85,7 +98,7 @@ def test_every_private_route_refuses_missing_wrong_and_wrong_scope_keys(api: Any
             if path in PUBLIC:
                 continue
             url = concrete(path)
-            admin = path.startswith(ADMIN_PREFIXES)
+            admin = needs_admin(method, path)
             assert scopes_of(app, method, path) == {"admin" if admin else "read"}, path
             bad = {
                 "missing": {},

@@ -8,13 +8,9 @@ config (targets moved to the test ports) and evaluates the real rule files.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -25,28 +21,11 @@ import yaml
 from _promql import PROMETHEUS_DIR, RULE_FILES
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.processes import ServiceProcesses, free_port, service_env
+from bench.processes import wait_for as wait_for
 from shared.settings import KafkaSettings
 
 JOBS = ("pantau-ingest", "pantau-score", "pantau-api")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            if condition():
-                return
-        except (httpx.HTTPError, OSError, ValueError, LookupError):
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(0.25)
 
 
 class Receiver:
@@ -87,42 +66,25 @@ class Stack:
     kafka: KafkaSettings
     work: Path
     ports: dict[str, int] = field(default_factory=dict)
-    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("ingest", "score", "api", "prometheus"):
             self.ports[name] = free_port()
-        group = self.kafka.events_topic.split(".")[0]
-        k = self.kafka
-        self.env = {
-            key: value for key, value in os.environ.items() if not key.startswith("PANTAU_")
-        }
-        self.env.update(
-            {
-                "PANTAU_KAFKA_BOOTSTRAP": k.bootstrap,
-                "PANTAU_KAFKA_PARTITIONS": str(k.partitions),
-                "PANTAU_KAFKA_EVENTS_TOPIC": k.events_topic,
-                "PANTAU_KAFKA_FEATURES_TOPIC": k.features_topic,
-                "PANTAU_KAFKA_SCORES_TOPIC": k.scores_topic,
-                "PANTAU_KAFKA_DLQ_TOPIC": k.dlq_topic,
-                "PANTAU_INGEST_GROUP": f"{group}-ingest",
-                "PANTAU_SCORE_GROUP": f"{group}-model",
-                "PANTAU_API_GROUP": f"{group}-api",
-                # Hourly ticks keep the run short: 144 simulated hours give 144 ticks per product.
-                "PANTAU_INGEST_TICK_MS": "3600000",
-                "PANTAU_INGEST_ALLOWED_LATENESS_MS": "3600000",
-                "PANTAU_INGEST_CHECKPOINT_INTERVAL_S": "1",
-                "PANTAU_INGEST_CHECKPOINT_DIR": str(self.work / "checkpoints"),
-                "PANTAU_INGEST_FEATURE_LOG_DIR": str(self.work / "feature-log"),
-                "PANTAU_INGEST_METRICS_PORT": str(self.ports["ingest"]),
-                "PANTAU_SCORE_METRICS_PORT": str(self.ports["score"]),
-                "PANTAU_SCORE_MODEL_DIR": str(self.work / "models"),
-                "PANTAU_DATABASE_URL": f"sqlite:///{self.work / 'api.db'}",
-                "PANTAU_API_PORT": str(self.ports["api"]),
-                "PANTAU_WEBHOOK_ALLOW_CIDRS": "127.0.0.1/32",
-                "PANTAU_WEBHOOK_POLL_INTERVAL_S": "0.2",
-            }
+        self.env = service_env(
+            self.kafka,
+            self.work,
+            # Hourly ticks keep the run short: 144 simulated hours give 144 ticks per product.
+            PANTAU_INGEST_TICK_MS="3600000",
+            PANTAU_INGEST_ALLOWED_LATENESS_MS="3600000",
+            PANTAU_INGEST_CHECKPOINT_INTERVAL_S="1",
+            PANTAU_INGEST_METRICS_PORT=str(self.ports["ingest"]),
+            PANTAU_SCORE_METRICS_PORT=str(self.ports["score"]),
+            PANTAU_API_PORT=str(self.ports["api"]),
+            PANTAU_API_REQUIRE_API_KEYS="true",
+            PANTAU_WEBHOOK_ALLOW_CIDRS="127.0.0.1/32",
+            PANTAU_WEBHOOK_POLL_INTERVAL_S="0.2",
         )
+        self.processes = ServiceProcesses(self.env, self.work, cwd=self.work)
 
     # -- processes -------------------------------------------------------------------------
 
@@ -139,15 +101,9 @@ class Stack:
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    def start(self, name: str, cmd: list[str]) -> None:
-        with (self.work / f"{name}.log").open("wb") as out:
-            self.procs[name] = subprocess.Popen(
-                cmd, env=self.env, cwd=self.work, stdout=out, stderr=subprocess.STDOUT
-            )
-
     def start_services(self) -> None:
         for name in ("ingest", "score", "api"):
-            self.start(name, [sys.executable, "-m", "services.cli", name])
+            self.processes.start(name)
 
     def start_prometheus(self, binary: str) -> None:
         config = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())
@@ -164,7 +120,7 @@ class Stack:
             job["static_configs"] = [{"targets": [f"127.0.0.1:{targets[job['job_name']]}"]}]
         path = self.work / "prometheus.yml"
         path.write_text(yaml.safe_dump(config))
-        self.start(
+        self.processes.start(
             "prometheus",
             [
                 binary,
@@ -176,23 +132,13 @@ class Stack:
         )
 
     def check_alive(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                raise AssertionError(f"{name} exited with {proc.returncode}:\n{self.log(name)}")
+        self.processes.check_alive()
 
     def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        self.processes.stop(timeout_s=20)
 
     def log(self, name: str) -> str:
-        return (self.work / f"{name}.log").read_text(errors="replace")
+        return self.processes.log(name)
 
     # -- HTTP ------------------------------------------------------------------------------
 

@@ -50,6 +50,17 @@ def test_platform_credentials_are_masked_by_shape() -> None:
     assert entry["msg"] == f"GET /videos?id=x&key=AIza{REDACTED} failed; bearer clt.{REDACTED}"
 
 
+def test_seller_channel_credentials_are_masked_by_shape() -> None:
+    """A Telegram bot token in a Bot API URL, a Meta access token in an error message."""
+    bot = "123456789:" + "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    meta = "EAA" + "GzZBd2ZA4tBAOZCZAbcdEfGhIjKlMnOpQrStUv"
+    entry = _line(f"POST https://api.telegram.org/bot{bot}/sendMessage; Bearer {meta}")
+    assert bot.partition(":")[2] not in json.dumps(entry) and meta not in json.dumps(entry)
+    assert entry["msg"] == (
+        f"POST https://api.telegram.org/bot123456789:{REDACTED}/sendMessage; Bearer EAA{REDACTED}"
+    )
+
+
 def _logged(caplog: pytest.LogCaptureFixture, *args: object, **kwargs: object) -> dict[str, object]:
     logger = logging.getLogger("pantau.test")
     with caplog.at_level(logging.DEBUG, logger="pantau.test"):

@@ -11,7 +11,17 @@ from prometheus_client.metrics import MetricWrapperBase
 import shared.metrics as m
 
 # Every label any metric may carry; each takes values from a small, fixed set.
-BOUNDED_LABELS = {"outcome", "reason", "topic", "partition", "version", "route", "method", "status"}
+BOUNDED_LABELS = {
+    "outcome",
+    "channel",
+    "reason",
+    "topic",
+    "partition",
+    "version",
+    "route",
+    "method",
+    "status",
+}
 
 
 def test_labels_are_bounded() -> None:

@@ -10,7 +10,6 @@ every reference row must be there.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import polars as pl
 from _streams import product_of
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from bench.processes import ServiceProcesses, end_offsets, service_env
 from services.ingest import checkpoint
 from services.ingest.processor import PartitionProcessor
 from services.ingest.service import dlq_envelopes, window_config
@@ -34,7 +34,6 @@ from shared.partitioning import partition_for
 from shared.schema import Lines
 from shared.settings import IngestSettings, KafkaSettings
 
-REPO = Path(__file__).resolve().parents[2]
 LINES_PER_MESSAGE = 40
 
 
@@ -77,15 +76,6 @@ def produce(kafka: KafkaSettings, messages: list[tuple[int, bytes]]) -> None:
     for future in futures:
         future.get(timeout=30)
     producer.close()
-
-
-def end_offsets(kafka: KafkaSettings, topic: str) -> dict[int, int]:
-    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap)
-    try:
-        tps = [TopicPartition(topic, p) for p in range(kafka.partitions)]
-        return {tp.partition: off for tp, off in consumer.end_offsets(tps).items()}
-    finally:
-        consumer.close()
 
 
 def read_topic(kafka: KafkaSettings, topic: str) -> dict[int, list[tuple[int, bytes]]]:
@@ -214,21 +204,20 @@ def assert_same_features(published: pl.DataFrame, expected: pl.DataFrame) -> int
 
 @dataclass
 class IngestProcess:
-    """One `pantau ingest` OS process with its own log file."""
+    """One `pantau ingest` OS process logging to `log_path` (several may share a group)."""
 
     env: dict[str, str]
     log_path: Path
     proc: subprocess.Popen | None = None
 
+    def __post_init__(self) -> None:
+        self.name = self.log_path.stem
+        self.processes = ServiceProcesses(self.env, self.log_path.parent)
+        assert self.processes.log_path(self.name) == self.log_path, "log_path must end in .log"
+
     def start(self) -> IngestProcess:
-        self.log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "ingest"],
-            cwd=REPO,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+        command = [sys.executable, "-m", "services.cli", "ingest"]
+        self.proc = self.processes.start(self.name, command)
         return self
 
     def log_records(self) -> list[dict]:
@@ -268,11 +257,7 @@ class IngestProcess:
         )
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        self.proc.wait(timeout=30)
-        self.log.close()
+        self.processes.kill(self.name, sig)
 
 
 def logged_outcomes(proc: IngestProcess) -> Counter[str]:
@@ -287,21 +272,13 @@ def logged_outcomes(proc: IngestProcess) -> Counter[str]:
 def ingest_env(
     kafka: KafkaSettings, work: Path, group: str, checkpoint_interval_s: float
 ) -> dict[str, str]:
-    return {
-        **os.environ,
-        "PANTAU_KAFKA_BOOTSTRAP": kafka.bootstrap,
-        "PANTAU_KAFKA_PARTITIONS": str(kafka.partitions),
-        "PANTAU_KAFKA_EVENTS_TOPIC": kafka.events_topic,
-        "PANTAU_KAFKA_FEATURES_TOPIC": kafka.features_topic,
-        "PANTAU_KAFKA_SCORES_TOPIC": kafka.scores_topic,
-        "PANTAU_KAFKA_DLQ_TOPIC": kafka.dlq_topic,
-        "PANTAU_INGEST_GROUP": group,
-        "PANTAU_INGEST_CHECKPOINT_DIR": str(work / "checkpoints"),
-        "PANTAU_INGEST_CHECKPOINT_INTERVAL_S": str(checkpoint_interval_s),
-        "PANTAU_INGEST_FEATURE_LOG_DIR": str(work / "feature-log"),
-        "PANTAU_INGEST_METRICS_PORT": "0",
-        "PANTAU_INGEST_IDLE_TIMEOUT_S": "3600",
-    }
+    return service_env(
+        kafka,
+        work,
+        PANTAU_INGEST_GROUP=group,
+        PANTAU_INGEST_CHECKPOINT_INTERVAL_S=str(checkpoint_interval_s),
+        PANTAU_INGEST_IDLE_TIMEOUT_S="3600",
+    )
 
 
 def wait_caught_up(

@@ -8,29 +8,24 @@ the existing storage, stop.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 
+from bench.processes import free_port
+
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "kafka" / "broker.sh"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def broker_env(tmp_path: Path):
-    port, controller_port = _free_port(), _free_port()
+    port, controller_port = free_port(), free_port()
     while controller_port == port:
-        controller_port = _free_port()
+        controller_port = free_port()
     env = {
         **os.environ,
         "PANTAU_KAFKA_PORT": str(port),

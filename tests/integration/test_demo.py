@@ -18,15 +18,10 @@ import httpx
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
+from bench.processes import free_port
 from services.demo.model import trained_before, training_seeds
 
 HERE = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_demo(port: int, env: dict[str, str]) -> subprocess.Popen[str]:

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,8 +17,9 @@ import httpx
 import orjson
 import polars as pl
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
+from bench.processes import ServiceProcesses, end_offsets, free_port, service_env, wait_for
 from services.model.service import load_scorer
 from services.pipeline import LocalPipeline
 from services.simulator import SCENARIOS, simulate
@@ -40,12 +38,6 @@ SCENARIO = dataclasses.replace(
     SCENARIOS["small"], n_products=20, days=4, viral_peak_days=(2.5, 3.5)
 )
 OUTAGE_S = 60
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,66 +79,19 @@ def produce(kafka: KafkaSettings, lines: list[bytes]) -> None:
     producer.close()
 
 
-def end_offset(kafka: KafkaSettings, topic: str) -> int:
-    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap)
-    try:
-        tps = [TopicPartition(topic, p) for p in range(kafka.partitions)]
-        return sum(consumer.end_offsets(tps).values())
-    finally:
-        consumer.close()
-
-
-class Pipeline:
+class Pipeline(ServiceProcesses):
     """`pantau ingest`, `pantau score` and `pantau api` as separate processes."""
 
     def __init__(self, kafka: KafkaSettings, tmp: Path) -> None:
-        self.kafka, self.tmp = kafka, tmp
-        self.port = free_port()
-        self.env = {
-            **os.environ,
-            "PANTAU_KAFKA_BOOTSTRAP": kafka.bootstrap,
-            "PANTAU_KAFKA_PARTITIONS": str(kafka.partitions),
-            "PANTAU_KAFKA_EVENTS_TOPIC": kafka.events_topic,
-            "PANTAU_KAFKA_FEATURES_TOPIC": kafka.features_topic,
-            "PANTAU_KAFKA_SCORES_TOPIC": kafka.scores_topic,
-            "PANTAU_KAFKA_DLQ_TOPIC": kafka.dlq_topic,
-            "PANTAU_INGEST_GROUP": f"{kafka.events_topic}.ingest",
-            "PANTAU_INGEST_CHECKPOINT_DIR": str(tmp / "checkpoints"),
-            "PANTAU_INGEST_FEATURE_LOG_DIR": str(tmp / "feature-log"),
-            "PANTAU_INGEST_CHECKPOINT_INTERVAL_S": "2",
-            "PANTAU_INGEST_METRICS_PORT": "0",
-            "PANTAU_SCORE_GROUP": f"{kafka.events_topic}.score",
-            "PANTAU_SCORE_METRICS_PORT": "0",
-            "PANTAU_MODEL_DIR": str(tmp / "no-models"),
-            "PANTAU_API_GROUP": f"{kafka.events_topic}.api",
-            "PANTAU_API_PORT": str(self.port),
-            "PANTAU_API_REQUIRE_API_KEYS": "false",
-            "PANTAU_API_RUN_DISPATCHER": "false",
-            "PANTAU_DATABASE_URL": f"sqlite:///{tmp / 'api.db'}",
-        }
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.starts: dict[str, int] = {}
-
-    def start(self, name: str) -> None:
-        self.starts[name] = self.starts.get(name, 0) + 1
-        log = open(self.tmp / f"{name}-{self.starts[name]}.log", "wb")  # noqa: SIM115
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", name],
-            cwd=REPO,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        self.tmp = tmp
+        env = service_env(
+            kafka,
+            tmp,
+            PANTAU_INGEST_CHECKPOINT_INTERVAL_S="2",
+            PANTAU_API_RUN_DISPATCHER="false",
         )
-
-    def kill(self, name: str) -> None:
-        self.procs[name].send_signal(signal.SIGKILL)
-        self.procs[name].wait(timeout=30)
-
-    def alive(self) -> None:
-        for name, proc in self.procs.items():
-            if proc.poll() is not None:
-                tail = (self.tmp / f"{name}-{self.starts[name]}.log").read_text()[-3000:]
-                raise AssertionError(f"pantau {name} exited with {proc.returncode}:\n{tail}")
+        self.port = int(env["PANTAU_API_PORT"])
+        super().__init__(env, tmp)
 
     def alerts(self) -> list[tuple[str, int]]:
         found, cursor = [], ""
@@ -169,38 +114,28 @@ class Pipeline:
 
     def wait_for(self, expected: Reference, timeout_s: float = 300) -> None:
         """Until the store holds every expected score (and nothing for a few seconds more)."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            self.alive()
+
+        have: set[tuple[str, int]] = set()
+
+        def stored() -> bool:
+            nonlocal have
             try:
-                if self.scores() >= expected.scores:
-                    time.sleep(3)  # anything beyond the reference shows up now
-                    return
+                have = self.scores() & expected.scores
             except Exception:  # the store is created by the API at start
-                pass
-            time.sleep(1)
-        raise AssertionError(f"store has {len(self.scores())} of {len(expected.scores)} scores")
+                return False
+            return have == expected.scores
+
+        try:
+            wait_for(stored, "every expected score", timeout_s, 1.0, self.check_alive)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}: store has {len(have)} of {len(expected.scores)}") from exc
+        time.sleep(3)  # anything beyond the reference shows up now
 
     def wait_until_serving(self) -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            self.alive()
-            try:
-                httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2)
-                return
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        raise AssertionError("the API did not start")
+        def serving() -> bool:
+            return httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).is_success
 
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        wait_for(serving, "the API to serve", 120, 0.3, self.check_alive)
 
 
 @pytest.fixture(scope="module")
@@ -246,13 +181,13 @@ def test_a_broker_outage_of_a_minute_heals_itself(
         produce(kafka, events[:half])
         deadline = time.monotonic() + 120
         while not pipeline.scores() and time.monotonic() < deadline:
-            pipeline.alive()
+            pipeline.check_alive()
             time.sleep(0.5)
         assert pipeline.scores(), "nothing scored before the outage"
 
         broker("stop")
         time.sleep(OUTAGE_S)
-        pipeline.alive()  # nobody gave up while the broker was away
+        pipeline.check_alive()  # nobody gave up while the broker was away
         broker("start")
 
         produce(kafka, events[half:])
@@ -292,6 +227,6 @@ def test_kill_9_of_the_scorer_and_the_api_mid_stream_loses_and_doubles_nothing(
         assert pipeline.alerts() == expected.alerts
         # The scorer was killed with scores sent and not committed: the topic may hold a
         # few twice (at-least-once), and the store took each once.
-        assert end_offset(kafka, kafka.scores_topic) > 0
+        assert sum(end_offsets(kafka, kafka.scores_topic).values()) > 0
     finally:
         pipeline.stop()

@@ -10,7 +10,6 @@ its Prometheus endpoint.
 from __future__ import annotations
 
 import signal
-import socket
 from collections import Counter
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from _ingest import (
 from kafka import KafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.processes import free_port
 from shared.kafka import ensure_topics
 from shared.settings import KafkaSettings
 
@@ -116,12 +116,6 @@ def stream() -> list[tuple[list[bytes], list[str | None]]]:
     messages.append(([line(event(2000, ts=START_MS + 30 * MINUTE_MS))], ["late"]))
     messages.append(([line(event(2001, ts=START_MS + 112 * MINUTE_MS))], [None]))
     return messages
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def scrape(port: int) -> dict[tuple[str, str], float]:

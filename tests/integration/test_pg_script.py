@@ -6,24 +6,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from bench.processes import free_port
 from services.api.db import make_engine
 
 pytestmark = pytest.mark.slow
 
 SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "postgres" / "pg.sh"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -35,7 +29,7 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 def test_start_is_idempotent_and_stop_start_keeps_the_data(tmp_path: Path) -> None:
     if not list(Path("/usr/lib/postgresql").glob("*/bin/initdb")) and os.getuid() != 0:
         pytest.skip("PostgreSQL is not installed and cannot be installed without root")
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PANTAU_PG_PORT": str(port),
@@ -53,7 +47,7 @@ def test_start_is_idempotent_and_stop_start_keeps_the_data(tmp_path: Path) -> No
         state = Path(status.stdout.split(" data ", 1)[1].strip()).parent
         again = _run(env, "start")
         assert again.returncode == 0 and "already running" in again.stdout
-        other = _run({**env, "PANTAU_PG_PORT": str(_free_port())}, "start")
+        other = _run({**env, "PANTAU_PG_PORT": str(free_port())}, "start")
         assert other.returncode != 0 and f"already running on port {port}" in other.stderr
         engine = make_engine(url)
         with engine.begin() as connection:

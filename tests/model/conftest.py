@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 
 from services.evaluation.data import prepare_run
-from services.model.train import TrainConfig, labelled, train_from_scenario, train_rows
+from services.model.train import TrainConfig, labelled, train_rows
+from services.training import train_from_scenario
 
 
 @dataclass(frozen=True)

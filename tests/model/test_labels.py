@@ -7,7 +7,15 @@ import dataclasses
 import polars as pl
 import pytest
 
-from services.model.labels import DAY_MS, HOUR_MS, LabelSpec, label, trailing_daily_mean
+from services.model.labels import (
+    DAY_MS,
+    HOUR_MS,
+    HeadsUpSpec,
+    LabelSpec,
+    heads_up_label,
+    label,
+    trailing_daily_mean,
+)
 from shared.features import FEATURE_COLUMNS
 
 D = 20_000 * DAY_MS  # a UTC midnight
@@ -127,3 +135,24 @@ def test_a_rise_gone_by_the_next_horizon_is_not_viral() -> None:
     # The outcome is known only once both horizons are in the data.
     assert label(lasting, SPEC)["label"][4] is not None
     assert label(lasting, sustain)["label"][4] is None
+
+
+def test_heads_up_label_is_the_base_label_turning_on_within_the_stretch() -> None:
+    # Base labels (3 h horizon): 0 0 1 1 1 1 0 0 0 0 0 then unknown. Within 2 h: 1 when
+    # the base label is 1 at it or at a row up to 2 h later; 0 only when the stretch and
+    # its look-ahead are known.
+    events = [1, 1, 1, 1, 1, 10, 10, 10, 1, 1, 1, 1, 1, 1]
+    base = label(rows(events, events_7d=28.0), SPEC)
+    spec = HeadsUpSpec(base=SPEC, within_ms=2 * HOUR_MS)
+    out = heads_up_label(base, spec)
+    b = base["label"].to_list()
+    assert b == [0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, None, None, None]
+    expected = [1 if 1 in b[i : i + 3] else 0 for i in range(len(b))]
+    known = [i + 5 <= len(b) - 1 for i in range(len(b))]  # 2 h within + 3 h base horizon
+    want = [
+        None if b[i] is None else (1 if expected[i] else (0 if known[i] else None))
+        for i in range(len(b))
+    ]
+    assert out["label_heads_up"].to_list() == want
+    assert want == [1, 1, 1, 1, 1, 1, 0, 0, 0] + [None] * 5
+    assert spec.horizon_ms == 5 * HOUR_MS and spec.lookahead_ms == 5 * HOUR_MS

@@ -39,3 +39,8 @@ def test_too_short_a_span_is_a_clear_error() -> None:
     ticks = pl.Series("tick_ms", [h * HOUR_MS for h in range(48)])
     with pytest.raises(ValueError, match="too short to split"):
         time_split(ticks, 24 * HOUR_MS)
+
+
+def test_no_rows_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="no rows to split"):
+        time_split(pl.Series("tick_ms", [], dtype=pl.Int64), 24 * HOUR_MS)

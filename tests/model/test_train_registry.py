@@ -14,7 +14,8 @@ from _lean import run_lean
 from services.model import registry
 from services.model.calibration import expected_calibration_error
 from services.model.inputs import INPUT_COLUMNS
-from services.model.train import TrainConfig, fit, labelled, train_from_frames
+from services.model.labels import HeadsUpSpec
+from services.model.train import TrainConfig, fit, labelled, train_from_frames, train_rows
 from shared.scores import SCORE_SCHEMA
 
 pytestmark = pytest.mark.slow
@@ -147,3 +148,44 @@ def test_training_progress_ends_where_boosting_ended(trained, capsys) -> None:
     fit(rows, cfg, progress=True)
     out = " ".join(capsys.readouterr().out.split())
     assert "3/3" in out and "boosting: all 3 rounds" in out and "stopped early" not in out
+
+
+def test_one_version_holds_both_horizons(trained, tmp_path) -> None:
+    # Two weeks of `small` are short for a 96 h look-ahead split: the default heads-up
+    # (within 48 h) may have no viral rows in a part and says so; 12 h fits.
+    meta = registry.read_metadata(trained.good)
+    entry = meta["horizons"]["72h"]
+    assert "model_file" in entry or entry["skipped"]
+    cfg = TrainConfig(heads_up=HeadsUpSpec(within_ms=12 * 3_600_000))
+    rows = labelled(trained.features, "small-3", cfg)
+    version = train_rows(rows, tmp_path, {"kind": "test"}, [3], cfg, progress=False)
+    entry = registry.read_metadata(version)["horizons"]["72h"]
+    assert entry["label"]["horizon_ms"] == 36 * 3_600_000
+    assert (version / entry["model_file"]).read_text().startswith("tree")
+    assert entry["split"]["horizon_ms"] == entry["label"]["within_ms"] + 2 * 86_400_000
+    scores = registry.load_version(version).score(trained.features)
+    p72 = scores["probability_72h"]
+    assert p72.null_count() == 0 and p72.is_between(0, 1).all()
+    test = pl.read_parquet(version / "test.parquet")
+    known = test.filter(pl.col("label_heads_up").is_not_null())
+    # Viral within the longer horizon includes viral within 24 h.
+    assert known.height > 0 and (known["label_heads_up"] >= known["label"]).all()
+
+
+def test_daily_counter_rows_are_scored_by_the_growth_ratio(trained) -> None:
+    scorer = registry.load_version(trained.good)
+    assert scorer.fallback is not None
+    rows = trained.features.filter(pl.col("hours_since_first_seen") > 72).head(200)
+    quiet = dict.fromkeys([c for c in rows.columns if c.endswith(("_7d", "_24h", "_6h"))], 0.0)
+    day = {"view_7d": 7_000.0, "events_7d": 7_000.0}  # views only; the day's count
+    day |= {f"{a}_{w}": 6_000.0 for a in ("view", "events") for w in ("24h", "6h")}
+    counter = rows.with_columns(**{c: pl.lit(v) for c, v in (quiet | day).items()})
+    fallback = scorer.fallback
+    assert fallback.rows(counter).all() and not fallback.rows(rows).any()
+    scores = scorer.score(counter)
+    # A day 6x the earlier days: at or above the confident threshold (5x), no reasons.
+    assert (scores["probability"] >= fallback.threshold).all()
+    assert (scores["probability_72h"] >= fallback.heads_up_threshold).all()
+    assert scores["reasons"].list.len().max() == 0
+    scorer.fallback = None  # the model alone scores them as it would any row
+    assert not np.allclose(scorer.score(counter)["probability"], scores["probability"])

@@ -78,6 +78,9 @@ def test_core_defaults_are_the_settings_defaults() -> None:
 
 
 def _shown(value: object) -> str:
+    """A default as the docs' tables write it (None is a setting left unset)."""
+    if value is None:
+        return "unset"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float) and value.is_integer():
@@ -93,9 +96,11 @@ def test_documented_settings_exist_with_their_defaults(doc: Path) -> None:
     named = set(re.findall(r"PANTAU_[A-Z0-9_]*[A-Z0-9](?![A-Z0-9_*])", text)) - SCRIPT_VARIABLES
     unknown = named - set(defaults)
     assert unknown == set(), f"{doc.name} names settings that do not exist"
-    # Table rows: | `PANTAU_X` | default | meaning |  (a first default before any ` / `)
+    # Table rows: | `PANTAU_X` | default | meaning |  (a first default before any ` / `,
+    # then an optional remark in brackets: `unset (off)`)
     for name, default in re.findall(r"^\| `(PANTAU_[A-Z0-9_]+)`[^|]*\| ([^|]+?) \|", text, re.M):
         if name in SCRIPT_VARIABLES:
             continue
         first = default.split(" / ")[0].strip("`").replace(",", "")
+        first = re.sub(r" \(.*\)$", "", first)
         assert first == _shown(defaults[name]), f"{doc.name}: {name} default {default}"

@@ -15,6 +15,7 @@ from kafka import KafkaConsumer
 from services.sources.event_writer import EventWriter
 from services.sources.importer import Importer, ImportOptions
 from services.sources.mapping import parse_mapping
+from shared.catalogue import read_catalogue_csv
 from shared.schema import Lines, decode_lines
 from shared.settings import KafkaSettings
 
@@ -140,6 +141,47 @@ def test_api_responses_through_the_presets(kafka_settings: KafkaSettings, tmp_pa
         ("tiktok:7305114271822139999", 33),
         ("tiktok:7305114271822139681", 1320),
     ]
+
+
+def test_with_a_catalogue_posts_count_for_their_products_and_terms(
+    kafka_settings: KafkaSettings, tmp_path: Path
+) -> None:
+    catalogue = read_catalogue_csv(REPO / "tests" / "data" / "catalogue.csv", version=1)
+    summary = run(
+        kafka_settings,
+        [DATA / "tiktok-video-query.json"],
+        observed_ms=T0,
+        backfill=True,
+        baselines_path=tmp_path / "tt.parquet",
+        catalogue=catalogue,
+    )
+    events = topic_events(kafka_settings)
+    assert summary.events == events.height and summary.rejected == {}
+    saves = events.filter(pl.col("action") == "save")
+    products = saves.filter(~pl.col("product_id").str.starts_with("term:"))
+    assert products.select("product_id", "category", "product_name", "count").sort(
+        "count"
+    ).rows() == [
+        ("tas-anyaman-pandan", "crafts", "Tas Anyaman Pandan", 33),
+        ("keripik-pisang", "food", "Keripik Pisang", 1320),
+    ]
+    terms = saves.filter(pl.col("product_id").str.starts_with("term:"))
+    counts = dict(zip(terms["product_name"].to_list(), terms["count"].to_list(), strict=True))
+    # Each term of a post gets the post's deltas; #umkm is a generic hashtag.
+    assert counts["keripik pisang pedas"] == 1320 and counts["tas anyaman pandan"] == 33
+    assert counts["keripik pisang"] == 1320  # from the text and #keripikpisang: once
+    assert "umkm" not in counts and "sekali" not in counts
+    # The same import again sends the same event ids: ingest drops them as duplicates.
+    again = run(
+        kafka_settings,
+        [DATA / "tiktok-video-query.json"],
+        observed_ms=T0,
+        backfill=True,
+        baselines_path=tmp_path / "tt2.parquet",
+        catalogue=catalogue,
+    )
+    ids = topic_events(kafka_settings)["event_id"]
+    assert again.events == events.height and ids.n_unique() == events.height
 
 
 def test_columns_by_name_by_mapping_and_rows_that_do_not_read(

@@ -69,3 +69,40 @@ def test_snapshots_are_taken_in_time_order_whatever_the_file_order(tmp_path: Pat
     summary, events = dry_run([path], tmp_path)
     assert summary.repeats == 0
     assert [(e["ts"], e["count"]) for e in events] == [(T0 + 60_000, 15), (T0 + 120_000, 5)]
+
+
+def test_cli_catalogue_option_matches_csv_text_and_refuses_a_bad_catalogue(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    posts = tmp_path / "posts.csv"
+    posts.write_text(
+        "platform,item_id,observed_at,description,views\n"
+        "tiktok,a,2026-12-01T06:00:00+07:00,sambal bawang jar pedes bgt,100\n"
+        "tiktok,b,2026-12-01T06:00:00+07:00,ngopi pagi,50\n"
+    )
+    args = [sys.executable, "-m", "services.cli", "import", str(posts), "--no-progress"]
+    args += ["--dry-run", "--backfill", "--baselines", str(tmp_path / "b.parquet")]
+    catalogue = repo / "tests" / "data" / "catalogue.csv"
+
+    def cli(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*args, *extra], capture_output=True, text=True, cwd=repo, timeout=120
+        )
+
+    plain = cli()
+    assert plain.returncode == 0, plain.stderr
+    assert ": 2 events" in plain.stdout
+    # Post a counts for sambal-bawang-jar, post b keeps import:b; with terms, a also gives
+    # sambal, bawang, jar, pedes and their 2- and 3-word runs (9), b gives ngopi.
+    matched = cli("--catalogue", str(catalogue), "--no-terms")
+    assert matched.returncode == 0 and ": 2 events" in matched.stdout
+    with_terms = cli("--catalogue", str(catalogue))
+    assert with_terms.returncode == 0 and ": 12 events" in with_terms.stdout, with_terms.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("product_id,name\nterm:x,X\n")
+    refused = cli("--catalogue", str(bad))
+    assert refused.returncode == 2 and "term:" in refused.stderr

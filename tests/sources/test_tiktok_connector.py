@@ -21,7 +21,9 @@ from services.sources.api_calls import ApiError
 from services.sources.connector import ConnectorService, wall_clock_ms
 from services.sources.event_writer import EventWriter
 from services.sources.polling import next_midnight_ms
+from services.sources.posts import PostText
 from services.sources.tiktok import TikTokPoller
+from shared.catalogue import read_catalogue_csv
 from shared.settings import ConnectSettings, KafkaSettings, TikTokSettings
 
 
@@ -69,7 +71,7 @@ def settings(base_url: str, **overrides) -> TikTokSettings:
 
 
 class Harness:
-    def __init__(self, tt: TikTokSettings, state_dir: Path) -> None:
+    def __init__(self, tt: TikTokSettings, state_dir: Path, text: PostText | None = None) -> None:
         self.stop = threading.Event()
         self.poller = TikTokPoller(
             tt, httpx.Client(timeout=tt.timeout_s), self.stop.wait, wall_clock_ms
@@ -77,7 +79,11 @@ class Harness:
         self.out = io.StringIO()
         writer = EventWriter(KafkaSettings(), dry_run=True, echo=self.out)
         self.service = ConnectorService(
-            self.poller, writer, ConnectSettings(state_dir=state_dir, metrics_port=0), self.stop
+            self.poller,
+            writer,
+            ConnectSettings(state_dir=state_dir, metrics_port=0),
+            self.stop,
+            text=text,
         )
         self.service.restore()
 
@@ -134,6 +140,19 @@ def test_token_query_and_counters(fake: FakeTikTok, base_url: str, tmp_path: Pat
     assert snap.filter(snap["item_id"] == str(fake.videos[0]["id"]))["text"][0] == (
         "keripik pedas enak 1 #keripik #umkm"
     )
+
+
+def test_with_a_catalogue_videos_count_for_the_products_they_name(
+    fake: FakeTikTok, base_url: str, tmp_path: Path
+) -> None:
+    catalogue = read_catalogue_csv(Path(__file__).parents[1] / "data" / "catalogue.csv")
+    fake.videos[0]["video_description"] = "keripik pisang coklat lumer bgt"
+    h = Harness(settings(base_url), tmp_path, PostText.of(catalogue, terms=False))
+    assert h.poll() == []
+    fake.videos[0].update(view_count=1500)
+    fake.videos[1].update(view_count=fake.videos[1]["view_count"] + 7)
+    views = {e["product_id"]: e["count"] for e in h.poll() if e["action"] == "view"}
+    assert views == {"keripik-pisang-coklat": 500, f"tiktok:{fake.videos[1]['id']}": 7}
 
 
 def test_pages_by_cursor_and_search_id(fake: FakeTikTok, base_url: str, tmp_path: Path) -> None:

@@ -22,6 +22,13 @@ ARGS = [
 ]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that drive Chromium carry the `browser` mark, so the inner loop can skip them."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     """Headless Chromium (Debian package chromium) driven by Playwright."""

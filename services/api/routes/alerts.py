@@ -7,7 +7,7 @@ across API restarts.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -28,14 +28,20 @@ class AlertReason(BaseModel):
 
 class Alert(BaseModel):
     id: str = Field(
-        description="stable: derived from product and tick",
+        description="stable: derived from product, tick and tier",
         examples=["0f6f5c1e-2b9a-5d4e-9a57-6a8f0b1f5b10"],
+    )
+    tier: Literal["confident", "heads_up"] = Field(
+        "confident",
+        description="confident: likely viral within 24 h; heads_up (bersiap): within 3 days",
     )
     product_id: str = Field(examples=["keripik-pisang-042"])
     product_name: str | None = Field(None, examples=["Keripik Pisang Pedas"])
     category: str | None = Field(None, examples=["makanan"])
     regions: list[str] = Field(description="provinces where it is rising", examples=[["ID-JT"]])
-    probability: float = Field(ge=0, le=1, examples=[0.83])
+    probability: float = Field(
+        ge=0, le=1, description="the tier's own: within 24 h or within 72 h", examples=[0.83]
+    )
     score: float = Field(examples=[7.4])
     model_version: str = Field(examples=["growth-ratio-1"])
     reasons: list[AlertReason] = []

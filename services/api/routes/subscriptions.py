@@ -31,7 +31,9 @@ router = APIRouter(
     dependencies=[ADMIN],
     responses={400: {"description": "the body is not valid JSON"}, **REFUSALS},
 )
-_NOT_FOUND = {404: {"description": "no such subscription or delivery"}}
+_NOT_FOUND: dict[int | str, dict[str, str]] = {
+    404: {"description": "no such subscription or delivery"}
+}
 MAX_ID = 2**63 - 1  # ids are 64-bit database integers; larger ones are a 422, not a 500
 SubscriptionId = Annotated[int, Path(ge=1, le=MAX_ID)]
 DeliveryId = Annotated[int, Path(ge=1, le=MAX_ID)]

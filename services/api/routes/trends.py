@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.auth import REFUSALS
 from services.api.deps import READ, TrendReadsDep
@@ -100,7 +100,7 @@ class TrendQuery(BaseModel):
 
 
 def _page_json(
-    sessions: sessionmaker,
+    sessions: sessionmaker[Session],
     max_age_ms: int,
     query: TrendQuery,
     after: tuple[float, str] | None,

@@ -141,11 +141,12 @@ def rising_cards(
     category: str | None,
     region: str | None,
 ) -> list[Card]:
-    """The ranked list (same ranking as /v1/trends) with sparkline and start of the rise."""
-    cards = [
-        _card(r)
-        for r in ranked_trends(session, max_age_ms, limit, category=category, region=region)
-    ]
+    """The ranked list (same ranking as /v1/trends, emerging terms left to their own
+    section) with sparkline and start of the rise."""
+    rows = ranked_trends(
+        session, max_age_ms, limit, category=category, region=region, products_only=True
+    )
+    cards = [_card(r) for r in rows]
     if not cards:
         return cards
     ids = [c.product_id for c in cards]

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from html import escape
 
+from services.api.i18n import WIB, Lang, is_rising, number, pace, t, wib
 from services.api.web import svg
 from services.api.web.advice import advice, search_links
 from services.api.web.data import CHART_BUCKET_MS, WEEK_MS, ProductView, window_end_ms
-from services.api.web.i18n import WIB, Lang, is_rising, number, pace, t, wib
 from services.api.web.layout import with_query
 from services.api.web.reasons import explain
 from services.api.web.trend_list import chance, meta_html, where
 
 
-def _day_label(lang: Lang):  # type: ignore[no-untyped-def]
+def _day_label(lang: Lang) -> Callable[[int], str | None]:
     """Tick labels at WIB midnights: 'Sen 24' style day names keep the axis short."""
     days = {
         "id": ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min"),

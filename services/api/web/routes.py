@@ -13,11 +13,13 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from services.api.deps import SessionDep, SettingsDep
-from services.api.web import assets, transfer
+from services.api.deps import ChannelsDep, SessionDep, SettingsDep, TermIndexesDep
+from services.api.i18n import Lang, pick_lang, t
+from services.api.terms import TermIndexes, emerging_terms
+from services.api.web import assets, subscribe_routes, transfer
 from services.api.web.data import categories as list_categories
 from services.api.web.data import newest_tick_ms, product_view, rising_cards
-from services.api.web.i18n import Lang, pick_lang, t
+from services.api.web.emerging_list import SHOWN_TERMS
 from services.api.web.layout import SECURITY_HEADERS, page, with_query
 from services.api.web.product_page import product_body
 from services.api.web.trend_list import MAX_ITEMS, PAGE_SIZE, Filters, fragment, list_body
@@ -25,6 +27,7 @@ from shared.regions import PROVINCES
 from shared.settings import ApiSettings
 
 router = APIRouter(include_in_schema=False)
+router.include_router(subscribe_routes.router)
 LANG_COOKIE = "pantau_lang"
 LANG_COOKIE_MAX_AGE_S = 365 * 24 * 3600
 HTML = "text/html; charset=utf-8"
@@ -49,7 +52,7 @@ def _switch_href(request: Request, lang: Lang) -> str:
     return with_query(request.url.path, params)
 
 
-def _bad_request(request: Request, lang: Lang, message: str) -> HTMLResponse:
+def _bad_request(request: Request, lang: Lang, message: str) -> Response:
     body = f'<h1>{escape(message)}</h1><p><a href="/">{t("back", lang)}</a></p>'
     return _html(request, page(lang, message, body, _switch_href(request, lang)), lang, 400)
 
@@ -59,7 +62,7 @@ def _filters(request: Request, category: str | None, region: str | None, n: int)
 
 
 def _list_fragment(
-    session: Session, settings: ApiSettings, filters: Filters
+    session: Session, settings: ApiSettings, indexes: TermIndexes, filters: Filters
 ) -> tuple[str, list[str]]:
     now_ms = newest_tick_ms(session)
     cards = rising_cards(
@@ -68,7 +71,13 @@ def _list_fragment(
     cats = (
         list_categories(session, now_ms - settings.trend_max_age_ms) if now_ms is not None else []
     )
-    return fragment(cards, now_ms, filters), cats
+    # Terms have no category or province: shown on the unfiltered list only.
+    terms = (
+        emerging_terms(session, settings.trend_max_age_ms, SHOWN_TERMS, indexes)
+        if not (filters.category or filters.region)
+        else []
+    )
+    return fragment(cards, now_ms, filters, terms), cats
 
 
 CategoryParam = Annotated[str | None, Query(max_length=256)]
@@ -81,6 +90,8 @@ def rising_products(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    indexes: TermIndexesDep,
+    channels: ChannelsDep,
     category: CategoryParam = None,
     region: RegionParam = None,
     n: LimitParam = PAGE_SIZE,
@@ -88,8 +99,9 @@ def rising_products(
     filters = _filters(request, category, region, n)
     if filters.region and filters.region not in PROVINCES:
         return _bad_request(request, filters.lang, f"{t('province', filters.lang)}: {region}?")
-    html, cats = _list_fragment(session, settings, filters)
-    body = list_body(cats, html, filters, transfer.etag(html.encode()))
+    html, cats = _list_fragment(session, settings, indexes, filters)
+    subscribe = bool(channels.enabled)
+    body = list_body(cats, html, filters, transfer.etag(html.encode()), subscribe)
     title = t("title", filters.lang)
     switch = _switch_href(request, filters.lang)
     return _html(request, page(filters.lang, title, body, switch, refresh=True), filters.lang)
@@ -100,6 +112,7 @@ def rising_products_fragment(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    indexes: TermIndexesDep,
     category: CategoryParam = None,
     region: RegionParam = None,
     n: LimitParam = PAGE_SIZE,
@@ -108,7 +121,7 @@ def rising_products_fragment(
     filters = _filters(request, category, region, n)
     if filters.region and filters.region not in PROVINCES:
         return HTMLResponse("", status_code=400, headers=SECURITY_HEADERS)
-    html, _ = _list_fragment(session, settings, filters)
+    html, _ = _list_fragment(session, settings, indexes, filters)
     return transfer.respond(request, html.encode(), HTML, SECURITY_HEADERS)
 
 

@@ -19,7 +19,7 @@ def nice_top(peak: float, intervals: int = 4) -> float:
     if peak <= 0:
         return 1.0
     raw = peak / intervals
-    scale = 10 ** math.floor(math.log10(raw))
+    scale: float = 10 ** math.floor(math.log10(raw))
     step = next(m * scale for m in NICE_STEPS if m * scale >= raw)
     return step * intervals
 
@@ -85,10 +85,11 @@ def line_chart(
         f'<desc id="{css_class}-d">{escape(description)}</desc>'
     ]
     for k in range(5):
-        v = peak * k / 4
+        level = peak * k / 4
         parts.append(
-            f'<line class="grid" x1="{left}" x2="{w - right}" y1="{_fmt(y(v))}" y2="{_fmt(y(v))}"/>'
-            f'<text class="ylab" x="{left - 4}" y="{_fmt(y(v) + 4)}">{escape(y_label(v))}</text>'
+            f'<line class="grid" x1="{left}" x2="{w - right}" y1="{_fmt(y(level))}"'
+            f' y2="{_fmt(y(level))}"/><text class="ylab" x="{left - 4}" y="{_fmt(y(level) + 4)}">'
+            f"{escape(y_label(level))}</text>"
         )
     for i, start_ms in enumerate(slot_starts_ms):
         label = x_label(start_ms)

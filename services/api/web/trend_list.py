@@ -6,10 +6,7 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
 
-from services.api.web import svg
-from services.api.web.advice import first_step, platform_list
-from services.api.web.data import Card
-from services.api.web.i18n import (
+from services.api.i18n import (
     Lang,
     ago,
     category_label,
@@ -19,6 +16,11 @@ from services.api.web.i18n import (
     t,
     wib,
 )
+from services.api.terms import EmergingTerm
+from services.api.web import svg
+from services.api.web.advice import first_step, platform_list
+from services.api.web.data import Card
+from services.api.web.emerging_list import emerging_html
 from services.api.web.layout import with_query
 from services.api.web.reasons import explain
 from shared.regions import PROVINCES, province_name
@@ -127,14 +129,21 @@ def quiet_html(card: Card, lang: Lang) -> str:
     )
 
 
-def fragment(cards: list[Card], now_ms: int | None, filters: Filters) -> str:
-    """The refreshable part: data time, the rising products as cards, the others as one
-    line each (both in rank order), and the 'show more' link."""
+def fragment(
+    cards: list[Card],
+    now_ms: int | None,
+    filters: Filters,
+    emerging: list[EmergingTerm] | None = None,
+) -> str:
+    """The refreshable part: data time, the rising products as cards, the emerging terms
+    (when there are any), the others as one line each (both lists in rank order), and the
+    'show more' link."""
     lang = filters.lang
+    new = emerging_html(emerging or [], lang)
     if now_ms is None or not cards:
         status = t("no_data", lang) if now_ms is None else ""
         empty = t("empty", lang)
-        return f'<p class="status" role="status">{status}</p><p class="empty">{empty}</p>'
+        return f'<p class="status" role="status">{status}</p><p class="empty">{empty}</p>{new}'
     shown = cards[: filters.limit]
     rising = [c for c in shown if is_rising(c.probability)]
     quiet = [c for c in shown if not is_rising(c.probability)]
@@ -145,6 +154,7 @@ def fragment(cards: list[Card], now_ms: int | None, filters: Filters) -> str:
         groups += f'<ol class="cards">{"".join(card_html(c, now_ms, lang) for c in rising)}</ol>'
     else:
         groups += f'<p class="empty">{t("none_rising", lang)}</p>'
+    groups += new
     if quiet:
         groups += (
             f'<h2 class="group">{t("quiet_h", lang, n=len(quiet))}</h2>'
@@ -170,10 +180,14 @@ def _options(choices: list[tuple[str, str]], selected: str | None, all_label: st
 
 
 def list_body(
-    categories: list[str], fragment_html: str, filters: Filters, fragment_etag: str
+    categories: list[str],
+    fragment_html: str,
+    filters: Filters,
+    fragment_etag: str,
+    subscribe: bool = False,
 ) -> str:
     """The filter form and the list; `fragment_etag` lets the minute refresh ask for the
-    list only if it changed."""
+    list only if it changed; `subscribe` links to the alert subscription form."""
     lang = filters.lang
     cats = [(c, category_label(c)) for c in categories]
     if filters.category and filters.category not in categories:
@@ -181,8 +195,17 @@ def list_body(
     provinces = sorted(((code, name) for code, name in PROVINCES.items()), key=lambda p: p[1])
     hidden_lang = '<input type="hidden" name="lang" value="en">' if lang == "en" else ""
     source = with_query("/fragmen/daftar", filters.query())
+    # The list's filters become the subscription's first choice.
+    query = filters.query()
+    href = with_query("/langganan", {k: query[k] for k in ("category", "region", "lang")})
+    alerts = (
+        f'<p><a class="alerts" href="{escape(href)}">{t("sub_cta", lang)}</a></p>'
+        if subscribe
+        else ""
+    )
     return (
         f'<h1>{t("title", lang)}</h1><p class="lead">{t("tagline", lang)}</p>'
+        f"{alerts}"
         f'<form class="filters" method="get" action="/" role="search"'
         f' aria-label="{t("filters", lang)}">'
         f'<div class="field"><label for="f-cat">{t("category", lang)}</label>'

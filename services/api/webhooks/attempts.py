@@ -43,7 +43,8 @@ def disable_subscription(
         .values(status=DeliveryStatus.DISABLED.value, lease_token=None, lease_until=None)
         .execution_options(synchronize_session="fetch")
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    # An UPDATE gives a CursorResult; Session.execute is typed as returning Result.
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]  # CursorResult, see above
 
 
 def apply_result(

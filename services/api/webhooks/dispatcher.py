@@ -18,6 +18,7 @@ import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Row, func, or_, select, union_all, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,6 +41,9 @@ from shared import metrics
 from shared.logs import log_event
 from shared.settings import WebhookSettings
 
+if TYPE_CHECKING:
+    from services.api.channels.lane import ChannelLane
+
 log = logging.getLogger(__name__)
 # SQLite allows 500 terms in one compound SELECT.
 _ARMS_PER_QUERY = 400
@@ -58,8 +62,11 @@ class Dispatcher:
         sessions: sessionmaker[Session],
         settings: WebhookSettings,
         resolver: Resolver | None = None,
+        lane: ChannelLane | None = None,
     ) -> None:
+        """`lane`: seller deliveries (Telegram, WhatsApp, email), sent by the same workers."""
         self._sessions = sessions
+        self._lane = lane
         self._settings = settings
         self._resolver = resolver or system_resolver
         self._delays_s = settings.retry_delays_s
@@ -121,10 +128,54 @@ class Dispatcher:
 
     def _pump(self) -> list[Future[None]]:
         """Claim what the free workers and endpoint allowances permit, and submit it."""
-        return [
+        futures = [
             self._pool.submit(self._attempt_and_release, delivery_id, endpoint, token)
             for delivery_id, endpoint, token in self._claim()
         ]
+        if self._lane is not None:
+            futures += self._pump_lane(self._lane)
+        return futures
+
+    def _pump_lane(self, lane: ChannelLane) -> list[Future[None]]:
+        """Seller deliveries with the workers webhooks left free; each channel is an
+        endpoint of the gate, so a provider that is down holds few workers."""
+        with self._lock:
+            free = self._settings.workers - self._gate.in_flight()
+        if free <= 0:
+            return []
+        now_s = time.monotonic()
+
+        def allowance(endpoint: str) -> int:
+            with self._lock:
+                return self._gate.allowance(endpoint, now_s)
+
+        claimed = lane.claim(free, allowance)
+        with self._lock:
+            for _, endpoint, _ in claimed:
+                self._gate.started(endpoint)
+        return [
+            self._pool.submit(self._attempt_lane_and_release, lane, delivery_id, endpoint, token)
+            for delivery_id, endpoint, token in claimed
+        ]
+
+    def _attempt_lane_and_release(
+        self, lane: ChannelLane, delivery_id: int, endpoint: str, token: str
+    ) -> None:
+        failed = None
+        try:
+            failed = lane.attempt(delivery_id, token)
+        except Exception as exc:  # the lease runs out and the delivery is tried again
+            log_event(
+                log,
+                "channel.attempt_error",
+                level=logging.ERROR,
+                delivery_id=delivery_id,
+                error=repr(exc),
+            )
+        finally:
+            with self._lock:
+                self._gate.finished(endpoint, failed, time.monotonic())
+            self._wake.set()
 
     def _attempt_and_release(self, delivery_id: int, endpoint: str, token: str) -> None:
         outcome = None
@@ -207,13 +258,13 @@ class Dispatcher:
         open_subs: dict[int, int],
         limit: int,
         free: int,
-    ) -> list[Row[tuple[int, int, datetime]]]:
+    ) -> list[Row[int, int, datetime]]:
         """The oldest due deliveries, at most each subscription's allowance of them.
 
         One index range scan per subscription (`ix_webhook_deliveries_subscription_due`),
         so a claim costs the same however long the backlog behind any endpoint is.
         """
-        rows: list[Row[tuple[int, int, datetime]]] = []
+        rows: list[Row[int, int, datetime]] = []
         subs = sorted(open_subs.items())
         for i in range(0, len(subs), _ARMS_PER_QUERY):
             arms = [
@@ -309,7 +360,7 @@ class Dispatcher:
                 disable_after_failing_s=self._settings.disable_after_failing_s,
                 rng=self._rng,
             )
-            fields = {
+            fields: dict[str, Any] = {
                 "alert_id": json.loads(delivery.payload)["data"].get("id")
                 if delivery.event_type == ALERT_EVENT
                 else None,

@@ -41,13 +41,25 @@ def encode_body(event_type: str, timestamp: str, data: Mapping[str, Any]) -> str
     return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
 
 
+def passes_filters(
+    categories: list[str] | None,
+    regions: list[str] | None,
+    min_probability: float | None,
+    alert: Mapping[str, Any],
+) -> bool:
+    """Does `alert` pass category, region and minimum-probability filters (empty: any)?"""
+    if categories and alert.get("category") not in categories:
+        return False
+    if regions and not set(regions) & set(alert.get("regions") or ()):
+        return False
+    return float(alert["probability"]) >= (min_probability or 0.0)
+
+
 def matches(subscription: Subscription, alert: Mapping[str, Any]) -> bool:
     """Does `alert` pass the subscription's category, region and minimum-score filters?"""
-    if subscription.categories and alert.get("category") not in subscription.categories:
-        return False
-    if subscription.regions and not set(subscription.regions) & set(alert.get("regions") or ()):
-        return False
-    return float(alert["probability"]) >= (subscription.min_score or 0.0)
+    return passes_filters(
+        subscription.categories, subscription.regions, subscription.min_score, alert
+    )
 
 
 def add_delivery(

@@ -1,4 +1,5 @@
-"""Words, numbers and times for the seller page, in Bahasa Indonesia (default) and English."""
+"""Words, numbers and times for the seller page and the seller channels' messages, in Bahasa
+Indonesia (default) and English."""
 
 from __future__ import annotations
 
@@ -99,6 +100,94 @@ TEXT: dict[str, dict[Lang, str]] = {
     },
     "search_on": {"id": "Cari di {platform}", "en": "Search {platform}"},
     "seen_on": {"id": "di", "en": "on"},
+    "emerging_h": {"id": "Baru muncul ({n})", "en": "Just emerging ({n})"},
+    "emerging_note": {
+        "id": "Kata dan tagar yang mulai ramai dibicarakan, tapi belum ada di katalog.",
+        "en": "Words and hashtags people are starting to talk about, not in the catalogue yet.",
+    },
+    "emerging_words": {"id": "Sering disebut bersama", "en": "Often mentioned with"},
+    "emerging_creators": {"id": "{n} kreator dalam 24 jam", "en": "{n} creators in 24 h"},
+    "emerging_examples": {"id": "Contoh postingan", "en": "Example posts"},
+    # Subscribing to alerts (/langganan).
+    "sub_cta": {
+        "id": "Dapat kabar lewat WhatsApp, Telegram atau email",
+        "en": "Get alerts on WhatsApp, Telegram or email",
+    },
+    "sub_title": {"id": "Langganan peringatan", "en": "Subscribe to alerts"},
+    "sub_lead": {
+        "id": "Tanpa akun. Pilih yang ingin Anda pantau, lalu ke mana kabarnya dikirim. "
+        "Tidak ada pesan pukul 21.00–06.00 WIB.",
+        "en": "No account needed. Choose what to watch and where alerts go. "
+        "No messages 21:00–06:00 WIB.",
+    },
+    "sub_categories": {"id": "Kategori (kosong: semua)", "en": "Categories (none: all)"},
+    "sub_provinces": {"id": "Provinsi (kosong: semua)", "en": "Provinces (none: all)"},
+    "sub_level": {"id": "Kirim kabar saat produk", "en": "Tell me when a product is"},
+    "sub_level_rising": {"id": "mulai naik", "en": "starting to rise"},
+    "sub_level_viral": {"id": "sangat mungkin viral saja", "en": "very likely to go viral only"},
+    "sub_channel": {"id": "Kirim lewat", "en": "Send by"},
+    "sub_email": {"id": "Alamat email", "en": "Email address"},
+    "sub_phone": {"id": "Nomor WhatsApp", "en": "WhatsApp number"},
+    "sub_digest": {
+        "id": "Email: satu ringkasan setiap pagi pukul 06.00 WIB",
+        "en": "Email: one summary every morning at 06:00 WIB",
+    },
+    "sub_consent": {
+        "id": "Saya setuju menerima pesan peringatan Pantau di nomor ini",
+        "en": "I agree to receive Pantau alert messages on this number",
+    },
+    "sub_submit": {"id": "Langganan", "en": "Subscribe"},
+    "sub_save": {"id": "Simpan perubahan", "en": "Save changes"},
+    "sub_manage_title": {"id": "Langganan Anda", "en": "Your subscription"},
+    "sub_stop": {"id": "Berhenti langganan", "en": "Unsubscribe"},
+    "sub_stop_confirm": {"id": "Ya, berhenti", "en": "Yes, unsubscribe"},
+    "sub_stop_ask": {
+        "id": "Berhenti menerima semua peringatan dari langganan ini?",
+        "en": "Stop every alert of this subscription?",
+    },
+    "sub_stopped": {
+        "id": "Anda sudah berhenti. Data kontak Anda sudah kami hapus.",
+        "en": "You are unsubscribed. We deleted your contact details.",
+    },
+    "sub_unknown": {
+        "id": "Langganan tidak ditemukan. Mungkin Anda sudah berhenti.",
+        "en": "No such subscription. You may have unsubscribed already.",
+    },
+    "sub_keep": {
+        "id": "Simpan halaman ini: di sini Anda bisa mengubah atau berhenti kapan saja. "
+        "Tautannya juga ada di setiap pesan.",
+        "en": "Keep this page: change or stop your alerts here at any time. "
+        "Every message links to it too.",
+    },
+    "sub_active": {
+        "id": "Aktif: kabar dikirim lewat {channel}.",
+        "en": "On: alerts go by {channel}.",
+    },
+    "sub_telegram_step": {
+        "id": "Satu langkah lagi: buka Telegram dan tekan Mulai (Start).",
+        "en": "One more step: open Telegram and press Start.",
+    },
+    "sub_telegram_open": {"id": "Buka Telegram", "en": "Open Telegram"},
+    "sub_email_step": {
+        "id": "Satu langkah lagi: kami mengirim email konfirmasi. Buka tautannya, atau "
+        "tekan Konfirmasi di sini.",
+        "en": "One more step: we sent a confirmation email. Open its link, or press Confirm here.",
+    },
+    "sub_confirm": {"id": "Konfirmasi", "en": "Confirm"},
+    "sub_disabled": {
+        "id": "Pesan tidak bisa dikirim ke kontak ini lagi, jadi langganan dihentikan.",
+        "en": "Messages could no longer reach this contact, so the alerts stopped.",
+    },
+    "sub_bad_email": {"id": "Alamat email tidak valid.", "en": "That email address is not valid."},
+    "sub_bad_phone": {
+        "id": "Nomor WhatsApp tidak valid (contoh: 0812 3456 7890).",
+        "en": "That WhatsApp number is not valid (e.g. 0812 3456 7890).",
+    },
+    "sub_need_consent": {
+        "id": "Centang persetujuan untuk menerima pesan WhatsApp.",
+        "en": "Tick the consent box to receive WhatsApp messages.",
+    },
+    "sub_bad_channel": {"id": "Pilih cara pengiriman.", "en": "Choose how to receive alerts."},
 }
 
 # Probability → the phrase a seller reads; thresholds from the top down.
@@ -124,7 +213,7 @@ def pick_lang(query_value: str | None, cookie_value: str | None) -> Lang:
     """The query string wins (it is an explicit switch), then the remembered cookie."""
     for value in (query_value, cookie_value):
         if value in LANGS:
-            return value  # type: ignore[return-value]
+            return value
     return "id"
 
 
@@ -136,9 +225,12 @@ def phrase(probability: float, lang: Lang) -> tuple[str, str]:
     return PHRASES[-1][1], PHRASES[-1][2][lang]
 
 
+RISING_PROBABILITY = PHRASES[-2][0]  # 'mulai naik'
+
+
 def is_rising(probability: float) -> bool:
     """True from 'mulai naik' upwards: below it, 'naik di' and 'kenapa naik?' would mislead."""
-    return probability >= PHRASES[-2][0]
+    return probability >= RISING_PROBABILITY
 
 
 def number(value: float, lang: Lang, digits: int = 0) -> str:

@@ -1,0 +1,248 @@
+"""`/langganan`: subscribe without an account, manage by token, one-click unsubscribe.
+
+Forms post `application/x-www-form-urlencoded` and every answer is a server-rendered
+page (post, redirect, get), so the flow works without script. The token in the path is
+the only credential; it is never logged (access logs carry the route, not the path).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
+
+from services.api.channels import subscriptions
+from services.api.channels.models import ChannelName, SubscriptionStatus
+from services.api.channels.subscriptions import Choice
+from services.api.channels.telegram import deep_link
+from services.api.channels.whatsapp import normalise_number
+from services.api.db import utcnow
+from services.api.i18n import Lang, pick_lang, t
+from services.api.web.data import categories as list_categories
+from services.api.web.data import newest_tick_ms
+from services.api.web.layout import SECURITY_HEADERS, page
+from services.api.web.subscribe import (
+    LEVELS,
+    FormValues,
+    ManageView,
+    level_of,
+    manage_body,
+    message_body,
+    stop_body,
+    subscribe_body,
+)
+from shared.regions import PROVINCES
+
+router = APIRouter(include_in_schema=False)
+MAX_FORM_BYTES = 16_384
+# Deliberately loose: the confirmation mail is the real check.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+def _lang(request: Request, form: dict[str, list[str]] | None = None) -> Lang:
+    chosen = (form or {}).get("lang", [None])[0] or request.query_params.get("lang")
+    return pick_lang(chosen, request.cookies.get("pantau_lang"))
+
+
+def _html(body: str, lang: Lang, title: str, status: int = 200) -> HTMLResponse:
+    switch = "?lang=en" if lang == "id" else "?lang=id"
+    return HTMLResponse(page(lang, title, body, switch), status_code=status, headers=_HEADERS)
+
+
+async def _form(request: Request) -> dict[str, list[str]]:
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        return {}
+    return parse_qs(body.decode("utf-8", "replace"))
+
+
+def _values(form: dict[str, list[str]]) -> FormValues:
+    def one(name: str) -> str:
+        return (form.get(name) or [""])[0].strip()
+
+    return FormValues(
+        categories=[c[:256] for c in form.get("category", [])][:50],
+        regions=[r for r in form.get("region", []) if r in PROVINCES],
+        level=one("level") if one("level") in LEVELS else "naik",
+        channel=one("channel"),
+        email=one("email")[:320],
+        phone=one("phone")[:32],
+        digest=one("digest") == "1",
+        consent=one("consent") == "1",
+    )
+
+
+def _choice(values: FormValues, lang: Lang) -> Choice:
+    return Choice(
+        list(values.categories), list(values.regions), LEVELS[values.level], lang, values.digest
+    )
+
+
+def _known_categories(request: Request) -> list[str]:
+    settings = request.app.state.settings
+    with request.app.state.sessionmaker() as session:
+        now_ms = newest_tick_ms(session)
+        if now_ms is None:
+            return []
+        return list_categories(session, now_ms - settings.trend_max_age_ms)
+
+
+def _enabled(request: Request) -> list[ChannelName]:
+    return list(request.app.state.channels.enabled)
+
+
+@router.get("/langganan", response_class=HTMLResponse)
+def subscribe_form(request: Request) -> Response:
+    """The form, with the list's filters (`category`, `region`) already ticked."""
+    lang = _lang(request)
+    cats = _known_categories(request)
+    values = _values({k: request.query_params.getlist(k) for k in ("category", "region")})
+    body = subscribe_body(cats, _enabled(request), values, lang)
+    return _html(body, lang, t("sub_title", lang))
+
+
+def _create(request: Request, values: FormValues, lang: Lang) -> str | tuple[str, int]:
+    """The new subscription's token, or an error message and status."""
+    enabled = _enabled(request)
+    try:
+        channel = ChannelName(values.channel)
+    except ValueError:
+        return t("sub_bad_channel", lang), 422
+    if channel not in enabled:
+        return t("sub_bad_channel", lang), 422
+    address: str | None = None
+    if channel == ChannelName.EMAIL:
+        if not _EMAIL.match(values.email):
+            return t("sub_bad_email", lang), 422
+        address = values.email
+    elif channel == ChannelName.WHATSAPP:
+        address = normalise_number(values.phone)
+        if address is None:
+            return t("sub_bad_phone", lang), 422
+        if not values.consent:
+            return t("sub_need_consent", lang), 422
+    with request.app.state.sessionmaker.begin() as session:
+        created = subscriptions.create(session, channel, _choice(values, lang), address, utcnow())
+        return created.token
+
+
+@router.post("/langganan", response_class=HTMLResponse)
+async def subscribe(request: Request) -> Response:
+    form = await _form(request)
+    lang = _lang(request, form)
+    values = _values(form)
+    outcome = await run_in_threadpool(_create, request, values, lang)
+    if isinstance(outcome, tuple):
+        message, status = outcome
+        cats = await run_in_threadpool(_known_categories, request)
+        body = subscribe_body(cats, _enabled(request), values, lang, message)
+        return _html(body, lang, t("sub_title", lang), status)
+    suffix = "?lang=en" if lang == "en" else ""
+    return RedirectResponse(f"/langganan/{outcome}{suffix}", status_code=303, headers=_HEADERS)
+
+
+def _unknown(lang: Lang) -> HTMLResponse:
+    return _html(message_body("sub_unknown", lang), lang, t("sub_title", lang), 404)
+
+
+def _manage_view(request: Request, token: str) -> tuple[ManageView, list[str]] | None:
+    with request.app.state.sessionmaker() as session:
+        sub = subscriptions.by_token(session, token)
+        if sub is None:
+            return None
+        bot = request.app.state.channels.telegram_username
+        view = ManageView(
+            token=sub.token,
+            channel=ChannelName(sub.channel),
+            status=SubscriptionStatus(sub.status),
+            values=FormValues(
+                categories=sub.categories or [],
+                regions=sub.regions or [],
+                level=level_of(sub.min_probability),
+                digest=sub.digest,
+            ),
+            telegram_link=deep_link(bot, sub.token) if bot else None,
+        )
+    return view, _known_categories(request)
+
+
+@router.get("/langganan/{token}", response_class=HTMLResponse)
+def manage(request: Request, token: str) -> Response:
+    lang = _lang(request)
+    found = _manage_view(request, token)
+    if found is None:
+        return _unknown(lang)
+    view, cats = found
+    return _html(manage_body(view, cats, lang), lang, t("sub_manage_title", lang))
+
+
+def _update(request: Request, token: str, values: FormValues, lang: Lang) -> bool:
+    with request.app.state.sessionmaker.begin() as session:
+        sub = subscriptions.by_token(session, token)
+        if sub is None:
+            return False
+        subscriptions.apply_choice(sub, _choice(values, lang))
+        return True
+
+
+@router.post("/langganan/{token}", response_class=HTMLResponse)
+async def change(request: Request, token: str) -> Response:
+    form = await _form(request)
+    lang = _lang(request, form)
+    if not await run_in_threadpool(_update, request, token, _values(form), lang):
+        return _unknown(lang)
+    suffix = "?lang=en" if lang == "en" else ""
+    return RedirectResponse(f"/langganan/{token}{suffix}", status_code=303, headers=_HEADERS)
+
+
+def _confirm(request: Request, token: str) -> bool:
+    with request.app.state.sessionmaker.begin() as session:
+        sub = subscriptions.by_token(session, token)
+        if sub is None or sub.channel != ChannelName.EMAIL.value:
+            return False
+        if sub.status == SubscriptionStatus.PENDING.value:
+            subscriptions.activate(session, sub, utcnow())
+        return True
+
+
+@router.post("/langganan/{token}/konfirmasi", response_class=HTMLResponse)
+async def confirm(request: Request, token: str) -> Response:
+    form = await _form(request)
+    lang = _lang(request, form)
+    if not await run_in_threadpool(_confirm, request, token):
+        return _unknown(lang)
+    suffix = "?lang=en" if lang == "en" else ""
+    return RedirectResponse(f"/langganan/{token}{suffix}", status_code=303, headers=_HEADERS)
+
+
+@router.get("/langganan/{token}/berhenti", response_class=HTMLResponse)
+def stop_page(request: Request, token: str) -> Response:
+    lang = _lang(request)
+    with request.app.state.sessionmaker() as session:
+        if subscriptions.by_token(session, token) is None:
+            return _unknown(lang)
+    return _html(stop_body(token, lang), lang, t("sub_stop", lang))
+
+
+def _end(request: Request, token: str) -> bool:
+    with request.app.state.sessionmaker.begin() as session:
+        sub = subscriptions.by_token(session, token)
+        if sub is None:
+            return False
+        subscriptions.end(session, sub)
+        return True
+
+
+@router.post("/langganan/{token}/berhenti", response_class=HTMLResponse)
+async def stop(request: Request, token: str) -> Response:
+    """The page's button and RFC 8058 one-click (`List-Unsubscribe=One-Click` posted by a
+    mail client) both end here; ending twice is not an error."""
+    form: dict[str, Any] = await _form(request)
+    lang = _lang(request, form)
+    await run_in_threadpool(_end, request, token)
+    return _html(message_body("sub_stopped", lang), lang, t("sub_stop", lang))

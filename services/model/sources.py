@@ -1,0 +1,87 @@
+"""Kinds of source the model is not fit for, and what scores them instead.
+
+A daily view counter (one `view` event a day with that day's count, no interactions, no
+creators: what a platform's public API gives) is a source the simulated training data
+never shows: its windows jump once a day and sit still in between. On real daily
+counters (docs/evaluation.md, the YouTube series) the model trained on simulated streams
+is worse than the plain day-over-week growth ratio, so rows of such a source are scored
+by that ratio instead: the confident tier at `ratio` times the product's usual day, the
+heads-up tier at `heads_up_ratio` times (alerting at each tier's threshold exactly when the
+growth reaches its ratio). Which rows: views only, and the last 6 h hold either the whole
+day's volume or none of it (a counter that arrives once a day). Pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from services.model.baseline import (
+    COLD_START_MIN_EVENTS_24H,
+    COLD_START_MIN_HISTORY_H,
+    GrowthRatioScorer,
+    midpoint_for,
+)
+from services.model.labels import interactions
+from shared.scores import ALERT_THRESHOLD, HEADS_UP_THRESHOLD
+from shared.settings import AlertSettings
+
+DAILY_COUNTER = (
+    (interactions("7d") == 0)
+    & (pl.col("creators_24h") == 0)
+    & (pl.col("events_24h") > 0)
+    & ((pl.col("events_6h") == 0) | (pl.col("events_6h") == pl.col("events_24h")))
+)
+
+
+@dataclass(frozen=True)
+class RatioFallback:
+    """The growth ratios that score daily counter rows, and the tiers' thresholds."""
+
+    ratio: float = 5.0
+    heads_up_ratio: float = 3.0
+    threshold: float = ALERT_THRESHOLD
+    heads_up_threshold: float = HEADS_UP_THRESHOLD
+    min_history_h: float = COLD_START_MIN_HISTORY_H
+    min_events_24h: float = COLD_START_MIN_EVENTS_24H
+
+    def as_dict(self) -> dict[str, Any]:
+        """What a version stores: the ratios, not the thresholds (the deployment's)."""
+        kept = {k: v for k, v in asdict(self).items() if "threshold" not in k}
+        return {**kept, "source": "daily view counters"}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RatioFallback:
+        """The stored ratios at the live alert thresholds (`PANTAU_ALERT_*`), so each tier
+        alerts exactly when the growth reaches its ratio."""
+        alerts = AlertSettings()
+        stored = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        stored |= {"threshold": alerts.threshold}
+        if alerts.headsup_threshold is not None:
+            stored |= {"heads_up_threshold": alerts.headsup_threshold}
+        return cls(**stored)
+
+    def rows(self, features: pl.DataFrame) -> np.ndarray:
+        """Which rows come from a daily counter."""
+        if not features.height:
+            return np.zeros(0, bool)
+        return features.select(DAILY_COUNTER.fill_null(False)).to_series().to_numpy()
+
+    def probabilities(self, features: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Both tiers' alert strengths from the day-over-week ratio (not calibrated)."""
+        out = []
+        for ratio, threshold in (
+            (self.ratio, self.threshold),
+            (self.heads_up_ratio, self.heads_up_threshold),
+        ):
+            scorer = GrowthRatioScorer(
+                midpoint_for(ratio, threshold),
+                window="24h",
+                min_history_h=self.min_history_h,
+                min_events_24h=self.min_events_24h,
+            )
+            out.append(features.select(scorer.strength()).to_series().to_numpy())
+        return out[0], out[1]

@@ -1,0 +1,118 @@
+"""Emerging terms: phrases and hashtags counted like products (`term:…`) that no catalogue
+product names yet.
+
+A term event is an ordinary event whose `product_id` is `term:` + the normalised term and
+whose `product_name` is the term as written, so terms get features and scores like any
+product. This module holds the rules around them, with no I/O:
+
+- which catalogue product a term already names (`matching_product`): the term's words are
+  exactly the words of the product's name, of one alias or of its keyword set, or the term
+  written as one word (a hashtag, `#kopiaren`, or `kopi aren` run together) is one of the
+  product's hashtags. Case, `#`, `-` and `_` do not matter. Deliberately simple: the full
+  matcher (shared/text) finds products in free text; this only decides whether a term is
+  new.
+- the bounded context kept per term (`merge_context`): the top `MAX_WORDS` co-occurring
+  words by count and the last `MAX_EXAMPLES` example links.
+- the catalogue product a term becomes when promoted (`promoted_product`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+from shared.catalogue import Catalogue, CatalogueProduct
+
+TERM_PREFIX = "term:"
+MAX_WORDS = 20
+MAX_EXAMPLES = 5
+_SEPARATORS = re.compile(r"[\s_\-]+")
+_ID_UNSAFE = re.compile(r"[^a-z0-9._-]+")
+
+
+def is_term(product_id: str) -> bool:
+    return product_id.startswith(TERM_PREFIX)
+
+
+def term_key(term_or_id: str) -> str:
+    """The term as its product id carries it after `term:` (either form is accepted)."""
+    return term_or_id.removeprefix(TERM_PREFIX).strip()
+
+
+def words(text: str) -> tuple[str, ...]:
+    """Lower-case words of a term or a name; `#`, `-` and `_` separate nothing else."""
+    return tuple(w for w in _SEPARATORS.split(text.lower().replace("#", " ")) if w)
+
+
+def _names(product: CatalogueProduct) -> Iterable[frozenset[str]]:
+    yield frozenset(words(product.name))
+    for alias in product.aliases:
+        yield frozenset(words(alias))
+    if product.keywords:
+        yield frozenset(w for keyword in product.keywords for w in words(keyword))
+
+
+class TermIndex:
+    """A catalogue's names (word sets) and hashtags, for one lookup per term rather than
+    a pass over every product."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.by_words: dict[frozenset[str], CatalogueProduct] = {}
+        self.by_hashtag: dict[str, CatalogueProduct] = {}
+        for product in catalogue.products:  # the first product wins, as in the catalogue
+            for name in _names(product):
+                if name:
+                    self.by_words.setdefault(name, product)
+            for tag in product.hashtags:
+                self.by_hashtag.setdefault(tag, product)
+
+    def product_for(self, term: str) -> CatalogueProduct | None:
+        """The catalogue product `term` names (the rule in the module docstring), or None."""
+        term_words = words(term)
+        if not term_words:
+            return None
+        return self.by_hashtag.get("".join(term_words)) or self.by_words.get(frozenset(term_words))
+
+
+def matching_product(term: str, catalogue: Catalogue) -> CatalogueProduct | None:
+    """The catalogue product `term` names, or None: an unknown term."""
+    return TermIndex(catalogue).product_for(term)
+
+
+def merge_context(
+    old_words: Mapping[str, int],
+    old_examples: Sequence[str],
+    new_words: Mapping[str, int],
+    new_examples: Sequence[str],
+) -> tuple[dict[str, int], list[str]]:
+    """Counts added up and cut to the top `MAX_WORDS` (ties by word, so the cut does not
+    depend on arrival order); examples oldest first, a repeated link moved to the end, the
+    last `MAX_EXAMPLES` kept."""
+    counts = dict(old_words)
+    for word, count in new_words.items():
+        if count > 0:
+            counts[word] = counts.get(word, 0) + count
+    top = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:MAX_WORDS]
+    examples = [e for e in old_examples if e not in new_examples]
+    for example in new_examples:
+        if example not in examples:
+            examples.append(example)
+    return dict(top), examples[-MAX_EXAMPLES:]
+
+
+def promoted_product(
+    term: str, product_id: str | None = None, name: str | None = None, category: str = ""
+) -> CatalogueProduct:
+    """The catalogue product a term becomes: named by its words (first letter capitalised),
+    id given or derived from the words (`kopi-aren`), the term's run-together form as a
+    hashtag when it was one. Raises `CatalogueError` for an unusable id or name."""
+    term_words = words(term)
+    derived_id = _ID_UNSAFE.sub("-", "-".join(term_words)).strip("-._")[:128]
+    text = " ".join(term_words)
+    hashtag = term.lstrip().startswith("#") or term_key(term).startswith("#")
+    return CatalogueProduct(
+        product_id=product_id or derived_id,
+        name=name or text[:1].upper() + text[1:],
+        category=category,
+        hashtags=("".join(term_words),) if hashtag and term_words else (),
+    )

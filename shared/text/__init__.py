@@ -1,0 +1,1 @@
+"""Indonesian post text: normalisation, catalogue matching and emerging terms (pure cores)."""

@@ -1,0 +1,115 @@
+"""The two alert tiers: a heads-up on the 72 h probability days ahead, the confident alert
+on the 24 h one; each with its own hysteresis and cool-down, any batching giving the alerts
+of one pass, and the heads-up state kept by the store across a restart."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from services.api.db import make_engine, make_sessionmaker
+from services.api.intake import ScoreIntake
+from services.api.schema import upgrade_schema
+from shared.alerts import AlertEngine, AlertRules
+
+TICK_MS = 1_772_409_600_000
+HOUR_MS = 3_600_000
+RULES = AlertRules(
+    threshold=0.6,
+    rearm_below=0.4,
+    cooldown_ms=24 * HOUR_MS,
+    heads_up_threshold=0.5,
+    heads_up_rearm_below=0.3,
+)
+
+
+Rows = Callable[..., pl.DataFrame]
+
+
+@pytest.fixture(scope="module")
+def rows(make_scores: Callable[..., pl.DataFrame]) -> Rows:
+    """`rows(*points)`: (product, hour, 24 h probability, 72 h probability) per row."""
+
+    def build(*points: tuple[str, int, float, float | None]) -> pl.DataFrame:
+        return pl.concat(
+            [
+                make_scores({pid: p24}, TICK_MS + h * HOUR_MS, probability_72h=p72)
+                for pid, h, p24, p72 in points
+            ]
+        )
+
+    return build
+
+
+def fired(alerts: list[dict]) -> list[tuple[str, int, str]]:
+    return [(a["product_id"], (a["tick_ms"] - TICK_MS) // HOUR_MS, a["tier"]) for a in alerts]
+
+
+def test_heads_up_days_ahead_then_the_confident_alert(rows: Rows) -> None:
+    scores = rows(
+        ("a", 0, 0.1, 0.2),
+        ("a", 1, 0.1, 0.55),  # heads-up
+        ("a", 2, 0.2, 0.7),  # still high: disarmed, nothing
+        ("a", 40, 0.7, 0.9),  # confident alert
+        ("b", 1, 0.1, None),  # a scorer without the 72 h horizon: no heads-up
+    )
+    alerts = AlertEngine(RULES).evaluate(scores)
+    assert fired(alerts) == [("a", 1, "heads_up"), ("a", 40, "confident")]
+    heads_up, confident = alerts
+    assert heads_up["probability"] == 0.55 and confident["probability"] == 0.7
+    assert heads_up["message_id"].startswith("Bersiap") and "3 hari" in heads_up["message_id"]
+    assert "24 jam" in confident["message_id"] and heads_up["id"] != confident["id"]
+    no_tier = AlertRules(threshold=0.6, rearm_below=0.4, heads_up_threshold=None)
+    assert fired(AlertEngine(no_tier).evaluate(scores)) == [("a", 40, "confident")]
+
+
+def test_no_heads_up_within_the_cool_down_of_a_confident_alert(rows: Rows) -> None:
+    scores = rows(
+        ("a", 0, 0.9, 0.2),  # confident
+        ("a", 3, 0.3, 0.8),  # the seller already knows: silent
+        ("a", 4, 0.3, 0.1),  # re-arms the heads-up
+        ("a", 30, 0.3, 0.8),  # past the cool-down: heads-up
+    )
+    assert fired(AlertEngine(RULES).evaluate(scores)) == [
+        ("a", 0, "confident"),
+        ("a", 30, "heads_up"),
+    ]
+
+
+def test_any_batching_gives_the_alerts_of_one_pass(rows: Rows) -> None:
+    points = []
+    for h in range(60):
+        points.append(("a", h, 0.7 if 20 <= h < 23 or h > 50 else 0.2, 0.6 if h % 17 < 5 else 0.1))
+        points.append(("b", h, 0.65 if h % 13 == 0 else 0.1, 0.9 if 10 <= h < 12 else 0.2))
+    scores = rows(*points)
+    whole = fired(AlertEngine(RULES).evaluate(scores))
+    assert {t for _, _, t in whole} == {"heads_up", "confident"}
+    for cut in range(1, scores.height, 7):
+        engine = AlertEngine(RULES)
+        parts = engine.evaluate(scores[:cut]) + engine.evaluate(scores[cut:])
+        assert sorted(fired(parts), key=lambda f: (f[1], f[0])) == sorted(
+            whole, key=lambda f: (f[1], f[0])
+        )
+    engine = AlertEngine(RULES)
+    per_tick = []
+    for _, batch in scores.group_by("tick_ms", maintain_order=True):
+        per_tick += engine.evaluate(batch)
+    assert fired(per_tick) == whole
+
+
+def test_the_heads_up_state_survives_a_restart(rows: Rows, tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'api.db'}")
+    upgrade_schema(engine)
+    sessions = make_sessionmaker(engine)
+    first = ScoreIntake(sessions, RULES).apply(rows(("a", 0, 0.1, 0.8)))
+    assert fired(first) == [("a", 0, "heads_up")]
+    again = ScoreIntake(sessions, RULES)  # a restart: the state comes from the store
+    assert not again.engine.states["a"].heads_up_armed
+    assert again.apply(rows(("a", 1, 0.1, 0.9))) == []
+    assert again.apply(rows(("a", 2, 0.1, 0.1), ("a", 3, 0.1, 0.7))) == []  # cool-down
+    restarted = ScoreIntake(sessions, RULES)
+    assert restarted.apply(rows(("a", 4, 0.1, 0.1))) == []
+    assert fired(restarted.apply(rows(("a", 30, 0.1, 0.7)))) == [("a", 30, "heads_up")]
