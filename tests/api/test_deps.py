@@ -3,6 +3,9 @@ once per request however many places name it."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -51,3 +54,24 @@ def test_the_session_is_the_apps_and_closed_after_the_request(
         assert client.get("/session").json() == {"open": True}
     [session] = seen
     assert session.bind is sessions.kw["bind"] and not session.in_transaction()
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _state_reads(path: Path) -> list[str]:
+    """`<anything>.app.state` in a module: a resource taken around the dependencies."""
+    return [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute)
+        and node.attr == "state"
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "app"
+    ]
+
+
+def test_routes_take_their_resources_as_dependencies() -> None:
+    routes = [*ROOT.glob("services/api/routes/*.py"), *ROOT.glob("services/api/web/*.py")]
+    assert len(routes) > 10
+    assert [r for p in routes for r in _state_reads(p)] == []
