@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -71,6 +70,7 @@ def api(
     import uvicorn
 
     from services.api.app import create_app
+    from shared.logs import log_event
     from shared.metrics import PortInUse
     from shared.settings import ApiSettings, KafkaSettings
 
@@ -93,7 +93,8 @@ def api(
             time.sleep(0.5)
 
     threading.Thread(target=watch_consumer, daemon=True).start()
-    logging.getLogger("pantau.api").info(
+    log_event(
+        logging.getLogger(__name__),
         "API on http://%s:%s (seller page /, docs /docs); consuming %s at %s as group %s",
         host,
         port,
@@ -680,8 +681,7 @@ def dispatch() -> None:
     from services.api.db import make_engine, make_sessionmaker
     from services.api.schema import ensure_schema
     from services.api.webhooks.dispatcher import Dispatcher
-    from services.api.webhooks.settings import WebhookSettings
-    from shared.settings import ApiSettings
+    from shared.settings import ApiSettings, WebhookSettings
 
     _logging()
     settings = ApiSettings()
@@ -755,11 +755,10 @@ def _run_connector(
 
     import httpx
 
-    from services.sources.connect_settings import ConnectSettings
     from services.sources.connector import ConnectorService, wall_clock_ms
     from services.sources.event_writer import EventWriter
     from shared import metrics
-    from shared.settings import KafkaSettings
+    from shared.settings import ConnectSettings, KafkaSettings
 
     _logging()
     settings = ConnectSettings()
@@ -850,8 +849,8 @@ def connect_youtube(
     import httpx
 
     from services.sources.api_calls import ApiError
-    from services.sources.connect_settings import YouTubeSettings
     from services.sources.youtube import YouTubePoller
+    from shared.settings import YouTubeSettings
 
     settings = YouTubeSettings()
     if not settings.api_key.get_secret_value():
@@ -878,8 +877,8 @@ def connect_tiktok(
     import httpx
 
     from services.sources.api_calls import ApiError
-    from services.sources.connect_settings import TikTokSettings
     from services.sources.tiktok import TikTokPoller
+    from shared.settings import TikTokSettings
 
     settings = TikTokSettings()
     if not settings.client_key or not settings.client_secret.get_secret_value():
@@ -908,7 +907,7 @@ def main() -> None:
 
     from services.api.schema import SchemaNotCurrent
     from shared.metrics import PortInUse
-    from shared.settings import settings_error_line
+    from shared.settings import KafkaSettings, settings_error_line
 
     logging.captureWarnings(True)
     try:
@@ -923,7 +922,7 @@ def main() -> None:
         print(f"pantau: {exc}", file=sys.stderr)
         sys.exit(1)
     except NoBrokersAvailable:
-        bootstrap = os.environ.get("PANTAU_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+        bootstrap = KafkaSettings().bootstrap
         print(
             f"pantau: no Kafka broker answers at {bootstrap} (PANTAU_KAFKA_BOOTSTRAP); "
             "start one with deploy/kafka/broker.sh start",

@@ -34,8 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
 from services.api.caching import ExpiringCache
-from services.api.db import Base
-from services.api.webhooks.models import UTCDateTime, utcnow
+from services.api.db import Base, UTCDateTime, utcnow
 
 Scope = Literal["read", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "admin")

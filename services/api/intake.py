@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.api.store import load_alert_states, save_alert, save_alert_states, save_scores
 from shared import metrics
 from shared.alerts import AlertEngine, AlertRules
+from shared.logs import log_event
 
 log = logging.getLogger(__name__)
 AlertHook = Callable[[Any, dict[str, Any]], object]
@@ -72,15 +73,14 @@ class ScoreIntake:
         # The partition and tick lead back to the scorer's and ingest's batch log lines.
         partitions = dict(scores.select("product_id", "partition").iter_rows()) if new else {}
         for alert in new:
-            log.info(
+            log_event(
+                log,
                 "alert fired",
-                extra={
-                    "alert_id": alert["id"],
-                    "product_id": alert["product_id"],
-                    "partition": partitions.get(alert["product_id"]),
-                    "tick_ms": alert["tick_ms"],
-                    "model_version": alert["model_version"],
-                    "probability": alert["probability"],
-                },
+                alert_id=alert["id"],
+                product_id=alert["product_id"],
+                partition=partitions.get(alert["product_id"]),
+                tick_ms=alert["tick_ms"],
+                model_version=alert["model_version"],
+                probability=alert["probability"],
             )
         return new

@@ -208,7 +208,7 @@ def model_lead(run: Path, catalogue: Catalogue, truth: dict[str, Any]) -> dict[s
     the first tick at which the emerging term's score is rising as `/v1/emerging` and
     the seller page's "Baru muncul" count it, against its truth peak. Terms never alert
     (shared/alerts.py), so that listing is how a seller first sees one."""
-    from services.api.web.i18n import RISING_PROBABILITY  # the listing's rising rule
+    from services.api.i18n import RISING_PROBABILITY  # the listing's rising rule
     from services.replay import replay_file  # the pipeline: only this measure needs it
 
     events = text_events(read_posts(run / "events.ndjson"), PostText.of(catalogue))

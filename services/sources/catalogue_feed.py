@@ -20,6 +20,7 @@ import httpx
 
 from services.sources.posts import PostText
 from shared.catalogue import Catalogue, CatalogueError, CatalogueProduct
+from shared.logs import log_event
 from shared.text.terms import MIN_SUPPORT
 
 log = logging.getLogger(__name__)
@@ -75,17 +76,19 @@ class CatalogueFeed:
             # CatalogueError and JSON errors are ValueErrors: a body this code cannot use.
             self.failures += 1
             self.last_error = f"{type(exc).__name__}: {exc}"
-            log.warning(
-                "catalogue refresh from %s failed (%d in a row), keeping version %d: %s",
-                self.url,
-                self.failures,
-                self._catalogue.version,
-                self.last_error,
+            log_event(
+                log,
+                "catalogue refresh failed, keeping the last one",
+                level=logging.WARNING,
+                url=self.url,
+                failures_in_a_row=self.failures,
+                version=self._catalogue.version,
+                error=self.last_error,
             )
             return False
         if catalogue.version != self._catalogue.version:
-            log.info(
-                "catalogue version %d: %d products", catalogue.version, len(catalogue.products)
+            log_event(
+                log, "catalogue loaded", version=catalogue.version, products=len(catalogue.products)
             )
         self._catalogue = catalogue
         self._etag = response.headers.get("etag")

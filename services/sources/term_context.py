@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 import polars as pl
 
+from shared.logs import log_event
+
 log = logging.getLogger(__name__)
 BATCH = 1_000  # the route's limit per request
 
@@ -57,7 +59,14 @@ class TermContextSender:
                     raise ValueError(f"HTTP {response.status_code}: {response.text[:200]}")
             except (httpx.HTTPError, ValueError) as exc:
                 self.failures += 1
-                log.warning("term context to %s failed: %s: %s", self.url, type(exc).__name__, exc)
+                log_event(
+                    log,
+                    "term context to %s failed: %s: %s",
+                    self.url,
+                    type(exc).__name__,
+                    exc,
+                    level=logging.WARNING,
+                )
                 continue
             accepted += len(chunk)
         self.sent += accepted

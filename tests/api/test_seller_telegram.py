@@ -25,7 +25,7 @@ from seller_channels import (
 )
 
 from services.api.channels.service import ChannelSettings
-from services.api.webhooks.models import utcnow
+from services.api.db import utcnow
 from shared.settings import TelegramSettings
 
 TICK_MS = 1_772_409_600_000

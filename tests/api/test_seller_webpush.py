@@ -257,7 +257,7 @@ def test_alert_arrives_encrypted_and_signed(
     assert welcome["title"] == "Langganan Pantau aktif"
     assert welcome["url"] == f"{PUBLIC_URL}/langganan/{token}"
     assert alert["url"] == f"{PUBLIC_URL}/produk/rendang"  # the notification click opens it
-    assert alert["title"] == "Produk rendang: sangat mungkin viral di Jawa Tengah"
+    assert alert["title"] == "Sangat mungkin viral dalam 24 jam. Produk rendang naik di Jawa Tengah"
     assert "Peluang viral 95%" in alert["body"]
     assert alert["manage"] == f"{PUBLIC_URL}/langganan/{token}" and alert["tag"]
     assert {d.status for d in delivery_rows(app)} == {"delivered"}

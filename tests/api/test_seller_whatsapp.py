@@ -24,8 +24,7 @@ from seller_channels import (
 
 from services.api.channels.service import ChannelSettings, SellerChannels
 from services.api.channels.whatsapp import normalise_number
-from services.api.webhooks.settings import WebhookSettings
-from shared.settings import WhatsAppSettings
+from shared.settings import WebhookSettings, WhatsAppSettings
 
 TICK_MS = 1_772_409_600_000
 ACCESS_TOKEN = "EAAG-test-token"

@@ -16,13 +16,12 @@ import polars as pl
 from services.api.app import create_app
 from services.api.auth import create_key
 from services.sources.catalogue_feed import CatalogueFeed, LiveText
-from services.sources.connect_settings import ConnectSettings
 from services.sources.connector import ConnectorService, PollResult
 from services.sources.event_writer import EventWriter
 from services.sources.polling import QuotaLedger
 from services.sources.term_context import TermContextSender
 from shared.scores import SCORE_SCHEMA
-from shared.settings import ApiSettings, KafkaSettings
+from shared.settings import ApiSettings, ConnectSettings, KafkaSettings
 
 T0 = 1_780_000_000_000
 TEXTS = [

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
-from services.api.web.i18n import PHRASES
+from services.api.i18n import PHRASES
 from services.model.service import load_scorer
 from services.replay import replay_features
 from shared.settings import ApiSettings, ScoreSettings

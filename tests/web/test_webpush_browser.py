@@ -24,8 +24,13 @@ from services.api.app import create_app
 from services.api.channels.models import SellerSubscription
 from services.api.channels.service import ChannelSettings
 from services.api.channels.webpush import generate_vapid_keys
-from services.api.webhooks.settings import WebhookSettings
-from shared.settings import ApiSettings, SellerAlertSettings, SmtpSettings, WebPushSettings
+from shared.settings import (
+    ApiSettings,
+    SellerAlertSettings,
+    SmtpSettings,
+    WebhookSettings,
+    WebPushSettings,
+)
 
 pytest.importorskip("playwright.sync_api")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.api.web.i18n import PHRASES
+from services.api.i18n import PHRASES
 from shared.alerts import CONFIDENT, HEADS_UP, alert_tier
 
 LEVELS: dict[str, float] = {  # the form's choice → the stored `min_probability`

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from services.api.channels.base import Message
-from services.api.web.i18n import Lang, growth_words, tier_words
+from services.api.i18n import Lang, growth_words, tier_words
 from shared.alerts import alert_tier
 from shared.regions import province_name
 from shared.scores import is_calibrated

@@ -17,8 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.api.db import Base
-from services.api.webhooks.models import UTCDateTime, utcnow
+from services.api.db import Base, UTCDateTime, utcnow
 
 
 class ChannelName(enum.StrEnum):

@@ -25,7 +25,8 @@ from services.api.channels.models import (
     SubscriptionStatus,
 )
 from services.api.channels.policy import QuietHours, day_start_wib, next_hour_wib
-from services.api.webhooks.models import DeliveryStatus, utcnow
+from services.api.db import utcnow
+from services.api.webhooks.models import DeliveryStatus
 from services.api.webhooks.outbox import passes_filters
 from shared import metrics
 from shared.settings import SellerAlertSettings

@@ -18,11 +18,11 @@ from services.api.channels.outbox import enqueue_seller_alert
 from services.api.channels.telegram import TelegramBot, UpdateReader
 from services.api.channels.webpush import WebPushChannel
 from services.api.channels.whatsapp import WhatsAppChannel
-from services.api.webhooks.settings import WebhookSettings
 from shared.settings import (
     SellerAlertSettings,
     SmtpSettings,
     TelegramSettings,
+    WebhookSettings,
     WebPushSettings,
     WhatsAppSettings,
 )

@@ -21,7 +21,8 @@ from services.api.channels.models import (
     SellerSubscription,
     SubscriptionStatus,
 )
-from services.api.webhooks.models import DeliveryStatus, utcnow
+from services.api.db import utcnow
+from services.api.webhooks.models import DeliveryStatus
 
 # Telegram's deep-link parameter allows 1-64 of [A-Za-z0-9_-]: token_urlsafe(24) gives 32.
 TOKEN_BYTES = 24

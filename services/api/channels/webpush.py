@@ -34,7 +34,6 @@ from py_vapid import Vapid02
 from pywebpush import WebPusher, WebPushException
 
 from services.api.channels.base import Message, SendResult
-from services.api.webhooks.settings import IPNetwork
 from services.api.webhooks.ssrf import (
     HostUnresolvable,
     Resolver,
@@ -44,7 +43,7 @@ from services.api.webhooks.ssrf import (
     system_resolver,
 )
 from services.api.webhooks.transport import make_client
-from shared.settings import WebPushSettings
+from shared.settings import IPNetwork, WebPushSettings
 
 # What a browser's subscription can take: endpoints run to ~400 characters (FCM, autopush).
 MAX_ADDRESS_CHARS = 2048

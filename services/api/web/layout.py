@@ -5,8 +5,8 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import urlencode
 
+from services.api.i18n import Lang, t
 from services.api.web import assets
-from services.api.web.i18n import Lang, t
 
 SECURITY_HEADERS = {
     # Everything is same-origin and there is no inline script or style attribute.

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from html import escape
 
+from services.api.i18n import WIB, Lang, number, pace, t, tier_words, wib
 from services.api.web import svg
 from services.api.web.advice import advice, search_links
 from services.api.web.data import CHART_BUCKET_MS, WEEK_MS, ProductView, window_end_ms
-from services.api.web.i18n import WIB, Lang, number, pace, t, tier_words, wib
 from services.api.web.layout import with_query
 from services.api.web.reasons import explain
 from services.api.web.trend_list import chance, is_listed_rising, meta_html, tier_html, where

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from html import escape
 
 from services.api.channels.models import ChannelName, SubscriptionStatus
-from services.api.web.i18n import Lang, category_label, t
+from services.api.i18n import Lang, category_label, t
 from shared.regions import PROVINCES
 
 CHANNEL_LABELS = {

@@ -6,12 +6,7 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
 
-from services.api.terms import EmergingTerm
-from services.api.web import svg
-from services.api.web.advice import first_step, platform_list
-from services.api.web.data import Card
-from services.api.web.emerging_list import emerging_html
-from services.api.web.i18n import (
+from services.api.i18n import (
     Lang,
     ago,
     category_label,
@@ -23,6 +18,11 @@ from services.api.web.i18n import (
     tier_words,
     wib,
 )
+from services.api.terms import EmergingTerm
+from services.api.web import svg
+from services.api.web.advice import first_step, platform_list
+from services.api.web.data import Card
+from services.api.web.emerging_list import emerging_html
 from services.api.web.layout import with_query
 from services.api.web.reasons import explain
 from shared.regions import PROVINCES, province_name

@@ -1,4 +1,5 @@
-"""Words, numbers and times for the seller page, in Bahasa Indonesia (default) and English."""
+"""Words, numbers and times for the seller page and the seller channels' messages, in Bahasa
+Indonesia (default) and English."""
 
 from __future__ import annotations
 
