@@ -153,6 +153,12 @@ class ApiSettings(BaseSettings):
     auth_failure_burst: int = Field(
         20, ge=1, description="failed authentications an address may burst before 429"
     )
+    subscribe_per_hour: float = Field(
+        12.0, gt=0, description="sustained seller sign-ups an hour per client address"
+    )
+    subscribe_burst: int = Field(
+        5, ge=1, description="seller sign-ups an address may burst before 429"
+    )
     run_dispatcher: bool = True
     consume_scores: bool = True
     max_body_bytes: int = Field(5_000_000, ge=1, description="POST /v1/events body limit (413)")

@@ -23,7 +23,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.api.auth import Principal, require_scope
+from services.api.auth import Principal, client_address, limiters, require_scope
 from services.api.caching import PageCache
 from services.api.channels.service import SellerChannels
 from services.api.consumer import ScoreConsumer
@@ -96,6 +96,13 @@ async def get_alert_rules(request: Request) -> AlertRules:
     return rules
 
 
+async def get_signup_wait_s(request: Request) -> float:
+    """Seconds this client address must wait before another seller sign-up (0: go ahead);
+    asking takes one from its budget."""
+    budget = limiters(request.app.state).subscriptions_per_address
+    return budget.acquire(client_address(request))
+
+
 async def get_score_consumer(request: Request) -> ScoreConsumer | None:
     """None without Kafka, or before the app has started."""
     return getattr(request.app.state, "score_consumer", None)
@@ -111,6 +118,7 @@ TrendReadsDep = Annotated[TrendReads, Depends(get_trend_reads)]
 ChannelsDep = Annotated[SellerChannels, Depends(get_channels)]
 TermIndexesDep = Annotated[TermIndexes, Depends(get_term_indexes)]
 AlertRulesDep = Annotated[AlertRules, Depends(get_alert_rules)]
+SignupWaitDep = Annotated[float, Depends(get_signup_wait_s)]
 ScoreConsumerDep = Annotated[ScoreConsumer | None, Depends(get_score_consumer)]
 
 read_key = require_scope("read")

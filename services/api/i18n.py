@@ -201,6 +201,10 @@ TEXT: dict[str, dict[Lang, str]] = {
         "id": "Centang persetujuan untuk menerima pesan WhatsApp.",
         "en": "Tick the consent box to receive WhatsApp messages.",
     },
+    "sub_too_many": {
+        "id": "Terlalu banyak pendaftaran dari jaringan ini. Coba lagi sebentar lagi.",
+        "en": "Too many sign-ups from this network. Please try again a little later.",
+    },
     "sub_bad_channel": {"id": "Pilih cara pengiriman.", "en": "Choose how to receive alerts."},
     "sub_push": {"id": "Notifikasi di perangkat ini", "en": "Notifications on this device"},
     "sub_push_denied": {

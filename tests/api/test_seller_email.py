@@ -172,3 +172,21 @@ def test_the_form_says_what_is_wrong_and_keeps_the_choices(
     assert error in response.text
     assert 'value="ID-JT" checked' in response.text
     assert subscription_rows(app) == []
+
+
+def test_sign_ups_are_limited_per_client_address(
+    mail_api: tuple[Any, TestClient, MailBox],
+) -> None:
+    """Each sign-up sends a confirmation mail, so one address cannot sign up without end
+    (the page must not be a way to mail anyone): past the burst, 429 and nothing sent."""
+    app, client, box = mail_api
+    burst = app.state.settings.subscribe_burst
+    for i in range(burst):
+        subscribe(client, channel="email", email=f"penjual{i}@warung.example")
+    refused = client.post("/langganan", data={"channel": "email", "email": "korban@warung.example"})
+    assert refused.status_code == 429
+    assert "Terlalu banyak pendaftaran" in refused.text
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert len(subscription_rows(app)) == burst
+    dispatcher(app).run_once()
+    assert box.to("korban@warung.example") == []

@@ -7,6 +7,7 @@ the only credential; it is never logged (access logs carry the route, not the pa
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 from urllib.parse import parse_qs
@@ -25,7 +26,7 @@ from services.api.channels.telegram import deep_link
 from services.api.channels.webpush import MAX_ADDRESS_CHARS, BadSubscription
 from services.api.channels.whatsapp import normalise_number
 from services.api.db import utcnow
-from services.api.deps import ChannelsDep, SessionDep, SettingsDep
+from services.api.deps import ChannelsDep, SessionDep, SettingsDep, SignupWaitDep
 from services.api.i18n import Lang, pick_lang, t
 from services.api.web.data import categories as list_categories
 from services.api.web.data import newest_tick_ms
@@ -147,11 +148,24 @@ def _create(
 
 @router.post("/langganan", response_class=HTMLResponse)
 async def subscribe(
-    request: Request, session: SessionDep, settings: SettingsDep, channels: ChannelsDep
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    channels: ChannelsDep,
+    wait_s: SignupWaitDep,
 ) -> Response:
     form = await _form(request)
     lang = _lang(request, form)
     values = _values(form)
+    if wait_s > 0:
+        cats = await run_in_threadpool(_known_categories, session, settings)
+        message = t("sub_too_many", lang)
+        body = subscribe_body(
+            cats, list(channels.enabled), values, lang, message, push_key=_push_key(channels)
+        )
+        response = _html(body, lang, t("sub_title", lang), 429)
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait_s)))
+        return response
     outcome = await run_in_threadpool(_create, session, channels, values, lang)
     if isinstance(outcome, tuple):
         message, status = outcome
