@@ -336,6 +336,46 @@ def train(
     _echo_version(directory)
 
 
+@app.command()
+def retrain(
+    feature_log: Annotated[
+        Path | None, typer.Option(help="feature log (PANTAU_RETRAIN_FEATURE_LOG_DIR)")
+    ] = None,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="model registry (PANTAU_RETRAIN_MODEL_DIR)")
+    ] = None,
+    schedule: Annotated[
+        bool, typer.Option(help="run now, then every PANTAU_RETRAIN_INTERVAL_H hours")
+    ] = False,
+) -> None:
+    """Train a candidate on the feature log's known outcomes; promote it only when it beats
+    the promoted model on the recent window; write a report (docs/model.md)."""
+    import contextlib
+    import threading
+
+    from services.retraining import retrain as run_once
+    from services.retraining import retrain_every
+    from shared.settings import RetrainSettings
+
+    _logging()
+    overrides = {"feature_log_dir": feature_log, "model_dir": directory}
+    settings = RetrainSettings().model_copy(
+        update={k: v for k, v in overrides.items() if v is not None}
+    )
+    if schedule:
+        with contextlib.suppress(KeyboardInterrupt):
+            retrain_every(settings, threading.Event())
+        return
+    try:
+        report = run_once(settings)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    decision = report["decision"]
+    typer.echo(f"{decision['outcome']}: {decision['reason']}\nreport: {report['report']}")
+    if decision["outcome"] == "failed":
+        raise typer.Exit(1)
+
+
 def _echo_version(directory: Path) -> None:
     import json
 

@@ -161,6 +161,36 @@ SCORE_PROBABILITY = Histogram(
     buckets=_PROBABILITY,
 )
 
+# --- retrain --------------------------------------------------------------------------------
+
+RETRAIN_OUTCOMES: tuple[str, ...] = ("promoted", "kept", "refused", "failed")
+RETRAIN_MODELS: tuple[str, ...] = ("candidate", "promoted")
+RETRAIN_RUNS = Counter(
+    "pantau_retrain_runs_total",
+    "Retraining runs by outcome: promoted (the candidate now scores), kept (not better), "
+    "refused (too few viral products to compare), failed.",
+    ["outcome"],
+)
+RETRAIN_DURATION = Gauge(
+    "pantau_retrain_last_duration_seconds",
+    "Duration of the last retraining run: read, label, train, compare.",
+)
+RETRAIN_LAST_RUN_TIMESTAMP = Gauge(
+    "pantau_retrain_last_run_timestamp_seconds",
+    "Unix time the last retraining run ended, whatever its outcome.",
+)
+RETRAIN_WINDOW_AP = Gauge(
+    "pantau_retrain_window_average_precision",
+    "Average precision of the 24 h label on the last run's comparison window, per model "
+    "(candidate, promoted: the one scoring before the run).",
+    ["model"],
+)
+RETRAIN_WINDOW_AUC = Gauge(
+    "pantau_retrain_window_roc_auc",
+    "ROC AUC of the 24 h label on the last run's comparison window, per model.",
+    ["model"],
+)
+
 # --- api ------------------------------------------------------------------------------------
 
 ALERTS_FIRED = Counter(
@@ -275,6 +305,8 @@ for _channel in SELLER_CHANNELS:
     for _outcome in SELLER_OUTCOMES:
         SELLER_DELIVERIES.labels(channel=_channel, outcome=_outcome)
 
+for _outcome in RETRAIN_OUTCOMES:
+    RETRAIN_RUNS.labels(outcome=_outcome)
 for _outcome in CONNECT_POLL_OUTCOMES:
     CONNECT_POLLS.labels(outcome=_outcome)
 for _reason in CONNECT_ERROR_KINDS:
@@ -323,6 +355,13 @@ SERVICE_METRICS: dict[str, tuple[MetricWrapperBase, ...]] = {
         HTTP_REQUESTS,
         HTTP_REQUEST_DURATION,
     ),
+    "retrain": (
+        RETRAIN_RUNS,
+        RETRAIN_DURATION,
+        RETRAIN_LAST_RUN_TIMESTAMP,
+        RETRAIN_WINDOW_AP,
+        RETRAIN_WINDOW_AUC,
+    ),
     "connect": (
         CONNECT_POLLS,
         CONNECT_API_ERRORS,
@@ -340,7 +379,8 @@ SERVICE_METRICS: dict[str, tuple[MetricWrapperBase, ...]] = {
 
 @cache
 def registry(service: str | None = None) -> CollectorRegistry:
-    """What `service` ("ingest", "score", "api", "connect") exposes: its and the process metrics.
+    """What `service` ("ingest", "score", "api", "connect", "retrain") exposes: its and the
+    process metrics.
 
     None gives the default registry with every metric (for a process running all services).
     """

@@ -132,6 +132,39 @@ class ScoreSettings(BaseSettings):
     )
 
 
+class RetrainSettings(BaseSettings):
+    """Retraining from the feature log (`PANTAU_RETRAIN_*`): `pantau retrain`."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_RETRAIN_")
+
+    interval_h: float = Field(
+        24.0, gt=0, description="`pantau retrain --schedule`: hours between runs"
+    )
+    # Follow the ingest service's log and the scorer's registry unless set here.
+    feature_log_dir: Path | None = Field(
+        default_factory=lambda: IngestSettings().feature_log_dir,
+        description="the ingest service's Parquet feature log",
+    )
+    model_dir: Path | None = Field(
+        default_factory=lambda: ScoreSettings().model_dir, description="model registry"
+    )
+    report_dir: Path | None = Field(
+        None, description="one JSON report per run; default ROOT/reports"
+    )
+    history_days: float = Field(90.0, gt=0, description="days of the log read back")
+    window_days: float = Field(
+        7.0, gt=0, description="recent days (outcomes known) that compare models, never trained on"
+    )
+    min_viral_products: int = Field(5, ge=1, description="fewer in the window: no comparison")
+    margin_ap: float = Field(
+        0.01, ge=0, description="average precision the candidate must gain to be promoted"
+    )
+    max_log_loss_rise: float = Field(
+        0.05, ge=0, description="relative log-loss rise on the window that still promotes"
+    )
+    metrics_port: int = Field(9106, ge=0, le=65_535, description="0 turns the endpoint off")
+
+
 class ApiSettings(BaseSettings):
     """API service (`PANTAU_API_*`)."""
 

@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "services.simulator": 1,
     # Orchestration: wires the services' cores together, each step on those before it.
     "services.pipeline": 2,  # ingest and scoring in one process
+    "services.retraining": 2,  # the feature log labelled, a candidate fitted and compared
     "services.replay": 3,  # a file through the pipeline
     "services.evaluation": 4,  # simulated or recorded runs, replayed, scored, matched
     "services.training": 5,  # the runs evaluation prepares, labelled, fitted

@@ -105,13 +105,28 @@ def write(directory: Path, rows: pl.DataFrame) -> None:
         _write(hour_path(directory, int(partition), int(hour_ms)), part.drop("hour_ms"))
 
 
-def read(directory: Path) -> pl.DataFrame:
-    """All logged feature rows, each (product, tick) once."""
+def read(directory: Path, last_ms: int | None = None) -> pl.DataFrame:
+    """All logged feature rows, each (product, tick) once; with `last_ms`, only those of
+    the log's last `last_ms` of event time (whole days of files are skipped unread)."""
     files = sorted(directory.glob("day=*/*.parquet"))
     if not files:
         raise FileNotFoundError(f"no feature log under {directory}")
-    return (
+    if last_ms is not None:
+        # The newest row is on the newest day or later, so a day ending before that
+        # day's start minus `last_ms` holds no row that is kept.
+        since = _day_ms(max(f.parent.name for f in files)) - last_ms
+        files = [f for f in files if _day_ms(f.parent.name) + DAY_MS > since]
+    rows = (
         pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed")
         .unique(["product_id", "tick_ms"], keep="first")
         .sort("tick_ms", "product_id")
     )
+    if last_ms is None:
+        return rows
+    return rows.filter(pl.col("tick_ms") > pl.col("tick_ms").max() - last_ms)
+
+
+def _day_ms(name: str) -> int:
+    """`day=YYYY-MM-DD` as the day's first millisecond (UTC)."""
+    day = pl.lit(name.removeprefix("day=")).str.to_date().cast(pl.Datetime("ms"))
+    return int(pl.select(day.cast(pl.Int64)).item())

@@ -34,12 +34,13 @@ from shared.settings import KafkaSettings, ScoreSettings
 log = logging.getLogger(__name__)
 
 
-def load_scorer(settings: ScoreSettings) -> Scorer:
-    """The promoted model, or the (uncalibrated) cold-start baseline when none is promoted yet."""
+def load_scorer(settings: ScoreSettings, compile: bool = True) -> Scorer:
+    """The promoted model, or the (uncalibrated) cold-start baseline when none is promoted yet
+    (`compile`: compile the model in the background, for a scorer kept running)."""
     directory = promoted_dir(settings.model_dir) if settings.model_dir else None
     if directory is None:
         return cold_start_scorer()
-    return load_version(directory, explain_threshold=settings.explain_threshold)
+    return load_version(directory, explain_threshold=settings.explain_threshold, compile=compile)
 
 
 class ModelWatcher:

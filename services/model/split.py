@@ -54,3 +54,25 @@ def part(rows: pl.DataFrame, split: Split, name: str) -> pl.DataFrame:
     }
     lo, hi = bounds[name]
     return rows.filter((tick >= lo) & (tick + h < hi) if name != "test" else (tick >= lo))
+
+
+def hold_out_recent(
+    rows: pl.DataFrame, window_ms: int, lookahead_ms: dict[str, int]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(training rows, recent window): the window is the last `window_ms` of rows whose
+    `label` is known; a training row keeps a label column (a key of `lookahead_ms`) only
+    when that label's look-ahead ends before the window starts (else it is null), and rows
+    whose `label` would look into the window are dropped. So no outcome inside the window
+    reaches training, and the window compares models on what neither has seen."""
+    known = rows.filter(pl.col("label").is_not_null())
+    end = column_max(known["tick_ms"], int)
+    if end is None:
+        return rows.clear(), rows.clear()
+    start = end - window_ms + 1
+    tick = pl.col("tick_ms")
+    train = known.filter(tick + lookahead_ms["label"] < start).with_columns(
+        pl.when(tick + ms < start).then(pl.col(name)).otherwise(None).alias(name)
+        for name, ms in lookahead_ms.items()
+        if name != "label" and name in rows.columns
+    )
+    return train, known.filter(tick >= start)

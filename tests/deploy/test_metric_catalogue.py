@@ -18,6 +18,7 @@ BOUNDED_LABELS = {
     "topic",
     "partition",
     "version",
+    "model",
     "route",
     "method",
     "status",
