@@ -4,10 +4,10 @@ window of labelled rows that neither trained on. Pure: arrays and frames in, a d
 The window is the last days whose outcomes are known (`split.hold_out_recent`). Both
 models are measured there with the same figures: average precision and ROC AUC of the
 24 h label (ranking), log loss (calibration: alerts fire at a probability), and at the
-alert threshold the share of flagged products that went viral and of viral products
-flagged while viral. The candidate is promoted only when its average precision beats the
-promoted model's by `margin_ap` and its log loss is not worse by more than
-`max_log_loss_rise` (relative). A window with fewer than `min_viral_products` viral
+alert threshold, per product, precision (products flagged at a row labelled 1 over
+products flagged) and recall (the same over products with a row labelled 1). The
+candidate is promoted only when its average precision beats the promoted model's by
+`margin_ap` and its log loss is not worse by more than `max_log_loss_rise` (relative). A window with fewer than `min_viral_products` viral
 products is refused outright: average precision over one or two episodes is luck.
 """
 
@@ -77,7 +77,6 @@ def window_scores(window: pl.DataFrame, prob: np.ndarray, threshold: float) -> d
     )
     flagged = int(per_product["flagged"].sum())
     viral = int(per_product["viral"].sum())
-    true_flags = int((per_product["flagged"] & per_product["viral"]).sum())
     caught = int(per_product["caught"].sum())
     return {
         "average_precision": row["average_precision"],
@@ -86,7 +85,7 @@ def window_scores(window: pl.DataFrame, prob: np.ndarray, threshold: float) -> d
         "ece": row["ece"],
         "threshold": threshold,
         "flagged_products": flagged,
-        "product_precision": true_flags / flagged if flagged else None,
+        "product_precision": caught / flagged if flagged else None,
         "product_recall": caught / viral if viral else None,
     }
 

@@ -85,3 +85,18 @@ def test_write_replaces_the_files_of_its_hours(tmp_path: Path) -> None:
     feature_log.write(tmp_path, rows)
     assert sum(1 for _ in tmp_path.glob("day=*/*.parquet")) == 5
     assert feature_log.read(tmp_path).height == rows.height
+
+
+def test_reading_the_last_days_skips_older_files(tmp_path: Path) -> None:
+    """`last_ms` keeps the log's last stretch of event time; days before it are not read
+    at all (a broken old file does not matter), the day across the cut is filtered."""
+    day_ms = 24 * HOUR_MS
+    ticks = [d * day_ms + h * HOUR_MS for d in range(5) for h in range(0, 24, 6)]
+    rows = pl.DataFrame({"product_id": "p", "tick_ms": ticks, "partition": 0})
+    feature_log.write(tmp_path, rows)
+    oldest = sorted(tmp_path.glob("day=1970-01-01/*.parquet"))[0]
+    oldest.write_bytes(b"not parquet")
+    last = feature_log.read(tmp_path, last_ms=2 * day_ms)
+    assert last["tick_ms"].to_list() == [t for t in ticks if t > ticks[-1] - 2 * day_ms]
+    with pytest.raises(pl.exceptions.ComputeError):
+        feature_log.read(tmp_path)

@@ -20,6 +20,7 @@ class Trained:
     good: Path
     weak: Path
     features: pl.DataFrame
+    runs: Path  # the simulated runs (small, seeds 3 and 4, one partition), cached
 
 
 @pytest.fixture(scope="session")
@@ -33,4 +34,4 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     weak_cfg = TrainConfig(num_boost_round=1, num_leaves=2, min_data_in_leaf=5_000)
     rows = labelled(features, "small-3", weak_cfg)
     weak = train_rows(rows, registry, {"kind": "weak"}, [3], weak_cfg, progress=False)
-    return Trained(registry, good, weak, features)
+    return Trained(registry, good, weak, features, work)

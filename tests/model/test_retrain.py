@@ -1,0 +1,81 @@
+"""`pantau retrain` end to end on a feature log: the first candidate beats the cold-start
+baseline and is promoted; a weak candidate is kept out; each run leaves a report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from services.cli import app
+from services.evaluation.data import prepare_run
+from services.ingest import feature_log
+from services.model import registry
+from services.model.train import TrainConfig
+from services.retraining import retrain
+from shared import metrics
+from shared.settings import RetrainSettings
+
+DAY_MS = 86_400_000
+FAST = TrainConfig(num_boost_round=60, heads_up=None)  # a test budget, not the recipe
+WEAK = TrainConfig(num_boost_round=1, num_leaves=2, min_data_in_leaf=5_000, heads_up=None)
+
+
+def runs_total(outcome: str) -> float:
+    return metrics.RETRAIN_RUNS.labels(outcome=outcome)._value.get()
+
+
+@pytest.mark.slow
+def test_retrain_promotes_a_better_model_and_keeps_a_worse_one_out(trained, tmp_path) -> None:
+    # Four weeks of log: two small runs one after the other (seed 4's products renamed).
+    later = prepare_run("small", 4, trained.runs, partitions=1).features.with_columns(
+        product_id="s4-" + pl.col("product_id"), tick_ms=pl.col("tick_ms") + 14 * DAY_MS
+    )
+    feature_log.write(tmp_path / "log", pl.concat([trained.features, later]))
+    settings = RetrainSettings(
+        feature_log_dir=tmp_path / "log",
+        model_dir=tmp_path / "registry",
+        window_days=3,
+        min_viral_products=2,
+        metrics_port=0,
+    )
+    root = tmp_path / "registry"
+    promoted_before = runs_total("promoted")
+
+    first = retrain(settings, FAST)
+    assert first["decision"]["outcome"] == "promoted", first["decision"]
+    assert first["promoted"]["version"].startswith("baseline")  # nothing was promoted
+    assert first["candidate"]["average_precision"] > first["promoted"]["average_precision"]
+    assert registry.promoted_version(root) == first["candidate"]["version"]
+    assert runs_total("promoted") == promoted_before + 1
+    # The candidate never saw the window: its training ended a look-ahead before it.
+    split = registry.read_metadata(root / first["candidate"]["version"])["split"]
+    assert split["end_ms"] + FAST.label.lookahead_ms < first["window"]["start_ms"]
+    on_disk = json.loads(Path(first["report"]).read_text())
+    assert on_disk["decision"] == first["decision"] and on_disk["window"]["viral_products"] >= 2
+
+    second = retrain(settings, WEAK)
+    assert second["decision"]["outcome"] == "kept", second["decision"]
+    assert second["promoted"]["version"] == first["candidate"]["version"]
+    assert second["candidate"]["average_precision"] < second["promoted"]["average_precision"]
+    assert registry.promoted_version(root) == first["candidate"]["version"]
+    assert second["report"] != first["report"] and Path(second["report"]).is_file()
+    assert metrics.RETRAIN_WINDOW_AP.labels(model="candidate")._value.get() == pytest.approx(
+        second["candidate"]["average_precision"]
+    )
+
+
+def test_retrain_without_a_feature_log_refuses_and_reports(tmp_path, monkeypatch) -> None:
+    # The command's JSON logging would replace the root handlers for the whole session.
+    monkeypatch.setattr("services.cli._logging", lambda level="INFO": None)
+    result = CliRunner().invoke(
+        app,
+        ["retrain", "--feature-log", str(tmp_path / "none"), "--dir", str(tmp_path / "reg")],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("refused: no feature log under")
+    (report,) = (tmp_path / "reg" / "reports").glob("retrain-*.json")
+    assert json.loads(report.read_text())["decision"]["outcome"] == "refused"
