@@ -96,7 +96,7 @@ def retrain(
     report["duration_s"] = round(time.perf_counter() - clock, 2)
     metrics.RETRAIN_RUNS.labels(outcome=decision.outcome.value).inc()
     metrics.RETRAIN_DURATION.set(report["duration_s"])
-    metrics.RETRAIN_LAST_RUN_TIMESTAMP.set(time.time())
+    metrics.RETRAIN_LAST_RUN_TIMESTAMP.labels(outcome=decision.outcome.value).set(time.time())
     report["report"] = str(_write_report(report_dir(settings, root), started, report))
     log_event(
         log,

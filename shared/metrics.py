@@ -177,7 +177,9 @@ RETRAIN_DURATION = Gauge(
 )
 RETRAIN_LAST_RUN_TIMESTAMP = Gauge(
     "pantau_retrain_last_run_timestamp_seconds",
-    "Unix time the last retraining run ended, whatever its outcome.",
+    "Unix time the last retraining run of each outcome ended (0: none yet); promoted or "
+    "kept means the scoring model was checked against fresh outcomes.",
+    ["outcome"],
 )
 RETRAIN_WINDOW_AP = Gauge(
     "pantau_retrain_window_average_precision",
@@ -307,6 +309,7 @@ for _channel in SELLER_CHANNELS:
 
 for _outcome in RETRAIN_OUTCOMES:
     RETRAIN_RUNS.labels(outcome=_outcome)
+    RETRAIN_LAST_RUN_TIMESTAMP.labels(outcome=_outcome)
 for _outcome in CONNECT_POLL_OUTCOMES:
     CONNECT_POLLS.labels(outcome=_outcome)
 for _reason in CONNECT_ERROR_KINDS:

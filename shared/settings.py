@@ -151,7 +151,7 @@ class RetrainSettings(BaseSettings):
     report_dir: Path | None = Field(
         None, description="one JSON report per run; default ROOT/reports"
     )
-    history_days: float = Field(90.0, gt=0, description="days of the log read back")
+    history_days: float = Field(30.0, gt=0, description="days of the log read back")
     window_days: float = Field(
         7.0, gt=0, description="recent days (outcomes known) that compare models, never trained on"
     )

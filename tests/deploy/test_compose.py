@@ -18,8 +18,11 @@ def test_compose_services() -> None:
     services = _compose()["services"]
     assert set(services) == {
         "broker", "ingest", "scorer", "api", "prometheus", "grafana",
-        "connect-youtube", "connect-tiktok",
+        "connect-youtube", "connect-tiktok", "retrain",
     }  # fmt: skip
+    assert services["retrain"]["profiles"] == ["retrain"]
+    assert services["retrain"]["command"] == ["retrain", "--schedule"]
+    assert services["retrain"]["build"]["args"] == {"EXTRAS": "train"}  # scikit-learn
     for name in ("connect-youtube", "connect-tiktok"):
         assert services[name]["profiles"] == ["connectors"]  # they need platform credentials
         assert services[name]["command"] == ["connect", name.split("-")[1]]
@@ -70,4 +73,8 @@ def test_compose_scrape_targets_match_service_ports() -> None:
             (name, int(services[name]["environment"]["PANTAU_CONNECT_METRICS_PORT"]))
             for name in ("connect-youtube", "connect-tiktok")
         ],
+        "pantau-retrain": (
+            "retrain",
+            int(services["retrain"]["environment"]["PANTAU_RETRAIN_METRICS_PORT"]),
+        ),
     }

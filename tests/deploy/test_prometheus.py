@@ -115,6 +115,7 @@ def test_scrape_jobs() -> None:
         "pantau-score": "127.0.0.1:9102",
         "pantau-api": "127.0.0.1:8000",
         "pantau-connect": "127.0.0.1:9104",
+        "pantau-retrain": "127.0.0.1:9106",
     }
     config = yaml.safe_load(CONFIGS[0].read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
