@@ -223,10 +223,12 @@ def _write_report(directory: Path, started: datetime, report: dict[str, Any]) ->
 def retrain_every(
     settings: RetrainSettings, stop: threading.Event, cfg: TrainConfig | None = None
 ) -> None:
-    """Run now, then every `interval_h` hours until `stop` is set; metrics on
-    `metrics_port`. A failed run is reported and the schedule goes on."""
+    """Run now, then every `interval_h` hours (from one run's start to the next) until
+    `stop` is set; metrics on `metrics_port`. A failed run is reported and the schedule
+    goes on."""
     metrics.start_metrics_server(settings.metrics_port, "retrain")
     while True:
+        started = time.monotonic()
         retrain(settings, cfg)
-        if stop.wait(settings.interval_h * 3600):
+        if stop.wait(max(0.0, started + settings.interval_h * 3600 - time.monotonic())):
             return

@@ -59,6 +59,7 @@ PURE_CORES = [
     "services/model/scorer.py",
     "services/model/lgbm.py",
     "services/model/train.py",
+    "services/model/promotion.py",
     "shared/schema.py",
     "shared/features.py",
     "shared/scores.py",

@@ -4,6 +4,8 @@ baseline and is promoted; a weak candidate is kept out; each run leaves a report
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import polars as pl
@@ -15,7 +17,7 @@ from services.evaluation.data import prepare_run
 from services.ingest import feature_log
 from services.model import registry
 from services.model.train import TrainConfig
-from services.retraining import retrain
+from services.retraining import retrain, retrain_every
 from shared import metrics
 from shared.settings import RetrainSettings
 
@@ -79,3 +81,39 @@ def test_retrain_without_a_feature_log_refuses_and_reports(tmp_path, monkeypatch
     assert result.output.startswith("refused: no feature log under")
     (report,) = (tmp_path / "reg" / "reports").glob("retrain-*.json")
     assert json.loads(report.read_text())["decision"]["outcome"] == "refused"
+
+
+def test_the_schedule_runs_again_after_the_interval_and_stops(tmp_path) -> None:
+    settings = RetrainSettings(
+        feature_log_dir=tmp_path / "none",
+        model_dir=tmp_path / "reg",
+        interval_h=0.5 / 3600,  # half a second
+        metrics_port=0,
+    )
+    stop = threading.Event()
+    refused_before = runs_total("refused")
+    schedule = threading.Thread(target=retrain_every, args=(settings, stop))
+    schedule.start()
+    deadline = time.monotonic() + 20
+    while runs_total("refused") < refused_before + 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    stop.set()
+    schedule.join(timeout=10)
+    assert not schedule.is_alive()
+    assert runs_total("refused") >= refused_before + 2
+    assert len(list((tmp_path / "reg" / "reports").glob("retrain-*.json"))) >= 2
+
+
+def test_a_run_that_breaks_is_reported_failed_and_promotes_nothing(tmp_path) -> None:
+    broken = tmp_path / "log" / "day=2026-01-01" / "00-p0.parquet"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"not parquet")
+    settings = RetrainSettings(
+        feature_log_dir=tmp_path / "log", model_dir=tmp_path / "reg", metrics_port=0
+    )
+    failed_before = runs_total("failed")
+    report = retrain(settings)
+    assert report["decision"]["outcome"] == "failed"
+    assert runs_total("failed") == failed_before + 1
+    assert json.loads(Path(report["report"]).read_text())["decision"]["outcome"] == "failed"
+    assert registry.promoted_version(tmp_path / "reg") is None
