@@ -165,6 +165,7 @@ def _run(
     current = load_scorer(ScoreSettings(model_dir=root), compile=False)
     cand_scores = window_scores(window, _probability(candidate, window), threshold)
     cur_scores = window_scores(window, _probability(current, window), threshold)
+    cur_scores["calibrated"] = getattr(current, "calibrated", True)
     report["candidate"] = {"version": candidate.version, **cand_scores}
     report["promoted"] = {"version": current.version, **cur_scores}
     for model, scores in (("candidate", cand_scores), ("promoted", cur_scores)):

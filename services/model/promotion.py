@@ -7,8 +7,10 @@ models are measured there with the same figures: average precision and ROC AUC o
 alert threshold, per product, precision (products flagged at a row labelled 1 over
 products flagged) and recall (the same over products with a row labelled 1). The
 candidate is promoted only when its average precision beats the promoted model's by
-`margin_ap` and its log loss is not worse by more than `max_log_loss_rise` (relative). A window with fewer than `min_viral_products` viral
-products is refused outright: average precision over one or two episodes is luck.
+`margin_ap` and its log loss is not worse by more than `max_log_loss_rise` (relative;
+not held against the uncalibrated cold-start baseline). A window with fewer than
+`min_viral_products` viral products is refused outright: average precision over one or
+two episodes is luck.
 """
 
 from __future__ import annotations
@@ -110,7 +112,8 @@ def decide(
     rule: PromotionRule,
 ) -> Decision:
     """Promote, keep or refuse, from the window's summary and both models' `window_scores`
-    (`current` None: nothing scores yet, so a candidate on a fair window is promoted)."""
+    (`current` None: nothing scores yet, so a candidate on a fair window is promoted;
+    `current["calibrated"]` False: its log loss is not held against the candidate)."""
     refused = window_refusal(summary, rule)
     if refused is not None:
         return refused
@@ -125,7 +128,9 @@ def decide(
             f"by the margin {rule.margin_ap}",
         )
     cand_ll, cur_ll = candidate["log_loss"], current["log_loss"]
-    if cand_ll > cur_ll * (1 + rule.max_log_loss_rise):
+    # The cold-start baseline's "probability" is an alert strength, not a probability:
+    # against it only the ranking counts.
+    if current.get("calibrated", True) and cand_ll > cur_ll * (1 + rule.max_log_loss_rise):
         return Decision(
             Outcome.KEPT,
             f"candidate AP {cand_ap:.4f} beats {cur_ap:.4f} but its log loss {cand_ll:.4f} "

@@ -66,6 +66,14 @@ def test_a_better_ranking_with_worse_calibration_is_kept() -> None:
     assert decision.outcome is Outcome.KEPT and "log loss" in decision.reason
 
 
+def test_against_an_uncalibrated_baseline_only_the_ranking_counts() -> None:
+    rows, good, noise = window()
+    overconfident = np.where(good > 0.5, 0.999, 0.4)
+    baseline = {**scored(rows, noise), "calibrated": False}
+    decision = decide(window_summary(rows), scored(rows, overconfident), baseline, RULE)
+    assert decision.outcome is Outcome.PROMOTED, decision.reason
+
+
 @pytest.mark.parametrize("viral", [0, 2])
 def test_a_window_with_too_few_viral_products_refuses(viral: int) -> None:
     rows, good, noise = window(viral=viral)
