@@ -12,11 +12,16 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
-from bench.processes import free_port
+from bench.processes import BROKER_PROBE_MS, free_port
 from shared.settings import KafkaSettings
 
 REPO = Path(__file__).resolve().parents[1]
+
+# The tests' own clients are as patient with the broker's version probe as bench's.
+for _client in (KafkaConsumer, KafkaProducer, KafkaAdminClient):
+    _client.DEFAULT_CONFIG["api_version_auto_timeout_ms"] = BROKER_PROBE_MS
 
 
 def _broker_up(bootstrap: str) -> bool:

@@ -35,6 +35,7 @@ from _ingest import (
 )
 from _streams import simulated_lines
 
+from bench.processes import wait_for
 from services.ingest import feature_log
 from shared.features import FEATURE_SCHEMA
 from shared.kafka import ensure_topics
@@ -110,6 +111,13 @@ def test_kill_9_and_restart_gives_the_features_of_an_uninterrupted_run(
     final = IngestProcess(env, tmp_path / "ingest-final.log").start()
     try:
         wait_caught_up(kafka_settings, checkpoint_dir, [final], timeout_s=120)
+        # The commit follows the durable checkpoint: wait for it before the last kill.
+        ends = end_offsets(kafka_settings, kafka_settings.events_topic)
+        wait_for(
+            lambda: committed_offsets(kafka_settings, group) == ends,
+            what="the group's commits to reach the end of the topic",
+            alive=final.check_alive,
+        )
     finally:
         final.kill(signal.SIGKILL)
 

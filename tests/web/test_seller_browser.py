@@ -206,7 +206,8 @@ def test_fragment_refresh_keeps_the_filters(browser, site: str, seller_app) -> N
     with page.expect_response(lambda r: "/fragmen/daftar?region=ID-JT" in r.url) as refreshed:
         page.clock.run_for(61_000)
     assert refreshed.value.status == 200
-    page.wait_for_function("document.querySelectorAll('ol.cards article').length === 1")
+    # Polled from here: a string predicate would be eval'd in the page, which its CSP forbids.
+    playwright_sync.expect(page.locator("ol.cards article")).to_have_count(1)
     assert page.locator("ul.quiet li").all_inner_texts()[0].startswith("Keripik Pisang Pedas")
     # And the one after that is a 304 again, against the list it just received.
     with page.expect_response(lambda r: "/fragmen/daftar?region=ID-JT" in r.url) as refreshed:
