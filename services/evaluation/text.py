@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from services.sources.counters import EVENT_FIELDS
+from services.sources.counters import wire_events
 from services.sources.posts import PostText, targets
 from services.sources.snapshots import stable_ids
 from shared.catalogue import Catalogue
@@ -175,18 +175,11 @@ def text_events(posts: pl.DataFrame, text: PostText) -> pl.DataFrame:
     joined = posts.rename({"product_id": "item_id"}).join(
         found.drop("row"), on=["item_id", "text", "day"], maintain_order="left"
     )
-    return joined.select(
-        stable_ids(joined.select("event_id", "product_id")).alias("event_id"),
-        pl.col("ts_ms").alias("ts"),
-        "platform",
-        "product_id",
-        "action",
-        "count",
-        "creator_id",
-        "region",
-        "category",
-        "product_name",
-    ).select(pl.col(n).cast(t) for n, t in EVENT_FIELDS.items())
+    return wire_events(
+        joined.with_columns(
+            event_id=stable_ids(joined.select("event_id", "product_id")), ts=pl.col("ts_ms")
+        )
+    )
 
 
 def term_volume(posts: pl.DataFrame, catalogue: Catalogue, min_term_posts: int) -> dict[str, int]:

@@ -102,6 +102,73 @@ def drop_common(
     )
 
 
+# The earliest posts of each (day, term), at most `min_support` of them: all that decides
+# when the term became supported that day, kept across batches (TermSupport).
+SUPPORT_SCHEMA: dict[str, pl.DataType] = {
+    "day": pl.Int64(),
+    "term": pl.String(),
+    "post": pl.String(),
+    "first_ms": pl.Int64(),
+}
+
+
+def empty_support() -> pl.DataFrame:
+    return pl.DataFrame(schema=SUPPORT_SCHEMA)
+
+
+def supported(
+    terms: pl.DataFrame,
+    posts: pl.DataFrame,
+    seen: pl.DataFrame,
+    min_support: int,
+    keep_days: int = 2,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`terms` (row, term, ...) whose term had at least `min_support` distinct posts of its
+    day by the time of its row, and the `seen` state to pass to the next batch.
+
+    `posts[row]` gives each row's `day`, `post` (an id of the post) and `observed_ms`;
+    `seen` (`SUPPORT_SCHEMA`) holds what earlier batches saw. A term is supported from the
+    time its `min_support`-th post of the day was first seen, so rows taken in time order
+    count the same however they are cut into batches (polls, imports), and a restart from
+    the saved state changes nothing. The state keeps, per (day, term), only the earliest
+    `min_support` posts, and only the newest `keep_days` days."""
+    if terms.height == 0 or min_support <= 1:
+        return terms, seen
+    located = terms.join(
+        posts.select(pl.col("row").cast(pl.UInt32), "day", "post", "observed_ms"),
+        on="row",
+        how="left",
+        maintain_order="left",
+    )
+    earliest = (
+        pl.concat(
+            [
+                seen.select(list(SUPPORT_SCHEMA)),
+                located.select("day", "term", "post", first_ms="observed_ms"),
+            ],
+            how="vertical_relaxed",
+        )
+        .group_by("day", "term", "post")
+        .agg(pl.min("first_ms"))
+        .sort("day", "term", "first_ms", "post")
+        .filter(pl.int_range(pl.len()).over("day", "term") < min_support)
+    )
+    newest_day = earliest["day"].max()
+    state = earliest.filter(pl.col("day") > pl.lit(newest_day) - keep_days).select(
+        pl.col(n).cast(t) for n, t in SUPPORT_SCHEMA.items()
+    )
+    since = (
+        earliest.group_by("day", "term")
+        .agg(pl.len().alias("posts"), pl.max("first_ms").alias("since_ms"))
+        .filter(pl.col("posts") >= min_support)
+        .select("day", "term", "since_ms")
+    )
+    kept = located.join(since, on=["day", "term"], maintain_order="left").filter(
+        pl.col("observed_ms") >= pl.col("since_ms")
+    )
+    return kept.select(terms.columns), state
+
+
 CONTEXT_SCHEMA: dict[str, pl.DataType] = {
     "term": pl.String(),
     "words": pl.List(pl.String()),
