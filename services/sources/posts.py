@@ -181,8 +181,13 @@ def context(rows: pl.DataFrame, terms: pl.DataFrame) -> pl.DataFrame:
     the rows that had new counts) over snapshot `rows` with a `row` column."""
     if terms.height == 0:
         return pl.DataFrame(schema=CONTEXT_SCHEMA)
-    ordered = rows.select("row", link=item_links()).with_row_index("pos")
+    ordered = rows.select(
+        "row",
+        link=item_links(),
+        id=pl.concat_str("source", pl.lit(":"), "item_id"),
+        seen_ms="observed_ms",
+    ).with_row_index("pos")
     local = terms.join(ordered.select("row", "pos"), on="row", maintain_order="left").select(
         row=pl.col("pos").cast(pl.UInt32), term="term"
     )
-    return term_context(local, ordered["link"])
+    return term_context(local, ordered["link"], posts=ordered.select("id", "seen_ms"))

@@ -169,32 +169,44 @@ def supported(
     return kept.select(terms.columns), state
 
 
+POST_WORDS = pl.Struct({"id": pl.String(), "seen_ms": pl.Int64(), "words": pl.List(pl.String())})
 CONTEXT_SCHEMA: dict[str, pl.DataType] = {
     "term": pl.String(),
     "words": pl.List(pl.String()),
     "counts": pl.List(pl.UInt32()),
     "examples": pl.List(pl.String()),
+    "posts": pl.List(POST_WORDS),
 }
 
 
 def term_context(
-    terms: pl.DataFrame, links: pl.Series, top_words: int = 20, max_examples: int = 5
+    terms: pl.DataFrame,
+    links: pl.Series,
+    top_words: int = 20,
+    max_examples: int = 5,
+    posts: pl.DataFrame | None = None,
+    max_posts: int = 100,
 ) -> pl.DataFrame:
     """`CONTEXT_SCHEMA`: for each term of `terms` (row, term), the one-word terms of the
     same posts (not its own words) with the number of posts they share, most shared
-    first (ties by word), at most `top_words`; and up to `max_examples` distinct links
-    of its posts (`links[row]`, null: none), in row order. What a reader needs to tell
-    what a new phrase is about; the words are terms too, so noise is gone already."""
+    first (ties by word), at most `top_words`; up to `max_examples` distinct links
+    of its posts (`links[row]`, null: none), in row order; and with `posts` (`id`,
+    `seen_ms` of each row) those words post by post, each post once (its latest row),
+    the newest `max_posts`, so that a reader counting them over time counts a post once.
+    What a reader needs to tell what a new phrase is about; the words are terms too, so
+    noise is gone already."""
     if terms.height == 0:
         return pl.DataFrame(schema=CONTEXT_SCHEMA)
     singles = terms.filter(~pl.col("term").str.contains(" ", literal=True)).select(
         "row", word="term"
     )
-    words = (
+    pairs = (
         terms.select("row", "term")
         .join(singles, on="row")
         .filter(~pl.col("term").str.split(" ").list.contains(pl.col("word")))
-        .group_by("term", "word")
+    )
+    words = (
+        pairs.group_by("term", "word")
         .agg(count=pl.col("row").n_unique().cast(pl.UInt32))
         .sort(["term", "count", "word"], descending=[False, True, False])
         .filter(pl.int_range(pl.len()).over("term") < top_words)
@@ -210,17 +222,39 @@ def term_context(
         .group_by("term", maintain_order=True)
         .agg(examples="link")
     )
+    by_post = _post_words(pairs, posts, max_posts)
     return (
         terms.select("term")
         .unique(maintain_order=True)
         .join(words, on="term", how="left", maintain_order="left")
         .join(examples, on="term", how="left", maintain_order="left")
+        .join(by_post, on="term", how="left", maintain_order="left")
         .with_columns(
             pl.col("words").fill_null([]),
             pl.col("counts").fill_null(pl.lit([], pl.List(pl.UInt32))),
             pl.col("examples").fill_null([]),
+            pl.col("posts").fill_null(pl.lit([], pl.List(POST_WORDS))),
         )
         .select(pl.col(n).cast(t) for n, t in CONTEXT_SCHEMA.items())
+    )
+
+
+def _post_words(pairs: pl.DataFrame, posts: pl.DataFrame | None, max_posts: int) -> pl.DataFrame:
+    """(term, posts): each term's posts with their words (`pairs`: row, term, word)."""
+    if posts is None or pairs.height == 0:
+        return pl.DataFrame(schema={"term": pl.String, "posts": pl.List(POST_WORDS)})
+    located = pairs.with_columns(
+        id=posts["id"].gather(pairs["row"]), seen_ms=posts["seen_ms"].gather(pairs["row"])
+    )
+    latest = located.group_by("term", "id").agg(pl.max("seen_ms"))
+    return (
+        located.join(latest, on=["term", "id", "seen_ms"])
+        .group_by("term", "id", "seen_ms")
+        .agg(pl.col("word").unique().sort().alias("words"))
+        .sort(["term", "seen_ms", "id"], descending=[False, True, False])
+        .filter(pl.int_range(pl.len()).over("term") < max_posts)
+        .group_by("term", maintain_order=True)
+        .agg(posts=pl.struct("id", "seen_ms", "words"))
     )
 
 

@@ -114,6 +114,11 @@ def test_term_context_names_co_occurring_words_and_links_of_counted_items() -> N
     by_term = {row["term"]: row for row in result.term_context.to_dicts()}
     croffle = by_term["croffle rendang"]
     assert croffle["words"] == ["gurih", "lumer"] and croffle["counts"] == [2, 1]
+    # Post by post (newest first, ties by id), so the API can count each post once.
+    assert [(p["id"], p["words"]) for p in croffle["posts"]] == [
+        ("tiktok:v0", ["gurih"]),
+        ("tiktok:v1", ["gurih", "lumer"]),
+    ]
     assert croffle["examples"] == [
         "https://www.tiktok.com/embed/v2/v0",
         "https://www.tiktok.com/embed/v2/v1",
