@@ -233,9 +233,25 @@ def model_lead(run: Path, catalogue: Catalogue, truth: dict[str, Any]) -> dict[s
     }
 
 
-def evaluate_text(run: Path, catalogue: Catalogue, truth: dict[str, Any]) -> dict[str, Any]:
-    """Both measures for a simulated run directory (events.ndjson with text)."""
-    posts = read_posts(run / "events.ndjson")
+def text_run_report(events: Path, truth: dict[str, Any]) -> dict[str, Any] | None:
+    """Both measures when `events` is a text run's (`pantau simulate --text`: its truth
+    names the emerging product and a catalogue.csv lies beside the events), else None.
+    What `pantau evaluate --events --truth` adds to its report."""
+    catalogue_path = events.parent / "catalogue.csv"
+    if "emerging" not in truth or not catalogue_path.is_file():
+        return None
+    from shared.catalogue import read_catalogue_csv
+
+    return evaluate_text(
+        events.parent, read_catalogue_csv(catalogue_path, version=1), truth, events
+    )
+
+
+def evaluate_text(
+    run: Path, catalogue: Catalogue, truth: dict[str, Any], events: Path | None = None
+) -> dict[str, Any]:
+    """Both measures for a simulated run directory (events.ndjson with text, or `events`)."""
+    posts = read_posts(events or run / "events.ndjson")
     quality = matching(posts, catalogue)
     emerging = truth["emerging"]
     episodes = truth["products"][emerging["product_id"]]["episodes"]
