@@ -11,8 +11,11 @@ product. This module holds the rules around them, with no I/O:
   product's hashtags. Case, `#`, `-` and `_` do not matter. Deliberately simple: the full
   matcher (shared/text) finds products in free text; this only decides whether a term is
   new.
-- the bounded context kept per term (`merge_context`): the top `MAX_WORDS` co-occurring
-  words by count and the last `MAX_EXAMPLES` example links.
+- the bounded context kept per term: the posts that named it, each once by id, with
+  their words (`merge_posts`: the last 7 days, at most `MAX_POSTS`), from which the top
+  `MAX_WORDS` co-occurring words are counted (`context_words`), and the last
+  `MAX_EXAMPLES` example links (`merge_context`, which also adds up counts reported
+  without posts).
 - the catalogue product a term becomes when promoted (`promoted_product`).
 """
 
@@ -26,6 +29,8 @@ from shared.catalogue import Catalogue, CatalogueProduct
 TERM_PREFIX = "term:"
 MAX_WORDS = 20
 MAX_EXAMPLES = 5
+MAX_POSTS = 200  # posts kept per term for its context
+CONTEXT_WINDOW_MS = 7 * 86_400_000  # a term's context: the posts of its last 7 days
 _SEPARATORS = re.compile(r"[\s_\-]+")
 _ID_UNSAFE = re.compile(r"[^a-z0-9._-]+")
 
@@ -98,6 +103,45 @@ def merge_context(
         if example not in examples:
             examples.append(example)
     return dict(top), examples[-MAX_EXAMPLES:]
+
+
+# A post's contribution to a term's context: when it was seen (epoch ms) and its words.
+PostWords = tuple[int, tuple[str, ...]]
+
+
+def merge_posts(
+    old: Mapping[str, PostWords],
+    new: Mapping[str, PostWords],
+    window_ms: int = CONTEXT_WINDOW_MS,
+    max_posts: int = MAX_POSTS,
+) -> dict[str, PostWords]:
+    """The posts naming a term, each once by its id (a post reported again keeps its
+    latest words and time): those seen within `window_ms` of the newest, at most
+    `max_posts` of them, newest kept (ties by id), oldest first."""
+    posts = dict(old)
+    for post, (seen_ms, post_words) in new.items():
+        before = posts.get(post)
+        if before is None or seen_ms >= before[0]:
+            posts[post] = (seen_ms, tuple(post_words))
+    if not posts:
+        return {}
+    newest_ms = max(seen_ms for seen_ms, _ in posts.values())
+    recent = sorted(
+        (item for item in posts.items() if item[1][0] > newest_ms - window_ms),
+        key=lambda item: (-item[1][0], item[0]),
+    )[:max_posts]
+    return dict(reversed(recent))
+
+
+def context_words(counts: Mapping[str, int], posts: Mapping[str, PostWords]) -> dict[str, int]:
+    """The top `MAX_WORDS` words (most first, ties by word): reported counts plus, per
+    word, the posts that hold it."""
+    total = dict(counts)
+    for _, post_words in posts.values():
+        for word in set(post_words):
+            total[word] = total.get(word, 0) + 1
+    top = sorted(total.items(), key=lambda item: (-item[1], item[0]))[:MAX_WORDS]
+    return dict(top)
 
 
 def promoted_product(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import JSON, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -18,7 +19,15 @@ from services.api.catalogue_store import catalogue_version, load_catalogue
 from services.api.db import Base
 from services.api.i18n import RISING_PROBABILITY
 from services.api.store import LatestScore
-from shared.emerging import TERM_PREFIX, TermIndex, merge_context, term_key
+from shared.emerging import (
+    TERM_PREFIX,
+    PostWords,
+    TermIndex,
+    context_words,
+    merge_context,
+    merge_posts,
+    term_key,
+)
 
 # Every id that starts with "term:" sorts between these two: a range on the primary key
 # instead of a LIKE, which SQLite would not answer from the index.
@@ -27,23 +36,31 @@ _TERMS_TO = TERM_PREFIX[:-1] + chr(ord(TERM_PREFIX[-1]) + 1)
 
 
 class TermContext(Base):
-    """What posts naming a term also said: word counts (top `MAX_WORDS`) and the last
-    `MAX_EXAMPLES` links to such posts. Keyed by the term as its id carries it."""
+    """What posts naming a term also said: the posts of its last 7 days, each once by id,
+    with their words (`posts`: {id: [seen_ms, [word, ...]]}, at most `MAX_POSTS`), word
+    counts reported without posts (top `MAX_WORDS`) and the last `MAX_EXAMPLES` links to
+    such posts. Keyed by the term as its id carries it."""
 
     __tablename__ = "term_context"
 
     term: Mapped[str] = mapped_column(String(128), primary_key=True)
     words: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     examples: Mapped[list[str]] = mapped_column(JSON, default=list)
+    posts: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=dict, nullable=True)
+
+    def post_words(self) -> dict[str, PostWords]:
+        return {post: (int(ms), tuple(words)) for post, (ms, words) in (self.posts or {}).items()}
 
 
 @dataclass(frozen=True)
 class TermReport:
-    """One batch item of POST /v1/terms/context."""
+    """One batch item of POST /v1/terms/context: posts (id → seen_ms and words) and word
+    counts reported without posts."""
 
     term: str
     words: dict[str, int] = field(default_factory=dict)
     examples: tuple[str, ...] = ()
+    posts: dict[str, PostWords] = field(default_factory=dict)
 
 
 def merge_term_contexts(session: Session, reports: Iterable[TermReport]) -> int:
@@ -56,7 +73,8 @@ def merge_term_contexts(session: Session, reports: Iterable[TermReport]) -> int:
         counts, examples = merge_context(
             before.words, before.examples, report.words, report.examples
         )
-        merged[key] = TermReport(key, counts, tuple(examples))
+        posts = merge_posts(before.posts, report.posts)
+        merged[key] = TermReport(key, counts, tuple(examples), posts)
     if not merged:
         return 0
     rows = {
@@ -68,10 +86,12 @@ def merge_term_contexts(session: Session, reports: Iterable[TermReport]) -> int:
     for key, report in merged.items():
         row = rows.get(key)
         if row is None:
-            row = TermContext(term=key, words={}, examples=[])
+            row = TermContext(term=key, words={}, examples=[], posts={})
             session.add(row)
         counts, examples = merge_context(row.words, row.examples, report.words, report.examples)
+        posts = merge_posts(row.post_words(), report.posts)
         row.words, row.examples = counts, examples
+        row.posts = {post: [ms, list(words)] for post, (ms, words) in posts.items()}
     return len(merged)
 
 
@@ -165,7 +185,7 @@ def emerging_terms(
             EmergingTerm(
                 term,
                 row,
-                dict(context.words) if context else {},
+                context_words(context.words, context.post_words()) if context else {},
                 list(context.examples) if context else [],
             )
         )

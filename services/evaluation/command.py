@@ -6,12 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from services.simulator import ScenarioConfig
 
 from .evaluate import evaluate, load_model, write_json
 from .figures import TIMELINE_COLUMNS, precision_vs_lead, timelines
 from .history import evaluate_history
 from .report import markdown, markdown_files
+from .text import text_run_report
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,9 @@ def run_history_evaluation(
     """`evaluate --events --truth`: writes `json_path` and the same stem as .md."""
     model = load_model(model_dir, None) if model_dir is not None else None
     report = evaluate_history(events, truth, root, model, min_events_24h, partitions, progress)
+    text = text_run_report(events, orjson.loads(truth.read_bytes()))
+    if text is not None:  # a `pantau simulate --text` run: matching and emerging-term lead
+        report["text"] = text
     write_json(report, json_path)
     md = json_path.with_suffix(".md")
     md.write_text(markdown_files(report))

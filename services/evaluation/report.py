@@ -125,5 +125,20 @@ def markdown_files(report: dict[str, Any]) -> str:
         f"Replay through the ingest core ({replay['partitions']} partitions): "
         f"{replay['events']:,} events, {replay['feature_rows']:,} feature rows, "
         f"{replay['ticks']:,} ticks; {cost}.",
+        *_text_lines(report.get("text")),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _text_lines(text: dict[str, Any] | None) -> list[str]:
+    """A text run's matching and emerging-term lead (services/evaluation/text.py)."""
+    if text is None:
+        return []
+    m, e = text["matching"], text["emerging"]
+    lead = "never in the top 10" if e["lead_h"] is None else f"{e['lead_h']:.0f} h before its peak"
+    return [
+        "",
+        f"Post text: the matcher on the run's distinct posts, precision {m['precision']:.3f}, "
+        f"recall {m['recall']:.3f}; the emerging term *{e['term']}* first ranks in the top "
+        f"10 growing terms {lead}.",
+    ]

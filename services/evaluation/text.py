@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from services.sources.counters import EVENT_FIELDS
+from services.sources.counters import wire_events
 from services.sources.posts import PostText, targets
 from services.sources.snapshots import stable_ids
 from shared.catalogue import Catalogue
@@ -175,18 +175,11 @@ def text_events(posts: pl.DataFrame, text: PostText) -> pl.DataFrame:
     joined = posts.rename({"product_id": "item_id"}).join(
         found.drop("row"), on=["item_id", "text", "day"], maintain_order="left"
     )
-    return joined.select(
-        stable_ids(joined.select("event_id", "product_id")).alias("event_id"),
-        pl.col("ts_ms").alias("ts"),
-        "platform",
-        "product_id",
-        "action",
-        "count",
-        "creator_id",
-        "region",
-        "category",
-        "product_name",
-    ).select(pl.col(n).cast(t) for n, t in EVENT_FIELDS.items())
+    return wire_events(
+        joined.with_columns(
+            event_id=stable_ids(joined.select("event_id", "product_id")), ts=pl.col("ts_ms")
+        )
+    )
 
 
 def term_volume(posts: pl.DataFrame, catalogue: Catalogue, min_term_posts: int) -> dict[str, int]:
@@ -240,9 +233,25 @@ def model_lead(run: Path, catalogue: Catalogue, truth: dict[str, Any]) -> dict[s
     }
 
 
-def evaluate_text(run: Path, catalogue: Catalogue, truth: dict[str, Any]) -> dict[str, Any]:
-    """Both measures for a simulated run directory (events.ndjson with text)."""
-    posts = read_posts(run / "events.ndjson")
+def text_run_report(events: Path, truth: dict[str, Any]) -> dict[str, Any] | None:
+    """Both measures when `events` is a text run's (`pantau simulate --text`: its truth
+    names the emerging product and a catalogue.csv lies beside the events), else None.
+    What `pantau evaluate --events --truth` adds to its report."""
+    catalogue_path = events.parent / "catalogue.csv"
+    if "emerging" not in truth or not catalogue_path.is_file():
+        return None
+    from shared.catalogue import read_catalogue_csv
+
+    return evaluate_text(
+        events.parent, read_catalogue_csv(catalogue_path, version=1), truth, events
+    )
+
+
+def evaluate_text(
+    run: Path, catalogue: Catalogue, truth: dict[str, Any], events: Path | None = None
+) -> dict[str, Any]:
+    """Both measures for a simulated run directory (events.ndjson with text, or `events`)."""
+    posts = read_posts(events or run / "events.ndjson")
     quality = matching(posts, catalogue)
     emerging = truth["emerging"]
     episodes = truth["products"][emerging["product_id"]]["episodes"]

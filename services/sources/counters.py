@@ -21,7 +21,7 @@ import polars as pl
 
 from services.sources.posts import PostText, context, post_targets
 from services.sources.snapshots import COUNTERS, conform, stable_ids
-from shared.text.terms import CONTEXT_SCHEMA
+from shared.text.terms import CONTEXT_SCHEMA, SUPPORT_SCHEMA, empty_support
 
 KEY = ("source", "item_id", "action")
 BASELINE_SCHEMA: dict[str, pl.DataType] = {
@@ -48,20 +48,25 @@ EVENT_FIELDS: dict[str, pl.DataType] = {
 
 @dataclass(frozen=True)
 class CounterBaselines:
-    """The last observed time and value of every counter seen: state that outlives a run.
+    """The last observed time and value of every counter seen, and with text the posts
+    that support each term of the current days: state that outlives a run.
 
     Immutable: `snapshot_events` returns the next baselines, so a caller that fails to
     deliver the events keeps the old ones and computes the same events again.
     """
 
     frame: pl.DataFrame
+    # shared.text.terms.SUPPORT_SCHEMA: a term's support of a day counts across polls.
+    term_support: pl.DataFrame = field(default_factory=empty_support)
 
     @classmethod
     def empty(cls) -> CounterBaselines:
         return cls(pl.DataFrame(schema=BASELINE_SCHEMA))
 
     @classmethod
-    def from_frame(cls, frame: pl.DataFrame) -> CounterBaselines:
+    def from_frame(
+        cls, frame: pl.DataFrame, term_support: pl.DataFrame | None = None
+    ) -> CounterBaselines:
         """Baselines from a frame of `BASELINE_SCHEMA` (as persisted); one row per key."""
         missing = set(BASELINE_SCHEMA) - set(frame.columns)
         if missing:
@@ -69,7 +74,13 @@ class CounterBaselines:
         shaped = frame.select(pl.col(n).cast(t) for n, t in BASELINE_SCHEMA.items())
         if shaped.select(pl.struct(KEY).is_duplicated().any()).item():
             raise ValueError("baselines hold a counter twice")
-        return cls(shaped)
+        if term_support is None:
+            return cls(shaped)
+        missing = set(SUPPORT_SCHEMA) - set(term_support.columns)
+        if missing:
+            raise ValueError(f"term support lacks columns {sorted(missing)}")
+        support = term_support.select(pl.col(n).cast(t) for n, t in SUPPORT_SCHEMA.items())
+        return cls(shaped, support)
 
     def __len__(self) -> int:
         return self.frame.height
@@ -145,11 +156,11 @@ def snapshot_events(
     next_frame = pl.concat(
         [baselines.frame.join(latest, on=key, how="anti"), latest.select(list(BASELINE_SCHEMA))]
     )
-    events, term_context = _events(emitted, rows, text)
+    events, term_context, support = _events(emitted, rows, text, baselines.term_support)
     return CounterResult(
         events=events,
         term_context=term_context,
-        baselines=CounterBaselines(next_frame),
+        baselines=CounterBaselines(next_frame, support),
         corrections=int(counts["corrections"] or 0),
         repeats=observations.height - taken.height,
         baselines_set=int(counts["baselines_set"] or 0),
@@ -157,23 +168,33 @@ def snapshot_events(
 
 
 def _events(
-    emitted: pl.DataFrame, rows: pl.DataFrame, text: PostText | None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The events, and the term context of the rows that had some."""
+    emitted: pl.DataFrame, rows: pl.DataFrame, text: PostText | None, support: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """The events, the term context of the rows that had some, and the term support
+    after `rows` (every row with text counts for it, whether it emitted or not)."""
     term_context = pl.DataFrame(schema=CONTEXT_SCHEMA)
-    if emitted.height == 0:
-        return empty_events(), term_context
-    where = rows.select("row", "platform", "creator_id", "region")
     if text is None:
-        what = rows.select("row", "product_id", "category", "product_name", derived=pl.lit(False))
-    else:
-        found, terms = post_targets(rows, text)
-        what = found.with_columns(pl.col("row").cast(rows["row"].dtype))
+        return _wire(emitted, rows, None), term_context, support
+    found, terms, support = post_targets(rows, text, support)
+    if emitted.height:
         counted = emitted["row"].unique().cast(pl.UInt32)
         term_context = context(
             rows.with_columns(pl.col("row").cast(pl.UInt32)),
             terms.filter(pl.col("row").is_in(counted.implode())),
         )
+    return _wire(emitted, rows, found), term_context, support
+
+
+def _wire(emitted: pl.DataFrame, rows: pl.DataFrame, found: pl.DataFrame | None) -> pl.DataFrame:
+    """`EVENT_FIELDS` of the emitted deltas, each to the products `found` for its row
+    (without text: the row's own product)."""
+    if emitted.height == 0:
+        return empty_events()
+    where = rows.select("row", "platform", "creator_id", "region")
+    if found is None:
+        what = rows.select("row", "product_id", "category", "product_name", derived=pl.lit(False))
+    else:
+        what = found.with_columns(pl.col("row").cast(rows["row"].dtype))
     joined = emitted.join(where, on="row", how="left", maintain_order="left").join(
         what, on="row", maintain_order="left"
     )
@@ -182,18 +203,16 @@ def _events(
     if joined["derived"].any():
         named = stable_ids(joined.select(*occurrence, "product_id"))
         event_id = pl.select(pl.when(joined["derived"]).then(named).otherwise(event_id)).to_series()
-    return joined.select(
-        event_id.alias("event_id"),
-        pl.col("observed_ms").alias("ts"),
-        "platform",
-        "product_id",
-        "action",
-        "count",
-        "creator_id",
-        "region",
-        _wire_text("category"),
-        _wire_text("product_name"),
-    ).select(pl.col(n).cast(t) for n, t in EVENT_FIELDS.items()), term_context
+    return wire_events(joined.with_columns(event_id=event_id, ts=pl.col("observed_ms")))
+
+
+def wire_events(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame`'s `EVENT_FIELDS` columns (`ts` in epoch ms) as the wire format takes them:
+    each field's type, titles made wire-safe (`_wire_text`)."""
+    return frame.select(
+        _wire_text(n).cast(t) if n in ("category", "product_name") else pl.col(n).cast(t)
+        for n, t in EVENT_FIELDS.items()
+    )
 
 
 def _wire_text(name: str) -> pl.Expr:

@@ -10,9 +10,11 @@ Each term of the item's text (shared/text/terms.py, after the day's noise rule) 
 the item's deltas as product `term:<words-joined-by-dashes>` with the term as its name:
 a term seen in posts with 10,000 new views in an hour gets 10,000 views that hour, the
 same counters and features a product gets. The noise rule's day is the WIB (UTC+7)
-calendar day of the observation, over the rows at hand (one import, one poll), and so is
-the support rule's: a term needs `min_term_posts` distinct posts (source, item and text)
-of that day, or it stays out of the events.
+calendar day of the observation, over the rows at hand (one import, one poll). The
+support rule's day is the same, but counted across batches: a term needs
+`min_term_posts` distinct posts (source, item and text) of that day seen by the time of
+a row for that row to count for it; the state that carries the count from one poll to
+the next lives with the counter baselines (`CounterBaselines.term_support`).
 
 `context` tells what a batch's terms are about (co-occurring words, links to the posts
 that had new counts), for POST /v1/terms/context.
@@ -24,13 +26,16 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from services.sources.snapshots import stable_ids
 from shared.catalogue import Catalogue
 from shared.text.matcher import Matcher
 from shared.text.terms import (
     CONTEXT_SCHEMA,
     MIN_SUPPORT,
     drop_common,
+    empty_support,
     post_terms,
+    supported,
     term_context,
     term_product_id,
 )
@@ -83,8 +88,13 @@ def targets(rows: pl.DataFrame, text: PostText) -> pl.DataFrame:
     return post_targets(rows, text)[0]
 
 
-def post_targets(rows: pl.DataFrame, text: PostText) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`targets`, and the (row, term) pairs its terms came from (`rows`' own `row`)."""
+def post_targets(
+    rows: pl.DataFrame, text: PostText, support: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """`targets`; the (row, term) pairs its terms came from (`rows`' own `row`); and the
+    term support after these rows (`support`: what earlier batches left, in
+    shared.text.terms.SUPPORT_SCHEMA; default: nothing seen yet)."""
+    support = empty_support() if support is None else support
     rows = rows.with_columns(pl.col("row").cast(pl.UInt32))
     own = rows.select("row", "product_id", "category", "product_name", derived=pl.lit(False))
     named = pl.col("product_id") != pl.concat_str("source", pl.lit(":"), "item_id")
@@ -105,12 +115,15 @@ def post_targets(rows: pl.DataFrame, text: PostText) -> tuple[pl.DataFrame, pl.D
     if text.terms:
         with_text = rows.filter(pl.col("text").is_not_null())
         day = ((with_text["observed_ms"] + _WIB_MS) // _DAY_MS).alias("day")
-        post = with_text.select(pl.struct("source", "item_id", "text")).to_series()
-        terms = drop_common(
-            post_terms(with_text["text"], text.matcher.normaliser),
-            day,
-            posts=post,
-            min_support=text.min_term_posts,
+        post = post_ids(with_text)
+        terms = drop_common(post_terms(with_text["text"], text.matcher.normaliser), day, posts=post)
+        terms, support = supported(
+            terms,
+            pl.DataFrame(
+                {"day": day, "post": post, "observed_ms": with_text["observed_ms"]}
+            ).with_row_index("row"),
+            support,
+            text.min_term_posts,
         )
         kept = terms.select(row=with_text["row"].gather(terms["row"]), term="term")
         parts.append(
@@ -125,7 +138,25 @@ def post_targets(rows: pl.DataFrame, text: PostText) -> tuple[pl.DataFrame, pl.D
     found = pl.concat(
         [p.select(pl.col(n).cast(t) for n, t in TARGET_SCHEMA.items()) for p in parts]
     ).sort("row", maintain_order=True)
-    return found, kept
+    return found, kept, support
+
+
+def post_ids(rows: pl.DataFrame) -> pl.Series:
+    """A stable id of each row's post: (source, item, text), so hourly snapshots of one
+    video are one post, and an edited caption a new one."""
+    distinct = rows.select("source", "item_id", "text").unique(maintain_order=True)
+    ids = distinct.with_columns(post=stable_ids(distinct))
+    return (
+        rows.select("source", "item_id", "text")
+        .join(
+            ids,
+            on=["source", "item_id", "text"],
+            how="left",
+            maintain_order="left",
+            nulls_equal=True,
+        )
+        .get_column("post")
+    )
 
 
 # Where a reader can open an item, by source; others only when the item id is a link.
@@ -150,8 +181,13 @@ def context(rows: pl.DataFrame, terms: pl.DataFrame) -> pl.DataFrame:
     the rows that had new counts) over snapshot `rows` with a `row` column."""
     if terms.height == 0:
         return pl.DataFrame(schema=CONTEXT_SCHEMA)
-    ordered = rows.select("row", link=item_links()).with_row_index("pos")
+    ordered = rows.select(
+        "row",
+        link=item_links(),
+        id=pl.concat_str("source", pl.lit(":"), "item_id"),
+        seen_ms="observed_ms",
+    ).with_row_index("pos")
     local = terms.join(ordered.select("row", "pos"), on="row", maintain_order="left").select(
         row=pl.col("pos").cast(pl.UInt32), term="term"
     )
-    return term_context(local, ordered["link"])
+    return term_context(local, ordered["link"], posts=ordered.select("id", "seen_ms"))

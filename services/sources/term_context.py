@@ -20,15 +20,21 @@ BATCH = 1_000  # the route's limit per request
 
 
 def context_reports(context: pl.DataFrame) -> list[dict[str, Any]]:
-    """`shared.text.terms.CONTEXT_SCHEMA` rows as the route's items; terms by their id form."""
-    return [
-        {
+    """`shared.text.terms.CONTEXT_SCHEMA` rows as the route's items; terms by their id form.
+    Words go post by post, so the API counts each post once however often it is polled
+    (the batch's `words` totals only when it has no posts)."""
+    reports = []
+    for row in context.iter_rows(named=True):
+        report: dict[str, Any] = {
             "term": row["term"].replace(" ", "-"),
-            "words": dict(zip(row["words"], row["counts"], strict=True)),
             "examples": row["examples"],
         }
-        for row in context.iter_rows(named=True)
-    ]
+        if row["posts"]:
+            report["posts"] = row["posts"]
+        else:
+            report["words"] = dict(zip(row["words"], row["counts"], strict=True))
+        reports.append(report)
+    return reports
 
 
 class TermContextSender:

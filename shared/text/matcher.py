@@ -2,9 +2,16 @@
 
 Each product is named by signatures: its name, each alias, each hashtag and its keywords
 taken together, each as the set of its normal words (stop words left out). A post
-mentions a product when every word of one of its signatures appears in the post, so
-"sambal" alone never matches "Sambal Bawang Jar" (signature {sambal, bawang, jar}) and
-only names, aliases or keywords the catalogue lists can match.
+mentions a product when every word of one of its signatures appears in the post, near
+each other, so "sambal" alone never matches "Sambal Bawang Jar" (signature {sambal,
+bawang, jar}) and only names, aliases or keywords the catalogue lists can match.
+
+Near: the words of a signature of n words stand within n + `max_gap` consecutive
+positions, in any order ("sambal bawang pedas dalam jar"). A token is one position (a
+hashtag's words share theirs: "#sambalbawang"), and a punctuation mark or a hashtag's
+edge costs one more, so "Wayang orang di Taman Mini" is not "Wayang Kulit Mini" (its
+keywords {wayang, mini} are four words apart) and "Rak buku penuh, piring kotor" is not
+"Rak Piring".
 
 Typos are forgiven word by word: a post word that is not in the catalogue's vocabulary
 takes its closest vocabulary word by RapidFuzz's normalised Indel similarity when that
@@ -26,7 +33,7 @@ import polars as pl
 from rapidfuzz import fuzz, process
 
 from shared.catalogue import Catalogue
-from shared.text.normalise import Normaliser
+from shared.text.normalise import BOUNDARY, Normaliser
 
 MATCH_SCHEMA: dict[str, pl.DataType] = {
     "row": pl.UInt32(),
@@ -35,6 +42,7 @@ MATCH_SCHEMA: dict[str, pl.DataType] = {
 }
 THRESHOLD = 0.85
 FUZZY_CUTOFF = 0.8
+MAX_GAP = 2  # positions a signature's words may leave between them (module docstring)
 MIN_FUZZY_CHARS = 4  # shorter words differ by one letter too easily (tas/tes, jar/jam)
 # Left out of names: words that join a name's parts but are not said in posts. Other stop
 # words stay, since for terms they are noise but in a name they name ("Lampu Tidur Bulan").
@@ -68,8 +76,10 @@ class Matcher:
         catalogue: Catalogue,
         threshold: float = THRESHOLD,
         fuzzy_cutoff: float = FUZZY_CUTOFF,
+        max_gap: int = MAX_GAP,
     ) -> None:
         self.catalogue, self.threshold, self.fuzzy_cutoff = catalogue, threshold, fuzzy_cutoff
+        self.max_gap = max_gap
         plain = Normaliser()
         phrases: list[tuple[str, str]] = []
         for p in catalogue.products:
@@ -151,17 +161,31 @@ class Matcher:
         """Every (row, product_id, score) with score ≥ threshold; `row` is the text's position."""
         if texts.len() == 0 or self.signatures.height == 0:
             return empty_matches()
-        tokens = self.normaliser.raw_tokens(texts)
+        # `pos` orders a post's words (one per token: a hashtag's words share theirs); it
+        # runs across posts, which is harmless since only positions of one post are compared.
+        boundary = pl.col("token") == BOUNDARY
+        tokens = (
+            self.normaliser.raw_tokens(texts)
+            .with_columns(crossed=boundary.cum_sum())
+            .filter(~boundary)
+            .with_row_index("pos")
+            .select("row", "token", pl.col("pos") + pl.col("crossed"))
+        )
+        hits = tokens.join(self._token_map(tokens["token"]), on="token").drop("token")
         found = (
-            tokens.join(self._token_map(tokens["token"]), on="token")
-            .group_by("row", "canon")
-            .agg(pl.max("similarity"))
+            hits.group_by("row", "canon")
+            .agg(pl.max("similarity"), pl.min("pos").alias("first"))
             .join(self.signatures, left_on="canon", right_on="word")
             .group_by("row", "sig")
-            .agg(pl.len().alias("present"), pl.mean("similarity").alias("score"))
+            .agg(
+                pl.len().alias("present"),
+                pl.mean("similarity").alias("score"),
+                (pl.max("first") - pl.min("first")).alias("spread"),  # of first occurrences
+            )
             .join(self.signature_info, on="sig")
             .filter((pl.col("present") == pl.col("size")) & (pl.col("score") >= self.threshold))
         )
+        found = self._near(found, hits)
         if found.height == 0:
             return empty_matches()
         return (
@@ -172,20 +196,57 @@ class Matcher:
             .select(pl.col(n).cast(t) for n, t in MATCH_SCHEMA.items())
         )
 
+    def _near(self, found: pl.DataFrame, hits: pl.DataFrame) -> pl.DataFrame:
+        """The `found` signatures whose words stand within `size + max_gap` consecutive
+        positions of the post. When the words' first occurrences fit, that decides (most
+        matches); for the others each occurrence of one of their words anchors a window,
+        and a window holding every word of the signature keeps it."""
+        width = pl.col("size") + self.max_gap
+        fits = pl.col("spread") < width
+        several = found.filter(~fits).select("row", "sig", "size")
+        decided = found.filter(fits)
+        if several.height == 0:
+            return decided
+        occurrences = several.join(self.signatures.select("sig", "word"), on="sig").join(
+            hits.select("row", pl.col("canon").alias("word"), "pos"), on=["row", "word"]
+        )
+        near = (
+            occurrences.join(
+                occurrences.select("row", "sig", pl.col("pos").alias("start")), on=["row", "sig"]
+            )
+            .filter((pl.col("pos") >= pl.col("start")) & (pl.col("pos") < pl.col("start") + width))
+            .group_by("row", "sig", "start", "size")
+            .agg(pl.col("word").n_unique().alias("within"))
+            .filter(pl.col("within") == pl.col("size"))
+            .select("row", "sig")
+            .unique()
+        )
+        return pl.concat([decided, found.join(near, on=["row", "sig"], how="semi")])
+
 
 def _drop_subsumed(found: pl.DataFrame) -> pl.DataFrame:
     """Matched signatures whose words are not a strict subset of another product's match
-    in the same post (matches per post are few, so the self-join is small)."""
-    pairs = (
-        found.select("row", "sig", "product_id", "words")
-        .join(
-            found.select("row", pl.col("product_id").alias("other"), pl.col("words").alias("ow")),
-            on="row",
-        )
-        .filter(
-            (pl.col("product_id") != pl.col("other"))
-            & (pl.col("words").list.len() < pl.col("ow").list.len())
-            & (pl.col("words").list.set_difference("ow").list.len() == 0)
-        )
+    in the same post (matches per post are few, so the self-join is small; it is made only
+    over the posts that matched two products or more)."""
+    several = (
+        found.select("row", "product_id")
+        .unique()
+        .group_by("row")
+        .len()
+        .filter(pl.col("len") > 1)
+        .select("row")
+    )
+    if several.height == 0:
+        return found
+    candidates = found.join(several, on="row", how="semi").select(
+        "row", "sig", "product_id", "words"
+    )
+    pairs = candidates.join(
+        candidates.select("row", pl.col("product_id").alias("other"), pl.col("words").alias("ow")),
+        on="row",
+    ).filter(
+        (pl.col("product_id") != pl.col("other"))
+        & (pl.col("words").list.len() < pl.col("ow").list.len())
+        & (pl.col("words").list.set_difference("ow").list.len() == 0)
     )
     return found.join(pairs.select("row", "sig").unique(), on=["row", "sig"], how="anti")

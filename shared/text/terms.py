@@ -102,32 +102,111 @@ def drop_common(
     )
 
 
+# The earliest posts of each (day, term), at most `min_support` of them: all that decides
+# when the term became supported that day, kept across batches (TermSupport).
+SUPPORT_SCHEMA: dict[str, pl.DataType] = {
+    "day": pl.Int64(),
+    "term": pl.String(),
+    "post": pl.String(),
+    "first_ms": pl.Int64(),
+}
+
+
+def empty_support() -> pl.DataFrame:
+    return pl.DataFrame(schema=SUPPORT_SCHEMA)
+
+
+def supported(
+    terms: pl.DataFrame,
+    posts: pl.DataFrame,
+    seen: pl.DataFrame,
+    min_support: int,
+    keep_days: int = 2,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`terms` (row, term, ...) whose term had at least `min_support` distinct posts of its
+    day by the time of its row, and the `seen` state to pass to the next batch.
+
+    `posts[row]` gives each row's `day`, `post` (an id of the post) and `observed_ms`;
+    `seen` (`SUPPORT_SCHEMA`) holds what earlier batches saw. A term is supported from the
+    time its `min_support`-th post of the day was first seen, so rows taken in time order
+    count the same however they are cut into batches (polls, imports), and a restart from
+    the saved state changes nothing. The state keeps, per (day, term), only the earliest
+    `min_support` posts, and only the newest `keep_days` days."""
+    if terms.height == 0 or min_support <= 1:
+        return terms, seen
+    located = terms.join(
+        posts.select(pl.col("row").cast(pl.UInt32), "day", "post", "observed_ms"),
+        on="row",
+        how="left",
+        maintain_order="left",
+    )
+    earliest = (
+        pl.concat(
+            [
+                seen.select(list(SUPPORT_SCHEMA)),
+                located.select("day", "term", "post", first_ms="observed_ms"),
+            ],
+            how="vertical_relaxed",
+        )
+        .group_by("day", "term", "post")
+        .agg(pl.min("first_ms"))
+        .sort("day", "term", "first_ms", "post")
+        .filter(pl.int_range(pl.len()).over("day", "term") < min_support)
+    )
+    newest_day = earliest["day"].max()
+    state = earliest.filter(pl.col("day") > pl.lit(newest_day) - keep_days).select(
+        pl.col(n).cast(t) for n, t in SUPPORT_SCHEMA.items()
+    )
+    since = (
+        earliest.group_by("day", "term")
+        .agg(pl.len().alias("posts"), pl.max("first_ms").alias("since_ms"))
+        .filter(pl.col("posts") >= min_support)
+        .select("day", "term", "since_ms")
+    )
+    kept = located.join(since, on=["day", "term"], maintain_order="left").filter(
+        pl.col("observed_ms") >= pl.col("since_ms")
+    )
+    return kept.select(terms.columns), state
+
+
+POST_WORDS = pl.Struct({"id": pl.String(), "seen_ms": pl.Int64(), "words": pl.List(pl.String())})
 CONTEXT_SCHEMA: dict[str, pl.DataType] = {
     "term": pl.String(),
     "words": pl.List(pl.String()),
     "counts": pl.List(pl.UInt32()),
     "examples": pl.List(pl.String()),
+    "posts": pl.List(POST_WORDS),
 }
 
 
 def term_context(
-    terms: pl.DataFrame, links: pl.Series, top_words: int = 20, max_examples: int = 5
+    terms: pl.DataFrame,
+    links: pl.Series,
+    top_words: int = 20,
+    max_examples: int = 5,
+    posts: pl.DataFrame | None = None,
+    max_posts: int = 100,
 ) -> pl.DataFrame:
     """`CONTEXT_SCHEMA`: for each term of `terms` (row, term), the one-word terms of the
     same posts (not its own words) with the number of posts they share, most shared
-    first (ties by word), at most `top_words`; and up to `max_examples` distinct links
-    of its posts (`links[row]`, null: none), in row order. What a reader needs to tell
-    what a new phrase is about; the words are terms too, so noise is gone already."""
+    first (ties by word), at most `top_words`; up to `max_examples` distinct links
+    of its posts (`links[row]`, null: none), in row order; and with `posts` (`id`,
+    `seen_ms` of each row) those words post by post, each post once (its latest row),
+    the newest `max_posts`, so that a reader counting them over time counts a post once.
+    What a reader needs to tell what a new phrase is about; the words are terms too, so
+    noise is gone already."""
     if terms.height == 0:
         return pl.DataFrame(schema=CONTEXT_SCHEMA)
     singles = terms.filter(~pl.col("term").str.contains(" ", literal=True)).select(
         "row", word="term"
     )
-    words = (
+    pairs = (
         terms.select("row", "term")
         .join(singles, on="row")
         .filter(~pl.col("term").str.split(" ").list.contains(pl.col("word")))
-        .group_by("term", "word")
+    )
+    words = (
+        pairs.group_by("term", "word")
         .agg(count=pl.col("row").n_unique().cast(pl.UInt32))
         .sort(["term", "count", "word"], descending=[False, True, False])
         .filter(pl.int_range(pl.len()).over("term") < top_words)
@@ -143,17 +222,39 @@ def term_context(
         .group_by("term", maintain_order=True)
         .agg(examples="link")
     )
+    by_post = _post_words(pairs, posts, max_posts)
     return (
         terms.select("term")
         .unique(maintain_order=True)
         .join(words, on="term", how="left", maintain_order="left")
         .join(examples, on="term", how="left", maintain_order="left")
+        .join(by_post, on="term", how="left", maintain_order="left")
         .with_columns(
             pl.col("words").fill_null([]),
             pl.col("counts").fill_null(pl.lit([], pl.List(pl.UInt32))),
             pl.col("examples").fill_null([]),
+            pl.col("posts").fill_null(pl.lit([], pl.List(POST_WORDS))),
         )
         .select(pl.col(n).cast(t) for n, t in CONTEXT_SCHEMA.items())
+    )
+
+
+def _post_words(pairs: pl.DataFrame, posts: pl.DataFrame | None, max_posts: int) -> pl.DataFrame:
+    """(term, posts): each term's posts with their words (`pairs`: row, term, word)."""
+    if posts is None or pairs.height == 0:
+        return pl.DataFrame(schema={"term": pl.String, "posts": pl.List(POST_WORDS)})
+    located = pairs.with_columns(
+        id=posts["id"].gather(pairs["row"]), seen_ms=posts["seen_ms"].gather(pairs["row"])
+    )
+    latest = located.group_by("term", "id").agg(pl.max("seen_ms"))
+    return (
+        located.join(latest, on=["term", "id", "seen_ms"])
+        .group_by("term", "id", "seen_ms")
+        .agg(pl.col("word").unique().sort().alias("words"))
+        .sort(["term", "seen_ms", "id"], descending=[False, True, False])
+        .filter(pl.int_range(pl.len()).over("term") < max_posts)
+        .group_by("term", maintain_order=True)
+        .agg(posts=pl.struct("id", "seen_ms", "words"))
     )
 
 

@@ -17,7 +17,7 @@ from services.api.catalogue_store import (
 )
 from services.api.terms import TermContext, TermReport, merge_term_contexts
 from shared.catalogue import CatalogueProduct
-from shared.emerging import MAX_EXAMPLES, MAX_WORDS
+from shared.emerging import MAX_EXAMPLES, MAX_WORDS, context_words
 
 KOPI = CatalogueProduct("kopi-aren", "Kopi Aren", "minuman", ("es kopi aren",), (), ("kopiaren",))
 KERIPIK = CatalogueProduct("keripik", "Keripik Pisang", "makanan_ringan", keywords=("keripik",))
@@ -128,3 +128,17 @@ def test_term_context_adds_up_and_stays_bounded(sessions: sessionmaker[Session])
         assert len(row.examples) == MAX_EXAMPLES
         assert row.examples[-1] == "https://x/0"  # seen again: newest
         assert "https://x/9" in row.examples
+
+
+def test_term_context_counts_each_post_once(sessions: sessionmaker[Session]) -> None:
+    """The same posts reported by every poll (and by a repeated import) count once."""
+    posts = {"tiktok:1": (1_000, ("gula", "aren")), "tiktok:2": (1_000, ("gula",))}
+    for hour in range(3):
+        later = {post: (ms + hour * 3_600_000, words) for post, (ms, words) in posts.items()}
+        with sessions.begin() as session:
+            merge_term_contexts(session, [TermReport("kopi-aren", posts=later)])
+    with sessions() as session:
+        row = session.get(TermContext, "kopi-aren")
+        assert row is not None
+        assert context_words(row.words, row.post_words()) == {"gula": 2, "aren": 1}
+        assert row.post_words()["tiktok:1"][0] == 1_000 + 2 * 3_600_000

@@ -53,6 +53,7 @@ def test_the_report_counts_the_truths_products_and_watched_days(report: dict) ->
     assert report["product_days"] == pytest.approx(6 * 30 - 14 - 9 - 26)
     assert report["replay"]["events"] == 165
     assert report["replay"]["feature_rows"] > 0
+    assert "text" not in report  # no post text, no catalogue beside the events
 
 
 def test_day_over_week_growth_catches_both_rises_ahead_of_the_peak(report: dict) -> None:

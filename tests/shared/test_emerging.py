@@ -8,9 +8,12 @@ import pytest
 from shared.catalogue import Catalogue, CatalogueError, CatalogueProduct
 from shared.emerging import (
     MAX_EXAMPLES,
+    MAX_POSTS,
     MAX_WORDS,
+    context_words,
     matching_product,
     merge_context,
+    merge_posts,
     promoted_product,
 )
 
@@ -73,3 +76,17 @@ def test_a_promoted_term_becomes_a_product_the_term_then_names() -> None:
     assert (named.product_id, named.name) == ("kp-1", "Kopi Pandan Botol")
     with pytest.raises(CatalogueError):
         promoted_product("kopi", product_id="term:kopi")
+
+
+def test_a_post_counts_once_for_its_words_and_only_for_the_last_seven_days() -> None:
+    day_ms = 86_400_000
+    posts = merge_posts({}, {"tt:1": (0, ("gula", "aren")), "tt:2": (0, ("gula",))})
+    # The same two posts polled again an hour later, and a new one: counted once each.
+    posts = merge_posts(posts, {"tt:1": (3_600_000, ("gula", "aren")), "tt:3": (day_ms, ("es",))})
+    assert context_words({}, posts) == {"gula": 2, "aren": 1, "es": 1}
+    assert posts["tt:1"][0] == 3_600_000  # its latest sighting
+    later = merge_posts(posts, {"tt:4": (8 * day_ms - 1, ("es",))})
+    assert set(later) == {"tt:3", "tt:4"}  # older than 7 days before the newest: gone
+    assert context_words({"gula": 5}, later) == {"gula": 5, "es": 2}  # counts sent bare add
+    many = merge_posts({}, {f"p{i:03d}": (i, ("w",)) for i in range(MAX_POSTS + 10)})
+    assert len(many) == MAX_POSTS and "p000" not in many and f"p{MAX_POSTS + 9:03d}" in many

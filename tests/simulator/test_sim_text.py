@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from simulated_run import SEED, Run
 
-from services.evaluation.text import evaluate_text, read_posts, text_events
+from services.evaluation.text import read_posts, text_events, text_run_report
 from services.simulator import iter_event_lines, simulate
 from services.simulator.writer import emerging_product
 from services.sources.posts import PostText
@@ -79,7 +79,11 @@ def test_the_emerging_product_is_in_no_catalogue_and_surfaces_before_its_peak(
     assert len(catalogue.products) == len(truth["products"]) - 1
     names = [p.name for p in catalogue.products]
     assert len(set(names)) == len(names)  # each name picks one product
-    report = evaluate_text(text_run, catalogue, truth)
+    # What `pantau evaluate --events RUN/events.ndjson --truth RUN/truth.json` reports.
+    report = text_run_report(text_run / "events.ndjson", truth)
+    assert report is not None
+    plain = {k: v for k, v in truth.items() if k != "emerging"}
+    assert text_run_report(text_run / "events.ndjson", plain) is None  # not a text run
     assert report["matching"]["precision"] >= 0.95 and report["matching"]["recall"] >= 0.95
     lead = report["emerging"]
     assert lead["surfaced_ms"] is not None and lead["lead_h"] > 0, lead

@@ -256,6 +256,7 @@ def test_import_takes_the_apis_catalogue_and_sends_term_context(
     from services.api.app import create_app
     from services.api.auth import create_key
     from services.api.terms import TermContext
+    from shared.emerging import context_words
     from shared.settings import ApiSettings
 
     app = create_app(
@@ -302,4 +303,6 @@ def test_import_takes_the_apis_catalogue_and_sends_term_context(
     assert "term:croffle" not in products  # one post: below the support of 2
     with app.state.sessionmaker() as session:
         context = session.get(TermContext, "kopi-pandan")
-    assert context is not None and context.words == {"wangi": 2}
+    assert context is not None and context.words == {}  # no bare counts: posts, once each
+    assert context_words(context.words, context.post_words()) == {"wangi": 2}
+    assert set(context.post_words()) == {"import:b", "import:c"}

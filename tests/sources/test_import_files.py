@@ -142,5 +142,6 @@ def test_the_example_posts_name_catalogue_products_and_an_emerging_term(tmp_path
         assert views.get(product, 0) > 0, product
     assert views["keripik-pisang-pedas"] > views["batik-tulis-lasem"]  # two videos, busier
     assert views.get("term:croffle-rendang", 0) > 0
+    assert "rendang-kemasan" not in views  # "#rendang" on a croffle is not packaged rendang
     assert not any(p.startswith("term:") and p in catalogue.by_id for p in views)
     assert summary.rejected == {}

@@ -142,13 +142,13 @@ def test_catalogue_changes_reach_the_next_poll_and_term_context_reaches_emerging
         assert "tiktok:730" not in second and "tiktok:731" not in second
         assert "tiktok:732" in second  # a kopi pandan post names no product
 
-        # The term rises: /v1/emerging shows what its posts said, from both polls.
+        # The term rises: /v1/emerging shows what its posts said, each post once.
         app.state.intake.apply(_score("term:kopi-pandan", "kopi pandan"))
         emerging = httpx.get(
             f"{server.url}/v1/emerging", headers={"Authorization": f"Bearer {read}"}
         ).json()["items"]
         [term] = [t for t in emerging if t["product_id"] == "term:kopi-pandan"]
         words = {w["word"]: w["count"] for w in term["words"]}
-        assert words["wangi"] == 4 and words["hijau"] == 4  # 2 posts each, 2 polls
+        assert words["wangi"] == 2 and words["hijau"] == 2  # 2 posts each, polled twice
         assert "kopi" not in words and "pandan" not in words
         assert term["examples"][0] == "https://www.tiktok.com/embed/v2/732"

@@ -114,7 +114,60 @@ def test_term_context_names_co_occurring_words_and_links_of_counted_items() -> N
     by_term = {row["term"]: row for row in result.term_context.to_dicts()}
     croffle = by_term["croffle rendang"]
     assert croffle["words"] == ["gurih", "lumer"] and croffle["counts"] == [2, 1]
+    # Post by post (newest first, ties by id), so the API can count each post once.
+    assert [(p["id"], p["words"]) for p in croffle["posts"]] == [
+        ("tiktok:v0", ["gurih"]),
+        ("tiktok:v1", ["gurih", "lumer"]),
+    ]
     assert croffle["examples"] == [
         "https://www.tiktok.com/embed/v2/v0",
         "https://www.tiktok.com/embed/v2/v1",
     ]
+
+
+def test_a_term_s_support_of_a_day_adds_up_across_polls_and_restarts(tmp_path: Path) -> None:
+    """Each poll sees one post of "croffle rendang" (as when discovery finds one new
+    video at a time): per poll the term never has 3 posts; per day it has from the third
+    post's first sighting on, and the same events come whole, cut, or across a restart."""
+    from services.sources import baseline_store
+
+    def seen(item: int, hour: int, views: int) -> dict[str, object]:
+        return {
+            "source": "tiktok",
+            "item_id": f"c{item}",
+            "observed_ms": T0 + hour * 3_600_000,
+            "platform": "tiktok",
+            "text": f"croffle rendang {('gurih', 'lumer', 'mantul')[item]}",
+            "view": views,
+        }
+
+    polls = [
+        [seen(0, 0, 10), seen(0, 1, 20)],
+        [seen(1, 2, 10), seen(1, 3, 30)],
+        [seen(2, 4, 10), seen(2, 5, 50)],
+        [seen(0, 6, 80), seen(1, 6, 70)],
+    ]
+    text = PostText.of(CATALOGUE, min_term_posts=3)
+
+    def term_events(events: pl.DataFrame) -> list[tuple[str, int, int]]:
+        terms = events.filter(pl.col("product_id") == "term:croffle-rendang")
+        return sorted(terms.select("event_id", "ts", "count").rows())
+
+    baselines, cut = CounterBaselines.empty(), []
+    for i, poll in enumerate(polls):
+        result = snapshot_events(pl.DataFrame(poll), baselines, text=text)
+        cut += term_events(result.events)
+        baselines = result.baselines
+        if i == 1:  # a restart: the state goes to disk and comes back
+            baseline_store.save(baselines, tmp_path / "b.parquet")
+            baselines = baseline_store.load(tmp_path / "b.parquet")
+    # Supported from hour 4: c2's gain at hour 5, then c0's and c1's at hour 6.
+    assert [(ts - T0) // 3_600_000 for _, ts, _ in sorted(cut, key=lambda e: e[1])] == [5, 6, 6]
+    assert sorted(c for _, _, c in cut) == [40, 40, 60]
+    whole = snapshot_events(
+        pl.DataFrame([row for poll in polls for row in poll]), CounterBaselines.empty(), text=text
+    )
+    assert term_events(whole.events) == sorted(cut)
+    # The state stays bounded: the earliest 3 posts of each (day, term).
+    support = baselines.term_support
+    assert support.group_by("day", "term").len()["len"].max() == 3

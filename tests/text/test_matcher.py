@@ -58,6 +58,31 @@ def test_a_typo_in_a_one_word_signature_scores_below_the_threshold() -> None:
     assert found.select("row", "product_id").rows() == [(1, "batik"), (2, "batik-tulis")]
 
 
+def test_a_name_s_words_must_stand_near_each_other() -> None:
+    catalogue = Catalogue(
+        (
+            CatalogueProduct("wayang", "Wayang Kulit Mini", keywords=("wayang", "mini")),
+            CatalogueProduct("rak", "Rak Piring Lipat", keywords=("rak", "piring")),
+        )
+    )
+    texts = [
+        "Wayang orang di Taman Mini",  # the keywords four positions apart
+        "wayang mini",
+        "Mini wayang buat oleh2",  # any order
+        "wayang kulit ukuran mini",  # two words between
+        "Rak buku penuh, piring kotor",  # the comma counts as a position
+        "rak buku piring",
+        "piring kotor numpuk #rak",  # a hashtag's edge counts too
+    ]
+    assert matched(texts, catalogue) == [[], ["wayang"], ["wayang"], ["wayang"], [], ["rak"], []]
+
+
+def test_a_later_occurrence_can_bring_the_words_together() -> None:
+    # The first "sambal" is far from "bawang"; the second stands beside it.
+    texts = ["sambal dulu, kerupuk, nasi anget, terus sambal bawang", "sambal dulu, lalu bawang"]
+    assert matched(texts) == [["sambal-bawang-jar"], []]
+
+
 def test_a_hashtag_names_its_product() -> None:
     assert matched(["murmer bgt #TasAnyaman #fyp"]) == [["tas-anyaman"]]
 
@@ -101,10 +126,12 @@ def test_batches_give_the_same_matches_as_one_call() -> None:
     assert pl.concat(parts).equals(whole)
 
 
-@pytest.mark.parametrize("split", ["held_out"])
-def test_precision_and_recall_on_the_held_out_posts(split: str) -> None:
-    """The held-out third of the labelled set (every third post) is never used for tuning
-    the matcher, its dictionary or the catalogue; this test only reads it."""
+@pytest.mark.parametrize("split", ["dev", "held_out"])
+def test_precision_and_recall_on_the_labelled_posts(split: str) -> None:
+    """The held-out part of the labelled set (every third of p001-p311) is never used for
+    tuning the matcher, its dictionary or the catalogue; this test only reads it. The dev
+    part holds the near-misses the matcher was tuned against (p312-p336: a name's words
+    in one post but apart)."""
     posts = pl.read_ndjson(DATA / "posts_labelled.jsonl").filter(pl.col("split") == split)
     assert posts.height >= 100
     catalogue = read_catalogue_csv(DATA / "catalogue.csv", version=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from shared.text.normalise import Normaliser
-from shared.text.terms import drop_common, post_terms
+from shared.text.terms import SUPPORT_SCHEMA, TERMS_SCHEMA, drop_common, post_terms, supported
 
 
 def terms_of(texts: list[str], vocabulary: tuple[str, ...] = ()) -> list[set[str]]:
@@ -63,3 +63,23 @@ def test_the_rule_counts_each_day_on_its_own() -> None:
     on_d2 = kept.filter(pl.col("row") >= 25)
     assert "gurih" not in kept.filter(pl.col("row") < 25)["term"].to_list()
     assert "gurih" in on_d2["term"].to_list()  # 5 of d2's 25 posts
+
+
+def test_support_counts_posts_seen_before_and_forgets_old_days() -> None:
+    seen = pl.DataFrame(
+        {
+            "day": [10, 10, 3],
+            "term": ["kopi pandan"] * 3,
+            "post": ["a", "b", "z"],
+            "first_ms": [1, 2, 0],
+        },
+        schema=SUPPORT_SCHEMA,
+    )
+    terms = pl.DataFrame({"row": [0, 1], "term": ["kopi pandan", "es kuwut"]}, schema=TERMS_SCHEMA)
+    posts = pl.DataFrame({"day": [10, 10], "post": ["a", "c"], "observed_ms": [5, 7]})
+    posts = posts.with_row_index("row")
+    kept, state = supported(terms.filter(pl.col("row") == 0), posts, seen, min_support=3)
+    assert kept.height == 0  # post a again: still two posts of day 10
+    kept, state = supported(terms.with_columns(pl.lit("kopi pandan").alias("term")), posts, seen, 3)
+    assert kept["row"].to_list() == [1]  # c is the third post, first seen at 7: a at 5 is before
+    assert sorted(state["post"].to_list()) == ["a", "b", "c"]  # day 3 forgotten

@@ -26,7 +26,7 @@ from services.api.routes.catalogue_schemas import (
 )
 from services.api.terms import TermReport, emerging_terms, merge_term_contexts
 from shared.catalogue import CatalogueError
-from shared.emerging import MAX_EXAMPLES, MAX_WORDS, promoted_product, term_key
+from shared.emerging import MAX_EXAMPLES, MAX_POSTS, MAX_WORDS, promoted_product, term_key
 from shared.scores import is_calibrated
 
 router = APIRouter(tags=["emerging terms"])
@@ -67,14 +67,37 @@ class EmergingList(BaseModel):
     items: list[EmergingTerm]
 
 
+class PostIn(BaseModel):
+    id: str = Field(
+        min_length=1,
+        max_length=256,
+        description="the post's id (e.g. `tiktok:7339…`): a post reported again counts once",
+        examples=["tiktok:7339"],
+    )
+    seen_ms: int = Field(ge=0, examples=[1772409600000])
+    words: list[str] = Field(
+        [],
+        max_length=100,
+        description="its one-word terms besides the term's own; ignored as in `words`",
+        examples=[["gula", "aren"]],
+    )
+
+
 class TermContextIn(BaseModel):
     term: str = Field(pattern=TERM, max_length=128, examples=["kopi-pandan"])
     words: dict[str, Annotated[int, Field(ge=1, le=1_000_000_000)]] = Field(
         {},
         max_length=500,
-        description=f"word: count; empty words, words over {MAX_WORD_CHARS} characters "
-        "and words holding NUL are ignored",
+        description=f"word: count, added as given (send `posts` to have each post counted "
+        f"once); empty words, words over {MAX_WORD_CHARS} characters and words holding "
+        "NUL are ignored",
         examples=[{"gula": 12, "aren": 9, "literan": 4}],
+    )
+    posts: list[PostIn] = Field(
+        [],
+        max_length=200,
+        description="posts naming the term with their words: each counted once per word, "
+        f"over the term's last 7 days (at most {MAX_POSTS} posts)",
     )
     examples: list[Link] = Field(
         [], max_length=50, examples=[["https://www.tiktok.com/@warungkopi/video/7339"]]
@@ -147,9 +170,18 @@ def post_term_context(
     session: SessionDep,
     batch: Annotated[list[TermContextIn], Body(min_length=1, max_length=1000)],
 ) -> TermsMerged:
-    """Counts add up per word; each term keeps its top words and its last example links,
-    so the context stays bounded however long a term lives."""
-    reports = [TermReport(t.term, _words(t.words), tuple(t.examples)) for t in batch]
+    """Each post counts once for its words (by id, over the term's last 7 days); counts
+    sent without posts add up per word; each term keeps its top words and its last
+    example links, so the context stays bounded however long a term lives."""
+    reports = [
+        TermReport(
+            t.term,
+            _words(t.words),
+            tuple(t.examples),
+            {p.id: (p.seen_ms, tuple(_words(dict.fromkeys(p.words, 1)))) for p in t.posts},
+        )
+        for t in batch
+    ]
     return TermsMerged(terms=write(session, lambda s: merge_term_contexts(s, reports)))
 
 
