@@ -23,7 +23,9 @@ from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.models import Delivery, Subscription
 from shared.settings import SellerAlertSettings, WebhookSettings
 
-SETTINGS = WebhookSettings(allow_cidrs="127.0.0.0/8", lease_s=30.0, request_timeout_s=5.0, workers=8)
+SETTINGS = WebhookSettings(
+    allow_cidrs="127.0.0.0/8", lease_s=30.0, request_timeout_s=5.0, workers=8
+)
 
 
 def webhook_rows(sessions: sessionmaker[Session], n: int) -> list[int]:
