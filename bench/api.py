@@ -10,8 +10,9 @@ pages after random cursors (20,000 of them, far more than the API caches), so it
 measures pages built from the store rather than cached ones. The table reports the
 medians of requests/s, p50 and p99 latency, and requests per CPU-second of the API
 process (its user+system time until it is idle again: the machine is shared, so
-wall-clock rates are noisy while the work per request is not). The API runs with its
-production defaults except: no Kafka consumer (the store is filled directly) and a
+wall-clock rates are noisy while the work per request is not), and per CPU-second of the
+API and the store together (a PostgreSQL server on this host: its processes' time). The
+API runs with its production defaults except: no Kafka consumer (the store is filled directly) and a
 per-key rate limit high enough not to answer 429 to the benchmark.
 
 With `--replicas N`, N `pantau api` processes serve the same store and one wrk per
@@ -165,6 +166,39 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def server_pid(url: str) -> int | None:
+    """The PostgreSQL server's main process when it runs on this host, else None (SQLite
+    works inside the API process, whose CPU is counted already)."""
+    if make_url(url).get_backend_name() != "postgresql":
+        return None
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        backend = int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+    engine.dispose()
+    try:
+        return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return None
+
+
+def tree_cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a server and its children, ended ones included (their
+    time is added to the parent's when it reaps them); 0 without a server."""
+    if pid is None:
+        return 0.0
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if stat.parent.name == str(pid):
+            ticks += sum(int(f) for f in fields[11:15])
+        elif fields[1] == str(pid):
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def children_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -214,15 +248,18 @@ def settle(pid: int, timeout_s: float = 60.0) -> None:
 
 def measure(
     api_pids: list[int],
+    store_pid: int | None,
     urls: list[str],
     key: str,
     connections: int,
     duration_s: int,
     script: Path | None = None,
 ) -> dict[str, Any]:
-    """One wrk run per replica at once, with the CPU time the replicas (until idle again)
-    and wrk spent on them; requests add up, the p99 is the replicas' highest."""
+    """One wrk run per replica at once, with the CPU time the replicas (until idle again),
+    the PostgreSQL server and wrk spent on them; requests add up, the p99 is the replicas'
+    highest."""
     api_before, wrk_before = sum(map(cpu_seconds, api_pids)), children_cpu_seconds()
+    store_before = tree_cpu_seconds(store_pid)
     share, threads = connections // len(urls), max(1, 2 // len(urls))
     with ThreadPoolExecutor(len(urls)) as pool:
         parts = list(
@@ -231,6 +268,7 @@ def measure(
     for pid in api_pids:
         settle(pid)
     api_cpu_s = sum(map(cpu_seconds, api_pids)) - api_before
+    store_cpu_s = tree_cpu_seconds(store_pid) - store_before
     requests = sum(p["requests"] for p in parts)
     return {
         "requests_per_s": round(sum(p["requests_per_s"] for p in parts), 1),
@@ -242,6 +280,8 @@ def measure(
         "api_cpu_s": round(api_cpu_s, 2),
         "wrk_cpu_s": round(children_cpu_seconds() - wrk_before, 2),
         "requests_per_api_cpu_s": round(requests / max(api_cpu_s, 0.01), 1),
+        "store_cpu_s": round(store_cpu_s, 2),
+        "requests_per_cpu_s": round(requests / max(api_cpu_s + store_cpu_s, 0.01), 1),
     }
 
 
@@ -296,7 +336,9 @@ def main() -> None:
             for base in bases:
                 first = httpx.get(f"{base}/v1/trends", headers=auth)
                 assert first.status_code == 200 and len(first.json()["items"]) == 50, first.text
-            measure(pids, [f"{b}/v1/trends" for b in bases], key, args.connections, 3)  # warm-up
+            store_pid = server_pid(url)
+            warm_up = [f"{b}/v1/trends" for b in bases]
+            measure(pids, store_pid, warm_up, key, args.connections, 3)
             script = cursor_script(Path(tmp) / "cursors.lua", args.products)
             runs: dict[str, list[dict[str, Any]]] = {name: [] for name in SCENARIOS}
             load = []
@@ -307,6 +349,7 @@ def main() -> None:
                     runs[name].append(
                         measure(
                             pids,
+                            store_pid,
                             targets,
                             key,
                             args.connections,
@@ -327,12 +370,13 @@ def main() -> None:
     )
     print(
         f"{'scenario':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'req/CPU-s':>10} "
+        f"{'+store':>8} "
         f"{'non-2xx':>8}"
     )
     for name, r in results.items():
         print(
             f"{name:<10} {r['requests_per_s']:>9} {r['p50_ms']:>8} {r['p99_ms']:>8} "
-            f"{r['requests_per_api_cpu_s']:>10} {r['non_2xx']:>8}"
+            f"{r['requests_per_api_cpu_s']:>10} {r['requests_per_cpu_s']:>8} {r['non_2xx']:>8}"
         )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
