@@ -43,7 +43,13 @@ import numpy as np
 import polars as pl
 from sqlalchemy import make_url
 
-from bench.processes import ServiceProcesses, free_port, wait_for
+from bench.processes import (
+    ServiceProcesses,
+    free_port,
+    server_pid,
+    tree_cpu_seconds,
+    wait_for,
+)
 from services.api.auth import create_key
 from services.api.db import make_engine, make_sessionmaker
 from services.api.routes.trends import encode_cursor
@@ -164,39 +170,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a live process (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def server_pid(url: str) -> int | None:
-    """The PostgreSQL server's main process when it runs on this host, else None (SQLite
-    works inside the API process, whose CPU is counted already)."""
-    if make_url(url).get_backend_name() != "postgresql":
-        return None
-    engine = make_engine(url)
-    with engine.connect() as connection:
-        backend = int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
-    engine.dispose()
-    try:
-        return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except OSError:
-        return None
-
-
-def tree_cpu_seconds(pid: int | None) -> float:
-    """User + system CPU time of a server and its children, ended ones included (their
-    time is added to the parent's when it reaps them); 0 without a server."""
-    if pid is None:
-        return 0.0
-    ticks = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # ended meanwhile
-        if stat.parent.name == str(pid):
-            ticks += sum(int(f) for f in fields[11:15])
-        elif fields[1] == str(pid):
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def children_cpu_seconds() -> float:
