@@ -172,13 +172,15 @@ def server_pid(url: str) -> int | None:
     if make_url(url).get_backend_name() != "postgresql":
         return None
     engine = make_engine(url)
-    with engine.connect() as connection:
-        backend = int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
-    engine.dispose()
     try:
-        return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        with engine.connect() as connection:  # the backend ends with its connection
+            backend = int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+            stat = Path(f"/proc/{backend}/stat").read_text()
     except OSError:
-        return None
+        return None  # a server on another host
+    finally:
+        engine.dispose()
+    return int(stat.rsplit(")", 1)[1].split()[1])
 
 
 def tree_cpu_seconds(pid: int | None) -> float:
