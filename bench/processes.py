@@ -20,9 +20,7 @@ from pathlib import Path
 
 import httpx
 from kafka import KafkaConsumer, TopicPartition
-from sqlalchemy import make_url
 
-from services.api.db import make_engine
 from shared.settings import KafkaSettings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -169,6 +167,11 @@ def lag(kafka: KafkaSettings, group: str, topic: str) -> int:
 def server_pid(url: str) -> int | None:
     """The PostgreSQL server's main process when it runs on this host, else None (SQLite
     works inside the API process, whose CPU is counted already)."""
+    # Late: every test session imports this module, and few of them need SQLAlchemy.
+    from sqlalchemy import make_url
+
+    from services.api.db import make_engine
+
     if make_url(url).get_backend_name() != "postgresql":
         return None
     engine = make_engine(url)
