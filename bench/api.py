@@ -2,7 +2,7 @@
 100k scored products, driven by wrk from a separate process.
 
     python -m bench.api --json bench/results/api.json [--products 100000] [--duration-s 10]
-        [--runs 3]
+        [--runs 3] [--database-url postgresql://…] [--replicas 2]
 
 Each scenario runs wrk (`--connections` keep-alive connections, 2 threads) against one
 query shape, `--runs` times (scenarios interleaved). The "cursor walk" scenario asks for
@@ -10,9 +10,15 @@ pages after random cursors (20,000 of them, far more than the API caches), so it
 measures pages built from the store rather than cached ones. The table reports the
 medians of requests/s, p50 and p99 latency, and requests per CPU-second of the API
 process (its user+system time until it is idle again: the machine is shared, so
-wall-clock rates are noisy while the work per request is not). The API runs with its
-production defaults except: no Kafka consumer (the store is filled directly) and a
+wall-clock rates are noisy while the work per request is not), and per CPU-second of the
+API and the store together (a PostgreSQL server on this host: its processes' time). The
+API runs with its production defaults except: no Kafka consumer (the store is filled directly) and a
 per-key rate limit high enough not to answer 429 to the benchmark.
+
+With `--replicas N`, N `pantau api` processes serve the same store and one wrk per
+replica drives each with its share of the connections (no load balancer in between):
+requests/s add up, CPU time is summed over the replicas, and the p99 reported is the
+highest of the replicas' p99s, an upper bound of the p99 of all requests together.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +43,13 @@ import numpy as np
 import polars as pl
 from sqlalchemy import make_url
 
-from bench.processes import ServiceProcesses, free_port, wait_for
+from bench.processes import (
+    ServiceProcesses,
+    free_port,
+    server_pid,
+    tree_cpu_seconds,
+    wait_for,
+)
 from services.api.auth import create_key
 from services.api.db import make_engine, make_sessionmaker
 from services.api.routes.trends import encode_cursor
@@ -114,9 +127,9 @@ def cursor_script(path: Path, products: int, seed: int = 2) -> Path:
     return path
 
 
-def start_api(processes: ServiceProcesses, base: str) -> subprocess.Popen[bytes]:
-    """`pantau api`, once it answers /healthz."""
-    proc = processes.start("api")
+def start_api(processes: ServiceProcesses, name: str, base: str) -> subprocess.Popen[bytes]:
+    """`pantau api` (logging to NAME.log), once it answers /healthz."""
+    proc = processes.start(name, [sys.executable, "-m", "services.cli", "api"])
 
     def healthy() -> bool:
         return httpx.get(f"{base}/healthz", timeout=2).status_code == 200
@@ -165,13 +178,18 @@ def children_cpu_seconds() -> float:
 
 
 def run_wrk(
-    url: str, key: str, connections: int, duration_s: int, script: Path | None = None
+    url: str,
+    key: str,
+    connections: int,
+    duration_s: int,
+    script: Path | None = None,
+    threads: int = 2,
 ) -> dict[str, Any]:
     out = subprocess.run(
         [
             "wrk",
             *(["-s", str(script)] if script else []),
-            "-t2",
+            f"-t{threads}",
             f"-c{connections}",
             f"-d{duration_s}s",
             "--timeout",
@@ -202,23 +220,41 @@ def settle(pid: int, timeout_s: float = 60.0) -> None:
 
 
 def measure(
-    api_pid: int,
-    url: str,
+    api_pids: list[int],
+    store_pid: int | None,
+    urls: list[str],
     key: str,
     connections: int,
     duration_s: int,
     script: Path | None = None,
 ) -> dict[str, Any]:
-    """One wrk run, with the CPU time the API (until idle again) and wrk spent on it."""
-    api_before, wrk_before = cpu_seconds(api_pid), children_cpu_seconds()
-    result = run_wrk(url, key, connections, duration_s, script)
-    settle(api_pid)
-    api_cpu_s = cpu_seconds(api_pid) - api_before
+    """One wrk run per replica at once, with the CPU time the replicas (until idle again),
+    the PostgreSQL server and wrk spent on them; requests add up, the p99 is the replicas'
+    highest."""
+    api_before, wrk_before = sum(map(cpu_seconds, api_pids)), children_cpu_seconds()
+    store_before = tree_cpu_seconds(store_pid)
+    share, threads = connections // len(urls), max(1, 2 // len(urls))
+    with ThreadPoolExecutor(len(urls)) as pool:
+        parts = list(
+            pool.map(lambda url: run_wrk(url, key, share, duration_s, script, threads), urls)
+        )
+    for pid in api_pids:
+        settle(pid)
+    api_cpu_s = sum(map(cpu_seconds, api_pids)) - api_before
+    store_cpu_s = tree_cpu_seconds(store_pid) - store_before
+    requests = sum(p["requests"] for p in parts)
     return {
-        **result,
+        "requests_per_s": round(sum(p["requests_per_s"] for p in parts), 1),
+        "p50_ms": max(p["p50_ms"] for p in parts),
+        "p99_ms": max(p["p99_ms"] for p in parts),
+        "requests": requests,
+        "non_2xx": sum(p["non_2xx"] for p in parts),
+        "socket_errors": "; ".join(p["socket_errors"] for p in parts if p["socket_errors"]),
         "api_cpu_s": round(api_cpu_s, 2),
         "wrk_cpu_s": round(children_cpu_seconds() - wrk_before, 2),
-        "requests_per_api_cpu_s": round(result["requests"] / max(api_cpu_s, 0.01), 1),
+        "requests_per_api_cpu_s": round(requests / max(api_cpu_s, 0.01), 1),
+        "store_cpu_s": round(store_cpu_s, 2),
+        "requests_per_cpu_s": round(requests / max(api_cpu_s + store_cpu_s, 0.01), 1),
     }
 
 
@@ -242,6 +278,7 @@ def main() -> None:
         "--database-url",
         help="store to fill and serve, e.g. a PostgreSQL database (default: a new SQLite file)",
     )
+    parser.add_argument("--replicas", type=int, default=1, help="`pantau api` processes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("bench.api needs wrk (Debian package `wrk`: apt-get install wrk)")
@@ -250,34 +287,43 @@ def main() -> None:
         started = time.perf_counter()
         key = fill_store(url, args.products)
         fill_s = time.perf_counter() - started
-        port = free_port()
         env = {
             **os.environ,
             "PANTAU_DATABASE_URL": url,
-            "PANTAU_API_PORT": str(port),
             "PANTAU_API_CONSUME_SCORES": "false",
             "PANTAU_API_RATE_LIMIT_PER_S": "1000000",
             "PANTAU_API_RATE_LIMIT_BURST": "1000000",
         }
-        base = f"http://127.0.0.1:{port}"
-        processes = ServiceProcesses(env, Path(tmp), cwd=Path(tmp))
-        proc = start_api(processes, base)
+        ports = [free_port() for _ in range(args.replicas)]
+        bases = [f"http://127.0.0.1:{port}" for port in ports]
+        replicas = [
+            ServiceProcesses(env | {"PANTAU_API_PORT": str(port)}, Path(tmp), cwd=Path(tmp))
+            for port in ports
+        ]
         try:
-            first = httpx.get(f"{base}/v1/trends", headers={"Authorization": f"Bearer {key}"})
-            assert first.status_code == 200 and len(first.json()["items"]) == 50, first.text
-            run_wrk(f"{base}/v1/trends", key, args.connections, 3)  # warm-up
-            settle(proc.pid)
+            pids = [
+                start_api(processes, f"api-{i}", base).pid
+                for i, (processes, base) in enumerate(zip(replicas, bases, strict=True))
+            ]
+            auth = {"Authorization": f"Bearer {key}"}
+            for base in bases:
+                first = httpx.get(f"{base}/v1/trends", headers=auth)
+                assert first.status_code == 200 and len(first.json()["items"]) == 50, first.text
+            store_pid = server_pid(url)
+            warm_up = [f"{b}/v1/trends" for b in bases]
+            measure(pids, store_pid, warm_up, key, args.connections, 3)
             script = cursor_script(Path(tmp) / "cursors.lua", args.products)
             runs: dict[str, list[dict[str, Any]]] = {name: [] for name in SCENARIOS}
             load = []
             for _ in range(args.runs):
                 for name, path in SCENARIOS.items():
                     walk = "<random>" in path
-                    target = base + ("/v1/trends" if walk else path)
+                    targets = [base + ("/v1/trends" if walk else path) for base in bases]
                     runs[name].append(
                         measure(
-                            proc.pid,
-                            target,
+                            pids,
+                            store_pid,
+                            targets,
                             key,
                             args.connections,
                             args.duration_s,
@@ -287,20 +333,23 @@ def main() -> None:
                     load.append(os.getloadavg()[0])
             results = {name: medians(r) for name, r in runs.items()}
         finally:
-            processes.stop(timeout_s=30)  # then killed, if still draining queued requests
+            for processes in replicas:  # then killed, if still draining queued requests
+                processes.stop(timeout_s=30)
     print(
-        f"{args.products} products stored in {fill_s:.1f} s; wrk -t2 -c{args.connections}, "
+        f"{args.products} products stored in {fill_s:.1f} s; {args.replicas} replica(s), "
+        f"wrk -c{args.connections} in all, "
         f"{args.duration_s} s per scenario, medians of {args.runs} runs; load average "
         f"{min(load):.1f}-{max(load):.1f} on {os.cpu_count()} CPUs"
     )
     print(
         f"{'scenario':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'req/CPU-s':>10} "
+        f"{'+store':>8} "
         f"{'non-2xx':>8}"
     )
     for name, r in results.items():
         print(
             f"{name:<10} {r['requests_per_s']:>9} {r['p50_ms']:>8} {r['p99_ms']:>8} "
-            f"{r['requests_per_api_cpu_s']:>10} {r['non_2xx']:>8}"
+            f"{r['requests_per_api_cpu_s']:>10} {r['requests_per_cpu_s']:>8} {r['non_2xx']:>8}"
         )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(
@@ -308,6 +357,7 @@ def main() -> None:
             {
                 "products": args.products,
                 "store": make_url(url).get_backend_name(),
+                "replicas": args.replicas,
                 "connections": args.connections,
                 "duration_s": args.duration_s,
                 "runs": args.runs,

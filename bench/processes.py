@@ -166,3 +166,43 @@ def lag(kafka: KafkaSettings, group: str, topic: str) -> int:
         return sum(ends[tp] - (consumer.committed(tp) or 0) for tp in tps)
     finally:
         consumer.close()
+
+
+def server_pid(url: str) -> int | None:
+    """The PostgreSQL server's main process when it runs on this host, else None (SQLite
+    works inside the API process, whose CPU is counted already)."""
+    # Late: every test session imports this module, and few of them need SQLAlchemy.
+    from sqlalchemy import make_url
+
+    from services.api.db import make_engine
+
+    if make_url(url).get_backend_name() != "postgresql":
+        return None
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:  # the backend ends with its connection
+            backend = int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+            stat = Path(f"/proc/{backend}/stat").read_text()
+    except OSError:
+        return None  # a server on another host
+    finally:
+        engine.dispose()
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def tree_cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time of a server and its children, ended ones included (their
+    time is added to the parent's when it reaps them); 0 without a server."""
+    if pid is None:
+        return 0.0
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if stat.parent.name == str(pid):
+            ticks += sum(int(f) for f in fields[11:15])
+        elif fields[1] == str(pid):
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")

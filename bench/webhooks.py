@@ -1,20 +1,25 @@
 """Webhook delivery throughput to a local receiver, with and without hanging endpoints.
 
     python -m bench.webhooks --json bench/results/webhooks.json [--deliveries 2000] [--hanging 5]
+        [--database-url postgresql://…] [--dispatchers 2]
 
 One dispatcher (production worker pool and endpoint limits, 2 s request timeout) over a
-fresh SQLite outbox delivers `--deliveries` alerts to a healthy receiver on 127.0.0.1
-(a threaded HTTP server answering 200). The "hanging" scenario adds `--hanging`
+fresh SQLite outbox (or the emptied webhook tables of `--database-url`; with
+`--dispatchers N`, N dispatchers claiming from it at once, as N API replicas do)
+delivers `--deliveries` alerts to a healthy receiver on 127.0.0.1 (a threaded HTTP
+server answering 200). The "hanging" scenario adds `--hanging`
 subscriptions to a socket server that accepts and never answers, each also queued
 every alert. Reported: healthy deliveries/s (first claim to last receipt), the p50 and
 p99 of each alert's time in the outbox (enqueued together, so it grows with the
-backlog), and the CPU-seconds of this process (dispatcher and receiver).
+backlog), the CPU-seconds of this process (dispatchers and receiver) and of a local
+PostgreSQL server, and deliveries per CPU-second of both together.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import socket
 import statistics
@@ -25,10 +30,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
+from sqlalchemy import delete
+
+from bench.processes import server_pid, tree_cpu_seconds
 from services.api.db import make_engine, make_sessionmaker
 from services.api.schema import ensure_schema
 from services.api.webhooks.dispatcher import Dispatcher
-from services.api.webhooks.models import Subscription
+from services.api.webhooks.models import Delivery, Subscription
 from services.api.webhooks.outbox import enqueue_alert
 from services.api.webhooks.signing import generate_secret
 from shared.settings import WebhookSettings
@@ -83,7 +91,9 @@ def _alert(i: int) -> dict[str, Any]:
     }
 
 
-def run(deliveries: int, hanging: int) -> dict[str, Any]:
+def run(
+    deliveries: int, hanging: int, database_url: str | None = None, dispatchers: int = 1
+) -> dict[str, Any]:
     received: ClassVar[dict[str, float]] = {}
     handler = type("Handler", (_Healthy,), {"received": received})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -91,9 +101,12 @@ def run(deliveries: int, hanging: int) -> dict[str, Any]:
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     silent, held = _silent_server()
     with tempfile.TemporaryDirectory(prefix="pantau-bench-webhooks-") as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'outbox.db'}")
+        engine = make_engine(database_url or f"sqlite:///{Path(tmp) / 'outbox.db'}")
         ensure_schema(engine)
         sessions = make_sessionmaker(engine)
+        with sessions.begin() as session:
+            session.execute(delete(Delivery))
+            session.execute(delete(Subscription))
         with sessions.begin() as session:
             hang_url = f"http://127.0.0.1:{silent.getsockname()[1]}/hook"
             for _ in range(hanging):
@@ -103,16 +116,21 @@ def run(deliveries: int, hanging: int) -> dict[str, Any]:
         with sessions.begin() as session:
             for i in range(deliveries):
                 enqueue_alert(session, _alert(i))
+        store_pid = server_pid(database_url) if database_url else None
         enqueued = time.monotonic()
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-        dispatcher = Dispatcher(sessions, WebhookSettings(**SETTINGS))
-        dispatcher.start()
+        store_cpu0_s = tree_cpu_seconds(store_pid)
+        running = [Dispatcher(sessions, WebhookSettings(**SETTINGS)) for _ in range(dispatchers)]
+        for dispatcher in running:
+            dispatcher.start()
         deadline = enqueued + 600
         while len(received) < deliveries and time.monotonic() < deadline:
             time.sleep(0.02)
         elapsed = time.monotonic() - enqueued
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
-        dispatcher.stop(timeout_s=5)
+        store_cpu_s = tree_cpu_seconds(store_pid) - store_cpu0_s
+        for dispatcher in running:
+            dispatcher.stop(timeout_s=5)
         engine.dispose()
     server.shutdown()
     server.server_close()
@@ -120,17 +138,20 @@ def run(deliveries: int, hanging: int) -> dict[str, Any]:
     for conn in held:
         conn.close()
     waits_s = sorted(t - enqueued for t in received.values())
+    cpu_s = cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime
     return {
+        "store": engine.dialect.name,
+        "dispatchers": dispatchers,
         "hanging_subscriptions": hanging,
         "deliveries": len(received),
         "deliveries_per_s": round(len(received) / elapsed, 1),
         "outbox_wait_p50_s": round(statistics.median(waits_s), 3),
         "outbox_wait_p99_s": round(waits_s[int(0.99 * (len(waits_s) - 1))], 3),
-        "cpu_s": round(
-            cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime,
-            2,
-        ),
+        "cpu_s": round(cpu_s, 2),
+        "store_cpu_s": round(store_cpu_s, 2),
+        "deliveries_per_cpu_s": round(len(received) / max(cpu_s + store_cpu_s, 0.01), 1),
         "hanging_connections": len(held),
+        "load_average_1m": round(os.getloadavg()[0], 1),
     }
 
 
@@ -139,10 +160,15 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=Path("bench/results/webhooks.json"))
     parser.add_argument("--deliveries", type=int, default=2000)
     parser.add_argument("--hanging", type=int, default=5)
+    parser.add_argument("--database-url", help="outbox store (default: a new SQLite file)")
+    parser.add_argument("--dispatchers", type=int, default=1, help="dispatchers claiming at once")
     args = parser.parse_args()
     result = {
         "settings": SETTINGS,
-        "runs": [run(args.deliveries, 0), run(args.deliveries, args.hanging)],
+        "runs": [
+            run(args.deliveries, hanging, args.database_url, args.dispatchers)
+            for hanging in (0, args.hanging)
+        ],
     }
     print(json.dumps(result, indent=2))
     args.json.write_text(json.dumps(result, indent=2) + "\n")

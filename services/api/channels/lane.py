@@ -1,8 +1,9 @@
 """The channel outbox as the webhook dispatcher sees it: claim, attempt, record.
 
-Same leases as webhook deliveries: a claim writes a token and an expiry in one short
-transaction; the result is recorded only while the lease is held; a dispatcher that
-died mid-delivery leaves rows any dispatcher takes again once the lease runs out.
+The same leases as webhook deliveries (`webhooks.leases`): a claim writes a token and an
+expiry in one short transaction, skipping rows another replica's claim holds; the result
+is recorded only while the lease is held; a dispatcher that died mid-delivery leaves rows
+any dispatcher takes again once the lease runs out.
 Each channel is one endpoint of the dispatcher's gate (fair share of the workers, a
 circuit breaker for a provider that is down), plus a send rate of its own and a pause
 when the provider says when to come back (Telegram's `retry_after`).
@@ -20,7 +21,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.channels import subscriptions
@@ -35,6 +36,7 @@ from services.api.channels.models import (
 from services.api.channels.outbox import quiet_hours
 from services.api.channels.policy import TokenBucket
 from services.api.db import utcnow
+from services.api.webhooks import leases
 from services.api.webhooks.attempts import next_delay_s
 from services.api.webhooks.models import DeliveryStatus
 from shared import metrics
@@ -97,38 +99,16 @@ class ChannelLane:
         if free <= 0 or not budget:
             return []
         now = utcnow()
-        claimable = (
-            ChannelDelivery.status == DeliveryStatus.PENDING.value,
-            ChannelDelivery.next_attempt_at <= now,
-            or_(ChannelDelivery.lease_until.is_(None), ChannelDelivery.lease_until <= now),
-        )
-        token = uuid.uuid4().hex
-        chosen: list[int] = []
+        chosen: dict[int, str] = {}
         with self._sessions.begin() as session:
             for name, n in budget.items():
                 take = min(n, free - len(chosen))
                 if take <= 0:
                     break
-                chosen += session.scalars(
-                    select(ChannelDelivery.id)
-                    .where(ChannelDelivery.channel == name, *claimable)
-                    .order_by(ChannelDelivery.next_attempt_at, ChannelDelivery.id)
-                    .limit(take)
-                ).all()
-            if not chosen:
-                return []
-            # Conditional on the same predicate: of two dispatchers racing, one wins a row.
-            session.execute(
-                update(ChannelDelivery)
-                .where(ChannelDelivery.id.in_(chosen), *claimable)
-                .values(lease_token=token, lease_until=now + timedelta(seconds=self._lease_s))
-                .execution_options(synchronize_session=False)
-            )
-            won = session.execute(
-                select(ChannelDelivery.id, ChannelDelivery.channel).where(
-                    ChannelDelivery.lease_token == token
-                )
-            ).all()
+                due = leases.due(ChannelDelivery, now, ChannelDelivery.channel == name, take)
+                chosen |= dict.fromkeys(session.scalars(due), name)
+            token, won_ids = leases.take(session, ChannelDelivery, list(chosen), now, self._lease_s)
+        won = [(delivery_id, chosen[delivery_id]) for delivery_id in won_ids]
         with self._lock:
             for _, name in won:
                 self._buckets[name].take(1, now_s)

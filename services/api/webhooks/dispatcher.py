@@ -15,15 +15,15 @@ import logging
 import random
 import threading
 import time
-import uuid
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Row, func, or_, select, union_all, update
+from sqlalchemy import Row, func, select, union_all
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.db import utcnow
+from services.api.webhooks import leases
 from services.api.webhooks.attempts import apply_result
 from services.api.webhooks.endpoints import EndpointGate, endpoint_of
 from services.api.webhooks.models import Delivery, DeliveryStatus, Subscription
@@ -202,12 +202,6 @@ class Dispatcher:
         if free <= 0:
             return []
         now = utcnow()
-        claimable = (
-            Delivery.status == DeliveryStatus.PENDING.value,
-            Delivery.next_attempt_at <= now,
-            or_(Delivery.lease_until.is_(None), Delivery.lease_until <= now),
-        )
-        token = uuid.uuid4().hex
         with self._sessions.begin() as session:
             urls = session.execute(
                 select(Subscription.id, Subscription.url).where(Subscription.disabled_at.is_(None))
@@ -223,29 +217,17 @@ class Dispatcher:
             }
             if not open_subs:
                 return []
-            rows = self._due(session, claimable, open_subs, limit, free)
+            rows = self._due(session, now, open_subs, limit, free)
             chosen: list[int] = []
             for delivery_id, subscription_id, _ in rows:
                 endpoint = endpoint_of_sub[subscription_id]
                 if len(chosen) < free and allowance[endpoint] > 0:
                     allowance[endpoint] -= 1
                     chosen.append(delivery_id)
-            if not chosen:
-                return []
-            # Conditional on the same predicate: of two dispatchers racing for a row,
-            # only one update matches it.
-            session.execute(
-                update(Delivery)
-                .where(Delivery.id.in_(chosen), *claimable)
-                .values(
-                    lease_token=token, lease_until=now + timedelta(seconds=self._settings.lease_s)
-                )
-                .execution_options(synchronize_session=False)
-            )
-            won = session.execute(
-                select(Delivery.id, Delivery.subscription_id).where(Delivery.lease_token == token)
-            ).all()
-        claimed = [(delivery_id, endpoint_of_sub[sid], token) for delivery_id, sid in won]
+            token, won_ids = leases.take(session, Delivery, chosen, now, self._settings.lease_s)
+        won = set(won_ids)
+        subscription_of = {delivery_id: sid for delivery_id, sid, _ in rows}
+        claimed = [(i, endpoint_of_sub[subscription_of[i]], token) for i in chosen if i in won]
         with self._lock:
             for _, endpoint, _ in claimed:
                 self._gate.started(endpoint)
@@ -254,7 +236,7 @@ class Dispatcher:
     @staticmethod
     def _due(
         session: Session,
-        claimable: tuple[ColumnElement[bool], ...],
+        now: datetime,
         open_subs: dict[int, int],
         limit: int,
         free: int,
@@ -262,18 +244,22 @@ class Dispatcher:
         """The oldest due deliveries, at most each subscription's allowance of them.
 
         One index range scan per subscription (`ix_webhook_deliveries_subscription_due`),
-        so a claim costs the same however long the backlog behind any endpoint is.
+        so a claim costs the same however long the backlog behind any endpoint is. Rows
+        another replica's claim holds are skipped (`leases.due`).
         """
         rows: list[Row[int, int, datetime]] = []
         subs = sorted(open_subs.items())
         for i in range(0, len(subs), _ARMS_PER_QUERY):
             arms = [
                 select(
-                    select(Delivery.id, Delivery.subscription_id, Delivery.next_attempt_at)
-                    .where(Delivery.subscription_id == sid, *claimable)
-                    .order_by(Delivery.next_attempt_at, Delivery.id)
-                    .limit(min(allowance, limit))
-                    .subquery()
+                    leases.due(
+                        Delivery,
+                        now,
+                        Delivery.subscription_id == sid,
+                        min(allowance, limit),
+                        Delivery.subscription_id,
+                        Delivery.next_attempt_at,
+                    ).subquery()
                 )
                 for sid, allowance in subs[i : i + _ARMS_PER_QUERY]
             ]
