@@ -59,7 +59,7 @@ WEBHOOK_OUTCOMES: tuple[str, ...] = (
     "refused",
     "gone",
 )
-SELLER_CHANNELS: tuple[str, ...] = ("telegram", "whatsapp", "email")
+SELLER_CHANNELS: tuple[str, ...] = ("telegram", "whatsapp", "email", "webpush")
 SELLER_OUTCOMES: tuple[str, ...] = (
     "delivered",
     "retry",
@@ -187,8 +187,13 @@ WEBHOOK_DISABLED_SUBSCRIPTIONS = Gauge(
 )
 SELLER_DELIVERIES = Counter(
     "pantau_seller_deliveries_total",
-    "Seller alert attempts (Telegram, WhatsApp, email) by channel and outcome.",
+    "Seller alert attempts (Telegram, WhatsApp, email, web push) by channel and outcome.",
     ["channel", "outcome"],
+)
+SELLER_REPEATS = Counter(
+    "pantau_seller_possible_repeats_total",
+    "Seller deliveries sent again after a dispatcher died between request and record.",
+    ["channel"],
 )
 SELLER_ALERTS_CAPPED = Counter(
     "pantau_seller_alerts_capped_total",
@@ -274,6 +279,7 @@ for _outcome in WEBHOOK_OUTCOMES:
 for _channel in SELLER_CHANNELS:
     for _outcome in SELLER_OUTCOMES:
         SELLER_DELIVERIES.labels(channel=_channel, outcome=_outcome)
+    SELLER_REPEATS.labels(channel=_channel)
 
 for _outcome in CONNECT_POLL_OUTCOMES:
     CONNECT_POLLS.labels(outcome=_outcome)
@@ -319,6 +325,7 @@ SERVICE_METRICS: dict[str, tuple[MetricWrapperBase, ...]] = {
         WEBHOOK_OUTBOX_PENDING,
         WEBHOOK_DISABLED_SUBSCRIPTIONS,
         SELLER_DELIVERIES,
+        SELLER_REPEATS,
         SELLER_ALERTS_CAPPED,
         HTTP_REQUESTS,
         HTTP_REQUEST_DURATION,

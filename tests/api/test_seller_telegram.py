@@ -207,13 +207,15 @@ def test_leases_of_a_dead_dispatcher_are_taken_over_and_nothing_is_sent_twice(
     linked: tuple[Any, TestClient, FakeTelegram, str], make_scores: Callable[..., Any]
 ) -> None:
     """A dispatcher that claimed rows and died leaves leases; once they run out, two live
-    dispatchers racing over the outbox send every alert to the chat exactly once."""
+    dispatchers racing over the outbox send every alert to the chat exactly once. A chat
+    has one delivery leased at a time, whatever the free workers."""
     app, _, fake, _ = linked
     scores = {f"p{i}": 0.95 for i in range(12)}
     app.state.intake.apply(make_scores(scores, TICK_MS))
     dead = app.state.channels.lane
     claimed = dead.claim(5, lambda _endpoint: 5)
-    assert len(claimed) == 5  # leased, never sent: the process is gone
+    assert len(claimed) == 1  # leased, never sent: the process is gone
+    assert dead.claim(5, lambda _endpoint: 5) == []  # the chat is busy until the lease ends
     first, second = dispatcher(app), dispatcher(app)
     deadline = utcnow() + timedelta(seconds=10)
     while len(fake.received(CHAT)) < 13 and utcnow() < deadline:
@@ -226,6 +228,8 @@ def test_leases_of_a_dead_dispatcher_are_taken_over_and_nothing_is_sent_twice(
     texts = fake.received(CHAT)[1:]
     assert len(texts) == 12 and len(set(texts)) == 12
     assert {d.status for d in delivery_rows(app)} == {"delivered"}
+    # Leased but never attempted: no possible repeat, so nothing went out silently.
+    assert not any(body.get("disable_notification") for _, body in fake.requests)
 
 
 def test_the_bot_keeps_its_send_rate(

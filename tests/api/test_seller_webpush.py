@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -44,6 +45,7 @@ from services.api.channels.webpush import (
     generate_vapid_keys,
     parse_subscription,
     retry_after_s,
+    topic,
 )
 from services.cli import app as cli
 from shared.settings import WebPushSettings
@@ -149,6 +151,7 @@ class PushService:
             claims = verify_vapid(headers["authorization"], self.origin)
             assert headers["content-encoding"] == "aes128gcm"
             assert int(headers["ttl"]) > 0
+            assert re.fullmatch(r"[A-Za-z0-9_-]{1,32}", headers["topic"])  # RFC 8030 §5.4
             browser = self.browsers[name]
             plain = http_ece.decrypt(
                 body, private_key=browser.key, auth_secret=browser.auth, version="aes128gcm"
@@ -261,6 +264,10 @@ def test_alert_arrives_encrypted_and_signed(
     assert "Peluang viral 95%" in alert["body"]
     assert alert["manage"] == f"{PUBLIC_URL}/langganan/{token}" and alert["tag"]
     assert {d.status for d in delivery_rows(app)} == {"delivered"}
+    # A repeat of a delivery would replace the pending push: its topic, per delivery.
+    topics = {r.message["tag"]: r.headers["topic"] for r in service.received}
+    assert topics == {m["tag"]: topic(m["tag"]) for m in (welcome, alert)}
+    assert len(set(topics.values())) == 2
 
 
 def test_a_gone_subscription_is_erased(

@@ -17,11 +17,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from services.api.channels import subscriptions
 from services.api.channels.base import Channel, SendResult
@@ -46,6 +47,38 @@ log = logging.getLogger(__name__)
 _KEY_NAMESPACE = uuid.UUID("6f1d7c9e-4a51-4e8b-9c39-5d1f0c2a7b64")
 # A provider refusing the operator's credentials is retried no sooner than this.
 MISCONFIGURED_PAUSE_S = 60.0
+
+
+def _due_and_free(row: Any, now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Pending, due, and not leased by a live dispatcher."""
+    return (
+        row.status == DeliveryStatus.PENDING.value,
+        row.next_attempt_at <= now,
+        or_(row.lease_until.is_(None), row.lease_until <= now),
+    )
+
+
+def _first_of_its_chat(now: datetime) -> ColumnElement[bool]:
+    """No other delivery to the same subscription is in flight or due before this one.
+
+    One message at a time per chat: a dispatcher killed mid-send can then have left at
+    most one message per chat with the provider unrecorded, so a crash repeats at most
+    one message per chat (Telegram and WhatsApp take no idempotency key). It is also the
+    pace Telegram asks for (about one message a second in one chat)."""
+    other = aliased(ChannelDelivery)
+    earlier = or_(
+        other.next_attempt_at < ChannelDelivery.next_attempt_at,
+        and_(
+            other.next_attempt_at == ChannelDelivery.next_attempt_at,
+            other.id < ChannelDelivery.id,
+        ),
+    )
+    return ~exists().where(
+        other.subscription_id == ChannelDelivery.subscription_id,
+        other.id != ChannelDelivery.id,
+        other.status == DeliveryStatus.PENDING.value,
+        or_(other.lease_until > now, and_(*_due_and_free(other, now), earlier)),
+    )
 
 
 def endpoint(channel: str) -> str:
@@ -97,11 +130,7 @@ class ChannelLane:
         if free <= 0 or not budget:
             return []
         now = utcnow()
-        claimable = (
-            ChannelDelivery.status == DeliveryStatus.PENDING.value,
-            ChannelDelivery.next_attempt_at <= now,
-            or_(ChannelDelivery.lease_until.is_(None), ChannelDelivery.lease_until <= now),
-        )
+        claimable = (*_due_and_free(ChannelDelivery, now), _first_of_its_chat(now))
         token = uuid.uuid4().hex
         chosen: list[int] = []
         with self._sessions.begin() as session:
@@ -117,6 +146,16 @@ class ChannelLane:
                 ).all()
             if not chosen:
                 return []
+            # The chats' subscription rows are locked (PostgreSQL; SQLite has one writer)
+            # so that the update below, a new statement, sees a lease another dispatcher
+            # has just committed on the same chat. NO KEY: new deliveries may still insert.
+            session.execute(
+                select(SellerSubscription.id)
+                .join(ChannelDelivery, ChannelDelivery.subscription_id == SellerSubscription.id)
+                .where(ChannelDelivery.id.in_(chosen))
+                .order_by(SellerSubscription.id)
+                .with_for_update(key_share=True, of=SellerSubscription)
+            )
             # Conditional on the same predicate: of two dispatchers racing, one wins a row.
             session.execute(
                 update(ChannelDelivery)
@@ -140,7 +179,7 @@ class ChannelLane:
         """Send one claimed delivery and record the result. Returns whether the provider
         failed (for the gate's breaker), or None when no request was made."""
         now = utcnow()
-        with self._sessions() as session:
+        with self._sessions.begin() as session:
             delivery = session.get(ChannelDelivery, delivery_id)
             if delivery is None or delivery.lease_token != token:
                 return None
@@ -167,6 +206,16 @@ class ChannelLane:
                 key=key,
             )
             address, name = subscription.address, delivery.channel
+            # Committed before the request: if this process dies before the result is,
+            # whoever takes the row over knows the provider may already have it.
+            repeat = delivery.attempt_started_at is not None
+            delivery.attempt_started_at = now
+        if repeat:
+            metrics.SELLER_REPEATS.labels(channel=name).inc()
+            log_event(
+                log, "channel.possible_repeat", level=logging.WARNING, delivery_id=delivery_id
+            )
+            message = replace(message, repeat=True)
         started = time.monotonic()
         result = channel.send(address, message)
         metrics.SELLER_DELIVERIES.labels(channel=name, outcome=result.outcome).inc()
@@ -204,6 +253,7 @@ class ChannelLane:
                 return
             delivery.lease_token = None
             delivery.lease_until = None
+            delivery.attempt_started_at = None
             delivery.last_error = result.error
             if result.outcome == "delivered":
                 delivery.attempts += 1

@@ -92,3 +92,7 @@ class ChannelDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     lease_token: Mapped[str | None] = mapped_column(String(64), default=None)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Committed before each request to the provider, cleared with its result: set on a
+    # row taken over from a dispatcher that died, it says the provider may already hold
+    # the message (the lane then sends it as a possible repeat).
+    attempt_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -13,12 +13,16 @@ other channels.
 Push service answers (RFC 8030 §5, §8.3; FCM, Mozilla autopush and Apple answer alike):
 201 accepted; 404/410 the subscription is gone; 413 the payload is too large; 429 with
 `Retry-After` slow down; 401/403 the VAPID token or key is refused (the operator's key:
-a rotated key invalidates every subscription made with the old one); 5xx retry.
+a rotated key invalidates every subscription made with the old one); 5xx retry. Every
+push carries a `Topic` derived from the delivery's idempotency key (RFC 8030 §5.4), and
+the notification the same key as its tag, so a delivery repeated after a crash replaces
+the first, at the push service or on the screen.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -152,6 +156,14 @@ def payload(message: Message) -> bytes:
         body = body[: len(body) // 2]
 
 
+def topic(idempotency_key: str) -> str:
+    """RFC 8030 §5.4 `Topic` for a delivery: at most 32 URL-safe base64 characters, the
+    same on every attempt. A push service holding an undelivered message with the same
+    topic replaces it, so a delivery repeated after a crash reaches the browser once."""
+    digest = hashlib.sha256(idempotency_key.encode()).digest()[:18]
+    return base64.urlsafe_b64encode(digest).decode()  # 24 characters, no padding
+
+
 def retry_after_s(value: str | None, now_s: float) -> float | None:
     """`Retry-After` as seconds from now: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
     if not value:
@@ -245,6 +257,7 @@ class WebPushChannel:
             "Content-Encoding": "aes128gcm",
             "Content-Type": "application/octet-stream",
             "Urgency": "normal",
+            "Topic": topic(message.idempotency_key),
             "User-Agent": USER_AGENT,
         }
         return self._post(target, headers, body, now_s)
