@@ -107,6 +107,13 @@ TEXT: dict[str, dict[Lang, str]] = {
         "en": "Opens a search for this product's name on that platform.",
     },
     "search_on": {"id": "Cari di {platform}", "en": "Search {platform}"},
+    "price": {"id": "harga umum {price}", "en": "typical price {price}"},
+    "posts_h": {"id": "Contoh postingan", "en": "Example posts"},
+    "posts_note": {
+        "id": "Postingan terbaru yang menyebut produk ini.",
+        "en": "Recent posts that name this product.",
+    },
+    "post_n": {"id": "Postingan {n}", "en": "Post {n}"},
     "seen_on": {"id": "di", "en": "on"},
     "emerging_h": {"id": "Baru muncul ({n})", "en": "Just emerging ({n})"},
     "emerging_note": {
@@ -267,6 +274,12 @@ def number(value: float, lang: Lang, digits: int = 0) -> str:
     if lang == "id":
         text = text.replace(",", "_").replace(".", ",").replace("_", ".")
     return text
+
+
+def rupiah(value: float, lang: Lang) -> str:
+    """'Rp 15.000': a typical price to the nearest hundred (thousand past a million)."""
+    step = 1_000 if value >= 1_000_000 else 100
+    return f"Rp {number(max(step, round(value / step) * step), lang)}"
 
 
 def growth_words(growth: float | None, lang: Lang) -> str:

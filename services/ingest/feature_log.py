@@ -111,7 +111,8 @@ def read(directory: Path) -> pl.DataFrame:
     if not files:
         raise FileNotFoundError(f"no feature log under {directory}")
     return (
-        pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed")
+        # Diagonal: days logged before a column existed (price_idr) read it as null.
+        pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
         .unique(["product_id", "tick_ms"], keep="first")
         .sort("tick_ms", "product_id")
     )

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from services.sources.posts import PostText, context, post_targets
+from services.sources.posts import PostText, context, post_targets, product_context
 from services.sources.snapshots import COUNTERS, conform, stable_ids
 from shared.text.terms import CONTEXT_SCHEMA
 
@@ -169,10 +169,13 @@ def _events(
     else:
         found, terms = post_targets(rows, text)
         what = found.with_columns(pl.col("row").cast(rows["row"].dtype))
-        counted = emitted["row"].unique().cast(pl.UInt32)
-        term_context = context(
-            rows.with_columns(pl.col("row").cast(pl.UInt32)),
-            terms.filter(pl.col("row").is_in(counted.implode())),
+        counted = emitted["row"].unique().cast(pl.UInt32).implode()
+        numbered = rows.with_columns(pl.col("row").cast(pl.UInt32))
+        term_context = pl.concat(
+            [
+                context(numbered, terms.filter(pl.col("row").is_in(counted))),
+                product_context(numbered, found.filter(pl.col("row").is_in(counted))),
+            ]
         )
     joined = emitted.join(where, on="row", how="left", maintain_order="left").join(
         what, on="row", maintain_order="left"

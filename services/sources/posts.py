@@ -15,7 +15,8 @@ the support rule's: a term needs `min_term_posts` distinct posts (source, item a
 of that day, or it stays out of the events.
 
 `context` tells what a batch's terms are about (co-occurring words, links to the posts
-that had new counts), for POST /v1/terms/context.
+that had new counts), for POST /v1/terms/context; `product_context` gives catalogue
+products the same links (example posts on their page).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from shared.catalogue import Catalogue
+from shared.emerging import PRODUCT_CONTEXT_PREFIX, TERM_PREFIX
 from shared.text.matcher import Matcher
 from shared.text.terms import (
     CONTEXT_SCHEMA,
@@ -43,6 +45,7 @@ TARGET_SCHEMA: dict[str, pl.DataType] = {
     "derived": pl.Boolean(),  # from the text: the event id must name the product too
 }
 _WIB_MS = 7 * 3_600_000
+MAX_CONTEXT_KEY_CHARS = 128
 _DAY_MS = 86_400_000
 
 
@@ -142,6 +145,25 @@ def item_links() -> pl.Expr:
         pl.when(pl.col("item_id").str.contains(r"^https?://"))
         .then(pl.col("item_id"))
         .otherwise(by_source + pl.col("item_id"))
+    )
+
+
+def product_context(rows: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
+    """`CONTEXT_SCHEMA` links to the posts of the products in `found` (`TARGET_SCHEMA`
+    rows), keyed `product:<id>`, so a product page can show example posts; no words.
+    Terms, and items no product was found in, are left out."""
+    fallback = rows.select("row", fallback=pl.concat_str("source", pl.lit(":"), "item_id"))
+    products = (
+        found.join(fallback, on="row")
+        .filter(
+            ~pl.col("product_id").str.starts_with(TERM_PREFIX),
+            pl.col("product_id") != pl.col("fallback"),
+        )
+        .select("row", term=pl.lit(PRODUCT_CONTEXT_PREFIX) + pl.col("product_id"))
+        .filter(pl.col("term").str.len_chars() <= MAX_CONTEXT_KEY_CHARS)  # the API's limit
+    )
+    return context(rows, products).with_columns(
+        words=pl.lit([], CONTEXT_SCHEMA["words"]), counts=pl.lit([], CONTEXT_SCHEMA["counts"])
     )
 
 

@@ -118,3 +118,31 @@ def test_term_context_names_co_occurring_words_and_links_of_counted_items() -> N
         "https://www.tiktok.com/embed/v2/v0",
         "https://www.tiktok.com/embed/v2/v1",
     ]
+
+
+def test_catalogue_products_get_links_to_their_counted_posts() -> None:
+    """Example posts for a product page, keyed `product:<id>`: the items the matcher found
+    the product in that gained counts; unmatched items and terms give none."""
+    frame = snapshots(
+        [
+            "Sambal bawang jar ini pedes bgt",
+            "sambal bawang jar stok baru",
+            "paket kripik tempe + sambel bawang",
+            "sambal doang ga cukup",
+        ],
+        [(100, 150), (10, 10), (5, 12), (1, 4)],  # the second gains nothing
+    )
+    result = snapshot_events(frame, CounterBaselines.empty(), text=PostText.of(CATALOGUE))
+    products = {
+        row["term"]: row
+        for row in result.term_context.to_dicts()
+        if row["term"].startswith("product:")
+    }
+    assert {k: v["examples"] for k, v in products.items()} == {
+        "product:sambal-bawang-jar": [
+            "https://www.tiktok.com/embed/v2/v0",
+            "https://www.tiktok.com/embed/v2/v2",
+        ],
+        "product:keripik-tempe": ["https://www.tiktok.com/embed/v2/v2"],
+    }
+    assert all(v["words"] == [] for v in products.values())
