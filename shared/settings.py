@@ -159,6 +159,11 @@ class ApiSettings(BaseSettings):
     subscribe_burst: int = Field(
         5, ge=1, description="seller sign-ups an address may burst before 429"
     )
+    subscribe_per_recipient_per_day: int = Field(
+        3,
+        ge=1,
+        description="sign-ups of one mail address or WhatsApp number in 24 h before 429",
+    )
     run_dispatcher: bool = True
     consume_scores: bool = True
     max_body_bytes: int = Field(5_000_000, ge=1, description="POST /v1/events body limit (413)")

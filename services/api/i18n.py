@@ -212,6 +212,10 @@ TEXT: dict[str, dict[Lang, str]] = {
         "id": "Terlalu banyak pendaftaran dari jaringan ini. Coba lagi sebentar lagi.",
         "en": "Too many sign-ups from this network. Please try again a little later.",
     },
+    "sub_recipient_too_often": {
+        "id": "Alamat atau nomor ini sudah terlalu sering didaftarkan hari ini. Coba lagi besok.",
+        "en": "This address or number has been signed up too often today. Try again tomorrow.",
+    },
     "sub_bad_channel": {"id": "Pilih cara pengiriman.", "en": "Choose how to receive alerts."},
     "sub_push": {"id": "Notifikasi di perangkat ini", "en": "Notifications on this device"},
     "sub_push_denied": {

@@ -192,3 +192,22 @@ def test_sign_ups_are_limited_per_client_address(
     assert len(subscription_rows(app)) == burst
     dispatcher(app).run_once()
     assert box.to("korban@warung.example") == []
+
+
+def test_one_address_cannot_be_signed_up_more_than_three_times_a_day(
+    mail_api: tuple[Any, TestClient, MailBox],
+) -> None:
+    """Each sign-up mails a confirmation: the form must not flood one person, even when
+    the sign-ups are ended again (their rows, and the address, are deleted)."""
+    app, client, box = mail_api
+    tokens = [subscribe(client, channel="email", email=ADDRESS) for _ in range(2)]
+    client.post(f"/langganan/{tokens[0]}/berhenti")
+    subscribe(client, channel="email", email=ADDRESS.upper())  # the same mailbox
+    refused = client.post("/langganan", data={"channel": "email", "email": ADDRESS})
+    assert refused.status_code == 429
+    assert "terlalu sering didaftarkan hari ini" in refused.text
+    assert 86_000 < int(refused.headers["Retry-After"]) <= 86_400
+    assert len(subscription_rows(app)) == 2
+    subscribe(client, channel="email", email="tetangga@warung.example")  # another is fine
+    dispatcher(app).run_once()
+    assert len(box.to(ADDRESS)) + len(box.to(ADDRESS.upper())) == 2

@@ -96,3 +96,16 @@ class ChannelDelivery(Base):
     # row taken over from a dispatcher that died, it says the provider may already hold
     # the message (the lane then sends it as a possible repeat).
     attempt_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class SignupMark(Base):
+    """One sign-up of a mail address or WhatsApp number (each sends that recipient a
+    message), so the form cannot be used to flood one person. Only a hash of the address
+    is kept, and for a day: the limit counts the marks of the last 24 h."""
+
+    __tablename__ = "seller_signup_marks"
+    __table_args__ = (Index("ix_seller_signup_marks_recipient", "recipient_hash", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
