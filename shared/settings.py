@@ -495,3 +495,15 @@ class WebPushSettings(BaseSettings):
     )
     request_timeout_s: float = Field(default=10.0, gt=0)
     rate_per_s: float = Field(default=50.0, gt=0, description="pushes per second, all browsers")
+    push_services: str = Field(
+        default=(
+            "fcm.googleapis.com,updates.push.services.mozilla.com,"
+            "*.push.apple.com,*.notify.windows.com"
+        ),
+        min_length=1,
+        description="hosts a subscription's endpoint may be on (`*.` matches subdomains)",
+    )
+
+    @property
+    def push_service_hosts(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in self.push_services.split(",") if h.strip())

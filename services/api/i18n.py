@@ -223,6 +223,10 @@ TEXT: dict[str, dict[Lang, str]] = {
         "Izinkan notifikasi, atau pilih cara lain.",
         "en": "This browser cannot take notifications yet. Allow them, or choose another way.",
     },
+    "sub_unknown_push_service": {
+        "id": "Layanan notifikasi browser ini tidak kami kenal. Pilih cara lain.",
+        "en": "This browser's push service is not one we know. Choose another way.",
+    },
     "sub_bad_push": {
         "id": "Browser ini tidak memberi langganan notifikasi. Pilih cara lain.",
         "en": "This browser gave no notification subscription. Choose another way.",

@@ -66,6 +66,23 @@ class BadSubscription(ValueError):
     """The browser's subscription is malformed or its endpoint may not be reached."""
 
 
+class UnknownPushService(BadSubscription):
+    """The endpoint is on no push service the operator allows: a form post naming any
+    URL would otherwise make Pantau send requests there."""
+
+
+def on_push_service(endpoint: str, hosts: Sequence[str]) -> bool:
+    """Whether `endpoint`'s host is one of `hosts`: a name exactly, or `*.name` for any
+    host below it (not the name itself)."""
+    host = (urlsplit(endpoint).hostname or "").lower().rstrip(".")
+    if not host:
+        return False
+    return any(
+        host.endswith(pattern[1:]) if pattern.startswith("*.") else host == pattern
+        for pattern in hosts
+    )
+
+
 def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
@@ -75,10 +92,14 @@ def _b64url(data: bytes) -> str:
 
 
 def parse_subscription(
-    raw: str, allow: Sequence[IPNetwork] = (), resolver: Resolver = system_resolver
+    raw: str,
+    allow: Sequence[IPNetwork] = (),
+    resolver: Resolver = system_resolver,
+    services: Sequence[str] | None = None,
 ) -> str:
     """The address to store for a `PushSubscription.toJSON()`: endpoint and keys only
-    (its `expirationTime` and anything else are dropped). Raises `BadSubscription`."""
+    (its `expirationTime` and anything else are dropped). Raises `BadSubscription`, and
+    `UnknownPushService` for an endpoint on none of `services` (None: any host)."""
     try:
         data = json.loads(raw)
         endpoint = str(data["endpoint"])
@@ -94,6 +115,8 @@ def parse_subscription(
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), receiver)
     except ValueError as exc:
         raise BadSubscription("p256dh is not on the P-256 curve") from exc
+    if services is not None and not on_push_service(endpoint, services):
+        raise UnknownPushService("the endpoint is on no known push service")
     try:
         resolve_target(endpoint, allow, resolver)
     except (UrlRefused, HostUnresolvable) as exc:
@@ -226,7 +249,9 @@ class WebPushChannel:
 
     def address_of(self, raw: str) -> str:
         """A browser's subscription checked as `send` will use it (`BadSubscription`)."""
-        return parse_subscription(raw, self._allow, self._resolver)
+        return parse_subscription(
+            raw, self._allow, self._resolver, self._settings.push_service_hosts
+        )
 
     def vapid_headers(self, endpoint: str, now_s: float) -> dict[str, str]:
         claims: dict[str, Any] = {

@@ -24,7 +24,11 @@ from services.api.channels.models import ChannelName, SubscriptionStatus
 from services.api.channels.service import SellerChannels
 from services.api.channels.subscriptions import Choice
 from services.api.channels.telegram import deep_link
-from services.api.channels.webpush import MAX_ADDRESS_CHARS, BadSubscription
+from services.api.channels.webpush import (
+    MAX_ADDRESS_CHARS,
+    BadSubscription,
+    UnknownPushService,
+)
 from services.api.channels.whatsapp import normalise_number
 from services.api.db import utcnow
 from services.api.deps import ChannelsDep, SessionDep, SettingsDep, SignupWaitDep
@@ -147,6 +151,8 @@ def _create(
             return Refused(t("sub_bad_channel", lang), 422)
         try:  # the browser's permission prompt was the opt-in
             address = channels.webpush.address_of(values.push)
+        except UnknownPushService:
+            return Refused(t("sub_unknown_push_service", lang), 422)
         except BadSubscription:
             return Refused(t("sub_bad_push", lang), 422)
     with session.begin():
