@@ -60,6 +60,7 @@ WEBHOOK_OUTCOMES: tuple[str, ...] = (
     "gone",
 )
 SELLER_CHANNELS: tuple[str, ...] = ("telegram", "whatsapp", "email", "webpush")
+SELLER_SUBSCRIPTION_STATUSES: tuple[str, ...] = ("pending", "active", "disabled")
 SELLER_OUTCOMES: tuple[str, ...] = (
     "delivered",
     "retry",
@@ -195,6 +196,21 @@ SELLER_REPEATS = Counter(
     "Seller deliveries sent again after a dispatcher died between request and record.",
     ["channel"],
 )
+SELLER_OUTBOX_PENDING = Gauge(
+    "pantau_seller_outbox_pending",
+    "Seller deliveries waiting (new, due for retry, or held for the quiet hours), by channel.",
+    ["channel"],
+)
+SELLER_OUTBOX_OLDEST_DUE_SECONDS = Gauge(
+    "pantau_seller_outbox_oldest_due_seconds",
+    "How long the longest-waiting due seller delivery has been due (0: none), by channel.",
+    ["channel"],
+)
+SELLER_SUBSCRIPTIONS = Gauge(
+    "pantau_seller_subscriptions",
+    "Seller subscriptions by channel and status (pending, active, disabled).",
+    ["channel", "status"],
+)
 SELLER_ALERTS_CAPPED = Counter(
     "pantau_seller_alerts_capped_total",
     "Seller alerts not queued because the subscriber reached the day's cap.",
@@ -280,6 +296,10 @@ for _channel in SELLER_CHANNELS:
     for _outcome in SELLER_OUTCOMES:
         SELLER_DELIVERIES.labels(channel=_channel, outcome=_outcome)
     SELLER_REPEATS.labels(channel=_channel)
+    SELLER_OUTBOX_PENDING.labels(channel=_channel)
+    SELLER_OUTBOX_OLDEST_DUE_SECONDS.labels(channel=_channel)
+    for _status in SELLER_SUBSCRIPTION_STATUSES:
+        SELLER_SUBSCRIPTIONS.labels(channel=_channel, status=_status)
 
 for _outcome in CONNECT_POLL_OUTCOMES:
     CONNECT_POLLS.labels(outcome=_outcome)
@@ -326,6 +346,9 @@ SERVICE_METRICS: dict[str, tuple[MetricWrapperBase, ...]] = {
         WEBHOOK_DISABLED_SUBSCRIPTIONS,
         SELLER_DELIVERIES,
         SELLER_REPEATS,
+        SELLER_OUTBOX_PENDING,
+        SELLER_OUTBOX_OLDEST_DUE_SECONDS,
+        SELLER_SUBSCRIPTIONS,
         SELLER_ALERTS_CAPPED,
         HTTP_REQUESTS,
         HTTP_REQUEST_DURATION,

@@ -21,7 +21,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from services.api.channels import subscriptions
@@ -307,6 +307,39 @@ class ChannelLane:
                 subscription_id=fields["subscription_id"],
                 reason=result.error,
             )
+
+    def publish_gauges(self) -> None:
+        """Outbox backlog, how long its oldest due row has waited, and subscriptions, per
+        channel. Every replica reads the same store: dashboards take the maximum."""
+        now = utcnow()
+        pending = ChannelDelivery.status == DeliveryStatus.PENDING.value
+        with self._sessions() as session:
+            backlog = session.execute(
+                select(ChannelDelivery.channel, func.count())
+                .where(pending)
+                .group_by(ChannelDelivery.channel)
+            ).all()
+            oldest = session.execute(
+                select(ChannelDelivery.channel, func.min(ChannelDelivery.next_attempt_at))
+                .where(pending, ChannelDelivery.next_attempt_at <= now)
+                .group_by(ChannelDelivery.channel)
+            ).all()
+            subscribed = session.execute(
+                select(
+                    SellerSubscription.channel, SellerSubscription.status, func.count()
+                ).group_by(SellerSubscription.channel, SellerSubscription.status)
+            ).all()
+        counts = dict(backlog)
+        due = {name: (now - at).total_seconds() for name, at in oldest}
+        for name in metrics.SELLER_CHANNELS:
+            metrics.SELLER_OUTBOX_PENDING.labels(channel=name).set(counts.get(name, 0))
+            age_s = max(0.0, due.get(name, 0.0))
+            metrics.SELLER_OUTBOX_OLDEST_DUE_SECONDS.labels(channel=name).set(age_s)
+        held = {(name, status): n for name, status, n in subscribed}
+        for name in metrics.SELLER_CHANNELS:
+            for status in metrics.SELLER_SUBSCRIPTION_STATUSES:
+                value = held.get((name, status), 0)
+                metrics.SELLER_SUBSCRIPTIONS.labels(channel=name, status=status).set(value)
 
     def close(self) -> None:
         for channel in self.channels.values():
