@@ -7,7 +7,6 @@ so the address it held is gone with it.
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -133,16 +132,9 @@ def add_notice(
         )
     )
     if exists is None:
+        items = [{"notice": notice}]
         session.add(
-            ChannelDelivery(
-                subscription_id=subscription.id,
-                channel=subscription.channel,
-                kind=DeliveryKind.NOTICE.value,
-                key=notice,
-                payload=json.dumps([{"notice": notice}]),
-                next_attempt_at=now,
-                created_at=now,
-            )
+            ChannelDelivery.queued(subscription, DeliveryKind.NOTICE, notice, items, now, now)
         )
 
 
