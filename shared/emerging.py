@@ -27,6 +27,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from shared.catalogue import Catalogue, CatalogueProduct
 
 TERM_PREFIX = "term:"
+# Context kept for a catalogue product (its example posts) is keyed by this and its id.
+PRODUCT_CONTEXT_PREFIX = "product:"
 MAX_WORDS = 20
 MAX_EXAMPLES = 5
 MAX_POSTS = 200  # posts kept per term for its context

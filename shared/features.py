@@ -73,5 +73,8 @@ FEATURE_SCHEMA: dict[str, pl.DataType] = {
     "product_name": pl.String(),
     "top_regions": pl.List(pl.String),
     "platforms": pl.List(pl.String),
+    # The median of the product's last event prices (null: none carried one). Shown to
+    # sellers; not a model input.
+    "price_idr": pl.Float64(),
     **{name: pl.Float64() for name in FEATURE_COLUMNS},
 }

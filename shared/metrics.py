@@ -59,7 +59,8 @@ WEBHOOK_OUTCOMES: tuple[str, ...] = (
     "refused",
     "gone",
 )
-SELLER_CHANNELS: tuple[str, ...] = ("telegram", "whatsapp", "email")
+SELLER_CHANNELS: tuple[str, ...] = ("telegram", "whatsapp", "email", "webpush")
+SELLER_SUBSCRIPTION_STATUSES: tuple[str, ...] = ("pending", "active", "disabled")
 SELLER_OUTCOMES: tuple[str, ...] = (
     "delivered",
     "retry",
@@ -219,8 +220,28 @@ WEBHOOK_DISABLED_SUBSCRIPTIONS = Gauge(
 )
 SELLER_DELIVERIES = Counter(
     "pantau_seller_deliveries_total",
-    "Seller alert attempts (Telegram, WhatsApp, email) by channel and outcome.",
+    "Seller alert attempts (Telegram, WhatsApp, email, web push) by channel and outcome.",
     ["channel", "outcome"],
+)
+SELLER_REPEATS = Counter(
+    "pantau_seller_possible_repeats_total",
+    "Seller deliveries sent again after a dispatcher died between request and record.",
+    ["channel"],
+)
+SELLER_OUTBOX_PENDING = Gauge(
+    "pantau_seller_outbox_pending",
+    "Seller deliveries waiting (new, due for retry, or held for the quiet hours), by channel.",
+    ["channel"],
+)
+SELLER_OUTBOX_OLDEST_DUE_SECONDS = Gauge(
+    "pantau_seller_outbox_oldest_due_seconds",
+    "How long the longest-waiting due seller delivery has been due (0: none), by channel.",
+    ["channel"],
+)
+SELLER_SUBSCRIPTIONS = Gauge(
+    "pantau_seller_subscriptions",
+    "Seller subscriptions by channel and status (pending, active, disabled).",
+    ["channel", "status"],
 )
 SELLER_ALERTS_CAPPED = Counter(
     "pantau_seller_alerts_capped_total",
@@ -306,6 +327,11 @@ for _outcome in WEBHOOK_OUTCOMES:
 for _channel in SELLER_CHANNELS:
     for _outcome in SELLER_OUTCOMES:
         SELLER_DELIVERIES.labels(channel=_channel, outcome=_outcome)
+    SELLER_REPEATS.labels(channel=_channel)
+    SELLER_OUTBOX_PENDING.labels(channel=_channel)
+    SELLER_OUTBOX_OLDEST_DUE_SECONDS.labels(channel=_channel)
+    for _status in SELLER_SUBSCRIPTION_STATUSES:
+        SELLER_SUBSCRIPTIONS.labels(channel=_channel, status=_status)
 
 for _outcome in RETRAIN_OUTCOMES:
     RETRAIN_RUNS.labels(outcome=_outcome)
@@ -354,6 +380,10 @@ SERVICE_METRICS: dict[str, tuple[MetricWrapperBase, ...]] = {
         WEBHOOK_OUTBOX_PENDING,
         WEBHOOK_DISABLED_SUBSCRIPTIONS,
         SELLER_DELIVERIES,
+        SELLER_REPEATS,
+        SELLER_OUTBOX_PENDING,
+        SELLER_OUTBOX_OLDEST_DUE_SECONDS,
+        SELLER_SUBSCRIPTIONS,
         SELLER_ALERTS_CAPPED,
         HTTP_REQUESTS,
         HTTP_REQUEST_DURATION,

@@ -62,5 +62,13 @@ SCORE_SCHEMA: dict[str, pl.DataType] = {
     "growth_6h_vs_24h": pl.Float64(),
     "creators_24h": pl.Float64(),
     "regions_24h": pl.Float64(),
+    "price_idr": pl.Float64(),  # typical price (shared.features); null when unknown
 }
-EVIDENCE_COLUMNS = ["events_1h", "events_24h", "growth_6h_vs_24h", "creators_24h", "regions_24h"]
+EVIDENCE_COLUMNS = [
+    "events_1h",
+    "events_24h",
+    "growth_6h_vs_24h",
+    "creators_24h",
+    "regions_24h",
+    "price_idr",
+]

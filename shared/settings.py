@@ -192,6 +192,11 @@ class ApiSettings(BaseSettings):
     subscribe_burst: int = Field(
         5, ge=1, description="seller sign-ups an address may burst before 429"
     )
+    subscribe_per_recipient_per_day: int = Field(
+        3,
+        ge=1,
+        description="sign-ups of one mail address or WhatsApp number in 24 h before 429",
+    )
     run_dispatcher: bool = True
     consume_scores: bool = True
     max_body_bytes: int = Field(5_000_000, ge=1, description="POST /v1/events body limit (413)")
@@ -523,3 +528,15 @@ class WebPushSettings(BaseSettings):
     )
     request_timeout_s: float = Field(default=10.0, gt=0)
     rate_per_s: float = Field(default=50.0, gt=0, description="pushes per second, all browsers")
+    push_services: str = Field(
+        default=(
+            "fcm.googleapis.com,updates.push.services.mozilla.com,"
+            "*.push.apple.com,*.notify.windows.com"
+        ),
+        min_length=1,
+        description="hosts a subscription's endpoint may be on (`*.` matches subdomains)",
+    )
+
+    @property
+    def push_service_hosts(self) -> tuple[str, ...]:
+        return tuple(h.strip().lower() for h in self.push_services.split(",") if h.strip())

@@ -107,6 +107,13 @@ TEXT: dict[str, dict[Lang, str]] = {
         "en": "Opens a search for this product's name on that platform.",
     },
     "search_on": {"id": "Cari di {platform}", "en": "Search {platform}"},
+    "price": {"id": "harga umum {price}", "en": "typical price {price}"},
+    "posts_h": {"id": "Contoh postingan", "en": "Example posts"},
+    "posts_note": {
+        "id": "Postingan terbaru yang menyebut produk ini.",
+        "en": "Recent posts that name this product.",
+    },
+    "post_n": {"id": "Postingan {n}", "en": "Post {n}"},
     "seen_on": {"id": "di", "en": "on"},
     "emerging_h": {"id": "Baru muncul ({n})", "en": "Just emerging ({n})"},
     "emerging_note": {
@@ -205,12 +212,20 @@ TEXT: dict[str, dict[Lang, str]] = {
         "id": "Terlalu banyak pendaftaran dari jaringan ini. Coba lagi sebentar lagi.",
         "en": "Too many sign-ups from this network. Please try again a little later.",
     },
+    "sub_recipient_too_often": {
+        "id": "Alamat atau nomor ini sudah terlalu sering didaftarkan hari ini. Coba lagi besok.",
+        "en": "This address or number has been signed up too often today. Try again tomorrow.",
+    },
     "sub_bad_channel": {"id": "Pilih cara pengiriman.", "en": "Choose how to receive alerts."},
     "sub_push": {"id": "Notifikasi di perangkat ini", "en": "Notifications on this device"},
     "sub_push_denied": {
         "id": "Browser ini belum bisa menerima notifikasi. "
         "Izinkan notifikasi, atau pilih cara lain.",
         "en": "This browser cannot take notifications yet. Allow them, or choose another way.",
+    },
+    "sub_unknown_push_service": {
+        "id": "Layanan notifikasi browser ini tidak kami kenal. Pilih cara lain.",
+        "en": "This browser's push service is not one we know. Choose another way.",
     },
     "sub_bad_push": {
         "id": "Browser ini tidak memberi langganan notifikasi. Pilih cara lain.",
@@ -267,6 +282,12 @@ def number(value: float, lang: Lang, digits: int = 0) -> str:
     if lang == "id":
         text = text.replace(",", "_").replace(".", ",").replace("_", ".")
     return text
+
+
+def rupiah(value: float, lang: Lang) -> str:
+    """'Rp 15.000': a typical price to the nearest hundred (thousand past a million)."""
+    step = 1_000 if value >= 1_000_000 else 100
+    return f"Rp {number(max(step, round(value / step) * step), lang)}"
 
 
 def growth_words(growth: float | None, lang: Lang) -> str:

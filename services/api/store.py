@@ -113,7 +113,8 @@ def score_records(scores: pl.DataFrame) -> list[dict[str, Any]]:
             "regions_text": "," + ",".join(row["top_regions"] or []) + ",",
             "platforms_text": "," + ",".join(row.get("platforms") or []) + ",",
             "reasons": row["reasons"] or [],
-            "evidence": {k: row[k] for k in EVIDENCE_COLUMNS},
+            # Unknown figures are left out (a product whose events carry no price).
+            "evidence": {k: row[k] for k in EVIDENCE_COLUMNS if row.get(k) is not None},
         }
         for row in newest.iter_rows(named=True)
     ]

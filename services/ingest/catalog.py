@@ -1,4 +1,5 @@
-"""Products of one partition: id → dense slot, first/last seen, latest category and name.
+"""Products of one partition: id → dense slot, first/last seen, latest category and name,
+and the prices of their last `PRICE_SAMPLES` priced events (for a typical price).
 
 Slots index the window rings. A product silent for longer than the retention is pruned
 and its slot reused, so memory follows active products, not history.
@@ -24,6 +25,9 @@ from services.ingest.windows import CountWindows
 
 TEXT_COLUMNS = ("product_id", "category", "product_name")
 NUMBER_COLUMNS = {"first_seen_ms": np.int64, "last_seen_ms": np.int64, "in_use": np.bool_}
+# A product's typical price is the median of its last this many event prices (arrival
+# order, so it does not depend on how the events were cut into batches).
+PRICE_SAMPLES = 15
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,12 @@ class Restarts:
     chunk: np.ndarray
     slot: np.ndarray
     first_seen_ms: np.ndarray
+
+
+def no_prices(capacity: int) -> tuple[np.ndarray, np.ndarray]:
+    """Empty price rings: per slot `PRICE_SAMPLES` places (inf: empty, which sorts last and
+    compares equal to itself) and how many prices were ever noted."""
+    return np.full((capacity, PRICE_SAMPLES), np.inf), np.zeros(capacity, dtype=np.int64)
 
 
 class Catalog:
@@ -50,13 +60,15 @@ class Catalog:
         self.first_seen_ms = np.zeros(capacity, dtype=np.int64)
         self.last_seen_ms = np.zeros(capacity, dtype=np.int64)
         self.in_use = np.zeros(capacity, dtype=bool)
+        self.prices, self.prices_noted = no_prices(capacity)
 
     def to_arrays(self) -> Arrays:
         """Metadata columns and the free list (in order: it decides the next slots)."""
         arrays = {name: getattr(self, name) for name in NUMBER_COLUMNS}
         for name in TEXT_COLUMNS:
             arrays |= nest(name, strings_to_arrays(getattr(self, name)))
-        return arrays | {"free": np.array(self.free, dtype=np.int64)}
+        prices = {"prices": self.prices, "prices_noted": self.prices_noted}
+        return arrays | prices | {"free": np.array(self.free, dtype=np.int64)}
 
     @classmethod
     def from_arrays(cls, windows: CountWindows, retention_ms: int, arrays: Arrays) -> Catalog:
@@ -70,6 +82,11 @@ class Catalog:
         columns = [*NUMBER_COLUMNS, *TEXT_COLUMNS]
         if any(getattr(catalog, name).shape != (capacity,) for name in columns):
             raise ValueError(f"catalog columns do not match {capacity} window slots")
+        if "prices" in arrays:  # checkpoints written before prices were kept start empty
+            catalog.prices = arrays["prices"].astype(np.float64, copy=False)
+            catalog.prices_noted = arrays["prices_noted"].astype(np.int64, copy=False)
+            if catalog.prices.shape != (capacity, PRICE_SAMPLES):
+                raise ValueError(f"catalog prices do not match {capacity} window slots")
         free = arrays["free"].astype(np.int64)
         named = catalog.product_id != None  # noqa: E711 (elementwise on an object array)
         catalog.free = free.tolist()
@@ -105,6 +122,9 @@ class Catalog:
                 else np.zeros(new - old, dtype=arr.dtype)
             )
             setattr(self, name, np.concatenate([arr, extra]))
+        prices, noted = no_prices(new - old)
+        self.prices = np.concatenate([self.prices, prices])
+        self.prices_noted = np.concatenate([self.prices_noted, noted])
 
     def assign(
         self, events: pl.DataFrame, tick_before_chunk: np.ndarray
@@ -182,6 +202,30 @@ class Catalog:
             known = values != None  # noqa: E711 (elementwise on an object array)
             getattr(self, name)[slots[known]] = values[known]
 
+    def note_prices(self, slots: np.ndarray, prices: np.ndarray) -> None:
+        """Add event prices, in arrival order, to their products' rings of the last
+        `PRICE_SAMPLES`."""
+        if len(slots) == 0:
+            return
+        order = np.argsort(slots, kind="stable")  # per slot, still in arrival order
+        slots, prices = slots[order], prices[order]
+        starts = np.flatnonzero(np.diff(slots, prepend=-1))
+        counts = np.diff(np.append(starts, len(slots)))
+        rank = np.arange(len(slots)) - np.repeat(starts, counts)
+        last = rank >= np.repeat(counts, counts) - PRICE_SAMPLES  # older ones are overwritten
+        position = (self.prices_noted[slots] + rank) % PRICE_SAMPLES
+        self.prices[slots[last], position[last]] = prices[last]
+        self.prices_noted[slots[starts]] += counts
+
+    def typical_price(self, slots: np.ndarray) -> np.ndarray:
+        """Median of each slot's last prices; NaN for a product whose events had none."""
+        held = np.minimum(self.prices_noted[slots], PRICE_SAMPLES)
+        ordered = np.sort(self.prices[slots], axis=1)  # empty places sort last
+        rows = np.arange(len(slots))
+        low = ordered[rows, np.maximum(held - 1, 0) // 2]
+        high = ordered[rows, held // 2]
+        return np.where(held > 0, (low + high) / 2, np.nan)
+
     def _slot(self, product_id: str) -> int:
         slot = self.slot_of.get(product_id)
         if slot is None:
@@ -225,6 +269,8 @@ class Catalog:
         """Clear what is known about the products in `slots` (the slots stay assigned)."""
         self.in_use[slots] = False
         self.category[slots] = self.product_name[slots] = None
+        self.prices[slots] = np.inf
+        self.prices_noted[slots] = 0
         self.windows.clear_slots(slots)
 
     @property

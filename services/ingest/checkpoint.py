@@ -32,6 +32,7 @@ from typing import IO, Any
 import numpy as np
 import orjson
 
+from services.ingest.catalog import no_prices
 from services.ingest.config import WindowConfig
 from services.ingest.processor import PartitionProcessor
 from shared.logs import log_event
@@ -41,7 +42,8 @@ log = logging.getLogger(__name__)
 # 1-5: a pickled (version, Checkpoint); 5 kept the spread rows waiting for a tick batch by
 # batch. 6: named arrays and a JSON header in an .npz archive. 7: events no tick has
 # counted yet, and the hour's category medians (rows only for products with new events,
-# and every active product at the hour).
+# and every active product at the hour); later also the catalog's price rings, which an
+# archive written before them lacks (they start empty).
 FORMAT_VERSION = 7
 PICKLE_VERSION = 5
 HEADER = "header"
@@ -169,6 +171,9 @@ def _read_pickle(f: IO[bytes], partition: int, config: WindowConfig) -> Checkpoi
     for name, value in vars(PartitionProcessor(partition, config)).items():
         if not hasattr(saved.processor, name):
             setattr(saved.processor, name, value)
+    catalog = saved.processor.catalog
+    if not hasattr(catalog, "prices"):
+        catalog.prices, catalog.prices_noted = no_prices(len(catalog.in_use))
     log_event(
         log,
         "checkpoint of partition %s read from pickled format %s; the next one is written in %s",

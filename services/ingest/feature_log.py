@@ -117,7 +117,8 @@ def read(directory: Path, last_ms: int | None = None) -> pl.DataFrame:
         since = _day_ms(max(f.parent.name for f in files)) - last_ms
         files = [f for f in files if _day_ms(f.parent.name) + DAY_MS > since]
     rows = (
-        pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed")
+        # Diagonal: days logged before a column existed (price_idr) read it as null.
+        pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
         .unique(["product_id", "tick_ms"], keep="first")
         .sort("tick_ms", "product_id")
     )

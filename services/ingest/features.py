@@ -169,6 +169,7 @@ class TickRows:
     numbers: np.ndarray  # (len(FEATURE_COLUMNS), rows) float64: one row per column
     top_regions: np.ndarray  # (rows, 5) region codes, -1 = none
     platform_mask: np.ndarray
+    price_idr: np.ndarray  # typical price (median of the last event prices), NaN = none
 
 
 _NONE = np.empty(0, dtype=object)
@@ -176,15 +177,19 @@ _NO_KEYS = {"product_id": _NONE, "category": _NONE, "product_name": _NONE}
 _NO_NUMBERS = np.empty((len(FEATURE_COLUMNS), 0), np.float64)
 _NO_REGIONS = np.empty((0, TOP_REGIONS), np.int16)
 _NO_PLATFORMS = np.empty(0, np.int32)
+_NO_PRICES = np.empty(0, np.float64)
 
 
 def no_rows(tick_ms: int, watermark_ms: int) -> TickRows:
     """A tick that emits nothing (its empty arrays are shared: never written to)."""
-    return TickRows(tick_ms, watermark_ms, _NO_KEYS, _NO_NUMBERS, _NO_REGIONS, _NO_PLATFORMS)
+    return TickRows(
+        tick_ms, watermark_ms, _NO_KEYS, _NO_NUMBERS, _NO_REGIONS, _NO_PLATFORMS, _NO_PRICES
+    )
 
 
 def tick_rows(
     keys: dict[str, np.ndarray],
+    price_idr: np.ndarray,
     first_seen_ms: np.ndarray,
     counts: dict[str, np.ndarray],
     spread: SlotSpread,
@@ -196,7 +201,8 @@ def tick_rows(
 ) -> TickRows:
     """The feature rows of `slots`, in that order, at a tick.
 
-    `keys` holds product_id, category and product_name; `counts` the per-action window
+    `keys` holds product_id, category and product_name, `price_idr` the typical prices
+    (metadata for the page, not a model input); `counts` the per-action window
     counts, shape (len(slots), actions); `spread` is indexed by slot; `peers` the
     category medians of the peer columns (None: the medians of these rows).
     """
@@ -220,7 +226,9 @@ def tick_rows(
     numbers = np.empty((len(FEATURE_COLUMNS), rows), dtype=np.float64)
     for i, name in enumerate(FEATURE_COLUMNS):
         numbers[i] = c[name]
-    return TickRows(tick_ms, watermark_ms, keys, numbers, spread.top_regions[slots], masks)
+    return TickRows(
+        tick_ms, watermark_ms, keys, numbers, spread.top_regions[slots], masks, price_idr
+    )
 
 
 def frames(ticks: list[TickRows], partition: int) -> list[pl.DataFrame]:
@@ -242,6 +250,7 @@ def frames(ticks: list[TickRows], partition: int) -> list[pl.DataFrame]:
         ),
         "top_regions": region_lists(np.concatenate([t.top_regions for t in ticks])),
         "platforms": platform_lists(np.concatenate([t.platform_mask for t in ticks])),
+        "price_idr": pl.Series(np.concatenate([t.price_idr for t in ticks]), nan_to_null=True),
     }
     # Column-major, so each float column is one contiguous row of the matrix.
     matrix = np.concatenate([t.numbers for t in ticks], axis=1)

@@ -137,11 +137,12 @@ class PartitionProcessor:
         last_passed = np.concatenate([[first_ms - tick], until])
         chunks = self._prepare(accepted, chunk[keep], last_passed)
         fired: list[TickRows] = []
-        for c, (restarted, counts, described) in enumerate(chunks):
+        for c, (restarted, counts, described, prices) in enumerate(chunks):
             self.catalog.restart(*restarted)
             self.windows.add(*counts)
             self.uncounted.append((counts[0], counts[1]))
             self.catalog.describe(*described)
+            self.catalog.note_prices(*prices)
             if c < len(bounds):
                 self.watermark_ms = int(watermark_after[bounds[c]])
                 fired += self._pass(int(since[c]), int(until[c]), firing)
@@ -289,10 +290,10 @@ class PartitionProcessor:
 
     def _prepare(
         self, accepted: pl.DataFrame, chunk: np.ndarray, last_passed: np.ndarray
-    ) -> list[tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], tuple[np.ndarray, ...]]]:
+    ) -> list[tuple[tuple[np.ndarray, ...], ...]]:
         """Vectorised work for a whole batch: slots, spread rows, and per chunk the products
-        starting afresh, count partials and product descriptions to fold before that
-        chunk's ticks pass.
+        starting afresh, count partials, product descriptions and event prices to fold
+        before that chunk's ticks pass.
 
         `last_passed[c]` is the last tick passed before chunk c (pruning happens at ticks).
         Spread rows can be folded at once because a tick only reads buckets before it, and
@@ -338,11 +339,15 @@ class PartitionProcessor:
             described["category"].to_numpy(),
             described["product_name"].to_numpy(),
         ]
+        priced = accepted.filter(pl.col("price_idr") > 0)  # in arrival order
+        prices = [priced["slot"].to_numpy(), priced["price_idr"].to_numpy()]
+        paid = np.searchsorted(priced["chunk"].to_numpy(), np.arange(n_chunks + 1))
         return [
             (
                 tuple(col[fresh[c] : fresh[c + 1]] for col in restarted),
                 tuple(col[edges[c] : edges[c + 1]] for col in columns),
                 tuple(col[info[c] : info[c + 1]] for col in details),
+                tuple(col[paid[c] : paid[c + 1]] for col in prices),
             )
             for c in range(n_chunks)
         ]
@@ -409,6 +414,7 @@ class PartitionProcessor:
         counts = dict(zip(WINDOWS_MS, windows[:, keep], strict=True))
         rows = tick_rows(
             self.catalog.columns(slots),
+            self.catalog.typical_price(slots),
             self.catalog.first_seen_ms[slots],
             counts,
             spread.at(tick_ms, len(self.catalog.in_use)),

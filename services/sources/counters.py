@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from services.sources.posts import PostText, context, post_targets
+from services.sources.posts import PostText, context, post_targets, product_context
 from services.sources.snapshots import COUNTERS, conform, stable_ids
 from shared.text.terms import CONTEXT_SCHEMA, SUPPORT_SCHEMA, empty_support
 
@@ -177,10 +177,13 @@ def _events(
         return _wire(emitted, rows, None), term_context, support
     found, terms, support = post_targets(rows, text, support)
     if emitted.height:
-        counted = emitted["row"].unique().cast(pl.UInt32)
-        term_context = context(
-            rows.with_columns(pl.col("row").cast(pl.UInt32)),
-            terms.filter(pl.col("row").is_in(counted.implode())),
+        counted = emitted["row"].unique().cast(pl.UInt32).implode()
+        numbered = rows.with_columns(pl.col("row").cast(pl.UInt32))
+        term_context = pl.concat(
+            [
+                context(numbered, terms.filter(pl.col("row").is_in(counted))),
+                product_context(numbered, found.filter(pl.col("row").is_in(counted))),
+            ]
         )
     return _wire(emitted, rows, found), term_context, support
 

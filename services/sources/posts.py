@@ -17,7 +17,8 @@ a row for that row to count for it; the state that carries the count from one po
 the next lives with the counter baselines (`CounterBaselines.term_support`).
 
 `context` tells what a batch's terms are about (co-occurring words, links to the posts
-that had new counts), for POST /v1/terms/context.
+that had new counts), for POST /v1/terms/context; `product_context` gives catalogue
+products the same links (example posts on their page).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import polars as pl
 
 from services.sources.snapshots import stable_ids
 from shared.catalogue import Catalogue
+from shared.emerging import PRODUCT_CONTEXT_PREFIX, TERM_PREFIX
 from shared.text.matcher import Matcher
 from shared.text.terms import (
     CONTEXT_SCHEMA,
@@ -48,6 +50,7 @@ TARGET_SCHEMA: dict[str, pl.DataType] = {
     "derived": pl.Boolean(),  # from the text: the event id must name the product too
 }
 _WIB_MS = 7 * 3_600_000
+MAX_CONTEXT_KEY_CHARS = 128
 _DAY_MS = 86_400_000
 
 
@@ -173,6 +176,25 @@ def item_links() -> pl.Expr:
         pl.when(pl.col("item_id").str.contains(r"^https?://"))
         .then(pl.col("item_id"))
         .otherwise(by_source + pl.col("item_id"))
+    )
+
+
+def product_context(rows: pl.DataFrame, found: pl.DataFrame) -> pl.DataFrame:
+    """`CONTEXT_SCHEMA` links to the posts of the products in `found` (`TARGET_SCHEMA`
+    rows), keyed `product:<id>`, so a product page can show example posts; no words.
+    Terms, and items no product was found in, are left out."""
+    fallback = rows.select("row", fallback=pl.concat_str("source", pl.lit(":"), "item_id"))
+    products = (
+        found.join(fallback, on="row")
+        .filter(
+            ~pl.col("product_id").str.starts_with(TERM_PREFIX),
+            pl.col("product_id") != pl.col("fallback"),
+        )
+        .select("row", term=pl.lit(PRODUCT_CONTEXT_PREFIX) + pl.col("product_id"))
+        .filter(pl.col("term").str.len_chars() <= MAX_CONTEXT_KEY_CHARS)  # the API's limit
+    )
+    return context(rows, products).with_columns(
+        words=pl.lit([], CONTEXT_SCHEMA["words"]), counts=pl.lit([], CONTEXT_SCHEMA["counts"])
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from _providers import FakeTelegram
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 from seller_channels import (
     ALWAYS,
@@ -23,7 +24,9 @@ from seller_channels import (
     subscribe,
     subscription_rows,
 )
+from sqlalchemy import select
 
+from services.api.channels.models import ChannelDelivery
 from services.api.channels.service import ChannelSettings
 from services.api.db import utcnow
 from shared.settings import TelegramSettings
@@ -207,13 +210,15 @@ def test_leases_of_a_dead_dispatcher_are_taken_over_and_nothing_is_sent_twice(
     linked: tuple[Any, TestClient, FakeTelegram, str], make_scores: Callable[..., Any]
 ) -> None:
     """A dispatcher that claimed rows and died leaves leases; once they run out, two live
-    dispatchers racing over the outbox send every alert to the chat exactly once."""
+    dispatchers racing over the outbox send every alert to the chat exactly once. A chat
+    has one delivery leased at a time, whatever the free workers."""
     app, _, fake, _ = linked
     scores = {f"p{i}": 0.95 for i in range(12)}
     app.state.intake.apply(make_scores(scores, TICK_MS))
     dead = app.state.channels.lane
     claimed = dead.claim(5, lambda _endpoint: 5)
-    assert len(claimed) == 5  # leased, never sent: the process is gone
+    assert len(claimed) == 1  # leased, never sent: the process is gone
+    assert dead.claim(5, lambda _endpoint: 5) == []  # the chat is busy until the lease ends
     first, second = dispatcher(app), dispatcher(app)
     deadline = utcnow() + timedelta(seconds=10)
     while len(fake.received(CHAT)) < 13 and utcnow() < deadline:
@@ -226,6 +231,8 @@ def test_leases_of_a_dead_dispatcher_are_taken_over_and_nothing_is_sent_twice(
     texts = fake.received(CHAT)[1:]
     assert len(texts) == 12 and len(set(texts)) == 12
     assert {d.status for d in delivery_rows(app)} == {"delivered"}
+    # Leased but never attempted: no possible repeat, so nothing went out silently.
+    assert not any(body.get("disable_notification") for _, body in fake.requests)
 
 
 def test_the_bot_keeps_its_send_rate(
@@ -253,3 +260,27 @@ def test_the_bot_keeps_its_send_rate(
         # 12 messages at 4/s with a burst of 4: the last 8 need at least 2 s.
         assert len(fake.received(CHAT)) == 12
         assert time.monotonic() - started >= 1.9
+
+
+def test_outbox_and_subscription_gauges(
+    linked: tuple[Any, TestClient, FakeTelegram, str], make_scores: Callable[..., Any]
+) -> None:
+    """What the seller-channel panels and the SellerOutboxStuck alert read."""
+    app, client, _, _ = linked
+    subscribe(client, channel="telegram")  # never linked: pending
+    app.state.intake.apply(make_scores({"p1": 0.95, "p2": 0.95}, TICK_MS))
+    with app.state.sessionmaker.begin() as session:  # due for ten minutes, nobody sent
+        for delivery in session.scalars(select(ChannelDelivery)):
+            delivery.next_attempt_at = utcnow() - timedelta(minutes=10)
+    app.state.channels.lane.publish_gauges()
+
+    def gauge(name: str, **labels: str) -> float:
+        value = REGISTRY.get_sample_value(name, {"channel": "telegram", **labels})
+        assert value is not None, name
+        return value
+
+    assert gauge("pantau_seller_outbox_pending") == 2  # the welcome went out
+    assert 600 <= gauge("pantau_seller_outbox_oldest_due_seconds") < 700
+    assert gauge("pantau_seller_subscriptions", status="active") == 1
+    assert gauge("pantau_seller_subscriptions", status="pending") == 1
+    assert REGISTRY.get_sample_value("pantau_seller_outbox_pending", {"channel": "email"}) == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -42,8 +43,10 @@ from services.api.channels.webpush import (
     BadSubscription,
     classify,
     generate_vapid_keys,
+    on_push_service,
     parse_subscription,
     retry_after_s,
+    topic,
 )
 from services.cli import app as cli
 from shared.settings import WebPushSettings
@@ -149,6 +152,7 @@ class PushService:
             claims = verify_vapid(headers["authorization"], self.origin)
             assert headers["content-encoding"] == "aes128gcm"
             assert int(headers["ttl"]) > 0
+            assert re.fullmatch(r"[A-Za-z0-9_-]{1,32}", headers["topic"])  # RFC 8030 §5.4
             browser = self.browsers[name]
             plain = http_ece.decrypt(
                 body, private_key=browser.key, auth_secret=browser.auth, version="aes128gcm"
@@ -194,7 +198,10 @@ class PushService:
 
 def webpush_app(database_url: str) -> Any:
     settings = WebPushSettings(
-        vapid_private_key=SecretStr(VAPID_PRIVATE), vapid_subject=SUBJECT, request_timeout_s=0.9
+        vapid_private_key=SecretStr(VAPID_PRIVATE),
+        vapid_subject=SUBJECT,
+        request_timeout_s=0.9,
+        push_services="127.0.0.1",  # the local push service
     )
     return make_app(database_url, ChannelSettings(seller=ALWAYS, webpush=settings))
 
@@ -261,6 +268,10 @@ def test_alert_arrives_encrypted_and_signed(
     assert "Peluang viral 95%" in alert["body"]
     assert alert["manage"] == f"{PUBLIC_URL}/langganan/{token}" and alert["tag"]
     assert {d.status for d in delivery_rows(app)} == {"delivered"}
+    # A repeat of a delivery would replace the pending push: its topic, per delivery.
+    topics = {r.message["tag"]: r.headers["topic"] for r in service.received}
+    assert topics == {m["tag"]: topic(m["tag"]) for m in (welcome, alert)}
+    assert len(set(topics.values())) == 2
 
 
 def test_a_gone_subscription_is_erased(
@@ -328,14 +339,36 @@ def test_refused_subscriptions(push: tuple[Any, TestClient, PushService]) -> Non
     good = service.add("x")
     no_script = client.post("/langganan", data={"channel": "webpush"})
     assert no_script.status_code == 422 and "Pilih cara lain" in no_script.text
-    private = {**good, "endpoint": "https://10.1.2.3/push/x"}  # not in the allow-list
-    refused = client.post("/langganan", data={"channel": "webpush", "push": json.dumps(private)})
-    assert refused.status_code == 422
+    # Anywhere but a known push service: the form would make Pantau post to any URL.
+    for elsewhere in ("https://10.1.2.3/push/x", "https://api.example.com/push/x"):
+        data = {"channel": "webpush", "push": json.dumps({**good, "endpoint": elsewhere})}
+        refused = client.post("/langganan", data=data)
+        assert refused.status_code == 422
+        assert "Layanan notifikasi browser ini tidak kami kenal" in refused.text
     assert subscription_rows(app) == []
     with pytest.raises(BadSubscription):
         parse_subscription(json.dumps({**good, "keys": {"p256dh": "AAAA", "auth": "BBBB"}}))
     with pytest.raises(BadSubscription):
         parse_subscription('{"endpoint": "https://push.example/1"}')
+
+
+def test_the_default_push_services() -> None:
+    hosts = WebPushSettings().push_service_hosts
+    for endpoint in (
+        "https://fcm.googleapis.com/fcm/send/dXk",
+        "https://updates.push.services.mozilla.com/wpush/v2/gAAA",
+        "https://web.push.apple.com/QGq",
+        "https://wns2-par02p.notify.windows.com/w/?token=BQY",
+    ):
+        assert on_push_service(endpoint, hosts), endpoint
+    for endpoint in (
+        "https://push.apple.com/x",  # `*.` is below the name only
+        "https://fcm.googleapis.com.evil.example/x",
+        "https://evilpush.apple.com/x",
+        "https://127.0.0.1/push/x",
+        "not a url",
+    ):
+        assert not on_push_service(endpoint, hosts), endpoint
 
 
 def test_push_service_answers_classified() -> None:

@@ -25,7 +25,7 @@ from _promql import (
 )
 
 DATASOURCE_UID = "${datasource}"
-ROWS = ["Overview", "Ingest", "Model", "API", "Webhooks"]
+ROWS = ["Overview", "Ingest", "Model", "API", "Webhooks", "Seller channels"]
 
 
 def _queries() -> list[tuple[str, str]]:

@@ -33,6 +33,8 @@ ALERTS = {
     "DLQRateHigh",
     "ModelStale",
     "WebhookFailureRateHigh",
+    "SellerDeliveryFailureHigh",
+    "SellerOutboxStuck",
     "APIErrorRateHigh",
     "CheckpointStale",
     "ServiceDown",

@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from services.ingest import checkpoint
+from services.ingest.catalog import PRICE_SAMPLES
 from services.ingest.checkpoint import Checkpoint
 from services.ingest.config import DAY_MS, HOUR_MS, MINUTE_MS, WindowConfig
 from services.ingest.processor import PartitionProcessor
@@ -28,7 +29,7 @@ TOPIC = "t"
 def stream(events: int = 12_000, products: int = 60, seed: int = 4) -> list[bytes]:
     """Nine days of skewed traffic. Products 50+ fall silent after the first day, so the
     retention prunes them, and two of them come back (a freed slot is reused); some events
-    are late or repeated, some carry a category and a name."""
+    are late or repeated, some carry a category and a name, some a price."""
     rng = np.random.default_rng(seed)
     weight = 1.0 / (np.arange(products) + 5.0)
     product = rng.choice(products, events, p=weight / weight.sum())
@@ -44,6 +45,8 @@ def stream(events: int = 12_000, products: int = 60, seed: int = 4) -> list[byte
     repeat = rng.random(events) < 0.02
     source[repeat] = np.maximum(source[repeat] - rng.integers(1, 300, repeat.sum()), 0)
     described = rng.random(events) < 0.05
+    priced = rng.random(events) < 0.3
+    price = np.where(priced, (product + 1) * 1000.0 + rng.integers(0, 500, events), np.nan)
     frame = pl.DataFrame(
         {
             "event_id": [f"e{i}" for i in range(events)],
@@ -60,6 +63,7 @@ def stream(events: int = 12_000, products: int = 60, seed: int = 4) -> list[byte
             "product_name": [
                 f"Nama {p}" if d else None for p, d in zip(product, described, strict=True)
             ],
+            "price_idr": pl.Series(price, nan_to_null=True),
         }
     )[source]
     return frame.write_ndjson().encode().rstrip(b"\n").split(b"\n")
@@ -113,6 +117,8 @@ def test_restored_after_every_batch_gives_the_features_of_one_that_never_stopped
     assert len(processor.dedup.previous) and processor.dedup.generation_start_ms
     slot_of = processor.catalog.slot_of
     assert "p50" not in slot_of and "p57" in slot_of  # pruned, and pruned then back
+    assert (processor.catalog.prices_noted > PRICE_SAMPLES).any()  # rings wrapped round
+    assert uninterrupted["price_idr"].null_count() < uninterrupted.height
 
 
 def old_save(directory: Path, saved: Checkpoint, version: int = 5) -> Path:

@@ -171,3 +171,31 @@ def test_a_term_s_support_of_a_day_adds_up_across_polls_and_restarts(tmp_path: P
     # The state stays bounded: the earliest 3 posts of each (day, term).
     support = baselines.term_support
     assert support.group_by("day", "term").len()["len"].max() == 3
+
+
+def test_catalogue_products_get_links_to_their_counted_posts() -> None:
+    """Example posts for a product page, keyed `product:<id>`: the items the matcher found
+    the product in that gained counts; unmatched items and terms give none."""
+    frame = snapshots(
+        [
+            "Sambal bawang jar ini pedes bgt",
+            "sambal bawang jar stok baru",
+            "paket kripik tempe + sambel bawang",
+            "sambal doang ga cukup",
+        ],
+        [(100, 150), (10, 10), (5, 12), (1, 4)],  # the second gains nothing
+    )
+    result = snapshot_events(frame, CounterBaselines.empty(), text=PostText.of(CATALOGUE))
+    products = {
+        row["term"]: row
+        for row in result.term_context.to_dicts()
+        if row["term"].startswith("product:")
+    }
+    assert {k: v["examples"] for k, v in products.items()} == {
+        "product:sambal-bawang-jar": [
+            "https://www.tiktok.com/embed/v2/v0",
+            "https://www.tiktok.com/embed/v2/v2",
+        ],
+        "product:keripik-tempe": ["https://www.tiktok.com/embed/v2/v2"],
+    }
+    assert all(v["words"] == [] for v in products.values())

@@ -30,6 +30,7 @@ class Product:
     reasons: list[dict[str, str]]
     stale: bool = False  # last scored two hours before the others
     platforms: tuple[str, ...] = ()
+    price_idr: float | None = None  # the typical price ingest derives from event prices
 
 
 PRODUCTS = [
@@ -42,6 +43,7 @@ PRODUCTS = [
         10,
         [{"feature": "share_rate_24h", "text_id": "sering dibagikan", "text_en": "often shared"}],
         platforms=("tiktok", "shopee", "other"),
+        price_idr=18_437.5,
     ),
     Product("hijab-voal-07", "Hijab Voal Motif", "fashion_muslim", ["ID-JB"], 0.76, 6, []),
     Product("keripik-03", "Keripik Pisang Pedas", "makanan_ringan", ["ID-JT"], 0.55, 4, []),
@@ -86,6 +88,7 @@ def week_of_scores(products: list[Product] = PRODUCTS) -> pl.DataFrame:
                     "growth_6h_vs_24h": 1.0 + 6.0 * p,
                     "creators_24h": round(30 * p),
                     "regions_24h": float(len(product.regions)),
+                    "price_idr": product.price_idr,
                 }
             )
     return pl.DataFrame(rows, schema=SCORE_SCHEMA)
@@ -116,6 +119,7 @@ MANY_PRODUCTS = PRODUCTS + [
         2 + i % 5,
         [],
         platforms=("tiktok", "instagram", "shopee", "tokopedia")[: 1 + i % 4],
+        price_idr=12_500.0 + 7_300.0 * i,  # every card with a price: the heaviest list
     )
     for i in range(15)
 ]

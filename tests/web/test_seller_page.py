@@ -19,6 +19,7 @@ from seller_data import (
     week_of_scores,
 )
 
+from services.api.terms import TermReport, merge_term_contexts
 from services.api.web.data import RISING_FROM
 from shared.alerts import AlertRules
 
@@ -342,6 +343,26 @@ def test_pages_say_what_to_do_and_on_which_platforms(fresh: TestClient) -> None:
     assert 'href="https://shopee.co.id/search?keyword=Kopi+Susu+Gula+Aren+Literan"' in page
     assert "Cari di TikTok" in page and "other" not in page.split("</header>")[1]
     assert "Lihat postingan dan harganya" not in fresh.get("/produk/hijab-voal-07").text
+
+
+def test_the_typical_price_and_example_posts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The price ingest derives from event prices, on the card and the page; links to
+    recent posts the sources found naming the product, newest first, on its page."""
+    app = make_app(tmp_path / "api.db")
+    with app.state.sessionmaker.begin() as session:
+        links = [f"https://www.tiktok.com/embed/v2/7{i}" for i in range(5)]
+        merge_term_contexts(session, [TermReport("product:kopi-aren-01", {}, tuple(links))])
+    client = TestClient(app)
+    html = client.get("/").text
+    kopi = html[html.index('id="p-kopi-aren-01"') : html.index('id="p-hijab-voal-07"')]
+    assert "· harga umum Rp 18.400</p>" in kopi
+    assert "harga umum" not in html[html.index('id="p-hijab-voal-07"') :]  # no price known
+    page = client.get("/produk/kopi-aren-01").text
+    posts = page[page.index("Contoh postingan") : page.index("Lihat postingan dan harganya")]
+    assert re.findall(r'href="([^"]+)"', posts) == links[:1:-1]
+    assert ">Postingan 1</a>" in posts and "harga umum Rp 18.400" in page
+    assert "typical price Rp 18,400" in client.get("/produk/kopi-aren-01?lang=en").text
+    assert "Contoh postingan" not in client.get("/produk/hijab-voal-07").text
 
 
 def test_gzip_only_when_the_client_takes_it(fresh: TestClient) -> None:

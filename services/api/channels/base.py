@@ -29,6 +29,9 @@ class Message:
     manage_url: str  # `ubah` / `berhenti`
     unsubscribe_url: str  # RFC 8058 one-click target (POST)
     language: str = "id"
+    # A previous attempt may have reached the provider (its dispatcher died before the
+    # result was recorded): channels that can make a repeat harmless do so.
+    repeat: bool = False
     # Channel-specific values, e.g. the WhatsApp template's body parameters.
     fields: dict[str, str] = field(default_factory=dict)
 

@@ -18,11 +18,12 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from services.api.channels import subscriptions
 from services.api.channels.base import Channel, SendResult
@@ -48,6 +49,29 @@ log = logging.getLogger(__name__)
 _KEY_NAMESPACE = uuid.UUID("6f1d7c9e-4a51-4e8b-9c39-5d1f0c2a7b64")
 # A provider refusing the operator's credentials is retried no sooner than this.
 MISCONFIGURED_PAUSE_S = 60.0
+
+
+def _first_of_its_chat(now: datetime) -> ColumnElement[bool]:
+    """No other delivery to the same subscription is in flight or due before this one.
+
+    One message at a time per chat: a dispatcher killed mid-send can then have left at
+    most one message per chat with the provider unrecorded, so a crash repeats at most
+    one message per chat (Telegram and WhatsApp take no idempotency key). It is also the
+    pace Telegram asks for (about one message a second in one chat)."""
+    other = aliased(ChannelDelivery)
+    earlier = or_(
+        other.next_attempt_at < ChannelDelivery.next_attempt_at,
+        and_(
+            other.next_attempt_at == ChannelDelivery.next_attempt_at,
+            other.id < ChannelDelivery.id,
+        ),
+    )
+    return ~exists().where(
+        other.subscription_id == ChannelDelivery.subscription_id,
+        other.id != ChannelDelivery.id,
+        other.status == DeliveryStatus.PENDING.value,
+        or_(other.lease_until > now, and_(*leases.claimable(other, now), earlier)),
+    )
 
 
 def endpoint(channel: str) -> str:
@@ -99,15 +123,32 @@ class ChannelLane:
         if free <= 0 or not budget:
             return []
         now = utcnow()
+        one_per_chat = _first_of_its_chat(now)
         chosen: dict[int, str] = {}
         with self._sessions.begin() as session:
             for name, n in budget.items():
                 take = min(n, free - len(chosen))
                 if take <= 0:
                     break
-                due = leases.due(ChannelDelivery, now, ChannelDelivery.channel == name, take)
+                where = and_(ChannelDelivery.channel == name, one_per_chat)
+                due = leases.due(ChannelDelivery, now, where, take)
                 chosen |= dict.fromkeys(session.scalars(due), name)
-            token, won_ids = leases.take(session, ChannelDelivery, list(chosen), now, self._lease_s)
+            if not chosen:
+                return []
+            # The chats' subscription rows are locked (PostgreSQL; SQLite has one writer)
+            # so that the update below, a new statement, sees a lease another dispatcher
+            # has just committed on the same chat. NO KEY: new deliveries may still insert.
+            session.execute(
+                select(SellerSubscription.id)
+                .join(ChannelDelivery, ChannelDelivery.subscription_id == SellerSubscription.id)
+                .where(ChannelDelivery.id.in_(list(chosen)))
+                .order_by(SellerSubscription.id)
+                .with_for_update(key_share=True, of=SellerSubscription)
+            )
+            # Conditional on the same predicates: of two dispatchers racing, one wins a row.
+            token, won_ids = leases.take(
+                session, ChannelDelivery, list(chosen), now, self._lease_s, one_per_chat
+            )
         won = [(delivery_id, chosen[delivery_id]) for delivery_id in won_ids]
         with self._lock:
             for _, name in won:
@@ -120,7 +161,7 @@ class ChannelLane:
         """Send one claimed delivery and record the result. Returns whether the provider
         failed (for the gate's breaker), or None when no request was made."""
         now = utcnow()
-        with self._sessions() as session:
+        with self._sessions.begin() as session:
             delivery = session.get(ChannelDelivery, delivery_id)
             if delivery is None or delivery.lease_token != token:
                 return None
@@ -147,6 +188,16 @@ class ChannelLane:
                 key=key,
             )
             address, name = subscription.address, delivery.channel
+            # Committed before the request: if this process dies before the result is,
+            # whoever takes the row over knows the provider may already have it.
+            repeat = delivery.attempt_started_at is not None
+            delivery.attempt_started_at = now
+        if repeat:
+            metrics.SELLER_REPEATS.labels(channel=name).inc()
+            log_event(
+                log, "channel.possible_repeat", level=logging.WARNING, delivery_id=delivery_id
+            )
+            message = replace(message, repeat=True)
         started = time.monotonic()
         result = channel.send(address, message)
         metrics.SELLER_DELIVERIES.labels(channel=name, outcome=result.outcome).inc()
@@ -184,6 +235,7 @@ class ChannelLane:
                 return
             delivery.lease_token = None
             delivery.lease_until = None
+            delivery.attempt_started_at = None
             delivery.last_error = result.error
             if result.outcome == "delivered":
                 delivery.attempts += 1
@@ -237,6 +289,39 @@ class ChannelLane:
                 subscription_id=fields["subscription_id"],
                 reason=result.error,
             )
+
+    def publish_gauges(self) -> None:
+        """Outbox backlog, how long its oldest due row has waited, and subscriptions, per
+        channel. Every replica reads the same store: dashboards take the maximum."""
+        now = utcnow()
+        pending = ChannelDelivery.status == DeliveryStatus.PENDING.value
+        with self._sessions() as session:
+            backlog = session.execute(
+                select(ChannelDelivery.channel, func.count())
+                .where(pending)
+                .group_by(ChannelDelivery.channel)
+            ).all()
+            oldest = session.execute(
+                select(ChannelDelivery.channel, func.min(ChannelDelivery.next_attempt_at))
+                .where(pending, ChannelDelivery.next_attempt_at <= now)
+                .group_by(ChannelDelivery.channel)
+            ).all()
+            subscribed = session.execute(
+                select(
+                    SellerSubscription.channel, SellerSubscription.status, func.count()
+                ).group_by(SellerSubscription.channel, SellerSubscription.status)
+            ).all()
+        counts = dict(backlog)
+        due = {name: (now - at).total_seconds() for name, at in oldest}
+        for name in metrics.SELLER_CHANNELS:
+            metrics.SELLER_OUTBOX_PENDING.labels(channel=name).set(counts.get(name, 0))
+            age_s = max(0.0, due.get(name, 0.0))
+            metrics.SELLER_OUTBOX_OLDEST_DUE_SECONDS.labels(channel=name).set(age_s)
+        held = {(name, status): n for name, status, n in subscribed}
+        for name in metrics.SELLER_CHANNELS:
+            for status in metrics.SELLER_SUBSCRIPTION_STATUSES:
+                value = held.get((name, status), 0)
+                metrics.SELLER_SUBSCRIPTIONS.labels(channel=name, status=status).set(value)
 
     def close(self) -> None:
         for channel in self.channels.values():

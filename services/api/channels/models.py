@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import enum
+import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -92,3 +95,42 @@ class ChannelDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     lease_token: Mapped[str | None] = mapped_column(String(64), default=None)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    # Committed before each request to the provider, cleared with its result: set on a
+    # row taken over from a dispatcher that died, it says the provider may already hold
+    # the message (the lane then sends it as a possible repeat).
+    attempt_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    @classmethod
+    def queued(
+        cls,
+        subscription: SellerSubscription,
+        kind: DeliveryKind,
+        key: str,
+        items: Sequence[Mapping[str, Any]],
+        due: datetime,
+        now: datetime,
+    ) -> ChannelDelivery:
+        """A new pending row telling `subscription` about `items` (alerts, or a notice)."""
+        return cls(
+            subscription_id=subscription.id,
+            channel=subscription.channel,
+            kind=kind.value,
+            key=key,
+            payload=json.dumps([dict(item) for item in items], ensure_ascii=False),
+            next_attempt_at=due,
+            created_at=now,
+        )
+
+
+class SignupMark(Base):
+    """One sign-up of a mail address or WhatsApp number (each sends that recipient a
+    message), so the form cannot be used to flood one person. Only a hash of the address
+    is kept, and for a day: the limit counts the marks of the last 24 h."""
+
+    __tablename__ = "seller_signup_marks"
+    __table_args__ = (Index("ix_seller_signup_marks_recipient", "recipient_hash", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recipient_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -72,14 +72,8 @@ def enqueue_seller_alert(
             continue
         else:
             session.add(
-                ChannelDelivery(
-                    subscription_id=subscription.id,
-                    channel=subscription.channel,
-                    kind=DeliveryKind.ALERT.value,
-                    key=str(alert["id"]),
-                    payload=json.dumps([dict(alert)], ensure_ascii=False),
-                    next_attempt_at=send_at,
-                    created_at=now,
+                ChannelDelivery.queued(
+                    subscription, DeliveryKind.ALERT, str(alert["id"]), [alert], send_at, now
                 )
             )
         queued += 1
@@ -114,15 +108,7 @@ def _add_to_digest(
     )
     if row is None:
         session.add(
-            ChannelDelivery(
-                subscription_id=subscription.id,
-                channel=subscription.channel,
-                kind=DeliveryKind.DIGEST.value,
-                key=key,
-                payload=json.dumps([dict(alert)], ensure_ascii=False),
-                next_attempt_at=at,
-                created_at=utcnow(),
-            )
+            ChannelDelivery.queued(subscription, DeliveryKind.DIGEST, key, [alert], at, utcnow())
         )
         return
     if row.status != DeliveryStatus.PENDING.value:

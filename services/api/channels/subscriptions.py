@@ -6,12 +6,12 @@ so the address it held is gone with it.
 
 from __future__ import annotations
 
-import json
+import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from services.api.channels.models import (
@@ -19,6 +19,7 @@ from services.api.channels.models import (
     ChannelName,
     DeliveryKind,
     SellerSubscription,
+    SignupMark,
     SubscriptionStatus,
 )
 from services.api.db import utcnow
@@ -26,6 +27,11 @@ from services.api.webhooks.models import DeliveryStatus
 
 # Telegram's deep-link parameter allows 1-64 of [A-Za-z0-9_-]: token_urlsafe(24) gives 32.
 TOKEN_BYTES = 24
+SIGNUP_WINDOW = timedelta(days=1)
+# Channels whose address the form takes, and that message it at once (a confirmation
+# mail, a WhatsApp welcome). Telegram links the chat that pressed Start; a push endpoint
+# is the subscriber's own browser.
+LIMITED_CHANNELS = frozenset({ChannelName.EMAIL, ChannelName.WHATSAPP})
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,33 @@ def create(
     return subscription
 
 
+def recipient_hash(channel: ChannelName, address: str) -> str:
+    """What the per-recipient limit keeps instead of the address."""
+    return hashlib.sha256(f"{channel.value}:{address.strip().lower()}".encode()).hexdigest()
+
+
+def note_signup(
+    session: Session, channel: ChannelName, address: str, per_day: int, now: datetime
+) -> float:
+    """Count a sign-up of `address` and return 0, or, when it already had `per_day` in
+    the last 24 h, count nothing and return the seconds until it may be signed up again.
+    Marks older than a day are deleted on the way."""
+    if channel not in LIMITED_CHANNELS:
+        return 0.0
+    since = now - SIGNUP_WINDOW
+    session.execute(delete(SignupMark).where(SignupMark.created_at < since))
+    key = recipient_hash(channel, address)
+    count, oldest = session.execute(
+        select(func.count(), func.min(SignupMark.created_at)).where(
+            SignupMark.recipient_hash == key, SignupMark.created_at >= since
+        )
+    ).one()
+    if count >= per_day:
+        return max(1.0, (oldest + SIGNUP_WINDOW - now).total_seconds())
+    session.add(SignupMark(recipient_hash=key, created_at=now))
+    return 0.0
+
+
 def apply_choice(subscription: SellerSubscription, choice: Choice) -> None:
     subscription.categories = sorted(choice.categories) or None
     subscription.regions = sorted(choice.regions) or None
@@ -99,16 +132,9 @@ def add_notice(
         )
     )
     if exists is None:
+        items = [{"notice": notice}]
         session.add(
-            ChannelDelivery(
-                subscription_id=subscription.id,
-                channel=subscription.channel,
-                kind=DeliveryKind.NOTICE.value,
-                key=notice,
-                payload=json.dumps([{"notice": notice}]),
-                next_attempt_at=now,
-                created_at=now,
-            )
+            ChannelDelivery.queued(subscription, DeliveryKind.NOTICE, notice, items, now, now)
         )
 
 

@@ -86,6 +86,10 @@ class TelegramBot:
             "text": message.text[:MAX_TEXT_CHARS],
             "link_preview_options": {"is_disabled": True},
         }
+        if message.repeat:
+            # The Bot API has no idempotency key: a message that may already be in the
+            # chat comes again, but silently (no sound, no vibration).
+            payload["disable_notification"] = True
         try:
             status, body = self.call("sendMessage", payload)
         except httpx.TimeoutException:

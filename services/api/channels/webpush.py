@@ -13,12 +13,16 @@ other channels.
 Push service answers (RFC 8030 §5, §8.3; FCM, Mozilla autopush and Apple answer alike):
 201 accepted; 404/410 the subscription is gone; 413 the payload is too large; 429 with
 `Retry-After` slow down; 401/403 the VAPID token or key is refused (the operator's key:
-a rotated key invalidates every subscription made with the old one); 5xx retry.
+a rotated key invalidates every subscription made with the old one); 5xx retry. Every
+push carries a `Topic` derived from the delivery's idempotency key (RFC 8030 §5.4), and
+the notification the same key as its tag, so a delivery repeated after a crash replaces
+the first, at the push service or on the screen.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -62,6 +66,23 @@ class BadSubscription(ValueError):
     """The browser's subscription is malformed or its endpoint may not be reached."""
 
 
+class UnknownPushService(BadSubscription):
+    """The endpoint is on no push service the operator allows: a form post naming any
+    URL would otherwise make Pantau send requests there."""
+
+
+def on_push_service(endpoint: str, hosts: Sequence[str]) -> bool:
+    """Whether `endpoint`'s host is one of `hosts`: a name exactly, or `*.name` for any
+    host below it (not the name itself)."""
+    host = (urlsplit(endpoint).hostname or "").lower().rstrip(".")
+    if not host:
+        return False
+    return any(
+        host.endswith(pattern[1:]) if pattern.startswith("*.") else host == pattern
+        for pattern in hosts
+    )
+
+
 def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
@@ -71,10 +92,14 @@ def _b64url(data: bytes) -> str:
 
 
 def parse_subscription(
-    raw: str, allow: Sequence[IPNetwork] = (), resolver: Resolver = system_resolver
+    raw: str,
+    allow: Sequence[IPNetwork] = (),
+    resolver: Resolver = system_resolver,
+    services: Sequence[str] | None = None,
 ) -> str:
     """The address to store for a `PushSubscription.toJSON()`: endpoint and keys only
-    (its `expirationTime` and anything else are dropped). Raises `BadSubscription`."""
+    (its `expirationTime` and anything else are dropped). Raises `BadSubscription`, and
+    `UnknownPushService` for an endpoint on none of `services` (None: any host)."""
     try:
         data = json.loads(raw)
         endpoint = str(data["endpoint"])
@@ -90,6 +115,8 @@ def parse_subscription(
         ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), receiver)
     except ValueError as exc:
         raise BadSubscription("p256dh is not on the P-256 curve") from exc
+    if services is not None and not on_push_service(endpoint, services):
+        raise UnknownPushService("the endpoint is on no known push service")
     try:
         resolve_target(endpoint, allow, resolver)
     except (UrlRefused, HostUnresolvable) as exc:
@@ -150,6 +177,14 @@ def payload(message: Message) -> bytes:
         if len(encoded) <= MAX_PAYLOAD_BYTES or not body:
             return encoded
         body = body[: len(body) // 2]
+
+
+def topic(idempotency_key: str) -> str:
+    """RFC 8030 §5.4 `Topic` for a delivery: at most 32 URL-safe base64 characters, the
+    same on every attempt. A push service holding an undelivered message with the same
+    topic replaces it, so a delivery repeated after a crash reaches the browser once."""
+    digest = hashlib.sha256(idempotency_key.encode()).digest()[:18]
+    return base64.urlsafe_b64encode(digest).decode()  # 24 characters, no padding
 
 
 def retry_after_s(value: str | None, now_s: float) -> float | None:
@@ -214,7 +249,9 @@ class WebPushChannel:
 
     def address_of(self, raw: str) -> str:
         """A browser's subscription checked as `send` will use it (`BadSubscription`)."""
-        return parse_subscription(raw, self._allow, self._resolver)
+        return parse_subscription(
+            raw, self._allow, self._resolver, self._settings.push_service_hosts
+        )
 
     def vapid_headers(self, endpoint: str, now_s: float) -> dict[str, str]:
         claims: dict[str, Any] = {
@@ -245,6 +282,7 @@ class WebPushChannel:
             "Content-Encoding": "aes128gcm",
             "Content-Type": "application/octet-stream",
             "Urgency": "normal",
+            "Topic": topic(message.idempotency_key),
             "User-Agent": USER_AGENT,
         }
         return self._post(target, headers, body, now_s)

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from services.api.queries import ranked_trends
 from services.api.store import AlertRecord, LatestScore, ScoreHistory
+from services.api.terms import TermContext
 from shared.alerts import AlertRules, alert_tier
+from shared.emerging import PRODUCT_CONTEXT_PREFIX
 from shared.scores import is_calibrated
 
 HOUR_MS = 3_600_000
@@ -170,6 +172,7 @@ class ProductView:
     activity: list[float]
     probability_history: list[float | None]
     alerts: list[SentAlert]
+    posts: list[str] = field(default_factory=list)  # links to recent posts naming it
 
 
 class SentAlert(NamedTuple):
@@ -198,4 +201,6 @@ def product_view(session: Session, product_id: str, rules: AlertRules) -> Produc
             .limit(10)
         )
     ]
-    return ProductView(card, series, history, alerts)
+    context = session.get(TermContext, PRODUCT_CONTEXT_PREFIX + product_id)
+    posts = list(context.examples) if context is not None else []
+    return ProductView(card, series, history, alerts, posts)

@@ -46,8 +46,12 @@ def _evidence(view: ProductView, lang: Lang) -> str:
     )
 
 
+SHOWN_POSTS = 3
+
+
 def _todo(view: ProductView, lang: Lang) -> str:
-    """What a seller could do, and searches that show the posts and listings (with prices)."""
+    """What a seller could do, recent posts naming the product, and searches that show
+    more posts and listings (with prices)."""
     card = view.card
     tips = advice(card.probability, card.platforms, card.regions, lang)
     links = search_links(card.name, card.platforms) if card.named else []
@@ -56,6 +60,18 @@ def _todo(view: ProductView, lang: Lang) -> str:
         out += (
             f'<section aria-labelledby="todo-h"><h2 id="todo-h">{t("todo_h", lang)}</h2><ul>'
             + "".join(f"<li>{escape(tip)}</li>" for tip in tips)
+            + "</ul></section>"
+        )
+    posts = view.posts[-SHOWN_POSTS:][::-1]  # newest first
+    if posts:
+        out += (
+            f'<section aria-labelledby="posts-h"><h2 id="posts-h">{t("posts_h", lang)}</h2>'
+            f'<p class="note">{t("posts_note", lang)}</p><ul class="links">'
+            + "".join(
+                f'<li><a href="{escape(url)}" rel="nofollow noopener noreferrer ugc">'
+                f"{t('post_n', lang, n=i)}</a></li>"
+                for i, url in enumerate(posts, start=1)
+            )
             + "</ul></section>"
         )
     if links:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -23,7 +24,11 @@ from services.api.channels.models import ChannelName, SubscriptionStatus
 from services.api.channels.service import SellerChannels
 from services.api.channels.subscriptions import Choice
 from services.api.channels.telegram import deep_link
-from services.api.channels.webpush import MAX_ADDRESS_CHARS, BadSubscription
+from services.api.channels.webpush import (
+    MAX_ADDRESS_CHARS,
+    BadSubscription,
+    UnknownPushService,
+)
 from services.api.channels.whatsapp import normalise_number
 from services.api.db import utcnow
 from services.api.deps import ChannelsDep, SessionDep, SettingsDep, SignupWaitDep
@@ -112,37 +117,51 @@ def subscribe_form(
     return _html(body, lang, t("sub_title", lang))
 
 
+@dataclass(frozen=True)
+class Refused:
+    message: str
+    status: int
+    retry_after_s: float | None = None
+
+
 def _create(
-    session: Session, channels: SellerChannels, values: FormValues, lang: Lang
-) -> str | tuple[str, int]:
-    """The new subscription's token, or an error message and status."""
+    session: Session, channels: SellerChannels, values: FormValues, lang: Lang, per_day: int
+) -> str | Refused:
+    """The new subscription's token, or why not."""
     enabled = list(channels.enabled)
     try:
         channel = ChannelName(values.channel)
     except ValueError:
-        return t("sub_bad_channel", lang), 422
+        return Refused(t("sub_bad_channel", lang), 422)
     if channel not in enabled:
-        return t("sub_bad_channel", lang), 422
+        return Refused(t("sub_bad_channel", lang), 422)
     address: str | None = None
     if channel == ChannelName.EMAIL:
         if not _EMAIL.match(values.email):
-            return t("sub_bad_email", lang), 422
+            return Refused(t("sub_bad_email", lang), 422)
         address = values.email
     elif channel == ChannelName.WHATSAPP:
         address = normalise_number(values.phone)
         if address is None:
-            return t("sub_bad_phone", lang), 422
+            return Refused(t("sub_bad_phone", lang), 422)
         if not values.consent:
-            return t("sub_need_consent", lang), 422
+            return Refused(t("sub_need_consent", lang), 422)
     elif channel == ChannelName.WEB_PUSH:
         if channels.webpush is None:  # enabled names it only when it is set up
-            return t("sub_bad_channel", lang), 422
+            return Refused(t("sub_bad_channel", lang), 422)
         try:  # the browser's permission prompt was the opt-in
             address = channels.webpush.address_of(values.push)
+        except UnknownPushService:
+            return Refused(t("sub_unknown_push_service", lang), 422)
         except BadSubscription:
-            return t("sub_bad_push", lang), 422
+            return Refused(t("sub_bad_push", lang), 422)
     with session.begin():
-        created = subscriptions.create(session, channel, _choice(values, lang), address, utcnow())
+        now = utcnow()
+        if address is not None:
+            wait_s = subscriptions.note_signup(session, channel, address, per_day, now)
+            if wait_s > 0:  # the form must not flood one person
+                return Refused(t("sub_recipient_too_often", lang), 429, wait_s)
+        created = subscriptions.create(session, channel, _choice(values, lang), address, now)
         return created.token
 
 
@@ -166,14 +185,22 @@ async def subscribe(
         response = _html(body, lang, t("sub_title", lang), 429)
         response.headers["Retry-After"] = str(max(1, math.ceil(wait_s)))
         return response
-    outcome = await run_in_threadpool(_create, session, channels, values, lang)
-    if isinstance(outcome, tuple):
-        message, status = outcome
+    per_day = settings.subscribe_per_recipient_per_day
+    outcome = await run_in_threadpool(_create, session, channels, values, lang, per_day)
+    if isinstance(outcome, Refused):
         cats = await run_in_threadpool(_known_categories, session, settings)
         body = subscribe_body(
-            cats, list(channels.enabled), values, lang, message, push_key=_push_key(channels)
+            cats,
+            list(channels.enabled),
+            values,
+            lang,
+            outcome.message,
+            push_key=_push_key(channels),
         )
-        return _html(body, lang, t("sub_title", lang), status)
+        refused = _html(body, lang, t("sub_title", lang), outcome.status)
+        if outcome.retry_after_s is not None:
+            refused.headers["Retry-After"] = str(math.ceil(outcome.retry_after_s))
+        return refused
     suffix = "?lang=en" if lang == "en" else ""
     return RedirectResponse(f"/langganan/{outcome}{suffix}", status_code=303, headers=_HEADERS)
 

@@ -14,6 +14,7 @@ from services.api.i18n import (
     is_rising,
     number,
     phrase,
+    rupiah,
     t,
     tier_words,
     wib,
@@ -91,13 +92,17 @@ def is_listed_rising(card: Card) -> bool:
 
 
 def meta_html(card: Card, now_ms: int, lang: Lang) -> str:
-    """Category, platforms and how long it has been rising: 'Minuman · di TikTok · …'."""
+    """Category, platforms, how long it has been rising and the typical price:
+    'Minuman · di TikTok · … · harga umum Rp 15.000'."""
     meta = [escape(category_label(card.category))]
     platforms = platform_list(card.platforms)
     if platforms:
         meta.append(f"{t('seen_on', lang)} {escape(platforms)}")
     if card.started_ms is not None:
         meta.append(f"{t('started', lang)} {ago(card.started_ms, now_ms, lang)}")
+    price = card.evidence.get("price_idr")
+    if price:
+        meta.append(t("price", lang, price=rupiah(price, lang)))
     return f'<p class="meta">{" · ".join(meta)}</p>'
 
 

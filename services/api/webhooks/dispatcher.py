@@ -386,3 +386,5 @@ class Dispatcher:
             )
         metrics.WEBHOOK_OUTBOX_PENDING.set(pending or 0)
         metrics.WEBHOOK_DISABLED_SUBSCRIPTIONS.set(disabled or 0)
+        if self._lane is not None:
+            self._lane.publish_gauges()

@@ -65,16 +65,22 @@ def due(
 
 
 def take(
-    session: Session, model: type[LeasedRow], ids: Sequence[int], now: datetime, lease_s: float
+    session: Session,
+    model: type[LeasedRow],
+    ids: Sequence[int],
+    now: datetime,
+    lease_s: float,
+    *also: ColumnElement[bool],
 ) -> tuple[str, list[int]]:
-    """Lease the rows `ids` that are still claimable; returns the lease token and the ids
-    won. Of two dispatchers racing for a row, only one update matches it."""
+    """Lease the rows `ids` that are still claimable (and meet `also`, the caller's own
+    claim rule, checked again); returns the lease token and the ids won. Of two
+    dispatchers racing for a row, only one update matches it."""
     token = uuid.uuid4().hex
     if not ids:
         return token, []
     won = session.scalars(
         update(model)
-        .where(model.id.in_(ids), *claimable(model, now))
+        .where(model.id.in_(ids), *claimable(model, now), *also)
         .values(lease_token=token, lease_until=now + timedelta(seconds=lease_s))
         .returning(model.id)
         .execution_options(synchronize_session=False)
