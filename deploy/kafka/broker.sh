@@ -71,7 +71,8 @@ is_our_broker() {
     local pid="$1" args
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
     kill -0 "$pid" 2>/dev/null || return 1
-    args="$(ps -p "$pid" -o args= 2>/dev/null || true)"
+    # -ww: never cut at $COLUMNS (pytest-xdist workers set it), or the config path is lost.
+    args="$(ps -ww -p "$pid" -o args= 2>/dev/null || true)"
     [[ "$args" == *kafka.Kafka* && "$args" == *"$CONF"* ]]
 }
 

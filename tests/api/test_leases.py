@@ -43,19 +43,22 @@ def webhook_rows(sessions: sessionmaker[Session], n: int) -> list[int]:
 
 
 def channel_rows(sessions: sessionmaker[Session], n: int) -> list[int]:
+    """One delivery to each of `n` chats (a chat gets one message at a time)."""
     with sessions.begin() as session:
-        subscription = SellerSubscription(token="t", channel="telegram", address="1")
-        session.add(subscription)
+        chats = [
+            SellerSubscription(token=f"t{i}", channel="telegram", address=str(i)) for i in range(n)
+        ]
+        session.add_all(chats)
         session.flush()
         rows = [
             ChannelDelivery(
-                subscription_id=subscription.id,
+                subscription_id=chat.id,
                 channel="telegram",
                 kind="alert",
                 key=f"k{i}",
                 payload="[]",
             )
-            for i in range(n)
+            for i, chat in enumerate(chats)
         ]
         session.add_all(rows)
         session.flush()

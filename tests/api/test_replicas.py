@@ -98,7 +98,12 @@ def members_assigned(kafka: KafkaSettings, group: str) -> int:
     admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
     try:
         [described] = admin.describe_consumer_groups([group])
-        return sum(1 for m in described.members if m.member_assignment.assignment)
+        # Decoded once the group is stable; raw bytes (b"") while it rebalances: not yet.
+        return sum(
+            1
+            for m in described.members
+            if not isinstance(m.member_assignment, bytes) and m.member_assignment.assignment
+        )
     finally:
         admin.close()
 

@@ -32,6 +32,9 @@ def broker_env(tmp_path: Path):
         "PANTAU_KAFKA_CONTROLLER_PORT": str(controller_port),
         "PANTAU_KAFKA_DIR": str(tmp_path / "kafka"),
         "PANTAU_KAFKA_HEAP_OPTS": "-Xms128m -Xmx384m",
+        # A narrow terminal (or a pytest-xdist worker) must not cut the broker's command
+        # line as the script reads it back: that made every start "exit during startup".
+        "COLUMNS": "60",
     }
     yield env
     subprocess.run([str(SCRIPT), "stop"], env=env, check=False, timeout=60)

@@ -25,6 +25,7 @@ SCRIPT_VARIABLES = {
     "PANTAU_KAFKA_DIR",
     "PANTAU_PG_PORT",
     "PANTAU_PG_DIR",
+    "PANTAU_PG_DURABLE",
 }
 
 
@@ -101,6 +102,8 @@ def test_documented_settings_exist_with_their_defaults(doc: Path) -> None:
     for name, default in re.findall(r"^\| `(PANTAU_[A-Z0-9_]+)`[^|]*\| ([^|]+?) \|", text, re.M):
         if name in SCRIPT_VARIABLES:
             continue
-        first = default.split(" / ")[0].strip("`").replace(",", "")
+        first = default.split(" / ")[0].strip("`")
+        if re.fullmatch(r"[\d,.]+", first):  # 1,000 is 1000; a list keeps its commas
+            first = first.replace(",", "")
         first = re.sub(r" \(.*\)$", "", first)
         assert first == _shown(defaults[name]), f"{doc.name}: {name} default {default}"
