@@ -13,8 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from services.model.baseline import cold_start_scorer
-from services.model.registry import load_version, promoted_dir
+from services.model.registry import load_version, promoted_dir, unpromoted_scorer
 from services.model.scorer import Scorer
 from shared import metrics
 from shared.features import FEATURE_SCHEMA
@@ -34,10 +33,11 @@ log = logging.getLogger(__name__)
 
 
 def load_scorer(settings: ScoreSettings) -> Scorer:
-    """The promoted model, or the (uncalibrated) cold-start baseline when none is promoted yet."""
+    """The promoted model; the shipped default when none is promoted yet (the uncalibrated
+    cold start when that fails to load)."""
     directory = promoted_dir(settings.model_dir) if settings.model_dir else None
     if directory is None:
-        return cold_start_scorer()
+        return unpromoted_scorer(explain_threshold=settings.explain_threshold)
     return load_version(directory, explain_threshold=settings.explain_threshold)
 
 
