@@ -9,7 +9,9 @@ the emerging product's term first ranks among the 10 fastest-growing terms. With
 `--replay`, the run's events are also turned into the product and term events a
 connector with the catalogue would send and replayed through the live cores (`pantau
 replay`, its default scorer): the first alert on the emerging term, and how many alerts
-terms raise in all (minutes per run on a busy machine).
+terms raise in all (minutes per run on a busy machine). With `--support 1 3`, the
+events and distinct term products a connector would send at each minimum number of posts
+a day per term (PANTAU_TEXT_TERM_MIN_POSTS).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import orjson
 
-from services.evaluation.text import evaluate_text, model_lead
+from services.evaluation.text import evaluate_text, model_lead, read_posts, term_volume
 from services.simulator import simulate
 from shared.catalogue import read_catalogue_csv
 
@@ -37,6 +39,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("var/bench/text"))
     parser.add_argument("--json", type=Path)
     parser.add_argument("--replay", action="store_true")
+    parser.add_argument("--support", type=int, nargs="*", default=[], help="min posts a day")
     args = parser.parse_args()
     runs = []
     for seed in args.seeds:
@@ -46,6 +49,9 @@ def main() -> None:
         truth = orjson.loads((out / "truth.json").read_bytes())
         catalogue = read_catalogue_csv(out / "catalogue.csv", version=1)
         result = {"seed": seed, **evaluate_text(out, catalogue, truth)}
+        if args.support:
+            posts = read_posts(out / "events.ndjson")
+            result["volume"] = [term_volume(posts, catalogue, n) for n in args.support]
         if args.replay:
             result["replay"] = model_lead(out, catalogue, truth)
         runs.append(result)

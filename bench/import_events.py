@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -95,7 +94,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    bootstrap = os.environ.get("PANTAU_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+    bootstrap = KafkaSettings().bootstrap  # PANTAU_KAFKA_BOOTSTRAP, or the default
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "events.ndjson"
         lines = write_events(path, args.events)

@@ -108,7 +108,7 @@ def main() -> None:
     args = parser.parse_args()
 
     run = uuid.uuid4().hex[:8]
-    bootstrap = os.environ.get("PANTAU_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+    bootstrap = KafkaSettings().bootstrap  # PANTAU_KAFKA_BOOTSTRAP, or the default
     kafka = KafkaSettings(
         bootstrap=bootstrap,
         events_topic=f"soak.{run}.events",

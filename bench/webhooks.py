@@ -30,8 +30,8 @@ from services.api.schema import ensure_schema
 from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.models import Subscription
 from services.api.webhooks.outbox import enqueue_alert
-from services.api.webhooks.settings import WebhookSettings
 from services.api.webhooks.signing import generate_secret
+from shared.settings import WebhookSettings
 
 SETTINGS = {"allow_cidrs": "127.0.0.0/8", "request_timeout_s": 2.0, "poll_interval_s": 0.05}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -16,9 +15,10 @@ if TYPE_CHECKING:
     import httpx
     from sqlalchemy.orm import Session, sessionmaker
 
-    from services.sources.connector import Poller
-    from services.sources.posts import PostText
+    from services.sources.connector import Poller, TextSource
+    from services.sources.term_context import TermContextSender
     from shared.catalogue import Catalogue
+    from shared.settings import TextSettings
 
     # What a connector command builds its poller from: the HTTP client, a stoppable wait
     # and the wall clock (ms).
@@ -70,6 +70,7 @@ def api(
     import uvicorn
 
     from services.api.app import create_app
+    from shared.logs import log_event
     from shared.metrics import PortInUse
     from shared.settings import ApiSettings, KafkaSettings
 
@@ -92,7 +93,8 @@ def api(
             time.sleep(0.5)
 
     threading.Thread(target=watch_consumer, daemon=True).start()
-    logging.getLogger("pantau.api").info(
+    log_event(
+        logging.getLogger(__name__),
         "API on http://%s:%s (seller page /, docs /docs); consuming %s at %s as group %s",
         host,
         port,
@@ -349,13 +351,14 @@ def _echo_version(directory: Path) -> None:
 CatalogueFile = Annotated[
     Path | None,
     typer.Option(
-        help="catalogue CSV: items count for the products their text names (docs/text.md)",
+        help="catalogue CSV: items count for the products their text names (docs/text.md); "
+        "without it, the API's catalogue when PANTAU_TEXT_API_URL is set",
         exists=True,
         dir_okay=False,
     ),
 ]
 Terms = Annotated[
-    bool, typer.Option(help="with --catalogue, also count the text's terms as term:… products")
+    bool, typer.Option(help="with a catalogue, also count the text's terms as term:… products")
 ]
 
 
@@ -443,9 +446,11 @@ def import_(
         observed_ms=observed_ms,
         backfill=backfill,
         baselines_path=baselines,
-        catalogue=_catalogue(catalogue),
+        catalogue=_import_catalogue(catalogue),
         terms=terms,
+        min_term_posts=_text_settings().term_min_posts,
     )
+    context = None if dry_run else _term_context()
     writer = EventWriter(KafkaSettings(), dry_run=dry_run, echo=io.StringIO() if dry_run else None)
     total = sum(f.stat().st_size for f in files)
     bar = Progress(
@@ -454,11 +459,13 @@ def import_(
     try:
         with bar:
             task = bar.add_task("import", total=total)
-            summary = Importer(options, writer).run(
+            summary = Importer(options, writer, context).run(
                 files, lambda done: bar.update(task, completed=done)
             )
     finally:
         writer.close()
+        if context is not None:
+            context.close()
     typer.echo(("dry run, nothing sent: " if dry_run else "") + str(summary))
 
 
@@ -612,6 +619,22 @@ def keys_revoke(
         typer.echo(f"revoked key {key.id} ({key.name}, {key.scope})")
 
 
+channels_app = typer.Typer(help="Seller alert channels: keys and set-up.")
+app.add_typer(channels_app, name="channels")
+
+
+@channels_app.command("vapid-keys")
+def channels_vapid_keys() -> None:
+    """Make a VAPID key pair for web push and print it as settings lines. Keep the
+    private key secret and stable: browsers subscribed with the public key, and a new
+    pair ends every existing web push subscription."""
+    from services.api.channels.webpush import generate_vapid_keys
+
+    private, public = generate_vapid_keys()
+    typer.echo(f"PANTAU_WEBPUSH_VAPID_PRIVATE_KEY={private}")
+    typer.echo(f"# public key (served to the page, derived from the private key): {public}")
+
+
 catalogue_app = typer.Typer(
     help="The catalogue in the API's database (PANTAU_DATABASE_URL): CSV in and out."
 )
@@ -674,8 +697,7 @@ def dispatch() -> None:
     from services.api.db import make_engine, make_sessionmaker
     from services.api.schema import ensure_schema
     from services.api.webhooks.dispatcher import Dispatcher
-    from services.api.webhooks.settings import WebhookSettings
-    from shared.settings import ApiSettings
+    from shared.settings import ApiSettings, WebhookSettings
 
     _logging()
     settings = ApiSettings()
@@ -742,18 +764,17 @@ def _run_connector(
     dry_run: bool,
     polls: int,
     default_port: int,
-    text: PostText | None = None,
+    text: TextSource | None = None,
 ) -> None:
     """Build the writer and the service around a poller, and run it until stopped."""
     import threading
 
     import httpx
 
-    from services.sources.connect_settings import ConnectSettings
     from services.sources.connector import ConnectorService, wall_clock_ms
     from services.sources.event_writer import EventWriter
     from shared import metrics
-    from shared.settings import KafkaSettings
+    from shared.settings import ConnectSettings, KafkaSettings
 
     _logging()
     settings = ConnectSettings()
@@ -763,20 +784,71 @@ def _run_connector(
     writer = EventWriter(KafkaSettings(), dry_run=dry_run)
     with httpx.Client(timeout=30.0) as http:
         poller = make_poller(http, stop.wait, wall_clock_ms)
+        context = None if dry_run else _term_context()
         service = ConnectorService(
-            poller, writer, settings, stop, save_state=not dry_run, text=text
+            poller, writer, settings, stop, save_state=not dry_run, text=text, term_context=context
         )
         try:
             service.run(polls)
         except KeyboardInterrupt:
             stop.set()
+        finally:
+            if context is not None:
+                context.close()
 
 
-def _text(catalogue: Path | None, terms: bool) -> PostText | None:
+def _text_settings() -> TextSettings:
+    from shared.settings import TextSettings
+
+    return TextSettings()
+
+
+def _import_catalogue(path: Path | None) -> Catalogue | None:
+    """The file's catalogue; else the API's (PANTAU_TEXT_API_URL), read once; else none."""
+    from services.sources.catalogue_feed import CatalogueFeed
+
+    found = _catalogue(path)
+    settings = _text_settings()
+    if found is not None or not settings.api_url:
+        return found
+    feed = CatalogueFeed(
+        settings.api_url, settings.api_key.get_secret_value() or None, 0, settings.timeout_s
+    )
+    try:
+        if not feed.refresh():
+            raise typer.BadParameter(
+                f"no catalogue from {feed.url}: {feed.last_error}", param_hint="PANTAU_TEXT_API_URL"
+            )
+        return feed.current()
+    finally:
+        feed.close()
+
+
+def _term_context() -> TermContextSender | None:
+    """Where term context goes: the API of PANTAU_TEXT_API_URL, if set."""
+    from services.sources.term_context import TermContextSender
+
+    settings = _text_settings()
+    if not settings.api_url:
+        return None
+    key = settings.api_key.get_secret_value() or None
+    return TermContextSender(settings.api_url, key, settings.timeout_s)
+
+
+def _text(catalogue: Path | None, terms: bool) -> TextSource | None:
+    """A catalogue file's fixed text settings, else the API's catalogue followed live."""
+    from services.sources.catalogue_feed import CatalogueFeed, LiveText
     from services.sources.posts import PostText
 
+    settings = _text_settings()
     found = _catalogue(catalogue)
-    return None if found is None else PostText.of(found, terms)
+    if found is not None:
+        return PostText.of(found, terms, settings.term_min_posts)
+    if not settings.api_url:
+        return None
+    key = settings.api_key.get_secret_value() or None
+    feed = CatalogueFeed(settings.api_url, key, settings.catalogue_refresh_s, settings.timeout_s)
+    return LiveText(feed, terms, settings.term_min_posts)
 
 
 def _refused(exc: Exception) -> None:
@@ -793,8 +865,8 @@ def connect_youtube(
     import httpx
 
     from services.sources.api_calls import ApiError
-    from services.sources.connect_settings import YouTubeSettings
     from services.sources.youtube import YouTubePoller
+    from shared.settings import YouTubeSettings
 
     settings = YouTubeSettings()
     if not settings.api_key.get_secret_value():
@@ -821,8 +893,8 @@ def connect_tiktok(
     import httpx
 
     from services.sources.api_calls import ApiError
-    from services.sources.connect_settings import TikTokSettings
     from services.sources.tiktok import TikTokPoller
+    from shared.settings import TikTokSettings
 
     settings = TikTokSettings()
     if not settings.client_key or not settings.client_secret.get_secret_value():
@@ -851,7 +923,7 @@ def main() -> None:
 
     from services.api.schema import SchemaNotCurrent
     from shared.metrics import PortInUse
-    from shared.settings import settings_error_line
+    from shared.settings import KafkaSettings, settings_error_line
 
     logging.captureWarnings(True)
     try:
@@ -866,7 +938,7 @@ def main() -> None:
         print(f"pantau: {exc}", file=sys.stderr)
         sys.exit(1)
     except NoBrokersAvailable:
-        bootstrap = os.environ.get("PANTAU_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+        bootstrap = KafkaSettings().bootstrap
         print(
             f"pantau: no Kafka broker answers at {bootstrap} (PANTAU_KAFKA_BOOTSTRAP); "
             "start one with deploy/kafka/broker.sh start",

@@ -199,9 +199,11 @@ def replay_file(
     rules: AlertRules | None = None,
     config: WindowConfig | None = None,
     progress: bool = True,
+    watch: Callable[[pl.DataFrame], None] | None = None,
 ) -> Replayed:
-    """Replay `events`; write one JSON line per alert to `alerts_out`. `scorer` None: the
-    shipped default model (the cold start when it fails to load).
+    """Replay `events`; write one JSON line per alert to `alerts_out`, and hand every
+    batch of scores to `watch` if given (a measure that needs more than the alerts).
+    `scorer` None: the shipped default model (the cold start when it fails to load).
 
     Raises `NotEvents` (and leaves no alerts file) when not one line was a valid event.
     """
@@ -212,6 +214,8 @@ def replay_file(
 
         def sink(scores: pl.DataFrame) -> None:
             nonlocal alerts
+            if watch is not None:
+                watch(scores)
             for alert in engine.evaluate(scores):
                 out.write(orjson.dumps(alert) + b"\n")
                 alerts += 1

@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import polars as pl
 
+from shared.emerging import TERM_PREFIX
 from shared.regions import province_name
+from shared.scores import growth_phrase, is_calibrated
 from shared.settings import AlertSettings
 
 ALERT_NAMESPACE = uuid.UUID("5d1c1c36-8f1e-4c7a-9a57-6a8f0b1f5b10")
@@ -51,6 +54,20 @@ class AlertRules:
             0 <= self.heads_up_rearm_below <= self.heads_up_threshold <= 1
         ):
             raise ValueError("need 0 <= heads_up_rearm_below <= heads_up_threshold <= 1")
+
+    def tier_of(self, probability: float, probability_72h: float | None) -> str | None:
+        """The highest tier whose threshold a score reaches (None: neither), for showing
+        where a product stands now; whether it alerts is `AlertEngine`'s (hysteresis,
+        cool-down)."""
+        if probability >= self.threshold:
+            return CONFIDENT.name
+        if (
+            self.heads_up_threshold is not None
+            and probability_72h is not None
+            and probability_72h >= self.heads_up_threshold
+        ):
+            return HEADS_UP.name
+        return None
 
     @classmethod
     def from_settings(cls, settings: AlertSettings) -> AlertRules:
@@ -109,7 +126,14 @@ class AlertEngine:
 
         The confident tier first; then the heads-up tier, which stays silent on a row
         where the product had a confident alert within the cool-down (the seller already
-        knows more than a heads-up says)."""
+        knows more than a heads-up says).
+
+        Emerging terms (`term:…`) never alert: the words of a viral product's name rise
+        with it, so their alerts would repeat the product's (in simulated text runs,
+        276-282 of some 290 alerts were on terms). They reach people through
+        `/v1/emerging` and the seller page instead; keeping them out here keeps the API,
+        replay and evaluation in agreement."""
+        scores = scores.filter(~pl.col("product_id").str.starts_with(TERM_PREFIX))
         if scores.height == 0:
             return Decision([], {})
         r = self.rules
@@ -216,6 +240,11 @@ class AlertEngine:
         return out
 
 
+def alert_tier(alert: Mapping[str, Any]) -> str:
+    """An alert record's tier; one stored before tiers existed was a confident alert."""
+    return str(alert.get("tier") or CONFIDENT.name)
+
+
 def make_alert(row: dict[str, Any], tier: Tier = CONFIDENT) -> dict[str, Any]:
     """The alert record: ids are derived from (product, tick, tier) so a replayed alert is
     the same; a confident alert keeps the id it had before tiers existed. `probability` is
@@ -224,7 +253,12 @@ def make_alert(row: dict[str, Any], tier: Tier = CONFIDENT) -> dict[str, Any]:
     regions = list(row.get("top_regions") or [])
     where = ", ".join(province_name(c) for c in regions[:3])
     probability = row[tier.column]
-    pct = round(100 * probability)
+    # A non-probabilistic scorer's strength is no chance: its growth is said instead.
+    odds = (
+        None
+        if is_calibrated(row["model_version"])
+        else {lang: growth_phrase(row["score"] or 0.0, lang) for lang in ("id", "en")}
+    )
     key = f"{row['product_id']}:{row['tick_ms']}" + ("" if tier == CONFIDENT else ":heads_up")
     reasons = [
         {"text_id": x["text_id"], "text_en": x["text_en"]} for x in (row.get("reasons") or [])
@@ -240,27 +274,31 @@ def make_alert(row: dict[str, Any], tier: Tier = CONFIDENT) -> dict[str, Any]:
         "score": row["score"],
         "model_version": row["model_version"],
         "reasons": reasons,
-        **_messages(tier, name, where, pct),
+        **_messages(tier, name, where, round(100 * probability), odds),
         "ts": datetime.fromtimestamp(row["tick_ms"] / 1000, UTC).isoformat().replace("+00:00", "Z"),
         "tick_ms": row["tick_ms"],
     }
 
 
-def _messages(tier: Tier, name: str, where: str, pct: int) -> dict[str, str]:
+def _messages(
+    tier: Tier, name: str, where: str, pct: int, odds: dict[str, str] | None
+) -> dict[str, str]:
+    """The alert in one sentence per language; `odds` (growth words) replaces the chance
+    of a row that has none."""
     if tier == HEADS_UP:
         return {
             "message_id": f"Bersiap: {name} mulai naik"
             + (f" di {where}" if where else "")
-            + f": peluang viral {pct}% dalam 3 hari.",
+            + (f": {odds['id']}." if odds else f": peluang viral {pct}% dalam 3 hari."),
             "message_en": f"Get ready: {name} is starting to rise"
             + (f" in {where}" if where else "")
-            + f": {pct}% chance of going viral within 3 days.",
+            + (f": {odds['en']}." if odds else f": {pct}% chance of going viral within 3 days."),
         }
     return {
         "message_id": f"{name} sedang naik"
         + (f" di {where}" if where else "")
-        + f": peluang viral {pct}% dalam 24 jam.",
+        + (f": {odds['id']}." if odds else f": peluang viral {pct}% dalam 24 jam."),
         "message_en": f"{name} is rising"
         + (f" in {where}" if where else "")
-        + f": {pct}% chance of going viral within 24 hours.",
+        + (f": {odds['en']}." if odds else f": {pct}% chance of going viral within 24 hours."),
     }

@@ -2,11 +2,15 @@
 
 Which rows a tick emits: a product gets a row at tick T when its windows at T count an
 accepted event that the previous tick's did not (an event in T's last 5-minute bucket, or
-an older one folded since the previous tick fired), and at every whole hour T when it is
-active (events in its 24 h window). So a busy product has a row every tick, an idle one
-refreshes hourly as its windows slide, and every event lies in the `events_5m` of some
-row (labels sum them; a missing row means no new events). The rule is a function of the
-events and the settings only, never of batch cuts.
+an older one folded since the previous tick fired), and at a whole hour T when it is
+active (events in its 24 h window) and an event of it left one of its windows during the
+hour (T - 1 h, T]. So a busy product has a row every tick; an idle one gets a row at the
+first whole hour after each change of its counts and spread (its events leaving the 5 min,
+1 h, 6 h, 24 h or 7 d window), and none while they stay as its last row shows them (the
+time columns and the hour's peer medians are not refreshed then). A product without a
+row at a whole hour while active had no events in the hour before. Every event lies in
+the `events_5m` of some row (labels sum them; a missing row means no new events). The
+rule is a function of the events and the settings only, never of batch cuts.
 
 Count windows end at the tick; a window of length W covers [ceil(T - W), T) where the
 ceiling is to the hour for 6 h and 24 h and to the UTC day for 7 d, so it is between

@@ -1,5 +1,15 @@
 """Structured logs: one JSON object per line, with ids that tie records together.
 
+The convention, the same in every service:
+
+* a module logs through its own logger, `log = logging.getLogger(__name__)`;
+* every record goes through `log_event(log, message, ..., **fields)`: the message says what
+  happened in words (a fixed phrase where a reader or a test selects on it, such as
+  `batch ingested` or `webhook.attempt`), the fields carry the ids, counts and codes, and
+  become keys of the JSON line (`jq 'select(.alert_id == ...)'`);
+* ids, counts, hosts and codes only: never secrets, request bodies or subscriber URLs;
+* `configure()`, called once by the command line, renders every record as JSON on stderr.
+
 A run can be followed through its logs by these ids:
 
 * ingest `batch ingested`: `batch_id` (topic/partition/first-last offset) and the counts;
@@ -24,7 +34,7 @@ import time
 
 import orjson
 
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 _SECRET_FIELDS = re.compile(r"secret|password|authorization|api_?key|token", re.IGNORECASE)
 # API keys (services/api/auth.py), webhook signing secrets (services/api/webhooks/signing.py),
 # the connectors' platform credentials: Google API keys and TikTok client access tokens;
@@ -37,35 +47,48 @@ _SECRET_VALUES = re.compile(
 REDACTED = "[redacted]"
 
 
-def _fields(record: logging.LogRecord) -> tuple[str, dict[str, object]]:
-    """The message and the `extra=` fields; a message that is itself a JSON object (the
-    webhook events) contributes its fields, and its `event` becomes the message."""
-    message = record.getMessage()
-    fields = {k: v for k, v in record.__dict__.items() if k not in _RESERVED}
-    if message.startswith("{"):
-        try:
-            parsed = orjson.loads(message)
-        except orjson.JSONDecodeError:
-            parsed = None
-        if isinstance(parsed, dict):
-            message = str(parsed.pop("event", message))
-            fields = {**parsed, **fields}
-    return message, {k: REDACTED if _SECRET_FIELDS.search(k) else v for k, v in fields.items()}
+def _fields(record: logging.LogRecord) -> dict[str, object]:
+    """The record's `extra=` fields, those named like a secret masked."""
+    return {
+        k: REDACTED if _SECRET_FIELDS.search(k) else v
+        for k, v in record.__dict__.items()
+        if k not in _RESERVED
+    }
+
+
+def log_event(
+    logger: logging.Logger,
+    message: str,
+    /,
+    *args: object,
+    level: int = logging.INFO,
+    exc_info: bool = False,
+    **fields: object,
+) -> None:
+    """Log `message` (%-formatted with `args` only if the record is emitted) with `fields`
+    as keys of its JSON line, and the traceback when `exc_info` (`level` and `exc_info`
+    are the only names a field cannot take).
+
+    A field named like a `LogRecord` attribute (`name`, `module`, `thread`...) is logged
+    with a trailing underscore instead of making the call raise: logging must never be
+    what fails.
+    """
+    extra = {f"{k}_" if k in _RESERVED else k: v for k, v in fields.items()}
+    logger.log(level, message, *args, exc_info=exc_info, extra=extra, stacklevel=2)
 
 
 class JsonFormatter(logging.Formatter):
     """Renders a record and its `extra=` fields (e.g. batch_id, alert_id) as one JSON line."""
 
     def format(self, record: logging.LogRecord) -> str:
-        message, fields = _fields(record)
         entry: dict[str, object] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
             + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": message,
+            "msg": record.getMessage(),
         }
-        entry.update({k: v for k, v in fields.items() if k not in entry})
+        entry.update({k: v for k, v in _fields(record).items() if k not in entry})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         line = orjson.dumps(entry, default=str).decode()

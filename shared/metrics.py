@@ -41,6 +41,7 @@ from prometheus_client import (
 )
 from prometheus_client.metrics import MetricWrapperBase
 
+from shared.logs import log_event
 from shared.schema import MALFORMED_FRAME, REASONS
 
 disable_created_metrics()  # type: ignore[no-untyped-call]  # unannotated in prometheus_client
@@ -405,4 +406,4 @@ def start_metrics_server(port: int, service: str | None = None) -> None:
                 f"metrics port {port} is already in use: set {setting} to a free port (0: off)"
             ) from exc
         _started_ports.add(port)
-        log.info("metrics on http://0.0.0.0:%s/metrics", port)
+        log_event(log, "metrics on http://0.0.0.0:%s/metrics", port, port=port)

@@ -41,6 +41,7 @@ from kafka.errors import (
 from kafka.structs import OffsetAndMetadata
 
 from shared import metrics
+from shared.logs import log_event
 
 log = logging.getLogger(__name__)
 
@@ -229,11 +230,13 @@ class ConsumerRuntime(Generic[P]):
             self.positions[partition] = self._committed[partition] = offset
         # Owned only once started: a start that failed is retried by the next resume.
         self.owned.add(partition)
-        log.info(
+        log_event(
+            log,
             "assigned partition %s at offset %s",
             partition,
             "committed" if offset is None else offset,
-            extra={"topic": self.settings.topic, "partition": partition},
+            topic=self.settings.topic,
+            partition=partition,
         )
 
     def _hand_over(self, partitions: list[int]) -> None:
@@ -252,7 +255,12 @@ class ConsumerRuntime(Generic[P]):
             except KafkaError as exc:
                 # The saved state (ingest) or the last commit still holds: the next owner
                 # may redo a few batches, with the same outputs.
-                log.warning("offsets of revoked partitions not committed: %r", exc)
+                log_event(
+                    log,
+                    "offsets of revoked partitions not committed: %r",
+                    exc,
+                    level=logging.WARNING,
+                )
         self._forget(owned)
 
     def _forget(self, partitions: list[int]) -> None:
@@ -300,7 +308,8 @@ class ConsumerRuntime(Generic[P]):
         try:
             self._await_partition_metadata()
             self.consumer.subscribe([self.settings.topic], listener=self._listener())
-            log.info(
+            log_event(
+                log,
                 "%s: consuming %s at %s as group %s",
                 self.settings.service,
                 self.settings.topic,
@@ -325,7 +334,7 @@ class ConsumerRuntime(Generic[P]):
             self.ready = False
             metrics.CONSUMER_READY.set(0)
             if not isinstance(exc, KeyboardInterrupt):
-                log.error("%s stopped: %r", self.settings.service, exc)
+                log_event(log, "%s stopped: %r", self.settings.service, exc, level=logging.ERROR)
             # State may be half-updated: leave without saving it; the restart resumes from
             # the last durable point.
             self._forget(sorted(self.owned))
@@ -406,12 +415,14 @@ class ConsumerRuntime(Generic[P]):
         self._failures += 1
         backoff_s = min(MAX_BACKOFF_S, 0.5 * 2 ** (self._failures - 1))
         metrics.CONSUMER_RETRIES.inc()
-        log.warning(
+        log_event(
+            log,
             "%s: broker trouble (%s: %s); resuming from the last durable point in %.1f s",
             self.settings.service,
             type(exc).__name__,
             exc,
             backoff_s,
+            level=logging.WARNING,
         )
         self.stop_event.wait(backoff_s)
         self._callback_error = None

@@ -22,6 +22,22 @@ def is_calibrated(model_version: str | None) -> bool:
     return not (model_version or "").startswith(UNCALIBRATED_PREFIX)
 
 
+# What such a row says instead of a chance: its growth ratio (the row's `score`), in the
+# words the seller page, the seller messages and the alert records all use.
+GROWTH_WORDS = {
+    "id": "naik {g}× dibanding hari biasa minggu lalu",
+    "en": "up {g}× on a usual day last week",
+}
+
+
+def growth_phrase(growth: float, lang: str) -> str:
+    """'naik 5,1× dibanding hari biasa minggu lalu' (Indonesian decimal comma) or English."""
+    g = f"{growth:,.1f}"
+    if lang == "id":
+        g = g.translate(str.maketrans(",.", ".,"))
+    return GROWTH_WORDS["id" if lang == "id" else "en"].format(g=g)
+
+
 REASON = pl.Struct({"feature": pl.String, "text_id": pl.String, "text_en": pl.String})
 
 SCORE_SCHEMA: dict[str, pl.DataType] = {

@@ -1,14 +1,21 @@
 """All settings, typed, with working defaults; every field is overridable by `PANTAU_*`.
 
-One class per service plus the Kafka settings they share. Services take a settings
-object as an argument (nothing reads the environment at import time), so tests pass
-settings in instead of patching the environment.
+One class per service (ingest, scoring, API, webhook dispatcher, connectors) plus the
+Kafka settings and alert rules they share; a default is written here and nowhere else
+(cores with their own defaults, such as `WindowConfig` and `AlertRules`, take them from
+these classes). Services take a settings object as an argument (nothing reads the
+environment at import time), so tests pass settings in instead of patching the
+environment. Secrets (connector API keys and client secrets) are `SecretStr`, so they
+never reach a log line or a repr.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from pathlib import Path
+from typing import Annotated, ClassVar
 
 from pydantic import (
     AliasChoices,
@@ -17,8 +24,9 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.scores import ALERT_THRESHOLD, HEADS_UP_REARM_BELOW, HEADS_UP_THRESHOLD
 
@@ -145,6 +153,12 @@ class ApiSettings(BaseSettings):
     auth_failure_burst: int = Field(
         20, ge=1, description="failed authentications an address may burst before 429"
     )
+    subscribe_per_hour: float = Field(
+        12.0, gt=0, description="sustained seller sign-ups an hour per client address"
+    )
+    subscribe_burst: int = Field(
+        5, ge=1, description="seller sign-ups an address may burst before 429"
+    )
     run_dispatcher: bool = True
     consume_scores: bool = True
     max_body_bytes: int = Field(5_000_000, ge=1, description="POST /v1/events body limit (413)")
@@ -174,6 +188,195 @@ class ApiSettings(BaseSettings):
         60.0, gt=0, description="how often the API prunes old rows"
     )
     run_retention: bool = Field(True, description="run the pruning job inside this API")
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+
+
+def parse_duration_s(text: str) -> float:
+    """`"500ms"`, `"0.2s"`, `"5m"`, `"2h"`, `"1d"` -> seconds."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise ValueError(f"invalid duration {text!r} (expected e.g. 0s, 500ms, 5m, 2h, 1d)")
+    return float(match.group(1)) * _UNIT_S[match.group(2)]
+
+
+def parse_schedule_s(text: str) -> tuple[float, ...]:
+    """Comma-separated durations; entry i is the wait before attempt i+1."""
+    delays = tuple(parse_duration_s(part) for part in text.split(",") if part.strip())
+    if not delays:
+        raise ValueError("retry schedule needs at least one entry")
+    return delays
+
+
+def parse_cidrs(text: str) -> tuple[IPNetwork, ...]:
+    """Comma-separated CIDRs (host bits must be zero), e.g. `127.0.0.0/8,::1/128`."""
+    return tuple(ipaddress.ip_network(part.strip()) for part in text.split(",") if part.strip())
+
+
+class WebhookSettings(BaseSettings):
+    """Delivery, retry and egress settings of the webhook dispatcher (`PANTAU_WEBHOOK_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_WEBHOOK_", extra="ignore")
+
+    # CIDRs checked before the SSRF deny list (e.g. an internal relay, or 127.0.0.0/8 in tests).
+    allow_cidrs: str = ""
+    # Wait before each attempt; its length is the number of attempts.
+    retry_schedule: str = "0s,5s,5m,30m,2h,5h,10h,10h"
+    # Each wait is multiplied by a random factor in [1 - jitter_ratio, 1 + jitter_ratio] so
+    # receivers coming back after an outage are not hit by every retry at the same instant.
+    jitter_ratio: float = 0.2
+    request_timeout_s: float = 10.0
+    # An endpoint is a receiver's origin (scheme, host, port), shared by its subscriptions.
+    max_in_flight_per_endpoint: int = 4
+    workers: int = 16
+    # After this many consecutive failed attempts an endpoint's circuit opens: it is skipped
+    # for `breaker_cool_off_s`, then probed with one request. Endpoints that failed their
+    # last attempt send one request at a time and together hold at most half the workers.
+    breaker_failures: int = 5
+    breaker_cool_off_s: float = 30.0
+    poll_interval_s: float = 1.0
+    # A claimed delivery belongs to its dispatcher for this long; a dispatcher that died
+    # mid-delivery leaves rows that any dispatcher reclaims once the lease runs out. It must
+    # outlast one request (connect + write + read timeouts), or a slow attempt could be
+    # sent a second time by another dispatcher.
+    lease_s: float = 60.0
+    disable_after_failing_s: float = 5 * 86400.0
+    # After a rotation, deliveries carry signatures by the old and the new secret this long.
+    secret_rotation_overlap_s: float = 86400.0
+
+    @field_validator("allow_cidrs")
+    @classmethod
+    def _check_cidrs(cls, value: str) -> str:
+        parse_cidrs(value)
+        return value
+
+    @field_validator("retry_schedule")
+    @classmethod
+    def _check_schedule(cls, value: str) -> str:
+        parse_schedule_s(value)
+        return value
+
+    @model_validator(mode="after")
+    def _check_bounds(self) -> WebhookSettings:
+        if not 0 <= self.jitter_ratio < 1:
+            raise ValueError("jitter_ratio must be in [0, 1)")
+        if min(self.max_in_flight_per_endpoint, self.workers, self.breaker_failures) < 1:
+            raise ValueError(
+                "max_in_flight_per_endpoint, workers and breaker_failures must be >= 1"
+            )
+        if self.breaker_cool_off_s < 0:
+            raise ValueError("breaker_cool_off_s must be >= 0")
+        if self.lease_s <= 3 * self.request_timeout_s:
+            raise ValueError("lease_s must exceed 3 * request_timeout_s")
+        return self
+
+    @property
+    def allow_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_cidrs(self.allow_cidrs)
+
+    @property
+    def retry_delays_s(self) -> tuple[float, ...]:
+        return parse_schedule_s(self.retry_schedule)
+
+
+def _words(value: object) -> object:
+    """A comma-separated environment value as a list (`keripik,sambal` → two keywords)."""
+    if isinstance(value, str):
+        return [w.strip() for w in value.split(",") if w.strip()]
+    return value
+
+
+class ConnectSettings(BaseSettings):
+    """What every connector shares (`PANTAU_CONNECT_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_CONNECT_")
+
+    state_dir: Path = Path("var/connect")
+    metrics_port: int | None = Field(
+        None, ge=0, le=65_535, description="0 turns it off; default 9104 youtube, 9105 tiktok"
+    )
+    backfill: bool = Field(False, description="emit a new item's whole counters at first sight")
+
+
+class YouTubeSettings(BaseSettings):
+    """YouTube Data API v3 connector (`PANTAU_YOUTUBE_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_YOUTUBE_")
+    default_metrics_port: ClassVar[int] = 9104
+
+    api_key: SecretStr = SecretStr("")
+    base_url: str = "https://www.googleapis.com/youtube/v3"
+    region_code: str = "ID"
+    keywords: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    quota_units_per_day: int = Field(10_000, ge=1)
+    popular_pages: int = Field(4, ge=0, le=4, description="mostPopular pages of 50 per poll")
+    search_every_polls: int = Field(
+        8, ge=1, description="keyword searches (100 units) every N polls"
+    )
+    max_tracked: int = Field(2_000, ge=1)
+    max_age_s: int = Field(14 * 86_400, gt=0, description="stop polling videos older than this")
+    min_interval_s: float = Field(300.0, ge=0)
+    max_interval_s: float = Field(3_600.0, gt=0)
+    attempts: int = Field(4, ge=1, description="tries per call for 5xx, 429 and timeouts")
+    backoff_s: float = Field(2.0, ge=0)
+    timeout_s: float = Field(30.0, gt=0)
+
+    _split_keywords = field_validator("keywords", mode="before")(_words)
+
+
+class TikTokSettings(BaseSettings):
+    """TikTok Research API connector (`PANTAU_TIKTOK_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_TIKTOK_")
+    default_metrics_port: ClassVar[int] = 9105
+
+    client_key: str = ""
+    client_secret: SecretStr = SecretStr("")
+    base_url: str = "https://open.tiktokapis.com"
+    region_code: str = "ID"
+    keywords: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    hashtags: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    lookback_days: int = Field(7, ge=1, le=365, description="videos created this many days back")
+    requests_per_day: int = Field(1_000, ge=1, description="the Research API's daily limit")
+    max_pages_per_poll: int = Field(50, ge=1)
+    max_count: int = Field(100, ge=1, le=100)
+    min_interval_s: float = Field(900.0, ge=0)
+    max_interval_s: float = Field(6 * 3_600.0, gt=0)
+    token_margin_s: float = Field(
+        300.0, ge=0, description="renew the token this long before expiry"
+    )
+    attempts: int = Field(4, ge=1)
+    backoff_s: float = Field(2.0, ge=0)
+    timeout_s: float = Field(60.0, gt=0)
+
+    _split = field_validator("keywords", "hashtags", mode="before")(_words)
+
+
+class TextSettings(BaseSettings):
+    """Post text in the sources (`PANTAU_TEXT_*`): `pantau connect` and `pantau import`
+    with a catalogue (docs/text.md).
+
+    With `api_url`, the catalogue comes from the API (GET /v1/catalogue, re-read at most
+    every `catalogue_refresh_s`, so a change reaches running connectors without a restart)
+    and each batch's term context (co-occurring words, example links) goes to POST
+    /v1/terms/context; `api_key` needs the admin scope for the context (read is enough
+    for the catalogue alone, and a refused context is logged, not fatal)."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_TEXT_")
+
+    api_url: str | None = Field(None, description="e.g. http://127.0.0.1:8000; empty: none")
+    api_key: SecretStr = SecretStr("")
+    catalogue_refresh_s: float = Field(60.0, ge=0, description="how often to ask for changes")
+    timeout_s: float = Field(10.0, gt=0)
+    term_min_posts: int = Field(
+        3,
+        ge=1,
+        description="distinct posts of a day (over one poll or import) a term needs to count",
+    )
 
 
 def settings_error_line(exc: ValidationError) -> str | None:
@@ -264,3 +467,26 @@ class SmtpSettings(BaseSettings):
     from_address: str = "Pantau <peringatan@pantau.invalid>"
     timeout_s: float = Field(default=10.0, gt=0)
     rate_per_s: float = Field(default=5.0, gt=0)
+
+
+class WebPushSettings(BaseSettings):
+    """Web push with VAPID (`PANTAU_WEBPUSH_*`); off without a private key.
+
+    The public key the page subscribes with is derived from the private one, so the two
+    cannot disagree; `pantau channels vapid-keys` makes a pair."""
+
+    model_config = SettingsConfigDict(env_prefix="PANTAU_WEBPUSH_")
+
+    vapid_private_key: SecretStr | None = Field(
+        default=None, description="P-256 private key, base64url of its 32 raw bytes (or DER)"
+    )
+    vapid_subject: str = Field(
+        default="mailto:peringatan@pantau.invalid",
+        pattern=r"^(mailto:\S+@\S+|https://\S+)$",
+        description="the operator's contact, sent to push services in every VAPID token",
+    )
+    ttl_s: int = Field(
+        default=12 * 3600, ge=0, le=28 * 24 * 3600, description="how long a push service keeps it"
+    )
+    request_timeout_s: float = Field(default=10.0, gt=0)
+    rate_per_s: float = Field(default=50.0, gt=0, description="pushes per second, all browsers")

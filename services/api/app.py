@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.api import auth
+from services.api.caching import PageCache
 from services.api.channels.service import ChannelSettings, SellerChannels
 from services.api.consumer import ScoreConsumer
 from services.api.db import make_engine, make_sessionmaker
@@ -17,16 +17,23 @@ from services.api.docs import add_docs
 from services.api.event_sink import EventSink, KafkaEventSink
 from services.api.intake import ScoreIntake
 from services.api.retention import RetentionJob, RetentionPolicy
-from services.api.routes import alerts, events, health, metrics, products, trends
-from services.api.routes.catalogue import router as catalogue_router
+from services.api.routes import (
+    alerts,
+    catalogue,
+    events,
+    health,
+    metrics,
+    products,
+    subscriptions,
+    trends,
+)
 from services.api.schema import ensure_schema
 from services.api.web import routes as web
 from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.outbox import enqueue_alert
-from services.api.webhooks.routes import make_router
-from services.api.webhooks.settings import WebhookSettings
+from services.api.webhooks.ssrf import Resolver, system_resolver
 from shared.alerts import AlertRules
-from shared.settings import AlertSettings, ApiSettings, KafkaSettings
+from shared.settings import AlertSettings, ApiSettings, KafkaSettings, WebhookSettings
 
 
 def create_app(
@@ -36,14 +43,22 @@ def create_app(
     webhooks: WebhookSettings | None = None,
     event_sink: EventSink | None = None,
     alert_settings: AlertSettings | None = None,
+    resolver: Resolver | None = None,
     channels: ChannelSettings | None = None,
 ) -> FastAPI:
     """Build the API. With `kafka`, scores are consumed from the broker in the background
     and POST /v1/events produces to it; without it (demo, tests) the caller feeds
     `app.state.intake.apply(scores)` itself and may pass its own `event_sink`. Alert rules
     come from `alert_settings` (default: `PANTAU_ALERT_*`), seller channels from `channels`
-    (default: `PANTAU_SELLER_*`, `PANTAU_TELEGRAM_*`, `PANTAU_WHATSAPP_*`, `PANTAU_SMTP_*`)."""
+    (default: `PANTAU_SELLER_*`, `PANTAU_TELEGRAM_*`, `PANTAU_WHATSAPP_*`, `PANTAU_SMTP_*`);
+    `resolver` replaces DNS for webhook URLs (tests).
+
+    The resources end up on `app.state`, where the route dependencies (`deps.py`) find
+    them: `settings`, `sessionmaker`, `kafka`, `event_sink`, `max_message_bytes`,
+    `webhooks`, `resolver`, `channels`, `intake`, `trend_pages`, and once started
+    `score_consumer`, `dispatcher` and `retention` (None when not running here)."""
     webhooks = webhooks or WebhookSettings()
+    resolver = resolver or system_resolver
     rules = AlertRules.from_settings(alert_settings or AlertSettings())
     if event_sink is None and kafka is not None:
         event_sink = KafkaEventSink(kafka, settings.events_produce_timeout_s)
@@ -67,9 +82,10 @@ def create_app(
         app.state.score_consumer = consumer
         dispatcher = None
         if settings.run_dispatcher:
-            dispatcher = Dispatcher(sessions, webhooks, lane=seller.lane)
+            dispatcher = Dispatcher(sessions, webhooks, resolver, lane=seller.lane)
             dispatcher.start()
             seller.start()
+        app.state.dispatcher = dispatcher
         retention = None
         if settings.run_retention:
             retention = RetentionJob(
@@ -106,22 +122,19 @@ def create_app(
     app.state.kafka = kafka
     app.state.event_sink = event_sink
     app.state.max_message_bytes = (kafka or KafkaSettings()).max_message_bytes
+    app.state.webhooks = webhooks
+    app.state.resolver = resolver
     app.state.channels = seller
     app.state.intake = ScoreIntake(sessions, rules, on_alert=on_alert)
-    app.state.trend_pages = trends.TrendPages()
+    app.state.trend_pages = PageCache(trends.TREND_PAGE_TTL_S)
     app.add_middleware(metrics.RequestMetrics)
     app.include_router(health.router)
     app.include_router(metrics.router)
-    read = [Depends(auth.require_scope("read"))]
-    app.include_router(trends.router, dependencies=read, responses=auth.REFUSALS)
-    app.include_router(products.router, dependencies=read, responses=auth.REFUSALS)
-    app.include_router(alerts.router, dependencies=read, responses=auth.REFUSALS)
-    app.include_router(
-        events.router,
-        dependencies=[Depends(auth.require_scope("admin"))],
-        responses=auth.REFUSALS,
-    )
-    app.include_router(make_router(webhooks))
-    app.include_router(catalogue_router)
+    app.include_router(trends.router)
+    app.include_router(products.router)
+    app.include_router(alerts.router)
+    app.include_router(events.router)
+    app.include_router(subscriptions.router)
+    app.include_router(catalogue.router)
     app.include_router(web.router)
     return app

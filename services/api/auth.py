@@ -34,8 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import State
 
 from services.api.caching import ExpiringCache
-from services.api.db import Base
-from services.api.webhooks.models import UTCDateTime, utcnow
+from services.api.db import Base, UTCDateTime, utcnow
 
 Scope = Literal["read", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "admin")
@@ -177,6 +176,9 @@ _state_lock = threading.Lock()
 class Limiters:
     per_key: RateLimiter
     failures_per_address: RateLimiter
+    # Each sign-up may send a confirmation mail or message: the page must not be a way
+    # to send them to anyone, so sign-ups are limited per client address.
+    subscriptions_per_address: RateLimiter
 
 
 def limiters(state: State) -> Limiters:
@@ -191,6 +193,7 @@ def limiters(state: State) -> Limiters:
             built = Limiters(
                 RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
                 RateLimiter(settings.auth_failure_per_s, settings.auth_failure_burst),
+                RateLimiter(settings.subscribe_per_hour / 3600.0, settings.subscribe_burst),
             )
             state.limiters = built
         return built
@@ -233,14 +236,16 @@ def _too_many(detail: str, retry_after_s: float) -> HTTPException:
 _FAILURES_DETAIL = "too many failed authentications from this address"
 
 
-def _address(request: Request) -> str:
+def client_address(request: Request) -> str:
     """The peer address (a proxy in front of the API is one address: limits are per proxy)."""
     return request.client.host if request.client else "unknown"
 
 
 def _failed(request: Request, detail: str, challenge: str) -> HTTPException:
     """A 401 that also draws on the client address's failure budget (429 once it is spent)."""
-    retry_after_s = limiters(request.app.state).failures_per_address.acquire(_address(request))
+    retry_after_s = limiters(request.app.state).failures_per_address.acquire(
+        client_address(request)
+    )
     if retry_after_s > 0:
         return _too_many(_FAILURES_DETAIL, retry_after_s)
     return _refuse(401, detail, challenge)
@@ -279,7 +284,7 @@ def require_scope(scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
         cache = key_cache(state)
         principal = cache.get(key_hash)
         if principal is None:
-            blocked_s = limiters(state).failures_per_address.wait_s(_address(request))
+            blocked_s = limiters(state).failures_per_address.wait_s(client_address(request))
             if blocked_s > 0:
                 raise _too_many(_FAILURES_DETAIL, blocked_s)
             principal = await run_in_threadpool(_active_key, state.sessionmaker, key_hash)

@@ -111,3 +111,12 @@ class SingleFlight(Generic[K, V]):
         self._pending.pop(flight, None)
         if not done.cancelled():
             done.exception()  # retrieved here too, so a caller that went away logs no warning
+
+
+class PageCache(Generic[K]):
+    """Serialized pages keyed by their query: the cache, and one store query per page
+    however many requests wait for it (`SingleFlight`, keyed by query and version)."""
+
+    def __init__(self, ttl_s: float, max_entries: int = 512) -> None:
+        self.cache: ExpiringCache[K, bytes] = ExpiringCache(ttl_s, max_entries)
+        self.flights: SingleFlight[tuple[K, int], bytes] = SingleFlight()

@@ -16,8 +16,7 @@ from sqlalchemy import JSON, BigInteger, Integer, String, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from services.api.db import Base
-from services.api.webhooks.models import UTCDateTime, utcnow
+from services.api.db import Base, UTCDateTime, utcnow
 from shared.catalogue import Catalogue, CatalogueProduct
 
 VERSION_ROW_ID = 1

@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from services.api.intake import ScoreIntake
 from shared import metrics
 from shared.kafka import DecodedFrames, decode_frames, make_consumer, make_producer
+from shared.logs import log_event
 from shared.runtime import Batch, ConsumerRuntime, LoopSettings, Output
 from shared.scores import SCORE_SCHEMA
 from shared.settings import ApiSettings, KafkaSettings
@@ -100,4 +101,4 @@ class ScoreConsumer:
         except Exception:
             # Readiness is already false; `pantau api` watches `failed` and exits non-zero.
             self.failed = True
-            log.exception("score consumer stopped")
+            log_event(log, "score consumer stopped", level=logging.ERROR, exc_info=True)

@@ -12,6 +12,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
 from shared.kafka import make_producer
+from shared.logs import log_event
 from shared.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class KafkaEventSink:
             for future in futures:
                 future.get(timeout=self.timeout_s)
         except KafkaError as exc:
-            log.warning("event produce failed: %s", type(exc).__name__)
+            log_event(log, "event produce failed", level=logging.WARNING, error=type(exc).__name__)
             raise SinkUnavailable(f"Kafka did not acknowledge the events: {exc}") from exc
 
     def reachable(self) -> bool:

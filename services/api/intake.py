@@ -5,6 +5,9 @@ committed together with the scores that caused them, so a crash between them los
 nothing, a restart resumes the engine exactly where the store left it, and a redelivered
 batch (at-least-once consumption) adds nothing: the engine ignores rows at or before the
 ticks it has evaluated, and alert ids derive from (product, tick).
+
+Emerging terms (`term:…`) are scored and stored like products; the alert engine never
+raises alerts on them, so neither webhooks nor seller channels hear of them.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.api.store import load_alert_states, save_alert, save_alert_states, save_scores
 from shared import metrics
 from shared.alerts import AlertEngine, AlertRules
+from shared.logs import log_event
 
 log = logging.getLogger(__name__)
 AlertHook = Callable[[Any, dict[str, Any]], object]
@@ -69,15 +73,14 @@ class ScoreIntake:
         # The partition and tick lead back to the scorer's and ingest's batch log lines.
         partitions = dict(scores.select("product_id", "partition").iter_rows()) if new else {}
         for alert in new:
-            log.info(
+            log_event(
+                log,
                 "alert fired",
-                extra={
-                    "alert_id": alert["id"],
-                    "product_id": alert["product_id"],
-                    "partition": partitions.get(alert["product_id"]),
-                    "tick_ms": alert["tick_ms"],
-                    "model_version": alert["model_version"],
-                    "probability": alert["probability"],
-                },
+                alert_id=alert["id"],
+                product_id=alert["product_id"],
+                partition=partitions.get(alert["product_id"]),
+                tick_ms=alert["tick_ms"],
+                model_version=alert["model_version"],
+                probability=alert["probability"],
             )
         return new

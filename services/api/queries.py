@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from services.api.store import LatestScore
 from shared.emerging import TERM_PREFIX
+
+TrendKind = Literal["product", "term", "all"]
 
 
 def ranked_trends(
@@ -20,19 +23,22 @@ def ranked_trends(
     platform: str | None = None,
     min_probability: float | None = None,
     after: tuple[float, str] | None = None,
-    products_only: bool = False,
+    kind: TrendKind = "all",
 ) -> Sequence[LatestScore]:
     """Products whose latest score is at most `max_age_ms` older than the newest one,
-    best score first (ties by product id); `after` = (score, product_id) of the last row
-    already seen; `products_only` leaves out emerging terms (`term:…`). Age is measured
-    against the newest tick, not the wall clock, so a replayed or paused stream still
-    ranks what it last saw."""
+        best score first (ties by product id); `after` = (score, product_id) of the last row
+        already seen; `kind` keeps catalogue products (`product`), emerging terms (`term:…`,
+    `term`) or both (`all`). Age is measured
+        against the newest tick, not the wall clock, so a replayed or paused stream still
+        ranks what it last saw."""
     newest = session.scalar(select(func.max(LatestScore.tick_ms)))  # one index probe
     if newest is None:
         return []
     query = select(LatestScore).where(LatestScore.tick_ms >= newest - max_age_ms)
-    if products_only:
+    if kind == "product":
         query = query.where(~LatestScore.product_id.startswith(TERM_PREFIX))
+    elif kind == "term":
+        query = query.where(LatestScore.product_id.startswith(TERM_PREFIX))
     if category:
         query = query.where(LatestScore.category == category)
     if region:

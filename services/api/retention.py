@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.api.channels.models import ChannelDelivery, SellerSubscription, SubscriptionStatus
 from services.api.store import AlertRecord, LatestScore, ScoreHistory
 from services.api.webhooks.models import Delivery, DeliveryStatus
+from shared.logs import log_event
 from shared.settings import ApiSettings
 
-log = logging.getLogger("pantau.api.retention")
+log = logging.getLogger(__name__)
 CHUNK_ROWS = 10_000
 DAY_MS = 86_400_000
 _PG_PRUNE_LOCK = 7_261_733_502
@@ -196,8 +197,8 @@ class RetentionJob:
             try:
                 result = prune(self.sessions, self.policy)
                 if any(result.deleted.values()):
-                    log.info("pruned old rows", extra={"deleted": result.deleted})
+                    log_event(log, "pruned old rows", deleted=result.deleted)
             except Exception:  # the store may be briefly unreachable: try again next time
-                log.exception("retention run failed")
+                log_event(log, "retention run failed", level=logging.ERROR, exc_info=True)
             self.runs += 1
             self._stopping.wait(self.interval_s)

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.api.catalogue_store import catalogue_version, load_catalogue
 from services.api.db import Base
+from services.api.i18n import RISING_PROBABILITY
 from services.api.store import LatestScore
-from services.api.web.i18n import RISING_PROBABILITY
 from shared.emerging import TERM_PREFIX, TermIndex, merge_context, term_key
 
 # Every id that starts with "term:" sorts between these two: a range on the primary key

@@ -20,6 +20,7 @@ from services.model.scorer import Scorer
 from services.model.service import ScoreService
 from services.pipeline import LocalPipeline
 from shared.kafka import ensure_topics, make_producer
+from shared.logs import log_event
 from shared.settings import IngestSettings, KafkaSettings, ScoreSettings
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,14 @@ def _run(service: IngestService | ScoreService) -> None:
     except Exception as exc:
         if not service.stop_event.is_set():
             raise
-        log.warning("%s stopped with %s: %s", type(service).__name__, type(exc).__name__, exc)
+        log_event(
+            log,
+            "%s stopped with %s: %s",
+            type(service).__name__,
+            type(exc).__name__,
+            exc,
+            level=logging.WARNING,
+        )
 
 
 def _key(line: bytes) -> bytes:

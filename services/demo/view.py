@@ -15,8 +15,8 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.api.i18n import wib
 from services.api.store import AlertRecord
-from services.api.web.i18n import wib
 from shared.regions import province_name
 
 SHOWN = 12

@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from shared.columns import column_max
+from shared.columns import column_max, column_min
 from shared.features import COUNT_COLUMNS, FEATURE_COLUMNS, TOTAL_COLUMNS
 from shared.scores import SCORE_SCHEMA
 
@@ -46,9 +46,12 @@ class RollingZScoreScorer:
     """z = (events in the trailing hour - mean) / std over the 24 hourly counts before it.
 
     Hourly counts are the `events_1h` of ticks on the hour; a small per-product history of
-    them (26 h) is the only state, so batches must arrive in tick order per product, as
-    they do live. The spread has a Poisson floor (sqrt(mean + 1)) so a flat product does
-    not divide by zero, and fewer than 12 hours of history give z = 0.
+    them (26 h) and each product's last tick with events are the only state, so batches
+    must arrive in tick order per product, as they do live. An active product (events in
+    its last 24 h) has no row at a whole hour when nothing entered or left its windows
+    during that hour, and then its trailing hour was empty: such hours count as 0.
+    The spread has a Poisson floor (sqrt(mean + 1)) so a flat product does not divide by
+    zero, and fewer than 12 hours of history give z = 0.
     probability = z+² / (z+² + midpoint²): 0.5 at `midpoint` standard deviations.
     """
 
@@ -59,11 +62,14 @@ class RollingZScoreScorer:
         self.history = pl.DataFrame(
             schema={"product_id": pl.String, "hour_ms": pl.Int64, "count": pl.Float64}
         )
+        self.last_events = pl.DataFrame(schema={"product_id": pl.String, "tick_ms": pl.Int64})
+        self.scored_until_ms: int | None = None
 
     def score(self, features: pl.DataFrame) -> pl.DataFrame:
         hourly = features.filter(pl.col("tick_ms") % HOUR_MS == 0).select(
-            "product_id", hour_ms="tick_ms", count="events_1h"
+            "product_id", hour_ms="tick_ms", count=pl.col("events_1h").cast(pl.Float64)
         )
+        hourly = pl.concat([hourly, self._quiet_hours(features, hourly)])
         history = pl.concat([self.history, hourly]).unique(["product_id", "hour_ms"], keep="last")
         stats = (
             history.sort("hour_ms")
@@ -95,6 +101,55 @@ class RollingZScoreScorer:
         if latest is not None:
             self.history = history.filter(pl.col("hour_ms") > latest - DAY_MS - 2 * HOUR_MS)
         return out.sort("tick_ms", "product_id")
+
+    def _quiet_hours(self, features: pl.DataFrame, hourly: pl.DataFrame) -> pl.DataFrame:
+        """Count-0 entries for the whole hours up to this batch's last tick at which a
+        product was active (an event in the 24 h before) but had no row."""
+        last_ms = column_max(features["tick_ms"], int)
+        first_ms = column_min(features["tick_ms"], int)
+        if last_ms is None or first_ms is None:
+            return hourly.clear()
+        # The tick whose last 5-minute bucket held an event: that bucket starts 5 min before.
+        events = pl.concat(
+            [
+                self.last_events,
+                features.filter(pl.col("events_5m") > 0).select("product_id", "tick_ms"),
+            ]
+        )
+        after_ms = self.scored_until_ms
+        if after_ms is None:
+            after_ms = first_ms - 1
+        first_hour = after_ms - after_ms % HOUR_MS + HOUR_MS
+        hours: pl.Series = pl.int_range(
+            first_hour, last_ms + 1, HOUR_MS, dtype=pl.Int64, eager=True
+        )
+        self.scored_until_ms = max(last_ms, after_ms)
+        self.last_events = (
+            events.group_by("product_id")
+            .agg(pl.col("tick_ms").max())
+            .filter(pl.col("tick_ms") > last_ms - DAY_MS - HOUR_MS)
+        )
+        if len(hours) == 0 or events.height == 0:
+            return hourly.clear()
+        candidates = (
+            events.select("product_id")
+            .unique()
+            .join(pl.DataFrame({"hour_ms": hours}), how="cross")
+            .sort("hour_ms")
+        )
+        return (
+            candidates.join_asof(
+                events.sort("tick_ms"),
+                left_on="hour_ms",
+                right_on="tick_ms",
+                by="product_id",
+                strategy="backward",
+                check_sortedness=False,
+            )
+            .filter(pl.col("tick_ms") - 5 * 60_000 >= pl.col("hour_ms") - DAY_MS)
+            .join(hourly, on=["product_id", "hour_ms"], how="anti")
+            .select("product_id", "hour_ms", count=pl.lit(0.0))
+        )
 
 
 def viral_labels(features: pl.DataFrame, truth: dict[str, Any]) -> np.ndarray:

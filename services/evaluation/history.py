@@ -80,7 +80,7 @@ def baseline_methods(min_events_24h: float = 0.0) -> list[Method]:
             "rolling_z",
             "rolling z-score (hourly)",
             (Knob("midpoint_sd", ROLLING_Z_MIDPOINT_SD, lambda: z, AlertRules()),),
-            ("events_1h",),
+            ("events_1h", "events_5m"),
         ),
     ]
 

@@ -189,29 +189,54 @@ def text_events(posts: pl.DataFrame, text: PostText) -> pl.DataFrame:
     ).select(pl.col(n).cast(t) for n, t in EVENT_FIELDS.items())
 
 
+def term_volume(posts: pl.DataFrame, catalogue: Catalogue, min_term_posts: int) -> dict[str, int]:
+    """What terms cost ingest at a support of `min_term_posts` posts a day: the events a
+    connector would send (`text_events`) and the distinct term products among them."""
+    events = text_events(posts, PostText.of(catalogue, min_term_posts=min_term_posts))
+    terms = events.filter(pl.col("product_id").str.starts_with("term:"))
+    return {
+        "min_term_posts": min_term_posts,
+        "events": events.height,
+        "term_events": terms.height,
+        "term_products": terms["product_id"].n_unique(),
+    }
+
+
 def model_lead(run: Path, catalogue: Catalogue, truth: dict[str, Any]) -> dict[str, Any]:
     """The live cores on the run as a connector with `catalogue` would feed them: the
-    events from text (`text_events`) replayed to alerts (`pantau replay`, its default
-    scorer), and the first alert on the emerging term against its truth peak."""
+    events from text (`text_events`) replayed (`pantau replay`, its default scorer), and
+    the first tick at which the emerging term's score is rising as `/v1/emerging` and
+    the seller page's "Baru muncul" count it, against its truth peak. Terms never alert
+    (shared/alerts.py), so that listing is how a seller first sees one."""
+    from services.api.i18n import RISING_PROBABILITY  # the listing's rising rule
     from services.replay import replay_file  # the pipeline: only this measure needs it
 
     events = text_events(read_posts(run / "events.ndjson"), PostText.of(catalogue))
     path = run / "text-events.ndjson"
     events.write_ndjson(path)
-    replayed = replay_file(path, run / "text-alerts.ndjson", progress=False)
-    alerts = pl.read_ndjson(replayed.alerts_out).select("product_id", "tick_ms")
     emerging = truth["emerging"]
+    term_id = emerging["term_product_id"]
+    listed: list[int] = []
+
+    def watch(scores: pl.DataFrame) -> None:
+        rising = scores.filter(
+            (pl.col("product_id") == term_id) & (pl.col("probability") >= RISING_PROBABILITY)
+        )
+        if rising.height and not listed:
+            listed.append(int(rising["tick_ms"].cast(pl.Int64).to_list()[0]))
+
+    replayed = replay_file(path, run / "text-alerts.ndjson", progress=False, watch=watch)
+    alerts = pl.read_ndjson(replayed.alerts_out).select("product_id", "tick_ms")
     peak_ms = int(truth["products"][emerging["product_id"]]["episodes"][0]["peak_ms"])
-    first = alerts.filter(pl.col("product_id") == emerging["term_product_id"])["tick_ms"].min()
+    first = min(listed) if listed else None
     is_term = pl.col("product_id").str.starts_with("term:")
     return {
         "events": events.height,
         "term_products": events.filter(is_term)["product_id"].n_unique(),
         "alerts": alerts.height,
         "term_alerts": alerts.filter(is_term).height,
-        "term_products_alerted": alerts.filter(is_term)["product_id"].n_unique(),
-        "emerging_first_alert_ms": first,
-        "emerging_lead_h": None if first is None else (peak_ms - int(first)) / HOUR_MS,  # type: ignore[arg-type]
+        "emerging_first_listed_ms": first,
+        "emerging_lead_h": None if first is None else (peak_ms - first) / HOUR_MS,
     }
 
 

@@ -76,7 +76,7 @@ def rolling_z_method() -> Method:
     knobs = tuple(
         Knob("midpoint_sd", m, partial(RollingZScoreScorer, m), AlertRules()) for m in Z_MIDPOINTS
     )
-    return Method("rolling_z", "rolling z-score (hourly)", knobs, ("events_1h",))
+    return Method("rolling_z", "rolling z-score (hourly)", knobs, ("events_1h", "events_5m"))
 
 
 def logistic_method(train: Run) -> Method:

@@ -34,6 +34,7 @@ import orjson
 
 from services.ingest.config import WindowConfig
 from services.ingest.processor import PartitionProcessor
+from shared.logs import log_event
 
 log = logging.getLogger(__name__)
 
@@ -104,12 +105,16 @@ def load(directory: Path, topic: str, partition: int, config: WindowConfig) -> C
     # read must not escape into the partition-assignment callback.
     except Exception as error:
         reason = str(error) if isinstance(error, Unusable) else f"unreadable: {error!r}"
-        log.warning(
+        log_event(
+            log,
             "checkpoint %s not used (%s): partition %s is rebuilt from the start of the topic",
             path,
             reason,
             partition,
-            extra={"partition": partition, "path": str(path), "reason": reason},
+            level=logging.WARNING,
+            partition=partition,
+            path=str(path),
+            reason=reason,
         )
         return None
 
@@ -164,12 +169,13 @@ def _read_pickle(f: IO[bytes], partition: int, config: WindowConfig) -> Checkpoi
     for name, value in vars(PartitionProcessor(partition, config)).items():
         if not hasattr(saved.processor, name):
             setattr(saved.processor, name, value)
-    log.info(
+    log_event(
+        log,
         "checkpoint of partition %s read from pickled format %s; the next one is written in %s",
         partition,
         version,
         FORMAT_VERSION,
-        extra={"partition": partition},
+        partition=partition,
     )
     return saved
 

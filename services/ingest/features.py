@@ -1,5 +1,5 @@
 """Feature rows from window counts and spread, for the products a tick selects (see
-`shared.features`: products with new events, and every active product at the hour).
+`shared.features`: products with new events, and at the hour those whose windows slid).
 
 Defined for every kind of input. A product reported only as coarse counters (one `view`
 event per hour with a `count`, no creator, no region) gets its counts and growth as

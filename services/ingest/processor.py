@@ -192,8 +192,9 @@ class PartitionProcessor:
             )
             if peers is not None:
                 ahead.peers, ahead.peers_hour_ms = peers, hour_ms
-            fired.append(rows)
-            self.provisional_until_ms = tick_ms
+            if rows.numbers.shape[1]:  # a whole hour may find nothing changed
+                fired.append(rows)
+                self.provisional_until_ms = tick_ms
         ahead.next_tick_ms = last_ms + tick
         return frames(fired, self.partition)
 
@@ -348,7 +349,8 @@ class PartitionProcessor:
 
     def _fire(self, tick_ms: int) -> TickRows:
         """The rows of one tick: for each active product whose windows gained an event
-        since the previous tick, and at a whole hour for every active product.
+        since the previous tick, and at a whole hour for every active product whose windows
+        lost an event during the hour (`CountWindows.slid`).
 
         The category medians of the peer columns are taken over every active product at
         the first tick of each hour that has one, and serve the rest of the hour, so a
@@ -393,8 +395,13 @@ class PartitionProcessor:
             # (fired, or passed without firing) leaves them to the next.
             counts = dict(zip(WINDOWS_MS, windows[:, active], strict=True))
             peers = fresh = PeerMedians.of(counts, self.catalog.category[slots[active]])
-            if tick_ms % HOUR_MS:  # the stream's first tick of the hour, between hours
-                active &= np.isin(slots, changed)
+        if everyone:
+            # Idle products only where an hour's sliding changed their windows.
+            renewed = np.isin(slots, changed)
+            idle = np.flatnonzero(active & ~renewed)
+            if tick_ms % HOUR_MS == 0 and len(idle):
+                renewed[idle] = self.windows.slid(slots[idle], tick_ms)
+            active &= renewed
         keep = np.flatnonzero(active)
         # Rows are published sorted by product id.
         keep = keep[np.argsort(self.catalog.product_id[slots[keep]], kind="stable")]

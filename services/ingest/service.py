@@ -28,6 +28,7 @@ from services.ingest.processor import IngestResult, PartitionProcessor
 from shared import metrics
 from shared.clock import wall_clock_ms
 from shared.kafka import ensure_topics, frame_to_values, make_consumer, make_producer
+from shared.logs import log_event
 from shared.runtime import Batch, ConsumerRuntime, LoopSettings, Output
 from shared.schema import DecodedBatch, Lines, decode_lines
 from shared.settings import IngestSettings, KafkaSettings
@@ -145,16 +146,15 @@ class IngestStep:
         for reason, n in by_reason.items():
             metrics.DLQ_MESSAGES.labels(reason=reason).inc(n)
         metrics.INGEST_BATCH_DURATION.observe(batch.prepare_s + time.perf_counter() - started)
-        log.info(
+        log_event(
+            log,
             "batch ingested",
-            extra={
-                "batch_id": batch_id,
-                "partition": partition,
-                "first_offset": offsets[0],
-                "last_offset": offsets[-1],
-                "messages": len(offsets),
-                **outcomes,
-            },
+            batch_id=batch_id,
+            partition=partition,
+            first_offset=offsets[0],
+            last_offset=offsets[-1],
+            messages=len(offsets),
+            **outcomes,
         )
 
     def idle(self, output: Output | None) -> None:
@@ -194,14 +194,13 @@ class IngestStep:
             if rows.height == 0:
                 continue
             metrics.INGEST_FEATURES_EMITTED.inc(rows.height)
-            log.info(
+            log_event(
+                log,
                 "features emitted",
-                extra={
-                    "batch_id": batch_id,
-                    "partition": partition,
-                    "tick_ms": rows["tick_ms"][0],
-                    "rows": rows.height,
-                },
+                batch_id=batch_id,
+                partition=partition,
+                tick_ms=rows["tick_ms"][0],
+                rows=rows.height,
             )
             for value in frame_to_values(rows):
                 output.send(self.kafka.features_topic, value, partition)

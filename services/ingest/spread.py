@@ -84,8 +84,9 @@ class Rows:
         return Rows(self.pair[mask], self.h24[mask], self.h6[mask], self.n24[mask], self.n6[mask])
 
     @classmethod
-    def combine(cls, parts: list[Rows], counted: bool) -> Rows:
-        """Sum rows with the same pair."""
+    def combine(cls, parts: list[Rows], counted: bool, signed: bool = False) -> Rows:
+        """Sum rows with the same pair (`signed`: some parts subtract, see `_delta_rows`;
+        the hour flags then come out as the unsigned sums of a plain combine)."""
         pair = np.concatenate([p.pair for p in parts]) if parts else np.empty(0, np.uint64)
         if len(pair) == 0:
             return cls.empty(counted)
@@ -94,8 +95,10 @@ class Rows:
         starts = np.flatnonzero(np.concatenate([[True], pair[1:] != pair[:-1]]))
 
         def summed(name: str) -> np.ndarray:
-            values = np.concatenate([getattr(p, name) for p in parts])[order]
-            return np.add.reduceat(values, starts)
+            values = np.concatenate([getattr(p, name) for p in parts])
+            if signed and name in ("h24", "h6"):
+                return np.add.reduceat(values.astype(np.int64)[order], starts).astype(np.uint64)
+            return np.add.reduceat(values[order], starts)
 
         if not counted:
             return cls(pair[starts], summed("h24"), summed("h6"))
@@ -145,6 +148,8 @@ class Dimension:
         # those not there before), and whether it also moved rows into an earlier hour.
         self.fresh = np.empty(0, np.uint64)
         self.moved_earlier = False
+        # Slots whose closed rows the last change of closed hours touched (None: all).
+        self.changed_slots: np.ndarray | None = None
 
     def add(self, bucket_ms: np.ndarray, pair: np.ndarray, n: np.ndarray) -> None:
         """Queue rows (their counts only if counted); the next tick sorts them by bucket
@@ -175,15 +180,45 @@ class Dimension:
                     self.fresh = fresh
                 else:
                     self.moved_earlier = True
+        if (day_hours, six_hours) == self.closed_hours:
+            self._drop_old_hours(tick_ms)
+            return False
+        self.closed, self.changed_slots = self._closed(day_hours, six_hours)
+        self.closed_hours = (day_hours, six_hours)
+        self._drop_old_hours(tick_ms)
+        return True
+
+    def _drop_old_hours(self, tick_ms: int) -> None:
         for h in [h for h in self.hours if h < tick_ms - DAY_MS - HOUR_MS]:
             del self.hours[h]
-        if (day_hours, six_hours) == self.closed_hours:
-            return False
-        recent = set(six_hours)
-        parts = [self._hour_rows(h, in_six=h in recent) for h in day_hours if h in self.hours]
-        self.closed = Rows.combine(parts, self.counted)
-        self.closed_hours = (day_hours, six_hours)
-        return True
+
+    def _closed(
+        self, day_hours: tuple[int, ...], six_hours: tuple[int, ...]
+    ) -> tuple[Rows, np.ndarray | None]:
+        """The rows summed over the new closed hours, and the slots whose rows changed
+        (None: all of them, after a full resum).
+
+        Hours already closed never gain rows (rows moved at a tick are of buckets at or
+        after the previous tick), so when the windows slide by an hour or two the sums
+        are updated with those hours' rows alone: the same rows a full resum gives.
+        """
+        old_day, old_six = (set(hours) for hours in self.closed_hours)
+        day, six = set(day_hours), set(six_hours)
+        moved = sorted((day ^ old_day) | (six ^ old_six))
+        if len(moved) > 2 or not old_day:
+            parts = [self._hour_rows(h, in_six=h in six) for h in day_hours if h in self.hours]
+            return Rows.combine(parts, self.counted), None
+        parts = [self.closed]
+        for h in moved:
+            if h in self.hours:
+                pair, n = self.hours[h]
+                d24, d6 = int(h in day) - int(h in old_day), int(h in six) - int(h in old_six)
+                parts.append(_delta_rows(pair, n, d24, d6))
+        if len(parts) == 1:
+            return self.closed, np.empty(0, np.int64)
+        touched = distinct(np.concatenate([p.pair for p in parts[1:]]) >> np.uint64(KEY_BITS))
+        combined = Rows.combine(parts, self.counted, signed=True)
+        return combined.take(combined.h24 > 0), touched.astype(np.int64)
 
     def _add_hour(self, hour_ms: int, pair: np.ndarray, n: np.ndarray | None) -> np.ndarray:
         """Fold rows into an hour; returns the pairs new to it (all of them if counted)."""
@@ -278,6 +313,14 @@ class Dimension:
         return held + waiting + self.closed.nbytes
 
 
+def _delta_rows(pair: np.ndarray, n: np.ndarray | None, d24: int, d6: int) -> Rows:
+    """An hour's rows entering (+1) or leaving (-1) the 24 h and 6 h sums, as int64."""
+    ones = np.ones(len(pair), np.int64)
+    if n is None:
+        return Rows(pair, ones * d24, ones * d6)
+    return Rows(pair, ones * d24, ones * d6, n * d24, n * d6)
+
+
 @dataclass
 class SlotSpread:
     """Spread features per slot (arrays indexed by slot)."""
@@ -301,6 +344,12 @@ class SlotSpread:
             np.full((capacity, TOP_REGIONS), -1, np.int16),  # region codes < 26 * 26
             np.zeros(capacity, np.int32),
         )
+
+    def reset(self, slots: np.ndarray) -> None:
+        """Set `slots` to the values of a slot without rows."""
+        blank = SlotSpread.zeros(1)
+        for name in self.__dataclass_fields__:
+            getattr(self, name)[slots] = getattr(blank, name)[0]
 
     def copy(self) -> SlotSpread:
         return SlotSpread(*(getattr(self, f).copy() for f in self.__dataclass_fields__))
@@ -443,8 +492,9 @@ class Spread:
         six_hours = tuple(range(_ceil_hour(tick_ms - 6 * HOUR_MS), hour_now, HOUR_MS))
         changed = [d.advance(tick_ms, day_hours, six_hours) for d in self.dimensions]
         if any(changed):
-            self.closed = SlotSpread.zeros(capacity)
-            self.closed.fill(*(d.closed for d in self.dimensions))
+            self._refill(
+                [d.changed_slots for d, c in zip(self.dimensions, changed, strict=True) if c]
+            )
         if any(changed) or self.latest is None or any(d.moved_earlier for d in self.dimensions):
             # The whole current hour on top of the closed hours.
             base = self.closed
@@ -469,6 +519,25 @@ class Spread:
             out.fill_regions(Rows.combine([closed, current], counted=True))
         self.latest = out
         return out
+
+    def _refill(self, touched: list[np.ndarray | None]) -> None:
+        """Features over the closed hours after they changed: of every slot after a full
+        resum, else of the slots whose closed rows changed (the same values; a copy, as a
+        fork may share the old ones)."""
+        capacity = len(self.closed.creators_24h)
+        if any(slots is None for slots in touched):
+            self.closed = SlotSpread.zeros(capacity)
+            self.closed.fill(*(d.closed for d in self.dimensions))
+            return
+        slots = distinct(np.concatenate(touched))  # type: ignore[arg-type]
+        if len(slots) == 0:
+            return
+        mask = np.zeros(capacity, bool)
+        mask[slots] = True
+        closed = self.closed.copy()
+        closed.reset(slots)
+        closed.fill(*(d.closed.take(mask[d.closed.slot]) for d in self.dimensions))
+        self.closed = closed
 
     @staticmethod
     def _fresh(dimension: Dimension) -> Rows:

@@ -140,6 +140,30 @@ class CountWindows:
             ]
         )
 
+    def slid(self, slots: np.ndarray, hour_ms: int) -> np.ndarray:
+        """Mask of `slots` with events that left one of their windows over the hour up to
+        the whole hour `hour_ms`: in [start(hour_ms - 1 h), start(hour_ms)) for the start
+        of each window (5 min, 1 h, 6 h, 24 h, 7 d; see `_cells`).
+
+        Those are the buckets whose leaving changed a product's features during the hour;
+        every bucket read is still in its ring at that tick.
+        """
+        tick, before = self.config.tick_ms, hour_ms - HOUR_MS
+        day_now, day_before = (
+            -(-(hour_ms - 7 * DAY_MS) // DAY_MS),
+            -(-(before - 7 * DAY_MS) // DAY_MS),
+        )
+        hour_now = hour_ms // HOUR_MS
+        fine = self.fine.cells((before - tick) // tick, (hour_ms - tick) // tick)
+        hourly = np.zeros(len(self.hourly.ids), bool)
+        for hours_back in (2, 7, 25):  # the hours leaving the 1 h, 6 h and 24 h windows
+            hourly |= self.hourly.cells(hour_now - hours_back, hour_now - hours_back + 1)
+        daily = self.daily.cells(day_before, day_now)
+        cells = np.concatenate([fine, hourly, daily])
+        gathered = np.concatenate([ring.counts[slots] for ring in self.rings], axis=1)
+        slid: np.ndarray = np.asarray(gathered[:, cells].any(axis=(1, 2)))
+        return slid
+
     def _cells(self, tick_ms: int, length_ms: int) -> np.ndarray:
         """Which cells of (fine, hourly, daily) a window of `length_ms` ending at `tick_ms`
         reads: whole coarse buckets, plus finer ones for the passed part of the hour/day."""

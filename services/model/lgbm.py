@@ -30,6 +30,7 @@ from services.model.inputs import add_derived, matrix
 from services.model.labels import HOUR_MS
 from services.model.phrases import reasons
 from services.model.sources import RatioFallback
+from shared.logs import log_event
 from shared.scores import ALERT_THRESHOLD, SCORE_SCHEMA
 
 REASONS = SCORE_SCHEMA["reasons"]
@@ -113,11 +114,24 @@ class LightGBMScorer:
             try:
                 compiled = compile_model(model_file)
             except Exception as exc:  # ImportError included: LightGBM's predict stays
-                log.warning("model %s not compiled (%r): LightGBM predicts", self.version, exc)
+                log_event(
+                    log,
+                    "model %s not compiled (%r): LightGBM predicts",
+                    self.version,
+                    exc,
+                    level=logging.WARNING,
+                    model_version=self.version,
+                )
                 return
             self.compile_s = time.perf_counter() - start
             self.compiled = compiled
-            log.info("model %s compiled in %.2f s", self.version, self.compile_s)
+            log_event(
+                log,
+                "model %s compiled in %.2f s",
+                self.version,
+                self.compile_s,
+                model_version=self.version,
+            )
 
         self.compiling = threading.Thread(target=run, name=f"compile-{self.version}", daemon=True)
         self.compiling.start()

@@ -25,6 +25,7 @@ from shared.kafka import (
     make_consumer,
     make_producer,
 )
+from shared.logs import log_event
 from shared.runtime import Batch, ConsumerRuntime, LoopSettings, Output
 from shared.schema import MALFORMED_FRAME
 from shared.settings import KafkaSettings, ScoreSettings
@@ -73,7 +74,14 @@ class ModelWatcher:
         try:
             return load_scorer(self.settings)
         except Exception:
-            log.exception("promoted model %s failed to load; keeping the current one", stamp[1])
+            log_event(
+                log,
+                "promoted model %s failed to load; keeping the current one",
+                stamp[1],
+                level=logging.ERROR,
+                exc_info=True,
+                model_version=stamp[1],
+            )
             return None
 
 
@@ -90,7 +98,7 @@ class ScoreStep:
     def use(self, scorer: Scorer) -> None:
         self.scorer = scorer
         metrics.set_model_version(scorer.version, getattr(scorer, "created_s", 0.0))
-        log.info("scoring with model %s", scorer.version)
+        log_event(log, "scoring with model %s", scorer.version, model_version=scorer.version)
 
     def start(self, partition: int) -> None:
         return None  # the group's committed offset
@@ -116,17 +124,16 @@ class ScoreStep:
             metrics.SCORE_PROBABILITY.observe(p)
         for value in frame_to_values(scores):
             output.send(self.kafka.scores_topic, value, partition)
-        log.info(
+        log_event(
+            log,
             "batch scored",
-            extra={
-                "partition": partition,
-                "first_offset": batch.offsets[0],
-                "last_offset": batch.offsets[-1],
-                "rows": scores.height,
-                "tick_min_ms": scores["tick_ms"].min(),
-                "tick_max_ms": scores["tick_ms"].max(),
-                "model_version": self.scorer.version,
-            },
+            partition=partition,
+            first_offset=batch.offsets[0],
+            last_offset=batch.offsets[-1],
+            rows=scores.height,
+            tick_min_ms=scores["tick_ms"].min(),
+            tick_max_ms=scores["tick_ms"].max(),
+            model_version=self.scorer.version,
         )
 
     def idle(self, output: Output | None) -> None:

@@ -16,7 +16,7 @@ import orjson
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shared.catalogue import catalogue_csv
-from shared.text.terms import TERM_PREFIX
+from shared.emerging import TERM_PREFIX
 
 from .categories import CATEGORIES
 from .episodes import build_plan

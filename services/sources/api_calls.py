@@ -16,6 +16,7 @@ import httpx
 
 from services.sources.polling import backoff_s
 from shared import metrics
+from shared.logs import log_event
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -86,11 +87,15 @@ def call(
             if on_error is not None:
                 on_error(error)
             delay_s = backoff_s(attempt, base_backoff_s)
-            log.warning(
+            log_event(
+                log,
                 "API call failed (%s); retrying in %.1f s",
                 error,
                 delay_s,
-                extra={"kind": error.kind, "status": error.status, "attempt": attempt},
+                level=logging.WARNING,
+                kind=error.kind,
+                status=error.status,
+                attempt=attempt,
             )
             if wait(delay_s):
                 raise Stopped from error

@@ -24,13 +24,15 @@ import polars as pl
 
 from services.sources import baseline_store, checkpoint_dir
 from services.sources.api_calls import ApiError, Stopped
-from services.sources.connect_settings import ConnectSettings
 from services.sources.counters import CounterBaselines, snapshot_events
 from services.sources.event_writer import EventWriter
 from services.sources.polling import QuotaLedger
 from services.sources.posts import PostText
 from services.sources.snapshots import validate
+from services.sources.term_context import TermContextSender
 from shared import metrics
+from shared.logs import log_event
+from shared.settings import ConnectSettings
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,13 @@ class Poller(Protocol):
     def tracked_count(self) -> int: ...
 
 
+class TextSource(Protocol):
+    """The text settings to match a poll with: a fixed `PostText`, or `LiveText` following
+    the API's catalogue (services/sources/catalogue_feed.py)."""
+
+    def current(self) -> PostText: ...
+
+
 def wall_clock_ms() -> int:
     return int(time.time() * 1000)
 
@@ -78,10 +87,12 @@ class ConnectorService:
         stop_event: threading.Event,
         clock_ms: Callable[[], int] = wall_clock_ms,
         save_state: bool = True,
-        text: PostText | None = None,
+        text: TextSource | None = None,
+        term_context: TermContextSender | None = None,
     ) -> None:
         self.poller, self.writer, self.settings = poller, writer, settings
         self.text = text  # with a catalogue: items count for the products their text names
+        self.term_context = term_context  # where each poll's term context goes
         self.stop_event, self.clock_ms, self.save_state = stop_event, clock_ms, save_state
         self.state_root = Path(settings.state_dir) / poller.source
         self.baselines = CounterBaselines.empty()
@@ -109,17 +120,21 @@ class ConnectorService:
         self.next_poll_ms = checkpoint_dir.saved_int(meta.get("next_poll_ms", 0))
         self.baselines = baseline_store.load(baselines_path)
         if pending is not None and pending.height:
-            log.info("re-sending %s events of the poll before the restart", pending.height)
+            log_event(
+                log,
+                "re-sending %s events of the poll before the restart",
+                pending.height,
+                events=pending.height,
+            )
             self._deliver(pending)
             self._save(None)
-        log.info(
+        log_event(
+            log,
             "state restored",
-            extra={
-                "source": self.poller.source,
-                "baselines": len(self.baselines),
-                "tracked": self.poller.tracked_count,
-                "next_poll_ms": self.next_poll_ms,
-            },
+            source=self.poller.source,
+            baselines=len(self.baselines),
+            tracked=self.poller.tracked_count,
+            next_poll_ms=self.next_poll_ms,
         )
 
     def _deliver(self, events: pl.DataFrame) -> None:
@@ -145,53 +160,63 @@ class ConnectorService:
             pass
         finally:
             self.writer.close()
-            log.info("%s connector stopped", self.poller.source, extra={"events": self.events_sent})
+            log_event(
+                log,
+                "%s connector stopped",
+                self.poller.source,
+                source=self.poller.source,
+                events=self.events_sent,
+            )
 
     def poll_once(self) -> None:
         started_ms = self.clock_ms()
         result = self.poller.poll()
         valid, rejected = validate(result.snapshots)
         if rejected.height:
-            log.warning(
+            log_event(
+                log,
                 "%s snapshots rejected",
                 rejected.height,
-                extra={"reasons": rejected["detail"].unique().to_list()},
+                level=logging.WARNING,
+                reasons=rejected["detail"].unique().to_list(),
             )
-        counted = snapshot_events(
-            valid, self.baselines, backfill=self.settings.backfill, text=self.text
-        )
+        text = None if self.text is None else self.text.current()
+        counted = snapshot_events(valid, self.baselines, backfill=self.settings.backfill, text=text)
         self.baselines = counted.baselines
         self.next_poll_ms = self.clock_ms() + int(self.poller.next_wait_s() * 1000)
         self._save(counted.events)
         self._deliver(counted.events)
         self._save(None)
+        if self.term_context is not None and counted.term_context.height:
+            self.term_context.send(counted.term_context)
         self.polls_done += 1
         outcome = "failed" if result.error else "quota_wait" if result.quota_exhausted else "ok"
         self._observe(result, counted.corrections, outcome)
-        log.info(
+        log_event(
+            log,
             "poll done",
-            extra={
-                "source": self.poller.source,
-                "outcome": outcome,
-                "snapshots": result.snapshots.height,
-                "events": counted.events.height,
-                "corrections": counted.corrections,
-                "repeats": counted.repeats,
-                "baselines_set": counted.baselines_set,
-                "dropped": result.dropped,
-                "tracked": self.poller.tracked_count,
-                "quota_used": self.poller.ledger.used,
-                "duration_ms": self.clock_ms() - started_ms,
-                "next_poll_ms": self.next_poll_ms,
-                "error": str(result.error) if result.error else None,
-            },
+            source=self.poller.source,
+            outcome=outcome,
+            snapshots=result.snapshots.height,
+            events=counted.events.height,
+            corrections=counted.corrections,
+            repeats=counted.repeats,
+            baselines_set=counted.baselines_set,
+            dropped=result.dropped,
+            tracked=self.poller.tracked_count,
+            quota_used=self.poller.ledger.used,
+            duration_ms=self.clock_ms() - started_ms,
+            next_poll_ms=self.next_poll_ms,
+            error=str(result.error) if result.error else None,
         )
         if result.quota_exhausted:
-            log.warning(
+            log_event(
+                log,
                 "%s quota exhausted: waiting for the reset at %s",
                 self.poller.source,
                 time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.next_poll_ms / 1000)),
-                extra={"resume_ms": self.next_poll_ms},
+                level=logging.WARNING,
+                resume_ms=self.next_poll_ms,
             )
 
     def _observe(self, result: PollResult, corrections: int, outcome: str) -> None:

@@ -15,12 +15,13 @@ drops as duplicates.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
-from services.sources.posts import PostText, targets
+from services.sources.posts import PostText, context, post_targets
 from services.sources.snapshots import COUNTERS, conform, stable_ids
+from shared.text.terms import CONTEXT_SCHEMA
 
 KEY = ("source", "item_id", "action")
 BASELINE_SCHEMA: dict[str, pl.DataType] = {
@@ -86,6 +87,8 @@ class CounterResult:
     corrections: int  # counter went down: nothing emitted, baseline moved down
     repeats: int  # observed at or before the counter's last observation: nothing emitted
     baselines_set: int  # first observation of a counter
+    # With text: what the terms of the items with new counts were about (posts.context).
+    term_context: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=CONTEXT_SCHEMA))
 
 
 def empty_events() -> pl.DataFrame:
@@ -142,8 +145,10 @@ def snapshot_events(
     next_frame = pl.concat(
         [baselines.frame.join(latest, on=key, how="anti"), latest.select(list(BASELINE_SCHEMA))]
     )
+    events, term_context = _events(emitted, rows, text)
     return CounterResult(
-        events=_events(emitted, rows, text),
+        events=events,
+        term_context=term_context,
         baselines=CounterBaselines(next_frame),
         corrections=int(counts["corrections"] or 0),
         repeats=observations.height - taken.height,
@@ -151,14 +156,24 @@ def snapshot_events(
     )
 
 
-def _events(emitted: pl.DataFrame, rows: pl.DataFrame, text: PostText | None) -> pl.DataFrame:
+def _events(
+    emitted: pl.DataFrame, rows: pl.DataFrame, text: PostText | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The events, and the term context of the rows that had some."""
+    term_context = pl.DataFrame(schema=CONTEXT_SCHEMA)
     if emitted.height == 0:
-        return empty_events()
+        return empty_events(), term_context
     where = rows.select("row", "platform", "creator_id", "region")
     if text is None:
         what = rows.select("row", "product_id", "category", "product_name", derived=pl.lit(False))
     else:
-        what = targets(rows, text).with_columns(pl.col("row").cast(rows["row"].dtype))
+        found, terms = post_targets(rows, text)
+        what = found.with_columns(pl.col("row").cast(rows["row"].dtype))
+        counted = emitted["row"].unique().cast(pl.UInt32)
+        term_context = context(
+            rows.with_columns(pl.col("row").cast(pl.UInt32)),
+            terms.filter(pl.col("row").is_in(counted.implode())),
+        )
     joined = emitted.join(where, on="row", how="left", maintain_order="left").join(
         what, on="row", maintain_order="left"
     )
@@ -178,7 +193,7 @@ def _events(emitted: pl.DataFrame, rows: pl.DataFrame, text: PostText | None) ->
         "region",
         _wire_text("category"),
         _wire_text("product_name"),
-    ).select(pl.col(n).cast(t) for n, t in EVENT_FIELDS.items())
+    ).select(pl.col(n).cast(t) for n, t in EVENT_FIELDS.items()), term_context
 
 
 def _wire_text(name: str) -> pl.Expr:

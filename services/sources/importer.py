@@ -32,8 +32,10 @@ from services.sources.mapping import records_to_snapshots
 from services.sources.posts import PostText
 from services.sources.presets import PRESETS, detect, items_of, preset_snapshots
 from services.sources.snapshots import validate
+from services.sources.term_context import TermContextSender
 from shared.catalogue import Catalogue
 from shared.schema import DecodedBatch, Lines, decode_lines
+from shared.text.terms import MIN_SUPPORT
 
 KINDS = ("auto", "events", "snapshots")
 Progress = Callable[[int], None]  # bytes done, across all files
@@ -52,6 +54,7 @@ class ImportOptions:
     # Snapshot text matched to these products, and its terms counted (services/sources/posts.py).
     catalogue: Catalogue | None = None
     terms: bool = True
+    min_term_posts: int = MIN_SUPPORT
 
 
 @dataclass
@@ -102,12 +105,20 @@ def envelope(reason: str, detail: str, path: Path | None, record: int | None, ra
 class Importer:
     """Runs one import over files with one writer (a dry-run writer validates only)."""
 
-    def __init__(self, options: ImportOptions, writer: EventWriter) -> None:
+    def __init__(
+        self,
+        options: ImportOptions,
+        writer: EventWriter,
+        term_context: TermContextSender | None = None,
+    ) -> None:
         self.options, self.writer, self.dry_run = options, writer, writer.dry_run
         self.summary = ImportSummary()
         self.text = (
-            None if options.catalogue is None else PostText.of(options.catalogue, options.terms)
+            None
+            if options.catalogue is None
+            else PostText.of(options.catalogue, options.terms, options.min_term_posts)
         )
+        self.term_context = term_context  # where the import's term context goes
 
     def run(self, paths: list[Path], progress: Progress | None = None) -> ImportSummary:
         started = time.perf_counter()
@@ -282,6 +293,8 @@ class Importer:
         if not self.dry_run:
             self.writer.flush()  # the broker has every event before the baselines move
             baseline_store.save(result.baselines, self.options.baselines_path)
+            if self.term_context is not None and result.term_context.height:
+                self.term_context.send(result.term_context)
 
 
 def _offset(progress: Progress | None, base: int) -> Progress:

@@ -10,7 +10,12 @@ Each term of the item's text (shared/text/terms.py, after the day's noise rule) 
 the item's deltas as product `term:<words-joined-by-dashes>` with the term as its name:
 a term seen in posts with 10,000 new views in an hour gets 10,000 views that hour, the
 same counters and features a product gets. The noise rule's day is the WIB (UTC+7)
-calendar day of the observation, over the rows at hand (one import, one poll).
+calendar day of the observation, over the rows at hand (one import, one poll), and so is
+the support rule's: a term needs `min_term_posts` distinct posts (source, item and text)
+of that day, or it stays out of the events.
+
+`context` tells what a batch's terms are about (co-occurring words, links to the posts
+that had new counts), for POST /v1/terms/context.
 """
 
 from __future__ import annotations
@@ -21,7 +26,14 @@ import polars as pl
 
 from shared.catalogue import Catalogue
 from shared.text.matcher import Matcher
-from shared.text.terms import drop_common, post_terms, term_product_id
+from shared.text.terms import (
+    CONTEXT_SCHEMA,
+    MIN_SUPPORT,
+    drop_common,
+    post_terms,
+    term_context,
+    term_product_id,
+)
 
 TARGET_SCHEMA: dict[str, pl.DataType] = {
     "row": pl.UInt32(),
@@ -40,6 +52,7 @@ class PostText:
 
     matcher: Matcher
     terms: bool = True
+    min_term_posts: int = MIN_SUPPORT
     catalogue_frame: pl.DataFrame = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -54,13 +67,24 @@ class PostText:
         )
 
     @classmethod
-    def of(cls, catalogue: Catalogue, terms: bool = True) -> PostText:
-        return cls(Matcher(catalogue), terms)
+    def of(
+        cls, catalogue: Catalogue, terms: bool = True, min_term_posts: int = MIN_SUPPORT
+    ) -> PostText:
+        return cls(Matcher(catalogue), terms, min_term_posts)
+
+    def current(self) -> PostText:
+        """A fixed catalogue is its own current version (the connectors ask every poll)."""
+        return self
 
 
 def targets(rows: pl.DataFrame, text: PostText) -> pl.DataFrame:
     """`TARGET_SCHEMA` rows for conformed snapshot `rows` with a `row` column: one per
     product each row's counts go to (catalogue products, else its own id) and per term."""
+    return post_targets(rows, text)[0]
+
+
+def post_targets(rows: pl.DataFrame, text: PostText) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`targets`, and the (row, term) pairs its terms came from (`rows`' own `row`)."""
     rows = rows.with_columns(pl.col("row").cast(pl.UInt32))
     own = rows.select("row", "product_id", "category", "product_name", derived=pl.lit(False))
     named = pl.col("product_id") != pl.concat_str("source", pl.lit(":"), "item_id")
@@ -77,10 +101,18 @@ def targets(rows: pl.DataFrame, text: PostText) -> pl.DataFrame:
         .with_columns(derived=pl.lit(True))
     )
     parts = [own.join(matched.select("row").unique(), on="row", how="anti"), matched]
+    kept = pl.DataFrame(schema={"row": pl.UInt32, "term": pl.String})
     if text.terms:
         with_text = rows.filter(pl.col("text").is_not_null())
         day = ((with_text["observed_ms"] + _WIB_MS) // _DAY_MS).alias("day")
-        terms = drop_common(post_terms(with_text["text"], text.matcher.normaliser), day)
+        post = with_text.select(pl.struct("source", "item_id", "text")).to_series()
+        terms = drop_common(
+            post_terms(with_text["text"], text.matcher.normaliser),
+            day,
+            posts=post,
+            min_support=text.min_term_posts,
+        )
+        kept = terms.select(row=with_text["row"].gather(terms["row"]), term="term")
         parts.append(
             terms.with_columns(source_row=with_text["row"].gather(terms["row"])).select(
                 pl.col("source_row").alias("row"),
@@ -90,6 +122,36 @@ def targets(rows: pl.DataFrame, text: PostText) -> pl.DataFrame:
                 derived=pl.lit(True),
             )
         )
-    return pl.concat(
+    found = pl.concat(
         [p.select(pl.col(n).cast(t) for n, t in TARGET_SCHEMA.items()) for p in parts]
     ).sort("row", maintain_order=True)
+    return found, kept
+
+
+# Where a reader can open an item, by source; others only when the item id is a link.
+_LINKS = {
+    "youtube": "https://www.youtube.com/watch?v=",
+    "tiktok": "https://www.tiktok.com/embed/v2/",
+}
+
+
+def item_links() -> pl.Expr:
+    """Each snapshot row's item as a link a person can open, or null."""
+    by_source = pl.col("source").replace_strict(_LINKS, default=None, return_dtype=pl.String)
+    return (
+        pl.when(pl.col("item_id").str.contains(r"^https?://"))
+        .then(pl.col("item_id"))
+        .otherwise(by_source + pl.col("item_id"))
+    )
+
+
+def context(rows: pl.DataFrame, terms: pl.DataFrame) -> pl.DataFrame:
+    """`CONTEXT_SCHEMA` of `terms` (row, term: `post_targets`' second part, possibly only
+    the rows that had new counts) over snapshot `rows` with a `row` column."""
+    if terms.height == 0:
+        return pl.DataFrame(schema=CONTEXT_SCHEMA)
+    ordered = rows.select("row", link=item_links()).with_row_index("pos")
+    local = terms.join(ordered.select("row", "pos"), on="row", maintain_order="left").select(
+        row=pl.col("pos").cast(pl.UInt32), term="term"
+    )
+    return term_context(local, ordered["link"])

@@ -22,10 +22,10 @@ import polars as pl
 from services.sources import api_calls
 from services.sources.api_calls import ApiError
 from services.sources.checkpoint_dir import saved_dict, saved_int
-from services.sources.connect_settings import TikTokSettings
 from services.sources.connector import PollResult
 from services.sources.polling import QuotaLedger, date_windows, plan_wait_s
 from services.sources.presets import tiktok_videos
+from shared.settings import TikTokSettings
 
 SOURCE = "tiktok"
 FIELDS = (

@@ -21,10 +21,10 @@ import polars as pl
 from services.sources import api_calls
 from services.sources.api_calls import ApiError
 from services.sources.checkpoint_dir import saved_dict, saved_int
-from services.sources.connect_settings import YouTubeSettings
 from services.sources.connector import PollResult
 from services.sources.polling import PACIFIC, QuotaLedger, plan_wait_s, youtube_poll_cost
 from services.sources.presets import youtube_videos
+from shared.settings import YouTubeSettings
 
 SOURCE = "youtube"
 IDS_PER_CALL = 50

@@ -11,6 +11,10 @@ any product ("enak", "murah" on a food day), so it is dropped for that day, once
 has at least `min_posts` posts (below that, every term of a single post would be in all
 of them).
 
+Support rule: a term needs at least `min_support` distinct posts of a day before it
+counts. Most terms are one-off (a shop's name, a word of one caption); as products they
+would each hold ingest state for days and multiply events, for nothing that can trend.
+
 Terms travel as products `term:<term>` so ingest's windows, features and the model
 score them like catalogue products.
 """
@@ -19,12 +23,13 @@ from __future__ import annotations
 
 import polars as pl
 
+from shared.emerging import TERM_PREFIX
 from shared.text.normalise import Normaliser
 
-TERM_PREFIX = "term:"
 MAX_WORDS = 3
 MAX_SHARE = 0.5
 MIN_POSTS = 20
+MIN_SUPPORT = 3  # posts a day a term needs (TextSettings.term_min_posts)
 MIN_CHARS = 3  # a single word shorter than this is never a term
 _TERM = r"^[a-z0-9 ]{1,100}$"
 TERMS_SCHEMA: dict[str, pl.DataType] = {"row": pl.UInt32(), "term": pl.String()}
@@ -70,21 +75,85 @@ def drop_common(
     days: pl.Series,
     max_share: float = MAX_SHARE,
     min_posts: int = MIN_POSTS,
+    posts: pl.Series | None = None,
+    min_support: int = 1,
 ) -> pl.DataFrame:
     """`terms` (row, term, ...) without the terms in more than `max_share` of their day's
-    posts; `days[row]` is the day of post `row` (any value that names a day)."""
+    posts or in fewer than `min_support` of them; `days[row]` is the day of post `row`
+    (any value that names a day), `posts[row]` which post it is (default: each row its
+    own; several rows of one post, e.g. hourly snapshots of a video, count once)."""
     if terms.height == 0:
         return terms
-    posts = (
+    post = pl.int_range(pl.len(), dtype=pl.UInt32) if posts is None else pl.lit(posts)
+    frame = (
         pl.DataFrame({"day": days})
         .with_row_index("row")
-        .with_columns(pl.col("row").cast(pl.UInt32), posts=pl.len().over("day"))
+        .with_columns(post=post)
+        .with_columns(pl.col("row").cast(pl.UInt32), posts=pl.col("post").n_unique().over("day"))
     )
     return (
-        terms.join(posts, on="row", how="left", maintain_order="left")
-        .with_columns(share=pl.col("row").n_unique().over("day", "term") / pl.col("posts"))
-        .filter((pl.col("posts") < min_posts) | (pl.col("share") <= max_share))
+        terms.join(frame, on="row", how="left", maintain_order="left")
+        .with_columns(support=pl.col("post").n_unique().over("day", "term"))
+        .filter(
+            ((pl.col("posts") < min_posts) | (pl.col("support") <= max_share * pl.col("posts")))
+            & (pl.col("support") >= min_support)
+        )
         .select(terms.columns)
+    )
+
+
+CONTEXT_SCHEMA: dict[str, pl.DataType] = {
+    "term": pl.String(),
+    "words": pl.List(pl.String()),
+    "counts": pl.List(pl.UInt32()),
+    "examples": pl.List(pl.String()),
+}
+
+
+def term_context(
+    terms: pl.DataFrame, links: pl.Series, top_words: int = 20, max_examples: int = 5
+) -> pl.DataFrame:
+    """`CONTEXT_SCHEMA`: for each term of `terms` (row, term), the one-word terms of the
+    same posts (not its own words) with the number of posts they share, most shared
+    first (ties by word), at most `top_words`; and up to `max_examples` distinct links
+    of its posts (`links[row]`, null: none), in row order. What a reader needs to tell
+    what a new phrase is about; the words are terms too, so noise is gone already."""
+    if terms.height == 0:
+        return pl.DataFrame(schema=CONTEXT_SCHEMA)
+    singles = terms.filter(~pl.col("term").str.contains(" ", literal=True)).select(
+        "row", word="term"
+    )
+    words = (
+        terms.select("row", "term")
+        .join(singles, on="row")
+        .filter(~pl.col("term").str.split(" ").list.contains(pl.col("word")))
+        .group_by("term", "word")
+        .agg(count=pl.col("row").n_unique().cast(pl.UInt32))
+        .sort(["term", "count", "word"], descending=[False, True, False])
+        .filter(pl.int_range(pl.len()).over("term") < top_words)
+        .group_by("term", maintain_order=True)
+        .agg(words="word", counts="count")
+    )
+    examples = (
+        terms.select("row", "term")
+        .with_columns(link=links.gather(terms["row"]))
+        .drop_nulls("link")
+        .unique(["term", "link"], maintain_order=True)
+        .filter(pl.int_range(pl.len()).over("term") < max_examples)
+        .group_by("term", maintain_order=True)
+        .agg(examples="link")
+    )
+    return (
+        terms.select("term")
+        .unique(maintain_order=True)
+        .join(words, on="term", how="left", maintain_order="left")
+        .join(examples, on="term", how="left", maintain_order="left")
+        .with_columns(
+            pl.col("words").fill_null([]),
+            pl.col("counts").fill_null(pl.lit([], pl.List(pl.UInt32))),
+            pl.col("examples").fill_null([]),
+        )
+        .select(pl.col(n).cast(t) for n, t in CONTEXT_SCHEMA.items())
     )
 
 

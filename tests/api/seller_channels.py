@@ -25,8 +25,7 @@ from services.api.app import create_app
 from services.api.channels.models import ChannelDelivery, SellerSubscription
 from services.api.channels.service import ChannelSettings
 from services.api.webhooks.dispatcher import Dispatcher
-from services.api.webhooks.settings import WebhookSettings
-from shared.settings import ApiSettings, SellerAlertSettings
+from shared.settings import ApiSettings, SellerAlertSettings, WebhookSettings
 
 PUBLIC_URL = "http://pantau.test"
 FAST = WebhookSettings(

@@ -4,16 +4,22 @@ of one pass, and the heads-up state kept by the store across a restart."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
 import pytest
+from sqlalchemy import select
 
 from services.api.db import make_engine, make_sessionmaker
 from services.api.intake import ScoreIntake
 from services.api.schema import upgrade_schema
+from services.api.webhooks.models import Delivery, Subscription
+from services.api.webhooks.outbox import enqueue_alert
+from services.api.webhooks.signing import generate_secret
 from shared.alerts import AlertEngine, AlertRules
+from shared.scores import UNCALIBRATED_PREFIX
 
 TICK_MS = 1_772_409_600_000
 HOUR_MS = 3_600_000
@@ -113,3 +119,40 @@ def test_the_heads_up_state_survives_a_restart(rows: Rows, tmp_path: Path) -> No
     restarted = ScoreIntake(sessions, RULES)
     assert restarted.apply(rows(("a", 4, 0.1, 0.1))) == []
     assert fired(restarted.apply(rows(("a", 30, 0.1, 0.7)))) == [("a", 30, "heads_up")]
+
+
+def test_tier_of_a_score_is_the_highest_threshold_it_reaches() -> None:
+    assert RULES.tier_of(0.6, 0.1) == "confident"
+    assert RULES.tier_of(0.2, 0.5) == "heads_up"
+    assert RULES.tier_of(0.2, None) is None and RULES.tier_of(0.59, 0.49) is None
+    no_tier = AlertRules(threshold=0.6, rearm_below=0.4, heads_up_threshold=None)
+    assert no_tier.tier_of(0.2, 0.9) is None
+
+
+def test_webhook_payloads_carry_the_tier_and_no_chance_without_one(
+    rows: Rows, tmp_path: Path
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'api.db'}")
+    upgrade_schema(engine)
+    sessions = make_sessionmaker(engine)
+    with sessions.begin() as session:
+        session.add(Subscription(url="https://hooks.example.com/", secret=generate_secret()))
+    intake = ScoreIntake(sessions, RULES, on_alert=enqueue_alert)
+    intake.apply(rows(("a", 0, 0.1, 0.8), ("b", 0, 0.9, 0.2)))
+    baseline = rows(("c", 0, 0.7, 0.2)).with_columns(
+        model_version=pl.lit(f"{UNCALIBRATED_PREFIX}growth-24h"), score=pl.lit(6.24)
+    )
+    intake.apply(baseline)
+    with sessions() as session:
+        payloads = [json.loads(d.payload)["data"] for d in session.scalars(select(Delivery))]
+    by_product = {p["product_id"]: p for p in payloads}
+    assert {pid: p["tier"] for pid, p in by_product.items()} == {
+        "a": "heads_up",
+        "b": "confident",
+        "c": "confident",
+    }
+    assert by_product["a"]["message"].startswith("Bersiap: Produk a mulai naik")
+    # A growth baseline's strength is no chance: the message gives the growth.
+    assert by_product["c"]["message"] == (
+        "Produk c sedang naik di Jawa Tengah: naik 6,2× dibanding hari biasa minggu lalu."
+    )

@@ -10,9 +10,8 @@ from standardwebhooks import Webhook
 
 from services.api.app import create_app
 from services.api.auth import create_key
-from services.api.webhooks.settings import WebhookSettings
 from shared.scores import SCORE_SCHEMA
-from shared.settings import ApiSettings
+from shared.settings import ApiSettings, WebhookSettings
 
 TICK = 1_772_409_600_000
 

@@ -18,8 +18,7 @@ from schemathesis.specs.openapi.checks import (
 
 from services.api.app import create_app
 from services.api.auth import create_key
-from services.api.webhooks.settings import WebhookSettings
-from shared.settings import ApiSettings
+from shared.settings import ApiSettings, WebhookSettings
 
 TICK_MS = 1_772_409_600_000
 MAX_EXAMPLES = 10

@@ -13,8 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from services.api.auth import ApiKey, hash_key, revoke_key
-from services.api.caching import ExpiringCache, SingleFlight
-from services.api.routes.trends import TrendPages
+from services.api.caching import ExpiringCache, PageCache, SingleFlight
 from services.api.store import save_scores
 
 TICK_MS = 1_772_409_600_000
@@ -40,7 +39,7 @@ def test_another_process_writing_the_store_shows_within_the_page_ttl(
     read_api: Any, make_scores: Any
 ) -> None:
     app, client, auth = read_api
-    app.state.trend_pages = TrendPages(ttl_s=0.3)
+    app.state.trend_pages = PageCache(ttl_s=0.3)
     app.state.intake.apply(make_scores({"a": 0.5}, TICK_MS))
     assert ids(client, auth) == ["a"]
     # A write this process's intake did not make (another replica, a repair script).

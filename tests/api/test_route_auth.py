@@ -28,6 +28,9 @@ PUBLIC = {
     "/fragmen/daftar",
     "/produk/{product_id}",
     "/static/{name}",
+    # The installable page: its manifest and service worker.
+    "/manifest.webmanifest",
+    "/sw.js",
     # Seller subscriptions: no account by design; the token in the path is the credential.
     "/langganan",
     "/langganan/{token}",

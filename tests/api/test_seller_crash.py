@@ -36,7 +36,7 @@ from pydantic import SecretStr
 from services.api.channels.service import ChannelSettings, SellerChannels
 from services.api.db import make_engine, make_sessionmaker
 from services.api.webhooks.dispatcher import Dispatcher
-from services.api.webhooks.settings import WebhookSettings
+from shared.settings import WebhookSettings
 from shared.settings import SellerAlertSettings, TelegramSettings
 
 url, api_url, token = sys.argv[1:4]

@@ -13,12 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.channels import subscriptions
+from services.api.channels.levels import LEVELS
 from services.api.channels.messages import render
 from services.api.channels.models import ChannelDelivery, ChannelName, DeliveryKind
 from services.api.channels.outbox import enqueue_seller_alert
 from services.api.channels.policy import QuietHours, TokenBucket, next_hour_wib
 from services.api.channels.subscriptions import Choice
-from shared.settings import SellerAlertSettings
+from services.api.channels.whatsapp import template_payload
+from shared.settings import SellerAlertSettings, WhatsAppSettings
 
 SETTINGS = SellerAlertSettings(daily_cap=2)
 UNCAPPED = SellerAlertSettings(daily_cap=100)
@@ -175,8 +177,77 @@ def test_messages_in_english_for_sellers_who_chose_it() -> None:
         public_url="https://pantau.example/",
         key="k",
     )
-    assert message.subject == "Keripik 1: likely to go viral in Jawa Tengah, Jawa Timur"
+    assert message.subject == (
+        "Very likely to go viral within 24 hours. Keripik 1 is rising in Jawa Tengah, Jawa Timur"
+    )
     assert "72% chance of going viral within 24 hours." in message.text
     assert "Why: often shared." in message.text
     assert message.text.endswith("Change or stop: https://pantau.example/langganan/tok")
     assert message.unsubscribe_url == "https://pantau.example/langganan/tok/berhenti"
+
+
+def test_the_level_means_the_tier(sessions: sessionmaker[Session]) -> None:
+    """'mulai naik': heads-up and confident alerts; 'sangat mungkin viral': confident only,
+    whatever the alert's probability (each tier's own, not comparable across tiers)."""
+    with sessions.begin() as session:
+        rising = subscriber(session, min_probability=LEVELS["naik"])
+        viral = subscriber(session, min_probability=LEVELS["viral"])
+        for queued in (
+            alert(1, tier="heads_up", probability=0.9),
+            alert(2, tier="confident", probability=0.6),
+            alert(3, probability=0.6),  # stored before tiers: a confident alert
+        ):
+            enqueue_seller_alert(session, queued, UNCAPPED, NOON_WIB)
+    with sessions() as session:
+        got = {(d.subscription_id, d.key) for d in alert_rows(session)}
+    assert got == {
+        (rising, "alert-1"),
+        (rising, "alert-2"),
+        (rising, "alert-3"),
+        (viral, "alert-2"),
+        (viral, "alert-3"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("language", "heads_up", "confident"),
+    [
+        (
+            "id",
+            "Bersiap: kemungkinan viral dalam beberapa hari. Keripik 1 mulai naik di Jawa Tengah."
+            "\nPeluang viral 40% dalam 3 hari.",
+            "Sangat mungkin viral dalam 24 jam. Keripik 2 naik di Jawa Tengah."
+            "\nPeluang viral 90% dalam 24 jam.",
+        ),
+        (
+            "en",
+            "Get ready: may go viral within days. Keripik 1 is starting to rise in Jawa Tengah."
+            "\n40% chance of going viral within 3 days.",
+            "Very likely to go viral within 24 hours. Keripik 2 is rising in Jawa Tengah."
+            "\n90% chance of going viral within 24 hours.",
+        ),
+    ],
+    ids=["id", "en"],
+)
+def test_messages_name_the_tier_in_plain_words(
+    language: str, heads_up: str, confident: str
+) -> None:
+    alerts = [alert(1, tier="heads_up", probability=0.4), alert(2, tier="confident")]
+    kwargs: dict[str, Any] = {"token": "t", "language": language, "public_url": "https://x"}
+    first, second = (render("alert", [a], key="k", **kwargs) for a in alerts)
+    assert first.text.startswith(heads_up) and second.text.startswith(confident)
+    assert first.subject == heads_up.split("\n")[0].rstrip(".")
+    digest = render("digest", alerts, key="d", **kwargs).text
+    assert heads_up in digest and confident in digest
+
+
+def test_a_message_from_a_score_that_is_no_chance_gives_growth() -> None:
+    daily = alert(1, model_version="baseline-growth-24h", score=5.13, probability=0.7)
+    message = render("alert", [daily], token="t", language="id", public_url="https://x", key="k")
+    assert "\nNaik 5,1× dibanding hari biasa minggu lalu: laju naik, bukan peluang.\n" in (
+        message.text
+    )
+    assert "%" not in message.text
+    settings = WhatsAppSettings(template_name="pantau_alert")
+    params = template_payload(settings, "6281234567890", message)["template"]["components"]
+    assert "%" not in json.dumps(params, ensure_ascii=False)

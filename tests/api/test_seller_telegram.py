@@ -25,7 +25,7 @@ from seller_channels import (
 )
 
 from services.api.channels.service import ChannelSettings
-from services.api.webhooks.models import utcnow
+from services.api.db import utcnow
 from shared.settings import TelegramSettings
 
 TICK_MS = 1_772_409_600_000
@@ -95,10 +95,13 @@ def test_deep_link_links_the_chat_and_stop_ends_it(
         assert "Langganan aktif" in welcome and f"{PUBLIC_URL}/langganan/{token}" in welcome
 
         app.state.intake.apply(make_scores({"rendang": 0.95}, TICK_MS + HOUR_MS))
-        app.state.intake.apply(make_scores({"teh": 0.6}, TICK_MS + HOUR_MS))  # below 'viral'
+        # A heads-up (72 h) alert: not for a seller who chose 'sangat mungkin viral' only.
+        app.state.intake.apply(make_scores({"teh": 0.2}, TICK_MS + HOUR_MS, probability_72h=0.6))
         send.run_once()
         alert = fake.received(CHAT)[1]
-        assert alert.startswith("Produk rendang: sangat mungkin viral di Jawa Tengah.")
+        assert alert.startswith(
+            "Sangat mungkin viral dalam 24 jam. Produk rendang naik di Jawa Tengah."
+        )
         assert "Peluang viral 95% dalam 24 jam." in alert
         assert f"{PUBLIC_URL}/produk/rendang" in alert
         assert f"Ubah atau berhenti: {PUBLIC_URL}/langganan/{token}" in alert

@@ -24,8 +24,7 @@ from seller_channels import (
 
 from services.api.channels.service import ChannelSettings, SellerChannels
 from services.api.channels.whatsapp import normalise_number
-from services.api.webhooks.settings import WebhookSettings
-from shared.settings import WhatsAppSettings
+from shared.settings import WebhookSettings, WhatsAppSettings
 
 TICK_MS = 1_772_409_600_000
 ACCESS_TOKEN = "EAAG-test-token"
@@ -81,8 +80,8 @@ def test_opt_in_then_template_alerts(
     assert welcome[0] == "Langganan Pantau aktif"
     assert alert == [
         "Produk rendang",
-        "sangat mungkin viral di Jawa Tengah",
-        "Peluang viral 95% dalam 24 jam.",
+        "naik di Jawa Tengah",
+        "Sangat mungkin viral dalam 24 jam. Peluang viral 95% dalam 24 jam.",
         "naik 8×",
         f"{PUBLIC_URL}/produk/rendang",
         f"{PUBLIC_URL}/langganan/{token}",

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.api.webhooks.dispatcher import Dispatcher
 from services.api.webhooks.models import Delivery, Subscription
 from services.api.webhooks.outbox import enqueue_test
-from services.api.webhooks.settings import WebhookSettings, parse_cidrs
 from services.api.webhooks.signing import generate_secret
 from services.api.webhooks.ssrf import (
     HostUnresolvable,
@@ -30,6 +29,7 @@ from services.api.webhooks.ssrf import (
     resolve_target,
 )
 from services.api.webhooks.transport import make_client, post
+from shared.settings import WebhookSettings, parse_cidrs
 
 VECTORS_PATH = Path(__file__).resolve().parents[1] / "data" / "ssrf-vectors.json"
 LOOPBACK = parse_cidrs("127.0.0.0/8")

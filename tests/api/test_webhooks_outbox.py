@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.api.webhooks.models import Delivery, Subscription, utcnow
+from services.api.db import utcnow
+from services.api.webhooks.models import Delivery, Subscription
 from services.api.webhooks.outbox import enqueue_alert, matches
 from services.api.webhooks.signing import generate_secret
 

@@ -12,12 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks.webhooks import Webhook
 
+from services.api.app import create_app
 from services.api.auth import create_key
 from services.api.webhooks.dispatcher import Dispatcher
-from services.api.webhooks.routes import make_router
-from services.api.webhooks.settings import WebhookSettings
 from services.api.webhooks.ssrf import HostUnresolvable
-from shared.settings import ApiSettings
+from shared.settings import ApiSettings, WebhookSettings
 
 SETTINGS = WebhookSettings(
     allow_cidrs="127.0.0.0/8", retry_schedule="0s", request_timeout_s=2, lease_s=10
@@ -32,11 +31,11 @@ def resolver(host: str) -> list[str]:
 
 
 def make_app(sessions: sessionmaker[Session], require_api_keys: bool = False) -> FastAPI:
-    app = FastAPI()
-    app.state.sessionmaker = sessions
-    app.state.settings = ApiSettings(require_api_keys=require_api_keys)
-    app.include_router(make_router(SETTINGS, resolver))
-    return app
+    """The real app over the test store; the test calls the dispatcher itself."""
+    settings = ApiSettings(
+        require_api_keys=require_api_keys, run_dispatcher=False, run_retention=False
+    )
+    return create_app(settings, sessions=sessions, webhooks=SETTINGS, resolver=resolver)
 
 
 @pytest.fixture

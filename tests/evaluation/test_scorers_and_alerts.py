@@ -109,3 +109,49 @@ def test_a_model_trained_on_the_evaluation_seed_is_refused(tmp_path: Path) -> No
         load_model(tmp_path, 4)
     with pytest.raises(HeldOutError, match="must differ"):
         evaluate("small", 5, tmp_path, tune_seed=5)
+
+
+def test_rolling_z_score_counts_an_active_products_hours_without_a_row_as_zero() -> None:
+    """Ingest leaves out an idle product's whole-hour row when its windows did not change,
+    which means its trailing hour was empty: scores equal those with every hourly row."""
+    event_hours = [h for h in range(2, 40, 3)] + [41, 70, 71, 72] + list(range(73, 100, 2))
+    count = {h: 5.0 + (h % 7) for h in event_hours}
+    count[80] = 60.0  # a rise after the product came back from a quiet day
+
+    def active(h: int) -> bool:  # an event in the 24 h before the whole hour h
+        return any(h - 24 < e <= h for e in event_hours)
+
+    ticks, events_1h, events_5m = [], [], []
+    for h in range(1, 101):
+        if h in count:  # the tick counting the hour's event, 25 minutes before the hour
+            ticks.append(h * HOUR_MS - 25 * 60_000)
+            events_1h.append(count[h])
+            events_5m.append(count[h])
+        if active(h):
+            ticks.append(h * HOUR_MS)
+            events_1h.append(count.get(h, 0.0))
+            events_5m.append(0.0)
+    every = _frame(
+        {
+            "product_id": ["p"] * len(ticks),
+            "tick_ms": ticks,
+            "events_1h": events_1h,
+            "events_5m": events_5m,
+        },
+        FEATURE_SCHEMA,
+    )
+    quiet = (pl.col("tick_ms") % HOUR_MS == 0) & (pl.col("events_1h") == 0)
+    sparse = every.filter(~quiet)
+    assert every.height - sparse.height > 30  # many hours without a row
+
+    def scored(rows: pl.DataFrame, per: int) -> pl.DataFrame:
+        scorer = RollingZScoreScorer(midpoint=3.0)
+        return pl.concat(scorer.score(rows.slice(i, per)) for i in range(0, rows.height, per))
+
+    want = scored(every, 7).join(sparse.select("tick_ms"), on="tick_ms")
+    assert (want["score"] > 1).any()  # the rise is scored, so the comparison means something
+    for per in (1, 7, sparse.height):
+        got = scored(sparse, per)
+        assert got["tick_ms"].equals(want["tick_ms"])
+        # Rolling sums round differently with batch cuts (as with every row): 1e-15.
+        np.testing.assert_allclose(got["score"], want["score"], rtol=1e-12, atol=1e-12)

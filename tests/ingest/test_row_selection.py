@@ -1,5 +1,6 @@
 """Which products get a row at a tick: those whose windows gained an event since the
-previous tick, and every active product at each whole hour; peer medians of the hour."""
+previous tick, and at each whole hour the active products whose windows lost an event
+during the hour; peer medians of the hour."""
 
 from __future__ import annotations
 
@@ -29,16 +30,31 @@ def rows_of(lines: list[bytes], batch: int = 7) -> pl.DataFrame:
     return pl.concat(frames)
 
 
-def test_an_idle_product_refreshes_hourly_and_a_busy_one_every_tick() -> None:
-    # "busy" has an event every minute for three hours; "idle" one event at 00:02.
-    lines = [event(i, START + i * MINUTE_MS, "busy") for i in range(3 * 60)]
-    lines.insert(3, event(10_000, START + 2 * MINUTE_MS, "idle"))
-    rows = rows_of(lines)
+def test_an_idle_product_refreshes_when_its_event_leaves_a_window_and_a_busy_one_every_tick() -> (
+    None
+):
+    # "busy" has an event every minute for 26 hours; "idle" one event at 00:02.
+    lines = [event(i, START + i * MINUTE_MS, "busy") for i in range(26 * 60)]
+    lines.insert(3, event(100_000, START + 2 * MINUTE_MS, "idle"))
+    rows = rows_of(lines, batch=97)
     ticks = rows.filter(pl.col("product_id") == "busy")["tick_ms"].to_list()
     assert ticks == list(range(START + 5 * MINUTE_MS, ticks[-1] + 1, 5 * MINUTE_MS))
-    idle = rows.filter(pl.col("product_id") == "idle")["tick_ms"].to_list()
-    # The tick that first counts its event, then the whole hours only.
-    assert idle == [START + 5 * MINUTE_MS, START + HOUR_MS, START + 2 * HOUR_MS]
+    idle = rows.filter(pl.col("product_id") == "idle")
+    # The tick that first counts its event, then the whole hours after it left the 5 min
+    # (00:10), 1 h (01:05) and 6 h (06:05) windows; it leaves the 24 h window at 24:05,
+    # and an inactive product has no row. Each row shows what changed.
+    assert idle["tick_ms"].to_list() == [
+        START + 5 * MINUTE_MS,
+        START + HOUR_MS,
+        START + 2 * HOUR_MS,
+        START + 7 * HOUR_MS,
+    ]
+    assert idle.select("events_5m", "events_1h", "events_6h", "events_24h").rows() == [
+        (1, 1, 1, 1),
+        (0, 1, 1, 1),
+        (0, 0, 1, 1),
+        (0, 0, 0, 1),
+    ]
 
 
 def test_every_event_is_in_the_last_bucket_of_a_row() -> None:

@@ -1,6 +1,7 @@
 """Windows built incrementally, in random batches and partitions, equal a direct computation,
 and rows are emitted exactly for the products whose windows gained an event since the
-previous tick, plus every active product at each whole hour.
+previous tick, plus at each whole hour every active product whose windows lost an event
+during the hour.
 
 The reference below recomputes every feature from the full list of accepted events with
 plain Python, independently of the rings, sparse frames and chunking of the core.
@@ -122,8 +123,14 @@ def reference(events: list[dict], sample: random.Random) -> dict[tuple[str, int]
         for product in PRODUCTS:
             mine = [e for e in before if e["product_id"] == product]
             day = [e for e in mine if e["ts"] >= window_start(tick, "24h")]
-            # A row when a new event is counted, and for every active product each hour.
-            if not day or (tick % HOUR_MS and (product, tick) not in first_counted):
+            # A row when a new event is counted, and at each whole hour for every active
+            # product with an event that left one of its windows during the hour.
+            slid = tick % HOUR_MS == 0 and any(
+                window_start(tick - HOUR_MS, name) <= e["ts"] < window_start(tick, name)
+                for e in mine
+                for name in WINDOWS
+            )
+            if not day or ((product, tick) not in first_counted and not slid):
                 continue
             row: dict = {}
             for name in WINDOWS:

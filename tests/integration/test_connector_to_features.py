@@ -22,12 +22,11 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "sources"))
 from fake_apis import API_KEY, FakeYouTube
 from pydantic import SecretStr
 
-from services.sources.connect_settings import ConnectSettings, YouTubeSettings
 from services.sources.connector import ConnectorService
 from services.sources.event_writer import EventWriter
 from services.sources.youtube import YouTubePoller
 from shared.kafka import ensure_topics
-from shared.settings import KafkaSettings
+from shared.settings import ConnectSettings, KafkaSettings, YouTubeSettings
 
 pytestmark = pytest.mark.kafka
 

@@ -6,7 +6,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import httpx
 import orjson
 import polars as pl
 import pytest
@@ -154,6 +156,7 @@ def test_with_a_catalogue_posts_count_for_their_products_and_terms(
         backfill=True,
         baselines_path=tmp_path / "tt.parquet",
         catalogue=catalogue,
+        min_term_posts=1,  # two posts: every term is in one of them
     )
     events = topic_events(kafka_settings)
     assert summary.events == events.height and summary.rejected == {}
@@ -179,6 +182,7 @@ def test_with_a_catalogue_posts_count_for_their_products_and_terms(
         backfill=True,
         baselines_path=tmp_path / "tt2.parquet",
         catalogue=catalogue,
+        min_term_posts=1,  # two posts: every term is in one of them
     )
     ids = topic_events(kafka_settings)["event_id"]
     assert again.events == events.height and ids.n_unique() == events.height
@@ -244,3 +248,58 @@ def test_cli_dry_run_sends_nothing_and_saves_no_baselines(
         [*args, "--map", "views"], capture_output=True, text=True, env=env, cwd=REPO, timeout=120
     )
     assert bad.returncode == 2 and "COLUMN=FIELD" in bad.stderr
+
+
+def test_import_takes_the_apis_catalogue_and_sends_term_context(
+    kafka_settings: KafkaSettings, tmp_path: Path, serve: Any
+) -> None:
+    from services.api.app import create_app
+    from services.api.auth import create_key
+    from services.api.terms import TermContext
+    from shared.settings import ApiSettings
+
+    app = create_app(
+        ApiSettings(database_url=f"sqlite:///{tmp_path / 'api.db'}", run_dispatcher=False)
+    )
+    with app.state.sessionmaker.begin() as session:
+        admin = create_key(session, "ops", "admin")
+    posts = tmp_path / "posts.csv"
+    posts.write_text(
+        "platform,item_id,observed_at,description,views\n"
+        "tiktok,a,2026-12-01T06:00:00+07:00,croffle rendang lumer,100\n"
+        "tiktok,b,2026-12-01T06:00:00+07:00,kopi pandan wangi,50\n"
+        "tiktok,c,2026-12-01T06:00:00+07:00,kopi pandan wangi hijau,20\n"
+    )
+    with serve(app) as server:
+        put = httpx.put(
+            f"{server.url}/v1/catalogue/croffle-rendang",
+            json={"name": "Croffle Rendang"},
+            headers={"Authorization": f"Bearer {admin}"},
+        )
+        assert put.status_code == 201
+        env = {
+            **os.environ,
+            "PANTAU_KAFKA_BOOTSTRAP": kafka_settings.bootstrap,
+            "PANTAU_KAFKA_EVENTS_TOPIC": kafka_settings.events_topic,
+            "PANTAU_KAFKA_DLQ_TOPIC": kafka_settings.dlq_topic,
+            "PANTAU_TEXT_API_URL": server.url,
+            "PANTAU_TEXT_API_KEY": admin,
+            "PANTAU_TEXT_TERM_MIN_POSTS": "2",
+        }
+        args = [sys.executable, "-m", "services.cli", "import", str(posts), "--no-progress"]
+        done = subprocess.run(
+            [*args, "--backfill", "--baselines", str(tmp_path / "b.parquet")],
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=env,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+    products = set(topic_events(kafka_settings)["product_id"].to_list())
+    assert "croffle-rendang" in products and "import:a" not in products
+    assert {"import:b", "term:kopi-pandan", "term:wangi"} <= products
+    assert "term:croffle" not in products  # one post: below the support of 2
+    with app.state.sessionmaker() as session:
+        context = session.get(TermContext, "kopi-pandan")
+    assert context is not None and context.words == {"wangi": 2}

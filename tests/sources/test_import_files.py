@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import orjson
@@ -88,9 +89,14 @@ def test_cli_catalogue_option_matches_csv_text_and_refuses_a_bad_catalogue(
     args += ["--dry-run", "--backfill", "--baselines", str(tmp_path / "b.parquet")]
     catalogue = repo / "tests" / "data" / "catalogue.csv"
 
-    def cli(*extra: str) -> subprocess.CompletedProcess[str]:
+    def cli(*extra: str, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*args, *extra], capture_output=True, text=True, cwd=repo, timeout=120
+            [*args, *extra],
+            capture_output=True,
+            text=True,
+            cwd=repo,
+            timeout=120,
+            env={**os.environ, **env},
         )
 
     plain = cli()
@@ -100,9 +106,41 @@ def test_cli_catalogue_option_matches_csv_text_and_refuses_a_bad_catalogue(
     # sambal, bawang, jar, pedes and their 2- and 3-word runs (9), b gives ngopi.
     matched = cli("--catalogue", str(catalogue), "--no-terms")
     assert matched.returncode == 0 and ": 2 events" in matched.stdout
-    with_terms = cli("--catalogue", str(catalogue))
+    with_terms = cli("--catalogue", str(catalogue), PANTAU_TEXT_TERM_MIN_POSTS="1")
     assert with_terms.returncode == 0 and ": 12 events" in with_terms.stdout, with_terms.stdout
+    # By default a term needs 3 posts of its day: none of these terms has them.
+    unsupported = cli("--catalogue", str(catalogue))
+    assert unsupported.returncode == 0 and ": 2 events" in unsupported.stdout
     bad = tmp_path / "bad.csv"
     bad.write_text("product_id,name\nterm:x,X\n")
     refused = cli("--catalogue", str(bad))
     assert refused.returncode == 2 and "term:" in refused.stderr
+
+
+def test_the_example_posts_name_catalogue_products_and_an_emerging_term(tmp_path: Path) -> None:
+    """examples/posts.csv with examples/catalogue.csv (the README's walk-through): each
+    video's views go to the catalogue product its description names, and the product no
+    catalogue holds (croffle rendang, four videos) becomes a term of its own."""
+    from shared.catalogue import read_catalogue_csv
+
+    repo = Path(__file__).resolve().parents[2]
+    catalogue = read_catalogue_csv(repo / "examples" / "catalogue.csv")
+    summary, events = dry_run(
+        [repo / "examples" / "posts.csv"], tmp_path, catalogue=catalogue, backfill=True
+    )
+    views: dict[str, int] = {}
+    for event in events:
+        if event["action"] == "view":
+            views[event["product_id"]] = views.get(event["product_id"], 0) + event["count"]
+    for product in (
+        "keripik-pisang-pedas",
+        "sambal-bawang-botol",
+        "kopi-gayo-sachet",
+        "tas-anyaman-pandan",
+        "batik-tulis-lasem",
+    ):
+        assert views.get(product, 0) > 0, product
+    assert views["keripik-pisang-pedas"] > views["batik-tulis-lasem"]  # two videos, busier
+    assert views.get("term:croffle-rendang", 0) > 0
+    assert not any(p.startswith("term:") and p in catalogue.by_id for p in views)
+    assert summary.rejected == {}

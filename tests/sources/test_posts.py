@@ -57,7 +57,8 @@ def test_matched_items_count_for_catalogue_products_and_unmatched_keep_their_id(
 
 def test_terms_get_the_items_deltas_and_travel_as_valid_events() -> None:
     frame = snapshots(["Es kopi dalgona creamy!! #kopidalgona #fyp"], [(100, 250)])
-    result = snapshot_events(frame, CounterBaselines.empty(), text=PostText.of(CATALOGUE))
+    text = PostText.of(CATALOGUE, min_term_posts=1)
+    result = snapshot_events(frame, CounterBaselines.empty(), text=text)
     terms = result.events.filter(pl.col("product_id").str.starts_with("term:"))
     names = dict(zip(terms["product_id"].to_list(), terms["product_name"].to_list(), strict=True))
     assert names["term:kopi-dalgona"] == "kopi dalgona"
@@ -81,3 +82,39 @@ def test_event_ids_of_text_events_are_stable_across_batches() -> None:
     first = snapshot_events(frame.head(2), CounterBaselines.empty(), text=text)
     second = snapshot_events(frame.tail(2), first.baselines, text=text)
     assert sorted(second.events["event_id"].to_list()) == sorted(whole.events["event_id"].to_list())
+
+
+def test_a_term_needs_enough_distinct_posts_of_its_day() -> None:
+    texts = [f"croffle rendang {w} #croffle" for w in ("gurih", "lumer", "mantul")] + [
+        "tas rajut lucu",  # one post: none of its terms counts
+        "tas rajut lucu",  # the same words in a second post
+    ]
+    frame = snapshots(texts, [(1, 2)] * 5)
+    events = snapshot_events(
+        frame, CounterBaselines.empty(), text=PostText.of(CATALOGUE, min_term_posts=3)
+    ).events
+    terms = set(events.filter(pl.col("product_id").str.starts_with("term:"))["product_id"])
+    assert {"term:croffle", "term:croffle-rendang", "term:rendang"} <= terms
+    assert not {"term:gurih", "term:tas-rajut", "term:rajut"} & terms
+    # Two snapshots of one post are one post: one video polled thrice is not support.
+    again = snapshots(["tas rajut lucu"], [(1, 2)])
+    repeated = pl.concat([again, again.with_columns(observed_ms=pl.col("observed_ms") + 60_000)])
+    events = snapshot_events(
+        repeated, CounterBaselines.empty(), text=PostText.of(CATALOGUE, min_term_posts=3)
+    ).events
+    assert not events["product_id"].str.starts_with("term:").any()
+
+
+def test_term_context_names_co_occurring_words_and_links_of_counted_items() -> None:
+    texts = ["croffle rendang gurih", "croffle rendang lumer gurih", "croffle rendang lumer"]
+    frame = snapshots(texts, [(1, 2), (1, 2), (5, 5)])  # the third item gains nothing
+    result = snapshot_events(
+        frame, CounterBaselines.empty(), text=PostText.of(CATALOGUE, min_term_posts=2)
+    )
+    by_term = {row["term"]: row for row in result.term_context.to_dicts()}
+    croffle = by_term["croffle rendang"]
+    assert croffle["words"] == ["gurih", "lumer"] and croffle["counts"] == [2, 1]
+    assert croffle["examples"] == [
+        "https://www.tiktok.com/embed/v2/v0",
+        "https://www.tiktok.com/embed/v2/v1",
+    ]

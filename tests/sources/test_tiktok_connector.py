@@ -18,14 +18,13 @@ from fake_apis import CLIENT_KEY, CLIENT_SECRET, FakeTikTok
 from pydantic import SecretStr
 
 from services.sources.api_calls import ApiError
-from services.sources.connect_settings import ConnectSettings, TikTokSettings
 from services.sources.connector import ConnectorService, wall_clock_ms
 from services.sources.event_writer import EventWriter
 from services.sources.polling import next_midnight_ms
 from services.sources.posts import PostText
 from services.sources.tiktok import TikTokPoller
 from shared.catalogue import read_catalogue_csv
-from shared.settings import KafkaSettings
+from shared.settings import ConnectSettings, KafkaSettings, TikTokSettings
 
 
 def video(n: int, views: int, days_ago: float = 1.0, **more) -> dict:

@@ -18,13 +18,12 @@ from fake_apis import API_KEY, QUOTA_EXCEEDED, FakeYouTube
 from pydantic import SecretStr
 
 from services.sources.api_calls import ApiError
-from services.sources.connect_settings import ConnectSettings, YouTubeSettings
 from services.sources.connector import ConnectorService, wall_clock_ms
 from services.sources.event_writer import EventWriter
 from services.sources.polling import PACIFIC, next_midnight_ms
 from services.sources.youtube import YouTubePoller
 from shared import metrics
-from shared.settings import KafkaSettings
+from shared.settings import ConnectSettings, KafkaSettings, YouTubeSettings
 
 
 def iso(days_ago: float) -> str:

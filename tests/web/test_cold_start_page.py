@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
-from services.api.web.i18n import PHRASES
+from services.api.i18n import PHRASES
 from services.model.service import load_scorer
 from services.replay import replay_features
 from shared.settings import ApiSettings, ScoreSettings
@@ -59,7 +59,7 @@ def test_a_flat_products_page_shows_no_chance_or_percent_axis(client: TestClient
     big = re.search(r'<div class="big">(.*?)</div>', html, re.S)
     assert big is not None
     assert "%" not in big.group(1) and "viral" not in big.group(1)
-    growth = re.search(r"\(([\d,]+)× hari biasanya\)", big.group(1))
+    growth = re.search(r"Naik ([\d,]+)× dibanding hari biasa minggu lalu", big.group(1))
     assert growth is not None  # flat: its day is about its usual day
     assert 0.8 <= float(growth.group(1).replace(",", ".")) < 1.5
     assert 'class="score"' not in html  # no chart of a "chance" history

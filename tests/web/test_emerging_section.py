@@ -13,8 +13,8 @@ from seller_data import PRODUCTS, Product, make_app, week_of_scores
 from test_seller_page import outline
 
 from services.api.catalogue_store import apply_products
+from services.api.i18n import is_rising
 from services.api.terms import TermReport, merge_term_contexts
-from services.api.web.i18n import is_rising
 from shared.catalogue import CatalogueProduct
 
 TERMS = [

@@ -200,7 +200,7 @@ def test_product_page_shows_charts_and_alerts(client: TestClient) -> None:
         for k in range(WEEK_STEPS)
         if probability_at(PRODUCTS[0], NOW_MS - k * STEP_MS) >= threshold
     )
-    from services.api.web.i18n import wib
+    from services.api.i18n import wib
 
     assert wib(first_alert, "id") in page.text
     assert "Sen 23" in page.text  # a day tick: Monday 23 Feb 2026 00:00 WIB

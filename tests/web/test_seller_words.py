@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.api.web.i18n import ago, category_label, number, phrase, pick_lang, wib
+from services.api.i18n import ago, category_label, number, phrase, pick_lang, wib
 from services.api.web.reasons import explain
 from services.api.web.svg import line_chart, nice_top, sparkline
 

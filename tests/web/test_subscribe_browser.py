@@ -19,8 +19,7 @@ from seller_data import NOW_MS, PRODUCTS, STEP_MS, Product, week_of_scores
 from services.api.app import create_app
 from services.api.channels.service import ChannelSettings
 from services.api.webhooks.dispatcher import Dispatcher
-from services.api.webhooks.settings import WebhookSettings
-from shared.settings import ApiSettings, SellerAlertSettings, TelegramSettings
+from shared.settings import ApiSettings, SellerAlertSettings, TelegramSettings, WebhookSettings
 
 pytest.importorskip("playwright.sync_api")
 

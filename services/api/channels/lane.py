@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,13 +34,14 @@ from services.api.channels.models import (
 )
 from services.api.channels.outbox import quiet_hours
 from services.api.channels.policy import TokenBucket
+from services.api.db import utcnow
 from services.api.webhooks.attempts import next_delay_s
-from services.api.webhooks.models import DeliveryStatus, utcnow
-from services.api.webhooks.settings import WebhookSettings
+from services.api.webhooks.models import DeliveryStatus
 from shared import metrics
-from shared.settings import SellerAlertSettings
+from shared.logs import log_event
+from shared.settings import SellerAlertSettings, WebhookSettings
 
-log = logging.getLogger("pantau.channels")
+log = logging.getLogger(__name__)
 # One idempotency key per (subscription, alert): the same on every attempt and replica.
 _KEY_NAMESPACE = uuid.UUID("6f1d7c9e-4a51-4e8b-9c39-5d1f0c2a7b64")
 # A provider refusing the operator's credentials is retried no sooner than this.
@@ -49,11 +51,6 @@ MISCONFIGURED_PAUSE_S = 60.0
 def endpoint(channel: str) -> str:
     """The dispatcher gate's name for a channel's provider."""
     return f"channel:{channel}"
-
-
-def log_event(event: str, level: int = logging.INFO, **fields: object) -> None:
-    """One JSON line; callers pass ids and codes, never addresses or message text."""
-    log.log(level, json.dumps({"event": event, **fields}, default=str, ensure_ascii=False))
 
 
 class ChannelLane:
@@ -203,7 +200,7 @@ class ChannelLane:
                 )
             )
             if delivery is None:  # lease lost, or unsubscribed meanwhile (row deleted)
-                log_event("channel.lease_lost", logging.WARNING, delivery_id=delivery_id)
+                log_event(log, "channel.lease_lost", level=logging.WARNING, delivery_id=delivery_id)
                 return
             delivery.lease_token = None
             delivery.lease_until = None
@@ -237,7 +234,7 @@ class ChannelLane:
                 subscriptions.disable(session, subscription, result.error or "recipient gone")
                 delivery.status = DeliveryStatus.DISABLED.value
                 disabled = True
-            fields = {
+            fields: dict[str, Any] = {
                 "delivery_id": delivery.id,
                 "subscription_id": delivery.subscription_id,
                 "channel": channel,
@@ -251,11 +248,12 @@ class ChannelLane:
                 "next_attempt_at": delivery.next_attempt_at,
             }
         level = logging.ERROR if result.outcome == "misconfigured" else logging.INFO
-        log_event("channel.attempt", level, **fields)
+        log_event(log, "channel.attempt", level=level, **fields)
         if disabled:
             log_event(
+                log,
                 "channel.subscription_disabled",
-                logging.WARNING,
+                level=logging.WARNING,
                 subscription_id=fields["subscription_id"],
                 reason=result.error,
             )

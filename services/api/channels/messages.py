@@ -1,7 +1,9 @@
 """Alerts as short messages a seller reads on a phone: what, where, why, and two links.
 
 Pure: from the alert records and the subscription's token and language to a `Message`.
-Bahasa Indonesia by default, English when the seller chose it.
+Bahasa Indonesia by default, English when the seller chose it. The first words are the
+alert's tier in the page's words: "Bersiap: kemungkinan viral dalam beberapa hari" (the
+heads-up) or "Sangat mungkin viral dalam 24 jam" (the confident alert).
 """
 
 from __future__ import annotations
@@ -11,16 +13,24 @@ from typing import Any
 from urllib.parse import quote
 
 from services.api.channels.base import Message
-from services.api.web.i18n import Lang, phrase
+from services.api.i18n import Lang, growth_words, tier_words
+from shared.alerts import alert_tier
 from shared.regions import province_name
+from shared.scores import is_calibrated
 
 _WORDS: dict[str, dict[Lang, str]] = {
     "in": {"id": "di", "en": "in"},
     "everywhere": {"id": "di banyak daerah", "en": "in many places"},
-    "chance": {
+    "chance_confident": {
         "id": "Peluang viral {pct}% dalam 24 jam.",
         "en": "{pct}% chance of going viral within 24 hours.",
     },
+    "chance_heads_up": {
+        "id": "Peluang viral {pct}% dalam 3 hari.",
+        "en": "{pct}% chance of going viral within 3 days.",
+    },
+    "rises_confident": {"id": "naik", "en": "is rising"},
+    "rises_heads_up": {"id": "mulai naik", "en": "is starting to rise"},
     "why": {"id": "Kenapa", "en": "Why"},
     "see": {"id": "Lihat", "en": "See"},
     "manage": {"id": "Ubah atau berhenti", "en": "Change or stop"},
@@ -65,27 +75,37 @@ def _lang(language: str) -> Lang:
 
 
 def alert_parts(alert: Mapping[str, Any], lang: Lang, public_url: str) -> dict[str, str]:
-    """The pieces of one alert line: name, level, where, chance, why and its link."""
+    """The pieces of one alert line: name, tier ("level", in words), how it rises, where,
+    chance, why and its link. An alert from a non-probabilistic scorer (a `baseline-`
+    version, such as the cold start's) gives its growth, never a percent."""
+    tier = alert_tier(alert)
     regions = [province_name(c) for c in (alert.get("regions") or [])[:3]]
     where = f"{_w('in', lang)} {', '.join(regions)}" if regions else _w("everywhere", lang)
     reasons = [r[f"text_{lang}"] for r in (alert.get("reasons") or [])[:2]]
-    pct = min(99, round(float(alert["probability"]) * 100))
+    if is_calibrated(alert.get("model_version")):
+        pct = min(99, round(float(alert["probability"]) * 100))
+        chance = _w(f"chance_{tier}", lang, pct=pct)
+    else:
+        chance = growth_words(float(alert.get("score") or 0.0), lang) + "."
     return {
         "name": str(alert.get("product_name") or alert["product_id"]),
-        "level": phrase(float(alert["probability"]), lang)[1],
+        "level": tier_words(tier, lang),
+        "rises": _w(f"rises_{tier}", lang),
         "where": where,
-        "chance": _w("chance", lang, pct=pct),
+        "chance": chance,
         "why": "; ".join(reasons),
         "link": product_url(public_url, str(alert["product_id"])),
     }
 
 
+def _headline(parts: Mapping[str, str]) -> str:
+    """'Bersiap: kemungkinan viral dalam beberapa hari. Keripik mulai naik di Jawa Tengah'"""
+    return f"{parts['level']}. {parts['name']} {parts['rises']} {parts['where']}"
+
+
 def _alert_text(parts: Mapping[str, str], lang: Lang) -> str:
     why = f"\n{_w('why', lang)}: {parts['why']}." if parts["why"] else ""
-    return (
-        f"{parts['name']}: {parts['level']} {parts['where']}.\n{parts['chance']}{why}\n"
-        f"{_w('see', lang)}: {parts['link']}"
-    )
+    return f"{_headline(parts)}.\n{parts['chance']}{why}\n{_w('see', lang)}: {parts['link']}"
 
 
 def render(
@@ -114,7 +134,7 @@ def render(
         text += footer
     else:
         parts = alert_parts(alerts[0], lang, public_url)
-        subject = f"{parts['name']}: {parts['level']} {parts['where']}"
+        subject = _headline(parts)
         text = _alert_text(parts, lang) + footer
         fields.update(parts)
     return Message(

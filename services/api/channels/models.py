@@ -17,15 +17,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.api.db import Base
-from services.api.webhooks.models import UTCDateTime, utcnow
+from services.api.db import Base, UTCDateTime, utcnow
 
 
 class ChannelName(enum.StrEnum):
     TELEGRAM = "telegram"
     WHATSAPP = "whatsapp"
     EMAIL = "email"
-    # WEB_PUSH = "webpush": a `Channel` in channels/webpush.py, its address a push endpoint.
+    WEB_PUSH = "webpush"  # the address: the browser's push endpoint and keys (JSON)
 
 
 class SubscriptionStatus(enum.StrEnum):
@@ -42,7 +41,8 @@ class DeliveryKind(enum.StrEnum):
 
 class SellerSubscription(Base):
     """What a seller asked for. `address` is the least that reaches them (a Telegram chat
-    id, a WhatsApp number, a mail address); it is never logged and goes with the row."""
+    id, a WhatsApp number, a mail address, a push subscription's endpoint and keys); it is
+    never logged and goes with the row."""
 
     __tablename__ = "seller_subscriptions"
 
@@ -50,7 +50,7 @@ class SellerSubscription(Base):
     # Unguessable: whoever holds it may change or end the subscription.
     token: Mapped[str] = mapped_column(String(64), unique=True)
     channel: Mapped[str] = mapped_column(String(16))
-    address: Mapped[str | None] = mapped_column(String(320), default=None)
+    address: Mapped[str | None] = mapped_column(String(2048), default=None)
     status: Mapped[str] = mapped_column(String(16), default=SubscriptionStatus.PENDING.value)
     categories: Mapped[list[str] | None] = mapped_column(JSON, default=None)  # None: all
     regions: Mapped[list[str] | None] = mapped_column(JSON, default=None)  # None: all

@@ -2,8 +2,9 @@
 
 Like the webhook outbox: an alert and its channel deliveries commit together, so none
 is lost to a crash and none is queued for an alert that was rolled back. Here the
-seller's rules apply as the rows are written: their filters, the quiet hours (the row
-waits until they end), the daily cap, and the morning digest for email.
+seller's rules apply as the rows are written: their filters and level (which tiers,
+`levels.py`), the quiet hours (the row waits until they end), the daily cap, and the
+morning digest for email.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.api.channels.levels import wants
 from services.api.channels.models import (
     ChannelDelivery,
     DeliveryKind,
@@ -23,7 +25,8 @@ from services.api.channels.models import (
     SubscriptionStatus,
 )
 from services.api.channels.policy import QuietHours, day_start_wib, next_hour_wib
-from services.api.webhooks.models import DeliveryStatus, utcnow
+from services.api.db import utcnow
+from services.api.webhooks.models import DeliveryStatus
 from services.api.webhooks.outbox import passes_filters
 from shared import metrics
 from shared.settings import SellerAlertSettings
@@ -50,7 +53,9 @@ def enqueue_seller_alert(
     matching = [
         s
         for s in active
-        if s.address and passes_filters(s.categories, s.regions, s.min_probability, alert)
+        if s.address
+        and passes_filters(s.categories, s.regions, None, alert)
+        and wants(s.min_probability, alert)
     ]
     if not matching:
         return 0

@@ -1,5 +1,6 @@
 """The seller channels of one API process: which are configured, their lane for the
-dispatcher, the Telegram update reader, and the hook that queues alerts for sellers."""
+dispatcher, the Telegram update reader, the web push key the page subscribes with, and
+the hook that queues alerts for sellers."""
 
 from __future__ import annotations
 
@@ -15,9 +16,16 @@ from services.api.channels.lane import ChannelLane
 from services.api.channels.models import ChannelName
 from services.api.channels.outbox import enqueue_seller_alert
 from services.api.channels.telegram import TelegramBot, UpdateReader
+from services.api.channels.webpush import WebPushChannel
 from services.api.channels.whatsapp import WhatsAppChannel
-from services.api.webhooks.settings import WebhookSettings
-from shared.settings import SellerAlertSettings, SmtpSettings, TelegramSettings, WhatsAppSettings
+from shared.settings import (
+    SellerAlertSettings,
+    SmtpSettings,
+    TelegramSettings,
+    WebhookSettings,
+    WebPushSettings,
+    WhatsAppSettings,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,7 @@ class ChannelSettings:
     telegram: TelegramSettings = field(default_factory=lambda: TelegramSettings())
     whatsapp: WhatsAppSettings = field(default_factory=lambda: WhatsAppSettings())
     smtp: SmtpSettings = field(default_factory=lambda: SmtpSettings())
+    webpush: WebPushSettings = field(default_factory=lambda: WebPushSettings())
 
 
 class SellerChannels:
@@ -45,6 +54,8 @@ class SellerChannels:
         rates: dict[str, float] = {}
         self.reader: UpdateReader | None = None
         self.telegram_username = ""
+        self.webpush: WebPushChannel | None = None
+        self.webpush_public_key = ""  # the page's `applicationServerKey`
         if settings.whatsapp.access_token is not None and settings.whatsapp.phone_number_id:
             channels["whatsapp"] = WhatsAppChannel(settings.whatsapp)
             rates["whatsapp"] = settings.whatsapp.rate_per_s
@@ -58,6 +69,11 @@ class SellerChannels:
         if settings.smtp.host:
             channels["email"] = EmailChannel(settings.smtp)
             rates["email"] = settings.smtp.rate_per_s
+        if settings.webpush.vapid_private_key is not None:
+            push = WebPushChannel(settings.webpush, webhooks.allow_networks)
+            channels["webpush"] = self.webpush = push
+            rates["webpush"] = settings.webpush.rate_per_s
+            self.webpush_public_key = push.public_key
         _check_lease(webhooks.lease_s, settings, channels)
         self.enabled = [ChannelName(name) for name in channels]
         self.lane = ChannelLane(sessions, channels, rates, settings.seller, webhooks)
@@ -87,6 +103,7 @@ def _check_lease(lease_s: float, settings: ChannelSettings, channels: Mapping[st
         "telegram": ("PANTAU_TELEGRAM_REQUEST_TIMEOUT_S", settings.telegram.request_timeout_s),
         "whatsapp": ("PANTAU_WHATSAPP_REQUEST_TIMEOUT_S", settings.whatsapp.request_timeout_s),
         "email": ("PANTAU_SMTP_TIMEOUT_S", settings.smtp.timeout_s),
+        "webpush": ("PANTAU_WEBPUSH_REQUEST_TIMEOUT_S", settings.webpush.request_timeout_s),
     }
     for name in channels:
         variable, timeout_s = timeouts[name]

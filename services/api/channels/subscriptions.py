@@ -21,7 +21,8 @@ from services.api.channels.models import (
     SellerSubscription,
     SubscriptionStatus,
 )
-from services.api.webhooks.models import DeliveryStatus, utcnow
+from services.api.db import utcnow
+from services.api.webhooks.models import DeliveryStatus
 
 # Telegram's deep-link parameter allows 1-64 of [A-Za-z0-9_-]: token_urlsafe(24) gives 32.
 TOKEN_BYTES = 24
@@ -45,8 +46,9 @@ def new_token() -> str:
 def create(
     session: Session, channel: ChannelName, choice: Choice, address: str | None, now: datetime
 ) -> SellerSubscription:
-    """A new subscription. WhatsApp is active at once (the page recorded the opt-in);
-    Telegram waits for the chat to send /start, email for the mailed confirmation."""
+    """A new subscription. WhatsApp is active at once (the page recorded the opt-in), and
+    so is web push (the browser's permission prompt was it); Telegram waits for the chat
+    to send /start, email for the mailed confirmation."""
     subscription = SellerSubscription(
         token=new_token(),
         channel=channel.value,
@@ -57,7 +59,7 @@ def create(
     apply_choice(subscription, choice)
     session.add(subscription)
     session.flush()
-    if channel == ChannelName.WHATSAPP:
+    if channel in (ChannelName.WHATSAPP, ChannelName.WEB_PUSH):
         activate(session, subscription, now)
     elif channel == ChannelName.EMAIL:
         add_notice(session, subscription, "confirm", now)

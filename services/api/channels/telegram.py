@@ -11,6 +11,7 @@ the user blocked the bot or is gone, 400 "chat not found" likewise, 401 a bad bo
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -20,8 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.channels import subscriptions
 from services.api.channels.base import Message, SendResult
-from services.api.channels.lane import log_event
+from shared.logs import log_event
 from shared.settings import TelegramSettings
+
+log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 4096
 STOP_WORDS = frozenset({"/stop", "/berhenti", "berhenti", "stop"})
@@ -152,7 +155,7 @@ class UpdateReader:
         if status != 200 or not body.get("ok"):
             wait_s = (body.get("parameters") or {}).get("retry_after") or 5
             code = body.get("error_code", status)
-            log_event("telegram.updates_error", error_code=code, wait_s=wait_s)
+            log_event(log, "telegram.updates_error", error_code=code, wait_s=wait_s)
             self._stopping.wait(float(wait_s))
             return 0
         updates = [u for u in body.get("result") or [] if isinstance(u, dict)]
@@ -172,7 +175,7 @@ class UpdateReader:
             try:
                 self.poll_once()
             except Exception as exc:  # network or database trouble: try again shortly
-                log_event("telegram.updates_error", error=type(exc).__name__)
+                log_event(log, "telegram.updates_error", error=type(exc).__name__)
                 self._stopping.wait(5.0)
 
     def stop(self, timeout_s: float | None = None) -> None:

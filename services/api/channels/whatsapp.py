@@ -2,7 +2,9 @@
 
 Business-initiated messages outside a 24-hour conversation window must be templates,
 so every alert is the template `PANTAU_WHATSAPP_TEMPLATE_NAME` with body parameters
-{{1}} product, {{2}} level and place, {{3}} chance, {{4}} why, {{5}} product link,
+{{1}} product, {{2}} how and where it rises ("mulai naik di Jawa Tengah"), {{3}} the
+tier and chance ("Bersiap: kemungkinan viral dalam beberapa hari. Peluang viral 40% dalam
+3 hari."), {{4}} why, {{5}} product link,
 {{6}} manage link; notices use the same template with the notice text (docs/channels.md
 gives the template to submit for approval). The opt-in is the page's checkbox,
 recorded on the subscription.
@@ -39,8 +41,8 @@ def template_payload(settings: WhatsAppSettings, to: str, message: Message) -> d
     else:
         values = [
             f.get("name", ""),
-            f"{f.get('level', '')} {f.get('where', '')}".strip(),
-            f.get("chance", ""),
+            f"{f.get('rises', '')} {f.get('where', '')}".strip(),
+            f"{f.get('level', '')}. {f.get('chance', '')}",
             f.get("why", "") or "-",
             f.get("link", ""),
             message.manage_url,

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from services.api.auth import REFUSALS
+from services.api.deps import READ, SessionDep
 from services.api.store import AlertRecord
 from services.api.validation import invalid
 
-router = APIRouter(tags=["alerts"])
+router = APIRouter(tags=["alerts"], dependencies=[READ], responses=REFUSALS)
 
 
 class AlertReason(BaseModel):
@@ -80,7 +82,7 @@ def parse_cursor(since: str | None) -> int:
 
 @router.get("/v1/alerts", response_model=AlertPage, summary="Alerts after a cursor, oldest first")
 def list_alerts(
-    request: Request,
+    session: SessionDep,
     since: Annotated[
         str | None,
         Query(
@@ -95,8 +97,7 @@ def list_alerts(
     query = select(AlertRecord.seq, AlertRecord.body).where(AlertRecord.seq > after)
     if category:
         query = query.where(AlertRecord.category == category)
-    with request.app.state.sessionmaker() as session:
-        rows = session.execute(query.order_by(AlertRecord.seq).limit(limit)).all()
+    rows = session.execute(query.order_by(AlertRecord.seq).limit(limit)).all()
     return AlertPage(
         items=[Alert.model_validate(body) for _, body in rows],
         next_cursor=str(rows[-1][0] if rows else after),

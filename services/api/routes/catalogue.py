@@ -11,10 +11,11 @@ import csv
 from collections.abc import Callable
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from services.api import auth
+from services.api.auth import REFUSALS
 from services.api.catalogue_store import (
     Change,
     apply_products,
@@ -22,6 +23,7 @@ from services.api.catalogue_store import (
     delete_product,
     load_catalogue,
 )
+from services.api.deps import ADMIN, READ, SessionDep
 from services.api.routes import emerging
 from services.api.routes.catalogue_schemas import (
     CATALOGUE_ID,
@@ -33,7 +35,6 @@ from services.api.routes.catalogue_schemas import (
     Responses,
     Written,
     product_body,
-    sessions_of,
     write,
 )
 from services.api.web.transfer import matches
@@ -47,25 +48,27 @@ from shared.catalogue import (
 
 router = APIRouter(tags=["catalogue"])
 router.include_router(emerging.router)
-READ = [Depends(auth.require_scope("read"))]
-ADMIN = [Depends(auth.require_scope("admin"))]
 MAX_IMPORT_BYTES = 5_000_000
 NOT_MODIFIED: Responses = {304: {"description": "`If-None-Match` names the current version"}}
 ProductIdPath = Annotated[str, Path(pattern=CATALOGUE_ID, examples=["kopi-aren-literan"])]
+IfNoneMatch = Annotated[str | None, Header(include_in_schema=False)]
 
 
 def etag_of(version: int) -> str:
     return f'"{version}"'
 
 
-def _read(request: Request, render: Callable[[Catalogue], str], media_type: str) -> Response:
+def _read(
+    session: Session,
+    if_none_match: str | None,
+    render: Callable[[Catalogue], str],
+    media_type: str,
+) -> Response:
     """The catalogue rendered by `render`, or 304 when the client holds its version."""
-    with sessions_of(request)() as session:
-        version = catalogue_version(session)
-        tag = etag_of(version)
-        if matches(request.headers.get("if-none-match"), tag):
-            return Response(status_code=304, headers={"ETag": tag})
-        catalogue = load_catalogue(session)
+    tag = etag_of(catalogue_version(session))
+    if matches(if_none_match, tag):
+        return Response(status_code=304, headers={"ETag": tag})
+    catalogue = load_catalogue(session)
     body = render(catalogue)
     return Response(body, media_type=media_type, headers={"ETag": etag_of(catalogue.version)})
 
@@ -74,14 +77,15 @@ def _read(request: Request, render: Callable[[Catalogue], str], media_type: str)
     "/v1/catalogue",
     response_model=CatalogueBody,
     summary="Every catalogue product and the catalogue's version (ETag)",
-    dependencies=READ,
-    responses={**auth.REFUSALS, **NOT_MODIFIED},
+    dependencies=[READ],
+    responses={**REFUSALS, **NOT_MODIFIED},
 )
-def get_catalogue(request: Request) -> Response:
+def get_catalogue(session: SessionDep, if_none_match: IfNoneMatch = None) -> Response:
     """Products by id. Send the last ETag as `If-None-Match`: an unchanged catalogue is a
     304 without a body."""
     return _read(
-        request,
+        session,
+        if_none_match,
         lambda c: CatalogueBody(
             version=c.version, products=[product_body(p) for p in c.products]
         ).model_dump_json(),
@@ -92,10 +96,10 @@ def get_catalogue(request: Request) -> Response:
 @router.get(
     "/v1/catalogue.csv",
     summary="The catalogue as CSV (the format `pantau catalogue import` reads)",
-    dependencies=READ,
+    dependencies=[READ],
     response_class=Response,
     responses={
-        **auth.REFUSALS,
+        **REFUSALS,
         **NOT_MODIFIED,
         200: {
             "content": {
@@ -109,8 +113,10 @@ def get_catalogue(request: Request) -> Response:
         },
     },
 )
-def export_catalogue(request: Request) -> Response:
-    response = _read(request, lambda c: catalogue_csv(c.products), "text/csv; charset=utf-8")
+def export_catalogue(session: SessionDep, if_none_match: IfNoneMatch = None) -> Response:
+    response = _read(
+        session, if_none_match, lambda c: catalogue_csv(c.products), "text/csv; charset=utf-8"
+    )
     response.headers["Content-Disposition"] = 'attachment; filename="catalogue.csv"'
     return response
 
@@ -138,21 +144,21 @@ def _product(product_id: str, fields: ProductFields) -> CatalogueProduct:
     "/v1/catalogue/{product_id}",
     response_model=Written,
     summary="Create or replace one catalogue product",
-    dependencies=ADMIN,
+    dependencies=[ADMIN],
     responses={
-        **auth.REFUSALS,
+        **REFUSALS,
         201: {"description": "created", "model": Written},
         **CONFLICT,
         **NOT_JSON,
     },
 )
 def put_product(
-    request: Request, response: Response, product_id: ProductIdPath, fields: ProductFields
+    session: SessionDep, response: Response, product_id: ProductIdPath, fields: ProductFields
 ) -> Written:
     """200 when it replaced a product, 201 when it created one; the version rises only
     when something changed."""
     product = _product(product_id, fields)
-    change: Change = write(request, lambda s: apply_products(s, (product,)))
+    change: Change = write(session, lambda s: apply_products(s, (product,)))
     if change.created:
         response.status_code = 201
     return Written(version=change.version, product=product_body(product))
@@ -162,11 +168,11 @@ def put_product(
     "/v1/catalogue/{product_id}",
     response_model=Written,
     summary="Delete one catalogue product",
-    dependencies=ADMIN,
-    responses={**auth.REFUSALS, 404: {"description": "no such catalogue product"}},
+    dependencies=[ADMIN],
+    responses={**REFUSALS, 404: {"description": "no such catalogue product"}},
 )
-def remove_product(request: Request, product_id: ProductIdPath) -> Written:
-    version: int | None = write(request, lambda s: delete_product(s, product_id))
+def remove_product(session: SessionDep, product_id: ProductIdPath) -> Written:
+    version: int | None = write(session, lambda s: delete_product(s, product_id))
     if version is None:
         raise HTTPException(404, f"no catalogue product {product_id!r}")
     return Written(version=version)
@@ -193,10 +199,10 @@ _CSV_BODY = {
     "/v1/catalogue:import",
     response_model=ImportResult,
     summary="Import a catalogue CSV: merge into the catalogue or replace it",
-    dependencies=ADMIN,
+    dependencies=[ADMIN],
     openapi_extra=_CSV_BODY,
     responses={
-        **auth.REFUSALS,
+        **REFUSALS,
         400: {"description": "the body is not UTF-8 text"},
         **CONFLICT,
         413: {"description": f"the body is over {MAX_IMPORT_BYTES} bytes"},
@@ -206,6 +212,7 @@ _CSV_BODY = {
 )
 async def import_catalogue(
     request: Request,
+    session: SessionDep,
     mode: Annotated[
         Literal["merge", "replace"],
         Query(
@@ -236,7 +243,7 @@ async def import_catalogue(
     except csv.Error as exc:  # the csv module's own (a NUL byte, a field over its limit)
         raise HTTPException(422, f"catalogue CSV: {exc}") from None
     change: Change = await run_in_threadpool(
-        write, request, lambda s: apply_products(s, catalogue.products, mode == "replace")
+        write, session, lambda s: apply_products(s, catalogue.products, mode == "replace")
     )
     return ImportResult(
         version=change.version,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException
 from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from shared.catalogue import CatalogueProduct
 
@@ -80,15 +80,12 @@ def product_body(product: CatalogueProduct) -> Product:
     )
 
 
-def sessions_of(request: Request) -> sessionmaker[Session]:
-    return request.app.state.sessionmaker  # type: ignore[no-any-return]
-
-
-def write(request: Request, change: Callable[[Session], T]) -> T:
-    """Run `change(session)` in one transaction; a concurrent write of the same new
-    product (a primary key already taken) is a 409 to retry, not a 500."""
+def write(session: Session, change: Callable[[Session], T]) -> T:
+    """Run `change(session)` in one transaction of the request's fresh session; a
+    concurrent write of the same new product (a primary key already taken) is a 409 to
+    retry, not a 500."""
     try:
-        with sessions_of(request).begin() as session:
+        with session.begin():
             return change(session)
     except IntegrityError as exc:
         raise HTTPException(409, "the catalogue changed at the same time: retry") from exc

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Body, HTTPException, Path, Query
 from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy.orm import Session
 
-from services.api import auth
+from services.api.auth import REFUSALS
 from services.api.catalogue_store import Change, apply_products
+from services.api.deps import ADMIN, READ, SessionDep, SettingsDep, TermIndexesDep
 from services.api.routes.catalogue_schemas import (
     BLANK,
     CATALOGUE_ID,
@@ -21,10 +22,9 @@ from services.api.routes.catalogue_schemas import (
     TEXT,
     Written,
     product_body,
-    sessions_of,
     write,
 )
-from services.api.terms import TermReport, emerging_terms, merge_term_contexts, term_indexes
+from services.api.terms import TermReport, emerging_terms, merge_term_contexts
 from shared.catalogue import CatalogueError
 from shared.emerging import MAX_EXAMPLES, MAX_WORDS, promoted_product, term_key
 from shared.scores import is_calibrated
@@ -99,18 +99,19 @@ class Promotion(BaseModel):
     "/v1/emerging",
     response_model=EmergingList,
     summary="Rising terms that name no catalogue product",
-    dependencies=[Depends(auth.require_scope("read"))],
-    responses=auth.REFUSALS,
+    dependencies=[READ],
+    responses=REFUSALS,
 )
 def list_emerging(
-    request: Request, limit: Annotated[int, Query(ge=1, le=100)] = 20
+    session: SessionDep,
+    settings: SettingsDep,
+    indexes: TermIndexesDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> EmergingList:
     """Term products (`term:…`) whose latest score is fresh and rising, as the seller page
     counts both, and whose words are not a catalogue product's name, alias or keyword set
     nor one of its hashtags; best score first, with what posts naming them also said."""
-    with sessions_of(request)() as session:
-        state = request.app.state
-        found = emerging_terms(session, state.settings.trend_max_age_ms, limit, term_indexes(state))
+    found = emerging_terms(session, settings.trend_max_age_ms, limit, indexes)
     return EmergingList(
         items=[
             EmergingTerm(
@@ -139,17 +140,17 @@ def _words(counts: dict[str, int]) -> dict[str, int]:
     "/v1/terms/context",
     response_model=TermsMerged,
     summary="Add co-occurring words and example links to terms' context",
-    dependencies=[Depends(auth.require_scope("admin"))],
-    responses={**auth.REFUSALS, **CONFLICT, **NOT_JSON},
+    dependencies=[ADMIN],
+    responses={**REFUSALS, **CONFLICT, **NOT_JSON},
 )
 def post_term_context(
-    request: Request,
+    session: SessionDep,
     batch: Annotated[list[TermContextIn], Body(min_length=1, max_length=1000)],
 ) -> TermsMerged:
     """Counts add up per word; each term keeps its top words and its last example links,
     so the context stays bounded however long a term lives."""
     reports = [TermReport(t.term, _words(t.words), tuple(t.examples)) for t in batch]
-    return TermsMerged(terms=write(request, lambda s: merge_term_contexts(s, reports)))
+    return TermsMerged(terms=write(session, lambda s: merge_term_contexts(s, reports)))
 
 
 @router.post(
@@ -157,15 +158,15 @@ def post_term_context(
     response_model=Written,
     status_code=201,
     summary="Make a term a catalogue product",
-    dependencies=[Depends(auth.require_scope("admin"))],
+    dependencies=[ADMIN],
     responses={
-        **auth.REFUSALS,
+        **REFUSALS,
         409: {"description": "that product id is taken, or taken at the same time: retry"},
         **NOT_JSON,
     },
 )
 def promote_term(
-    request: Request,
+    session: SessionDep,
     term: Annotated[str, Path(pattern=TERM, max_length=128, examples=["kopi-pandan"])],
     promotion: Annotated[Promotion | None, Body()] = None,
 ) -> Written:
@@ -189,5 +190,5 @@ def promote_term(
             raise HTTPException(409, f"catalogue product {product.product_id!r} already exists")
         return change
 
-    change = write(request, create)
+    change = write(session, create)
     return Written(version=change.version, product=product_body(product))

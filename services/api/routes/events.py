@@ -6,13 +6,15 @@ from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from services.api.auth import REFUSALS
 from services.api.body_scan import BodyOverLimit, BodyScan
+from services.api.deps import ADMIN, EventSinkDep, MaxMessageBytesDep, SettingsDep
 from services.api.event_batches import BodyError, EventBatch, body_lines, prepare
 from services.api.event_sink import SinkUnavailable
 from services.api.validation import invalid
 from shared.schema import ACTIONS, PLATFORMS
 
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], dependencies=[ADMIN], responses=REFUSALS)
 MAX_REJECTIONS_LISTED = 100
 
 _EVENT = {
@@ -115,16 +117,18 @@ def _prepare(body: bytes, max_message_bytes: int) -> EventBatch:
         503: {"description": "Kafka did not take the events; retry later"},
     },
 )
-async def post_events(request: Request) -> EventsAccepted:
+async def post_events(
+    request: Request,
+    settings: SettingsDep,
+    sink: EventSinkDep,
+    max_message_bytes: MaxMessageBytesDep,
+) -> EventsAccepted:
     """Valid events go to `pantau.events` (keyed by product); invalid ones are listed with
     their reason and not produced. A 202 means every accepted event is acknowledged by Kafka."""
-    settings = request.app.state.settings
-    sink = request.app.state.event_sink
     if sink is None:
         raise HTTPException(503, "event intake is not configured on this API (no Kafka)")
     scan = BodyScan(settings.max_events_per_request, settings.max_json_depth)
     body = await read_limited(request, settings.max_body_bytes, scan)
-    max_message_bytes = request.app.state.max_message_bytes
     try:
         batch = await run_in_threadpool(_prepare, body, max_message_bytes)
     except BodyError as exc:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from sqlalchemy import text
+
+from services.api.deps import EventSinkDep, ScoreConsumerDep, SessionDep
 
 router = APIRouter(tags=["health"])
 
@@ -14,16 +16,15 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="Store reachable and, when Kafka is configured, Kafka too")
-def readyz(request: Request, response: Response) -> dict[str, str]:
+def readyz(
+    response: Response, session: SessionDep, consumer: ScoreConsumerDep, sink: EventSinkDep
+) -> dict[str, str]:
     checks: dict[str, str] = {}
     try:
-        with request.app.state.sessionmaker() as session:
-            session.execute(text("SELECT 1"))
+        session.execute(text("SELECT 1"))
         checks["store"] = "ok"
     except Exception as exc:  # readiness reports any failure as a reason, never a 500
         checks["store"] = f"error: {type(exc).__name__}"
-    consumer = getattr(request.app.state, "score_consumer", None)
-    sink = getattr(request.app.state, "event_sink", None)
     if consumer is not None:
         checks["kafka"] = "ok" if consumer.healthy else "not connected"
     elif sink is not None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from services.api.auth import REFUSALS
+from services.api.deps import READ, SessionDep
 from services.api.routes.alerts import Alert
 from services.api.routes.trends import Reason, Trend, trend_of
 from services.api.store import AlertRecord, LatestScore, ScoreHistory
 
-router = APIRouter(tags=["trends"])
+router = APIRouter(tags=["trends"], dependencies=[READ], responses=REFUSALS)
 HOUR_MS = 3_600_000
 PRODUCT_ID = r"^[A-Za-z0-9_.:@/#+=-]{1,128}$"  # the event schema's id pattern
 
@@ -55,28 +57,27 @@ class ProductDetail(BaseModel):
     responses={404: {"description": "no score for this product"}},
 )
 def get_product(
-    request: Request,
+    session: SessionDep,
     product_id: Annotated[str, Path(pattern=PRODUCT_ID, examples=["keripik-pisang-042"])],
     hours: Annotated[int, Query(ge=1, le=168, description="history window, in hours")] = 48,
 ) -> ProductDetail:
-    with request.app.state.sessionmaker() as session:
-        row = session.get(LatestScore, product_id)
-        if row is None:
-            raise HTTPException(404, f"no score for product {product_id!r}")
-        history = session.scalars(
-            select(ScoreHistory)
-            .where(
-                ScoreHistory.product_id == product_id,
-                ScoreHistory.tick_ms > row.tick_ms - hours * HOUR_MS,
-            )
-            .order_by(ScoreHistory.tick_ms)
-        ).all()
-        alerts = session.scalars(
-            select(AlertRecord.body)
-            .where(AlertRecord.product_id == product_id)
-            .order_by(AlertRecord.tick_ms.desc())
-            .limit(10)
-        ).all()
+    row = session.get(LatestScore, product_id)
+    if row is None:
+        raise HTTPException(404, f"no score for product {product_id!r}")
+    history = session.scalars(
+        select(ScoreHistory)
+        .where(
+            ScoreHistory.product_id == product_id,
+            ScoreHistory.tick_ms > row.tick_ms - hours * HOUR_MS,
+        )
+        .order_by(ScoreHistory.tick_ms)
+    ).all()
+    alerts = session.scalars(
+        select(AlertRecord.body)
+        .where(AlertRecord.product_id == product_id)
+        .order_by(AlertRecord.tick_ms.desc())
+        .limit(10)
+    ).all()
     trend = trend_of(row)
     return ProductDetail(
         product=trend,

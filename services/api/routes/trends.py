@@ -18,13 +18,14 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.api.caching import ExpiringCache, SingleFlight
-from services.api.queries import ranked_trends
+from services.api.auth import REFUSALS
+from services.api.deps import READ, TrendReadsDep
+from services.api.queries import TrendKind, ranked_trends
 from services.api.store import LatestScore
 from services.api.validation import invalid
 from shared.schema import PLATFORMS
 
-router = APIRouter(tags=["trends"])
+router = APIRouter(tags=["trends"], dependencies=[READ], responses=REFUSALS)
 TREND_PAGE_TTL_S = 2.0
 
 
@@ -96,15 +97,11 @@ class TrendQuery(BaseModel):
     platform: str | None = Field(None, pattern=PLATFORM_PATTERN, examples=["tiktok"])
     min_score: float | None = Field(None, ge=0, le=1, description="minimum probability")
     cursor: str | None = Field(None, max_length=512)
-
-
-class TrendPages:
-    """Serialized trend pages: the cache, and one store query per page however many
-    requests wait for it."""
-
-    def __init__(self, ttl_s: float = TREND_PAGE_TTL_S, max_entries: int = 512) -> None:
-        self.cache: ExpiringCache[TrendQuery, bytes] = ExpiringCache(ttl_s, max_entries)
-        self.flights: SingleFlight[tuple[TrendQuery, int], bytes] = SingleFlight()
+    kind: TrendKind = Field(
+        "product",
+        description="product: catalogue products and other items; term: emerging terms "
+        "(`term:…`, also in /v1/emerging); all: both",
+    )
 
 
 def _page_json(
@@ -124,6 +121,7 @@ def _page_json(
             platform=query.platform,
             min_probability=query.min_score,
             after=after,
+            kind=query.kind,
         )
     limit = query.limit
     more = len(rows) > limit
@@ -181,16 +179,16 @@ def _trend_query(request: Request) -> TrendQuery:
     openapi_extra={"parameters": _query_parameters(TrendQuery)},
     responses={422: VALIDATION_ERROR},
 )
-async def list_trends(request: Request) -> Response:
+async def list_trends(request: Request, reads: TrendReadsDep) -> Response:
     """Products whose latest score is recent, ranked by score (ties by product id)."""
     query = _trend_query(request)
     after = _decode_cursor(query.cursor) if query.cursor else None
-    state = request.app.state
-    version: int = state.intake.version  # read before the query: a batch landing during
-    pages: TrendPages = state.trend_pages  # it leaves this page under the older version
+    # Read before the query: a batch landing during it leaves this page under the older version.
+    version = reads.intake.version
+    pages = reads.pages
 
     def compute() -> bytes:
-        page = _page_json(state.sessionmaker, state.settings.trend_max_age_ms, query, after)
+        page = _page_json(reads.sessions, reads.max_age_ms, query, after)
         pages.cache.put(query, page, version)
         return page
 

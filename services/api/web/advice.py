@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import quote_plus
 
-from services.api.web.i18n import Lang, is_rising, phrase
+from services.api.i18n import Lang, is_rising, phrase
 from shared.regions import province_name
 
 PLATFORM_NAMES = {

@@ -1,4 +1,5 @@
-"""The page's one stylesheet and one script, served with long caching and a content hash."""
+"""The page's stylesheet, script, service worker and icon, served with long caching and a
+content hash (the service worker also at `/sw.js`, see `pwa.py`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STATIC_DIR = Path(__file__).parent / "static"
-MEDIA_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+MEDIA_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from services.api.queries import ranked_trends
 from services.api.store import AlertRecord, LatestScore, ScoreHistory
+from shared.alerts import AlertRules, alert_tier
 from shared.scores import is_calibrated
 
 HOUR_MS = 3_600_000
@@ -38,9 +39,10 @@ class Card:
     activity: list[float] = field(default_factory=list)
     calibrated: bool = True  # False: `probability` is a baseline's growth strength
     score: float | None = None  # the scorer's raw score (a baseline's: its growth ratio)
+    tier: str | None = None  # the alert tier its latest score reaches (`AlertRules.tier_of`)
 
 
-def _card(row: LatestScore) -> Card:
+def _card(row: LatestScore, rules: AlertRules) -> Card:
     return Card(
         product_id=row.product_id,
         name=row.product_name or row.product_id,
@@ -54,6 +56,7 @@ def _card(row: LatestScore) -> Card:
         named=bool(row.product_name),
         calibrated=is_calibrated(row.model_version),
         score=row.score,
+        tier=rules.tier_of(row.probability, row.probability_72h),
     )
 
 
@@ -140,13 +143,14 @@ def rising_cards(
     limit: int,
     category: str | None,
     region: str | None,
+    rules: AlertRules,
 ) -> list[Card]:
     """The ranked list (same ranking as /v1/trends, emerging terms left to their own
     section) with sparkline and start of the rise."""
     rows = ranked_trends(
-        session, max_age_ms, limit, category=category, region=region, products_only=True
+        session, max_age_ms, limit, category=category, region=region, kind="product"
     )
-    cards = [_card(r) for r in rows]
+    cards = [_card(r, rules) for r in rows]
     if not cards:
         return cards
     ids = [c.product_id for c in cards]
@@ -165,14 +169,20 @@ class ProductView:
     card: Card
     activity: list[float]
     probability_history: list[float | None]
-    alerts: list[tuple[int, float]]
+    alerts: list[SentAlert]
 
 
-def product_view(session: Session, product_id: str) -> ProductView | None:
+class SentAlert(NamedTuple):
+    tick_ms: int
+    probability: float  # the tier's own (24 h or 72 h)
+    tier: str
+
+
+def product_view(session: Session, product_id: str, rules: AlertRules) -> ProductView | None:
     row = session.get(LatestScore, product_id)
     if row is None:
         return None
-    card = _card(row)
+    card = _card(row, rules)
     if card.probability >= RISING_FROM:
         card.started_ms = rise_starts(session, [product_id]).get(product_id)
     series = activity(session, [product_id], card.tick_ms, CHART_BUCKET_MS)[product_id]
@@ -180,9 +190,9 @@ def product_view(session: Session, product_id: str) -> ProductView | None:
         session, [product_id], card.tick_ms, CHART_BUCKET_MS, func.max(ScoreHistory.probability)
     )[product_id]
     alerts = [
-        (int(tick), float(p))
-        for tick, p in session.execute(
-            select(AlertRecord.tick_ms, AlertRecord.probability)
+        SentAlert(int(tick), float(p), alert_tier(body or {}))
+        for tick, p, body in session.execute(
+            select(AlertRecord.tick_ms, AlertRecord.probability, AlertRecord.body)
             .where(AlertRecord.product_id == product_id)
             .order_by(AlertRecord.tick_ms.desc())
             .limit(10)

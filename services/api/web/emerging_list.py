@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from html import escape
 
+from services.api.i18n import Lang, number, t
 from services.api.terms import EmergingTerm
-from services.api.web.i18n import Lang, number, t
 
 SHOWN_TERMS = 5
 SHOWN_WORDS = 6

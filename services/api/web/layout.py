@@ -5,8 +5,8 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import urlencode
 
+from services.api.i18n import Lang, t
 from services.api.web import assets
-from services.api.web.i18n import Lang, t
 
 SECURITY_HEADERS = {
     # Everything is same-origin and there is no inline script or style attribute.
@@ -35,6 +35,7 @@ def page(lang: Lang, title: str, body: str, switch_href: str, refresh: bool = Fa
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{escape(title)} · Pantau</title>"
         '<meta name="theme-color" content="#0b5d3b">'
+        '<link rel="manifest" href="/manifest.webmanifest">'
         f'<link rel="stylesheet" href="{assets.url("pantau.css")}">'
         f'<script src="{assets.url("pantau.js")}" defer></script>{noscript}</head><body>'
         f'<a class="skip" href="#isi">{t("skip", lang)}</a>'

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from html import escape
 
+from services.api.i18n import WIB, Lang, number, pace, t, tier_words, wib
 from services.api.web import svg
 from services.api.web.advice import advice, search_links
 from services.api.web.data import CHART_BUCKET_MS, WEEK_MS, ProductView, window_end_ms
-from services.api.web.i18n import WIB, Lang, is_rising, number, pace, t, wib
 from services.api.web.layout import with_query
 from services.api.web.reasons import explain
-from services.api.web.trend_list import chance, meta_html, where
+from services.api.web.trend_list import chance, is_listed_rising, meta_html, tier_html, where
 
 
 def _day_label(lang: Lang) -> Callable[[int], str | None]:
@@ -78,7 +78,7 @@ def product_body(view: ProductView, lang: Lang) -> str:
     start_ms = window_end_ms(now_ms, CHART_BUCKET_MS) - WEEK_MS
     slots = [start_ms + i * CHART_BUCKET_MS for i in range(len(view.activity))]
     day = _day_label(lang)
-    reasons = explain(card.reasons, card.evidence, lang) if is_rising(card.probability) else []
+    reasons = explain(card.reasons, card.evidence, lang) if is_listed_rising(card) else []
     why = (
         f'<section aria-labelledby="why-h"><h2 id="why-h">{t("why", lang)}</h2><ul>'
         + "".join(f"<li>{escape(r)}</li>" for r in reasons)
@@ -113,10 +113,10 @@ def product_body(view: ProductView, lang: Lang) -> str:
     alerts = (
         "<ul>"
         + "".join(
-            f"<li>{wib(tick, lang)}"
-            + (f" · {round(p * 100)}%" if card.calibrated else "")
+            f"<li>{wib(a.tick_ms, lang)} · {escape(tier_words(a.tier, lang))}"
+            + (f" ({round(a.probability * 100)}%)" if card.calibrated else "")
             + "</li>"
-            for tick, p in view.alerts
+            for a in view.alerts
         )
         + "</ul>"
         if view.alerts
@@ -127,7 +127,8 @@ def product_body(view: ProductView, lang: Lang) -> str:
         f'<p><a class="back" href="{back}">{t("back", lang)}</a></p>'
         f"<h1>{escape(card.name)}</h1>"
         f"{meta_html(card, now_ms, lang)}"
-        f"{where(card.regions, card.probability, lang)}"
+        f"{where(card.regions, is_listed_rising(card), lang)}"
+        f"{tier_html(card.tier, lang)}"
         f'<div class="big">{t("chance", lang) if card.calibrated else ""}'
         f"{chance(card.probability, lang, card.calibrated, card.score)}</div>"
         f'<p class="status">{t("data_as_of", lang)} {wib(now_ms, lang)}</p>'

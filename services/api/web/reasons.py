@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.api.web.i18n import Lang, number
+from services.api.i18n import Lang, number
 
 
 def explain(stored: list[dict[str, str]], evidence: dict[str, float], lang: Lang) -> list[str]:

@@ -11,20 +11,25 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
-from services.api.terms import emerging_terms, term_indexes
-from services.api.web import assets, subscribe_routes, transfer
+from services.api.deps import AlertRulesDep, ChannelsDep, SessionDep, SettingsDep, TermIndexesDep
+from services.api.i18n import Lang, pick_lang, t
+from services.api.terms import TermIndexes, emerging_terms
+from services.api.web import assets, pwa, subscribe_routes, transfer
 from services.api.web.data import categories as list_categories
 from services.api.web.data import newest_tick_ms, product_view, rising_cards
 from services.api.web.emerging_list import SHOWN_TERMS
-from services.api.web.i18n import Lang, pick_lang, t
 from services.api.web.layout import SECURITY_HEADERS, page, with_query
 from services.api.web.product_page import product_body
 from services.api.web.trend_list import MAX_ITEMS, PAGE_SIZE, Filters, fragment, list_body
+from shared.alerts import AlertRules
 from shared.regions import PROVINCES
+from shared.settings import ApiSettings
 
 router = APIRouter(include_in_schema=False)
 router.include_router(subscribe_routes.router)
+router.include_router(pwa.router)
 LANG_COOKIE = "pantau_lang"
 LANG_COOKIE_MAX_AGE_S = 365 * 24 * 3600
 HTML = "text/html; charset=utf-8"
@@ -58,29 +63,31 @@ def _filters(request: Request, category: str | None, region: str | None, n: int)
     return Filters(category or None, region or None, n, _lang(request))
 
 
-def _list_fragment(request: Request, filters: Filters) -> tuple[str, list[str]]:
-    settings = request.app.state.settings
-    with request.app.state.sessionmaker() as session:
-        now_ms = newest_tick_ms(session)
-        cards = rising_cards(
-            session, settings.trend_max_age_ms, filters.limit + 1, filters.category, filters.region
-        )
-        cats = (
-            list_categories(session, now_ms - settings.trend_max_age_ms)
-            if now_ms is not None
-            else []
-        )
-        # Terms have no category or province: shown on the unfiltered list only.
-        terms = (
-            emerging_terms(
-                session,
-                settings.trend_max_age_ms,
-                SHOWN_TERMS,
-                term_indexes(request.app.state),
-            )
-            if not (filters.category or filters.region)
-            else []
-        )
+def _list_fragment(
+    session: Session,
+    settings: ApiSettings,
+    indexes: TermIndexes,
+    filters: Filters,
+    rules: AlertRules,
+) -> tuple[str, list[str]]:
+    now_ms = newest_tick_ms(session)
+    cards = rising_cards(
+        session,
+        settings.trend_max_age_ms,
+        filters.limit + 1,
+        filters.category,
+        filters.region,
+        rules,
+    )
+    cats = (
+        list_categories(session, now_ms - settings.trend_max_age_ms) if now_ms is not None else []
+    )
+    # Terms have no category or province: shown on the unfiltered list only.
+    terms = (
+        emerging_terms(session, settings.trend_max_age_ms, SHOWN_TERMS, indexes)
+        if not (filters.category or filters.region)
+        else []
+    )
     return fragment(cards, now_ms, filters, terms), cats
 
 
@@ -92,6 +99,11 @@ LimitParam = Annotated[int, Query(ge=1, le=MAX_ITEMS)]
 @router.get("/", response_class=HTMLResponse)
 def rising_products(
     request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    indexes: TermIndexesDep,
+    channels: ChannelsDep,
+    rules: AlertRulesDep,
     category: CategoryParam = None,
     region: RegionParam = None,
     n: LimitParam = PAGE_SIZE,
@@ -99,8 +111,8 @@ def rising_products(
     filters = _filters(request, category, region, n)
     if filters.region and filters.region not in PROVINCES:
         return _bad_request(request, filters.lang, f"{t('province', filters.lang)}: {region}?")
-    html, cats = _list_fragment(request, filters)
-    subscribe = bool(request.app.state.channels.enabled)
+    html, cats = _list_fragment(session, settings, indexes, filters, rules)
+    subscribe = bool(channels.enabled)
     body = list_body(cats, html, filters, transfer.etag(html.encode()), subscribe)
     title = t("title", filters.lang)
     switch = _switch_href(request, filters.lang)
@@ -110,6 +122,10 @@ def rising_products(
 @router.get("/fragmen/daftar", response_class=HTMLResponse)
 def rising_products_fragment(
     request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    indexes: TermIndexesDep,
+    rules: AlertRulesDep,
     category: CategoryParam = None,
     region: RegionParam = None,
     n: LimitParam = PAGE_SIZE,
@@ -118,18 +134,19 @@ def rising_products_fragment(
     filters = _filters(request, category, region, n)
     if filters.region and filters.region not in PROVINCES:
         return HTMLResponse("", status_code=400, headers=SECURITY_HEADERS)
-    html, _ = _list_fragment(request, filters)
+    html, _ = _list_fragment(session, settings, indexes, filters, rules)
     return transfer.respond(request, html.encode(), HTML, SECURITY_HEADERS)
 
 
 @router.get("/produk/{product_id}", response_class=HTMLResponse)
-def product(request: Request, product_id: str) -> Response:
+def product(
+    request: Request, session: SessionDep, rules: AlertRulesDep, product_id: str
+) -> Response:
     lang = _lang(request)
     switch = _switch_href(request, lang)
     if len(product_id) > 128:
         return _bad_request(request, lang, t("not_found", lang))
-    with request.app.state.sessionmaker() as session:
-        view = product_view(session, product_id)
+    view = product_view(session, product_id, rules)
     if view is None:
         body = (
             f"<h1>{t('not_found', lang)}</h1><p>{t('not_found_body', lang)}</p>"

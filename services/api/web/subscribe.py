@@ -7,17 +7,14 @@ from dataclasses import dataclass
 from html import escape
 
 from services.api.channels.models import ChannelName, SubscriptionStatus
-from services.api.web.i18n import PHRASES, Lang, category_label, t
+from services.api.i18n import Lang, category_label, t
 from shared.regions import PROVINCES
 
-LEVELS: dict[str, float] = {  # the form's choice → the alert's minimum probability
-    "naik": next(floor for floor, level, _ in PHRASES if level == "p2"),
-    "viral": next(floor for floor, level, _ in PHRASES if level == "p5"),
-}
 CHANNEL_LABELS = {
     ChannelName.WHATSAPP: "WhatsApp",
     ChannelName.TELEGRAM: "Telegram",
     ChannelName.EMAIL: "Email",
+    ChannelName.WEB_PUSH: "Web push",
 }
 
 
@@ -31,10 +28,7 @@ class FormValues:
     phone: str = ""
     digest: bool = False
     consent: bool = False
-
-
-def level_of(min_probability: float) -> str:
-    return "viral" if min_probability >= LEVELS["viral"] else "naik"
+    push: str = ""  # the browser's push subscription (JSON), filled in by the page's script
 
 
 def _checks(name: str, choices: Sequence[tuple[str, str]], chosen: Sequence[str]) -> str:
@@ -79,11 +73,29 @@ def subscribe_body(
     values: FormValues,
     lang: Lang,
     error: str | None = None,
+    push_key: str = "",
 ) -> str:
-    """The form at /langganan: what to watch, then the channel and its address."""
+    """The form at /langganan: what to watch, then the channel and its address.
+
+    Web push needs the browser's subscription, which only script can get: its choice is
+    hidden until the page's script finds push support, so without script the form offers
+    only what works without it."""
     alert = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
     chosen = values.channel or (channels[0].value if len(channels) == 1 else "")
-    radios = "".join(_radio("channel", c.value, CHANNEL_LABELS[c], chosen) for c in channels)
+    radios = "".join(
+        _radio("channel", c.value, CHANNEL_LABELS[c], chosen)
+        for c in channels
+        if c != ChannelName.WEB_PUSH
+    )
+    push_attr = ""
+    if ChannelName.WEB_PUSH in channels and push_key:
+        push_attr = f' data-push-key="{escape(push_key)}"'
+        radios += (
+            f"<div data-push hidden>{_radio('channel', 'webpush', t('sub_push', lang), chosen)}"
+            '<input type="hidden" name="push" value="">'
+            f'<p class="error" role="alert" data-push-error hidden>{t("sub_push_denied", lang)}'
+            "</p></div>"
+        )
     address = ""
     if ChannelName.WHATSAPP in channels:
         address += (
@@ -103,7 +115,7 @@ def subscribe_body(
         )
     return (
         f'<h1>{t("sub_title", lang)}</h1><p class="lead">{t("sub_lead", lang)}</p>{alert}'
-        f'<form class="subscribe" method="post" action="/langganan">'
+        f'<form class="subscribe" method="post" action="/langganan"{push_attr}>'
         f"{choice_fields(categories, values, lang)}"
         f"<fieldset><legend>{t('sub_channel', lang)}</legend>{radios}</fieldset>"
         f"{address}{_lang_field(lang)}"

@@ -7,35 +7,40 @@ the only credential; it is never logged (access logs carry the route, not the pa
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from services.api.channels import subscriptions
+from services.api.channels.levels import LEVELS, level_of
 from services.api.channels.models import ChannelName, SubscriptionStatus
+from services.api.channels.service import SellerChannels
 from services.api.channels.subscriptions import Choice
 from services.api.channels.telegram import deep_link
+from services.api.channels.webpush import MAX_ADDRESS_CHARS, BadSubscription
 from services.api.channels.whatsapp import normalise_number
+from services.api.db import utcnow
+from services.api.deps import ChannelsDep, SessionDep, SettingsDep, SignupWaitDep
+from services.api.i18n import Lang, pick_lang, t
 from services.api.web.data import categories as list_categories
 from services.api.web.data import newest_tick_ms
-from services.api.web.i18n import Lang, pick_lang, t
 from services.api.web.layout import SECURITY_HEADERS, page
 from services.api.web.subscribe import (
-    LEVELS,
     FormValues,
     ManageView,
-    level_of,
     manage_body,
     message_body,
     stop_body,
     subscribe_body,
 )
-from services.api.webhooks.models import utcnow
 from shared.regions import PROVINCES
+from shared.settings import ApiSettings
 
 router = APIRouter(include_in_schema=False)
 MAX_FORM_BYTES = 16_384
@@ -74,6 +79,7 @@ def _values(form: dict[str, list[str]]) -> FormValues:
         phone=one("phone")[:32],
         digest=one("digest") == "1",
         consent=one("consent") == "1",
+        push=one("push")[: 2 * MAX_ADDRESS_CHARS],
     )
 
 
@@ -83,32 +89,34 @@ def _choice(values: FormValues, lang: Lang) -> Choice:
     )
 
 
-def _known_categories(request: Request) -> list[str]:
-    settings = request.app.state.settings
-    with request.app.state.sessionmaker() as session:
-        now_ms = newest_tick_ms(session)
-        if now_ms is None:
-            return []
-        return list_categories(session, now_ms - settings.trend_max_age_ms)
+def _known_categories(session: Session, settings: ApiSettings) -> list[str]:
+    now_ms = newest_tick_ms(session)
+    if now_ms is None:
+        return []
+    return list_categories(session, now_ms - settings.trend_max_age_ms)
 
 
-def _enabled(request: Request) -> list[ChannelName]:
-    return list(request.app.state.channels.enabled)
+def _push_key(channels: SellerChannels) -> str:
+    return str(channels.webpush_public_key)
 
 
 @router.get("/langganan", response_class=HTMLResponse)
-def subscribe_form(request: Request) -> Response:
+def subscribe_form(
+    request: Request, session: SessionDep, settings: SettingsDep, channels: ChannelsDep
+) -> Response:
     """The form, with the list's filters (`category`, `region`) already ticked."""
     lang = _lang(request)
-    cats = _known_categories(request)
+    cats = _known_categories(session, settings)
     values = _values({k: request.query_params.getlist(k) for k in ("category", "region")})
-    body = subscribe_body(cats, _enabled(request), values, lang)
+    body = subscribe_body(cats, list(channels.enabled), values, lang, push_key=_push_key(channels))
     return _html(body, lang, t("sub_title", lang))
 
 
-def _create(request: Request, values: FormValues, lang: Lang) -> str | tuple[str, int]:
+def _create(
+    session: Session, channels: SellerChannels, values: FormValues, lang: Lang
+) -> str | tuple[str, int]:
     """The new subscription's token, or an error message and status."""
-    enabled = _enabled(request)
+    enabled = list(channels.enabled)
     try:
         channel = ChannelName(values.channel)
     except ValueError:
@@ -126,21 +134,45 @@ def _create(request: Request, values: FormValues, lang: Lang) -> str | tuple[str
             return t("sub_bad_phone", lang), 422
         if not values.consent:
             return t("sub_need_consent", lang), 422
-    with request.app.state.sessionmaker.begin() as session:
+    elif channel == ChannelName.WEB_PUSH:
+        if channels.webpush is None:  # enabled names it only when it is set up
+            return t("sub_bad_channel", lang), 422
+        try:  # the browser's permission prompt was the opt-in
+            address = channels.webpush.address_of(values.push)
+        except BadSubscription:
+            return t("sub_bad_push", lang), 422
+    with session.begin():
         created = subscriptions.create(session, channel, _choice(values, lang), address, utcnow())
         return created.token
 
 
 @router.post("/langganan", response_class=HTMLResponse)
-async def subscribe(request: Request) -> Response:
+async def subscribe(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    channels: ChannelsDep,
+    wait_s: SignupWaitDep,
+) -> Response:
     form = await _form(request)
     lang = _lang(request, form)
     values = _values(form)
-    outcome = await run_in_threadpool(_create, request, values, lang)
+    if wait_s > 0:
+        cats = await run_in_threadpool(_known_categories, session, settings)
+        message = t("sub_too_many", lang)
+        body = subscribe_body(
+            cats, list(channels.enabled), values, lang, message, push_key=_push_key(channels)
+        )
+        response = _html(body, lang, t("sub_title", lang), 429)
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait_s)))
+        return response
+    outcome = await run_in_threadpool(_create, session, channels, values, lang)
     if isinstance(outcome, tuple):
         message, status = outcome
-        cats = await run_in_threadpool(_known_categories, request)
-        body = subscribe_body(cats, _enabled(request), values, lang, message)
+        cats = await run_in_threadpool(_known_categories, session, settings)
+        body = subscribe_body(
+            cats, list(channels.enabled), values, lang, message, push_key=_push_key(channels)
+        )
         return _html(body, lang, t("sub_title", lang), status)
     suffix = "?lang=en" if lang == "en" else ""
     return RedirectResponse(f"/langganan/{outcome}{suffix}", status_code=303, headers=_HEADERS)
@@ -150,39 +182,37 @@ def _unknown(lang: Lang) -> HTMLResponse:
     return _html(message_body("sub_unknown", lang), lang, t("sub_title", lang), 404)
 
 
-def _manage_view(request: Request, token: str) -> tuple[ManageView, list[str]] | None:
-    with request.app.state.sessionmaker() as session:
-        sub = subscriptions.by_token(session, token)
-        if sub is None:
-            return None
-        bot = request.app.state.channels.telegram_username
-        view = ManageView(
-            token=sub.token,
-            channel=ChannelName(sub.channel),
-            status=SubscriptionStatus(sub.status),
-            values=FormValues(
-                categories=sub.categories or [],
-                regions=sub.regions or [],
-                level=level_of(sub.min_probability),
-                digest=sub.digest,
-            ),
-            telegram_link=deep_link(bot, sub.token) if bot else None,
-        )
-    return view, _known_categories(request)
-
-
 @router.get("/langganan/{token}", response_class=HTMLResponse)
-def manage(request: Request, token: str) -> Response:
+def manage(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    channels: ChannelsDep,
+    token: str,
+) -> Response:
     lang = _lang(request)
-    found = _manage_view(request, token)
-    if found is None:
+    sub = subscriptions.by_token(session, token)
+    if sub is None:
         return _unknown(lang)
-    view, cats = found
+    bot = channels.telegram_username
+    view = ManageView(
+        token=sub.token,
+        channel=ChannelName(sub.channel),
+        status=SubscriptionStatus(sub.status),
+        values=FormValues(
+            categories=sub.categories or [],
+            regions=sub.regions or [],
+            level=level_of(sub.min_probability),
+            digest=sub.digest,
+        ),
+        telegram_link=deep_link(bot, sub.token) if bot else None,
+    )
+    cats = _known_categories(session, settings)
     return _html(manage_body(view, cats, lang), lang, t("sub_manage_title", lang))
 
 
-def _update(request: Request, token: str, values: FormValues, lang: Lang) -> bool:
-    with request.app.state.sessionmaker.begin() as session:
+def _update(session: Session, token: str, values: FormValues, lang: Lang) -> bool:
+    with session.begin():
         sub = subscriptions.by_token(session, token)
         if sub is None:
             return False
@@ -191,17 +221,17 @@ def _update(request: Request, token: str, values: FormValues, lang: Lang) -> boo
 
 
 @router.post("/langganan/{token}", response_class=HTMLResponse)
-async def change(request: Request, token: str) -> Response:
+async def change(request: Request, session: SessionDep, token: str) -> Response:
     form = await _form(request)
     lang = _lang(request, form)
-    if not await run_in_threadpool(_update, request, token, _values(form), lang):
+    if not await run_in_threadpool(_update, session, token, _values(form), lang):
         return _unknown(lang)
     suffix = "?lang=en" if lang == "en" else ""
     return RedirectResponse(f"/langganan/{token}{suffix}", status_code=303, headers=_HEADERS)
 
 
-def _confirm(request: Request, token: str) -> bool:
-    with request.app.state.sessionmaker.begin() as session:
+def _confirm(session: Session, token: str) -> bool:
+    with session.begin():
         sub = subscriptions.by_token(session, token)
         if sub is None or sub.channel != ChannelName.EMAIL.value:
             return False
@@ -211,26 +241,25 @@ def _confirm(request: Request, token: str) -> bool:
 
 
 @router.post("/langganan/{token}/konfirmasi", response_class=HTMLResponse)
-async def confirm(request: Request, token: str) -> Response:
+async def confirm(request: Request, session: SessionDep, token: str) -> Response:
     form = await _form(request)
     lang = _lang(request, form)
-    if not await run_in_threadpool(_confirm, request, token):
+    if not await run_in_threadpool(_confirm, session, token):
         return _unknown(lang)
     suffix = "?lang=en" if lang == "en" else ""
     return RedirectResponse(f"/langganan/{token}{suffix}", status_code=303, headers=_HEADERS)
 
 
 @router.get("/langganan/{token}/berhenti", response_class=HTMLResponse)
-def stop_page(request: Request, token: str) -> Response:
+def stop_page(request: Request, session: SessionDep, token: str) -> Response:
     lang = _lang(request)
-    with request.app.state.sessionmaker() as session:
-        if subscriptions.by_token(session, token) is None:
-            return _unknown(lang)
+    if subscriptions.by_token(session, token) is None:
+        return _unknown(lang)
     return _html(stop_body(token, lang), lang, t("sub_stop", lang))
 
 
-def _end(request: Request, token: str) -> bool:
-    with request.app.state.sessionmaker.begin() as session:
+def _end(session: Session, token: str) -> bool:
+    with session.begin():
         sub = subscriptions.by_token(session, token)
         if sub is None:
             return False
@@ -239,10 +268,10 @@ def _end(request: Request, token: str) -> bool:
 
 
 @router.post("/langganan/{token}/berhenti", response_class=HTMLResponse)
-async def stop(request: Request, token: str) -> Response:
+async def stop(request: Request, session: SessionDep, token: str) -> Response:
     """The page's button and RFC 8058 one-click (`List-Unsubscribe=One-Click` posted by a
     mail client) both end here; ending twice is not an error."""
     form: dict[str, Any] = await _form(request)
     lang = _lang(request, form)
-    await run_in_threadpool(_end, request, token)
+    await run_in_threadpool(_end, session, token)
     return _html(message_body("sub_stopped", lang), lang, t("sub_stop", lang))

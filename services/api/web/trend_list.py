@@ -6,21 +6,23 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
 
+from services.api.i18n import (
+    Lang,
+    ago,
+    category_label,
+    growth_words,
+    is_rising,
+    number,
+    phrase,
+    t,
+    tier_words,
+    wib,
+)
 from services.api.terms import EmergingTerm
 from services.api.web import svg
 from services.api.web.advice import first_step, platform_list
 from services.api.web.data import Card
 from services.api.web.emerging_list import emerging_html
-from services.api.web.i18n import (
-    Lang,
-    ago,
-    category_label,
-    is_rising,
-    number,
-    phrase,
-    t,
-    wib,
-)
 from services.api.web.layout import with_query
 from services.api.web.reasons import explain
 from shared.regions import PROVINCES, province_name
@@ -48,11 +50,11 @@ class Filters:
         return params
 
 
-def where(codes: list[str], probability: float, lang: Lang) -> str:
+def where(codes: list[str], rising: bool, lang: Lang) -> str:
     """Where it rises; a product that is not rising is only 'busiest' there."""
     if not codes:
         return f'<p class="where">{t("everywhere", lang)}</p>'
-    label = t("rises_in" if is_rising(probability) else "busiest_in", lang)
+    label = t("rises_in" if rising else "busiest_in", lang)
     names = ", ".join(province_name(c) for c in codes[:3])
     return f'<p class="where"><span class="k">{label}:</span> {escape(names)}</p>'
 
@@ -60,13 +62,11 @@ def where(codes: list[str], probability: float, lang: Lang) -> str:
 def chance(
     probability: float, lang: Lang, calibrated: bool = True, growth: float | None = None
 ) -> str:
-    """The chance in words and percent; a baseline's strength is not a chance, so without a
-    trained model the page says so and shows the growth the ranking follows instead."""
+    """The chance in words and percent; a non-probabilistic scorer's strength (a
+    `baseline-` version, such as the cold start's) is not a chance, so the page shows the
+    growth it follows instead."""
     if not calibrated:
-        if not growth:  # the baseline gives 0 to a product it cannot judge yet
-            words = escape(t("uncalibrated_new", lang))
-        else:
-            words = escape(t("uncalibrated", lang, g=number(growth, lang, 1)))
+        words = escape(growth_words(growth, lang))
         return f'<p class="chance p1"><span class="phrase">{words}</span></p>'
     level, words = phrase(probability, lang)
     # A model is never certain: 0.996 reads as 99%, not as a promise.
@@ -75,6 +75,19 @@ def chance(
         f'<p class="chance {level}"><span class="phrase">{escape(words)}</span>'
         f' <span class="pct">{pct}%</span></p>{svg.bar(probability, level)}'
     )
+
+
+def tier_html(tier: str | None, lang: Lang) -> str:
+    """The alert tier a product's latest score reaches, in plain words (none: nothing)."""
+    if tier is None:
+        return ""
+    return f'<p class="tier tier-{tier}">{escape(tier_words(tier, lang))}</p>'
+
+
+def is_listed_rising(card: Card) -> bool:
+    """A card, not a line: rising by its 24 h chance, or at an alert tier (a heads-up
+    product can be 'bersiap' days ahead while its 24 h chance is still low)."""
+    return card.tier is not None or is_rising(card.probability)
 
 
 def meta_html(card: Card, now_ms: int, lang: Lang) -> str:
@@ -92,7 +105,7 @@ def card_html(card: Card, now_ms: int, lang: Lang) -> str:
     """A rising product: chance, where, a week of engagement, what to do and why."""
     anchor = f"p-{quote(card.product_id, safe='')}"
     href = f"/produk/{quote(card.product_id, safe='')}"
-    reasons = explain(card.reasons, card.evidence, lang) if is_rising(card.probability) else []
+    reasons = explain(card.reasons, card.evidence, lang) if is_listed_rising(card) else []
     why = (
         f'<details class="why"><summary>{t("why", lang)}</summary><ul>'
         + "".join(f"<li>{escape(r)}</li>" for r in reasons)
@@ -109,8 +122,9 @@ def card_html(card: Card, now_ms: int, lang: Lang) -> str:
         f'<li><article class="card" aria-labelledby="{anchor}">'
         f'<h3 id="{anchor}"><a href="{href}">{escape(card.name)}</a></h3>'
         f"{meta_html(card, now_ms, lang)}"
+        f"{tier_html(card.tier, lang)}"
         f"{chance(card.probability, lang, card.calibrated, card.score)}"
-        f'<div class="row">{where(card.regions, card.probability, lang)}{spark}</div>'
+        f'<div class="row">{where(card.regions, is_listed_rising(card), lang)}{spark}</div>'
         f"{todo}{why}</article></li>"
     )
 
@@ -145,8 +159,8 @@ def fragment(
         empty = t("empty", lang)
         return f'<p class="status" role="status">{status}</p><p class="empty">{empty}</p>{new}'
     shown = cards[: filters.limit]
-    rising = [c for c in shown if is_rising(c.probability)]
-    quiet = [c for c in shown if not is_rising(c.probability)]
+    rising = [c for c in shown if is_listed_rising(c)]
+    quiet = [c for c in shown if not is_listed_rising(c)]
     groups = f'<h2 class="group">{t("rising_h", lang, n=len(rising))}</h2>'
     if not all(c.calibrated for c in shown):
         groups += f'<p class="note">{escape(t("uncalibrated_list", lang))}</p>'

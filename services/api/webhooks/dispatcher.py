@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Row, func, or_, select, union_all, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.api.db import utcnow
 from services.api.webhooks.attempts import apply_result
 from services.api.webhooks.endpoints import EndpointGate, endpoint_of
-from services.api.webhooks.models import Delivery, DeliveryStatus, Subscription, utcnow
+from services.api.webhooks.models import Delivery, DeliveryStatus, Subscription
 from services.api.webhooks.outbox import ALERT_EVENT
-from services.api.webhooks.settings import WebhookSettings
 from services.api.webhooks.signing import signature_header
 from services.api.webhooks.ssrf import (
     HostUnresolvable,
@@ -38,18 +38,15 @@ from services.api.webhooks.ssrf import (
 )
 from services.api.webhooks.transport import AttemptResult, Outcome, make_client, post
 from shared import metrics
+from shared.logs import log_event
+from shared.settings import WebhookSettings
 
 if TYPE_CHECKING:
     from services.api.channels.lane import ChannelLane
 
-log = logging.getLogger("pantau.webhooks")
+log = logging.getLogger(__name__)
 # SQLite allows 500 terms in one compound SELECT.
 _ARMS_PER_QUERY = 400
-
-
-def log_event(event: str, level: int = logging.INFO, **fields: Any) -> None:
-    """One JSON line per event. Callers pass ids, codes and hosts: never secrets or bodies."""
-    log.log(level, json.dumps({"event": event, **fields}, default=str, ensure_ascii=False))
 
 
 class Dispatcher:
@@ -123,7 +120,7 @@ class Dispatcher:
                 claimed = self._pump()
                 self._publish_gauges()
             except Exception as exc:  # the database may be briefly unavailable: retry later
-                log_event("webhook.dispatcher_error", logging.ERROR, error=repr(exc))
+                log_event(log, "webhook.dispatcher_error", level=logging.ERROR, error=repr(exc))
                 claimed = []
             if not claimed:
                 self._wake.wait(self._settings.poll_interval_s)
@@ -169,7 +166,11 @@ class Dispatcher:
             failed = lane.attempt(delivery_id, token)
         except Exception as exc:  # the lease runs out and the delivery is tried again
             log_event(
-                "channel.attempt_error", logging.ERROR, delivery_id=delivery_id, error=repr(exc)
+                log,
+                "channel.attempt_error",
+                level=logging.ERROR,
+                delivery_id=delivery_id,
+                error=repr(exc),
             )
         finally:
             with self._lock:
@@ -293,7 +294,11 @@ class Dispatcher:
             return self._attempt_unguarded(delivery_id, token)
         except Exception as exc:  # the lease runs out and the delivery is tried again
             log_event(
-                "webhook.attempt_error", logging.ERROR, delivery_id=delivery_id, error=repr(exc)
+                log,
+                "webhook.attempt_error",
+                level=logging.ERROR,
+                delivery_id=delivery_id,
+                error=repr(exc),
             )
             return None
 
@@ -341,7 +346,7 @@ class Dispatcher:
                 )
             )
             if delivery is None:  # lease lost (expired and reclaimed) or subscription gone
-                log_event("webhook.lease_lost", logging.WARNING, delivery_id=delivery_id)
+                log_event(log, "webhook.lease_lost", level=logging.WARNING, delivery_id=delivery_id)
                 return
             subscription = session.get_one(Subscription, delivery.subscription_id)
             disabled = apply_result(
@@ -371,11 +376,12 @@ class Dispatcher:
                 "status": delivery.status,
                 "next_attempt_at": delivery.next_attempt_at,
             }
-        log_event("webhook.attempt", **fields)
+        log_event(log, "webhook.attempt", **fields)
         if disabled is not None:
             log_event(
+                log,
                 "webhook.subscription_disabled",
-                logging.WARNING,
+                level=logging.WARNING,
                 subscription_id=fields["subscription_id"],
                 reason=disabled,
             )

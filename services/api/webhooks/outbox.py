@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.api.webhooks.models import Delivery, Subscription, utcnow
+from services.api.db import utcnow
+from services.api.webhooks.models import Delivery, Subscription
 
 ALERT_EVENT = "trend.alert"
 TEST_EVENT = "trend.test"

@@ -32,3 +32,49 @@
   }
   setInterval(refresh, 60000);
 })();
+
+// Web push on the subscribe form: shown only where the browser can do it (the form works
+// without script for the other channels). On submit with web push chosen: ask for the
+// permission, register the service worker, subscribe with the server's VAPID public key
+// and post the subscription in the form's hidden `push` field.
+(function () {
+  var form = document.querySelector("form[data-push-key]");
+  if (!form || !("serviceWorker" in navigator) || !("PushManager" in window)) return;
+  if (!window.Notification) return;
+  var choice = form.querySelector("[data-push]");
+  var error = form.querySelector("[data-push-error]");
+  if (choice) choice.hidden = false;
+  navigator.serviceWorker.register("/sw.js").catch(function () {});
+  function keyBytes(b64url) {
+    var raw = atob(b64url.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((b64url.length + 3) % 4));
+    var out = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+    return out;
+  }
+  form.addEventListener("submit", function (event) {
+    var picked = form.querySelector('input[name="channel"]:checked');
+    if (!picked || picked.value !== "webpush" || form.elements.push.value) return;
+    event.preventDefault();
+    if (error) error.hidden = true;
+    Notification.requestPermission()
+      .then(function (permission) {
+        if (permission !== "granted") throw new Error(permission);
+        return navigator.serviceWorker.register("/sw.js").then(function () {
+          return navigator.serviceWorker.ready;
+        });
+      })
+      .then(function (registration) {
+        return registration.pushManager.subscribe({
+          userVisibleOnly: true,
+          applicationServerKey: keyBytes(form.getAttribute("data-push-key")),
+        });
+      })
+      .then(function (subscription) {
+        form.elements.push.value = JSON.stringify(subscription.toJSON());
+        form.submit();
+      })
+      .catch(function () {
+        if (error) error.hidden = false;
+      });
+  });
+})();

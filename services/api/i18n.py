@@ -1,9 +1,12 @@
-"""Words, numbers and times for the seller page, in Bahasa Indonesia (default) and English."""
+"""Words, numbers and times for the seller page and the seller channels' messages, in Bahasa
+Indonesia (default) and English."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Literal
+
+from shared.scores import growth_phrase
 
 Lang = Literal["id", "en"]
 LANGS: tuple[Lang, ...] = ("id", "en")
@@ -64,10 +67,7 @@ TEXT: dict[str, dict[Lang, str]] = {
     "switch": {"id": "English", "en": "Bahasa Indonesia"},
     "switch_label": {"id": "Switch to English", "en": "Ganti ke Bahasa Indonesia"},
     "no_data": {"id": "Belum ada data.", "en": "No data yet."},
-    "uncalibrated": {
-        "id": "Belum ada model: urutan menurut laju naik ({g}× hari biasanya), bukan peluang",
-        "en": "No model yet: ranked by growth ({g}× its usual day), not a chance",
-    },
+    "growth": {"id": "{growth}: laju naik, bukan peluang", "en": "{growth}: growth, not a chance"},
     "uncalibrated_list": {
         "id": "Belum ada model: daftar ini urutan menurut laju naik dibanding hari biasanya, "
         "bukan peluang viral.",
@@ -77,6 +77,15 @@ TEXT: dict[str, dict[Lang, str]] = {
     "uncalibrated_new": {
         "id": "Belum ada model, dan riwayat produk ini belum cukup untuk dinilai",
         "en": "No model yet, and too little history to judge this product",
+    },
+    # The alert tiers (shared/alerts.py), as the page and the messages name them.
+    "tier_heads_up": {
+        "id": "Bersiap: kemungkinan viral dalam beberapa hari",
+        "en": "Get ready: may go viral within days",
+    },
+    "tier_confident": {
+        "id": "Sangat mungkin viral dalam 24 jam",
+        "en": "Very likely to go viral within 24 hours",
     },
     "evidence_events": {"id": "Interaksi 24 jam", "en": "Interactions in 24 h"},
     "evidence_creators": {"id": "Kreator 24 jam", "en": "Creators in 24 h"},
@@ -122,8 +131,14 @@ TEXT: dict[str, dict[Lang, str]] = {
     "sub_categories": {"id": "Kategori (kosong: semua)", "en": "Categories (none: all)"},
     "sub_provinces": {"id": "Provinsi (kosong: semua)", "en": "Provinces (none: all)"},
     "sub_level": {"id": "Kirim kabar saat produk", "en": "Tell me when a product is"},
-    "sub_level_rising": {"id": "mulai naik", "en": "starting to rise"},
-    "sub_level_viral": {"id": "sangat mungkin viral saja", "en": "very likely to go viral only"},
+    "sub_level_rising": {
+        "id": "mulai naik (kabar bersiap beberapa hari sebelumnya, dan saat sangat mungkin viral)",
+        "en": "starting to rise (a heads-up days ahead, and when very likely to go viral)",
+    },
+    "sub_level_viral": {
+        "id": "sangat mungkin viral dalam 24 jam saja",
+        "en": "very likely to go viral within 24 hours only",
+    },
     "sub_channel": {"id": "Kirim lewat", "en": "Send by"},
     "sub_email": {"id": "Alamat email", "en": "Email address"},
     "sub_phone": {"id": "Nomor WhatsApp", "en": "WhatsApp number"},
@@ -186,7 +201,21 @@ TEXT: dict[str, dict[Lang, str]] = {
         "id": "Centang persetujuan untuk menerima pesan WhatsApp.",
         "en": "Tick the consent box to receive WhatsApp messages.",
     },
+    "sub_too_many": {
+        "id": "Terlalu banyak pendaftaran dari jaringan ini. Coba lagi sebentar lagi.",
+        "en": "Too many sign-ups from this network. Please try again a little later.",
+    },
     "sub_bad_channel": {"id": "Pilih cara pengiriman.", "en": "Choose how to receive alerts."},
+    "sub_push": {"id": "Notifikasi di perangkat ini", "en": "Notifications on this device"},
+    "sub_push_denied": {
+        "id": "Browser ini belum bisa menerima notifikasi. "
+        "Izinkan notifikasi, atau pilih cara lain.",
+        "en": "This browser cannot take notifications yet. Allow them, or choose another way.",
+    },
+    "sub_bad_push": {
+        "id": "Browser ini tidak memberi langganan notifikasi. Pilih cara lain.",
+        "en": "This browser gave no notification subscription. Choose another way.",
+    },
 }
 
 # Probability → the phrase a seller reads; thresholds from the top down.
@@ -238,6 +267,20 @@ def number(value: float, lang: Lang, digits: int = 0) -> str:
     if lang == "id":
         text = text.replace(",", "_").replace(".", ",").replace("_", ".")
     return text
+
+
+def growth_words(growth: float | None, lang: Lang) -> str:
+    """What a non-probabilistic scorer's row says instead of a chance: its growth ratio
+    (the row's `score`), or that it cannot judge yet (a ratio of 0)."""
+    if not growth:
+        return t("uncalibrated_new", lang)
+    words = growth_phrase(growth, lang)
+    return t("growth", lang, growth=words[0].upper() + words[1:])
+
+
+def tier_words(tier: str, lang: Lang) -> str:
+    """An alert tier ("heads_up", "confident") in plain words."""
+    return t(f"tier_{tier}", lang)
 
 
 def pace(growth: float, lang: Lang) -> str:
