@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,23 +29,64 @@ from services.model.train import TrainConfig, labelled_runs, train_rows
 from services.replay import replay_features
 from services.simulator import ScenarioConfig, get_scenario, with_products
 
-# The shipped default model's recipe: two `standard` and two `shapes` months at a quarter of
-# the catalogue, so it builds in minutes on two busy cores. Seed 1 (the held-out months of
-# docs/model.md) and seeds over 200 stay free for evaluation (`pantau evaluate` refuses a
-# model's training seed). Fewer rounds than training's default keep the files small; two
-# threads because LightGBM's sums, and so its trees, can differ with the thread count.
-DEFAULT_RUNS: tuple[tuple[str, int, int], ...] = (
-    ("standard", 250, 2),
-    ("standard", 250, 3),
-    ("shapes", 250, 2),
-    ("shapes", 250, 3),
+
+@dataclass(frozen=True)
+class Recipe:
+    """A fixed way to build a model: simulated (scenario, products, seed) runs, moved onto
+    the first run's calendar, replayed through `partitions` partitions, trained with
+    `config`."""
+
+    runs: tuple[tuple[str, int, int], ...]
+    config: TrainConfig
+    partitions: int = 1
+    days: int | None = None  # each run's length instead of its preset's
+
+    @property
+    def start(self) -> date:
+        # The time split cuts every run's rows at the same instants, so every run covers
+        # the same month: the first run's.
+        return get_scenario(self.runs[0][0]).start
+
+    @property
+    def seeds(self) -> list[int]:
+        return [seed for _, _, seed in self.runs]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "command": "pantau model build-default",
+            "runs": [{"scenario": s, "products": n, "seed": seed} for s, n, seed in self.runs],
+            "start": self.start.isoformat(),
+            "partitions": self.partitions,
+            **({"days": self.days} if self.days else {}),
+        }
+
+    def scenario(self, name: str, products: int) -> ScenarioConfig:
+        """One run's scenario: the preset at `products`, `days` long, on the recipe's
+        calendar (named apart when moved, so its runs are cached apart)."""
+        cfg = with_products(name, products)
+        if self.days and self.days != cfg.days:
+            cfg = dataclasses.replace(cfg, name=f"{cfg.name}-{self.days}d", days=self.days)
+        return _starting(cfg, self.start)
+
+
+# The shipped default model's recipe: `standard` months at a quarter of the catalogue, so
+# it builds in minutes on two busy cores. Seed 1 (the held-out months of docs/model.md)
+# and seeds over 200 stay free for evaluation (`pantau evaluate` refuses a model's
+# training seed). Fewer rounds than training's default keep the files small; two threads
+# because LightGBM's sums, and so its trees, can differ with the thread count.
+DEFAULT_RECIPE = Recipe(
+    runs=(("standard", 250, 2), ("standard", 250, 3), ("standard", 250, 4), ("standard", 250, 5)),
+    config=TrainConfig(num_boost_round=200, num_threads=2, seed=0),
 )
-# The time split cuts every run's rows at the same instants, so every run covers the same
-# month: the first run's (a `shapes` month starts in April and would leave validation in
-# the gap between the months).
-DEFAULT_START = get_scenario(DEFAULT_RUNS[0][0]).start
-DEFAULT_PARTITIONS = 1
-DEFAULT_CONFIG = TrainConfig(num_boost_round=200, num_threads=2, seed=0)
+# The same code path at test size (`small` at 40 products, seconds to simulate):
+# what tests/model/test_default_model.py rebuilds, twice, to check that a build is
+# deterministic and that its metrics are the recorded ones.
+# Three weeks, so the heads-up horizon (96 h look-ahead) can be split too.
+CHECK_RECIPE = Recipe(
+    runs=(("small", 40, 2), ("small", 40, 3), ("small", 40, 4)),
+    config=TrainConfig(num_boost_round=60, num_threads=2, seed=0),
+    days=20,
+)
 DEFAULT_FILES = ("model.txt", HEADS_UP_FILE, "metadata.json")
 
 
@@ -92,23 +134,15 @@ def train_from_scenario(
     return train_from_runs(runs, out, progress, work, cfg, partitions)
 
 
-def default_recipe() -> dict[str, Any]:
-    """How the default model is built, as stored in its metadata."""
-    return {
-        "command": "pantau model build-default",
-        "runs": [{"scenario": s, "products": n, "seed": seed} for s, n, seed in DEFAULT_RUNS],
-        "start": DEFAULT_START.isoformat(),
-        "partitions": DEFAULT_PARTITIONS,
-    }
+def train_default(
+    work: Path, out: Path, progress: bool = True, recipe: Recipe = DEFAULT_RECIPE
+) -> Path:
+    """A version trained on `recipe` (the default model's), written under the registry `out`."""
+    runs = [(recipe.scenario(s, n), seed) for s, n, seed in recipe.runs]
+    return train_from_runs(runs, out, progress, work, recipe.config, recipe.partitions)
 
 
-def train_default(work: Path, out: Path, progress: bool = True) -> Path:
-    """A version trained on the default recipe, written under the registry `out`."""
-    runs = [(_starting(with_products(s, n)), seed) for s, n, seed in DEFAULT_RUNS]
-    return train_from_runs(runs, out, progress, work, DEFAULT_CONFIG, DEFAULT_PARTITIONS)
-
-
-def _starting(cfg: ScenarioConfig, start: date = DEFAULT_START) -> ScenarioConfig:
+def _starting(cfg: ScenarioConfig, start: date) -> ScenarioConfig:
     """`cfg` moved to begin on `start`, named apart so its runs are cached apart."""
     if cfg.start == start:
         return cfg
@@ -116,16 +150,19 @@ def _starting(cfg: ScenarioConfig, start: date = DEFAULT_START) -> ScenarioConfi
 
 
 def build_default(
-    out: Path = DEFAULT_DIR, work: Path = Path("var/eval"), progress: bool = True
+    out: Path = DEFAULT_DIR,
+    work: Path = Path("var/eval"),
+    progress: bool = True,
+    recipe: Recipe = DEFAULT_RECIPE,
 ) -> Path:
     """Train the default model on its recipe and write its files to `out` (replacing them):
     the LightGBM text models and the metadata (recipe, seeds, held-out metrics), not the
     test rows, so the package stays small."""
     with tempfile.TemporaryDirectory(prefix="pantau-default-") as tmp:
-        trained = train_default(work, Path(tmp), progress)
+        trained = train_default(work, Path(tmp), progress, recipe)
         meta = json.loads((trained / "metadata.json").read_bytes())
         meta["version"] = "default-" + meta["version"]
-        meta["recipe"] = default_recipe()
+        meta["recipe"] = recipe.as_dict()
         (trained / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
         out.mkdir(parents=True, exist_ok=True)
         for name in DEFAULT_FILES:
