@@ -133,6 +133,7 @@ def check_builds(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     )
 
 
+@pytest.mark.slow  # the reduced recipe's builds: about a minute of CPU, shared by both tests
 def test_a_build_is_deterministic(check_builds: tuple[Path, Path]) -> None:
     """Same runs, same seeds, two threads: the same trees and the same calibration."""
     a, b = check_builds
@@ -143,6 +144,7 @@ def test_a_build_is_deterministic(check_builds: tuple[Path, Path]) -> None:
     assert meta_a["horizons"]["72h"]["calibration"] == meta_b["horizons"]["72h"]["calibration"]
 
 
+@pytest.mark.slow
 def test_the_build_gives_the_recorded_metrics(check_builds: tuple[Path, Path]) -> None:
     """The shipped model's recipe, reduced to test size, through the same code path
     (`build_default`); the full recipe is a documented command, not a test."""
