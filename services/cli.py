@@ -130,7 +130,7 @@ def demo(
     products: Annotated[int, typer.Option(help="number of simulated products")] = 150,
     port: Annotated[int, typer.Option(help="API and seller page port")] = 8000,
     train: Annotated[
-        bool, typer.Option(help="train a model on simulated history (else: baseline)")
+        bool, typer.Option(help="train a model on simulated history (else: the shipped default)")
     ] = True,
     model: Annotated[Path | None, typer.Option(help="use this model version directory")] = None,
 ) -> None:
@@ -158,7 +158,8 @@ def replay(
     ),
     partitions: Annotated[int, typer.Option(help="partitions to route products to")] = 4,
     model: Annotated[
-        Path | None, typer.Option(help="registered model directory (default: baseline)")
+        Path | None,
+        typer.Option(help="registered model directory (default: the shipped default model)"),
     ] = None,
 ) -> None:
     """Run the live pipeline's cores over a file, as fast as the CPU allows.
@@ -580,6 +581,21 @@ def model_promote(
         f"promoted {version}: average precision {result.candidate_ap:.4f}{versus} "
         f"on {result.window}, {result.rows} rows"
     )
+
+
+@model_app.command("build-default")
+def model_build_default(
+    out: Annotated[
+        Path | None, typer.Option(help="where to write it (default: the package's)")
+    ] = None,
+    work: Annotated[Path, typer.Option(help="cache of simulated runs")] = Path("var/eval"),
+) -> None:
+    """Rebuild the default model that ships in the package (scores while none is promoted)
+    from its fixed recipe: simulated runs and seeds, training settings."""
+    from services.model.registry import DEFAULT_DIR
+    from services.training import build_default
+
+    _echo_version(build_default(out or DEFAULT_DIR, work))
 
 
 keys_app = typer.Typer(help="API keys (only a hash is stored; the key is printed once).")

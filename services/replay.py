@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, 
 
 from services.ingest.config import WindowConfig
 from services.model.baseline import cold_start_scorer
+from services.model.registry import unpromoted_scorer
 from services.model.scorer import Scorer
 from services.pipeline import LocalPipeline, PipelineStats
 from shared.alerts import AlertEngine, AlertRules
@@ -202,6 +203,7 @@ def replay_file(
 ) -> Replayed:
     """Replay `events`; write one JSON line per alert to `alerts_out`, and hand every
     batch of scores to `watch` if given (a measure that needs more than the alerts).
+    `scorer` None: the shipped default model (the cold start when it fails to load).
 
     Raises `NotEvents` (and leaves no alerts file) when not one line was a valid event.
     """
@@ -218,7 +220,7 @@ def replay_file(
                 out.write(orjson.dumps(alert) + b"\n")
                 alerts += 1
 
-        pipeline = LocalPipeline(scorer or cold_start_scorer(), sink, partitions, config)
+        pipeline = LocalPipeline(scorer or unpromoted_scorer(), sink, partitions, config)
         _feed(pipeline, events, progress, "replay")
     stats = pipeline.stats
     if stats.accepted + stats.duplicates == 0:

@@ -1,7 +1,7 @@
 """`pantau demo`: the whole pipeline in one process on simulated events, with the API.
 
 Steps, in order, each announced in one line: pick a scorer (a model trained on
-simulated history, or the baseline), choose a bus (Kafka when `PANTAU_KAFKA_BOOTSTRAP`
+simulated history, or the shipped default model), choose a bus (Kafka when `PANTAU_KAFKA_BOOTSTRAP`
 is set, else in-process), stream simulated hours through the same cores the services
 run, print alerts as the store records them, and serve the API and the seller page
 until Ctrl-C. API keys are off: this is a local demonstration, not a deployment.
@@ -89,7 +89,7 @@ def _model_plan(seed: int, train: bool, model_dir: Path | None) -> str:
     if model_dir is not None:
         return f"loading {model_dir}"
     if not train:
-        return "the cold-start growth baseline, a ranking without chances (--no-train)"
+        return "the shipped default model (--no-train; the cold-start growth ratio without it)"
     return "a model trained on simulated history, or the one an earlier demo trained"
 
 

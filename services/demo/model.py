@@ -1,4 +1,4 @@
-"""Which scorer the demo runs: a model trained on simulated history, or the baseline.
+"""Which scorer the demo runs: a model trained on simulated history, or the shipped default.
 
 The model is trained on `small` runs whose seeds differ from the demo's seed (the demo
 never shows a model the very events it was trained on), once: later demos reuse the
@@ -12,8 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from services.model.baseline import cold_start_scorer
-from services.model.registry import load_version
+from services.model.registry import load_version, unpromoted_scorer
 from services.model.scorer import Scorer
 
 TRAIN_SCENARIO = "small"
@@ -38,17 +37,18 @@ def trained_before(models_root: Path, seeds: list[int]) -> Path | None:
 def choose_scorer(
     seed: int, train: bool, model_dir: Path | None, models_root: Path, console: Console
 ) -> Scorer:
-    """`model_dir` if given; else a (cached) trained model; else the growth-ratio baseline."""
+    """`model_dir` if given; else a (cached) trained model; else the shipped default model
+    (the growth-ratio cold start when that fails to load)."""
     if model_dir is not None:
         return load_version(model_dir)
     if not train:
-        return cold_start_scorer()
+        return unpromoted_scorer()
     seeds = training_seeds(seed)
     try:
         version = trained_before(models_root, seeds)
         if version is None:
             # Training needs the `train` extra (scikit-learn): imported only when a demo
-            # trains, so the demo runs on a lean install with the baseline.
+            # trains, so the demo runs on a lean install with the shipped default.
             from services.training import train_from_scenario
 
             console.print(
@@ -57,11 +57,12 @@ def choose_scorer(
             )
             version = train_from_scenario(TRAIN_SCENARIO, seeds, models_root, progress=True)
         scorer = load_version(Path(version))
-    except Exception as exc:  # any failure falls back to the baseline
+    except Exception as exc:  # any failure falls back to the shipped default
+        fallback = unpromoted_scorer()
         console.print(
             f"[yellow]No trained model ({type(exc).__name__}: {exc}); "
-            "scoring with the growth-ratio baseline[/]"
+            f"scoring with {fallback.version}[/]"
         )
-        return cold_start_scorer()
+        return fallback
     console.print(f"Model {scorer.version} (trained on {TRAIN_SCENARIO} seeds {seeds})")
     return scorer

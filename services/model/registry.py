@@ -6,6 +6,11 @@
     ROOT/<version>/test.parquet    the version's test rows, to compare models on one window
     ROOT/promoted                  the promoted version's name (replaced atomically)
 
+A default version ships inside the package (`DEFAULT_DIR`, built by `pantau model
+build-default`): it scores whenever no version is promoted, so a fresh install gives
+calibrated chances from its first tick. The cold-start growth ratio scores only when the
+default is missing or fails to load.
+
 The scorer polls `promoted` between batches; writing it with `os.replace` means a reader
 sees the old name or the new one, never half a file.
 """
@@ -13,6 +18,7 @@ sees the old name or the new one, never half a file.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -22,9 +28,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from services.model.baseline import cold_start_scorer
 from services.model.lgbm import LightGBMScorer
+from services.model.scorer import Scorer
 
 POINTER = "promoted"
+DEFAULT_DIR = Path(__file__).parent / "default"  # the shipped version (package data)
+log = logging.getLogger(__name__)
 
 
 class PromotionRefused(ValueError):
@@ -45,6 +55,20 @@ def load_version(path: Path, **kwargs: Any) -> LightGBMScorer:
     if not path.is_dir():
         raise ValueError(f"{path}: no such model directory")
     return LightGBMScorer.load(path, read_metadata(path), **kwargs)
+
+
+def unpromoted_scorer(directory: Path = DEFAULT_DIR, **kwargs: Any) -> Scorer:
+    """What scores while no version is promoted: the shipped default version, or the
+    uncalibrated cold start when it is missing or fails to load (logged, never raised)."""
+    try:
+        return load_version(directory, **kwargs)
+    except Exception:
+        log.warning(
+            "default model %s failed to load; scoring with the cold-start growth ratio",
+            directory,
+            exc_info=True,
+        )
+        return cold_start_scorer()
 
 
 def list_versions(root: Path) -> list[dict[str, Any]]:

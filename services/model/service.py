@@ -13,8 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from services.model.baseline import cold_start_scorer
-from services.model.registry import load_version, promoted_dir
+from services.model.registry import load_version, promoted_dir, unpromoted_scorer
 from services.model.scorer import Scorer
 from shared import metrics
 from shared.features import FEATURE_SCHEMA
@@ -35,12 +34,14 @@ log = logging.getLogger(__name__)
 
 
 def load_scorer(settings: ScoreSettings, compile: bool = True) -> Scorer:
-    """The promoted model, or the (uncalibrated) cold-start baseline when none is promoted yet
-    (`compile`: compile the model in the background, for a scorer kept running)."""
+    """The promoted model; the shipped default when none is promoted yet (the uncalibrated
+    cold start when that fails to load). `compile`: compile the model in the background,
+    for a scorer kept running."""
     directory = promoted_dir(settings.model_dir) if settings.model_dir else None
+    explain = settings.explain_threshold
     if directory is None:
-        return cold_start_scorer()
-    return load_version(directory, explain_threshold=settings.explain_threshold, compile=compile)
+        return unpromoted_scorer(explain_threshold=explain, compile=compile)
+    return load_version(directory, explain_threshold=explain, compile=compile)
 
 
 class ModelWatcher:

@@ -140,6 +140,10 @@ def fit(
         "lambda_l2": 1.0,
         "num_threads": cfg.num_threads,
         "seed": cfg.seed,
+        # The same rows, seed and threads give the same trees: LightGBM otherwise picks
+        # row- or column-wise histograms by timing them, and sums in another order.
+        "deterministic": True,
+        "force_col_wise": True,
         "verbosity": -1,
     }
     dtrain = lgb.Dataset(

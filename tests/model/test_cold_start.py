@@ -1,4 +1,5 @@
-"""With no promoted model: an uncalibrated growth baseline that waits for a product's history.
+"""With no promoted model and no shipped default (missing or unloadable): an uncalibrated
+growth baseline that waits for a product's history.
 
 The events are tests/data/evaluate (daily view counters, as a public API reports them):
 three flat videos, two viral rises, and a new upload that starts with 60,000 views.
@@ -12,11 +13,10 @@ import orjson
 import polars as pl
 import pytest
 
-from services.model.baseline import COLD_START_MIN_HISTORY_H
-from services.model.service import load_scorer
+from services.model.baseline import COLD_START_MIN_HISTORY_H, cold_start_scorer
+from services.model.registry import unpromoted_scorer
 from services.replay import replay_features, replay_file
 from shared.scores import is_calibrated
-from shared.settings import ScoreSettings
 
 DATA = Path(__file__).parents[1] / "data" / "evaluate"
 HOUR_MS = 3_600_000
@@ -27,8 +27,8 @@ FLAT = ("flat-a", "flat-b", "flat-c")
 
 @pytest.fixture(scope="module")
 def scores(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
-    """What the score service publishes with an empty model registry."""
-    scorer = load_scorer(ScoreSettings(model_dir=tmp_path_factory.mktemp("no-models")))
+    """What the score service publishes with an empty model registry and no default."""
+    scorer = unpromoted_scorer(tmp_path_factory.mktemp("no-default"))
     return scorer.score(replay_features(DATA / "events.ndjson", partitions=1, progress=False))
 
 
@@ -58,7 +58,7 @@ def test_a_new_product_is_not_judged_before_it_has_history(scores: pl.DataFrame)
 
 def test_replay_without_a_model_alerts_on_the_rises_only(tmp_path: Path) -> None:
     out = tmp_path / "alerts.jsonl"
-    replay_file(DATA / "events.ndjson", out, partitions=1, progress=False)
+    replay_file(DATA / "events.ndjson", out, cold_start_scorer(), partitions=1, progress=False)
     alerts = [orjson.loads(line) for line in out.read_bytes().splitlines()]
     fired = {a["product_id"] for a in alerts}
     assert fired == {"viral-a", "viral-b"}  # never a flat video, never the upload's first day
