@@ -1,5 +1,6 @@
-"""`pantau retrain` end to end on a feature log: the first candidate beats the cold-start
-baseline and is promoted; a weak candidate is kept out; each run leaves a report."""
+"""`pantau retrain` end to end on a feature log: a weak candidate is kept out (nothing
+promoted: the shipped default is the model to beat); a good one beats a weak promoted
+model and is promoted; each run leaves a report."""
 
 from __future__ import annotations
 
@@ -47,27 +48,29 @@ def test_retrain_promotes_a_better_model_and_keeps_a_worse_one_out(trained, tmp_
     root = tmp_path / "registry"
     promoted_before = runs_total("promoted")
 
-    first = retrain(settings, FAST)
-    assert first["decision"]["outcome"] == "promoted", first["decision"]
-    assert first["promoted"]["version"].startswith("baseline")  # nothing was promoted
-    assert first["candidate"]["average_precision"] > first["promoted"]["average_precision"]
-    assert registry.promoted_version(root) == first["candidate"]["version"]
+    weak = retrain(settings, WEAK)
+    assert weak["decision"]["outcome"] == "kept", weak["decision"]
+    assert weak["promoted"]["version"].startswith("default-")  # nothing promoted yet
+    assert weak["candidate"]["average_precision"] < weak["promoted"]["average_precision"]
+    assert registry.promoted_version(root) is None
+    assert metrics.RETRAIN_WINDOW_AP.labels(model="candidate")._value.get() == pytest.approx(
+        weak["candidate"]["average_precision"]
+    )
+    # An operator promotes the weak version anyway; the next run must do better than it.
+    registry.write_pointer(root, weak["candidate"]["version"])
+
+    good = retrain(settings, FAST)
+    assert good["decision"]["outcome"] == "promoted", good["decision"]
+    assert good["promoted"]["version"] == weak["candidate"]["version"]
+    assert good["candidate"]["average_precision"] > good["promoted"]["average_precision"]
+    assert registry.promoted_version(root) == good["candidate"]["version"]
     assert runs_total("promoted") == promoted_before + 1
     # The candidate never saw the window: its training ended a look-ahead before it.
-    split = registry.read_metadata(root / first["candidate"]["version"])["split"]
-    assert split["end_ms"] + FAST.label.lookahead_ms < first["window"]["start_ms"]
-    on_disk = json.loads(Path(first["report"]).read_text())
-    assert on_disk["decision"] == first["decision"] and on_disk["window"]["viral_products"] >= 2
-
-    second = retrain(settings, WEAK)
-    assert second["decision"]["outcome"] == "kept", second["decision"]
-    assert second["promoted"]["version"] == first["candidate"]["version"]
-    assert second["candidate"]["average_precision"] < second["promoted"]["average_precision"]
-    assert registry.promoted_version(root) == first["candidate"]["version"]
-    assert second["report"] != first["report"] and Path(second["report"]).is_file()
-    assert metrics.RETRAIN_WINDOW_AP.labels(model="candidate")._value.get() == pytest.approx(
-        second["candidate"]["average_precision"]
-    )
+    split = registry.read_metadata(root / good["candidate"]["version"])["split"]
+    assert split["end_ms"] + FAST.label.lookahead_ms < good["window"]["start_ms"]
+    on_disk = json.loads(Path(good["report"]).read_text())
+    assert on_disk["decision"] == good["decision"] and on_disk["window"]["viral_products"] >= 2
+    assert good["report"] != weak["report"] and Path(weak["report"]).is_file()
 
 
 def test_retrain_without_a_feature_log_refuses_and_reports(tmp_path, monkeypatch) -> None:
