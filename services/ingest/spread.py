@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute  # Array.take needs it; loading it here keeps it off the first tick
 
 from services.ingest.config import DAY_MS, HOUR_MS
-from services.ingest.sorted_arrays import distinct, merge
+from services.ingest.sorted_arrays import distinct, lexsorted_order, merge
 from services.ingest.state_arrays import Arrays, nest, section
 from shared.schema import PLATFORMS
 
@@ -424,7 +424,9 @@ class SlotSpread:
         p = regions.n24 / total[slot]
         self.region_entropy_24h[touched] = -count(slot, p * (np.log(p) / np.log(2.0)))[touched]
         # Top regions: most events in 6 h, then in 24 h, then by code (= name order).
-        order = np.lexsort((regions.key, -regions.n24, -regions.n6, slot))
+        n24, n6 = regions.n24, regions.n6
+        most24, most6 = (int(n.max()) if len(n) else 0 for n in (n24, n6))
+        order = lexsorted_order([regions.key, most24 - n24, most6 - n6, slot])
         ranked = slot[order]
         starts = np.flatnonzero(np.concatenate([[True], ranked[1:] != ranked[:-1]]))
         rank = np.arange(len(ranked)) - np.repeat(starts, np.diff(np.append(starts, len(ranked))))

@@ -129,16 +129,15 @@ class CountWindows:
         length: shape (len(lengths_ms), len(slots), actions).
 
         Each window is a mask over the ring cells, so all windows come from one gather of
-        the slots' cells. (Integer sums on purpose: a float matrix product would hand the
-        work to BLAS threads that spin on the cores Polars needs.)
+        the slots' cells, laid out cell-major as int64 so each window adds whole
+        contiguous (slots, actions) planes. (Integer sums on purpose: a float matrix
+        product would hand the work to BLAS threads that spin on the cores Polars needs.)
         """
-        cells = np.concatenate([ring.counts[slots] for ring in self.rings], axis=1)
-        return np.stack(
-            [
-                cells[:, self._cells(tick_ms, length)].sum(axis=1, dtype=np.int64)
-                for length in lengths_ms
-            ]
+        gathered = [np.take(ring.counts, slots, axis=0) for ring in self.rings]
+        cells = np.ascontiguousarray(
+            np.concatenate(gathered, axis=1).transpose(1, 0, 2), dtype=np.int64
         )
+        return np.stack([cells[self._cells(tick_ms, length)].sum(axis=0) for length in lengths_ms])
 
     def slid(self, slots: np.ndarray, hour_ms: int) -> np.ndarray:
         """Mask of `slots` with events that left one of their windows over the hour up to
@@ -159,9 +158,11 @@ class CountWindows:
         for hours_back in (2, 7, 25):  # the hours leaving the 1 h, 6 h and 24 h windows
             hourly |= self.hourly.cells(hour_now - hours_back, hour_now - hours_back + 1)
         daily = self.daily.cells(day_before, day_now)
-        cells = np.concatenate([fine, hourly, daily])
-        gathered = np.concatenate([ring.counts[slots] for ring in self.rings], axis=1)
-        slid: np.ndarray = np.asarray(gathered[:, cells].any(axis=(1, 2)))
+        slid = np.zeros(len(slots), bool)
+        for ring, cells in zip(self.rings, (fine, hourly, daily), strict=True):
+            read = np.flatnonzero(cells)
+            if len(read):  # only the cells read are gathered
+                slid |= ring.counts[np.ix_(slots, read)].any(axis=(1, 2))
         return slid
 
     def _cells(self, tick_ms: int, length_ms: int) -> np.ndarray:
