@@ -83,6 +83,16 @@ class Rows:
             return Rows(self.pair[mask], self.h24[mask], self.h6[mask], None, None)
         return Rows(self.pair[mask], self.h24[mask], self.h6[mask], self.n24[mask], self.n6[mask])
 
+    def of_slots(self, slots: np.ndarray) -> Rows:
+        """The rows of `slots` (sorted, distinct), in order: rows are sorted by pair, so
+        each slot's rows are one run, found by bisection instead of a pass over all rows."""
+        first = slots.astype(np.uint64) << np.uint64(KEY_BITS)
+        lo = np.searchsorted(self.pair, first)
+        hi = np.searchsorted(self.pair, first + (np.uint64(1) << np.uint64(KEY_BITS)))
+        sizes = hi - lo
+        index = np.arange(int(sizes.sum())) + np.repeat(lo - (np.cumsum(sizes) - sizes), sizes)
+        return self.take(index)
+
     @classmethod
     def combine(cls, parts: list[Rows], counted: bool, signed: bool = False) -> Rows:
         """Sum rows with the same pair (`signed`: some parts subtract, see `_delta_rows`;
@@ -217,8 +227,7 @@ class Dimension:
         if len(parts) == 1:
             return self.closed, np.empty(0, np.int64)
         touched = distinct(np.concatenate([p.pair for p in parts[1:]]) >> np.uint64(KEY_BITS))
-        combined = Rows.combine(parts, self.counted, signed=True)
-        return combined.take(combined.h24 > 0), touched.astype(np.int64)
+        return _updated(self.closed, parts[1:]), touched.astype(np.int64)
 
     def _add_hour(self, hour_ms: int, pair: np.ndarray, n: np.ndarray | None) -> np.ndarray:
         """Fold rows into an hour; returns the pairs new to it (all of them if counted)."""
@@ -311,6 +320,40 @@ class Dimension:
         held = sum(p.nbytes + (0 if n is None else n.nbytes) for p, n in self.hours.values())
         waiting = sum(a.nbytes for part in self.pending for a in part if a is not None)
         return held + waiting + self.closed.nbytes
+
+
+def _updated(closed: Rows, deltas: list[Rows]) -> Rows:
+    """`closed` plus the signed `deltas` (see `_delta_rows`), rows left with no hour
+    dropped: what a signed `Rows.combine` of them all gives, with the same dtypes, but
+    each delta row is added in place or inserted where it sorts (the closed rows are
+    sorted and distinct), instead of a sort and a sum over every closed row."""
+    fields = ["h24", "h6"] if closed.n24 is None else ["h24", "h6", "n24", "n6"]
+    pair = np.concatenate([d.pair for d in deltas])
+    if len(pair) + len(closed.pair) == 0:
+        return Rows.empty(closed.n24 is not None)
+    change = {f: np.concatenate([getattr(d, f) for d in deltas]).astype(np.int64) for f in fields}
+    if len(deltas) > 1:
+        order = np.argsort(pair, kind="stable")
+        pair = pair[order]
+        starts = np.flatnonzero(np.concatenate([[True], pair[1:] != pair[:-1]]))
+        pair = pair[starts]
+        change = {f: np.add.reduceat(v[order], starts) for f, v in change.items()}
+    at = np.searchsorted(closed.pair, pair)
+    found = np.zeros(len(pair), bool)
+    inside = at < len(closed.pair)
+    found[inside] = closed.pair[at[inside]] == pair[inside]
+    new = ~found
+    summed = {}
+    for f in fields:
+        values = getattr(closed, f).astype(np.int64)  # a copy: a fork may share the old
+        values[at[found]] += change[f][found]
+        summed[f] = np.insert(values, at[new], change[f][new])
+    pair = np.insert(closed.pair, at[new], pair[new])
+    keep = summed["h24"] > 0
+    h24, h6 = (summed[f][keep].astype(np.uint64) for f in ("h24", "h6"))
+    if closed.n24 is None:
+        return Rows(pair[keep], h24, h6)
+    return Rows(pair[keep], h24, h6, summed["n24"][keep], summed["n6"][keep])
 
 
 def _delta_rows(pair: np.ndarray, n: np.ndarray | None, d24: int, d6: int) -> Rows:
@@ -513,11 +556,8 @@ class Spread:
         out.add_hour(self.creators.closed, creators)
         out.add_platforms(platforms)
         if len(region_slots):
-            touched = np.zeros(len(out.creators_24h), bool)
-            touched[region_slots] = True
-            closed = self.regions.closed.take(touched[self.regions.closed.slot])
-            current = self.regions.current(hour_now)
-            current = current.take(touched[current.slot])
+            closed = self.regions.closed.of_slots(region_slots)
+            current = self.regions.current(hour_now).of_slots(region_slots)
             out.fill_regions(Rows.combine([closed, current], counted=True))
         self.latest = out
         return out
@@ -534,11 +574,9 @@ class Spread:
         slots = distinct(np.concatenate(touched))  # type: ignore[arg-type]
         if len(slots) == 0:
             return
-        mask = np.zeros(capacity, bool)
-        mask[slots] = True
         closed = self.closed.copy()
         closed.reset(slots)
-        closed.fill(*(d.closed.take(mask[d.closed.slot]) for d in self.dimensions))
+        closed.fill(*(d.closed.of_slots(slots) for d in self.dimensions))
         self.closed = closed
 
     @staticmethod
