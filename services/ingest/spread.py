@@ -332,7 +332,7 @@ def _updated(closed: Rows, deltas: list[Rows]) -> Rows:
     if len(pair) + len(closed.pair) == 0:
         return Rows.empty(closed.n24 is not None)
     change = {f: np.concatenate([getattr(d, f) for d in deltas]).astype(np.int64) for f in fields}
-    if len(deltas) > 1:
+    if len(deltas) > 1 and len(pair):
         order = np.argsort(pair, kind="stable")
         pair = pair[order]
         starts = np.flatnonzero(np.concatenate([[True], pair[1:] != pair[:-1]]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.ingest.sorted_arrays import distinct, lexsorted_order, merge
@@ -26,6 +26,7 @@ def test_merge_of_sorted_arrays_is_sorted_concatenation(a: np.ndarray, b: np.nda
     np.testing.assert_array_equal(merge(a, b), np.sort(np.concatenate([a, b])))
 
 
+@settings(max_examples=50)
 @given(
     st.integers(1, 4).flatmap(
         lambda k: st.lists(

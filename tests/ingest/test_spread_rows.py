@@ -40,7 +40,7 @@ def windows(draw: st.DrawFn) -> tuple[list, set[int], set[int], set[int], set[in
 
 
 @pytest.mark.parametrize("counted", [False, True])
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(windows())
 def test_updated_equals_signed_combine(counted: bool, case: tuple) -> None:
     hours, old_day, old_six, day, six = case
