@@ -83,16 +83,6 @@ class Rows:
             return Rows(self.pair[mask], self.h24[mask], self.h6[mask], None, None)
         return Rows(self.pair[mask], self.h24[mask], self.h6[mask], self.n24[mask], self.n6[mask])
 
-    def of_slots(self, slots: np.ndarray) -> Rows:
-        """The rows of `slots` (sorted, distinct), in order: rows are sorted by pair, so
-        each slot's rows are one run, found by bisection instead of a pass over all rows."""
-        first = slots.astype(np.uint64) << np.uint64(KEY_BITS)
-        lo = np.searchsorted(self.pair, first)
-        hi = np.searchsorted(self.pair, first + (np.uint64(1) << np.uint64(KEY_BITS)))
-        sizes = hi - lo
-        index = np.arange(int(sizes.sum())) + np.repeat(lo - (np.cumsum(sizes) - sizes), sizes)
-        return self.take(index)
-
     @classmethod
     def combine(cls, parts: list[Rows], counted: bool, signed: bool = False) -> Rows:
         """Sum rows with the same pair (`signed`: some parts subtract, see `_delta_rows`;
@@ -556,8 +546,11 @@ class Spread:
         out.add_hour(self.creators.closed, creators)
         out.add_platforms(platforms)
         if len(region_slots):
-            closed = self.regions.closed.of_slots(region_slots)
-            current = self.regions.current(hour_now).of_slots(region_slots)
+            touched = np.zeros(len(out.creators_24h), bool)
+            touched[region_slots] = True
+            closed = self.regions.closed.take(touched[self.regions.closed.slot])
+            current = self.regions.current(hour_now)
+            current = current.take(touched[current.slot])
             out.fill_regions(Rows.combine([closed, current], counted=True))
         self.latest = out
         return out
@@ -574,9 +567,11 @@ class Spread:
         slots = distinct(np.concatenate(touched))  # type: ignore[arg-type]
         if len(slots) == 0:
             return
+        mask = np.zeros(capacity, bool)
+        mask[slots] = True
         closed = self.closed.copy()
         closed.reset(slots)
-        closed.fill(*(d.closed.of_slots(slots) for d in self.dimensions))
+        closed.fill(*(d.closed.take(mask[d.closed.slot]) for d in self.dimensions))
         self.closed = closed
 
     @staticmethod
