@@ -23,7 +23,7 @@ from services.ingest.spread import (
     popcount,
     region_lists,
 )
-from shared.features import FEATURE_COLUMNS, FEATURE_SCHEMA, PEER_OF, WINDOWS
+from shared.features import COUNT_COLUMNS, FEATURE_COLUMNS, FEATURE_SCHEMA, PEER_OF, WINDOWS
 from shared.schema import ACTIONS
 
 WINDOWS_MS: dict[str, int] = dict(
@@ -207,7 +207,16 @@ def tick_rows(
     category medians of the peer columns (None: the medians of these rows).
     """
     rows = len(slots)
-    c = count_columns(counts)
+    numbers = np.empty((len(FEATURE_COLUMNS), rows), dtype=np.float64)
+    # The count and total columns lead FEATURE_COLUMNS, window by window: written as
+    # whole blocks of the matrix. Counts are far below 2**53, so as floats they are exact
+    # and every derived column comes out as from the integers.
+    windows = np.stack([counts[w] for w in WINDOWS])  # (windows, rows, actions)
+    n_counts = len(COUNT_COLUMNS)
+    numbers[:n_counts] = windows.transpose(0, 2, 1).reshape(n_counts, rows)
+    numbers[n_counts : n_counts + len(WINDOWS)] = windows.sum(axis=2)
+    led = n_counts + len(WINDOWS)
+    c = dict(zip(FEATURE_COLUMNS[:led], numbers[:led], strict=True))
     creators_6h = spread.creators_6h[slots]
     masks = spread.platform_mask[slots]
     c |= derived(c)
@@ -223,8 +232,7 @@ def tick_rows(
         "platforms_24h": popcount(masks),
     }
     c |= time_columns(tick_ms, first_seen_ms)
-    numbers = np.empty((len(FEATURE_COLUMNS), rows), dtype=np.float64)
-    for i, name in enumerate(FEATURE_COLUMNS):
+    for i, name in enumerate(FEATURE_COLUMNS[led:], led):
         numbers[i] = c[name]
     return TickRows(
         tick_ms, watermark_ms, keys, numbers, spread.top_regions[slots], masks, price_idr

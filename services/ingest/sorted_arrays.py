@@ -21,3 +21,21 @@ def distinct(values: np.ndarray) -> np.ndarray:
 def merge(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Two sorted arrays as one sorted array (the stable sort merges runs in linear time)."""
     return np.sort(np.concatenate([a, b]), kind="stable")
+
+
+def lexsorted_order(keys: list[np.ndarray]) -> np.ndarray:
+    """`np.lexsort(keys)` (last key primary, stable) for integer keys, as one stable
+    argsort of the keys packed into an int64 when they are non-negative and fit in 63
+    bits together: the same permutation, several times faster than lexsort's passes."""
+    if len(keys[0]) == 0 or min(int(k.min()) for k in keys) < 0:
+        return np.lexsort(keys)
+    bits = [int(k.max()).bit_length() for k in keys]
+    if sum(bits) > 63:
+        return np.lexsort(keys)
+    packed = np.zeros(len(keys[0]), np.int64)
+    shift = 0
+    for key, width in zip(keys, bits, strict=True):
+        packed |= key.astype(np.int64) << shift
+        shift += width
+    order: np.ndarray = np.argsort(packed, kind="stable")
+    return order

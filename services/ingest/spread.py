@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute  # Array.take needs it; loading it here keeps it off the first tick
 
 from services.ingest.config import DAY_MS, HOUR_MS
-from services.ingest.sorted_arrays import distinct, merge
+from services.ingest.sorted_arrays import distinct, lexsorted_order, merge
 from services.ingest.state_arrays import Arrays, nest, section
 from shared.schema import PLATFORMS
 
@@ -217,8 +217,7 @@ class Dimension:
         if len(parts) == 1:
             return self.closed, np.empty(0, np.int64)
         touched = distinct(np.concatenate([p.pair for p in parts[1:]]) >> np.uint64(KEY_BITS))
-        combined = Rows.combine(parts, self.counted, signed=True)
-        return combined.take(combined.h24 > 0), touched.astype(np.int64)
+        return _updated(self.closed, parts[1:]), touched.astype(np.int64)
 
     def _add_hour(self, hour_ms: int, pair: np.ndarray, n: np.ndarray | None) -> np.ndarray:
         """Fold rows into an hour; returns the pairs new to it (all of them if counted)."""
@@ -311,6 +310,40 @@ class Dimension:
         held = sum(p.nbytes + (0 if n is None else n.nbytes) for p, n in self.hours.values())
         waiting = sum(a.nbytes for part in self.pending for a in part if a is not None)
         return held + waiting + self.closed.nbytes
+
+
+def _updated(closed: Rows, deltas: list[Rows]) -> Rows:
+    """`closed` plus the signed `deltas` (see `_delta_rows`), rows left with no hour
+    dropped: what a signed `Rows.combine` of them all gives, with the same dtypes, but
+    each delta row is added in place or inserted where it sorts (the closed rows are
+    sorted and distinct), instead of a sort and a sum over every closed row."""
+    fields = ["h24", "h6"] if closed.n24 is None else ["h24", "h6", "n24", "n6"]
+    pair = np.concatenate([d.pair for d in deltas])
+    if len(pair) + len(closed.pair) == 0:
+        return Rows.empty(closed.n24 is not None)
+    change = {f: np.concatenate([getattr(d, f) for d in deltas]).astype(np.int64) for f in fields}
+    if len(deltas) > 1 and len(pair):
+        order = np.argsort(pair, kind="stable")
+        pair = pair[order]
+        starts = np.flatnonzero(np.concatenate([[True], pair[1:] != pair[:-1]]))
+        pair = pair[starts]
+        change = {f: np.add.reduceat(v[order], starts) for f, v in change.items()}
+    at = np.searchsorted(closed.pair, pair)
+    found = np.zeros(len(pair), bool)
+    inside = at < len(closed.pair)
+    found[inside] = closed.pair[at[inside]] == pair[inside]
+    new = ~found
+    summed = {}
+    for f in fields:
+        values = getattr(closed, f).astype(np.int64)  # a copy: a fork may share the old
+        values[at[found]] += change[f][found]
+        summed[f] = np.insert(values, at[new], change[f][new])
+    pair = np.insert(closed.pair, at[new], pair[new])
+    keep = summed["h24"] > 0
+    h24, h6 = (summed[f][keep].astype(np.uint64) for f in ("h24", "h6"))
+    if closed.n24 is None:
+        return Rows(pair[keep], h24, h6)
+    return Rows(pair[keep], h24, h6, summed["n24"][keep], summed["n6"][keep])
 
 
 def _delta_rows(pair: np.ndarray, n: np.ndarray | None, d24: int, d6: int) -> Rows:
@@ -424,7 +457,9 @@ class SlotSpread:
         p = regions.n24 / total[slot]
         self.region_entropy_24h[touched] = -count(slot, p * (np.log(p) / np.log(2.0)))[touched]
         # Top regions: most events in 6 h, then in 24 h, then by code (= name order).
-        order = np.lexsort((regions.key, -regions.n24, -regions.n6, slot))
+        n24, n6 = regions.n24, regions.n6
+        most24, most6 = (int(n.max()) if len(n) else 0 for n in (n24, n6))
+        order = lexsorted_order([regions.key, most24 - n24, most6 - n6, slot])
         ranked = slot[order]
         starts = np.flatnonzero(np.concatenate([[True], ranked[1:] != ranked[:-1]]))
         rank = np.arange(len(ranked)) - np.repeat(starts, np.diff(np.append(starts, len(ranked))))

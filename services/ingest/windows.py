@@ -129,16 +129,25 @@ class CountWindows:
         length: shape (len(lengths_ms), len(slots), actions).
 
         Each window is a mask over the ring cells, so all windows come from one gather of
-        the slots' cells. (Integer sums on purpose: a float matrix product would hand the
-        work to BLAS threads that spin on the cores Polars needs.)
+        the slots' cells. The windows overlap (the current hour's fine buckets are in four
+        of them), so each group of cells read by the same windows is summed once and added
+        to each of them; in uint32 when no window sum can reach 2**32, which is exact and
+        spares a widening pass. (Integer sums on purpose: a float matrix product would hand
+        the work to BLAS threads that spin on the cores Polars needs.)
         """
-        cells = np.concatenate([ring.counts[slots] for ring in self.rings], axis=1)
-        return np.stack(
-            [
-                cells[:, self._cells(tick_ms, length)].sum(axis=1, dtype=np.int64)
-                for length in lengths_ms
-            ]
-        )
+        masks = np.array([self._cells(tick_ms, length) for length in lengths_ms])
+        cells = np.concatenate([np.take(ring.counts, slots, axis=0) for ring in self.rings], axis=1)
+        widest = int(masks.sum(axis=1).max()) if len(masks) else 0
+        narrow = cells.size == 0 or int(cells.max()) * widest < 2**32
+        out = np.zeros((len(lengths_ms), len(slots), N_ACTIONS), np.uint32 if narrow else np.int64)
+        # Bit w of a cell's signature: window w reads it.
+        signature = (masks.astype(np.int64) << np.arange(len(lengths_ms))[:, None]).sum(axis=0)
+        for group in distinct(signature[signature > 0]).tolist():
+            part = cells[:, signature == group].sum(axis=1, dtype=out.dtype)
+            for w in range(len(lengths_ms)):
+                if group >> w & 1:
+                    out[w] += part
+        return out.astype(np.int64)
 
     def slid(self, slots: np.ndarray, hour_ms: int) -> np.ndarray:
         """Mask of `slots` with events that left one of their windows over the hour up to
@@ -159,9 +168,11 @@ class CountWindows:
         for hours_back in (2, 7, 25):  # the hours leaving the 1 h, 6 h and 24 h windows
             hourly |= self.hourly.cells(hour_now - hours_back, hour_now - hours_back + 1)
         daily = self.daily.cells(day_before, day_now)
-        cells = np.concatenate([fine, hourly, daily])
-        gathered = np.concatenate([ring.counts[slots] for ring in self.rings], axis=1)
-        slid: np.ndarray = np.asarray(gathered[:, cells].any(axis=(1, 2)))
+        slid = np.zeros(len(slots), bool)
+        for ring, cells in zip(self.rings, (fine, hourly, daily), strict=True):
+            read = np.flatnonzero(cells)
+            if len(read):  # only the cells read are gathered
+                slid |= ring.counts[np.ix_(slots, read)].any(axis=(1, 2))
         return slid
 
     def _cells(self, tick_ms: int, length_ms: int) -> np.ndarray:
