@@ -29,11 +29,11 @@ from shared.settings import ApiSettings, IngestSettings, KafkaSettings, ScoreSet
 # Minutes on a busy two-core machine: the replay, then the same events through Kafka.
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(900)]
 
-# Four days of 20 products with peaks after two days (the fallback scorer without a model
-# needs two days of history to alert), and every kind of messy input the simulator makes
-# (late, duplicated, malformed, RFC 3339 timestamps).
+# A week of 20 products with peaks after four to six days (the shipped default model
+# alerts once a product has a few days of history), and every kind of messy input the
+# simulator makes (late, duplicated, malformed, RFC 3339 timestamps).
 SCENARIO = dataclasses.replace(
-    SCENARIOS["small"], n_products=20, days=4, viral_peak_days=(2.5, 3.5)
+    SCENARIOS["small"], n_products=20, days=7, viral_peak_days=(4.0, 6.0)
 )
 
 
@@ -98,8 +98,8 @@ def test_replay_alerts_equal_live_alerts(
     )
     assert done.returncode == 0, done.stderr
     replayed = [json.loads(line) for line in alerts_path.read_text().splitlines()]
-    # Without a model both sides score with the cold-start fallback, which alerts only
-    # after two days of a product's history: a few alerts, and thousands of scores before.
+    # Without a promoted model both sides score with the shipped default: a few alerts,
+    # and thousands of scores before them.
     assert len(replayed) >= 2, "too few alerts to compare"
     for alert in replayed:
         assert {"product_id", "ts", "score"} <= alert.keys()
