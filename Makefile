@@ -46,14 +46,18 @@ demo: install
 	$(VENV)/bin/pantau demo --port $(PORT)
 
 # The gate: lint, then the type checker, then the (long) tests; the first failure stops it.
+# Tests run in PYTEST_WORKERS processes (pytest-xdist): many wait on brokers, services and
+# receivers, so two workers use both cores. PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= 2
+XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist worksteal)
 test: lint typecheck system-deps
 	$(TEST_ENV) $(BROKER) start
-	set +e; $(TEST_ENV) $(PG) start && $(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	set +e; $(TEST_ENV) $(PG) start && $(TEST_ENV) $(PY) -m pytest $(XDIST) $(PYTEST_ARGS); rc=$$?; \
 	$(TEST_ENV) $(PG) stop; $(TEST_ENV) $(BROKER) stop; exit $$rc
 
 # The inner loop: the same lint and type gate, then no broker, browser or slow tests.
 test-fast: lint typecheck
-	$(PY) -m pytest -m "not kafka and not slow and not browser" $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) -m "not kafka and not slow and not browser" $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
