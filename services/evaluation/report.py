@@ -48,13 +48,26 @@ TIER_LABELS = {"heads_up": "heads-up tier (72 h)", "either": "either tier, first
 
 
 def with_tiers(methods: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each method's entry (its confident tier), followed by one per other tier it reports."""
+    """Each method's entry (its confident tier), followed by one per other tier it reports,
+    each with the threshold that tier fires at."""
     out = []
     for m in methods:
         out.append(m)
         for tier, overall in (m.get("per_tier") or {}).items():
-            out.append({**m, "label": f"{m['label']}: {TIER_LABELS[tier]}", "overall": overall})
+            label = f"{m['label']}: {TIER_LABELS[tier]}"
+            out.append({**m, "label": label, "overall": overall, **_tier_setting(m, tier)})
     return out
+
+
+def _tier_setting(m: dict[str, Any], tier: str) -> dict[str, Any]:
+    """The heads-up tier fires on the 72 h probability at its own threshold; the first
+    alert of either tier depends on both."""
+    heads_up = (m.get("rules") or {}).get("heads_up_threshold")
+    if heads_up is None:
+        return {}
+    if tier == "heads_up":
+        return {"knob": "72 h threshold", "value": heads_up}
+    return {"knob": f"{m['knob']} = {m['value']:g}, 72 h threshold", "value": heads_up}
 
 
 def _headline_row(m: dict[str, Any]) -> str:
