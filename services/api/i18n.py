@@ -87,6 +87,7 @@ TEXT: dict[str, dict[Lang, str]] = {
         "id": "Sangat mungkin viral dalam 24 jam",
         "en": "Very likely to go viral within 24 hours",
     },
+    "chance_24h": {"id": "peluang viral dalam 24 jam", "en": "chance of going viral in 24 h"},
     "evidence_events": {"id": "Interaksi 24 jam", "en": "Interactions in 24 h"},
     "evidence_creators": {"id": "Kreator 24 jam", "en": "Creators in 24 h"},
     "evidence_regions": {"id": "Provinsi 24 jam", "en": "Provinces in 24 h"},

@@ -1,6 +1,7 @@
-"""The seller page before any model is promoted: a growth ranking, never a chance.
+"""The seller page under the cold start (no promoted model, and the shipped default
+missing or unloadable): a growth ranking, never a chance.
 
-Scores come from the score service's fallback over tests/data/evaluate (daily view
+Scores come from the cold-start growth ratio over tests/data/evaluate (daily view
 counters: flat videos, two rises, a new upload), through a real app's intake.
 """
 
@@ -14,9 +15,9 @@ from fastapi.testclient import TestClient
 
 from services.api.app import create_app
 from services.api.i18n import PHRASES
-from services.model.service import load_scorer
+from services.model.baseline import cold_start_scorer
 from services.replay import replay_features
-from shared.settings import ApiSettings, ScoreSettings
+from shared.settings import ApiSettings
 
 DATA = Path(__file__).parents[1] / "data" / "evaluate"
 CHANCE = re.compile(r'<p class="chance[^"]*">.*?</p>', re.S)
@@ -26,8 +27,9 @@ VIRAL_WORDS = [words[lang] for _, _, words in PHRASES[:3] for lang in ("id", "en
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
     tmp = tmp_path_factory.mktemp("cold-start")
-    scorer = load_scorer(ScoreSettings(model_dir=tmp / "no-models"))
-    scores = scorer.score(replay_features(DATA / "events.ndjson", partitions=1, progress=False))
+    scores = cold_start_scorer().score(
+        replay_features(DATA / "events.ndjson", partitions=1, progress=False)
+    )
     app = create_app(
         ApiSettings(
             database_url=f"sqlite:///{tmp / 'api.db'}",

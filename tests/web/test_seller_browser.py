@@ -181,7 +181,7 @@ def test_list_filters_and_language_on_a_phone(browser, site: str) -> None:  # ty
     page.wait_for_load_state("load")
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_label("Category").input_value() == "minuman"
-    assert "very likely to go viral" in page.locator("ol.cards").inner_text()
+    assert "Very likely to go viral within 24 hours" in page.locator("ol.cards").inner_text()
     page.goto(site + "/produk/hijab-voal-07")
     assert page.locator("html").get_attribute("lang") == "en"
     context.close()

@@ -90,6 +90,14 @@ def test_the_rising_list_tells_a_heads_up_from_a_confident_alert(client: TestCli
     assert CONFIDENT_ID not in heads_up
     assert f'<p class="tier tier-confident">{CONFIDENT_ID}</p>' in confident
     assert HEADS_UP_ID not in confident
+    # Under a tier's headline the chance stands alone: the phrase scale's "kemungkinan
+    # besar viral" (85 % for "sangat mungkin") would read as a step down from it, and
+    # "belum terlihat naik" would deny the heads-up.
+    chance = re.search(r'<p class="chance[^"]*">.*?</p>', confident, re.S)
+    assert chance is not None
+    assert 'peluang viral dalam 24 jam</span> <span class="pct">80%' in chance.group(0)
+    assert "kemungkinan besar" not in confident
+    assert "belum terlihat naik" not in heads_up and "peluang viral dalam 24 jam" in heads_up
     assert "Naik di" in heads_up  # it rises there, not only 'busiest'
     assert card(html, "diam-01") == "" and 'id="p-diam-01"' in html  # quiet: one line
     assert 'class="tier' not in html[html.index('id="p-diam-01"') :]

@@ -146,7 +146,7 @@ def product_body(view: ProductView, lang: Lang) -> str:
         f"{where(card.regions, is_listed_rising(card), lang)}"
         f"{tier_html(card.tier, lang)}"
         f'<div class="big">{t("chance", lang) if card.calibrated else ""}'
-        f"{chance(card.probability, lang, card.calibrated, card.score)}</div>"
+        f"{chance(card.probability, lang, card.calibrated, card.score, card.tier)}</div>"
         f'<p class="status">{t("data_as_of", lang)} {wib(now_ms, lang)}</p>'
         f"{_todo(view, lang)}{why}{_evidence(view, lang)}"
         f'<section aria-labelledby="eng-h"><h2 id="eng-h">{t("engagement_title", lang)}</h2>'

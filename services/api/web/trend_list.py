@@ -61,15 +61,23 @@ def where(codes: list[str], rising: bool, lang: Lang) -> str:
 
 
 def chance(
-    probability: float, lang: Lang, calibrated: bool = True, growth: float | None = None
+    probability: float,
+    lang: Lang,
+    calibrated: bool = True,
+    growth: float | None = None,
+    tier: str | None = None,
 ) -> str:
     """The chance in words and percent; a non-probabilistic scorer's strength (a
     `baseline-` version, such as the cold start's) is not a chance, so the page shows the
-    growth it follows instead."""
+    growth it follows instead. Under an alert tier the headline already says it in words,
+    and the phrase scale would contradict it ("kemungkinan besar viral" under "sangat
+    mungkin viral", "belum terlihat naik" under "bersiap"): the percent stands alone."""
     if not calibrated:
         words = escape(growth_words(growth, lang))
         return f'<p class="chance p1"><span class="phrase">{words}</span></p>'
     level, words = phrase(probability, lang)
+    if tier is not None:
+        words = t("chance_24h", lang)
     # A model is never certain: 0.996 reads as 99%, not as a promise.
     pct = min(99, round(probability * 100))
     return (
@@ -128,7 +136,7 @@ def card_html(card: Card, now_ms: int, lang: Lang) -> str:
         f'<h3 id="{anchor}"><a href="{href}">{escape(card.name)}</a></h3>'
         f"{meta_html(card, now_ms, lang)}"
         f"{tier_html(card.tier, lang)}"
-        f"{chance(card.probability, lang, card.calibrated, card.score)}"
+        f"{chance(card.probability, lang, card.calibrated, card.score, card.tier)}"
         f'<div class="row">{where(card.regions, is_listed_rising(card), lang)}{spark}</div>'
         f"{todo}{why}</article></li>"
     )
