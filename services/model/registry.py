@@ -31,6 +31,7 @@ import polars as pl
 from services.model.baseline import cold_start_scorer
 from services.model.lgbm import LightGBMScorer
 from services.model.scorer import Scorer
+from shared.logs import log_event
 
 POINTER = "promoted"
 DEFAULT_DIR = Path(__file__).parent / "default"  # the shipped version (package data)
@@ -63,10 +64,12 @@ def unpromoted_scorer(directory: Path = DEFAULT_DIR, **kwargs: Any) -> Scorer:
     try:
         return load_version(directory, **kwargs)
     except Exception:
-        log.warning(
-            "default model %s failed to load; scoring with the cold-start growth ratio",
-            directory,
+        log_event(
+            log,
+            "default model failed to load; scoring with the cold-start growth ratio",
+            level=logging.WARNING,
             exc_info=True,
+            directory=str(directory),
         )
         return cold_start_scorer()
 
