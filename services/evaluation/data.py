@@ -25,6 +25,7 @@ import polars as pl
 
 from services.replay import replay_features_to
 from services.simulator import ScenarioConfig, get_scenario, simulate
+from shared.features import FEATURE_SCHEMA
 
 BATCH_ROWS = 500_000  # ~300 MB of full feature rows; a few dozen MB of lean ones
 
@@ -97,11 +98,19 @@ def prepare_run(
     truth = json.loads(truth_path.read_bytes())
     cache = out / f"features-p{partitions}.parquet"
     replay_s: float | None = None
-    if not (cache.exists() and cache.stat().st_mtime >= events.stat().st_mtime):
+    if not _cache_current(cache, events):
         started = time.perf_counter()
         replay_features_to(events, cache, partitions=partitions, progress=progress)
         replay_s = time.perf_counter() - started
     return Run(cfg.name, seed, truth, cache, replay_s)
+
+
+def _cache_current(cache: Path, events: Path) -> bool:
+    """Cached features stand for `events` only if written after them and by a release
+    whose feature rows had every column today's have (else: replayed again)."""
+    if not (cache.exists() and cache.stat().st_mtime >= events.stat().st_mtime):
+        return False
+    return set(FEATURE_SCHEMA) <= set(pl.read_parquet_schema(cache))
 
 
 def _truth_matches(path: Path, cfg: ScenarioConfig, seed: int) -> bool:

@@ -92,3 +92,22 @@ def test_scoring_in_batches_equals_scoring_the_whole_run(tmp_path: Path, name: s
     alerts = run_alerts(batched, rules)
     assert alerts.height > 10
     assert alerts.equals(run_alerts(whole, rules))
+
+
+def test_a_cache_from_a_release_with_fewer_feature_columns_is_replayed(tmp_path: Path) -> None:
+    """Cached features lacking a column today's rows have (price_idr came later) are
+    replayed, not read: reading them failed on the missing column."""
+    from dataclasses import replace
+
+    from services.evaluation.data import prepare_run
+    from services.simulator import SCENARIOS
+
+    scenario = replace(SCENARIOS["small"], days=2)
+    first = prepare_run(scenario, 1, tmp_path, partitions=1)
+    assert first.replay_s is not None
+    assert prepare_run(scenario, 1, tmp_path, partitions=1).replay_s is None  # cached
+    old = pl.read_parquet(first.path).drop("price_idr")
+    old.write_parquet(first.path)
+    again = prepare_run(scenario, 1, tmp_path, partitions=1)
+    assert again.replay_s is not None
+    assert "price_idr" in again.features.columns
