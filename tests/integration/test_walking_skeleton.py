@@ -79,7 +79,11 @@ def running(service: IngestService | ScoreService) -> Iterator[None]:
 
 
 def produce(kafka: KafkaSettings, lines: list[bytes]) -> None:
-    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", linger_ms=5)
+    # Idempotent: a batch retried on a busy broker must not land after later ones, which
+    # would make the events in it late (a rare failure of this test under load).
+    producer = KafkaProducer(
+        bootstrap_servers=kafka.bootstrap, acks="all", linger_ms=5, enable_idempotence=True
+    )
     for line in lines:
         key = orjson.loads(line).get("product_id", "x").encode() if line.startswith(b'{"') else b"x"
         producer.send(kafka.events_topic, key=key, value=line)
