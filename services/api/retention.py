@@ -21,7 +21,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, select, text, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.api.channels.models import ChannelDelivery, SellerSubscription, SubscriptionStatus
+from services.api.channels.models import (
+    ChannelDelivery,
+    SellerSubscription,
+    SignupMark,
+    SubscriptionStatus,
+)
+from services.api.channels.subscriptions import SIGNUP_WINDOW
 from services.api.store import AlertRecord, LatestScore, ScoreHistory
 from services.api.webhooks.models import Delivery, DeliveryStatus
 from shared.logs import log_event
@@ -58,6 +64,7 @@ class Cutoffs:
     alerts_tick_ms: int | None
     deliveries_created: datetime
     pending_subscriptions_created: datetime
+    signup_marks_created: datetime
 
 
 def cutoffs(policy: RetentionPolicy, newest_tick_ms: int | None, now: datetime) -> Cutoffs:
@@ -69,6 +76,7 @@ def cutoffs(policy: RetentionPolicy, newest_tick_ms: int | None, now: datetime) 
         back(policy.alerts_days),
         now - timedelta(days=policy.deliveries_days),
         now - timedelta(days=PENDING_SUBSCRIPTION_DAYS),
+        now - SIGNUP_WINDOW,
     )
 
 
@@ -154,6 +162,16 @@ def prune(
         (sellers.c.id,),
         (sellers.c.status == SubscriptionStatus.PENDING.value)
         & (sellers.c.created_at < cut.pending_subscriptions_created),
+        chunk_rows,
+        result,
+    )
+    # Sign-up marks count only within their window (the per-recipient limit).
+    marks = SignupMark.__table__
+    _delete_in_chunks(
+        sessions,
+        marks,
+        (marks.c.id,),
+        marks.c.created_at < cut.signup_marks_created,
         chunk_rows,
         result,
     )

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.app import create_app
-from services.api.channels.models import ChannelDelivery, SellerSubscription
+from services.api.channels.models import ChannelDelivery, SellerSubscription, SignupMark
 from services.api.retention import DAY_MS, RetentionPolicy, prune
 from services.api.store import AlertRecord, ScoreHistory, save_alert, save_scores
 from services.api.webhooks.models import Delivery, DeliveryStatus, Subscription
@@ -107,6 +107,15 @@ def _fill(sessions: sessionmaker[Session], make_scores: Callable[..., Any]) -> N
             )
 
 
+def _fill_signup_marks(sessions: sessionmaker[Session]) -> None:
+    """Sign-up marks of 25 h ago (past the limit's day) and of 1 h ago."""
+    with sessions.begin() as session:
+        for hours in (25, 1):
+            session.add(
+                SignupMark(recipient_hash=f"h{hours}", created_at=NOW - timedelta(hours=hours))
+            )
+
+
 def _history_days(session: Session) -> list[int]:
     ticks = session.scalars(select(ScoreHistory.tick_ms).distinct().order_by(ScoreHistory.tick_ms))
     return [(TICK_MS - t) // DAY_MS for t in ticks]
@@ -116,6 +125,7 @@ def test_old_rows_go_recent_ones_stay_in_bounded_transactions(
     sessions: sessionmaker[Session], make_scores: Callable[..., Any]
 ) -> None:
     _fill(sessions, make_scores)
+    _fill_signup_marks(sessions)
     result = prune(sessions, POLICY, now=NOW, chunk_rows=4)
     with sessions() as session:
         assert _history_days(session) == [7, 6, 5, 4, 3, 2, 1, 0]  # 7 days back is kept
@@ -130,20 +140,23 @@ def test_old_rows_go_recent_ones_stay_in_bounded_transactions(
             select(SellerSubscription.token).where(SellerSubscription.status == "pending")
         )
         assert list(pending) == ["pending0"]
+        assert session.scalars(select(SignupMark.recipient_hash)).all() == ["h1"]
     assert result.deleted == {
         "scores_history": 13 * 3,
         "alerts": 2,
         "seller_subscriptions": 1,
+        "seller_signup_marks": 1,
         "webhook_deliveries": 3,
         "channel_deliveries": 3 + 1,  # + the finished notice of the younger pending one
     }
     # At most 4 rows a transaction: 39 history rows need 10, every other table 1, but the
     # 4 channel deliveries fill one, so a second finds nothing left.
-    assert result.transactions == math.ceil(39 / 4) + 1 + 1 + 1 + 2
+    assert result.transactions == math.ceil(39 / 4) + 1 + 1 + 1 + 1 + 2
     assert prune(sessions, POLICY, now=NOW).deleted == {
         "scores_history": 0,
         "alerts": 0,
         "seller_subscriptions": 0,
+        "seller_signup_marks": 0,
         "webhook_deliveries": 0,
         "channel_deliveries": 0,
     }
@@ -157,6 +170,7 @@ def test_chunks_are_bounded_by_ten_thousand(sessions: sessionmaker[Session]) -> 
 def test_an_empty_store_prunes_nothing(sessions: sessionmaker[Session]) -> None:
     assert prune(sessions, POLICY).deleted == {
         "seller_subscriptions": 0,
+        "seller_signup_marks": 0,
         "webhook_deliveries": 0,
         "channel_deliveries": 0,
     }

@@ -82,11 +82,10 @@ def note_signup(
 ) -> float:
     """Count a sign-up of `address` and return 0, or, when it already had `per_day` in
     the last 24 h, count nothing and return the seconds until it may be signed up again.
-    Marks older than a day are deleted on the way."""
+    Marks older than the window are deleted by the retention job."""
     if channel not in LIMITED_CHANNELS:
         return 0.0
     since = now - SIGNUP_WINDOW
-    session.execute(delete(SignupMark).where(SignupMark.created_at < since))
     key = recipient_hash(channel, address)
     count, oldest = session.execute(
         select(func.count(), func.min(SignupMark.created_at)).where(
