@@ -7,8 +7,8 @@ Folds the ingest bench's synthetic stream (`bench.ingest.generate`: 10,000 produ
 default) into one PartitionProcessor, so one checkpoint holds every product, then saves
 and loads it `--repeats` times in the current format (named arrays in an .npz archive)
 and, as the yardstick, as the pickle of format 5 that earlier versions wrote (written
-with the same fsync; read by the same `checkpoint.load`, which converts it). Figures are
-medians; the machine's other processes share the cores.
+with the same fsync, read with `pickle.load`; `checkpoint.load` no longer reads pickles).
+Figures are medians; the machine's other processes share the cores.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ TOPIC = "bench"
 def save_pickle(directory: Path, saved: Checkpoint) -> None:
     path = directory / f"{TOPIC}-{saved.processor.partition}.ckpt"
     with open(path, "wb") as f:
-        pickle.dump((checkpoint.PICKLE_VERSION, saved), f, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump((5, saved), f, protocol=pickle.HIGHEST_PROTOCOL)
         f.flush()
         os.fsync(f.fileno())
 
@@ -49,14 +49,27 @@ def median_s(action: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
-def measure(saved: Checkpoint, save: Callable[[Path, Checkpoint], None], repeats: int) -> dict:
-    processor = saved.processor
+def load_pickle(directory: Path, saved: Checkpoint) -> object:
+    with open(directory / f"{TOPIC}-{saved.processor.partition}.ckpt", "rb") as f:
+        return pickle.load(f)
+
+
+def load_arrays(directory: Path, saved: Checkpoint) -> object:
+    return checkpoint.load(directory, TOPIC, saved.processor.partition, saved.processor.config)
+
+
+def measure(
+    saved: Checkpoint,
+    save: Callable[[Path, Checkpoint], None],
+    load: Callable[[Path, Checkpoint], object],
+    repeats: int,
+) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         save_s = median_s(lambda: save(directory, saved), repeats)
         size = (directory / f"{TOPIC}-0.ckpt").stat().st_size
-        load_s = median_s(lambda: checkpoint.load(directory, TOPIC, 0, processor.config), repeats)
-        assert checkpoint.load(directory, TOPIC, 0, processor.config) is not None
+        load_s = median_s(lambda: load(directory, saved), repeats)
+        assert load(directory, saved) is not None
     return {"save_s": round(save_s, 4), "load_s": round(load_s, 4), "bytes": size}
 
 
@@ -79,8 +92,10 @@ def main() -> None:
         "events": args.events,
         "active_products": processor.catalog.active_products,
         "state_bytes": processor.state_bytes,
-        "arrays": measure(saved, lambda d, c: checkpoint.save(d, TOPIC, c), args.repeats),
-        "pickle": measure(saved, save_pickle, args.repeats),
+        "arrays": measure(
+            saved, lambda d, c: checkpoint.save(d, TOPIC, c), load_arrays, args.repeats
+        ),
+        "pickle": measure(saved, save_pickle, load_pickle, args.repeats),
     }
     print(json.dumps(result, indent=2))
     args.json.write_text(json.dumps(result, indent=2) + "\n")

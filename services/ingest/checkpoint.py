@@ -11,11 +11,13 @@ name is unique per write: a worker that lost its partition in a rebalance but ha
 noticed may still be saving it while the new owner does. The Kafka offset is committed
 only after this returns.
 
-`load` never raises on a bad checkpoint. A pickle of format 5 (the format before this
-one) is converted: read once, then written as arrays at the next save. Anything else it
-cannot use (unreadable, corrupt, an unknown version, another partition, other window
-settings) is logged with the reason and reported as no checkpoint, so the partition is
-rebuilt by replaying the topic from the start of its retention.
+`load` never raises on a bad checkpoint. Anything it cannot use (unreadable, corrupt, an
+unknown version, another partition, other window settings, a pickle of the formats
+before 6) is logged with the reason and reported as no checkpoint, so the partition is
+rebuilt by replaying the topic from the start of its retention. Pickles are never
+loaded: unpickling a file runs whatever code it names, and the state they held lacks
+what later formats keep (the events no tick has counted yet, the price rings), so
+resuming one would publish different features than a replay.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import pickle
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,6 @@ from typing import IO, Any
 import numpy as np
 import orjson
 
-from services.ingest.catalog import no_prices
 from services.ingest.config import WindowConfig
 from services.ingest.processor import PartitionProcessor
 from shared.logs import log_event
@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 # and every active product at the hour); later also the catalog's price rings, which an
 # archive written before them lacks (they start empty).
 FORMAT_VERSION = 7
-PICKLE_VERSION = 5
 HEADER = "header"
 _NPZ_MAGIC = b"PK\x03\x04"
 _PICKLE_MAGIC = b"\x80"
@@ -141,7 +140,7 @@ def _read(f: IO[bytes], topic: str, partition: int, config: WindowConfig) -> Che
     if magic == _NPZ_MAGIC:
         return _read_arrays(f, topic, partition, config)
     if magic.startswith(_PICKLE_MAGIC):
-        return _read_pickle(f, partition, config)
+        raise Unusable("a pickle of the formats before 6, which is never loaded")
     raise Unusable(f"not a checkpoint file (starts with {magic!r})")
 
 
@@ -156,33 +155,6 @@ def _read_arrays(f: IO[bytes], topic: str, partition: int, config: WindowConfig)
         arrays = {name: archive[name] for name in archive.files if name != HEADER}
     processor = PartitionProcessor.from_arrays(partition, config, arrays, **header["clock"])
     return Checkpoint(processor, int(header["next_offset"]))
-
-
-def _read_pickle(f: IO[bytes], partition: int, config: WindowConfig) -> Checkpoint:
-    """A checkpoint of the last pickled format, converted on its next save."""
-    version, saved = pickle.load(f)
-    if version != PICKLE_VERSION:
-        raise Unusable(f"pickled format {version}, only {PICKLE_VERSION} is converted")
-    if not isinstance(saved, Checkpoint) or saved.processor.partition != partition:
-        raise Unusable(f"pickled format {version} does not hold partition {partition}")
-    _check_config(saved.processor.config, config)
-    saved.processor.config = config
-    # State added since format 5 starts empty: the first tick refreshes the peer medians.
-    for name, value in vars(PartitionProcessor(partition, config)).items():
-        if not hasattr(saved.processor, name):
-            setattr(saved.processor, name, value)
-    catalog = saved.processor.catalog
-    if not hasattr(catalog, "prices"):
-        catalog.prices, catalog.prices_noted = no_prices(len(catalog.in_use))
-    log_event(
-        log,
-        "checkpoint of partition %s read from pickled format %s; the next one is written in %s",
-        partition,
-        version,
-        FORMAT_VERSION,
-        partition=partition,
-    )
-    return saved
 
 
 def _check_config(saved: WindowConfig, running: WindowConfig) -> None:

@@ -1,5 +1,5 @@
-"""Checkpoints: a restored partition carries on exactly as one that never stopped, the last
-pickled format is converted, and a checkpoint that cannot be used means a rebuild."""
+"""Checkpoints: a restored partition carries on exactly as one that never stopped, pickles
+of older formats are never loaded, and a checkpoint that cannot be used means a rebuild."""
 
 from __future__ import annotations
 
@@ -121,31 +121,6 @@ def test_restored_after_every_batch_gives_the_features_of_one_that_never_stopped
     assert uninterrupted["price_idr"].null_count() < uninterrupted.height
 
 
-def old_save(directory: Path, saved: Checkpoint, version: int = 5) -> Path:
-    """The pickled checkpoint earlier versions wrote."""
-    path = directory / f"{TOPIC}-{saved.processor.partition}.ckpt"
-    path.write_bytes(pickle.dumps((version, saved), protocol=pickle.HIGHEST_PROTOCOL))
-    return path
-
-
-def test_a_pickled_checkpoint_of_format_5_is_converted(
-    lines: list[bytes], uninterrupted: pl.DataFrame, tmp_path: Path
-) -> None:
-    half = len(lines) // 2
-    processor = PartitionProcessor(0, CONFIG)
-    out = processor.submit(lines[:half], now_ms=NOW_MS).features
-    path = old_save(tmp_path, Checkpoint(processor, half))
-    assert checkpoint.next_offset(tmp_path, TOPIC, 0) is None  # no header to read alone
-    converted = checkpoint.load(tmp_path, TOPIC, 0, CONFIG)
-    assert converted is not None and converted.next_offset == half
-    checkpoint.save(tmp_path, TOPIC, converted)
-    assert path.read_bytes()[:4] == b"PK\x03\x04"  # the next save writes arrays
-    resumed = checkpoint.load(tmp_path, TOPIC, 0, CONFIG)
-    assert resumed is not None and resumed.next_offset == half
-    out += resumed.processor.submit(lines[half:], now_ms=NOW_MS).features
-    assert pl.concat(out).equals(uninterrupted)
-
-
 def unusable(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, config: WindowConfig = CONFIG
 ) -> str:
@@ -192,35 +167,44 @@ def test_an_unknown_version_means_a_rebuild(
     assert f"format {version + 1}, this version reads {version}" in unusable(tmp_path, caplog)
 
 
-def test_an_older_pickled_format_means_a_rebuild(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+class RunsCode:
+    """What a pickle can name: unpickling it calls `marker.touch()`."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[Path]]:
+        return Path.touch, (self.marker,)
+
+
+@pytest.mark.parametrize("version", [4, 5])
+def test_a_pickled_checkpoint_is_never_loaded_but_rebuilt(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, version: int
 ) -> None:
-    old_save(tmp_path, Checkpoint(PartitionProcessor(0, CONFIG), 5), version=4)
-    assert "pickled format 4, only 5 is converted" in unusable(tmp_path, caplog)
+    """Formats 1-5 were pickles. Loading one would run any code the file names, and the
+    state it held lacks the events no tick has counted yet and the price rings: resumed,
+    a real format-5 checkpoint published two rows fewer at its first tick and no prices."""
+    marker = tmp_path / "ran"
+    saved = (version, Checkpoint(PartitionProcessor(0, CONFIG), 5), RunsCode(marker))
+    (tmp_path / f"{TOPIC}-0.ckpt").write_bytes(pickle.dumps(saved))
+    assert "a pickle of the formats before 6" in unusable(tmp_path, caplog)
+    assert not marker.exists()
+    assert checkpoint.next_offset(tmp_path, TOPIC, 0) is None
 
 
-@pytest.mark.parametrize("pickled", [False, True])
 def test_other_window_settings_mean_a_rebuild(
-    lines: list[bytes], tmp_path: Path, caplog: pytest.LogCaptureFixture, pickled: bool
+    lines: list[bytes], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The state was built under the saved settings: resuming it under others would mix
     the two (the old code silently kept the saved ones)."""
-    path = saved_after(lines, tmp_path)
-    if pickled:
-        old_save(tmp_path, Checkpoint(PartitionProcessor(0, CONFIG), 5))
-    assert path.exists()
+    assert saved_after(lines, tmp_path).exists()
     running = WindowConfig(tick_ms=5 * MINUTE_MS, dedup_horizon_ms=3 * HOUR_MS)
     assert "other window settings" in unusable(tmp_path, caplog, running)
 
 
-@pytest.mark.parametrize("pickled", [False, True])
-def test_a_new_future_margin_keeps_the_saved_state(
-    lines: list[bytes], tmp_path: Path, pickled: bool
-) -> None:
+def test_a_new_future_margin_keeps_the_saved_state(lines: list[bytes], tmp_path: Path) -> None:
     """The margin only filters what reaches the state: changing it is no reason to rebuild."""
     saved_after(lines, tmp_path)
-    if pickled:
-        old_save(tmp_path, Checkpoint(PartitionProcessor(0, CONFIG), 5))
     running = dataclasses.replace(CONFIG, future_margin_ms=CONFIG.future_margin_ms + HOUR_MS)
     restored = checkpoint.load(tmp_path, TOPIC, 0, running)
     assert restored is not None
