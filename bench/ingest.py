@@ -103,9 +103,9 @@ def produce(kafka: KafkaSettings, frame: pl.DataFrame, topics: dict[str, int]) -
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
 
-    from shared.kafka import make_producer
+    from shared.kafka import client_options, make_producer
 
-    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    admin = KafkaAdminClient(**client_options(kafka))
     names = [f"{t}{suffix}" for t in topics for suffix in ("", ".features", ".dlq")]
     config = {"max.message.bytes": str(kafka.max_message_bytes)}
     admin.create_topics([NewTopic(t, kafka.partitions, 1, topic_configs=config) for t in names])
@@ -129,7 +129,9 @@ def produce(kafka: KafkaSettings, frame: pl.DataFrame, topics: dict[str, int]) -
 def delete_topics(kafka: KafkaSettings, prefix: str) -> None:
     from kafka import KafkaAdminClient
 
-    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    from shared.kafka import client_options
+
+    admin = KafkaAdminClient(**client_options(kafka))
     admin.delete_topics([t for t in admin.list_topics() if t.startswith(prefix)])
     admin.close()
 

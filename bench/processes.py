@@ -21,14 +21,11 @@ from pathlib import Path
 import httpx
 from kafka import KafkaConsumer, TopicPartition
 
+from shared.kafka import client_options
 from shared.settings import KafkaSettings
 
 REPO = Path(__file__).resolve().parents[1]
 SERVICES = ("ingest", "score", "api")
-# kafka-python gives up on a broker that has not answered its version probe within 2 s,
-# which a busy 2-core machine can exceed; these helpers' clients wait longer.
-BROKER_PROBE_MS = 30_000
-PATIENT_PROBE = {"api_version_auto_timeout_ms": BROKER_PROBE_MS}
 
 
 def free_port() -> int:
@@ -149,7 +146,7 @@ def wait_for(
 
 def end_offsets(kafka: KafkaSettings, topic: str) -> dict[int, int]:
     """The next offset of each of `topic`'s `kafka.partitions` partitions."""
-    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap, **PATIENT_PROBE)
+    consumer = KafkaConsumer(**client_options(kafka))
     try:
         tps = [TopicPartition(topic, p) for p in range(kafka.partitions)]
         return {tp.partition: offset for tp, offset in consumer.end_offsets(tps).items()}
@@ -159,7 +156,7 @@ def end_offsets(kafka: KafkaSettings, topic: str) -> dict[int, int]:
 
 def lag(kafka: KafkaSettings, group: str, topic: str) -> int:
     """Messages of `topic` not yet committed by `group`: end offsets minus its commits."""
-    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap, group_id=group, **PATIENT_PROBE)
+    consumer = KafkaConsumer(**client_options(kafka), group_id=group)
     try:
         tps = [TopicPartition(topic, p) for p in range(kafka.partitions)]
         ends = consumer.end_offsets(tps)

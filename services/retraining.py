@@ -25,22 +25,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from services.ingest import feature_log
 from services.model import registry
-from services.model.lgbm import LightGBMScorer
 from services.model.promotion import (
     Decision,
     Outcome,
     PromotionRule,
     decide,
+    measure,
     window_refusal,
-    window_scores,
     window_summary,
 )
-from services.model.scorer import Scorer
 from services.model.service import load_scorer
 from services.model.split import hold_out_recent
 from services.model.train import TrainConfig, labelled, train_rows
@@ -163,8 +160,8 @@ def _run(
 
     promoted_before = registry.promoted_version(root)
     current = load_scorer(ScoreSettings(model_dir=root), compile=False)
-    cand_scores = window_scores(window, _probability(candidate, window), threshold)
-    cur_scores = window_scores(window, _probability(current, window), threshold)
+    cand_scores = measure(candidate, window, threshold)
+    cur_scores = measure(current, window, threshold)
     cur_scores["calibrated"] = getattr(current, "calibrated", True)
     report["candidate"] = {"version": candidate.version, **cand_scores}
     report["promoted"] = {"version": current.version, **cur_scores}
@@ -184,14 +181,6 @@ def _run(
             return Decision(Outcome.KEPT, "another version was promoted during the run")
         registry.write_pointer(root, candidate.version)
     return decision
-
-
-def _probability(scorer: Scorer, rows: pl.DataFrame) -> np.ndarray:
-    """The probabilities the live scorer would publish for `rows` (source fallback
-    included), without reasons."""
-    if isinstance(scorer, LightGBMScorer):
-        return scorer.score(rows, explain=False)["probability"].to_numpy()
-    return scorer.score(rows)["probability"].to_numpy()
 
 
 def _span(rows: pl.DataFrame) -> dict[str, Any]:

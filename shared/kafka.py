@@ -22,7 +22,7 @@ import orjson
 import polars as pl
 from kafka import KafkaAdminClient, KafkaClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
 from shared.schema import MALFORMED_FRAME
 from shared.settings import KafkaSettings
@@ -47,7 +47,7 @@ def ensure_topics(settings: KafkaSettings, timeout_s: float = 60.0) -> None:
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap, client_id="pantau-admin")
+            admin = KafkaAdminClient(**client_options(settings), client_id="pantau-admin")
             break
         except KafkaError:
             if time.monotonic() > deadline:
@@ -74,7 +74,7 @@ def ensure_topics(settings: KafkaSettings, timeout_s: float = 60.0) -> None:
 
 
 def _wait_for_metadata(settings: KafkaSettings, topics: list[str], deadline: float) -> None:
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap)
+    consumer = KafkaConsumer(**client_options(settings))
     try:
         while not all(consumer.partitions_for_topic(t) for t in topics):
             if time.monotonic() > deadline:
@@ -94,17 +94,53 @@ def collect_less_often() -> None:
     gc.set_threshold(100_000, 20, 10)
 
 
-def make_producer(settings: KafkaSettings, **overrides: object) -> KafkaProducer:
-    options: dict[str, object] = {
+def client_options(settings: KafkaSettings) -> dict[str, Any]:
+    """What every client the services make shares: the broker, and a version probe that
+    waits `api_version_timeout_ms` (kafka-python gives up after 2 s by default)."""
+    return {
         "bootstrap_servers": settings.bootstrap,
+        "api_version_auto_timeout_ms": settings.api_version_timeout_ms,
+    }
+
+
+def make_producer(settings: KafkaSettings, **overrides: object) -> KafkaProducer:
+    """An idempotent producer: acks from all replicas, and retries that keep order.
+
+    Without idempotence kafka-python retries forever with 5 requests in flight, so a batch
+    retried on a busy broker could land after later ones; ingest judges lateness by arrival
+    order, and real events became `late` dead letters. Idempotence (kafka-python 2.3 allows
+    it with one request in flight per connection, which it then sets) keeps each
+    partition's records in the order sent and writes a retried batch once.
+    """
+    options: dict[str, Any] = {  # KafkaProducer's keyword arguments
+        **client_options(settings),
         "acks": "all",
+        "enable_idempotence": True,
         "linger_ms": 5,
         "batch_size": 1_048_576,
         "max_request_size": settings.max_message_bytes,
         "compression_type": None,
     }
     options.update(overrides)
-    return KafkaProducer(**options)
+    producer = KafkaProducer(**options)
+    _await_producer_id(producer, options.get("max_block_ms", 60_000) / 1000)
+    return producer
+
+
+def _await_producer_id(producer: KafkaProducer, timeout_s: float) -> None:
+    """Return once the broker has given `producer` its id (a round trip, milliseconds).
+
+    kafka-python 2.3's sender asks for the id as it starts and swallows a close's wake-up
+    meanwhile: a producer closed in those first milliseconds then blocked in `close` until
+    its next metadata refresh, 5 minutes later. Waiting here keeps every close prompt.
+    """
+    manager = producer._transaction_manager
+    deadline = time.monotonic() + timeout_s
+    while manager is not None and not manager.has_producer_id():
+        if time.monotonic() > deadline:
+            producer.close(timeout=0)
+            raise KafkaTimeoutError(f"no producer id from the broker within {timeout_s:.0f} s")
+        time.sleep(0.002)
 
 
 def make_consumer(
@@ -112,7 +148,7 @@ def make_consumer(
 ) -> KafkaConsumer:
     """A consumer that never auto-commits: the services commit after their output is durable."""
     options: dict[str, Any] = {  # KafkaConsumer's keyword arguments (kafka-python has no types)
-        "bootstrap_servers": settings.bootstrap,
+        **client_options(settings),
         "group_id": group,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",

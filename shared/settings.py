@@ -32,7 +32,7 @@ from shared.scores import ALERT_THRESHOLD, HEADS_UP_REARM_BELOW, HEADS_UP_THRESH
 
 
 class KafkaSettings(BaseSettings):
-    """Broker address and topic layout (`PANTAU_KAFKA_*`)."""
+    """Broker address, topic layout and client patience (`PANTAU_KAFKA_*`)."""
 
     model_config = SettingsConfigDict(env_prefix="PANTAU_KAFKA_")
 
@@ -43,6 +43,11 @@ class KafkaSettings(BaseSettings):
     scores_topic: str = "pantau.scores"
     dlq_topic: str = "pantau.events.dlq"
     max_message_bytes: int = Field(4_000_000, ge=1_024)
+    # kafka-python's own default is 2 s: a broker slow to answer the version probe on a
+    # loaded host made a service fail to start with NoBrokersAvailable.
+    api_version_timeout_ms: int = Field(
+        30_000, gt=0, description="how long a client waits for the broker's version probe"
+    )
 
 
 class IngestSettings(BaseSettings):

@@ -14,14 +14,16 @@ import pytest
 import uvicorn
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 
-from bench.processes import BROKER_PROBE_MS, free_port
+from bench.processes import free_port
 from shared.settings import KafkaSettings
 
 REPO = Path(__file__).resolve().parents[1]
 
-# The tests' own clients are as patient with the broker's version probe as bench's.
+# The tests' own clients, made with kafka-python directly, are as patient with the
+# broker's version probe as the services' (`shared.kafka.client_options`), not 2 s.
+_PROBE_MS = KafkaSettings.model_fields["api_version_timeout_ms"].default
 for _client in (KafkaConsumer, KafkaProducer, KafkaAdminClient):
-    _client.DEFAULT_CONFIG["api_version_auto_timeout_ms"] = BROKER_PROBE_MS
+    _client.DEFAULT_CONFIG["api_version_auto_timeout_ms"] = _PROBE_MS
 
 
 def _broker_up(bootstrap: str) -> bool:

@@ -1,5 +1,6 @@
 """Whether a retrained candidate replaces the promoted model: both scored on one recent
-window of labelled rows that neither trained on. Pure: arrays and frames in, a decision out.
+window of labelled rows that neither trained on. Pure: models, arrays and frames in, a
+decision out. `pantau retrain` and `pantau model promote` both measure models here.
 
 The window is the last days whose outcomes are known (`split.hold_out_recent`). Both
 models are measured there with the same figures: average precision and ROC AUC of the
@@ -22,7 +23,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from services.model.lgbm import LightGBMScorer
 from services.model.metrics import test_metrics
+from services.model.scorer import Scorer
 
 
 class Outcome(StrEnum):
@@ -90,6 +93,19 @@ def window_scores(window: pl.DataFrame, prob: np.ndarray, threshold: float) -> d
         "product_precision": caught / flagged if flagged else None,
         "product_recall": caught / viral if viral else None,
     }
+
+
+def published_probability(scorer: Scorer, rows: pl.DataFrame) -> np.ndarray:
+    """The probabilities the live scorer would publish for `rows` (its source fallback
+    included: a model's own probability ignores the rows a fallback scores), no reasons."""
+    if isinstance(scorer, LightGBMScorer):
+        return scorer.score(rows, explain=False)["probability"].to_numpy()
+    return scorer.score(rows)["probability"].to_numpy()
+
+
+def measure(scorer: Scorer, window: pl.DataFrame, threshold: float) -> dict[str, Any]:
+    """One model's `window_scores` on the window, from the probabilities it publishes."""
+    return window_scores(window, published_probability(scorer, window), threshold)
 
 
 def window_refusal(summary: dict[str, Any], rule: PromotionRule) -> Decision | None:

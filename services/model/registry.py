@@ -32,6 +32,7 @@ from services.model.baseline import cold_start_scorer
 from services.model.lgbm import LightGBMScorer
 from services.model.scorer import Scorer
 from shared.logs import log_event
+from shared.settings import AlertSettings
 
 POINTER = "promoted"
 DEFAULT_DIR = Path(__file__).parent / "default"  # the shipped version (package data)
@@ -100,32 +101,48 @@ def promoted_dir(root: Path) -> Path | None:
 
 @dataclass(frozen=True)
 class Comparison:
+    """Both models' `promotion.window_scores` on the candidate's test rows (`current` None:
+    no other version is promoted)."""
+
     window: str
     rows: int
-    candidate_ap: float
-    current_ap: float | None
+    candidate: dict[str, Any]
+    current: dict[str, Any] | None
+
+    @property
+    def candidate_ap(self) -> float:
+        return float(self.candidate["average_precision"])
+
+    @property
+    def current_ap(self) -> float | None:
+        return None if self.current is None else float(self.current["average_precision"])
 
     @property
     def worse(self) -> bool:
         return self.current_ap is not None and self.candidate_ap < self.current_ap - 1e-9
 
 
-def compare(root: Path, candidate: str) -> Comparison:
-    """Average precision of the candidate and the promoted model on the candidate's test rows
-    (the most recent labelled window either has seen)."""
-    from sklearn.metrics import average_precision_score  # promotion is training-side
+def compare(root: Path, candidate: str, threshold: float | None = None) -> Comparison:
+    """The candidate and the promoted model measured on the candidate's test rows (the most
+    recent labelled window either has seen) as `pantau retrain` measures them
+    (`promotion.measure`), products flagged at `threshold` (default: the alert settings')."""
+    from services.model.promotion import measure  # training-side (scikit-learn)
 
     cand_dir = Path(root) / candidate
     test = pl.read_parquet(cand_dir / "test.parquet")
-    labels = test["label"].to_numpy()
-    if labels.sum() == 0:
-        raise ValueError(f"{candidate}: its test window has no positive rows to compare on")
-    cand_ap = float(average_precision_score(labels, load_version(cand_dir).probability(test)))
+    positive = int(test["label"].sum())
+    if not 0 < positive < test.height:
+        raise ValueError(
+            f"{candidate}: its test window has {positive} positive rows of {test.height}; "
+            "models cannot be compared on it"
+        )
+    threshold = AlertSettings().threshold if threshold is None else threshold
+    cand = measure(load_version(cand_dir, compile=False), test, threshold)
     current = promoted_dir(root)
     if current is None or current.name == candidate:
-        return Comparison(_window(cand_dir), test.height, cand_ap, None)
-    cur_ap = float(average_precision_score(labels, load_version(current).probability(test)))
-    return Comparison(_window(cand_dir), test.height, cand_ap, cur_ap)
+        return Comparison(_window(cand_dir), test.height, cand, None)
+    cur = measure(load_version(current, compile=False), test, threshold)
+    return Comparison(_window(cand_dir), test.height, cand, cur)
 
 
 def _window(version_dir: Path) -> str:

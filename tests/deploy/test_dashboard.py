@@ -25,7 +25,7 @@ from _promql import (
 )
 
 DATASOURCE_UID = "${datasource}"
-ROWS = ["Overview", "Ingest", "Model", "API", "Webhooks", "Seller channels"]
+ROWS = ["Overview", "Ingest", "Model", "Retraining", "API", "Webhooks", "Seller channels"]
 
 
 def _queries() -> list[tuple[str, str]]:
@@ -37,14 +37,19 @@ def test_rows_in_order_with_the_overview_first() -> None:
     assert rows == ROWS
 
 
-def test_overview_row_content() -> None:
-    titles: list[str] = []
+def row_panels(row: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
     current = None
     for panel in dashboard()["panels"]:
         if panel["type"] == "row":
             current = panel["title"]
-        elif current == "Overview":
-            titles.append(panel["title"])
+        elif current == row:
+            found.append(panel)
+    return found
+
+
+def test_overview_row_content() -> None:
+    titles = [panel["title"] for panel in row_panels("Overview")]
     assert titles == [
         "Events/s",
         "Freshness",
@@ -53,6 +58,23 @@ def test_overview_row_content() -> None:
         "Alerts/h",
         "Webhook success",
     ]
+
+
+def test_retraining_row_shows_the_last_run_the_last_promotion_and_both_models_ap() -> None:
+    shown = {
+        panel["title"]: [(parse(t["expr"]), t["legendFormat"]) for t in panel["targets"]]
+        for panel in row_panels("Retraining")
+    }
+    assert list(shown) == ["Last retrain", "Last promotion", "Retrain window AP"]
+    [(last, legend)] = shown["Last retrain"]
+    assert [u.name for u in last.uses] == ["pantau_retrain_last_run_timestamp_seconds"]
+    assert legend == "{{outcome}}"  # the outcome is what the panel shows
+    [(promotion, _)] = shown["Last promotion"]
+    assert [u.name for u in promotion.uses] == ["pantau_retrain_last_run_timestamp_seconds"]
+    assert 'outcome="promoted"' in promotion.uses[0].matchers
+    [(window, legend)] = shown["Retrain window AP"]
+    assert [u.name for u in window.uses] == ["pantau_retrain_window_average_precision"]
+    assert legend == "{{model}}"  # candidate and promoted side by side
 
 
 def test_template_variables() -> None:

@@ -18,6 +18,7 @@ from _promql import (
     REPO,
     RULE_FILES,
     catalogue,
+    dashboard,
     load_rules,
     parse,
     recording_rule_names,
@@ -164,3 +165,66 @@ def test_rules_use_catalogue_metrics_and_rate_counters() -> None:
             assert use.name in known, f"{name}: unknown metric {use.name}"
             if use.name in counters:
                 assert use.inside_rate, f"{name}: counter {use.name} outside rate()/increase()"
+
+
+def test_retraining_panels_on_a_schedules_series(promtool: str, tmp_path: Path) -> None:
+    """The Retraining row's queries, evaluated by promtool on a schedule's series: a run
+    promoted at 60 s, one kept at 600 s. The last run shown is the latest (kept, at
+    600 s), the promotion's age counts from 60 s, and both models' AP show."""
+    exprs, row = {}, None
+    for panel in dashboard()["panels"]:
+        if panel["type"] == "row":
+            row = panel["title"]
+        elif row == "Retraining":
+            [target] = panel["targets"]
+            expr = target["expr"].replace("$job", "pantau-.*").replace("$instance", ".*")
+            exprs[panel["title"]] = expr
+    where = 'job="pantau-retrain", instance="retrain:9106"'
+    ran = "pantau_retrain_last_run_timestamp_seconds"
+    ap = "pantau_retrain_window_average_precision"
+    cases = {
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {"series": f'{ran}{{{where}, outcome="promoted"}}', "values": "0 60x20"},
+                    {"series": f'{ran}{{{where}, outcome="kept"}}', "values": "0x9 600x10"},
+                    {"series": f'{ran}{{{where}, outcome="refused"}}', "values": "0x20"},
+                    {"series": f'{ran}{{{where}, outcome="failed"}}', "values": "0x20"},
+                    {"series": f'{ap}{{{where}, model="candidate"}}', "values": "0.42x20"},
+                    {"series": f'{ap}{{{where}, model="promoted"}}', "values": "0.31x20"},
+                ],
+                "promql_expr_test": [
+                    {"expr": exprs["Last retrain"], "eval_time": "0m", "exp_samples": []},
+                    {
+                        "expr": exprs["Last retrain"],
+                        "eval_time": "5m",
+                        "exp_samples": [{"labels": '{outcome="promoted"}', "value": 60_000}],
+                    },
+                    {
+                        "expr": exprs["Last retrain"],
+                        "eval_time": "15m",
+                        "exp_samples": [{"labels": '{outcome="kept"}', "value": 600_000}],
+                    },
+                    {"expr": exprs["Last promotion"], "eval_time": "0m", "exp_samples": []},
+                    {
+                        "expr": exprs["Last promotion"],
+                        "eval_time": "15m",
+                        "exp_samples": [{"labels": "{}", "value": 900 - 60}],
+                    },
+                    {
+                        "expr": exprs["Retrain window AP"],
+                        "eval_time": "15m",
+                        "exp_samples": [
+                            {"labels": '{model="candidate"}', "value": 0.42},
+                            {"labels": '{model="promoted"}', "value": 0.31},
+                        ],
+                    },
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "retraining_panels_test.yml"
+    path.write_text(yaml.safe_dump(cases))
+    result = _run([promtool, "test", "rules", str(path)])
+    assert "SUCCESS" in result.stdout
