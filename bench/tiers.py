@@ -1,0 +1,133 @@
+"""Both alert tiers of a recipe on tuning months, without registering a model.
+
+Trains the default model's recipe (`services.training.DEFAULT_RECIPE`, optionally with
+another heads-up distance or round cap) in memory on its cached runs, scores tuning
+months of `standard` at 250 products through the live scorer and alert engine, and prints
+each tier's precision, recall before the peak and median lead per month over a grid of
+thresholds, then every viral episode's highest probabilities (what a miss stopped at) and
+whether its source is a views-only counter. Seeds of the recipe are refused; seed 202
+(the held-out month of docs/model.md) is refused unless `--held-out` says it is meant.
+
+    python -m bench.tiers --seed 203 --seed 6 --seed 7
+    python -m bench.tiers --seed 203 --heads-up-within-h 72 --rounds 600
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+
+import polars as pl
+
+from services.evaluation.alerting import run_alerts
+from services.evaluation.data import Run, prepare_run
+from services.evaluation.matching import viral_episodes
+from services.evaluation.tuning import score_run, score_tiers
+from services.model import horizons
+from services.model.labels import HOUR_MS, HeadsUpSpec
+from services.model.lgbm import LightGBMScorer
+from services.model.train import TrainConfig, fit, labelled_runs
+from services.training import DEFAULT_RECIPE
+from shared.alerts import AlertRules
+
+HELD_OUT_SEED = 202
+CONFIDENT = (0.45, 0.5, 0.56, 0.65)
+HEADS_UP = (0.1, 0.15, 0.18, 0.2, 0.25, 0.3)
+REARM_RATIO = 0.4 / 0.56  # the live confident tier's re-arm over threshold
+HEADS_UP_REARM_RATIO = 0.65  # the live heads-up's (0.13 / 0.2)
+
+
+def _run(seed: int, work: Path) -> Run:
+    return prepare_run(DEFAULT_RECIPE.scenario("standard", 250), seed, work, 1, False)
+
+
+def train(cfg: TrainConfig, work: Path) -> LightGBMScorer:
+    """The recipe's two horizons fitted in memory on its cached runs."""
+    runs = ((f"standard-250-{s}", _run(s, work).features) for s in DEFAULT_RECIPE.seeds)
+    rows = labelled_runs(runs, cfg)
+    started = time.perf_counter()
+    booster, calibration, _, report = fit(rows, cfg, False)
+    heads_up, entry = horizons.fit_heads_up(rows, cfg, False)
+    print(
+        f"trained in {time.perf_counter() - started:.0f} s: 24 h best round "
+        f"{report['best_iteration']}, test AP {report['test']['average_precision']:.3f}, "
+        f"calibration top {max(calibration.y):.2f}; heads-up best round "
+        f"{entry['metrics']['best_iteration']}, test AP "
+        f"{entry['metrics']['test']['average_precision']:.3f}"
+    )
+    return LightGBMScorer(
+        "bench",
+        booster,
+        list(booster.feature_name()),
+        calibration,
+        min_history_h=cfg.label.min_history_ms / HOUR_MS,
+        heads_up=heads_up,
+        fallback=cfg.source_fallback,
+    )
+
+
+def _figures(metrics: dict[str, object]) -> str:
+    p, r, lead = metrics.get("precision"), metrics.get("recall"), metrics.get("lead_h_median")
+    fmt = lambda v, f: "-" if v is None else format(v, f)  # noqa: E731
+    return f"{metrics.get('alert_episodes')} {fmt(p, '.2f')}/{fmt(r, '.2f')}/{fmt(lead, '.0f')}h"
+
+
+def report(scores: pl.DataFrame, run: Run) -> None:
+    """Tier figures over the threshold grid, then each viral episode's highest scores."""
+    for threshold in CONFIDENT:
+        for heads_up in HEADS_UP:
+            rules = AlertRules(
+                threshold=threshold,
+                rearm_below=threshold * REARM_RATIO,
+                heads_up_threshold=heads_up,
+                heads_up_rearm_below=heads_up * HEADS_UP_REARM_RATIO,
+            )
+            tiers = score_tiers(run_alerts(scores, rules), run.truth)
+            print(
+                f"  confident {threshold:.2f}: {_figures(tiers['overall'])}   heads-up "
+                f"{heads_up:.2f}: {_figures(tiers.get('per_tier', {}).get('heads_up', {}))}"
+            )
+    products = run.truth["products"]
+    for e in viral_episodes(run.truth).iter_rows(named=True):
+        rising = scores.filter(
+            (pl.col("product_id") == e["product_id"])
+            & pl.col("tick_ms").is_between(e["onset_ms"] - 24 * HOUR_MS, e["peak_ms"])
+        )
+        p = products[e["product_id"]]
+        print(
+            f"  {e['product_id']} build-up {(e['peak_ms'] - e['onset_ms']) / HOUR_MS:.0f} h "
+            f"{'views-only counter' if p.get('coarse') else 'per-action stream'}"
+            f"{' weak' if p.get('weak') else ''}: highest 24 h probability "
+            f"{rising['probability'].max():.3f} (score {rising['score'].max():.3f}), 72 h "
+            f"{rising['probability_72h'].max():.3f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seed", type=int, action="append", required=True)
+    parser.add_argument("--heads-up-within-h", type=int, default=48)
+    parser.add_argument("--rounds", type=int, default=DEFAULT_RECIPE.config.num_boost_round)
+    parser.add_argument("--work", type=Path, default=Path("var/eval"))
+    parser.add_argument("--held-out", action="store_true", help="allow seed 202")
+    args = parser.parse_args()
+    if set(args.seed) & set(DEFAULT_RECIPE.seeds):
+        parser.error(f"seeds {DEFAULT_RECIPE.seeds} are the recipe's training months")
+    if HELD_OUT_SEED in args.seed and not args.held_out:
+        parser.error(f"seed {HELD_OUT_SEED} is the held-out month (--held-out)")
+    cfg = dataclasses.replace(
+        DEFAULT_RECIPE.config,
+        heads_up=HeadsUpSpec(within_ms=args.heads_up_within_h * HOUR_MS),
+        num_boost_round=args.rounds,
+    )
+    scorer = train(cfg, args.work)
+    for seed in args.seed:
+        run = _run(seed, args.work)
+        print(f"standard-250 seed {seed}")
+        report(score_run(scorer, run, None), run)
+
+
+if __name__ == "__main__":
+    main()
