@@ -25,7 +25,7 @@ import pyarrow.compute  # Array.take needs it; loading it here keeps it off the 
 
 from services.ingest.bucket_queue import BucketQueue
 from services.ingest.config import DAY_MS, HOUR_MS
-from services.ingest.sorted_arrays import distinct, lexsorted_order, merge
+from services.ingest.sorted_arrays import distinct, distinct_sorted, lexsorted_order, merge
 from services.ingest.state_arrays import Arrays, nest, section
 from shared.schema import PLATFORMS
 
@@ -401,16 +401,17 @@ class SlotSpread:
         return zeros
 
     def fill(self, creators: Rows, regions: Rows, platforms: Rows) -> None:
-        """Set the features of every slot that has rows (others are left as they are)."""
+        """Set the features of every slot that has rows (others are left as they are).
+        Rows come sorted by pair, as every kept `Rows` is, so by slot too."""
         slot = creators.slot
-        touched = distinct(slot)
+        touched = distinct_sorted(slot)
         recent = creators.h6 > 0
         self.creators_24h[touched] = self._count(slot)[touched]
         self.creators_6h[touched] = self._count(slot[recent])[touched]
         self.new_6h[touched] = self._count(slot[recent & (creators.h24 == creators.h6)])[touched]
         self.fill_regions(regions)
         slot = platforms.slot
-        touched = distinct(slot)
+        touched = distinct_sorted(slot)
         self.platform_mask[touched] = 0
         for bit in range(len(PLATFORMS_SORTED)):
             has = self._count(slot[platforms.key == bit])[touched] > 0
@@ -444,12 +445,12 @@ class SlotSpread:
         return np.bincount(slot, weights, minlength=len(self.creators_24h))
 
     def fill_regions(self, regions: Rows) -> None:
-        """Set the region features of every slot that has region rows."""
+        """Set the region features of every slot that has region rows (sorted by pair)."""
         assert regions.n24 is not None and regions.n6 is not None, "region rows are counted"
         count = self._count
         size = len(self.creators_24h)
         slot = regions.slot
-        touched = distinct(slot)
+        touched = distinct_sorted(slot)
         self.regions_24h[touched] = count(slot)[touched]
         total = np.zeros(size, np.int64)
         np.add.at(total, slot, regions.n24)
@@ -533,7 +534,7 @@ class Spread:
             # The whole current hour on top of the closed hours.
             base = self.closed
             creators, platforms = self.creators.current(hour_now), self.platforms.current(hour_now)
-            region_slots = distinct(self.regions.current(hour_now).slot)
+            region_slots = distinct_sorted(self.regions.current(hour_now).slot)
         else:
             # Only what this tick added to the current hour on top of the last tick.
             base = self.latest
