@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from services.ingest.bucket_queue import BucketQueue
 from services.ingest.catalog import Catalog
 from services.ingest.config import HOUR_MS, NO_TIME, WindowConfig
 from services.ingest.dedup import Deduplicator, id_hashes
@@ -82,8 +83,8 @@ class PartitionProcessor:
         self.max_ts_ms = NO_TIME
         self.watermark_ms = NO_TIME
         self.next_tick_ms: int | None = None
-        # (slot, bucket_ms) of folded events no tick has counted yet.
-        self.uncounted: list[tuple[np.ndarray, np.ndarray]] = []
+        # (bucket_ms, slot) of folded events no tick has counted yet.
+        self.uncounted = _no_uncounted()
         # Category medians for the peer columns, and the hour they serve.
         self.peers: PeerMedians | None = None
         self.peers_hour_ms: int | None = None
@@ -140,7 +141,7 @@ class PartitionProcessor:
         for c, (restarted, counts, described, prices) in enumerate(chunks):
             self.catalog.restart(*restarted)
             self.windows.add(*counts)
-            self.uncounted.append((counts[0], counts[1]))
+            self.uncounted.add(counts[1], counts[0])
             self.catalog.describe(*described)
             self.catalog.note_prices(*prices)
             if c < len(bounds):
@@ -429,23 +430,14 @@ class PartitionProcessor:
         """Slots with folded events before `tick_ms` that no earlier tick counted (in the
         tick's last bucket, or older ones folded since the previous tick); those events
         are counted from now on, the later ones stay waiting."""
-        if not self.uncounted:
-            return np.empty(0, np.int64)
-        slot = np.concatenate([part[0] for part in self.uncounted])
-        bucket_ms = np.concatenate([part[1] for part in self.uncounted])
-        counted = bucket_ms < tick_ms
-        waiting = ~counted
-        self.uncounted = [(slot[waiting], bucket_ms[waiting])] if waiting.any() else []
-        return distinct(slot[counted])
+        _, slot = self.uncounted.take_before(tick_ms)
+        return distinct(slot)
 
     def _uncounted_slots(self, since_ms: int, until_ms: int) -> np.ndarray:
         """Slots with folded events in buckets [since_ms, until_ms) no tick has counted
         (reads only: for provisional ticks)."""
-        if not self.uncounted:
-            return np.empty(0, np.int64)
-        slot = np.concatenate([part[0] for part in self.uncounted])
-        bucket_ms = np.concatenate([part[1] for part in self.uncounted])
-        return distinct(slot[(bucket_ms >= since_ms) & (bucket_ms < until_ms)])
+        _, slot = self.uncounted.between(since_ms, until_ms)
+        return distinct(slot)
 
     @property
     def last_tick_ms(self) -> int | None:
@@ -463,7 +455,6 @@ class PartitionProcessor:
 
     def to_arrays(self) -> Arrays:
         """The whole window state as named arrays (`from_arrays` reads them back)."""
-        pending = self.uncounted or [(np.empty(0, np.int64), np.empty(0, np.int64))]
         peers: Arrays = {"hour_ms": optional_int(self.peers_hour_ms)}
         if self.peers is not None:
             peers |= nest("categories", strings_to_arrays(self.peers.categories.astype(object)))
@@ -474,10 +465,8 @@ class PartitionProcessor:
             | nest("catalog", self.catalog.to_arrays())
             | nest("dedup", self.dedup.to_arrays())
             | {
-                "uncounted.slot": np.concatenate([part[0] for part in pending]).astype(np.int64),
-                "uncounted.bucket_ms": np.concatenate([part[1] for part in pending]).astype(
-                    np.int64
-                ),
+                "uncounted.slot": self.uncounted.columns[0].astype(np.int64),
+                "uncounted.bucket_ms": self.uncounted.bucket_ms,
             }
             | nest("peers", peers)
         )
@@ -504,7 +493,8 @@ class PartitionProcessor:
             config.dedup_horizon_ms, section(arrays, "dedup")
         )
         slot, bucket_ms = arrays["uncounted.slot"], arrays["uncounted.bucket_ms"]
-        processor.uncounted = [(slot, bucket_ms)] if len(slot) else []
+        # Older checkpoints saved them in arrival order: sorted stably on the way in.
+        processor.uncounted = BucketQueue(bucket_ms, slot.astype(np.int64))
         peers = section(arrays, "peers")
         processor.peers_hour_ms = int_or_none(peers["hour_ms"])
         if "categories.offsets" in peers:
@@ -519,6 +509,10 @@ class PartitionProcessor:
     @property
     def state_bytes(self) -> int:
         return self.windows.nbytes + self.spread.nbytes + self.dedup.nbytes + self.catalog.nbytes
+
+
+def _no_uncounted() -> BucketQueue:
+    return BucketQueue(np.empty(0, np.int64), np.empty(0, np.int64))
 
 
 def _joined_rejects(rejected: pl.DataFrame, more: pl.DataFrame | None) -> pl.DataFrame:

@@ -11,10 +11,15 @@ import numpy as np
 
 def distinct(values: np.ndarray) -> np.ndarray:
     """The sorted distinct values."""
-    ordered = np.sort(values)
-    if len(ordered) < 2:
-        return ordered
-    firsts: np.ndarray = ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
+    return distinct_sorted(np.sort(values))
+
+
+def distinct_sorted(values: np.ndarray) -> np.ndarray:
+    """The distinct values of an array already in ascending order (as `distinct` gives,
+    without its sort): the slots of spread rows, which are sorted by slot-led pairs."""
+    if len(values) < 2:
+        return values
+    firsts: np.ndarray = values[np.concatenate([[True], values[1:] != values[:-1]])]
     return firsts
 
 

@@ -23,8 +23,9 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute  # Array.take needs it; loading it here keeps it off the first tick
 
+from services.ingest.bucket_queue import BucketQueue
 from services.ingest.config import DAY_MS, HOUR_MS
-from services.ingest.sorted_arrays import distinct, lexsorted_order, merge
+from services.ingest.sorted_arrays import distinct, distinct_sorted, lexsorted_order, merge
 from services.ingest.state_arrays import Arrays, nest, section
 from shared.schema import PLATFORMS
 
@@ -138,9 +139,9 @@ class Dimension:
 
     def __init__(self, counted: bool) -> None:
         self.counted = counted
-        # Rows waiting for a tick, batch by batch: (bucket, pair, n or None). They are
-        # most of the spread memory (up to a tick plus the lateness of events).
-        self.pending: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
+        # Rows waiting for a tick: bucket, pair (and n if counted). They are most of the
+        # spread memory (up to a tick plus the lateness of events).
+        self.pending = _no_pending(counted)
         self.hours: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}  # hour_ms -> pair, n
         self.closed = Rows.empty(counted)  # summed over the closed hours of the windows
         self.closed_hours: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
@@ -152,26 +153,20 @@ class Dimension:
         self.changed_slots: np.ndarray | None = None
 
     def add(self, bucket_ms: np.ndarray, pair: np.ndarray, n: np.ndarray) -> None:
-        """Queue rows (their counts only if counted); the next tick sorts them by bucket
-        (stable) and takes a prefix."""
+        """Queue rows (their counts only if counted) until a tick passes their bucket."""
         if len(pair):
-            self.pending.append((bucket_ms, pair, n if self.counted else None))
+            self.pending.add(bucket_ms, pair, *([n] if self.counted else []))
 
     def advance(self, tick_ms: int, day_hours: tuple[int, ...], six_hours: tuple[int, ...]) -> bool:
         """Move rows of buckets before `tick_ms` into their hours; resum the closed hours if
         the windows' set of closed hours changed (returns whether it did)."""
         hour_now = tick_ms - tick_ms % HOUR_MS
         self.fresh, self.moved_earlier = np.empty(0, np.uint64), False
-        if self.pending:
-            bucket = np.concatenate([part[0] for part in self.pending])
-            pair = np.concatenate([part[1] for part in self.pending])
-            order = np.argsort(bucket, kind="stable")
-            bucket, pair = bucket[order], pair[order]
-            n = np.concatenate([part[2] for part in self.pending])[order] if self.counted else None
-            cut = int(np.searchsorted(bucket, tick_ms, side="left"))
-            rest = None if n is None else n[cut:]
-            self.pending = [(bucket[cut:], pair[cut:], rest)] if cut < len(bucket) else []
-            hour = bucket[:cut] - bucket[:cut] % HOUR_MS
+        if len(self.pending):
+            bucket, pair, *counts = self.pending.take_before(tick_ms)
+            n = counts[0] if counts else None
+            cut = len(bucket)
+            hour = bucket - bucket % HOUR_MS
             edges = np.flatnonzero(np.diff(hour)) + 1
             bounds = [0, *edges.tolist(), cut] if cut else []
             for lo, hi in itertools.pairwise(bounds):
@@ -238,7 +233,7 @@ class Dimension:
     def fork(self) -> Dimension:
         """A copy that advances on its own (arrays are replaced, never written in place)."""
         fork = copy.copy(self)
-        fork.pending, fork.hours = list(self.pending), dict(self.hours)
+        fork.pending, fork.hours = copy.copy(self.pending), dict(self.hours)
         return fork
 
     def _hour_rows(self, hour_ms: int, in_six: bool) -> Rows:
@@ -256,16 +251,16 @@ class Dimension:
         return self._hour_rows(hour_ms, in_six=True)
 
     def to_arrays(self) -> Arrays:
-        """Pending rows in one run (the next tick sorts them stably, so this is the same),
-        the hours as concatenated rows with their lengths, and the closed sums."""
+        """Pending rows in bucket order, the hours as concatenated rows with their
+        lengths, and the closed sums."""
 
         def joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
             return np.concatenate(parts) if parts else np.empty(0, dtype)
 
         hours = sorted(self.hours)
         arrays = {
-            "pending_bucket_ms": joined([part[0] for part in self.pending], np.int64),
-            "pending_pair": joined([part[1] for part in self.pending], np.uint64),
+            "pending_bucket_ms": self.pending.bucket_ms,
+            "pending_pair": self.pending.columns[0],
             "hour_ms": np.array(hours, dtype=np.int64),
             "hour_rows": np.array([len(self.hours[h][0]) for h in hours], dtype=np.int64),
             "hour_pair": joined([self.hours[h][0] for h in hours], np.uint64),
@@ -274,7 +269,7 @@ class Dimension:
         }
         if self.counted:
             # Counted dimensions keep an array of counts beside every pair array.
-            arrays["pending_n"] = joined([n for *_, n in self.pending if n is not None], np.int64)
+            arrays["pending_n"] = self.pending.columns[1]
             arrays["hour_n"] = joined(
                 [n for h in hours if (n := self.hours[h][1]) is not None], np.int64
             )
@@ -286,10 +281,10 @@ class Dimension:
         bucket = arrays["pending_bucket_ms"].astype(np.int64, copy=False)
         pair = arrays["pending_pair"].astype(np.uint64, copy=False)
         n = arrays["pending_n"].astype(np.int64, copy=False) if counted else None
-        if len(bucket) != len(pair) or (n is not None and len(n) != len(pair)):
+        if n is not None and len(n) != len(pair):
             raise ValueError("pending spread rows of different lengths")
-        if len(pair):
-            dimension.pending = [(bucket, pair, n)]
+        # Older checkpoints saved them in arrival order: sorted stably on the way in.
+        dimension.pending = BucketQueue(bucket, pair, *([] if n is None else [n]))
         hour_ms, rows = arrays["hour_ms"].tolist(), arrays["hour_rows"].astype(np.int64)
         hour_pair = arrays["hour_pair"].astype(np.uint64, copy=False)
         hour_n = arrays["hour_n"].astype(np.int64, copy=False) if counted else None
@@ -308,8 +303,12 @@ class Dimension:
     @property
     def nbytes(self) -> int:
         held = sum(p.nbytes + (0 if n is None else n.nbytes) for p, n in self.hours.values())
-        waiting = sum(a.nbytes for part in self.pending for a in part if a is not None)
-        return held + waiting + self.closed.nbytes
+        return held + self.pending.nbytes + self.closed.nbytes
+
+
+def _no_pending(counted: bool) -> BucketQueue:
+    n = [np.empty(0, np.int64)] if counted else []
+    return BucketQueue(np.empty(0, np.int64), np.empty(0, np.uint64), *n)
 
 
 def _updated(closed: Rows, deltas: list[Rows]) -> Rows:
@@ -402,16 +401,17 @@ class SlotSpread:
         return zeros
 
     def fill(self, creators: Rows, regions: Rows, platforms: Rows) -> None:
-        """Set the features of every slot that has rows (others are left as they are)."""
+        """Set the features of every slot that has rows (others are left as they are).
+        Rows come sorted by pair, as every kept `Rows` is, so by slot too."""
         slot = creators.slot
-        touched = distinct(slot)
+        touched = distinct_sorted(slot)
         recent = creators.h6 > 0
         self.creators_24h[touched] = self._count(slot)[touched]
         self.creators_6h[touched] = self._count(slot[recent])[touched]
         self.new_6h[touched] = self._count(slot[recent & (creators.h24 == creators.h6)])[touched]
         self.fill_regions(regions)
         slot = platforms.slot
-        touched = distinct(slot)
+        touched = distinct_sorted(slot)
         self.platform_mask[touched] = 0
         for bit in range(len(PLATFORMS_SORTED)):
             has = self._count(slot[platforms.key == bit])[touched] > 0
@@ -445,12 +445,12 @@ class SlotSpread:
         return np.bincount(slot, weights, minlength=len(self.creators_24h))
 
     def fill_regions(self, regions: Rows) -> None:
-        """Set the region features of every slot that has region rows."""
+        """Set the region features of every slot that has region rows (sorted by pair)."""
         assert regions.n24 is not None and regions.n6 is not None, "region rows are counted"
         count = self._count
         size = len(self.creators_24h)
         slot = regions.slot
-        touched = distinct(slot)
+        touched = distinct_sorted(slot)
         self.regions_24h[touched] = count(slot)[touched]
         total = np.zeros(size, np.int64)
         np.add.at(total, slot, regions.n24)
@@ -534,7 +534,7 @@ class Spread:
             # The whole current hour on top of the closed hours.
             base = self.closed
             creators, platforms = self.creators.current(hour_now), self.platforms.current(hour_now)
-            region_slots = distinct(self.regions.current(hour_now).slot)
+            region_slots = distinct_sorted(self.regions.current(hour_now).slot)
         else:
             # Only what this tick added to the current hour on top of the last tick.
             base = self.latest

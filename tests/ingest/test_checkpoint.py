@@ -219,3 +219,36 @@ def test_a_checkpoint_of_another_partition_means_a_rebuild(
     with caplog.at_level(logging.WARNING, logger="services.ingest.checkpoint"):
         assert checkpoint.load(tmp_path, TOPIC, 1, CONFIG) is None
     assert "holds t-0" in caplog.records[0].reason  # type: ignore[attr-defined]
+
+
+def test_waiting_rows_saved_in_arrival_order_are_restored(
+    lines: list[bytes], uninterrupted: pl.DataFrame
+) -> None:
+    """Checkpoints before the waiting rows were kept sorted by bucket saved them in
+    arrival order: restored, they give the features of a worker that never stopped."""
+    processor, out, cut = PartitionProcessor(0, CONFIG), [], 0
+    # Stop where events of two buckets wait for a tick (the watermark lags the events),
+    # the later one with several.
+    while cut < len(lines) and np.unique(waiting(processor), return_counts=True)[1][1:].sum() < 8:
+        out += processor.submit(lines[cut : cut + 10], now_ms=NOW_MS).features
+        cut += 10
+    arrays = processor.to_arrays()
+    rng = np.random.default_rng(2)
+    for columns in (
+        ("uncounted.bucket_ms", "uncounted.slot"),
+        *(
+            tuple(f"spread.{name}.pending_{c}" for c in ("bucket_ms", "pair", "n")[:width])
+            for name, width in (("creators", 2), ("regions", 3), ("platforms", 2))
+        ),
+    ):
+        shuffled = rng.permutation(len(arrays[columns[0]]))
+        assert (np.diff(arrays[columns[0]][shuffled]) < 0).any()  # out of bucket order
+        for name in columns:
+            arrays[name] = arrays[name][shuffled]
+    restored = PartitionProcessor.from_arrays(0, CONFIG, arrays, **processor.clock)
+    out += restored.submit(lines[cut:], now_ms=NOW_MS).features
+    assert pl.concat(out).equals(uninterrupted)
+
+
+def waiting(processor: PartitionProcessor) -> np.ndarray:
+    return processor.to_arrays()["uncounted.bucket_ms"]

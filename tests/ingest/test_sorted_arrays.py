@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.ingest.sorted_arrays import distinct, lexsorted_order, merge
+from services.ingest.sorted_arrays import distinct, distinct_sorted, lexsorted_order, merge
 
 values = st.lists(st.integers(0, 2**64 - 1), max_size=200).map(
     lambda xs: np.array(xs, dtype=np.uint64)
@@ -16,6 +16,13 @@ values = st.lists(st.integers(0, 2**64 - 1), max_size=200).map(
 @given(values)
 def test_distinct_is_numpy_unique(a: np.ndarray) -> None:
     got = distinct(a)
+    assert got.dtype == a.dtype
+    np.testing.assert_array_equal(got, np.unique(a))
+
+
+@given(values)
+def test_distinct_of_a_sorted_array_is_numpy_unique(a: np.ndarray) -> None:
+    got = distinct_sorted(np.sort(a))
     assert got.dtype == a.dtype
     np.testing.assert_array_equal(got, np.unique(a))
 
