@@ -589,13 +589,19 @@ def model_build_default(
         Path | None, typer.Option(help="where to write it (default: the package's)")
     ] = None,
     work: Annotated[Path, typer.Option(help="cache of simulated runs")] = Path("var/eval"),
+    recipe: Annotated[
+        str,
+        typer.Option(help="default, or counters (with views-only counter sources; docs/model.md)"),
+    ] = "default",
 ) -> None:
     """Rebuild the default model that ships in the package (scores while none is promoted)
     from its fixed recipe: simulated runs and seeds, training settings."""
     from services.model.registry import DEFAULT_DIR
-    from services.training import build_default
+    from services.training import RECIPES, build_default
 
-    _echo_version(build_default(out or DEFAULT_DIR, work))
+    if recipe not in RECIPES:
+        raise typer.BadParameter(f"unknown recipe {recipe!r}; one of {', '.join(RECIPES)}")
+    _echo_version(build_default(out or DEFAULT_DIR, work, recipe=RECIPES[recipe]))
 
 
 keys_app = typer.Typer(help="API keys (only a hash is stored; the key is printed once).")
