@@ -44,8 +44,9 @@ from shared.alerts import AlertRules
 
 MODEL_THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.56, 0.6, 0.7, 0.8)
 RATIOS = (1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0, 24.0)
-KEPT = ("alert_episodes", "precision", "recall", "caught_early", "viral_episodes")
-KEPT_LEAD = ("lead_h_median", "false_per_1000_product_days")
+KEPT = ("alert_episodes", "precision", "recall", "caught_early", "viral_episodes", "early")
+SUMMED = ("alert_episodes", "early", "false", "caught_early", "viral_episodes", "product_days")
+KEPT_LEAD = ("lead_h_median", "false_per_1000_product_days", "false", "product_days")
 
 
 def confident_only(threshold: float) -> AlertRules:
@@ -78,23 +79,26 @@ def curve(
 
 def against_ratio(model: list[dict[str, Any]], ratio: list[dict[str, Any]]) -> dict[str, Any]:
     """The bar: the model's recall at the ratio's best precision, and the ratio points where
-    the model, at a recall at least the ratio's, is less precise."""
+    the model, at a recall at least the ratio's, is less precise (and those at a recall the
+    model's sweep never reaches, where the two cannot be compared)."""
     ratio = [p for p in ratio if p["precision"] is not None and p["alert_episodes"]]
     model = [p for p in model if p["precision"] is not None and p["alert_episodes"]]
     if not ratio:
         return {}
     best = max(ratio, key=lambda p: (p["precision"], p["recall"]))
     at_best = [p["recall"] for p in model if p["precision"] >= best["precision"]]
-    worse = []
+    worse, beyond = [], []
     for point in ratio:
         matched = [p["precision"] for p in model if p["recall"] >= point["recall"]]
-        if not matched or max(matched) < point["precision"]:
+        if not matched:  # a recall the model's sweep never reaches: no equal recall
+            beyond.append(point["knob"])
+        elif max(matched) < point["precision"]:
             worse.append(
                 {
                     "ratio": point["knob"],
                     "recall": point["recall"],
                     "precision": point["precision"],
-                    "model_precision": max(matched) if matched else None,
+                    "model_precision": max(matched),
                 }
             )
     return {
@@ -104,6 +108,7 @@ def against_ratio(model: list[dict[str, Any]], ratio: list[dict[str, Any]]) -> d
         "model_recall_there": max(at_best) if at_best else 0.0,
         "more_recall_at_best_precision": bool(at_best) and max(at_best) > best["recall"],
         "ratio_points_more_precise_at_equal_recall": worse,
+        "ratio_points_beyond_model_recall": beyond,
     }
 
 
@@ -140,6 +145,43 @@ def measure(run: Run, scorers: dict[str, Scorer], kinds: list[str], min_events: 
     }
 
 
+def pooled(runs: list[dict[str, Any]], kinds: list[str]) -> dict[str, Any]:
+    """Every run's alert and viral episodes added up, per kind, method and knob (precision,
+    recall and false alerts of the runs together; leads stay per run)."""
+    curves: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for name in runs[0]["curves"]:
+        curves[name] = {}
+        for kind in kinds:
+            points = []
+            for i, first in enumerate(runs[0]["curves"][name][kind]):
+                sums = {k: sum(r["curves"][name][kind][i][k] for r in runs) for k in SUMMED}
+                points.append(
+                    {
+                        "knob": first["knob"],
+                        **sums,
+                        "precision": sums["early"] / sums["alert_episodes"]
+                        if sums["alert_episodes"]
+                        else None,
+                        "recall": sums["caught_early"] / sums["viral_episodes"]
+                        if sums["viral_episodes"]
+                        else None,
+                        "false_per_1000_product_days": 1000 * sums["false"] / sums["product_days"],
+                    }
+                )
+            curves[name][kind] = points
+    ratio = curves["growth ratio 24h/week"]
+    bars = {
+        kind: {n: against_ratio(c[kind], ratio[kind]) for n, c in curves.items() if c is not ratio}
+        for kind in kinds
+    }
+    return {
+        "run": "+".join(r["run"] for r in runs),
+        "viral_episodes": {k: ratio[k][0]["viral_episodes"] for k in kinds},
+        "curves": curves,
+        "bar": bars,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", type=Path, required=True)
@@ -173,7 +215,9 @@ def main() -> None:
         "min_events_24h": args.min_events,
         "runs": [measure(run, scorers, kinds, args.min_events) for run in runs],
     }
-    for r in report["runs"]:
+    if len(runs) > 1:
+        report["pooled"] = pooled(report["runs"], kinds)
+    for r in [*report["runs"], *([report["pooled"]] if "pooled" in report else [])]:
         print(r["run"], r["viral_episodes"])
         for kind in kinds:
             for name, c in r["curves"].items():
