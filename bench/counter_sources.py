@@ -77,6 +77,27 @@ def curve(
     return out
 
 
+def at_live_rules(
+    scores: pl.DataFrame, truths: dict[str, dict[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """Per kind, what a seller gets at the default alert rules (both tiers): the confident
+    tier, the heads-up tier and the first alert of either."""
+    alerts = run_alerts(scores, AlertRules())
+    out = {}
+    for kind, truth in truths.items():
+        mine = alerts.filter(pl.col("product_id").is_in(list(truth["products"])))
+        tiers = {
+            "confident": mine.filter(pl.col("tier") == "confident"),
+            "heads_up": mine.filter(pl.col("tier") == "heads_up"),
+            "either": mine,
+        }
+        out[kind] = {
+            tier: {k: score_alerts(a, truth)["overall"].get(k) for k in KEPT + KEPT_LEAD}
+            for tier, a in tiers.items()
+        }
+    return out
+
+
 def against_ratio(model: list[dict[str, Any]], ratio: list[dict[str, Any]]) -> dict[str, Any]:
     """The bar: the model's recall at the ratio's best precision, and the ratio points where
     the model, at a recall at least the ratio's, is less precise (and those at a recall the
@@ -122,10 +143,11 @@ def measure(run: Run, scorers: dict[str, Scorer], kinds: list[str], min_events: 
     curves["growth ratio 24h/week"] = curve(
         score_run(ratio, run, ratio.columns), truths, [(r, r * r / (r * r + 1)) for r in RATIOS]
     )
+    live: dict[str, dict[str, dict[str, Any]]] = {}
     for name, scorer in scorers.items():
-        curves[name] = curve(
-            score_run(scorer, run, None), truths, [(t, t) for t in MODEL_THRESHOLDS]
-        )
+        scores = score_run(scorer, run, None)
+        curves[name] = curve(scores, truths, [(t, t) for t in MODEL_THRESHOLDS])
+        live[name] = at_live_rules(scores, truths)
     bars = {
         kind: {
             name: against_ratio(c[kind], curves["growth ratio 24h/week"][kind])
@@ -141,7 +163,21 @@ def measure(run: Run, scorers: dict[str, Scorer], kinds: list[str], min_events: 
         },
         "curves": curves,
         "bar": bars,
+        "live": live,
         "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def _pooled_point(knob: float | None, points: list[dict[str, Any]]) -> dict[str, Any]:
+    sums = {k: sum(p[k] for p in points) for k in SUMMED}
+    alerts, virals = sums["alert_episodes"], sums["viral_episodes"]
+    return {
+        "knob": knob,
+        **sums,
+        "precision": sums["early"] / alerts if alerts else None,
+        "recall": sums["caught_early"] / virals if virals else None,
+        "false_per_1000_product_days": 1000 * sums["false"] / sums["product_days"],
+        "lead_h_median_per_run": [p["lead_h_median"] for p in points],
     }
 
 
@@ -154,27 +190,26 @@ def pooled(runs: list[dict[str, Any]], kinds: list[str]) -> dict[str, Any]:
         for kind in kinds:
             points = []
             for i, first in enumerate(runs[0]["curves"][name][kind]):
-                sums = {k: sum(r["curves"][name][kind][i][k] for r in runs) for k in SUMMED}
-                points.append(
-                    {
-                        "knob": first["knob"],
-                        **sums,
-                        "precision": sums["early"] / sums["alert_episodes"]
-                        if sums["alert_episodes"]
-                        else None,
-                        "recall": sums["caught_early"] / sums["viral_episodes"]
-                        if sums["viral_episodes"]
-                        else None,
-                        "false_per_1000_product_days": 1000 * sums["false"] / sums["product_days"],
-                    }
-                )
+                at_knob = [r["curves"][name][kind][i] for r in runs]
+                points.append(_pooled_point(first["knob"], at_knob))
             curves[name][kind] = points
     ratio = curves["growth ratio 24h/week"]
     bars = {
         kind: {n: against_ratio(c[kind], ratio[kind]) for n, c in curves.items() if c is not ratio}
         for kind in kinds
     }
+    live = {
+        name: {
+            kind: {
+                tier: _pooled_point(None, [r["live"][name][kind][tier] for r in runs])
+                for tier in runs[0]["live"][name][kind]
+            }
+            for kind in kinds
+        }
+        for name in runs[0]["live"]
+    }
     return {
+        "live": live,
         "run": "+".join(r["run"] for r in runs),
         "viral_episodes": {k: ratio[k][0]["viral_episodes"] for k in kinds},
         "curves": curves,
@@ -228,6 +263,9 @@ def main() -> None:
                 print(f"  {kind:6} {name[:28]:28} {pts}")
             for name, bar in r["bar"][kind].items():
                 print(f"  {kind:6} bar {name}: {json.dumps(bar)}")
+            for name, tiers in r["live"].items():
+                for tier, p in tiers[kind].items():
+                    print(f"  {kind:6} live {name[:28]:28} {tier:9} {json.dumps(p)}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=1) + "\n")
