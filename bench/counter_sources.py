@@ -41,6 +41,7 @@ from services.model.registry import load_version
 from services.model.scorer import Scorer
 from services.simulator import with_products, with_shapes
 from shared.alerts import AlertRules
+from shared.settings import AlertSettings
 
 MODEL_THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.56, 0.6, 0.7, 0.8)
 RATIOS = (1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0, 24.0)
@@ -80,9 +81,9 @@ def curve(
 def at_live_rules(
     scores: pl.DataFrame, truths: dict[str, dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
-    """Per kind, what a seller gets at the default alert rules (both tiers): the confident
-    tier, the heads-up tier and the first alert of either."""
-    alerts = run_alerts(scores, AlertRules())
+    """Per kind, what a seller gets at the live alert rules (`PANTAU_ALERT_*`, both tiers):
+    the confident tier, the heads-up tier and the first alert of either."""
+    alerts = run_alerts(scores, AlertRules.from_settings(AlertSettings()))
     out = {}
     for kind, truth in truths.items():
         mine = alerts.filter(pl.col("product_id").is_in(list(truth["products"])))
