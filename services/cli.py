@@ -196,7 +196,9 @@ def _shaped(cfg: Any, shapes: str | None) -> Any:
 
 @app.command()
 def simulate(
-    scenario: Annotated[str, typer.Option(help="small, standard or hard")] = "small",
+    scenario: Annotated[
+        str, typer.Option(help="small, standard, hard, shapes or counters")
+    ] = "small",
     seed: Annotated[int, typer.Option(help="random seed")] = 1,
     out: Annotated[Path, typer.Option(help="output directory")] = Path("var/sim"),
     products: Annotated[
@@ -225,7 +227,9 @@ def simulate(
 
 @app.command()
 def evaluate(
-    scenario: Annotated[str, typer.Option(help="small, standard or hard")] = "standard",
+    scenario: Annotated[
+        str, typer.Option(help="small, standard, hard, shapes or counters")
+    ] = "standard",
     seed: Annotated[int, typer.Option(help="evaluation seed (held out)")] = 2,
     json_path: Annotated[
         Path, typer.Option("--json", help="report JSON; .md and .png beside it")
@@ -290,7 +294,9 @@ def train(
         list[Path] | None, typer.Option(help="NDJSON event files (replayed through ingest)")
     ] = None,
     feature_log: Annotated[Path | None, typer.Option(help="Parquet feature log directory")] = None,
-    scenario: Annotated[str | None, typer.Option(help="simulate: small, standard or hard")] = None,
+    scenario: Annotated[
+        str | None, typer.Option(help="simulate: small, standard, hard, shapes or counters")
+    ] = None,
     seed: Annotated[
         list[int] | None, typer.Option(help="simulation seed (repeat for several)")
     ] = None,
