@@ -8,7 +8,7 @@ is worse than the plain day-over-week growth ratio, so rows of such a source are
 by that ratio instead: the confident tier at `ratio` times the product's usual day, the
 heads-up tier at `heads_up_ratio` times (alerting at each tier's threshold exactly when the
 growth reaches its ratio). Which rows: views only, and the last 6 h hold either the whole
-day's volume or none of it (a counter that arrives once a day). Pure.
+day's volume or none of it, and the last hour too (a counter that arrives once a day). Pure.
 """
 
 from __future__ import annotations
@@ -30,10 +30,14 @@ from shared.scores import ALERT_THRESHOLD, HEADS_UP_THRESHOLD
 from shared.settings import AlertSettings
 
 VIEWS_ONLY = (interactions("7d") == 0) & (pl.col("creators_24h") == 0)
+# The day's one event is in the last 6 h or it is not; when it is, it is in the last hour
+# or it is not. An hourly counter waking from a quiet night also has its whole day in the
+# last 6 h, but spread over several hours (some of it in the last hour, some before).
+_ONE_EVENT_1H = (pl.col("events_1h") == 0) | (pl.col("events_1h") == pl.col("events_24h"))
 DAILY_COUNTER = (
     VIEWS_ONLY
     & (pl.col("events_24h") > 0)
-    & ((pl.col("events_6h") == 0) | (pl.col("events_6h") == pl.col("events_24h")))
+    & ((pl.col("events_6h") == 0) | ((pl.col("events_6h") == pl.col("events_24h")) & _ONE_EVENT_1H))
 )
 # Kinds of source a row can come from, as its windows show them: a counter polled once a
 # day, another views-only source (an hourly counter), and per-action events.

@@ -15,11 +15,14 @@ from services.model.train import TrainConfig, labelled, train_rows
 
 def _kinds_of(rows: pl.DataFrame) -> pl.DataFrame:
     """Three copies of `rows`: a daily counter, an hourly (views-only) counter, as is."""
-    quiet = dict.fromkeys([c for c in rows.columns if c.endswith(("_7d", "_24h", "_6h"))], 0.0)
+    windows = ("_7d", "_24h", "_6h", "_1h", "_5m")
+    quiet = dict.fromkeys([c for c in rows.columns if c.endswith(windows)], 0.0)
     views = {"view_7d": 7_000.0, "events_7d": 7_000.0}
+    # The day's one event came in the last 6 h, not in the last hour.
     daily = views | {f"{a}_{w}": 1_000.0 for a in ("view", "events") for w in ("24h", "6h")}
     hourly = views | {f"{a}_24h": 1_000.0 for a in ("view", "events")}
     hourly |= {f"{a}_6h": 300.0 for a in ("view", "events")}
+    hourly |= {f"{a}_1h": 50.0 for a in ("view", "events")}
     return pl.concat(
         [
             rows.with_columns(**{c: pl.lit(v) for c, v in (quiet | daily).items()}),
@@ -105,3 +108,24 @@ def test_the_counters_recipe_leaves_the_other_shape_families_out() -> None:
     assert COUNTERS_RECIPE.config.source_fallback.kinds == ("daily_counter",)
     assert COUNTERS_RECIPE.as_dict()["shapes"] == {"counters": ["exponential", "logistic"]}
     assert not DEFAULT_RECIPE.config.calibrate_per_source  # the shipped one, until rebuilt
+
+
+def test_an_hourly_counter_waking_up_is_not_a_daily_counter(rows) -> None:
+    """Its whole day fell in the last 6 h (a quiet night), but over several hours: some in
+    the last hour, some before. The day-over-week fallback took such rows (a quiet product's
+    first busy hours) and raised false alerts on hourly counters."""
+    hourly = rows[50:100]  # the hourly copies of `_kinds_of`
+    waking = hourly.with_columns(
+        events_24h=pl.lit(900.0),
+        view_24h=pl.lit(900.0),
+        events_6h=pl.lit(900.0),
+        view_6h=pl.lit(900.0),
+        events_1h=pl.lit(300.0),
+        view_1h=pl.lit(300.0),
+    )
+    assert (source_kinds(waking) == "views_only").all()
+    assert not RatioFallback().rows(waking).any()
+    # A daily counter's rows: the day's one event within the hour, or earlier in the 6 h.
+    for last_hour in (900.0, 0.0):
+        daily = waking.with_columns(events_1h=pl.lit(last_hour), view_1h=pl.lit(last_hour))
+        assert (source_kinds(daily) == "daily_counter").all()
