@@ -196,7 +196,9 @@ def _shaped(cfg: Any, shapes: str | None) -> Any:
 
 @app.command()
 def simulate(
-    scenario: Annotated[str, typer.Option(help="small, standard or hard")] = "small",
+    scenario: Annotated[
+        str, typer.Option(help="small, standard, hard, shapes or counters")
+    ] = "small",
     seed: Annotated[int, typer.Option(help="random seed")] = 1,
     out: Annotated[Path, typer.Option(help="output directory")] = Path("var/sim"),
     products: Annotated[
@@ -225,7 +227,9 @@ def simulate(
 
 @app.command()
 def evaluate(
-    scenario: Annotated[str, typer.Option(help="small, standard or hard")] = "standard",
+    scenario: Annotated[
+        str, typer.Option(help="small, standard, hard, shapes or counters")
+    ] = "standard",
     seed: Annotated[int, typer.Option(help="evaluation seed (held out)")] = 2,
     json_path: Annotated[
         Path, typer.Option("--json", help="report JSON; .md and .png beside it")
@@ -290,7 +294,9 @@ def train(
         list[Path] | None, typer.Option(help="NDJSON event files (replayed through ingest)")
     ] = None,
     feature_log: Annotated[Path | None, typer.Option(help="Parquet feature log directory")] = None,
-    scenario: Annotated[str | None, typer.Option(help="simulate: small, standard or hard")] = None,
+    scenario: Annotated[
+        str | None, typer.Option(help="simulate: small, standard, hard, shapes or counters")
+    ] = None,
     seed: Annotated[
         list[int] | None, typer.Option(help="simulation seed (repeat for several)")
     ] = None,
@@ -589,13 +595,19 @@ def model_build_default(
         Path | None, typer.Option(help="where to write it (default: the package's)")
     ] = None,
     work: Annotated[Path, typer.Option(help="cache of simulated runs")] = Path("var/eval"),
+    recipe: Annotated[
+        str,
+        typer.Option(help="default, or counters (with views-only counter sources; docs/model.md)"),
+    ] = "default",
 ) -> None:
     """Rebuild the default model that ships in the package (scores while none is promoted)
     from its fixed recipe: simulated runs and seeds, training settings."""
     from services.model.registry import DEFAULT_DIR
-    from services.training import build_default
+    from services.training import RECIPES, build_default
 
-    _echo_version(build_default(out or DEFAULT_DIR, work))
+    if recipe not in RECIPES:
+        raise typer.BadParameter(f"unknown recipe {recipe!r}; one of {', '.join(RECIPES)}")
+    _echo_version(build_default(out or DEFAULT_DIR, work, recipe=RECIPES[recipe]))
 
 
 keys_app = typer.Typer(help="API keys (only a hash is stored; the key is printed once).")

@@ -27,7 +27,7 @@ from services.model.horizons import HEADS_UP_FILE
 from services.model.registry import DEFAULT_DIR
 from services.model.train import TrainConfig, labelled_runs, train_rows
 from services.replay import replay_features
-from services.simulator import ScenarioConfig, get_scenario, with_products
+from services.simulator import ScenarioConfig, get_scenario, with_products, with_shapes
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ class Recipe:
     config: TrainConfig
     partitions: int = 1
     days: int | None = None  # each run's length instead of its preset's
+    # Per preset, the shape families its rises are limited to (the others left out).
+    shapes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def start(self) -> date:
@@ -58,12 +60,13 @@ class Recipe:
             "start": self.start.isoformat(),
             "partitions": self.partitions,
             **({"days": self.days} if self.days else {}),
+            **({"shapes": {k: list(v) for k, v in self.shapes}} if self.shapes else {}),
         }
 
     def scenario(self, name: str, products: int) -> ScenarioConfig:
         """One run's scenario: the preset at `products`, `days` long, on the recipe's
         calendar (named apart when moved, so its runs are cached apart)."""
-        cfg = with_products(name, products)
+        cfg = with_shapes(with_products(name, products), dict(self.shapes).get(name))
         if self.days and self.days != cfg.days:
             cfg = dataclasses.replace(cfg, name=f"{cfg.name}-{self.days}d", days=self.days)
         return _starting(cfg, self.start)
@@ -78,6 +81,16 @@ DEFAULT_RECIPE = Recipe(
     runs=(("standard", 250, 2), ("standard", 250, 3), ("standard", 250, 4), ("standard", 250, 5)),
     config=TrainConfig(num_boost_round=200, num_threads=2, seed=0),
 )
+# The default recipe with views-only counter sources (docs/model.md, "Sources the model
+# is not fit for"): two `counters` months (every product a daily or hourly polled view
+# counter) whose rises are only exponential or logistic, so the other families stay left
+# out for evaluation, and each kind of source calibrated on its own validation rows.
+COUNTERS_RECIPE = Recipe(
+    runs=(*DEFAULT_RECIPE.runs, ("counters", 250, 21), ("counters", 250, 22)),
+    config=dataclasses.replace(DEFAULT_RECIPE.config, calibrate_per_source=True),
+    shapes=(("counters", ("exponential", "logistic")),),
+)
+RECIPES = {"default": DEFAULT_RECIPE, "counters": COUNTERS_RECIPE}
 # The same code path at test size (`small` at 40 products, seconds to simulate):
 # what tests/model/test_default_model.py rebuilds, twice, to check that a build is
 # deterministic and that its metrics are the recorded ones.
@@ -163,6 +176,9 @@ def build_default(
         meta = json.loads((trained / "metadata.json").read_bytes())
         meta["version"] = "default-" + meta["version"]
         meta["recipe"] = recipe.as_dict()
+        if recipe is not DEFAULT_RECIPE:
+            name = next((k for k, r in RECIPES.items() if r is recipe), None)
+            meta["recipe"]["command"] += f" --recipe {name}" if name else ""
         (trained / "metadata.json").write_text(json.dumps(meta, indent=2) + "\n")
         out.mkdir(parents=True, exist_ok=True)
         for name in DEFAULT_FILES:

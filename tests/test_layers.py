@@ -27,7 +27,9 @@ LAYERS: dict[str, int] = {
     "services.model": 1,
     "services.api": 1,
     "services.sources": 1,
-    "services.simulator": 1,
+    # Test data: renders what connectors deliver, so views-only counters go through the
+    # sources' own counter core (services/simulator/polls.py).
+    "services.simulator": 2,
     # Orchestration: wires the services' cores together, each step on those before it.
     "services.pipeline": 2,  # ingest and scoring in one process
     "services.retraining": 2,  # the feature log labelled, a candidate fitted and compared

@@ -44,6 +44,26 @@ class Isotonic:
         return cls(np.asarray(d["x"], float), np.asarray(d["y"], float))
 
 
+def by_source(
+    margin: np.ndarray,
+    kinds: np.ndarray | None,
+    overall: Isotonic,
+    own: dict[str, Isotonic],
+) -> np.ndarray:
+    """Probabilities with each kind of source's own calibration where it has one (`own`,
+    keyed by `services.model.sources.SOURCE_KINDS`; `kinds`: each row's), else `overall`.
+    One booster ranks every source, but how often a margin comes true differs by source: a
+    daily counter's rise looks steep at margins where a per-action stream's is ordinary."""
+    prob = overall(margin)
+    if kinds is None:
+        return prob
+    for kind, calibration in own.items():
+        rows = kinds == kind
+        if rows.any():
+            prob[rows] = calibration(margin[rows])
+    return prob
+
+
 def expected_calibration_error(prob: np.ndarray, label: np.ndarray, bins: int = 15) -> float:
     """Mean |observed rate - mean probability| over equal-width bins, weighted by rows."""
     if prob.size == 0:

@@ -9,7 +9,7 @@ trained on the same labelled rows; the heads-up label asks whether the 24 h labe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ class Horizon:
 
     booster: lgb.Booster
     calibration: Isotonic
+    by_source: dict[str, Isotonic] = field(default_factory=dict)  # `calibration.by_source`
 
 
 def fit_heads_up(
@@ -46,14 +47,17 @@ def fit_heads_up(
         booster, calibration, split, report = fit(known, cfg, progress, spec.lookahead_ms)
     except ValueError as exc:
         return None, {"label": spec.as_dict(), "skipped": str(exc)}
+    own = report.pop("calibration_by_source", {})
     entry = {
         "model_file": HEADS_UP_FILE,
         "label": spec.as_dict(),
         "split": split.as_dict(),
         "metrics": report,
         "calibration": calibration.as_dict(),
+        "calibration_by_source": own,
     }
-    return Horizon(booster, calibration), entry
+    by_kind = {k: Isotonic.from_dict(c) for k, c in own.items()}
+    return Horizon(booster, calibration, by_kind), entry
 
 
 def save(directory: Path, horizon: Horizon | None) -> None:
@@ -67,4 +71,9 @@ def load(directory: Path, metadata: dict[str, Any]) -> Horizon | None:
     if "model_file" not in entry:
         return None
     booster = lgb.Booster(model_file=str(directory / entry["model_file"]))
-    return Horizon(booster, Isotonic.from_dict(entry["calibration"]))
+    own = entry.get("calibration_by_source") or {}
+    return Horizon(
+        booster,
+        Isotonic.from_dict(entry["calibration"]),
+        {k: Isotonic.from_dict(c) for k, c in own.items()},
+    )

@@ -25,11 +25,11 @@ import numpy as np
 import polars as pl
 
 from services.model import horizons
-from services.model.calibration import Isotonic
+from services.model.calibration import Isotonic, by_source
 from services.model.inputs import add_derived, matrix
 from services.model.labels import HOUR_MS
 from services.model.phrases import reasons
-from services.model.sources import RatioFallback
+from services.model.sources import RatioFallback, source_kinds
 from shared.logs import log_event
 from shared.scores import ALERT_THRESHOLD, SCORE_SCHEMA
 
@@ -72,11 +72,14 @@ class LightGBMScorer:
         min_history_h: float = 0.0,
         heads_up: horizons.Horizon | None = None,
         fallback: RatioFallback | None = None,
+        by_source: dict[str, Isotonic] | None = None,
     ) -> None:
         """`min_history_h`: a product seen for less long scores as the least likely (`margin`);
         `heads_up`: the 72 h horizon (None: score rows carry a null `probability_72h`);
-        `fallback`: what scores the sources the model is not fit for (`sources`)."""
+        `fallback`: what scores the sources the model is not fit for (`sources`);
+        `by_source`: the 24 h calibrations of kinds of source calibrated on their own."""
         self.version, self.booster, self.columns = version, booster, columns
+        self.by_source = by_source or {}
         self.heads_up, self.fallback = heads_up, fallback
         self.min_history_h = min_history_h
         self.calibration, self.created_s = calibration, created_s
@@ -102,6 +105,10 @@ class LightGBMScorer:
             fallback=RatioFallback.from_dict(metadata["source_fallback"])
             if metadata.get("source_fallback")
             else None,
+            by_source={
+                k: Isotonic.from_dict(c)
+                for k, c in (metadata.get("calibration_by_source") or {}).items()
+            },
             **kwargs,
         )
         if compile:
@@ -178,14 +185,25 @@ class LightGBMScorer:
         return margin, ahead
 
     def probability(self, features: pl.DataFrame) -> np.ndarray:
-        return self.calibration(self.margin(features))
+        return by_source(
+            self.margin(features), self._kinds(features), self.calibration, self.by_source
+        )
+
+    def _kinds(self, features: pl.DataFrame) -> np.ndarray | None:
+        """Each row's kind of source, when some kind has its own calibration."""
+        if self.by_source or (self.heads_up is not None and self.heads_up.by_source):
+            return source_kinds(features)
+        return None
 
     def score(self, features: pl.DataFrame, explain: bool = True) -> pl.DataFrame:
         """Probability, score and version per row; reasons for the likely alerts."""
         margin, ahead = self.margins(features)
-        prob = self.calibration(margin)
+        kinds = self._kinds(features)
+        prob = by_source(margin, kinds, self.calibration, self.by_source)
         prob_72h = (
-            None if ahead is None or self.heads_up is None else self.heads_up.calibration(ahead)
+            None
+            if ahead is None or self.heads_up is None
+            else by_source(ahead, kinds, self.heads_up.calibration, self.heads_up.by_source)
         )
         own = np.ones(len(prob), bool)  # rows the model scores itself
         if self.fallback is not None and len(prob):

@@ -8,7 +8,7 @@ is worse than the plain day-over-week growth ratio, so rows of such a source are
 by that ratio instead: the confident tier at `ratio` times the product's usual day, the
 heads-up tier at `heads_up_ratio` times (alerting at each tier's threshold exactly when the
 growth reaches its ratio). Which rows: views only, and the last 6 h hold either the whole
-day's volume or none of it (a counter that arrives once a day). Pure.
+day's volume or none of it, and the last hour too (a counter that arrives once a day). Pure.
 """
 
 from __future__ import annotations
@@ -29,12 +29,33 @@ from services.model.labels import interactions
 from shared.scores import ALERT_THRESHOLD, HEADS_UP_THRESHOLD
 from shared.settings import AlertSettings
 
+VIEWS_ONLY = (interactions("7d") == 0) & (pl.col("creators_24h") == 0)
+# The day's one event is in the last 6 h or it is not; when it is, it is in the last hour
+# or it is not. An hourly counter waking from a quiet night also has its whole day in the
+# last 6 h, but spread over several hours (some of it in the last hour, some before).
+_ONE_EVENT_1H = (pl.col("events_1h") == 0) | (pl.col("events_1h") == pl.col("events_24h"))
 DAILY_COUNTER = (
-    (interactions("7d") == 0)
-    & (pl.col("creators_24h") == 0)
+    VIEWS_ONLY
     & (pl.col("events_24h") > 0)
-    & ((pl.col("events_6h") == 0) | (pl.col("events_6h") == pl.col("events_24h")))
+    & ((pl.col("events_6h") == 0) | ((pl.col("events_6h") == pl.col("events_24h")) & _ONE_EVENT_1H))
 )
+# Kinds of source a row can come from, as its windows show them: a counter polled once a
+# day, another views-only source (an hourly counter), and per-action events.
+SOURCE_KINDS = ("daily_counter", "views_only", "events")
+
+
+def source_kinds(features: pl.DataFrame) -> np.ndarray:
+    """Each row's kind of source (`SOURCE_KINDS`), from its own windows."""
+    if not features.height:
+        return np.zeros(0, dtype=object)
+    kind = (
+        pl.when(DAILY_COUNTER.fill_null(False))
+        .then(pl.lit(SOURCE_KINDS[0]))
+        .when(VIEWS_ONLY.fill_null(False))
+        .then(pl.lit(SOURCE_KINDS[1]))
+        .otherwise(pl.lit(SOURCE_KINDS[2]))
+    )
+    return features.select(kind).to_series().to_numpy()
 
 
 @dataclass(frozen=True)
@@ -47,11 +68,17 @@ class RatioFallback:
     heads_up_threshold: float = HEADS_UP_THRESHOLD
     min_history_h: float = COLD_START_MIN_HISTORY_H
     min_events_24h: float = COLD_START_MIN_EVENTS_24H
+    kinds: tuple[str, ...] = ("daily_counter",)  # which `SOURCE_KINDS` it scores
+
+    def __post_init__(self) -> None:
+        unknown = set(self.kinds) - set(SOURCE_KINDS)
+        if unknown:
+            raise ValueError(f"unknown source kinds {sorted(unknown)}; one of {SOURCE_KINDS}")
 
     def as_dict(self) -> dict[str, Any]:
-        """What a version stores: the ratios, not the thresholds (the deployment's)."""
+        """What a version stores: the ratios and kinds, not the thresholds (the deployment's)."""
         kept = {k: v for k, v in asdict(self).items() if "threshold" not in k}
-        return {**kept, "source": "daily view counters"}
+        return {**kept, "kinds": list(self.kinds)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RatioFallback:
@@ -59,16 +86,14 @@ class RatioFallback:
         alerts exactly when the growth reaches its ratio."""
         alerts = AlertSettings()
         stored = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        stored |= {"threshold": alerts.threshold}
+        stored |= {"threshold": alerts.threshold, "kinds": tuple(stored.get("kinds", cls.kinds))}
         if alerts.headsup_threshold is not None:
             stored |= {"heads_up_threshold": alerts.headsup_threshold}
         return cls(**stored)
 
     def rows(self, features: pl.DataFrame) -> np.ndarray:
-        """Which rows come from a daily counter."""
-        if not features.height:
-            return np.zeros(0, bool)
-        return features.select(DAILY_COUNTER.fill_null(False)).to_series().to_numpy()
+        """Which rows come from a kind of source this fallback scores."""
+        return np.isin(source_kinds(features), self.kinds)
 
     def probabilities(self, features: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Both tiers' alert strengths from the day-over-week ratio (not calibrated)."""

@@ -29,11 +29,11 @@ import sklearn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from services.model import horizons
-from services.model.calibration import Isotonic
+from services.model.calibration import Isotonic, by_source
 from services.model.inputs import INPUT_COLUMNS, matrix
 from services.model.labels import HeadsUpSpec, LabelSpec, heads_up_label, label
 from services.model.metrics import test_metrics
-from services.model.sources import RatioFallback
+from services.model.sources import SOURCE_KINDS, RatioFallback, source_kinds
 from services.model.split import Split, part, time_split
 from shared.columns import column_min
 from shared.features import FEATURE_SCHEMA
@@ -47,6 +47,10 @@ class TrainConfig:
     heads_up: HeadsUpSpec | None = field(default_factory=HeadsUpSpec)  # None: 24 h only
     # Sources the model is not fit for, scored by a growth ratio (`sources`); None: none.
     source_fallback: RatioFallback | None = field(default_factory=RatioFallback)
+    # Calibrate each kind of source (`sources.SOURCE_KINDS`) on its own validation rows,
+    # where it has at least `min_source_positives` positive ones (else the overall one).
+    calibrate_per_source: bool = False
+    min_source_positives: int = 50
     warm_up_ms: int = 6 * 3_600_000  # a log's first hours: its windows are still filling
     max_rows_per_run: int = 500_000  # thinned to the finest tick step that fits
     valid_fraction: float = 0.3
@@ -187,11 +191,20 @@ def fit(
     if progress:
         bar.console.print(rounds_summary(rounds, best, cfg), soft_wrap=True)
     booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    calibration = Isotonic.fit(np.asarray(booster.predict(x_valid, raw_score=True)), y_valid)
+    valid_margin = np.asarray(booster.predict(x_valid, raw_score=True))
+    calibration = Isotonic.fit(valid_margin, y_valid)
+    own = _source_calibrations(valid, valid_margin, y_valid, cfg)
     margin = np.asarray(booster.predict(matrix(test, INPUT_COLUMNS), raw_score=True))
     y_test = test["label"].to_numpy()
+    test_kinds = source_kinds(test)
+    prob = by_source(margin, test_kinds, calibration, own)
     metrics = {
-        "test": test_metrics(calibration(margin), y_test),
+        "test": test_metrics(prob, y_test),
+        "test_by_source": {
+            kind: test_metrics(prob[test_kinds == kind], y_test[test_kinds == kind])
+            for kind in SOURCE_KINDS
+            if (test_kinds == kind).any()
+        },
         "test_uncalibrated_ece": test_metrics(1 / (1 + np.exp(-margin)), y_test)["ece"],
         "best_iteration": best,
         "rows": {"train": train.height, "valid": valid.height, "test": test.height},
@@ -201,7 +214,25 @@ def fit(
             "test": int(test["label"].sum()),
         },
     }
-    return booster, calibration, split, {"params": params, **metrics}
+    report = {"params": params, **metrics}
+    if own:
+        report["calibration_by_source"] = {k: c.as_dict() for k, c in own.items()}
+    return booster, calibration, split, report
+
+
+def _source_calibrations(
+    valid: pl.DataFrame, margin: np.ndarray, label: np.ndarray, cfg: TrainConfig
+) -> dict[str, Isotonic]:
+    """Each kind of source's own calibration, where validation has enough of its positives."""
+    if not cfg.calibrate_per_source:
+        return {}
+    kinds = source_kinds(valid)
+    own = {}
+    for kind in SOURCE_KINDS:
+        rows = kinds == kind
+        if label[rows].sum() >= cfg.min_source_positives:
+            own[kind] = Isotonic.fit(margin[rows], label[rows])
+    return own
 
 
 def train_rows(
@@ -215,6 +246,7 @@ def train_rows(
     """Fit on labelled rows (from `labelled`) and write a new version under `out`."""
     cfg = cfg or TrainConfig()
     booster, calibration, split, report = fit(rows, cfg, progress)
+    own = report.pop("calibration_by_source", {})
     heads_up, heads_up_entry = (
         horizons.fit_heads_up(rows, cfg, progress) if cfg.heads_up else (None, None)
     )
@@ -252,6 +284,7 @@ def train_rows(
         },
         "metrics": report,
         "calibration": calibration.as_dict(),
+        "calibration_by_source": own,
         "horizons": {horizons.HEADS_UP: heads_up_entry} if heads_up_entry else {},
         "source_fallback": cfg.source_fallback.as_dict() if cfg.source_fallback else None,
         "libraries": {

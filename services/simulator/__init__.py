@@ -22,6 +22,8 @@ What is simulated, and after whom:
 * Decoys: exogenous one-off spikes, bot bursts, category-wide surges and slow growers
   (`episodes`), and observation noise: missing platforms, coarse hourly counters, late
   events, retries and malformed lines (`render`).
+* Views-only sources as public APIs give them: cumulative view counters polled daily or
+  hourly, turned into events by the connectors' own counter core (`polls`).
 
 Public API: `simulate`, `iter_event_lines`, `truth_of`, `SCENARIOS`, `ScenarioConfig`,
 `SimulationSummary`.

@@ -25,6 +25,9 @@ KINDS: tuple[str, ...] = (
     "slow_grower",
 )
 BACKGROUND, ORGANIC, EXOGENOUS, BOT, SURGE, SLOW = range(len(KINDS))
+# Views-only sources polled as cumulative counters: hours between polls, by kind.
+POLL_EVERY_H: dict[str, int] = {"daily": 24, "hourly": 1}
+SOURCE_KIND: dict[int, str] = {h: kind for kind, h in POLL_EVERY_H.items()}
 _MIX64 = 0x9E3779B97F4A7C15  # odd, so multiplication mod 2**64 is a bijection
 
 
@@ -85,6 +88,10 @@ class Catalogue:
     seller: np.ndarray  # creator index of the selling account
     coarse: np.ndarray  # seen only through hourly view counters
     coarse_platform: np.ndarray
+    # Hours between polls of a cumulative view counter (1 or 24; 0: not polled), and the
+    # hour of the day a daily poll lands at (services/simulator/polls.py).
+    poll_every_h: np.ndarray
+    poll_hour: np.ndarray
     kind: np.ndarray
     pool_offset: np.ndarray  # baseline creators: members[offset : offset + size]
     pool_size: np.ndarray
@@ -170,6 +177,8 @@ def build_catalogue(
         seller=seller,
         coarse=coarse,
         coarse_platform=weight.argmax(axis=1),
+        poll_every_h=np.zeros(n, dtype=np.int64),
+        poll_hour=np.zeros(n, dtype=np.int64),
         kind=np.zeros(n, dtype=np.int64),
         pool_offset=offset,
         pool_size=size,

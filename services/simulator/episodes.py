@@ -46,6 +46,7 @@ from .plan import (
     finish_plan,
 )
 from .platforms import POPULARITY, SOCIAL, TIKTOK
+from .polls import assign_polled
 from .regions import REGION_CODES, draw_regions
 from .scenarios import ScenarioConfig
 from .shapes import rise_curve
@@ -350,6 +351,7 @@ def build_plan(cfg: ScenarioConfig, seed: int) -> Plan:
         salt,
     )
     assign_kinds(rng, cfg, cat)
+    assign_polled(cfg, seed, cat)
     b = PlanBuilder(
         cfg,
         rng,

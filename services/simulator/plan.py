@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 import numpy as np
 
 from .calendar import CalendarEffects
-from .catalogue import KINDS, Catalogue, Creators
+from .catalogue import KINDS, SOURCE_KIND, Catalogue, Creators
 from .categories import CATEGORIES
 from .platforms import N_ACTIONS
 from .scenarios import ScenarioConfig
@@ -170,6 +170,8 @@ def finish_plan(b: PlanBuilder, seed: int, salt: int) -> Plan:
             "product_name": str(cat.name[p]),
             "coarse": bool(cat.coarse[p]),
         }
+        if cat.poll_every_h[p]:
+            entry["counter"] = SOURCE_KIND[int(cat.poll_every_h[p])]
         entry.update(b.extra.get(p, {}))
         products[str(cat.product_id[p])] = entry
     truth: dict[str, object] = {

@@ -10,6 +10,7 @@ types, missing or unknown fields) that a validator must reject.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,6 +75,33 @@ def corrupt(line: str, mode: int, pick: float) -> str:
     return orjson.dumps(event).decode()
 
 
+def _counter_line() -> pl.Expr:
+    """An NDJSON line of a counter-core event; absent optional fields are left out."""
+    col = pl.col
+    return pl.concat_str(
+        [
+            pl.lit('{"event_id":"'),
+            col("event_id"),
+            pl.lit('","ts":'),
+            col("ts").cast(pl.String),
+            pl.lit(',"platform":"'),
+            col("platform"),
+            pl.lit('","product_id":"'),
+            col("product_id"),
+            pl.lit('","action":"'),
+            col("action"),
+            pl.lit('"'),
+            _field("count", col("count").cast(pl.String), quoted=False),
+            *(
+                pl.when(col(name).is_not_null()).then(_field(name, col(name)))
+                for name in ("creator_id", "region", "category", "product_name")
+            ),
+            pl.lit("}"),
+        ],
+        ignore_nulls=True,
+    ).alias("line")
+
+
 class Renderer:
     """Formats sampled events; string tables are built once per plan. With `texts`, each
     event also carries a `text` field: one of its product's posts (services/simulator/posts.py)."""
@@ -103,7 +131,22 @@ class Renderer:
         self.has_name = rng.random(shape) < NAME_SHARE
         self.has_price = rng.random(shape) < PRICE_SHARE
 
-    def render(self, h: int, ev: HourEvents) -> tuple[list[bytes], HourStats]:
+    def render(
+        self, h: int, ev: HourEvents, polled: pl.DataFrame | None = None
+    ) -> tuple[list[bytes], HourStats]:
+        """The hour's lines; `polled` (the counter core's events of the hour's polls,
+        `services.sources.counters.EVENT_FIELDS`) come last, as a connector sends them:
+        on time, once, well formed."""
+        lines, stats = self._render(h, ev)
+        if polled is None or not polled.height:
+            return lines, stats
+        extra = polled.select(_counter_line()).to_series().cast(pl.Binary).to_list()
+        stats = dataclasses.replace(
+            stats, lines=stats.lines + len(extra), counters=stats.counters + len(extra)
+        )
+        return lines + extra, stats
+
+    def _render(self, h: int, ev: HourEvents) -> tuple[list[bytes], HourStats]:
         cfg, n = self.plan.cfg, len(ev)
         if n >= _MAX_PER_HOUR:
             raise ValueError(f"hour {h} has {n} events; event ids need fewer than 2**24")

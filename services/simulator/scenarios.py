@@ -61,6 +61,10 @@ class ScenarioConfig:
 
     # Observation noise.
     share_coarse: float = 0.15  # products seen only as hourly view counters
+    # Products seen only as a cumulative view counter that a connector polls (once a day,
+    # or every hour) and the counter core turns into events: what public APIs give.
+    share_daily_counter: float = 0.0
+    share_hourly_counter: float = 0.0
     share_new_products: float = 0.0  # launched during the run (nothing before launch)
     platform_presence: float = 1.0  # scales each platform's chance of carrying a product
     count_dispersion: float = 4.0  # gamma shape of hour-level demand shocks; lower = noisier
@@ -144,6 +148,19 @@ SCENARIOS: dict[str, ScenarioConfig] = {
         share_coarse=0.25,
         share_new_products=0.2,
         notes="rises of every shape family, one to ten days from onset to peak; new products",
+    ),
+    "counters": ScenarioConfig(
+        name="counters",
+        n_products=1000,
+        days=30,
+        start=date(2026, 4, 1),
+        share_organic_viral=0.08,
+        viral_peak_days=(1.0, 10.0),
+        viral_shapes=SHAPE_FAMILIES,
+        share_daily_counter=0.5,
+        share_hourly_counter=0.5,
+        notes="views-only sources: every product a polled view counter, half daily, half "
+        "hourly; rises of every shape family",
     ),
 }
 

@@ -21,6 +21,7 @@ from shared.emerging import TERM_PREFIX
 from .categories import CATEGORIES
 from .episodes import build_plan
 from .plan import Plan
+from .polls import CounterPolls
 from .posts import PostTexts, build_post_texts, catalogue_products
 from .render import HourStats, Renderer
 from .sampling import HourSampler
@@ -92,9 +93,10 @@ def run_catalogue_csv(plan: Plan, texts: PostTexts) -> str:
 def _hours(
     plan: Plan, texts: PostTexts | None = None
 ) -> Iterator[tuple[int, list[bytes], HourStats]]:
-    sampler, renderer = HourSampler(plan), Renderer(plan, texts)
+    sampler, renderer, polls = HourSampler(plan), Renderer(plan, texts), CounterPolls(plan)
     for h in range(plan.hours):
-        lines, stats = renderer.render(h, sampler.sample(h))
+        events, polled = polls.take(h, sampler.sample(h))
+        lines, stats = renderer.render(h, events, polled)
         yield plan.hour_ms(h), lines, stats
 
 

@@ -176,7 +176,10 @@ def test_daily_counter_rows_are_scored_by_the_growth_ratio(trained) -> None:
     scorer = registry.load_version(trained.good)
     assert scorer.fallback is not None
     rows = trained.features.filter(pl.col("hours_since_first_seen") > 72).head(200)
-    quiet = dict.fromkeys([c for c in rows.columns if c.endswith(("_7d", "_24h", "_6h"))], 0.0)
+    # Every window of a daily counter: the day's one event came in the last 6 h, not the
+    # last hour (the rows' own last hour would be a second event that day).
+    windows = ("_7d", "_24h", "_6h", "_1h", "_5m")
+    quiet = dict.fromkeys([c for c in rows.columns if c.endswith(windows)], 0.0)
     day = {"view_7d": 7_000.0, "events_7d": 7_000.0}  # views only; the day's count
     day |= {f"{a}_{w}": 6_000.0 for a in ("view", "events") for w in ("24h", "6h")}
     counter = rows.with_columns(**{c: pl.lit(v) for c, v in (quiet | day).items()})
