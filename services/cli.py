@@ -597,7 +597,7 @@ def model_build_default(
     work: Annotated[Path, typer.Option(help="cache of simulated runs")] = Path("var/eval"),
     recipe: Annotated[
         str,
-        typer.Option(help="default, or counters (with views-only counter sources; docs/model.md)"),
+        typer.Option(help="default, or standard (without counter sources; docs/model.md)"),
     ] = "default",
 ) -> None:
     """Rebuild the default model that ships in the package (scores while none is promoted)

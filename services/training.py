@@ -72,25 +72,27 @@ class Recipe:
         return _starting(cfg, self.start)
 
 
-# The shipped default model's recipe: `standard` months at a quarter of the catalogue, so
-# it builds in minutes on two busy cores. Seed 1 (the held-out months of docs/model.md)
-# and seeds over 200 stay free for evaluation (`pantau evaluate` refuses a model's
-# training seed). Fewer rounds than training's default keep the files small; two threads
-# because LightGBM's sums, and so its trees, can differ with the thread count.
-DEFAULT_RECIPE = Recipe(
+# The recipe the default model had until 7 Dec 2026: `standard` months at a quarter of
+# the catalogue, so it builds in minutes on two busy cores. Seed 1 (the held-out months
+# of docs/model.md) and seeds over 200 stay free for evaluation (`pantau evaluate`
+# refuses a model's training seed). Fewer rounds than training's default keep the files
+# small; two threads because LightGBM's sums, and so its trees, can differ with the
+# thread count.
+STANDARD_RECIPE = Recipe(
     runs=(("standard", 250, 2), ("standard", 250, 3), ("standard", 250, 4), ("standard", 250, 5)),
     config=TrainConfig(num_boost_round=200, num_threads=2, seed=0),
 )
-# The default recipe with views-only counter sources (docs/model.md, "Sources the model
-# is not fit for"): two `counters` months (every product a daily or hourly polled view
-# counter) whose rises are only exponential or logistic, so the other families stay left
-# out for evaluation, and each kind of source calibrated on its own validation rows.
-COUNTERS_RECIPE = Recipe(
-    runs=(*DEFAULT_RECIPE.runs, ("counters", 250, 21), ("counters", 250, 22)),
-    config=dataclasses.replace(DEFAULT_RECIPE.config, calibrate_per_source=True),
+# The shipped default model's recipe: the standard months plus two `counters` months
+# (every product a daily or hourly polled view counter, docs/model.md "Sources the model
+# is not fit for") whose rises are only exponential or logistic, so the other shape
+# families stay left out for evaluation; each kind of source calibrated on its own
+# validation rows.
+DEFAULT_RECIPE = Recipe(
+    runs=(*STANDARD_RECIPE.runs, ("counters", 250, 21), ("counters", 250, 22)),
+    config=dataclasses.replace(STANDARD_RECIPE.config, calibrate_per_source=True),
     shapes=(("counters", ("exponential", "logistic")),),
 )
-RECIPES = {"default": DEFAULT_RECIPE, "counters": COUNTERS_RECIPE}
+RECIPES = {"default": DEFAULT_RECIPE, "standard": STANDARD_RECIPE}
 # The same code path at test size (`small` at 40 products, seconds to simulate):
 # what tests/model/test_default_model.py rebuilds, twice, to check that a build is
 # deterministic and that its metrics are the recorded ones.

@@ -96,18 +96,18 @@ def test_the_fallback_scores_the_kinds_it_names(rows) -> None:
         RatioFallback(kinds=("weekly",))
 
 
-def test_the_counters_recipe_leaves_the_other_shape_families_out() -> None:
-    from services.training import COUNTERS_RECIPE, DEFAULT_RECIPE, RECIPES
+def test_the_default_recipe_leaves_the_other_shape_families_out() -> None:
+    from services.training import DEFAULT_RECIPE, RECIPES, STANDARD_RECIPE
 
-    assert RECIPES["default"] is DEFAULT_RECIPE and RECIPES["counters"] is COUNTERS_RECIPE
-    cfg = COUNTERS_RECIPE.scenario("counters", 250)
+    assert RECIPES["default"] is DEFAULT_RECIPE and RECIPES["standard"] is STANDARD_RECIPE
+    cfg = DEFAULT_RECIPE.scenario("counters", 250)
     assert cfg.viral_shapes == ("exponential", "logistic")
-    assert cfg.start == COUNTERS_RECIPE.start == DEFAULT_RECIPE.start  # one time split
+    assert cfg.start == DEFAULT_RECIPE.start == STANDARD_RECIPE.start  # one time split
     assert cfg.share_daily_counter + cfg.share_hourly_counter == 1.0
-    assert COUNTERS_RECIPE.config.calibrate_per_source
-    assert COUNTERS_RECIPE.config.source_fallback.kinds == ("daily_counter",)
-    assert COUNTERS_RECIPE.as_dict()["shapes"] == {"counters": ["exponential", "logistic"]}
-    assert not DEFAULT_RECIPE.config.calibrate_per_source  # the shipped one, until rebuilt
+    assert DEFAULT_RECIPE.config.calibrate_per_source
+    assert DEFAULT_RECIPE.config.source_fallback.kinds == ("daily_counter",)
+    assert DEFAULT_RECIPE.as_dict()["shapes"] == {"counters": ["exponential", "logistic"]}
+    assert not STANDARD_RECIPE.config.calibrate_per_source
 
 
 def test_an_hourly_counter_waking_up_is_not_a_daily_counter(rows) -> None:
