@@ -4,7 +4,8 @@ Two tiers: the confident alert ("sangat mungkin viral" within 24 h) on `probabil
 the heads-up ("bersiap": likely viral within days) on `probability_72h`, each with its own
 threshold. A tier fires when its probability reaches its threshold; the product re-arms
 only after falling below `rearm_below` (hysteresis), and a tier never fires twice within
-`cooldown_ms` of event time. Each product's rows are evaluated one by one in tick order,
+its cool-down of event time (`confident_cooldown_ms` for the confident tier, `cooldown_ms`
+for the heads-up). Each product's rows are evaluated one by one in tick order,
 also within a batch, and a row at or before the last tick already evaluated for its
 product (a redelivered score) changes nothing. The state per product (`AlertState`) is
 five numbers, persisted by the API with the alerts it explains, so any batching, any
@@ -39,13 +40,15 @@ class AlertRules:
 
     `threshold`/`rearm_below` are the confident tier's, on `probability` (24 h);
     `heads_up_threshold`/`heads_up_rearm_below` the heads-up tier's, on `probability_72h`
-    (None: no heads-up tier). The cool-down applies to each tier on its own."""
+    (None: no heads-up tier). Each tier has its own cool-down: `cooldown_ms` the heads-up's,
+    `confident_cooldown_ms` the confident tier's (None: `cooldown_ms`)."""
 
     threshold: float = _DEFAULTS.threshold
     rearm_below: float = _DEFAULTS.rearm_below
     cooldown_ms: int = _DEFAULTS.cooldown_ms
     heads_up_threshold: float | None = _DEFAULTS.headsup_threshold
     heads_up_rearm_below: float = _DEFAULTS.headsup_rearm_below
+    confident_cooldown_ms: int | None = _DEFAULTS.confident_cooldown_ms
 
     def __post_init__(self) -> None:
         if not 0 <= self.rearm_below <= self.threshold <= 1:
@@ -54,6 +57,15 @@ class AlertRules:
             0 <= self.heads_up_rearm_below <= self.heads_up_threshold <= 1
         ):
             raise ValueError("need 0 <= heads_up_rearm_below <= heads_up_threshold <= 1")
+        if self.confident_cooldown_ms is not None and self.confident_cooldown_ms < 0:
+            raise ValueError("need confident_cooldown_ms >= 0")
+
+    @property
+    def confident_cooldown(self) -> int:
+        """The confident tier's cool-down in ms."""
+        if self.confident_cooldown_ms is None:
+            return self.cooldown_ms
+        return self.confident_cooldown_ms
 
     def tier_of(self, probability: float, probability_72h: float | None) -> str | None:
         """The highest tier whose threshold a score reaches (None: neither), for showing
@@ -77,6 +89,7 @@ class AlertRules:
             settings.cooldown_ms,
             settings.headsup_threshold,
             settings.headsup_rearm_below,
+            settings.confident_cooldown_ms,
         )
 
 
@@ -160,20 +173,22 @@ class AlertEngine:
             .filter(~same_product | pl.col("tick_ms").ne_missing(pl.col("tick_ms").shift(1)))
         )
         states: dict[str, AlertState] = {}
-        fired = self._tier(fresh, CONFIDENT, r.threshold, r.rearm_below, states)
+        fired = self._tier(
+            fresh, CONFIDENT, r.threshold, r.rearm_below, r.confident_cooldown, states
+        )
         confident_ticks: dict[str, list[int]] = {}
         for _, tick, pid, _ in fired:
             confident_ticks.setdefault(pid, []).append(tick)
         if heads_up:
             assert r.heads_up_threshold is not None
             for fire in self._tier(
-                fresh, HEADS_UP, r.heads_up_threshold, r.heads_up_rearm_below, states
+                fresh, HEADS_UP, r.heads_up_threshold, r.heads_up_rearm_below, r.cooldown_ms, states
             ):
                 _, tick, pid, _ = fire
                 earlier = confident_ticks.get(pid, [])
                 if (last := self.states.get(pid)) and last.last_fired_ms is not None:
                     earlier = [last.last_fired_ms, *earlier]
-                if not any(tick - r.cooldown_ms < c <= tick for c in earlier):
+                if not any(tick - r.confident_cooldown < c <= tick for c in earlier):
                     fired.append(fire)
         alerts = [
             make_alert(scores.row(row, named=True), tier)
@@ -191,6 +206,7 @@ class AlertEngine:
         tier: Tier,
         threshold: float,
         rearm_below: float,
+        cooldown_ms: int,
         states: dict[str, AlertState],
     ) -> list[tuple[int, int, str, Tier]]:
         """One tier's hysteresis and cool-down over the fresh rows; updates `states` and
@@ -229,7 +245,7 @@ class AlertEngine:
                 states[pid] = dataclasses.replace(state, last_tick_ms=tick, **{tier.armed: True})
             elif getattr(state, tier.armed):
                 last = getattr(state, tier.fired)
-                fire = last is None or tick - last >= self.rules.cooldown_ms
+                fire = last is None or tick - last >= cooldown_ms
                 states[pid] = dataclasses.replace(
                     state,
                     last_tick_ms=tick,

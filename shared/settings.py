@@ -96,6 +96,13 @@ class AlertSettings(BaseSettings):
     cooldown_ms: int = Field(
         24 * 3_600_000, ge=0, description="event time between two alerts of one product"
     )
+    # A confident alert's product stays quiet at that tier for days: after the peak the
+    # 24 h probability flickers over the threshold again (docs/model.md, "Re-alerts").
+    confident_cooldown_ms: int | None = Field(
+        7 * 24 * 3_600_000,
+        ge=0,
+        description="event time between two confident alerts of one product (empty: cooldown_ms)",
+    )
 
     headsup_threshold: float | None = Field(
         HEADS_UP_THRESHOLD,

@@ -43,14 +43,17 @@ def test_the_api_intake_follows_the_environment(
     monkeypatch.setenv("PANTAU_ALERT_THRESHOLD", "0.8")
     monkeypatch.setenv("PANTAU_ALERT_REARM_BELOW", "0.5")
     monkeypatch.setenv("PANTAU_ALERT_COOLDOWN_MS", str(HOUR_MS))
+    monkeypatch.setenv("PANTAU_ALERT_CONFIDENT_COOLDOWN_MS", str(2 * HOUR_MS))
     api = ApiSettings(database_url=f"sqlite:///{tmp_path / 'api.db'}", run_dispatcher=False)
     intake = create_app(api).state.intake
-    assert intake.engine.rules == AlertRules(0.8, 0.5, HOUR_MS)
+    assert intake.engine.rules == AlertRules(0.8, 0.5, HOUR_MS, confident_cooldown_ms=2 * HOUR_MS)
     tick = 1_772_409_600_000
     assert intake.apply(make_scores({"p": 0.7}, tick)) == []  # above the default 0.56 only
     assert len(intake.apply(make_scores({"p": 0.85}, tick + HOUR_MS))) == 1
     assert intake.apply(make_scores({"p": 0.45}, tick + 2 * HOUR_MS)) == []  # re-armed
-    assert len(intake.apply(make_scores({"p": 0.9}, tick + 3 * HOUR_MS))) == 1  # 1 h cool-down
+    assert intake.apply(make_scores({"p": 0.9}, tick + 2 * HOUR_MS + 1)) == []  # 2 h cool-down
+    assert intake.apply(make_scores({"p": 0.45}, tick + 2 * HOUR_MS + 2)) == []
+    assert len(intake.apply(make_scores({"p": 0.9}, tick + 3 * HOUR_MS))) == 1
     explicit = create_app(api, alert_settings=AlertSettings(threshold=0.3, rearm_below=0.1))
     assert explicit.state.intake.engine.rules.threshold == 0.3
 

@@ -23,7 +23,11 @@ from shared.alerts import AlertEngine, AlertRules
 
 TICK_MS = 1_772_409_600_000
 HOUR_MS = 3_600_000
-RULES = AlertRules(threshold=0.6, rearm_below=0.4, cooldown_ms=24 * HOUR_MS)
+# A day between two confident alerts (the default is a week), so re-alerts after a re-arm
+# come within the few days these tests span.
+RULES = AlertRules(
+    threshold=0.6, rearm_below=0.4, cooldown_ms=24 * HOUR_MS, confident_cooldown_ms=None
+)
 
 
 def _store(directory: Path) -> sessionmaker:
@@ -144,7 +148,7 @@ def _one_pass(rows: list[Row], rules: AlertRules) -> list[tuple[str, int]]:
             armed[pid] = True
         elif p >= rules.threshold and armed.get(pid, True):
             armed[pid] = False
-            if pid not in fired or tick - fired[pid] >= rules.cooldown_ms:
+            if pid not in fired or tick - fired[pid] >= rules.confident_cooldown:
                 fired[pid] = tick
                 alerts.append((pid, hour))
     return alerts

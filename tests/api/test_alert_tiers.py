@@ -4,6 +4,7 @@ of one pass, and the heads-up state kept by the store across a restart."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -73,16 +74,58 @@ def test_heads_up_days_ahead_then_the_confident_alert(rows: Rows) -> None:
 
 
 def test_no_heads_up_within_the_cool_down_of_a_confident_alert(rows: Rows) -> None:
+    week = RULES.confident_cooldown // HOUR_MS
+    assert week == 7 * 24  # the default: past the heads-up's own cool-down (24 h)
     scores = rows(
         ("a", 0, 0.9, 0.2),  # confident
         ("a", 3, 0.3, 0.8),  # the seller already knows: silent
         ("a", 4, 0.3, 0.1),  # re-arms the heads-up
-        ("a", 30, 0.3, 0.8),  # past the cool-down: heads-up
+        ("a", 30, 0.3, 0.8),  # past the heads-up's cool-down, within the confident one
+        ("a", 31, 0.3, 0.1),
+        ("a", week, 0.3, 0.8),  # past the confident tier's cool-down: heads-up
     )
     assert fired(AlertEngine(RULES).evaluate(scores)) == [
         ("a", 0, "confident"),
-        ("a", 30, "heads_up"),
+        ("a", week, "heads_up"),
     ]
+
+
+def test_a_confident_alert_keeps_its_product_quiet_for_the_confident_cool_down(
+    rows: Rows,
+) -> None:
+    # After the peak the 24 h probability dips under the re-arm level and flickers over
+    # the threshold again a day or two later: no second confident alert for a week.
+    week = RULES.confident_cooldown // HOUR_MS
+    scores = rows(
+        ("a", 0, 0.9, None),  # confident
+        ("a", 5, 0.2, None),  # re-armed
+        ("a", 30, 0.9, None),  # past a day: silent all the same
+        ("a", 31, 0.2, None),
+        ("a", 100, 0.7, None),
+        ("a", 101, 0.2, None),
+        ("a", week, 0.8, None),  # a week after the alert: alerts again
+    )
+    assert fired(AlertEngine(RULES).evaluate(scores)) == [
+        ("a", 0, "confident"),
+        ("a", week, "confident"),
+    ]
+    daily = dataclasses.replace(RULES, confident_cooldown_ms=None)  # the heads-up's cool-down
+    assert [h for _, h, _ in fired(AlertEngine(daily).evaluate(scores))] == [0, 30, 100, week]
+
+
+def test_the_confident_cool_down_survives_a_restart(rows: Rows, tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'api.db'}")
+    upgrade_schema(engine)
+    sessions = make_sessionmaker(engine)
+    assert fired(ScoreIntake(sessions, RULES).apply(rows(("a", 0, 0.9, None)))) == [
+        ("a", 0, "confident")
+    ]
+    restarted = ScoreIntake(sessions, RULES)  # the state comes from the store
+    assert restarted.apply(rows(("a", 5, 0.2, None), ("a", 30, 0.9, None))) == []
+    week = RULES.confident_cooldown // HOUR_MS
+    again = ScoreIntake(sessions, RULES)
+    assert again.apply(rows(("a", 31, 0.2, None))) == []
+    assert fired(again.apply(rows(("a", week, 0.9, None)))) == [("a", week, "confident")]
 
 
 def test_any_batching_gives_the_alerts_of_one_pass(rows: Rows) -> None:

@@ -68,9 +68,10 @@ def test_day_over_week_growth_catches_both_rises_ahead_of_the_peak(report: dict)
 
 
 def test_the_six_hour_ratio_is_fooled_by_daily_counters(report: dict) -> None:
-    """Each day's one counter event makes the last 6 h look like the whole day."""
+    """Each day's one counter event makes the last 6 h look like the whole day: false
+    alerts on every kind of product, as often as the week's confident cool-down allows."""
     six = _point(report, "growth_6h", 4.0)
-    assert six["false"] > 50 and six["precision"] < 0.2
+    assert six["false"] >= 10 and six["precision"] < 0.2
 
 
 def test_a_gzipped_events_file_gives_the_same_report(tmp_path: Path) -> None:
