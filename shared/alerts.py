@@ -138,8 +138,8 @@ class AlertEngine:
         state adopts `Decision.states` only once the store has committed them.
 
         The confident tier first; then the heads-up tier, which stays silent on a row
-        where the product had a confident alert within the cool-down (the seller already
-        knows more than a heads-up says).
+        where the product had a confident alert within the confident tier's cool-down
+        (the seller already knows more than a heads-up says).
 
         Emerging terms (`term:…`) never alert: the words of a viral product's name rise
         with it, so their alerts would repeat the product's (in simulated text runs,
