@@ -1,14 +1,17 @@
 """Both alert tiers of a recipe on tuning months, without registering a model.
 
 Trains the default model's recipe (`services.training.DEFAULT_RECIPE`, optionally with
-another heads-up distance or round cap) in memory on its cached runs, scores tuning
-months of `standard` at 250 products through the live scorer and alert engine, and prints
-each tier's precision, recall before the peak and median lead per month over a grid of
-thresholds, then every viral episode's highest probabilities (what a miss stopped at) and
-whether its source is a views-only counter. Seeds of the recipe are refused; seed 202
-(the held-out month of docs/model.md) is refused unless `--held-out` says it is meant.
+another heads-up distance or round cap) in memory on its cached runs, or loads a saved
+model (`--model`), scores tuning months of `standard` at 250 products through the live
+scorer and alert engine, and prints each tier's precision, recall before the peak and
+median lead per month over a grid of thresholds; then, at the live alert rules, every
+confident alert episode that was not early (what it fell on), and every viral episode's
+highest probabilities (what a miss stopped at) and whether its source is a views-only
+counter. Seeds of the recipe are refused; seed 202 (the held-out month of docs/model.md)
+is refused unless `--held-out` says it is meant.
 
     python -m bench.tiers --seed 203 --seed 6 --seed 7
+    python -m bench.tiers --seed 203 --seed 6 --seed 7 --model services/model/default
     python -m bench.tiers --seed 203 --heads-up-within-h 72 --rounds 600
 """
 
@@ -23,20 +26,21 @@ import polars as pl
 
 from services.evaluation.alerting import run_alerts
 from services.evaluation.data import Run, prepare_run
-from services.evaluation.matching import viral_episodes
+from services.evaluation.matching import alert_episodes, classify_episodes, viral_episodes
 from services.evaluation.tuning import score_run, score_tiers
 from services.model import horizons
 from services.model.labels import HOUR_MS, HeadsUpSpec
 from services.model.lgbm import LightGBMScorer
+from services.model.registry import load_version
 from services.model.train import TrainConfig, fit, labelled_runs
 from services.training import DEFAULT_RECIPE
 from shared.alerts import AlertRules
 
 HELD_OUT_SEED = 202
 CONFIDENT = (0.45, 0.5, 0.56, 0.65)
-HEADS_UP = (0.1, 0.15, 0.18, 0.2, 0.25, 0.3)
+HEADS_UP = (0.1, 0.15, 0.18, 0.2, 0.25, 0.3, 0.35)
 REARM_RATIO = 0.4 / 0.56  # the live confident tier's re-arm over threshold
-HEADS_UP_REARM_RATIO = 0.65  # the live heads-up's (0.13 / 0.2)
+HEADS_UP_REARM_RATIO = 0.65  # the heads-up's re-arm over threshold at 0.2 (0.13 / 0.2)
 
 
 def _run(seed: int, work: Path) -> Run:
@@ -44,8 +48,12 @@ def _run(seed: int, work: Path) -> Run:
 
 
 def train(cfg: TrainConfig, work: Path) -> LightGBMScorer:
-    """The recipe's two horizons fitted in memory on its cached runs."""
-    runs = ((f"standard-250-{s}", _run(s, work).features) for s in DEFAULT_RECIPE.seeds)
+    """The recipe's two horizons fitted in memory on its cached runs (each of its presets)."""
+    scenarios = [(DEFAULT_RECIPE.scenario(name, n), seed) for name, n, seed in DEFAULT_RECIPE.runs]
+    runs = (
+        (f"{sc.name}-{seed}", prepare_run(sc, seed, work, 1, False).features)
+        for sc, seed in scenarios
+    )
     rows = labelled_runs(runs, cfg)
     started = time.perf_counter()
     booster, calibration, _, report = fit(rows, cfg, False)
@@ -90,7 +98,32 @@ def report(scores: pl.DataFrame, run: Run) -> None:
                 f"{heads_up:.2f}: {_figures(tiers.get('per_tier', {}).get('heads_up', {}))}"
             )
     products = run.truth["products"]
-    for e in viral_episodes(run.truth).iter_rows(named=True):
+    virals = viral_episodes(run.truth)
+    alerts = run_alerts(scores, AlertRules())
+    confident = alerts.filter(pl.col("tier") == "confident")
+    not_early = classify_episodes(alert_episodes(confident), virals).filter(
+        pl.col("outcome") != "early"
+    )
+    for e in not_early.iter_rows(named=True):
+        p = products.get(e["product_id"], {})
+        before = confident.filter(
+            (pl.col("product_id") == e["product_id"]) & (pl.col("tick_ms") < e["start_ms"])
+        )["tick_ms"]
+        after_peak = (
+            f", {(e['start_ms'] - e['peak_ms']) / HOUR_MS:.0f} h after the peak"
+            if e["peak_ms"] is not None
+            else ""
+        )
+        print(
+            f"  confident {e['outcome']} alert: {e['product_id']} {p.get('kind')}"
+            f"{' views-only counter' if p.get('coarse') else ''}{after_peak}, "
+            + (
+                f"{(e['start_ms'] - before.max()) / HOUR_MS:.0f} h after its previous alert"
+                if before.len()
+                else "its first alert"
+            )
+        )
+    for e in virals.iter_rows(named=True):
         rising = scores.filter(
             (pl.col("product_id") == e["product_id"])
             & pl.col("tick_ms").is_between(e["onset_ms"] - 24 * HOUR_MS, e["peak_ms"])
@@ -112,6 +145,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=DEFAULT_RECIPE.config.num_boost_round)
     parser.add_argument("--work", type=Path, default=Path("var/eval"))
     parser.add_argument("--held-out", action="store_true", help="allow seed 202")
+    parser.add_argument("--model", type=Path, help="a saved model directory instead of training")
     args = parser.parse_args()
     if set(args.seed) & set(DEFAULT_RECIPE.seeds):
         parser.error(f"seeds {DEFAULT_RECIPE.seeds} are the recipe's training months")
@@ -122,7 +156,7 @@ def main() -> None:
         heads_up=HeadsUpSpec(within_ms=args.heads_up_within_h * HOUR_MS),
         num_boost_round=args.rounds,
     )
-    scorer = train(cfg, args.work)
+    scorer = load_version(args.model) if args.model else train(cfg, args.work)
     for seed in args.seed:
         run = _run(seed, args.work)
         print(f"standard-250 seed {seed}")
