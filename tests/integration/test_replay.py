@@ -35,6 +35,8 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(900)]
 SCENARIO = dataclasses.replace(
     SCENARIOS["small"], n_products=20, days=7, viral_peak_days=(4.0, 6.0)
 )
+# A week whose events the shipped default raises four alerts on, for two products.
+SEED = 4
 
 
 @contextmanager
@@ -78,7 +80,7 @@ def live_alerts(url: str) -> list[dict]:
 def test_replay_alerts_equal_live_alerts(
     kafka_settings: KafkaSettings, tmp_path: Path, serve
 ) -> None:
-    run = simulate(SCENARIO, 5, tmp_path / "sim", progress=False)
+    run = simulate(SCENARIO, SEED, tmp_path / "sim", progress=False)
     alerts_path = tmp_path / "alerts.jsonl"
     done = subprocess.run(
         [
