@@ -19,6 +19,7 @@ from seller_data import NOW_MS, PRODUCTS, STEP_MS, Product, week_of_scores
 from services.api.app import create_app
 from services.api.channels.service import ChannelSettings
 from services.api.webhooks.dispatcher import Dispatcher
+from shared.alerts import AlertRules
 from shared.settings import ApiSettings, SellerAlertSettings, TelegramSettings, WebhookSettings
 
 pytest.importorskip("playwright.sync_api")
@@ -28,7 +29,6 @@ PHONE = {"width": 390, "height": 844}
 BOT_TOKEN = "987654:browser-test-token"
 CHAT = 4242
 HOUR_MS = 3_600_000
-DAY_MS = 24 * HOUR_MS
 TARGETS_JS = """
 () => [...document.querySelectorAll('a[href], button, summary, label.check')]
   .filter(e => !e.classList.contains('skip') && e.getClientRects().length)
@@ -77,11 +77,11 @@ def site(serve: Any, tmp_path: Path) -> Iterator[tuple[Any, str, FakeTelegram]]:
             yield app, server.url, fake
 
 
-def fire_again(app: Any, product: Product, days: int) -> None:
-    """Scores that alert `product` again `days` later: a dip below the re-arm level, then
-    a rise past the threshold once the day's cool-down is over."""
+def fire_again(app: Any, product: Product, times: int) -> None:
+    """Scores that alert `product` again, the `times`-th time: a dip below the re-arm
+    level, then a rise past the threshold once the confident tier's cool-down is over."""
     last = week_of_scores([product]).filter(pl.col("tick_ms") == NOW_MS)
-    at_ms = NOW_MS + days * (DAY_MS + STEP_MS)
+    at_ms = NOW_MS + times * (AlertRules().confident_cooldown + STEP_MS)
     app.state.intake.apply(
         last.with_columns(tick_ms=pl.lit(at_ms - STEP_MS), probability=pl.lit(0.2))
     )
@@ -134,7 +134,7 @@ def test_subscribe_on_a_phone_get_the_next_alert_and_stop_by_its_link(
 
     # The next alert in the seller's category reaches the chat, with the manage link.
     kopi = next(p for p in PRODUCTS if p.category == "minuman")
-    fire_again(app, kopi, days=1)
+    fire_again(app, kopi, times=1)
     send.run_once()
     messages = fake.received(CHAT)
     alerts = [m for m in messages[1:] if kopi.name in m]
@@ -148,7 +148,7 @@ def test_subscribe_on_a_phone_get_the_next_alert_and_stop_by_its_link(
     assert "Anda sudah berhenti" in page.get_by_role("status").inner_text()
     shoot(page, "subscribe-stopped-390x844")
     count = len(fake.received(CHAT))
-    fire_again(app, kopi, days=2)
+    fire_again(app, kopi, times=2)
     send.run_once()
     assert len(fake.received(CHAT)) == count
     send.stop()
