@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from bench.soak import rss_bytes
+from bench.soak import ACTIONS, rss_bytes
 from services.ingest.config import HOUR_MS, WindowConfig
 from services.ingest.processor import PartitionProcessor
 from shared.regions import PROVINCES
@@ -36,7 +36,6 @@ from shared.regions import PROVINCES
 REGIONS = list(PROVINCES)
 
 MINUTE_MS = 60_000
-ACTIONS = ["view", "view", "view", "view", "like", "comment", "share", "add_to_cart", "purchase"]
 
 
 def minute_of_events(
