@@ -17,12 +17,11 @@ from typing import Any
 
 import httpx
 import pytest
-from kafka import KafkaProducer
 from sqlalchemy import text
 from standardwebhooks import Webhook
 
 from services.api.db import make_engine
-from shared.kafka import ensure_topics, frame_to_values
+from shared.kafka import ensure_topics, frame_to_values, make_producer
 from shared.settings import KafkaSettings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -97,7 +96,7 @@ def api_env(database_url: str, kafka_settings: KafkaSettings) -> Iterator[dict[s
 
 
 def produce_scores(kafka: KafkaSettings, frame: Any) -> None:
-    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
+    producer = make_producer(kafka)
     for value in frame_to_values(frame):
         producer.send(kafka.scores_topic, value=value, partition=0)
     producer.flush()

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaAdminClient
 from sqlalchemy import func, select
 
 from bench.processes import ServiceProcesses, free_port, service_env, wait_for
@@ -27,7 +27,7 @@ from services.api.auth import KEY_CACHE_TTL_S, create_key, find_key, revoke_key
 from services.api.db import make_engine, make_sessionmaker
 from services.api.webhooks.models import Delivery, DeliveryStatus, Subscription
 from services.api.webhooks.signing import generate_secret
-from shared.kafka import ensure_topics, frame_to_values
+from shared.kafka import ensure_topics, frame_to_values, make_producer
 from shared.settings import KafkaSettings
 
 pytestmark = [
@@ -76,7 +76,7 @@ class Counting:
 
 def produce(kafka: KafkaSettings, make_scores: Any, products: list[str], tick_ms: int) -> None:
     """One score row per product, spread over every partition."""
-    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
+    producer = make_producer(kafka)
     for i, product in enumerate(products):
         partition = i % kafka.partitions
         frame = make_scores({product: 0.9}, tick_ms, partition=partition)

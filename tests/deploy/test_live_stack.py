@@ -32,12 +32,11 @@ import orjson
 import pytest
 from _live import JOBS, Receiver, Stack, wait_for
 from _promql import REPO, graph_panels, load_rules, parse
-from kafka import KafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 from test_metric_catalogue import BOUNDED_LABELS
 
 from services.simulator import SCENARIOS, iter_event_lines
-from shared.kafka import ensure_topics
+from shared.kafka import ensure_topics, make_producer
 from shared.metrics import SERVICE_METRICS
 from shared.settings import KafkaSettings
 
@@ -88,9 +87,7 @@ SCENARIO = dataclasses.replace(
 
 def produce_simulation(kafka: KafkaSettings) -> int:
     """SCENARIO as one message per product and simulated hour; returns the lines produced."""
-    producer = KafkaProducer(
-        bootstrap_servers=kafka.bootstrap, acks="all", linger_ms=20, max_request_size=4_000_000
-    )
+    producer = make_producer(kafka, linger_ms=20, max_request_size=4_000_000)
     produced = 0
     for _hour_ms, lines in iter_event_lines(SCENARIO, 3):
         by_product: dict[bytes, list[bytes]] = defaultdict(list)

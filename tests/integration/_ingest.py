@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 import polars as pl
 from _streams import product_of
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 
 from bench.processes import ServiceProcesses, end_offsets, service_env
 from services.ingest import checkpoint
@@ -29,7 +29,7 @@ from services.ingest.processor import PartitionProcessor
 from services.ingest.service import dlq_envelopes, window_config
 from shared.clock import wall_clock_ms
 from shared.features import FEATURE_SCHEMA
-from shared.kafka import frame_to_values, values_to_frame
+from shared.kafka import frame_to_values, make_producer, values_to_frame
 from shared.partitioning import partition_for
 from shared.schema import Lines
 from shared.settings import IngestSettings, KafkaSettings
@@ -68,9 +68,7 @@ def pack_by_partition(
 
 
 def produce(kafka: KafkaSettings, messages: list[tuple[int, bytes]]) -> None:
-    producer = KafkaProducer(
-        bootstrap_servers=kafka.bootstrap, acks="all", linger_ms=20, batch_size=1_048_576
-    )
+    producer = make_producer(kafka, linger_ms=20)
     futures = [producer.send(kafka.events_topic, value=v, partition=p) for p, v in messages]
     producer.flush()
     for future in futures:

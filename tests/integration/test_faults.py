@@ -17,14 +17,13 @@ import httpx
 import orjson
 import polars as pl
 import pytest
-from kafka import KafkaProducer
 
 from bench.processes import ServiceProcesses, end_offsets, free_port, service_env, wait_for
 from services.model.service import load_scorer
 from services.pipeline import LocalPipeline
 from services.simulator import SCENARIOS, simulate
 from shared.alerts import AlertEngine
-from shared.kafka import ensure_topics
+from shared.kafka import ensure_topics, make_producer
 from shared.settings import KafkaSettings, ScoreSettings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -74,7 +73,7 @@ def keyed(line: bytes) -> bytes:
 
 
 def produce(kafka: KafkaSettings, lines: list[bytes]) -> None:
-    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", linger_ms=20)
+    producer = make_producer(kafka, linger_ms=20)
     for line in lines:
         producer.send(kafka.events_topic, key=keyed(line), value=line)
     producer.flush()

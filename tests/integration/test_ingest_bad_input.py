@@ -25,11 +25,10 @@ from _ingest import (
     published_features,
     wait_caught_up,
 )
-from kafka import KafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.processes import free_port
-from shared.kafka import ensure_topics
+from shared.kafka import ensure_topics, make_producer
 from shared.settings import KafkaSettings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -134,7 +133,7 @@ def test_bad_lines_reach_the_dlq_with_their_reason_and_counts_add_up(
 ) -> None:
     ensure_topics(kafka_settings)
     messages = stream()
-    producer = KafkaProducer(bootstrap_servers=kafka_settings.bootstrap, acks="all")
+    producer = make_producer(kafka_settings)
     offsets = [
         producer.send(
             kafka_settings.events_topic, key=PRODUCT.encode(), value=b"\n".join(lines)

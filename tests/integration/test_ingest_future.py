@@ -25,10 +25,9 @@ from _ingest import (
     published_features,
     wait_caught_up,
 )
-from kafka import KafkaProducer
 
 from shared.clock import wall_clock_ms
-from shared.kafka import ensure_topics
+from shared.kafka import ensure_topics, make_producer
 from shared.settings import KafkaSettings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -61,7 +60,7 @@ def test_future_events_are_dead_lettered_and_the_stream_goes_on(
     messages = [[event(i, START_MS + i * MINUTE_MS)] for i in range(GOOD)]
     messages.insert(30, [pills[0]])  # alone in its message
     messages[70] = [messages[70][0], pills[1], event(8000, START_MS + 69 * MINUTE_MS)]
-    producer = KafkaProducer(bootstrap_servers=kafka_settings.bootstrap, acks="all")
+    producer = make_producer(kafka_settings)
     sent = [
         producer.send(kafka_settings.events_topic, key=PRODUCT.encode(), value=b"\n".join(lines))
         for lines in messages

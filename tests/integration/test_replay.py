@@ -17,13 +17,12 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from kafka import KafkaProducer
 
 from services.api.app import create_app
 from services.ingest.service import IngestService
 from services.model.service import ScoreService
 from services.simulator import SCENARIOS, simulate
-from shared.kafka import ensure_topics
+from shared.kafka import ensure_topics, make_producer
 from shared.settings import ApiSettings, IngestSettings, KafkaSettings, ScoreSettings
 
 # Minutes on a busy two-core machine: the replay, then the same events through Kafka.
@@ -52,7 +51,7 @@ def running(service: IngestService | ScoreService) -> Iterator[None]:
 
 def produce_file(kafka: KafkaSettings, events: Path) -> None:
     """Each line keyed by its product, as a platform connector would produce it."""
-    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", linger_ms=20)
+    producer = make_producer(kafka, linger_ms=20)
     with open(events, "rb") as f:
         for line in f:
             line = line.rstrip(b"\n")

@@ -11,13 +11,13 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer
 
 from services.api.app import create_app
 from services.ingest.service import IngestService
 from services.model.baseline import GrowthRatioScorer
 from services.model.service import ScoreService
-from shared.kafka import ensure_topics
+from shared.kafka import ensure_topics, make_producer
 from shared.settings import ApiSettings, IngestSettings, KafkaSettings, ScoreSettings
 
 pytestmark = pytest.mark.kafka
@@ -79,11 +79,7 @@ def running(service: IngestService | ScoreService) -> Iterator[None]:
 
 
 def produce(kafka: KafkaSettings, lines: list[bytes]) -> None:
-    # Idempotent: a batch retried on a busy broker must not land after later ones, which
-    # would make the events in it late (a rare failure of this test under load).
-    producer = KafkaProducer(
-        bootstrap_servers=kafka.bootstrap, acks="all", linger_ms=5, enable_idempotence=True
-    )
+    producer = make_producer(kafka)
     for line in lines:
         key = orjson.loads(line).get("product_id", "x").encode() if line.startswith(b'{"') else b"x"
         producer.send(kafka.events_topic, key=key, value=line)

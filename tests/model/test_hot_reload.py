@@ -12,11 +12,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer
 
 from services.model import registry
 from services.model.service import ScoreService
-from shared.kafka import ensure_topics, frame_to_values, values_to_frame
+from shared.kafka import ensure_topics, frame_to_values, make_producer, values_to_frame
 from shared.settings import KafkaSettings, ScoreSettings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -24,7 +24,7 @@ ROWS_PER_MESSAGE = 50
 
 
 def produce(kafka: KafkaSettings, rows: pl.DataFrame) -> None:
-    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", linger_ms=5)
+    producer = make_producer(kafka)
     parts = rows.with_columns(
         p=pl.col("product_id").map_elements(lambda s: zlib.crc32(s.encode()) % 4, pl.Int64)
     ).partition_by("p", as_dict=True)

@@ -6,9 +6,8 @@ import logging
 import time
 
 import pytest
-from kafka import KafkaProducer
 
-from shared.kafka import make_consumer
+from shared.kafka import make_consumer, make_producer
 from shared.settings import KafkaSettings
 
 pytestmark = pytest.mark.kafka
@@ -18,7 +17,7 @@ def test_a_fetch_larger_than_a_megabyte_arrives_without_a_dropped_connection(
     kafka_settings: KafkaSettings, caplog: pytest.LogCaptureFixture
 ) -> None:
     topic = kafka_settings.events_topic
-    producer = KafkaProducer(bootstrap_servers=kafka_settings.bootstrap, max_request_size=2**21)
+    producer = make_producer(kafka_settings, max_request_size=2**21)
     for _ in range(40):  # 8 MB in one partition: a whole fetch is one 8 MB response
         producer.send(topic, b"x" * 200_000, partition=0)
     producer.flush()

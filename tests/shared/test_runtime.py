@@ -14,7 +14,7 @@ import httpx
 import orjson
 import polars as pl
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaTimeoutError
 
@@ -22,7 +22,7 @@ from services.api.app import create_app
 from services.model.baseline import GrowthRatioScorer
 from services.model.service import ScoreService
 from shared.features import FEATURE_SCHEMA
-from shared.kafka import ensure_topics, frame_to_values, make_consumer
+from shared.kafka import ensure_topics, frame_to_values, make_consumer, make_producer
 from shared.runtime import ConsumerRuntime, LoopSettings, SendFailed
 from shared.settings import ApiSettings, KafkaSettings, ScoreSettings
 
@@ -48,7 +48,7 @@ def feature_rows(products: int = 3) -> pl.DataFrame:
 
 
 def send(kafka: KafkaSettings, topic: str, values: list[bytes]) -> None:
-    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all")
+    producer = make_producer(kafka)
     for value in values:
         producer.send(topic, value=value, partition=0).get(timeout=30)
     producer.close()
@@ -250,7 +250,7 @@ def test_a_resume_cut_short_still_reads_every_assigned_partition(
     kafka_settings: KafkaSettings,
 ) -> None:
     ensure_topics(kafka_settings)
-    producer = KafkaProducer(bootstrap_servers=kafka_settings.bootstrap, acks="all")
+    producer = make_producer(kafka_settings)
     for partition in range(4):
         for i in range(5):
             producer.send(kafka_settings.events_topic, value=b"%d" % i, partition=partition)
