@@ -317,6 +317,10 @@ CONNECT_LAST_POLL_TIMESTAMP = Gauge(
     "pantau_connect_last_poll_timestamp_seconds",
     "Unix time of the last successful poll.",
 )
+CONNECT_NEXT_POLL_TIMESTAMP = Gauge(
+    "pantau_connect_next_poll_timestamp_seconds",
+    "Unix time the connector plans its next poll for (after a quota is spent: the reset).",
+)
 
 for _outcome in INGEST_OUTCOMES:
     INGEST_EVENTS.labels(outcome=_outcome)
@@ -406,6 +410,7 @@ SERVICE_METRICS: dict[str, tuple[MetricWrapperBase, ...]] = {
         CONNECT_EVENTS,
         CONNECT_CORRECTIONS,
         CONNECT_LAST_POLL_TIMESTAMP,
+        CONNECT_NEXT_POLL_TIMESTAMP,
     ),
 }
 

@@ -228,5 +228,6 @@ class ConnectorService:
         metrics.CONNECT_TRACKED_ITEMS.set(self.poller.tracked_count)
         metrics.CONNECT_QUOTA_USED.set(self.poller.ledger.used)
         metrics.CONNECT_QUOTA_LIMIT.set(self.poller.ledger.units_per_day)
+        metrics.CONNECT_NEXT_POLL_TIMESTAMP.set(self.next_poll_ms / 1000)
         if outcome == "ok":
             metrics.CONNECT_LAST_POLL_TIMESTAMP.set(time.time())

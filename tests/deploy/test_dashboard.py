@@ -25,7 +25,16 @@ from _promql import (
 )
 
 DATASOURCE_UID = "${datasource}"
-ROWS = ["Overview", "Ingest", "Model", "Retraining", "API", "Webhooks", "Seller channels"]
+ROWS = [
+    "Overview",
+    "Ingest",
+    "Model",
+    "Retraining",
+    "API",
+    "Webhooks",
+    "Seller channels",
+    "Connectors",
+]
 
 
 def _queries() -> list[tuple[str, str]]:

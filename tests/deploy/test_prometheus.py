@@ -39,6 +39,8 @@ ALERTS = {
     "APIErrorRateHigh",
     "CheckpointStale",
     "ServiceDown",
+    "ConnectorStalled",
+    "ConnectorFailing",
 }
 # Series Prometheus itself adds for every target; the only ones rules may use besides ours.
 BUILTIN_SERIES = {"up"}
@@ -225,6 +227,69 @@ def test_retraining_panels_on_a_schedules_series(promtool: str, tmp_path: Path) 
         ]
     }
     path = tmp_path / "retraining_panels_test.yml"
+    path.write_text(yaml.safe_dump(cases))
+    result = _run([promtool, "test", "rules", str(path)])
+    assert "SUCCESS" in result.stdout
+
+
+def test_connectors_panels_on_a_pollers_series(promtool: str, tmp_path: Path) -> None:
+    """The Connectors row's quota and schedule queries on a connector's series: a poll
+    every 5 minutes until 20 min, then a spent quota that plans the next poll for the
+    reset at 1 h. The quota share, the time since the last good poll and the wait until
+    the planned one read as an operator expects."""
+    exprs, row = {}, None
+    for panel in dashboard()["panels"]:
+        if panel["type"] == "row":
+            row = panel["title"]
+        elif row == "Connectors":
+            for target in panel["targets"]:
+                expr = target["expr"].replace("$job", "pantau-.*").replace("$instance", ".*")
+                exprs[(panel["title"], target["legendFormat"])] = expr
+    where = 'job="pantau-connect", instance="connect:9104"'
+    since = exprs[("Connector poll schedule", "{{instance}} since last ok poll")]
+    until = exprs[("Connector poll schedule", "{{instance}} until next poll")]
+    instance = '{instance="connect:9104"}'
+    cases = {
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {
+                        "series": f"pantau_connect_quota_used{{{where}}}",
+                        "values": "0+125x20 2500x40",
+                    },
+                    {"series": f"pantau_connect_quota_limit{{{where}}}", "values": "10000x60"},
+                    {
+                        "series": f"pantau_connect_last_poll_timestamp_seconds{{{where}}}",
+                        "values": "0 60x4 300x5 600x5 900x5 1200x40",
+                    },
+                    {
+                        "series": f"pantau_connect_next_poll_timestamp_seconds{{{where}}}",
+                        "values": "0 300x4 600x5 900x5 1200x5 3600x40",
+                    },
+                ],
+                "promql_expr_test": [
+                    {
+                        "expr": exprs[("Connector quota used", "{{instance}}")],
+                        "eval_time": "30m",
+                        "exp_samples": [{"labels": instance, "value": 0.25}],
+                    },
+                    {
+                        "expr": since,
+                        "eval_time": "30m",
+                        "exp_samples": [{"labels": instance, "value": 1800 - 1200}],
+                    },
+                    {
+                        "expr": until,
+                        "eval_time": "30m",
+                        "exp_samples": [{"labels": instance, "value": 3600 - 1800}],
+                    },
+                    {"expr": since, "eval_time": "0m", "exp_samples": []},  # no good poll yet
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "connectors_panels_test.yml"
     path.write_text(yaml.safe_dump(cases))
     result = _run([promtool, "test", "rules", str(path)])
     assert "SUCCESS" in result.stdout

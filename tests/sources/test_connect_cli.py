@@ -141,6 +141,12 @@ def test_service_produces_serves_metrics_and_stops_on_sigterm(
                 time.sleep(0.2)
             assert "pantau_connect_tracked_items 2.0" in body, body[-2000:]
             assert "pantau_connect_quota_limit 10000.0" in body
+            gauges = dict(
+                line.split(" ", 1) for line in body.splitlines() if line.startswith("pantau_")
+            )
+            last = float(gauges["pantau_connect_last_poll_timestamp_seconds"])
+            planned = float(gauges["pantau_connect_next_poll_timestamp_seconds"])
+            assert planned > last > time.time() - 60  # the next poll is planned after the last
             assert "pantau_ingest_events_total" not in body  # only the connector's metrics
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=20) == 0
