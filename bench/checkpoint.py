@@ -33,8 +33,7 @@ TOPIC = "bench"
 
 
 def save_pickle(directory: Path, saved: Checkpoint) -> None:
-    path = directory / f"{TOPIC}-{saved.processor.partition}.ckpt"
-    with open(path, "wb") as f:
+    with open(checkpoint.file_path(directory, TOPIC, saved.processor.partition), "wb") as f:
         pickle.dump((5, saved), f, protocol=pickle.HIGHEST_PROTOCOL)
         f.flush()
         os.fsync(f.fileno())
@@ -50,7 +49,7 @@ def median_s(action: Callable[[], object], repeats: int) -> float:
 
 
 def load_pickle(directory: Path, saved: Checkpoint) -> object:
-    with open(directory / f"{TOPIC}-{saved.processor.partition}.ckpt", "rb") as f:
+    with open(checkpoint.file_path(directory, TOPIC, saved.processor.partition), "rb") as f:
         return pickle.load(f)
 
 
@@ -67,7 +66,7 @@ def measure(
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         save_s = median_s(lambda: save(directory, saved), repeats)
-        size = (directory / f"{TOPIC}-0.ckpt").stat().st_size
+        size = checkpoint.file_path(directory, TOPIC, saved.processor.partition).stat().st_size
         load_s = median_s(lambda: load(directory, saved), repeats)
         assert load(directory, saved) is not None
     return {"save_s": round(save_s, 4), "load_s": round(load_s, 4), "bytes": size}

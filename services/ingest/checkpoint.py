@@ -60,7 +60,8 @@ class Unusable(Exception):
     """Why a checkpoint file cannot be resumed from."""
 
 
-def _path(directory: Path, topic: str, partition: int) -> Path:
+def file_path(directory: Path, topic: str, partition: int) -> Path:
+    """Where the checkpoint of one partition of `topic` lives."""
     return directory / f"{topic}-{partition}.ckpt"
 
 
@@ -77,7 +78,7 @@ def save(directory: Path, topic: str, checkpoint: Checkpoint) -> None:
     arrays = processor.to_arrays()
     arrays[HEADER] = np.frombuffer(orjson.dumps(header), dtype=np.uint8)
     directory.mkdir(parents=True, exist_ok=True)
-    path = _path(directory, topic, processor.partition)
+    path = file_path(directory, topic, processor.partition)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     with open(tmp, "wb") as f:
         np.savez(f, allow_pickle=False, **arrays)
@@ -96,7 +97,7 @@ def load(directory: Path, topic: str, partition: int, config: WindowConfig) -> C
 
     None also when the file cannot be used; the reason is logged as a warning.
     """
-    path = _path(directory, topic, partition)
+    path = file_path(directory, topic, partition)
     if not path.exists():
         return None
     try:
@@ -123,7 +124,7 @@ def load(directory: Path, topic: str, partition: int, config: WindowConfig) -> C
 def next_offset(directory: Path, topic: str, partition: int) -> int | None:
     """The next offset in the partition's checkpoint, read from its header alone; None
     if there is no checkpoint of the current format (a pickle has no separate header)."""
-    path = _path(directory, topic, partition)
+    path = file_path(directory, topic, partition)
     if not path.exists():
         return None
     with open(path, "rb") as f:
