@@ -15,6 +15,7 @@ O(current hour + touched products), not O(a day of rows).
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -71,8 +72,9 @@ class Rows:
         n = np.empty(0, np.int64) if counted else None
         return cls(np.empty(0, np.uint64), none, none, n, n)
 
-    @property
+    @functools.cached_property
     def slot(self) -> np.ndarray:
+        """(Kept: the closed rows' slots are read at every tick that touches regions.)"""
         return (self.pair >> np.uint64(KEY_BITS)).astype(np.int64)
 
     @property
@@ -80,9 +82,11 @@ class Rows:
         return (self.pair & KEY_MASK).astype(np.int64)
 
     def take(self, mask: np.ndarray) -> Rows:
+        """The rows where `mask` is set (positions found once, then gathered per array)."""
+        at = np.flatnonzero(mask) if mask.dtype == np.bool_ else mask
         if self.n24 is None or self.n6 is None:
-            return Rows(self.pair[mask], self.h24[mask], self.h6[mask], None, None)
-        return Rows(self.pair[mask], self.h24[mask], self.h6[mask], self.n24[mask], self.n6[mask])
+            return Rows(self.pair[at], self.h24[at], self.h6[at], None, None)
+        return Rows(self.pair[at], self.h24[at], self.h6[at], self.n24[at], self.n6[at])
 
     @classmethod
     def combine(cls, parts: list[Rows], counted: bool, signed: bool = False) -> Rows:

@@ -200,9 +200,11 @@ class CountWindows:
         daily = self.daily.cells(day_before, day_now)
         slid = np.zeros(len(slots), bool)
         for ring, cells in zip(self.rings, (fine, hourly, daily), strict=True):
-            read = np.flatnonzero(cells)
-            if len(read):  # only the cells read are gathered
-                slid |= ring.counts[np.ix_(slots, read)].any(axis=(1, 2))
+            runs = _runs(cells)
+            if runs:  # counts are never negative: a run with events sums above zero
+                taken = np.take(ring.counts, slots, axis=0)
+                for lo, hi in runs:
+                    slid |= np.einsum("ska->s", taken[:, lo:hi], dtype=np.uint64) > 0
         return slid
 
     def _cells(self, tick_ms: int, length_ms: int) -> np.ndarray:
@@ -227,3 +229,16 @@ class CountWindows:
     @property
     def nbytes(self) -> int:
         return sum(ring.counts.nbytes + ring.ids.nbytes for ring in self.rings)
+
+
+def _runs(cells: np.ndarray) -> list[tuple[int, int]]:
+    """The runs of neighbouring True cells of a mask, as [lo, hi) ranges."""
+    read = np.flatnonzero(cells)
+    if len(read) == 0:
+        return []
+    cuts = np.flatnonzero(np.diff(read) != 1) + 1
+    los, his = (
+        read[np.append(0, cuts)].tolist(),
+        (read[np.append(cuts - 1, len(read) - 1)] + 1).tolist(),
+    )
+    return list(zip(los, his, strict=True))
