@@ -364,27 +364,41 @@ def _updated(closed: Rows, deltas: list[Rows]) -> tuple[Rows, Change]:
     # Where each row lands: a new pair goes before the closed row it sorts before.
     new_at = at[new] + np.arange(int(new.sum()))
     old_pos = old_at + np.searchsorted(at[new], old_at, side="right")
-    stays = np.ones(len(closed.pair) + len(new_at), bool)
-    stays[new_at] = False
+    # An hour only leaving inserts nothing, an hour only entering drops nothing: those
+    # passes over every closed row are skipped then.
+    stays = None
+    if len(new_at):
+        stays = np.ones(len(closed.pair) + len(new_at), bool)
+        stays[new_at] = False
     before, after, summed = {}, {}, {}
     for f in fields:
-        values = np.empty(len(stays), np.int64)
-        values[stays] = getattr(closed, f)
+        old = getattr(closed, f)
+        if stays is None:
+            values = old.astype(np.int64)
+        else:
+            values = np.empty(len(stays), np.int64)
+            values[stays] = old
         was = np.zeros(len(pair), np.int64)
-        was[found] = getattr(closed, f)[old_at]
+        was[found] = old[old_at]
         now = was + change[f]
         values[new_at] = now[new]
         values[old_pos] = now[found]
         before[f], after[f], summed[f] = was, now, values
-    merged = np.empty(len(stays), np.uint64)
-    merged[stays] = closed.pair
-    merged[new_at] = pair[new]
-    keep = summed["h24"] > 0
+    merged = closed.pair
+    if stays is not None:
+        merged = np.empty(len(stays), np.uint64)
+        merged[stays] = closed.pair
+        merged[new_at] = pair[new]
     flips = Change(pair, before["h24"], before["h6"], after["h24"], after["h6"])
-    h24, h6 = (summed[f][keep].astype(np.uint64) for f in ("h24", "h6"))
+    if (after["h24"] > 0).all():
+        kept = summed
+    else:
+        keep = np.flatnonzero(summed["h24"] > 0)
+        merged, kept = merged[keep], {f: v[keep] for f, v in summed.items()}
+    h24, h6 = (kept[f].astype(np.uint64) for f in ("h24", "h6"))
     if closed.n24 is None:
-        return Rows(merged[keep], h24, h6), flips
-    return Rows(merged[keep], h24, h6, summed["n24"][keep], summed["n6"][keep]), flips
+        return Rows(merged, h24, h6), flips
+    return Rows(merged, h24, h6, kept["n24"], kept["n6"]), flips
 
 
 def _delta_rows(pair: np.ndarray, n: np.ndarray | None, d24: int, d6: int) -> Rows:
