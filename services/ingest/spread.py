@@ -701,7 +701,14 @@ def popcount(masks: np.ndarray) -> np.ndarray:
 
 
 def platform_lists(masks: np.ndarray) -> pl.Series:
-    """Sorted platform names per bit mask."""
+    """Sorted platform names per bit mask: gathered from the lists of every mask."""
+    return _every_platform_list().gather(masks)
+
+
+@functools.cache
+def _every_platform_list() -> pl.Series:
+    """The platform list of each of the 2**len(PLATFORMS) masks, by mask."""
+    masks = np.arange(1 << len(PLATFORMS_SORTED))
     bits = (masks[:, None] >> np.arange(len(PLATFORMS_SORTED))) & 1 == 1
     return _lists("platforms", bits, np.broadcast_to(np.arange(len(PLATFORMS_SORTED)), bits.shape))
 

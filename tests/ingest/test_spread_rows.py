@@ -5,17 +5,20 @@ features moved by the flags those rows flipped equal features filled from the ne
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.ingest.spread import (
     KEY_BITS,
+    PLATFORMS_SORTED,
     Rows,
     SlotSpread,
     _delta_rows,
     _updated,
     aggregate,
+    platform_lists,
 )
 
 
@@ -95,3 +98,12 @@ def test_flipped_features_equal_a_fill(case: tuple) -> None:
     expected.fill(updated, no_regions, updated)
     for name, want in expected.to_arrays().items():
         np.testing.assert_array_equal(got.to_arrays()[name], want, err_msg=name)
+
+
+def test_platform_lists_name_each_bit_in_name_order() -> None:
+    masks = np.array([0, 1, 5, 2 ** len(PLATFORMS_SORTED) - 1, 256, 5], np.int32)
+    lists = platform_lists(masks)
+    assert lists.dtype == pl.List(pl.String)
+    expected = [[p for b, p in enumerate(PLATFORMS_SORTED) if m >> b & 1] for m in masks]
+    assert lists.to_list() == expected
+    assert platform_lists(masks[:0]).to_list() == []
