@@ -188,8 +188,10 @@ class Dimension:
         return True
 
     def _drop_old_hours(self, tick_ms: int) -> None:
-        for h in [h for h in self.hours if h < tick_ms - DAY_MS - HOUR_MS]:
-            del self.hours[h]
+        oldest_ms = tick_ms - DAY_MS - HOUR_MS
+        if min(self.hours, default=oldest_ms) < oldest_ms:
+            for h in [h for h in self.hours if h < oldest_ms]:
+                del self.hours[h]
 
     def _closed(
         self, day_hours: tuple[int, ...], six_hours: tuple[int, ...]
@@ -531,25 +533,25 @@ class SlotSpread:
     def fill_regions(self, regions: Rows) -> None:
         """Set the region features of every slot that has region rows (sorted by pair)."""
         assert regions.n24 is not None and regions.n6 is not None, "region rows are counted"
-        count = self._count
-        size = len(self.creators_24h)
         slot = regions.slot
-        touched = distinct_sorted(slot)
-        self.regions_24h[touched] = count(slot)[touched]
-        total = np.zeros(size, np.int64)
-        np.add.at(total, slot, regions.n24)
-        p = regions.n24 / total[slot]
-        self.region_entropy_24h[touched] = -count(slot, p * (np.log(p) / np.log(2.0)))[touched]
-        # Top regions: most events in 6 h, then in 24 h, then by code (= name order).
+        if len(slot) == 0:
+            return
+        # Runs of one slot each (rows sorted by pair are sorted by slot).
+        starts = np.flatnonzero(np.concatenate([[True], slot[1:] != slot[:-1]]))
+        lengths = np.diff(np.append(starts, len(slot)))
+        touched = slot[starts]
+        self.regions_24h[touched] = lengths
         n24, n6 = regions.n24, regions.n6
-        most24, most6 = (int(n.max()) if len(n) else 0 for n in (n24, n6))
-        order = lexsorted_order([regions.key, most24 - n24, most6 - n6, slot])
-        ranked = slot[order]
-        starts = np.flatnonzero(np.concatenate([[True], ranked[1:] != ranked[:-1]]))
-        rank = np.arange(len(ranked)) - np.repeat(starts, np.diff(np.append(starts, len(ranked))))
+        p = n24 / np.repeat(np.add.reduceat(n24, starts), lengths)
+        entropy = self._count(slot, p * (np.log(p) / np.log(2.0)))
+        self.region_entropy_24h[touched] = -entropy[touched]
+        # Top regions: most events in 6 h, then in 24 h, then by code (= name order). The
+        # slot leads the order, so the ranked rows keep the runs of `slot`.
+        order = lexsorted_order([regions.key, int(n24.max()) - n24, int(n6.max()) - n6, slot])
+        rank = np.arange(len(slot)) - np.repeat(starts, lengths)
         top = rank < TOP_REGIONS
         self.top_regions[touched] = -1
-        self.top_regions[ranked[top], rank[top]] = regions.key[order][top]
+        self.top_regions[slot[top], rank[top]] = regions.key[order][top]
 
 
 DIMENSIONS = ("creators", "regions", "platforms")
