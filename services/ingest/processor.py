@@ -394,7 +394,7 @@ class PartitionProcessor:
         if len(slots) == 0:
             return no_rows(tick_ms, watermark_ms), None
         windows = self.windows.windows(slots, tick_ms, list(WINDOWS_MS.values()))
-        active = windows[list(WINDOWS_MS).index("24h")].sum(axis=1) > 0
+        active = np.einsum("sa->s", windows[list(WINDOWS_MS).index("24h")]) > 0
         fresh: PeerMedians | None = None
         if everyone and active.any():
             # Taken at the hour's first tick with an active product: a tick without one

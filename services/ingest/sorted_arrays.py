@@ -28,11 +28,16 @@ def merge(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sort(np.concatenate([a, b]), kind="stable")
 
 
-def lexsorted_order(keys: list[np.ndarray]) -> np.ndarray:
+# Below this many rows `np.lexsort` itself is the faster (packing costs a dozen calls).
+SHORT_KEYS = 512
+
+
+def lexsorted_order(keys: list[np.ndarray], short: int = SHORT_KEYS) -> np.ndarray:
     """`np.lexsort(keys)` (last key primary, stable) for integer keys, as one stable
     argsort of the keys packed into an int64 when they are non-negative and fit in 63
-    bits together: the same permutation, several times faster than lexsort's passes."""
-    if len(keys[0]) == 0 or min(int(k.min()) for k in keys) < 0:
+    bits together: the same permutation, several times faster than lexsort's passes
+    (on more than `short` rows: below, packing costs more calls than it saves)."""
+    if len(keys[0]) <= short or min(int(k.min()) for k in keys) < 0:
         return np.lexsort(keys)
     bits = [int(k.max()).bit_length() for k in keys]
     if sum(bits) > 63:

@@ -15,6 +15,7 @@ O(current hour + touched products), not O(a day of rows).
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 from dataclasses import dataclass
 
@@ -71,8 +72,9 @@ class Rows:
         n = np.empty(0, np.int64) if counted else None
         return cls(np.empty(0, np.uint64), none, none, n, n)
 
-    @property
+    @functools.cached_property
     def slot(self) -> np.ndarray:
+        """(Kept: the closed rows' slots are read at every tick that touches regions.)"""
         return (self.pair >> np.uint64(KEY_BITS)).astype(np.int64)
 
     @property
@@ -80,9 +82,11 @@ class Rows:
         return (self.pair & KEY_MASK).astype(np.int64)
 
     def take(self, mask: np.ndarray) -> Rows:
+        """The rows where `mask` is set (positions found once, then gathered per array)."""
+        at = np.flatnonzero(mask) if mask.dtype == np.bool_ else mask
         if self.n24 is None or self.n6 is None:
-            return Rows(self.pair[mask], self.h24[mask], self.h6[mask], None, None)
-        return Rows(self.pair[mask], self.h24[mask], self.h6[mask], self.n24[mask], self.n6[mask])
+            return Rows(self.pair[at], self.h24[at], self.h6[at], None, None)
+        return Rows(self.pair[at], self.h24[at], self.h6[at], self.n24[at], self.n6[at])
 
     @classmethod
     def combine(cls, parts: list[Rows], counted: bool, signed: bool = False) -> Rows:
@@ -149,8 +153,8 @@ class Dimension:
         # those not there before), and whether it also moved rows into an earlier hour.
         self.fresh = np.empty(0, np.uint64)
         self.moved_earlier = False
-        # Slots whose closed rows the last change of closed hours touched (None: all).
-        self.changed_slots: np.ndarray | None = None
+        # The closed rows the last change of closed hours touched (None: all of them).
+        self.change: Change | None = None
 
     def add(self, bucket_ms: np.ndarray, pair: np.ndarray, n: np.ndarray) -> None:
         """Queue rows (their counts only if counted) until a tick passes their bucket."""
@@ -178,20 +182,22 @@ class Dimension:
         if (day_hours, six_hours) == self.closed_hours:
             self._drop_old_hours(tick_ms)
             return False
-        self.closed, self.changed_slots = self._closed(day_hours, six_hours)
+        self.closed, self.change = self._closed(day_hours, six_hours)
         self.closed_hours = (day_hours, six_hours)
         self._drop_old_hours(tick_ms)
         return True
 
     def _drop_old_hours(self, tick_ms: int) -> None:
-        for h in [h for h in self.hours if h < tick_ms - DAY_MS - HOUR_MS]:
-            del self.hours[h]
+        oldest_ms = tick_ms - DAY_MS - HOUR_MS
+        if min(self.hours, default=oldest_ms) < oldest_ms:
+            for h in [h for h in self.hours if h < oldest_ms]:
+                del self.hours[h]
 
     def _closed(
         self, day_hours: tuple[int, ...], six_hours: tuple[int, ...]
-    ) -> tuple[Rows, np.ndarray | None]:
-        """The rows summed over the new closed hours, and the slots whose rows changed
-        (None: all of them, after a full resum).
+    ) -> tuple[Rows, Change | None]:
+        """The rows summed over the new closed hours, and the rows that changed (None:
+        all of them, after a full resum).
 
         Hours already closed never gain rows (rows moved at a tick are of buckets at or
         after the previous tick), so when the windows slide by an hour or two the sums
@@ -203,16 +209,15 @@ class Dimension:
         if len(moved) > 2 or not old_day:
             parts = [self._hour_rows(h, in_six=h in six) for h in day_hours if h in self.hours]
             return Rows.combine(parts, self.counted), None
-        parts = [self.closed]
+        deltas = []
         for h in moved:
             if h in self.hours:
                 pair, n = self.hours[h]
                 d24, d6 = int(h in day) - int(h in old_day), int(h in six) - int(h in old_six)
-                parts.append(_delta_rows(pair, n, d24, d6))
-        if len(parts) == 1:
-            return self.closed, np.empty(0, np.int64)
-        touched = distinct(np.concatenate([p.pair for p in parts[1:]]) >> np.uint64(KEY_BITS))
-        return _updated(self.closed, parts[1:]), touched.astype(np.int64)
+                deltas.append(_delta_rows(pair, n, d24, d6))
+        if not deltas:
+            return self.closed, Change.none()
+        return _updated(self.closed, deltas)
 
     def _add_hour(self, hour_ms: int, pair: np.ndarray, n: np.ndarray | None) -> np.ndarray:
         """Fold rows into an hour; returns the pairs new to it (all of them if counted)."""
@@ -311,15 +316,41 @@ def _no_pending(counted: bool) -> BucketQueue:
     return BucketQueue(np.empty(0, np.int64), np.empty(0, np.uint64), *n)
 
 
-def _updated(closed: Rows, deltas: list[Rows]) -> Rows:
+@dataclass
+class Change:
+    """Distinct pairs whose closed rows a change of closed hours touched, with their hour
+    flags before and after (0 where the pair had, or has, no closed row), as int64."""
+
+    pair: np.ndarray
+    h24_before: np.ndarray
+    h6_before: np.ndarray
+    h24_after: np.ndarray
+    h6_after: np.ndarray
+
+    @classmethod
+    def none(cls) -> Change:
+        empty = np.empty(0, np.int64)
+        return cls(np.empty(0, np.uint64), empty, empty, empty, empty)
+
+    @property
+    def slot(self) -> np.ndarray:
+        return (self.pair >> np.uint64(KEY_BITS)).astype(np.int64)
+
+    @property
+    def key(self) -> np.ndarray:
+        return (self.pair & KEY_MASK).astype(np.int64)
+
+
+def _updated(closed: Rows, deltas: list[Rows]) -> tuple[Rows, Change]:
     """`closed` plus the signed `deltas` (see `_delta_rows`), rows left with no hour
     dropped: what a signed `Rows.combine` of them all gives, with the same dtypes, but
     each delta row is added in place or inserted where it sorts (the closed rows are
-    sorted and distinct), instead of a sort and a sum over every closed row."""
+    sorted and distinct), instead of a sort and a sum over every closed row. Also the
+    pairs touched, with their flags before and after."""
     fields = ["h24", "h6"] if closed.n24 is None else ["h24", "h6", "n24", "n6"]
     pair = np.concatenate([d.pair for d in deltas])
     if len(pair) + len(closed.pair) == 0:
-        return Rows.empty(closed.n24 is not None)
+        return Rows.empty(closed.n24 is not None), Change.none()
     change = {f: np.concatenate([getattr(d, f) for d in deltas]).astype(np.int64) for f in fields}
     if len(deltas) > 1 and len(pair):
         order = np.argsort(pair, kind="stable")
@@ -331,18 +362,45 @@ def _updated(closed: Rows, deltas: list[Rows]) -> Rows:
     found = np.zeros(len(pair), bool)
     inside = at < len(closed.pair)
     found[inside] = closed.pair[at[inside]] == pair[inside]
-    new = ~found
-    summed = {}
+    old_at, new = at[found], ~found
+    # Where each row lands: a new pair goes before the closed row it sorts before.
+    new_at = at[new] + np.arange(int(new.sum()))
+    old_pos = old_at + np.searchsorted(at[new], old_at, side="right")
+    # An hour only leaving inserts nothing, an hour only entering drops nothing: those
+    # passes over every closed row are skipped then.
+    stays = None
+    if len(new_at):
+        stays = np.ones(len(closed.pair) + len(new_at), bool)
+        stays[new_at] = False
+    before, after, summed = {}, {}, {}
     for f in fields:
-        values = getattr(closed, f).astype(np.int64)  # a copy: a fork may share the old
-        values[at[found]] += change[f][found]
-        summed[f] = np.insert(values, at[new], change[f][new])
-    pair = np.insert(closed.pair, at[new], pair[new])
-    keep = summed["h24"] > 0
-    h24, h6 = (summed[f][keep].astype(np.uint64) for f in ("h24", "h6"))
+        old = getattr(closed, f)
+        if stays is None:
+            values = old.astype(np.int64)
+        else:
+            values = np.empty(len(stays), np.int64)
+            values[stays] = old
+        was = np.zeros(len(pair), np.int64)
+        was[found] = old[old_at]
+        now = was + change[f]
+        values[new_at] = now[new]
+        values[old_pos] = now[found]
+        before[f], after[f], summed[f] = was, now, values
+    merged = closed.pair
+    if stays is not None:
+        merged = np.empty(len(stays), np.uint64)
+        merged[stays] = closed.pair
+        merged[new_at] = pair[new]
+    flips = Change(pair, before["h24"], before["h6"], after["h24"], after["h6"])
+    if (after["h24"] > 0).all():
+        kept = summed
+    else:
+        keep = np.flatnonzero(summed["h24"] > 0)
+        merged, kept = merged[keep], {f: v[keep] for f, v in summed.items()}
+    h24, h6 = (kept[f].astype(np.uint64) for f in ("h24", "h6"))
     if closed.n24 is None:
-        return Rows(pair[keep], h24, h6)
-    return Rows(pair[keep], h24, h6, summed["n24"][keep], summed["n6"][keep])
+        return Rows(merged, h24, h6), flips
+    return Rows(merged, h24, h6, kept["n24"], kept["n6"]), flips
 
 
 def _delta_rows(pair: np.ndarray, n: np.ndarray | None, d24: int, d6: int) -> Rows:
@@ -351,6 +409,9 @@ def _delta_rows(pair: np.ndarray, n: np.ndarray | None, d24: int, d6: int) -> Ro
     if n is None:
         return Rows(pair, ones * d24, ones * d6)
     return Rows(pair, ones * d24, ones * d6, n * d24, n * d6)
+
+
+REGION_FEATURES = ("regions_24h", "region_entropy_24h", "top_regions")
 
 
 @dataclass
@@ -377,10 +438,10 @@ class SlotSpread:
             np.zeros(capacity, np.int32),
         )
 
-    def reset(self, slots: np.ndarray) -> None:
-        """Set `slots` to the values of a slot without rows."""
+    def reset(self, slots: np.ndarray, names: tuple[str, ...] | None = None) -> None:
+        """Set `slots` to the values of a slot without rows (only the features `names`)."""
         blank = SlotSpread.zeros(1)
-        for name in self.__dataclass_fields__:
+        for name in names or self.__dataclass_fields__:
             getattr(self, name)[slots] = getattr(blank, name)[0]
 
     def copy(self) -> SlotSpread:
@@ -417,6 +478,31 @@ class SlotSpread:
             has = self._count(slot[platforms.key == bit])[touched] > 0
             self.platform_mask[touched] |= has.astype(np.int64) << bit
 
+    def flip_creators(self, change: Change) -> None:
+        """Move the creator counts by the flags `change` flipped: what refilling its slots
+        from the updated rows gives (a creator counts in 24 h while it has a closed row,
+        in 6 h while its 6 h flag is set, and as new while both flags are equal)."""
+        slot = change.slot
+        before_6h, after_6h = change.h6_before > 0, change.h6_after > 0
+        for counts, was, now in (
+            (self.creators_24h, change.h24_before > 0, change.h24_after > 0),
+            (self.creators_6h, before_6h, after_6h),
+            (
+                self.new_6h,
+                before_6h & (change.h24_before == change.h6_before),
+                after_6h & (change.h24_after == change.h6_after),
+            ),
+        ):
+            counts += self._count(slot[now & ~was]) - self._count(slot[was & ~now])
+
+    def flip_platforms(self, change: Change) -> None:
+        """Set and clear the platform bits of the rows `change` added and dropped."""
+        gone = (change.h24_before > 0) & (change.h24_after == 0)
+        came = (change.h24_before == 0) & (change.h24_after > 0)
+        slot, bit = change.slot, np.int64(1) << change.key
+        np.bitwise_and.at(self.platform_mask, slot[gone], ~bit[gone])
+        np.bitwise_or.at(self.platform_mask, slot[came], bit[came])
+
     def add_hour(self, closed: Rows, current: Rows) -> None:
         """Fold the current hour's creator rows into values filled from the `closed` rows.
 
@@ -447,25 +533,25 @@ class SlotSpread:
     def fill_regions(self, regions: Rows) -> None:
         """Set the region features of every slot that has region rows (sorted by pair)."""
         assert regions.n24 is not None and regions.n6 is not None, "region rows are counted"
-        count = self._count
-        size = len(self.creators_24h)
         slot = regions.slot
-        touched = distinct_sorted(slot)
-        self.regions_24h[touched] = count(slot)[touched]
-        total = np.zeros(size, np.int64)
-        np.add.at(total, slot, regions.n24)
-        p = regions.n24 / total[slot]
-        self.region_entropy_24h[touched] = -count(slot, p * (np.log(p) / np.log(2.0)))[touched]
-        # Top regions: most events in 6 h, then in 24 h, then by code (= name order).
+        if len(slot) == 0:
+            return
+        # Runs of one slot each (rows sorted by pair are sorted by slot).
+        starts = np.flatnonzero(np.concatenate([[True], slot[1:] != slot[:-1]]))
+        lengths = np.diff(np.append(starts, len(slot)))
+        touched = slot[starts]
+        self.regions_24h[touched] = lengths
         n24, n6 = regions.n24, regions.n6
-        most24, most6 = (int(n.max()) if len(n) else 0 for n in (n24, n6))
-        order = lexsorted_order([regions.key, most24 - n24, most6 - n6, slot])
-        ranked = slot[order]
-        starts = np.flatnonzero(np.concatenate([[True], ranked[1:] != ranked[:-1]]))
-        rank = np.arange(len(ranked)) - np.repeat(starts, np.diff(np.append(starts, len(ranked))))
+        p = n24 / np.repeat(np.add.reduceat(n24, starts), lengths)
+        entropy = self._count(slot, p * (np.log(p) / np.log(2.0)))
+        self.region_entropy_24h[touched] = -entropy[touched]
+        # Top regions: most events in 6 h, then in 24 h, then by code (= name order). The
+        # slot leads the order, so the ranked rows keep the runs of `slot`.
+        order = lexsorted_order([regions.key, int(n24.max()) - n24, int(n6.max()) - n6, slot])
+        rank = np.arange(len(slot)) - np.repeat(starts, lengths)
         top = rank < TOP_REGIONS
         self.top_regions[touched] = -1
-        self.top_regions[ranked[top], rank[top]] = regions.key[order][top]
+        self.top_regions[slot[top], rank[top]] = regions.key[order][top]
 
 
 DIMENSIONS = ("creators", "regions", "platforms")
@@ -528,7 +614,10 @@ class Spread:
         changed = [d.advance(tick_ms, day_hours, six_hours) for d in self.dimensions]
         if any(changed):
             self._refill(
-                [d.changed_slots for d, c in zip(self.dimensions, changed, strict=True) if c]
+                [
+                    d.change if c else Change.none()
+                    for d, c in zip(self.dimensions, changed, strict=True)
+                ]
             )
         if any(changed) or self.latest is None or any(d.moved_earlier for d in self.dimensions):
             # The whole current hour on top of the closed hours.
@@ -555,23 +644,27 @@ class Spread:
         self.latest = out
         return out
 
-    def _refill(self, touched: list[np.ndarray | None]) -> None:
-        """Features over the closed hours after they changed: of every slot after a full
-        resum, else of the slots whose closed rows changed (the same values; a copy, as a
-        fork may share the old ones)."""
-        capacity = len(self.closed.creators_24h)
-        if any(slots is None for slots in touched):
-            self.closed = SlotSpread.zeros(capacity)
+    def _refill(self, changes: list[Change | None]) -> None:
+        """Features over the closed hours after they changed (`changes` of the creators,
+        regions and platforms): of every slot after a full resum; else creators and
+        platforms moved by the flags their changed rows flipped, and the regions of the
+        slots whose region rows changed recomputed from their rows. The same values as a
+        full fill, on a copy, as a fork may share the old ones."""
+        if any(change is None for change in changes):
+            self.closed = SlotSpread.zeros(len(self.closed.creators_24h))
             self.closed.fill(*(d.closed for d in self.dimensions))
             return
-        slots = distinct(np.concatenate(touched))  # type: ignore[arg-type]
-        if len(slots) == 0:
-            return
-        mask = np.zeros(capacity, bool)
-        mask[slots] = True
+        creators, regions, platforms = changes
         closed = self.closed.copy()
-        closed.reset(slots)
-        closed.fill(*(d.closed.take(mask[d.closed.slot]) for d in self.dimensions))
+        assert creators is not None and regions is not None and platforms is not None
+        closed.flip_creators(creators)
+        closed.flip_platforms(platforms)
+        slots = distinct(regions.slot)
+        if len(slots):
+            mask = np.zeros(len(closed.creators_24h), bool)
+            mask[slots] = True
+            closed.reset(slots, REGION_FEATURES)
+            closed.fill_regions(self.regions.closed.take(mask[self.regions.closed.slot]))
         self.closed = closed
 
     @staticmethod
@@ -610,7 +703,14 @@ def popcount(masks: np.ndarray) -> np.ndarray:
 
 
 def platform_lists(masks: np.ndarray) -> pl.Series:
-    """Sorted platform names per bit mask."""
+    """Sorted platform names per bit mask: gathered from the lists of every mask."""
+    return _every_platform_list().gather(masks)
+
+
+@functools.cache
+def _every_platform_list() -> pl.Series:
+    """The platform list of each of the 2**len(PLATFORMS) masks, by mask."""
+    masks = np.arange(1 << len(PLATFORMS_SORTED))
     bits = (masks[:, None] >> np.arange(len(PLATFORMS_SORTED))) & 1 == 1
     return _lists("platforms", bits, np.broadcast_to(np.arange(len(PLATFORMS_SORTED)), bits.shape))
 

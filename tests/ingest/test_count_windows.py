@@ -1,5 +1,6 @@
 """Window sums read from the rings equal plain int64 sums of the cells each window reads,
-with small counts (summed in uint32) and with counts whose sums pass 2**32 (summed wide)."""
+with small counts (summed in uint32) and with counts whose sums pass 2**32 (summed wide),
+also in rings restored from their arrays."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ def reference(windows: CountWindows, slots: np.ndarray, tick_ms: int) -> np.ndar
     )
 
 
+@pytest.mark.parametrize("restored", [False, True])
 @pytest.mark.parametrize("largest", [5, 2**32 - 1])
-def test_window_sums_equal_int64_sums(largest: int) -> None:
+def test_window_sums_equal_int64_sums(largest: int, restored: bool) -> None:
     rng = np.random.default_rng(3)
     windows = CountWindows(WindowConfig(), capacity=16)
     events = 400
@@ -35,6 +37,8 @@ def test_window_sums_equal_int64_sums(largest: int) -> None:
     n[::7] = largest  # some cells near the uint32 limit: their window sums pass it
     order = np.argsort(ts_ms)
     windows.add(slots[order], ts_ms[order], actions[order], n[order])
+    if restored:
+        windows = CountWindows.from_arrays(WindowConfig(), windows.to_arrays())
     read = np.array([0, 3, 5, 7, 11, 15])
     got = windows.windows(read, TICK_MS, list(WINDOWS_MS.values()))
     expected = reference(windows, read, TICK_MS)

@@ -10,9 +10,10 @@ import orjson
 import polars as pl
 
 from services.ingest import feature_log
-from services.ingest.catalog import PRICE_SAMPLES
+from services.ingest.catalog import PRICE_SAMPLES, Catalog
 from services.ingest.config import HOUR_MS, MINUTE_MS, WindowConfig
 from services.ingest.processor import PartitionProcessor
+from services.ingest.windows import CountWindows
 
 START = 1_772_409_600_000 + 7 * MINUTE_MS
 NOW = 4_000_000_000_000
@@ -59,3 +60,35 @@ def test_the_feature_log_reads_days_logged_before_prices(tmp_path: Path) -> None
     rows.tail(-1).write_parquet(newer / "a.parquet")
     read = feature_log.read(tmp_path)
     assert read.height == rows.height and read["price_idr"].null_count() >= 1
+
+
+def test_typical_prices_kept_between_ticks_follow_every_change() -> None:
+    """Typical prices are computed again only for slots whose prices changed: after new
+    prices, a restart and a restore they equal the median of the last prices noted."""
+    rng = np.random.default_rng(5)
+    windows = CountWindows(WindowConfig(), capacity=8)
+    catalog = Catalog(windows, WindowConfig().retention_ms)
+    noted: dict[int, list[float]] = {slot: [] for slot in range(8)}
+
+    def note(slots: list[int]) -> None:
+        prices = rng.integers(1, 100, len(slots)).astype(np.float64)
+        catalog.note_prices(np.array(slots), prices)
+        for slot, price in zip(slots, prices.tolist(), strict=True):
+            noted[slot].append(price)
+
+    def check() -> None:
+        want = [np.median(p[-PRICE_SAMPLES:]) if p else np.nan for p in noted.values()]
+        got = catalog.typical_price(np.arange(8))
+        np.testing.assert_array_equal(got, np.array(want))
+
+    note([0, 1, 1, 2] * 5)
+    check()
+    note([1, 3] * 9)
+    check()
+    catalog.restart(np.array([0, 3]), np.array([START, START]))
+    noted[0], noted[3] = [], []
+    check()
+    note([3, 4])
+    catalog = Catalog.from_arrays(windows, WindowConfig().retention_ms, catalog.to_arrays())
+    note([4, 5])
+    check()
