@@ -23,6 +23,16 @@ growth says "rising" while this says "like everyone else". The medians are taken
 every active product at the first tick of each hour (the whole hour, except where a
 stream starts mid-hour) and serve the ticks of that hour; a category with no active
 product then is set against the median of its own rows at the tick.
+
+History columns give a product's own values of earlier rows: the model can set today's
+spread against the product's yesterday without a join over the feature log. For a row of
+product p at tick t, let A be the whole hour at or before t - 24 h: `<col>_day_before` is
+the value of <col> in p's latest row with a tick in (A - 2 h, A], null when p published
+no row then; `<col>_two_days_before` is the same with A - 24 h. Rows are those the events
+publish (see above), so these columns are a function of the events too, whatever the
+batch cuts and restarts; a row published ahead of the events (an idle partition's
+provisional tick) reads them but is not read by later rows. A product that starts afresh
+(back after the retention) has no earlier rows.
 """
 
 from __future__ import annotations
@@ -60,8 +70,23 @@ SPREAD_COLUMNS = [
     "platforms_24h",
 ]
 TIME_COLUMNS = ["hours_since_first_seen", "hour_wib", "weekday_wib"]
+HISTORY_COLUMNS = [
+    "creators_24h_day_before",
+    "creators_6h_day_before",
+    "events_24h_day_before",
+    "new_creator_share_6h_day_before",
+    "growth_24h_vs_category_day_before",
+    "creators_24h_two_days_before",
+    "events_24h_two_days_before",
+]
 FEATURE_COLUMNS = (
-    COUNT_COLUMNS + TOTAL_COLUMNS + DERIVED_COLUMNS + PEER_COLUMNS + SPREAD_COLUMNS + TIME_COLUMNS
+    COUNT_COLUMNS
+    + TOTAL_COLUMNS
+    + DERIVED_COLUMNS
+    + PEER_COLUMNS
+    + SPREAD_COLUMNS
+    + TIME_COLUMNS
+    + HISTORY_COLUMNS
 )
 
 FEATURE_SCHEMA: dict[str, pl.DataType] = {

@@ -19,12 +19,15 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from shared.columns import column_max, column_min
-from shared.features import COUNT_COLUMNS, FEATURE_COLUMNS, TOTAL_COLUMNS
+from shared.features import COUNT_COLUMNS, FEATURE_COLUMNS, HISTORY_COLUMNS, TOTAL_COLUMNS
 from shared.scores import SCORE_SCHEMA
 
 from .matching import DAY_MS, EARLY_WINDOW_MS, HOUR_MS
 
 MIN_HISTORY_HOURS = 12
+# The logistic regression's columns: the feature row without the history columns, which
+# the model does not read yet either (services/model/inputs.py).
+LOGISTIC_COLUMNS = [c for c in FEATURE_COLUMNS if c not in HISTORY_COLUMNS]
 
 
 def _score_rows(
@@ -177,7 +180,7 @@ def _design(features: pl.DataFrame) -> np.ndarray:
     counts = set(COUNT_COLUMNS + TOTAL_COLUMNS)
     exprs = [
         (pl.col(c).fill_null(0).log1p() if c in counts else pl.col(c).fill_null(0)).alias(c)
-        for c in FEATURE_COLUMNS
+        for c in LOGISTIC_COLUMNS
     ]
     return features.select(exprs).to_numpy()
 

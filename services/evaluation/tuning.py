@@ -21,12 +21,18 @@ import polars as pl
 from services.model.baseline import GrowthRatioScorer
 from services.model.scorer import Scorer
 from shared.alerts import AlertRules
-from shared.features import FEATURE_COLUMNS, FEATURE_SCHEMA
+from shared.features import FEATURE_SCHEMA
 from shared.scores import SCORE_SCHEMA
 from shared.settings import AlertSettings
 
 from .alerting import run_alerts
-from .baselines import LogisticScorer, RollingZScoreScorer, training_sample, viral_labels
+from .baselines import (
+    LOGISTIC_COLUMNS,
+    LogisticScorer,
+    RollingZScoreScorer,
+    training_sample,
+    viral_labels,
+)
 from .data import BATCH_ROWS, Run
 from .matching import score_alerts
 
@@ -83,9 +89,9 @@ def logistic_method(train: Run) -> Method:
     """Fitted once on the training run; only its alert threshold is swept."""
     labels = viral_labels(train.columns(KEYS), train.truth)
     rows = training_sample(labels)
-    fitted = LogisticScorer.fit(train.rows(rows, FEATURE_COLUMNS), labels[rows])
+    fitted = LogisticScorer.fit(train.rows(rows, LOGISTIC_COLUMNS), labels[rows])
     knobs = tuple(Knob("threshold", t, lambda: fitted, rules_at(t)) for t in LOGISTIC_THRESHOLDS)
-    return Method("logistic", "logistic regression", knobs, tuple(FEATURE_COLUMNS))
+    return Method("logistic", "logistic regression", knobs, tuple(LOGISTIC_COLUMNS))
 
 
 def model_method(scorer: Scorer, version: str, rules: AlertRules | None = None) -> Method:

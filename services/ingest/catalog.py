@@ -1,5 +1,6 @@
 """Products of one partition: id → dense slot, first/last seen, latest category and name,
-and the prices of their last `PRICE_SAMPLES` priced events (for a typical price).
+the prices of their last `PRICE_SAMPLES` priced events (for a typical price) and the
+history of their published rows (`RowHistory`).
 
 Slots index the window rings. A product silent for longer than the retention is pruned
 and its slot reused, so memory follows active products, not history.
@@ -14,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from services.ingest.config import NO_TIME
+from services.ingest.row_history import RowHistory
 from services.ingest.state_arrays import (
     Arrays,
     arrays_to_strings,
@@ -64,6 +66,7 @@ class Catalog:
         # Typical prices of the slots whose prices have not changed since (a cache).
         self._typical = np.full(capacity, np.nan)
         self._stale = np.ones(capacity, dtype=bool)
+        self.history = RowHistory(capacity)
 
     def to_arrays(self) -> Arrays:
         """Metadata columns and the free list (in order: it decides the next slots)."""
@@ -71,7 +74,8 @@ class Catalog:
         for name in TEXT_COLUMNS:
             arrays |= nest(name, strings_to_arrays(getattr(self, name)))
         prices = {"prices": self.prices, "prices_noted": self.prices_noted}
-        return arrays | prices | {"free": np.array(self.free, dtype=np.int64)}
+        history = nest("history", self.history.to_arrays())
+        return arrays | prices | history | {"free": np.array(self.free, dtype=np.int64)}
 
     @classmethod
     def from_arrays(cls, windows: CountWindows, retention_ms: int, arrays: Arrays) -> Catalog:
@@ -90,6 +94,7 @@ class Catalog:
             catalog.prices_noted = arrays["prices_noted"].astype(np.int64, copy=False)
             if catalog.prices.shape != (capacity, PRICE_SAMPLES):
                 raise ValueError(f"catalog prices do not match {capacity} window slots")
+        catalog.history = RowHistory.from_arrays(section(arrays, "history"))
         free = arrays["free"].astype(np.int64)
         named = catalog.product_id != None  # noqa: E711 (elementwise on an object array)
         catalog.free = free.tolist()
@@ -284,6 +289,7 @@ class Catalog:
         self.prices[slots] = np.inf
         self.prices_noted[slots] = 0
         self._stale[slots] = True
+        self.history.forget(slots)
         self.windows.clear_slots(slots)
 
     @property
@@ -296,4 +302,5 @@ class Catalog:
         arrays: int = sum(
             getattr(self, n).nbytes for n in ("first_seen_ms", "last_seen_ms", "in_use")
         )
-        return arrays + 3 * 8 * len(self.in_use) + 100 * len(self.slot_of)
+        text = 3 * 8 * len(self.in_use) + 100 * len(self.slot_of)
+        return arrays + text + self.history.nbytes

@@ -43,8 +43,9 @@ log = logging.getLogger(__name__)
 # batch. 6: named arrays and a JSON header in an .npz archive. 7: events no tick has
 # counted yet, and the hour's category medians (rows only for products with new events,
 # and every active product at the hour); later also the catalog's price rings, which an
-# archive written before them lacks (they start empty).
-FORMAT_VERSION = 7
+# archive written before them lacks (they start empty). 8: the history of each product's
+# published rows (the history columns), which no older archive holds: those are rebuilt.
+FORMAT_VERSION = 8
 HEADER = "header"
 _NPZ_MAGIC = b"PK\x03\x04"
 _PICKLE_MAGIC = b"\x80"

@@ -23,7 +23,14 @@ from services.ingest.spread import (
     popcount,
     region_lists,
 )
-from shared.features import COUNT_COLUMNS, FEATURE_COLUMNS, FEATURE_SCHEMA, PEER_OF, WINDOWS
+from shared.features import (
+    COUNT_COLUMNS,
+    FEATURE_COLUMNS,
+    FEATURE_SCHEMA,
+    HISTORY_COLUMNS,
+    PEER_OF,
+    WINDOWS,
+)
 from shared.schema import ACTIONS
 
 WINDOWS_MS: dict[str, int] = dict(
@@ -33,6 +40,7 @@ WINDOWS_MS: dict[str, int] = dict(
 WIB_OFFSET_MS = 7 * HOUR_MS
 _SMOOTHING = 1.0
 _OTHER = [name for name in FEATURE_SCHEMA if name not in FEATURE_COLUMNS]
+_NULLABLE = frozenset(HISTORY_COLUMNS)  # NaN in the matrix: null in the rows
 _ENGAGE = [ACTIONS.index(a) for a in ("like", "comment", "share", "save")]
 
 
@@ -198,13 +206,15 @@ def tick_rows(
     tick_ms: int,
     watermark_ms: int,
     peers: PeerMedians | None = None,
+    history: dict[str, np.ndarray] | None = None,
 ) -> TickRows:
     """The feature rows of `slots`, in that order, at a tick.
 
     `keys` holds product_id, category and product_name, `price_idr` the typical prices
     (metadata for the page, not a model input); `counts` the per-action window
     counts, shape (len(slots), actions); `spread` is indexed by slot; `peers` the
-    category medians of the peer columns (None: the medians of these rows).
+    category medians of the peer columns (None: the medians of these rows); `history`
+    the history columns (`RowHistory.lookup`, NaN: no earlier row; None: none at all).
     """
     rows = len(slots)
     numbers = np.empty((len(FEATURE_COLUMNS), rows), dtype=np.float64)
@@ -232,6 +242,7 @@ def tick_rows(
         "platforms_24h": popcount(masks),
     }
     c |= time_columns(tick_ms, first_seen_ms)
+    c |= history or dict.fromkeys(HISTORY_COLUMNS, np.full(rows, np.nan))
     for i, name in enumerate(FEATURE_COLUMNS[led:], led):
         numbers[i] = c[name]
     return TickRows(
@@ -262,7 +273,10 @@ def frames(ticks: list[TickRows], partition: int) -> list[pl.DataFrame]:
     }
     # Column-major, so each float column is one contiguous row of the matrix.
     matrix = np.concatenate([t.numbers for t in ticks], axis=1)
-    numbers = [pl.Series(name, matrix[i]) for i, name in enumerate(FEATURE_COLUMNS)]
+    numbers = [
+        pl.Series(name, matrix[i], nan_to_null=name in _NULLABLE)
+        for i, name in enumerate(FEATURE_COLUMNS)
+    ]
     first = [other[name].alias(name).cast(FEATURE_SCHEMA[name]) for name in _OTHER]
     frame = pl.DataFrame([*first, *numbers])
     offsets = np.concatenate([[0], np.cumsum(sizes)]).tolist()

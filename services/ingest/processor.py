@@ -370,7 +370,7 @@ class PartitionProcessor:
         if not everyone and len(changed) == 0:
             return no_rows(tick_ms, self.watermark_ms)
         rows, peers = self._rows(
-            tick_ms, changed, everyone, self.peers, self.spread, self.watermark_ms
+            tick_ms, changed, everyone, self.peers, self.spread, self.watermark_ms, record=True
         )
         if peers is not None:
             self.peers, self.peers_hour_ms = peers, hour_ms
@@ -384,11 +384,14 @@ class PartitionProcessor:
         peers: PeerMedians | None,
         spread: Spread,
         watermark_ms: int,
+        *,
+        record: bool = False,
     ) -> tuple[TickRows, PeerMedians | None]:
         """The rows at a tick of the `changed` products (of every active one when
         `everyone`), and the hour's new category medians when `everyone` finds an active
-        product. Reads the windows and catalog, changes nothing; `spread` moves to the tick
-        only when there are rows."""
+        product. Reads the windows and catalog, changes nothing but the rows' history when
+        `record` (real ticks, not provisional ones); `spread` moves to the tick only when
+        there are rows."""
         since_ms = tick_ms - self.config.active_ms - HOUR_MS
         slots = self.catalog.candidates(since_ms, tick_ms, None if everyone else changed)
         if len(slots) == 0:
@@ -423,7 +426,10 @@ class PartitionProcessor:
             tick_ms=tick_ms,
             watermark_ms=watermark_ms,
             peers=peers,
+            history=self.catalog.history.lookup(slots, tick_ms),
         )
+        if record:
+            self.catalog.history.record(slots, tick_ms, rows.numbers)
         return rows, fresh
 
     def _changed_slots(self, tick_ms: int) -> np.ndarray:

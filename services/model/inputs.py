@@ -17,7 +17,7 @@ import polars as pl
 
 from services.model.baseline import growth_ratio
 from services.model.labels import interactions, trailing_daily_mean
-from shared.features import FEATURE_COLUMNS
+from shared.features import FEATURE_COLUMNS, HISTORY_COLUMNS
 
 DERIVED = {
     "volume_vs_daily_mean": pl.col("events_24h") / (trailing_daily_mean() + 1.0),
@@ -39,7 +39,8 @@ DERIVED = {
     # Sources that report views only (counters): no interactions, no creators all week.
     "views_only": ((interactions("7d") == 0) & (pl.col("creators_24h") == 0)).cast(pl.Float64),
 }
-EXCLUDED = {"weekday_wib", "hours_since_first_seen"}
+# The history columns wait for the heads-up model to be retrained on them.
+EXCLUDED = {"weekday_wib", "hours_since_first_seen", *HISTORY_COLUMNS}
 INPUT_COLUMNS = [c for c in FEATURE_COLUMNS if c not in EXCLUDED] + list(DERIVED)
 
 

@@ -12,7 +12,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from services.evaluation.alerting import run_alerts
-from services.evaluation.baselines import LogisticScorer
+from services.evaluation.baselines import LOGISTIC_COLUMNS, LogisticScorer
 from services.evaluation.data import Run
 from services.evaluation.tuning import (
     ALERT_INPUTS,
@@ -23,7 +23,7 @@ from services.evaluation.tuning import (
 )
 from services.model.scorer import Scorer
 from shared.alerts import AlertRules
-from shared.features import FEATURE_COLUMNS, FEATURE_SCHEMA
+from shared.features import FEATURE_SCHEMA
 
 TICK_MS = 300_000
 
@@ -73,7 +73,7 @@ def test_rows_by_position_reads_only_those(tmp_path: Path) -> None:
 def _method(name: str, frame: pl.DataFrame) -> tuple[Method, Callable[[], Scorer]]:
     if name == "logistic":
         fitted = LogisticScorer.fit(frame, (frame["events_1h"].to_numpy() > 30).astype(np.int8))
-        return Method("logistic", "logistic", (), tuple(FEATURE_COLUMNS)), lambda: fitted
+        return Method("logistic", "logistic", (), tuple(LOGISTIC_COLUMNS)), lambda: fitted
     method = growth_ratio_method() if name == "growth_ratio" else rolling_z_method()
     return method, method.knobs[2].make_scorer
 

@@ -9,6 +9,7 @@ import pickle
 from pathlib import Path
 
 import numpy as np
+import orjson
 import polars as pl
 import pytest
 
@@ -119,6 +120,7 @@ def test_restored_after_every_batch_gives_the_features_of_one_that_never_stopped
     assert "p50" not in slot_of and "p57" in slot_of  # pruned, and pruned then back
     assert (processor.catalog.prices_noted > PRICE_SAMPLES).any()  # rings wrapped round
     assert uninterrupted["price_idr"].null_count() < uninterrupted.height
+    assert uninterrupted["events_24h_two_days_before"].null_count() < uninterrupted.height
 
 
 def unusable(
@@ -165,6 +167,21 @@ def test_an_unknown_version_means_a_rebuild(
     monkeypatch.undo()
     version = checkpoint.FORMAT_VERSION
     assert f"format {version + 1}, this version reads {version}" in unusable(tmp_path, caplog)
+
+
+def test_a_checkpoint_without_the_row_history_means_a_rebuild(
+    lines: list[bytes], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Format 7 held no history of published rows: resumed with an empty one, the next
+    day's rows would lack their day-before values, so it is rebuilt, never guessed."""
+    path = saved_after(lines, tmp_path)
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {n: archive[n] for n in archive.files if not n.startswith("catalog.history.")}
+    header = orjson.loads(arrays["header"].tobytes()) | {"format": 7}
+    arrays["header"] = np.frombuffer(orjson.dumps(header), dtype=np.uint8)
+    with open(path, "wb") as f:
+        np.savez(f, allow_pickle=False, **arrays)
+    assert "format 7, this version reads 8" in unusable(tmp_path, caplog)
 
 
 class RunsCode:

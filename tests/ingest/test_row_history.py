@@ -1,0 +1,110 @@
+"""History columns: a product's own values a day and two days earlier, as the feature
+contract defines them (a join over the product's own published rows)."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numpy as np
+import orjson
+import polars as pl
+from polars.testing import assert_frame_equal
+
+from services.ingest.config import DAY_MS, HOUR_MS, WindowConfig
+from services.ingest.processor import PartitionProcessor
+from services.ingest.row_history import CELLS, SOURCES, RowHistory
+from services.simulator import SCENARIOS, iter_event_lines
+from shared.features import FEATURE_COLUMNS, HISTORY_COLUMNS
+
+NOW_MS = 1_900_000_000_000  # the ingest clock: after every event of these tests
+
+
+def reference(rows: pl.DataFrame) -> pl.DataFrame:
+    """The definition, brute force: for a row at tick t, A = the whole hour at or before
+    t - 24 h; the latest row of the same product with a tick in (A - 2 h, A], and the
+    same a day earlier."""
+    rows = rows.sort("tick_ms")
+    out = rows.select("product_id", "tick_ms")
+    for days in (1, 2):
+        at = (pl.col("tick_ms") - days * DAY_MS) // HOUR_MS * HOUR_MS
+        wanted = {c: name for c, (name, d) in SOURCES.items() if d == days}
+        earlier = rows.select(
+            "product_id", at_ms=pl.col("tick_ms"), **{c: pl.col(n) for c, n in wanted.items()}
+        )
+        found = out.with_columns(at_ms=at).join_asof(
+            earlier,
+            on="at_ms",
+            by="product_id",
+            strategy="backward",
+            tolerance=2 * HOUR_MS - 1,
+            check_sortedness=False,
+        )
+        out = out.with_columns(found.select(*wanted))
+    return out.select("product_id", "tick_ms", *HISTORY_COLUMNS)
+
+
+@functools.cache
+def small_run() -> pl.DataFrame:
+    """Four days of the `small` scenario, one partition, fed hour by hour."""
+    scenario = dataclasses.replace(SCENARIOS["small"], days=4)
+    processor = PartitionProcessor(0, WindowConfig())
+    frames = []
+    for _, lines in iter_event_lines(scenario, seed=3):
+        frames += processor.submit(lines, now_ms=NOW_MS).features
+    return pl.concat(frames)
+
+
+def test_history_columns_are_the_product_s_own_earlier_rows() -> None:
+    rows = small_run()
+    got = rows.select("product_id", "tick_ms", *HISTORY_COLUMNS).sort("product_id", "tick_ms")
+    want = reference(rows).sort("product_id", "tick_ms")
+    assert_frame_equal(got, want, check_exact=True)
+    # The run reached both horizons, and rows without an earlier row are null.
+    for column in ("creators_24h_day_before", "events_24h_two_days_before"):
+        assert 0 < rows[column].null_count() < rows.height
+    assert rows.select(HISTORY_COLUMNS).select(pl.all().is_nan().any()).row(0) == (False,) * 7
+
+
+def line(i: int, ts_ms: int, product: str) -> bytes:
+    event = {"event_id": f"e{i}", "ts": ts_ms, "platform": "tiktok", "product_id": product}
+    return orjson.dumps(event | {"action": "view", "creator_id": f"c{i % 3}"})
+
+
+T0 = 1_772_409_600_000  # 2026-03-02 00:00 UTC
+
+
+def test_a_product_back_after_the_retention_starts_with_an_empty_history() -> None:
+    """Its slot's cells are emptied when it starts afresh: none is left from its first
+    life (a ring cell it did not write again would otherwise keep its old hour)."""
+    processor = PartitionProcessor(0, WindowConfig(tick_ms=HOUR_MS))
+    back_ms = T0 + 8 * DAY_MS + 10 * HOUR_MS
+    first = [line(i, T0 + i * 60_000, "p") for i in range(60)]  # its first hour
+    again = [line(100 + i, back_ms + i * 60_000, "p") for i in range(30)]
+    # Another product keeps the watermark moving, hour by hour, for nine days.
+    steady = [line(1000 + h, T0 + h * HOUR_MS, "q") for h in range(9 * 24)]
+    lines = sorted(first + again + steady, key=lambda b: orjson.loads(b)["ts"])
+    rows = pl.concat(processor.submit(lines, now_ms=NOW_MS).features)
+    back = rows.filter((pl.col("product_id") == "p") & (pl.col("tick_ms") > back_ms))
+    assert back.height and back["hours_since_first_seen"].max() < 30  # started afresh
+    slot = processor.catalog.slot_of["p"]
+    written = processor.catalog.history.hour[slot]
+    written = written[written > np.iinfo(np.int32).min].astype(np.int64)
+    assert len(written) and written.min() * HOUR_MS > back_ms
+
+
+def test_a_cell_older_than_the_ring_is_not_read_as_a_later_hour() -> None:
+    history = RowHistory()
+    numbers = np.arange(len(FEATURE_COLUMNS), dtype=np.float64)[:, None]
+    slots = np.array([0])
+    history.record(slots, T0, numbers)
+    day_before = T0 + DAY_MS
+    assert (
+        history.lookup(slots, day_before)["creators_24h_day_before"][0]
+        == numbers[FEATURE_COLUMNS.index("creators_24h"), 0]
+    )
+    assert np.isnan(history.lookup(slots, day_before + 2 * HOUR_MS)["creators_24h_day_before"][0])
+    # The same ring cell a whole ring later is another hour: no row then.
+    later = day_before + CELLS * HOUR_MS
+    assert np.isnan(history.lookup(slots, later)["creators_24h_day_before"][0])
+    assert np.isnan(history.lookup(np.array([5]), day_before)["events_24h_day_before"][0])
