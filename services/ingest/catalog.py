@@ -95,6 +95,8 @@ class Catalog:
             if catalog.prices.shape != (capacity, PRICE_SAMPLES):
                 raise ValueError(f"catalog prices do not match {capacity} window slots")
         catalog.history = RowHistory.from_arrays(section(arrays, "history"))
+        if len(catalog.history.hour) != capacity:
+            raise ValueError(f"row history does not match {capacity} window slots")
         free = arrays["free"].astype(np.int64)
         named = catalog.product_id != None  # noqa: E711 (elementwise on an object array)
         catalog.free = free.tolist()
@@ -135,6 +137,7 @@ class Catalog:
         self.prices_noted = np.concatenate([self.prices_noted, noted])
         self._typical = np.concatenate([self._typical, np.full(new - old, np.nan)])
         self._stale = np.concatenate([self._stale, np.ones(new - old, dtype=bool)])
+        self.history.grow(new)
 
     def assign(
         self, events: pl.DataFrame, tick_before_chunk: np.ndarray

@@ -13,7 +13,7 @@ from polars.testing import assert_frame_equal
 
 from services.ingest.config import DAY_MS, HOUR_MS, WindowConfig
 from services.ingest.processor import PartitionProcessor
-from services.ingest.row_history import CELLS, SOURCES, RowHistory
+from services.ingest.row_history import LONG_CELLS, SHORT_CELLS, SOURCES, RowHistory
 from services.simulator import SCENARIOS, iter_event_lines
 from shared.features import FEATURE_COLUMNS, HISTORY_COLUMNS
 
@@ -100,18 +100,24 @@ def test_a_product_back_after_the_retention_starts_with_an_empty_history() -> No
     assert len(written) and written.min() * HOUR_MS > back_ms
 
 
-def test_a_cell_older_than_the_ring_is_not_read_as_a_later_hour() -> None:
-    history = RowHistory()
-    numbers = np.arange(len(FEATURE_COLUMNS), dtype=np.float64)[:, None]
-    slots = np.array([0])
-    history.record(slots, T0, numbers)
-    day_before = T0 + DAY_MS
-    assert (
-        history.lookup(slots, day_before)["creators_24h_day_before"][0]
-        == numbers[FEATURE_COLUMNS.index("creators_24h"), 0]
-    )
-    assert np.isnan(history.lookup(slots, day_before + 2 * HOUR_MS)["creators_24h_day_before"][0])
-    # The same ring cell a whole ring later is another hour: no row then.
-    later = day_before + CELLS * HOUR_MS
-    assert np.isnan(history.lookup(slots, later)["creators_24h_day_before"][0])
-    assert np.isnan(history.lookup(np.array([5]), day_before)["events_24h_day_before"][0])
+def test_a_cell_is_read_only_for_its_own_hour() -> None:
+    """Rings reuse cells: a cell a whole ring later belongs to another hour (no row then)."""
+    history = RowHistory(8)
+    numbers = np.arange(len(FEATURE_COLUMNS), dtype=np.float64)[:, None] + 0.5
+    value = dict(zip(FEATURE_COLUMNS, numbers[:, 0], strict=True))
+    slot = np.array([3])
+    history.record(slot, T0, numbers)
+    for tick_ms, days in (
+        (T0 + DAY_MS, 1),
+        (T0 + DAY_MS + HOUR_MS + 5 * 60_000, 1),
+        (T0 + 2 * DAY_MS, 2),
+    ):
+        got = history.lookup(slot, tick_ms)
+        for column, (name, back) in SOURCES.items():
+            assert got[column][0] == value[name] if back == days else np.isnan(got[column][0])
+    for later_h in (2, SHORT_CELLS, LONG_CELLS, 24 + LONG_CELLS):
+        got = history.lookup(slot, T0 + DAY_MS + later_h * HOUR_MS)
+        assert all(np.isnan(v[0]) for v in got.values()), later_h
+    assert all(np.isnan(v[0]) for v in history.lookup(np.array([2]), T0 + DAY_MS).values())
+    history.forget(slot)
+    assert all(np.isnan(v[0]) for v in history.lookup(slot, T0 + DAY_MS).values())
