@@ -46,10 +46,10 @@ def reference(rows: pl.DataFrame) -> pl.DataFrame:
 
 @functools.cache
 def small_run() -> pl.DataFrame:
-    """Four days of the `small` scenario, one partition, fed hour by hour, with idle
+    """Three days of the `small` scenario, one partition, fed hour by hour, with idle
     spells that publish provisional ticks up to a day ahead of the events: the last row
     per product and tick the events reached (what a replay publishes)."""
-    scenario = dataclasses.replace(SCENARIOS["small"], days=4)
+    scenario = dataclasses.replace(SCENARIOS["small"], days=3)
     processor = PartitionProcessor(0, WindowConfig())
     frames = []
     for hour, (_, lines) in enumerate(iter_event_lines(scenario, seed=3)):
