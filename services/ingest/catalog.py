@@ -303,7 +303,16 @@ class Catalog:
     def nbytes(self) -> int:
         # ~100 B per dict entry and id string, plus the metadata arrays.
         arrays: int = sum(
-            getattr(self, n).nbytes for n in ("first_seen_ms", "last_seen_ms", "in_use")
+            getattr(self, n).nbytes
+            for n in (
+                "first_seen_ms",
+                "last_seen_ms",
+                "in_use",
+                "prices",
+                "prices_noted",
+                "_typical",
+                "_stale",
+            )
         )
         text = 3 * 8 * len(self.in_use) + 100 * len(self.slot_of)
         return arrays + text + self.history.nbytes

@@ -92,3 +92,14 @@ def test_typical_prices_kept_between_ticks_follow_every_change() -> None:
     catalog = Catalog.from_arrays(windows, WindowConfig().retention_ms, catalog.to_arrays())
     note([4, 5])
     check()
+
+
+def test_the_catalog_size_counts_every_array_it_holds() -> None:
+    """`state_bytes` (metrics, benches) must not leave out the price rings or their cache."""
+    catalog = Catalog(CountWindows(WindowConfig()), WindowConfig().retention_ms)
+    held = sum(
+        value.nbytes
+        for value in vars(catalog).values()
+        if isinstance(value, np.ndarray) and value.dtype != object
+    )
+    assert catalog.nbytes >= held + catalog.history.nbytes
