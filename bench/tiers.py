@@ -13,7 +13,8 @@ is refused unless `--held-out` says it is meant.
     python -m bench.tiers --seed 203 --seed 6 --seed 7
     python -m bench.tiers --seed 203 --seed 6 --seed 7 --model services/model/default
     python -m bench.tiers --seed 203 --heads-up-within-h 72 --rounds 600
-    python -m bench.tiers --seed 203 --heads-up-day-before --heads-up 0.5 --heads-up 0.55
+    python -m bench.tiers --seed 203 --seed 6 --seed 7 --work /work/var-eval-hist \
+        --heads-up-day-before --heads-up 0.55 --heads-up-without-creators 0.35
 """
 
 from __future__ import annotations
@@ -83,7 +84,12 @@ def _figures(metrics: dict[str, object]) -> str:
     return f"{metrics.get('alert_episodes')} {fmt(p, '.2f')}/{fmt(r, '.2f')}/{fmt(lead, '.0f')}h"
 
 
-def report(scores: pl.DataFrame, run: Run, heads_up_grid: tuple[float, ...] = HEADS_UP) -> None:
+def report(
+    scores: pl.DataFrame,
+    run: Run,
+    heads_up_grid: tuple[float, ...] = HEADS_UP,
+    without_creators: float | None = None,
+) -> None:
     """Tier figures over the threshold grid, then each viral episode's highest scores."""
     for threshold in CONFIDENT:
         for heads_up in heads_up_grid:
@@ -92,6 +98,9 @@ def report(scores: pl.DataFrame, run: Run, heads_up_grid: tuple[float, ...] = HE
                 rearm_below=threshold * REARM_RATIO,
                 heads_up_threshold=heads_up,
                 heads_up_rearm_below=heads_up * HEADS_UP_REARM_RATIO,
+                heads_up_without_creators_threshold=without_creators,
+                heads_up_without_creators_rearm_below=(without_creators or 0.0)
+                * HEADS_UP_REARM_RATIO,
             )
             tiers = score_tiers(run_alerts(scores, rules), run.truth)
             print(
@@ -152,6 +161,11 @@ def main() -> None:
     parser.add_argument(
         "--heads-up", type=float, action="append", help="heads-up thresholds (default a grid)"
     )
+    parser.add_argument(
+        "--heads-up-without-creators",
+        type=float,
+        help="the heads-up threshold of rows without creators (AlertRules)",
+    )
     parser.add_argument("--save", type=Path, help="write each month's scores here")
     parser.add_argument("--work", type=Path, default=Path("var/eval"))
     parser.add_argument("--held-out", action="store_true", help="allow seed 202")
@@ -175,7 +189,7 @@ def main() -> None:
         if args.save:
             args.save.mkdir(parents=True, exist_ok=True)
             scores.write_parquet(args.save / f"scores-{seed}.parquet")
-        report(scores, run, tuple(args.heads_up or HEADS_UP))
+        report(scores, run, tuple(args.heads_up or HEADS_UP), args.heads_up_without_creators)
 
 
 if __name__ == "__main__":
