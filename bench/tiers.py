@@ -31,6 +31,7 @@ from services.evaluation.data import Run, prepare_run
 from services.evaluation.matching import alert_episodes, classify_episodes, viral_episodes
 from services.evaluation.tuning import score_run, score_tiers
 from services.model import horizons
+from services.model.calibration import Isotonic
 from services.model.labels import HOUR_MS, HeadsUpSpec
 from services.model.lgbm import LightGBMScorer
 from services.model.registry import load_version
@@ -59,6 +60,7 @@ def train(cfg: TrainConfig, work: Path) -> LightGBMScorer:
     rows = labelled_runs(runs, cfg)
     started = time.perf_counter()
     booster, calibration, _, report = fit(rows, cfg, False)
+    own = report.pop("calibration_by_source", {})  # each kind's 24 h one, as a version has
     heads_up, entry = horizons.fit_heads_up(rows, cfg, False)
     print(
         f"trained in {time.perf_counter() - started:.0f} s: 24 h best round "
@@ -75,6 +77,7 @@ def train(cfg: TrainConfig, work: Path) -> LightGBMScorer:
         min_history_h=cfg.label.min_history_ms / HOUR_MS,
         heads_up=heads_up,
         fallback=cfg.source_fallback,
+        by_source={k: Isotonic.from_dict(c) for k, c in own.items()},
     )
 
 
