@@ -13,6 +13,8 @@ is refused unless `--held-out` says it is meant.
     python -m bench.tiers --seed 203 --seed 6 --seed 7
     python -m bench.tiers --seed 203 --seed 6 --seed 7 --model services/model/default
     python -m bench.tiers --seed 203 --heads-up-within-h 72 --rounds 600
+    python -m bench.tiers --seed 203 --seed 6 --seed 7 --work /work/var-eval-hist \
+        --heads-up-day-before --heads-up 0.55 --heads-up-without-creators 0.35
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from services.evaluation.data import Run, prepare_run
 from services.evaluation.matching import alert_episodes, classify_episodes, viral_episodes
 from services.evaluation.tuning import score_run, score_tiers
 from services.model import horizons
+from services.model.calibration import Isotonic
 from services.model.labels import HOUR_MS, HeadsUpSpec
 from services.model.lgbm import LightGBMScorer
 from services.model.registry import load_version
@@ -57,6 +60,7 @@ def train(cfg: TrainConfig, work: Path) -> LightGBMScorer:
     rows = labelled_runs(runs, cfg)
     started = time.perf_counter()
     booster, calibration, _, report = fit(rows, cfg, False)
+    own = report.pop("calibration_by_source", {})  # each kind's 24 h one, as a version has
     heads_up, entry = horizons.fit_heads_up(rows, cfg, False)
     print(
         f"trained in {time.perf_counter() - started:.0f} s: 24 h best round "
@@ -73,6 +77,7 @@ def train(cfg: TrainConfig, work: Path) -> LightGBMScorer:
         min_history_h=cfg.label.min_history_ms / HOUR_MS,
         heads_up=heads_up,
         fallback=cfg.source_fallback,
+        by_source={k: Isotonic.from_dict(c) for k, c in own.items()},
     )
 
 
@@ -82,15 +87,23 @@ def _figures(metrics: dict[str, object]) -> str:
     return f"{metrics.get('alert_episodes')} {fmt(p, '.2f')}/{fmt(r, '.2f')}/{fmt(lead, '.0f')}h"
 
 
-def report(scores: pl.DataFrame, run: Run) -> None:
+def report(
+    scores: pl.DataFrame,
+    run: Run,
+    heads_up_grid: tuple[float, ...] = HEADS_UP,
+    without_creators: float | None = None,
+) -> None:
     """Tier figures over the threshold grid, then each viral episode's highest scores."""
     for threshold in CONFIDENT:
-        for heads_up in HEADS_UP:
+        for heads_up in heads_up_grid:
             rules = AlertRules(
                 threshold=threshold,
                 rearm_below=threshold * REARM_RATIO,
                 heads_up_threshold=heads_up,
                 heads_up_rearm_below=heads_up * HEADS_UP_REARM_RATIO,
+                heads_up_without_creators_threshold=without_creators,
+                heads_up_without_creators_rearm_below=(without_creators or 0.0)
+                * HEADS_UP_REARM_RATIO,
             )
             tiers = score_tiers(run_alerts(scores, rules), run.truth)
             print(
@@ -143,6 +156,20 @@ def main() -> None:
     parser.add_argument("--seed", type=int, action="append", required=True)
     parser.add_argument("--heads-up-within-h", type=int, default=48)
     parser.add_argument("--rounds", type=int, default=DEFAULT_RECIPE.config.num_boost_round)
+    parser.add_argument(
+        "--heads-up-day-before",
+        action="store_true",
+        help="the heads-up model also reads the day before (TrainConfig.heads_up_day_before)",
+    )
+    parser.add_argument(
+        "--heads-up", type=float, action="append", help="heads-up thresholds (default a grid)"
+    )
+    parser.add_argument(
+        "--heads-up-without-creators",
+        type=float,
+        help="the heads-up threshold of rows without creators (AlertRules)",
+    )
+    parser.add_argument("--save", type=Path, help="write each month's scores here")
     parser.add_argument("--work", type=Path, default=Path("var/eval"))
     parser.add_argument("--held-out", action="store_true", help="allow seed 202")
     parser.add_argument("--model", type=Path, help="a saved model directory instead of training")
@@ -155,12 +182,17 @@ def main() -> None:
         DEFAULT_RECIPE.config,
         heads_up=HeadsUpSpec(within_ms=args.heads_up_within_h * HOUR_MS),
         num_boost_round=args.rounds,
+        heads_up_day_before=args.heads_up_day_before or DEFAULT_RECIPE.config.heads_up_day_before,
     )
     scorer = load_version(args.model) if args.model else train(cfg, args.work)
     for seed in args.seed:
         run = _run(seed, args.work)
         print(f"standard-250 seed {seed}")
-        report(score_run(scorer, run, None), run)
+        scores = score_run(scorer, run, None)
+        if args.save:
+            args.save.mkdir(parents=True, exist_ok=True)
+            scores.write_parquet(args.save / f"scores-{seed}.parquet")
+        report(scores, run, tuple(args.heads_up or HEADS_UP), args.heads_up_without_creators)
 
 
 if __name__ == "__main__":

@@ -41,7 +41,9 @@ class AlertRules:
     `threshold`/`rearm_below` are the confident tier's, on `probability` (24 h);
     `heads_up_threshold`/`heads_up_rearm_below` the heads-up tier's, on `probability_72h`
     (None: no heads-up tier). Each tier has its own cool-down: `cooldown_ms` the heads-up's,
-    `confident_cooldown_ms` the confident tier's (None: `cooldown_ms`)."""
+    `confident_cooldown_ms` the confident tier's (None: `cooldown_ms`). Score rows without
+    creators in 24 h take the heads-up's `heads_up_without_creators_threshold` and its re-arm
+    level instead, when it is set."""
 
     threshold: float = _DEFAULTS.threshold
     rearm_below: float = _DEFAULTS.rearm_below
@@ -49,6 +51,8 @@ class AlertRules:
     heads_up_threshold: float | None = _DEFAULTS.headsup_threshold
     heads_up_rearm_below: float = _DEFAULTS.headsup_rearm_below
     confident_cooldown_ms: int | None = _DEFAULTS.confident_cooldown_ms
+    heads_up_without_creators_threshold: float | None = _DEFAULTS.headsup_without_creators_threshold
+    heads_up_without_creators_rearm_below: float = _DEFAULTS.headsup_without_creators_rearm_below
 
     def __post_init__(self) -> None:
         if not 0 <= self.rearm_below <= self.threshold <= 1:
@@ -57,6 +61,16 @@ class AlertRules:
             0 <= self.heads_up_rearm_below <= self.heads_up_threshold <= 1
         ):
             raise ValueError("need 0 <= heads_up_rearm_below <= heads_up_threshold <= 1")
+        if self.heads_up_without_creators_threshold is not None and not (
+            0
+            <= self.heads_up_without_creators_rearm_below
+            <= self.heads_up_without_creators_threshold
+            <= 1
+        ):
+            raise ValueError(
+                "need 0 <= heads_up_without_creators_rearm_below"
+                " <= heads_up_without_creators_threshold <= 1"
+            )
         if self.confident_cooldown_ms is not None and self.confident_cooldown_ms < 0:
             raise ValueError("need confident_cooldown_ms >= 0")
 
@@ -90,6 +104,8 @@ class AlertRules:
             settings.headsup_threshold,
             settings.headsup_rearm_below,
             settings.confident_cooldown_ms,
+            settings.headsup_without_creators_threshold,
+            settings.headsup_without_creators_rearm_below,
         )
 
 
@@ -152,6 +168,12 @@ class AlertEngine:
         r = self.rules
         heads_up = r.heads_up_threshold is not None and HEADS_UP.column in scores.columns
         columns = [CONFIDENT.column] + ([HEADS_UP.column] if heads_up else [])
+        own_level = (
+            heads_up
+            and r.heads_up_without_creators_threshold is not None
+            and "creators_24h" in scores.columns
+        )
+        columns += ["creators_24h"] if own_level else []
         rows = scores.select("product_id", "tick_ms", *columns).with_row_index("row")
         products = rows["product_id"].unique().to_list()
         before = pl.DataFrame(
@@ -181,9 +203,15 @@ class AlertEngine:
             confident_ticks.setdefault(pid, []).append(tick)
         if heads_up:
             assert r.heads_up_threshold is not None
-            for fire in self._tier(
-                fresh, HEADS_UP, r.heads_up_threshold, r.heads_up_rearm_below, r.cooldown_ms, states
-            ):
+            threshold: float | pl.Expr = r.heads_up_threshold
+            rearm: float | pl.Expr = r.heads_up_rearm_below
+            if own_level:
+                none = pl.col("creators_24h") == 0.0  # unknown: the one threshold
+                threshold = pl.when(none).then(r.heads_up_without_creators_threshold)
+                threshold = threshold.otherwise(r.heads_up_threshold)
+                rearm = pl.when(none).then(r.heads_up_without_creators_rearm_below)
+                rearm = rearm.otherwise(r.heads_up_rearm_below)
+            for fire in self._tier(fresh, HEADS_UP, threshold, rearm, r.cooldown_ms, states):
                 _, tick, pid, _ = fire
                 earlier = confident_ticks.get(pid, [])
                 if (last := self.states.get(pid)) and last.last_fired_ms is not None:
@@ -204,13 +232,14 @@ class AlertEngine:
         self,
         fresh: pl.DataFrame,
         tier: Tier,
-        threshold: float,
-        rearm_below: float,
+        threshold: float | pl.Expr,
+        rearm_below: float | pl.Expr,
         cooldown_ms: int,
         states: dict[str, AlertState],
     ) -> list[tuple[int, int, str, Tier]]:
         """One tier's hysteresis and cool-down over the fresh rows; updates `states` and
-        returns what fires as (row, tick, product, tier)."""
+        returns what fires as (row, tick, product, tier). `threshold` and `rearm_below`
+        may be expressions over the row (a level of its own for some rows)."""
         # Only a row whose level (1: at or above the threshold, 0: below the re-arm level)
         # differs from the product's previous level can change its state: an armed
         # product dipping again, a disarmed one staying high and every row in between

@@ -114,6 +114,18 @@ class AlertSettings(BaseSettings):
     headsup_rearm_below: float = Field(
         HEADS_UP_REARM_BELOW, ge=0, description="a product gets another heads-up only after this"
     )
+    # Rows without creators (views-only counters) have nothing to set against the day before
+    # (docs/model.md, "The day-before inputs in the live path"): a threshold of their own.
+    headsup_without_creators_threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="the heads-up threshold of score rows without creators in 24 h; "
+        "empty: headsup_threshold",
+    )
+    headsup_without_creators_rearm_below: float = Field(
+        0.0, ge=0, description="the re-arm level of those rows"
+    )
 
     @field_validator("rearm_below")
     @classmethod

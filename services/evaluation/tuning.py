@@ -43,8 +43,10 @@ Z_MIDPOINTS = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 14.0, 20.0, 30.0)
 LOGISTIC_THRESHOLDS = (0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.998, 0.999)
 
 KEYS = ("product_id", "tick_ms")
-# What the alert engine reads of a score row (`AlertEngine.evaluate`, `make_alert`).
-ALERT_INPUTS = (*KEYS, "probability", "probability_72h", "score", "model_version")
+# What the alert engine reads of a score row (`AlertEngine.evaluate`, `make_alert`): the
+# rows without creators may have a heads-up level of their own (`AlertRules`).
+EVIDENCE_READ = ("creators_24h",)
+ALERT_INPUTS = (*KEYS, "probability", "probability_72h", "score", "model_version", *EVIDENCE_READ)
 # Feature columns a score row carries over; a scorer that does not read them gets nulls.
 CARRIED = {c: t for c, t in SCORE_SCHEMA.items() if c in FEATURE_SCHEMA and c not in KEYS}
 
@@ -108,6 +110,7 @@ def score_run(
 ) -> pl.DataFrame:
     """`scorer` over a whole run, fed whole ticks in tick order as live; alert inputs only."""
     names = list(FEATURE_SCHEMA) if columns is None else [*KEYS, *columns]
+    names += [c for c in EVIDENCE_READ if c not in names]
     missing = [pl.lit(None, t).alias(c) for c, t in CARRIED.items() if c not in names]
     parts = [
         scorer.score(batch.with_columns(missing)).select(ALERT_INPUTS)

@@ -5,6 +5,8 @@ when training could fit it, the heads-up model: `model_72h.txt` with its label d
 calibration, split and test metrics under `horizons["72h"]` in `metadata.json`. Both are
 trained on the same labelled rows; the heads-up label asks whether the 24 h label turns
 1 within the next 48 h (`labels.heads_up_label`), so the viral day lies within 72 h.
+Its inputs may differ from the 24 h model's (`features` in its entry, read by the scorer;
+a version without that entry gives both boosters the version's `features`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Horizon:
     booster: lgb.Booster
     calibration: Isotonic
     by_source: dict[str, Isotonic] = field(default_factory=dict)  # `calibration.by_source`
+    columns: list[str] | None = None  # its inputs; None: the 24 h model's
 
 
 def fit_heads_up(
@@ -37,19 +40,22 @@ def fit_heads_up(
     """The heads-up model from rows carrying `label_heads_up`, and its metadata entry. None
     (with the reason in the entry) when the rows cannot support it: too short a span for
     its look-ahead, or no viral rows in a part."""
+    from services.model.inputs import HEADS_UP_INPUT_COLUMNS, INPUT_COLUMNS
     from services.model.train import fit  # training-side only
 
     spec = cfg.heads_up
+    columns = HEADS_UP_INPUT_COLUMNS if cfg.heads_up_day_before else INPUT_COLUMNS
     known = rows.filter(pl.col("label_heads_up").is_not_null()).with_columns(
         label=pl.col("label_heads_up")
     )
     try:
-        booster, calibration, split, report = fit(known, cfg, progress, spec.lookahead_ms)
+        booster, calibration, split, report = fit(known, cfg, progress, spec.lookahead_ms, columns)
     except ValueError as exc:
         return None, {"label": spec.as_dict(), "skipped": str(exc)}
     own = report.pop("calibration_by_source", {})
     entry = {
         "model_file": HEADS_UP_FILE,
+        "features": columns,
         "label": spec.as_dict(),
         "split": split.as_dict(),
         "metrics": report,
@@ -57,7 +63,7 @@ def fit_heads_up(
         "calibration_by_source": own,
     }
     by_kind = {k: Isotonic.from_dict(c) for k, c in own.items()}
-    return Horizon(booster, calibration, by_kind), entry
+    return Horizon(booster, calibration, by_kind, columns), entry
 
 
 def save(directory: Path, horizon: Horizon | None) -> None:
@@ -76,4 +82,5 @@ def load(directory: Path, metadata: dict[str, Any]) -> Horizon | None:
         booster,
         Isotonic.from_dict(entry["calibration"]),
         {k: Isotonic.from_dict(c) for k, c in own.items()},
+        list(entry["features"]) if "features" in entry else None,
     )

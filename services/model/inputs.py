@@ -5,7 +5,9 @@ shop versus a national brand), so the derived inputs compare a product with its 
 past: volume of the last hour, 6 h and day against its trailing daily mean, the day
 against the earlier days it has been seen for, interactions per view against its own
 weekly rate, creators of the last 6 h against the day, how many horizons rise at once,
-and whether the source reports views only. The calendar is left out except
+and whether the source reports views only. The heads-up model also reads the product's
+own yesterday (`HEADS_UP_DERIVED`): a cascade shows first as more creators than the day
+before while its volume still looks ordinary. The calendar is left out except
 the hour (daily rhythm): weekdays of a few training weeks do not carry over, and the age
 of a product in a log that starts mid-life measures the log, not the product.
 """
@@ -39,9 +41,39 @@ DERIVED = {
     # Sources that report views only (counters): no interactions, no creators all week.
     "views_only": ((interactions("7d") == 0) & (pl.col("creators_24h") == 0)).cast(pl.Float64),
 }
-# The history columns wait for the heads-up model to be retrained on them.
+# The history columns feed the heads-up model only, through `HEADS_UP_DERIVED`: the 24 h
+# model's inputs stay as they were, so the confident tier does not move.
 EXCLUDED = {"weekday_wib", "hours_since_first_seen", *HISTORY_COLUMNS}
 INPUT_COLUMNS = [c for c in FEATURE_COLUMNS if c not in EXCLUDED] + list(DERIVED)
+
+
+def _day_over_day(now: str, before: str) -> pl.Expr:
+    """`now` against `before` (+1: a day with none counts as one); a missing `before` row
+    is a day with none, a missing `now` (a history column) stays missing."""
+    return pl.col(now) / (pl.col(before).fill_null(0.0) + 1.0)
+
+
+# Yesterday against the product's own day before (history columns, `shared.features`).
+HEADS_UP_DERIVED = {
+    "creators_24h_vs_day_before": _day_over_day("creators_24h", "creators_24h_day_before"),
+    "creators_day_before_vs_two_days_before": _day_over_day(
+        "creators_24h_day_before", "creators_24h_two_days_before"
+    ),
+    "creators_6h_vs_day_before": _day_over_day("creators_6h", "creators_6h_day_before"),
+    "events_24h_vs_day_before": _day_over_day("events_24h", "events_24h_day_before"),
+    "events_day_before_vs_two_days_before": _day_over_day(
+        "events_24h_day_before", "events_24h_two_days_before"
+    ),
+}
+# The heads-up model's inputs (`TrainConfig.heads_up_day_before`): the 24 h model's, the
+# day-over-day ratios, and two of the day before's values as they were.
+HEADS_UP_INPUT_COLUMNS = [
+    *INPUT_COLUMNS,
+    *HEADS_UP_DERIVED,
+    "new_creator_share_6h_day_before",
+    "growth_24h_vs_category_day_before",
+]
+_EXPRESSIONS = {**DERIVED, **HEADS_UP_DERIVED}
 
 
 def add_derived(features: pl.DataFrame) -> pl.DataFrame:
@@ -50,16 +82,19 @@ def add_derived(features: pl.DataFrame) -> pl.DataFrame:
 
 def matrix(features: pl.DataFrame, columns: list[str]) -> np.ndarray:
     """Float32 rows in `columns` order (C order: what `predict` reads without a copy); columns
-    the rows lack are missing values (NaN), so a model keeps scoring when the feature
-    contract gains or loses a column. Derived inputs already added (`add_derived`) are
-    read, not recomputed."""
+    the rows lack, and derived inputs over columns they lack, are missing values (NaN), so a
+    model keeps scoring when the feature contract gains or loses a column. Derived inputs
+    already added (`add_derived`) are read, not recomputed."""
     present = set(features.columns)
-    exprs = [
-        pl.col(c)
-        if c in present
-        else (DERIVED[c].alias(c) if c in DERIVED else pl.lit(None, pl.Float32).alias(c))
-        for c in columns
-    ]
+
+    def column(c: str) -> pl.Expr:
+        if c in present:
+            return pl.col(c)
+        derived = _EXPRESSIONS.get(c)
+        if derived is not None and set(derived.meta.root_names()) <= present:
+            return derived.alias(c)
+        return pl.lit(None, pl.Float32).alias(c)
+
     if not features.height:
         return np.empty((0, len(columns)), dtype=np.float32)
-    return features.select([e.cast(pl.Float32) for e in exprs]).to_numpy(order="c")
+    return features.select([column(c).cast(pl.Float32) for c in columns]).to_numpy(order="c")

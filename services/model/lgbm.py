@@ -159,8 +159,9 @@ class LightGBMScorer:
 
     def margins(self, features: pl.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
         """The 24 h margin (`margin`) and the heads-up one (None without that horizon), from
-        one feature matrix; both -inf for a product too new to judge."""
-        x = matrix(features, self.columns)
+        one feature matrix (over both boosters' inputs, when they differ); both -inf for a
+        product too new to judge."""
+        x, x_ahead = self._matrices(features)
         if not len(x):
             return np.empty(0), None if self.heads_up is None else np.empty(0)
         if (compiled := self.compiled) is not None:
@@ -174,7 +175,9 @@ class LightGBMScorer:
         ahead = None
         if self.heads_up is not None:
             ahead = np.asarray(
-                self.heads_up.booster.predict(x, raw_score=True, num_threads=self.num_threads),
+                self.heads_up.booster.predict(
+                    x_ahead, raw_score=True, num_threads=self.num_threads
+                ),
                 float,
             )
         if self.min_history_h and "hours_since_first_seen" in features.columns:
@@ -183,6 +186,19 @@ class LightGBMScorer:
             if ahead is not None:
                 ahead[young] = -np.inf
         return margin, ahead
+
+    def _matrices(self, features: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """The 24 h model's input rows and the heads-up model's (the same array when their
+        inputs are the same)."""
+        own = self.heads_up.columns if self.heads_up is not None else None
+        if own is None or own == self.columns:
+            x = matrix(features, self.columns)
+            return x, x
+        union = list(dict.fromkeys([*self.columns, *own]))
+        x_all = matrix(features, union)
+        at = {c: i for i, c in enumerate(union)}
+        # Fancy indexing copies into C order, as `predict` reads it.
+        return x_all[:, [at[c] for c in self.columns]], x_all[:, [at[c] for c in own]]
 
     def probability(self, features: pl.DataFrame) -> np.ndarray:
         return by_source(

@@ -45,6 +45,9 @@ TICK_MS = 5 * 60_000  # the ingest tick
 class TrainConfig:
     label: LabelSpec = field(default_factory=LabelSpec)
     heads_up: HeadsUpSpec | None = field(default_factory=HeadsUpSpec)  # None: 24 h only
+    # The heads-up model also reads the product's day before (`inputs.HEADS_UP_INPUT_COLUMNS`);
+    # the 24 h model's inputs are the same either way.
+    heads_up_day_before: bool = False
     # Sources the model is not fit for, scored by a growth ratio (`sources`); None: none.
     source_fallback: RatioFallback | None = field(default_factory=RatioFallback)
     # Calibrate each kind of source (`sources.SOURCE_KINDS`) on its own validation rows,
@@ -119,10 +122,15 @@ def _downsample(train: pl.DataFrame, cfg: TrainConfig) -> pl.DataFrame:
 
 
 def fit(
-    rows: pl.DataFrame, cfg: TrainConfig, progress: bool = True, lookahead_ms: int | None = None
+    rows: pl.DataFrame,
+    cfg: TrainConfig,
+    progress: bool = True,
+    lookahead_ms: int | None = None,
+    columns: list[str] = INPUT_COLUMNS,
 ) -> tuple[lgb.Booster, Isotonic, Split, dict[str, Any]]:
     """Booster, calibration, the split and test metrics from labelled rows of every run
-    (`lookahead_ms`: of the label in `label`, when it is not `cfg.label`)."""
+    (`lookahead_ms`: of the label in `label`, when it is not `cfg.label`; `columns`: the
+    booster's inputs)."""
     lookahead_ms = lookahead_ms or cfg.label.lookahead_ms
     split = time_split(rows["tick_ms"], lookahead_ms, cfg.valid_fraction, cfg.test_fraction)
     train, valid, test = (part(rows, split, n) for n in ("train", "valid", "test"))
@@ -151,13 +159,13 @@ def fit(
         "verbosity": -1,
     }
     dtrain = lgb.Dataset(
-        matrix(train, INPUT_COLUMNS),
+        matrix(train, columns),
         y_train,
         weight=train["weight"].to_numpy(),
-        feature_name=INPUT_COLUMNS,
+        feature_name=columns,
         free_raw_data=True,
     )
-    x_valid, y_valid = matrix(valid, INPUT_COLUMNS), valid["label"].to_numpy()
+    x_valid, y_valid = matrix(valid, columns), valid["label"].to_numpy()
     dvalid = lgb.Dataset(x_valid, y_valid, reference=dtrain)
     rounds = 0  # counted here: an early-stopped booster keeps only its best rounds
 
@@ -194,7 +202,7 @@ def fit(
     valid_margin = np.asarray(booster.predict(x_valid, raw_score=True))
     calibration = Isotonic.fit(valid_margin, y_valid)
     own = _source_calibrations(valid, valid_margin, y_valid, cfg)
-    margin = np.asarray(booster.predict(matrix(test, INPUT_COLUMNS), raw_score=True))
+    margin = np.asarray(booster.predict(matrix(test, columns), raw_score=True))
     y_test = test["label"].to_numpy()
     test_kinds = source_kinds(test)
     prob = by_source(margin, test_kinds, calibration, own)

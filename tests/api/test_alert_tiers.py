@@ -128,6 +128,38 @@ def test_the_confident_cool_down_survives_a_restart(rows: Rows, tmp_path: Path) 
     assert fired(again.apply(rows(("a", week, 0.9, None)))) == [("a", week, "confident")]
 
 
+def test_rows_without_creators_take_a_heads_up_level_of_their_own(
+    make_scores: Callable[..., pl.DataFrame],
+) -> None:
+    def row(pid: str, h: int, p72: float, creators: float) -> pl.DataFrame:
+        return make_scores(
+            {pid: 0.1}, TICK_MS + h * HOUR_MS, probability_72h=p72, creators_24h=creators
+        )
+
+    scores = pl.concat(
+        [
+            row("counter", 0, 0.35, 0.0),  # no creators: at its own level 0.3
+            row("counter", 1, 0.25, 0.0),  # above its re-arm level 0.2: still disarmed
+            row("counter", 30, 0.15, 0.0),  # under 0.2: re-armed
+            row("counter", 31, 0.32, 0.0),  # fires again
+            row("stream", 0, 0.35, 5.0),  # with creators: under 0.5, nothing
+            row("stream", 1, 0.55, 5.0),
+        ]
+    )
+    own = dataclasses.replace(
+        RULES, heads_up_without_creators_threshold=0.3, heads_up_without_creators_rearm_below=0.2
+    )
+    assert fired(AlertEngine(own).evaluate(scores)) == [
+        ("counter", 0, "heads_up"),
+        ("stream", 1, "heads_up"),
+        ("counter", 31, "heads_up"),
+    ]
+    # Unset, every row takes the one threshold (the counter's 0.35 stays under 0.5).
+    assert fired(AlertEngine(RULES).evaluate(scores)) == [("stream", 1, "heads_up")]
+    with pytest.raises(ValueError, match="without_creators"):
+        dataclasses.replace(own, heads_up_without_creators_rearm_below=0.4)
+
+
 def test_any_batching_gives_the_alerts_of_one_pass(rows: Rows) -> None:
     points = []
     for h in range(60):
