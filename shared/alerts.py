@@ -55,22 +55,18 @@ class AlertRules:
     heads_up_without_creators_rearm_below: float = _DEFAULTS.headsup_without_creators_rearm_below
 
     def __post_init__(self) -> None:
-        if not 0 <= self.rearm_below <= self.threshold <= 1:
-            raise ValueError("need 0 <= rearm_below <= threshold <= 1")
-        if self.heads_up_threshold is not None and not (
-            0 <= self.heads_up_rearm_below <= self.heads_up_threshold <= 1
+        # Each level pair (None: that threshold is off), by its fields' prefix.
+        for prefix, threshold, rearm in (
+            ("", self.threshold, self.rearm_below),
+            ("heads_up_", self.heads_up_threshold, self.heads_up_rearm_below),
+            (
+                "heads_up_without_creators_",
+                self.heads_up_without_creators_threshold,
+                self.heads_up_without_creators_rearm_below,
+            ),
         ):
-            raise ValueError("need 0 <= heads_up_rearm_below <= heads_up_threshold <= 1")
-        if self.heads_up_without_creators_threshold is not None and not (
-            0
-            <= self.heads_up_without_creators_rearm_below
-            <= self.heads_up_without_creators_threshold
-            <= 1
-        ):
-            raise ValueError(
-                "need 0 <= heads_up_without_creators_rearm_below"
-                " <= heads_up_without_creators_threshold <= 1"
-            )
+            if threshold is not None and not 0 <= rearm <= threshold <= 1:
+                raise ValueError(f"need 0 <= {prefix}rearm_below <= {prefix}threshold <= 1")
         if self.confident_cooldown_ms is not None and self.confident_cooldown_ms < 0:
             raise ValueError("need confident_cooldown_ms >= 0")
 
