@@ -31,7 +31,7 @@ from services.evaluation.data import Run, prepare_run
 from services.evaluation.matching import alert_episodes, classify_episodes, viral_episodes
 from services.evaluation.tuning import score_run, score_tiers
 from services.model import horizons
-from services.model.calibration import Isotonic
+from services.model.calibration import calibrations
 from services.model.labels import HOUR_MS, HeadsUpSpec
 from services.model.lgbm import LightGBMScorer
 from services.model.registry import load_version
@@ -77,7 +77,7 @@ def train(cfg: TrainConfig, work: Path) -> LightGBMScorer:
         min_history_h=cfg.label.min_history_ms / HOUR_MS,
         heads_up=heads_up,
         fallback=cfg.source_fallback,
-        by_source={k: Isotonic.from_dict(c) for k, c in own.items()},
+        by_source=calibrations(own),
     )
 
 

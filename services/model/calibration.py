@@ -44,6 +44,12 @@ class Isotonic:
         return cls(np.asarray(d["x"], float), np.asarray(d["y"], float))
 
 
+def calibrations(stored: dict[str, dict[str, list[float]]] | None) -> dict[str, Isotonic]:
+    """Each kind of source's own calibration from its stored form (a version's
+    `calibration_by_source`; None or empty: no kind has one)."""
+    return {kind: Isotonic.from_dict(c) for kind, c in (stored or {}).items()}
+
+
 def by_source(
     margin: np.ndarray,
     kinds: np.ndarray | None,

@@ -18,7 +18,7 @@ from typing import Any
 import lightgbm as lgb
 import polars as pl
 
-from services.model.calibration import Isotonic
+from services.model.calibration import Isotonic, calibrations
 
 HEADS_UP = "72h"
 HEADS_UP_FILE = "model_72h.txt"
@@ -62,8 +62,7 @@ def fit_heads_up(
         "calibration": calibration.as_dict(),
         "calibration_by_source": own,
     }
-    by_kind = {k: Isotonic.from_dict(c) for k, c in own.items()}
-    return Horizon(booster, calibration, by_kind, columns), entry
+    return Horizon(booster, calibration, calibrations(own), columns), entry
 
 
 def save(directory: Path, horizon: Horizon | None) -> None:
@@ -77,10 +76,9 @@ def load(directory: Path, metadata: dict[str, Any]) -> Horizon | None:
     if "model_file" not in entry:
         return None
     booster = lgb.Booster(model_file=str(directory / entry["model_file"]))
-    own = entry.get("calibration_by_source") or {}
     return Horizon(
         booster,
         Isotonic.from_dict(entry["calibration"]),
-        {k: Isotonic.from_dict(c) for k, c in own.items()},
+        calibrations(entry.get("calibration_by_source")),
         list(entry["features"]) if "features" in entry else None,
     )

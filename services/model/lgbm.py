@@ -25,7 +25,7 @@ import numpy as np
 import polars as pl
 
 from services.model import horizons
-from services.model.calibration import Isotonic, by_source
+from services.model.calibration import Isotonic, by_source, calibrations
 from services.model.inputs import add_derived, matrix
 from services.model.labels import HOUR_MS
 from services.model.phrases import reasons
@@ -105,10 +105,7 @@ class LightGBMScorer:
             fallback=RatioFallback.from_dict(metadata["source_fallback"])
             if metadata.get("source_fallback")
             else None,
-            by_source={
-                k: Isotonic.from_dict(c)
-                for k, c in (metadata.get("calibration_by_source") or {}).items()
-            },
+            by_source=calibrations(metadata.get("calibration_by_source")),
             **kwargs,
         )
         if compile:
