@@ -499,7 +499,6 @@ class PartitionProcessor:
             config.dedup_horizon_ms, section(arrays, "dedup")
         )
         slot, bucket_ms = arrays["uncounted.slot"], arrays["uncounted.bucket_ms"]
-        # Older checkpoints saved them in arrival order: sorted stably on the way in.
         processor.uncounted = BucketQueue(bucket_ms, slot.astype(np.int64))
         peers = section(arrays, "peers")
         processor.peers_hour_ms = int_or_none(peers["hour_ms"])
