@@ -111,11 +111,16 @@ def viral_episodes(truth: dict[str, Any]) -> pl.DataFrame:
 
 def classify_episodes(episodes: pl.DataFrame, virals: pl.DataFrame) -> pl.DataFrame:
     """Each alert episode with `outcome` (early, late, false) and the viral episode it hits."""
-    pairs = episodes.with_row_index("ep").join(virals, on="product_id", how="inner")
+    # Both frames have an `end_ms`: the viral episode's is renamed, so "late" is judged on
+    # when the viral episode ended, not on when the alert episode did.
+    viral = virals.rename({"end_ms": "viral_end_ms"})
+    pairs = episodes.with_row_index("ep").join(viral, on="product_id", how="inner")
     early_ok = (pl.col("start_ms") >= pl.col("onset_ms") - EARLY_WINDOW_MS) & (
         pl.col("start_ms") <= pl.col("peak_ms")
     )
-    late_ok = (pl.col("start_ms") > pl.col("peak_ms")) & (pl.col("start_ms") <= pl.col("end_ms"))
+    late_ok = (pl.col("start_ms") > pl.col("peak_ms")) & (
+        pl.col("start_ms") <= pl.col("viral_end_ms")
+    )
     hits = (
         pairs.with_columns(rank=pl.when(early_ok).then(0).when(late_ok).then(1).otherwise(None))
         .drop_nulls("rank")

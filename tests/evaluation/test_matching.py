@@ -39,6 +39,8 @@ ALERTS_H = {
     "b1": [100, 110],  # one false episode
     "bg1": [200],  # false
 }
+# v1's episode ended at 168 h: an alert on its tail after that is false, not late.
+TAIL_H = {"v1": [48, 200]}
 
 
 def _alerts(hours: dict[str, list[int]]) -> pl.DataFrame:
@@ -70,6 +72,11 @@ def test_episodes_are_classified_early_late_or_false() -> None:
         ("b1", 100): "false",
         ("bg1", 200): "false",
     }
+
+
+def test_an_alert_after_the_episode_ended_is_false() -> None:
+    classified = classify_episodes(alert_episodes(_alerts(TAIL_H)), viral_episodes(TRUTH))
+    assert classified.sort("start_ms")["outcome"].to_list() == ["early", "false"]
 
 
 def test_scenario_metrics() -> None:
