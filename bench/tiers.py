@@ -13,8 +13,8 @@ is refused unless `--held-out` says it is meant.
     python -m bench.tiers --seed 203 --seed 6 --seed 7
     python -m bench.tiers --seed 203 --seed 6 --seed 7 --model services/model/default
     python -m bench.tiers --seed 203 --heads-up-within-h 72 --rounds 600
-    python -m bench.tiers --seed 203 --seed 6 --seed 7 --work /work/var-eval-hist \
-        --heads-up-day-before --heads-up 0.55 --heads-up-without-creators 0.35
+    python -m bench.tiers --seed 203 --seed 6 --seed 7 --heads-up 0.55 \
+        --heads-up-without-creators 0.5
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from services.model.labels import HOUR_MS, HeadsUpSpec
 from services.model.lgbm import LightGBMScorer
 from services.model.registry import load_version
 from services.model.train import TrainConfig, fit, labelled_runs
-from services.training import DEFAULT_RECIPE
+from services.training import DEFAULT_RECIPE, run_frames
 from shared.alerts import AlertRules
 
 HELD_OUT_SEED = 202
@@ -52,16 +52,16 @@ def _run(seed: int, work: Path) -> Run:
 
 def train(cfg: TrainConfig, work: Path) -> LightGBMScorer:
     """The recipe's two horizons fitted in memory on its cached runs (each of its presets)."""
-    scenarios = [(DEFAULT_RECIPE.scenario(name, n), seed) for name, n, seed in DEFAULT_RECIPE.runs]
-    runs = (
-        (f"{sc.name}-{seed}", prepare_run(sc, seed, work, 1, False).features)
-        for sc, seed in scenarios
-    )
-    rows = labelled_runs(runs, cfg)
+
+    def rows(runs: tuple[tuple[str, int, int], ...]) -> pl.DataFrame:
+        return labelled_runs(run_frames(DEFAULT_RECIPE.scenarios(runs), work, 1, False), cfg)
+
+    labelled = rows(DEFAULT_RECIPE.runs)
+    more = rows(DEFAULT_RECIPE.heads_up_runs) if DEFAULT_RECIPE.heads_up_runs else None
     started = time.perf_counter()
-    booster, calibration, _, report = fit(rows, cfg, False)
+    booster, calibration, _, report = fit(labelled, cfg, False)
     own = report.pop("calibration_by_source", {})  # each kind's 24 h one, as a version has
-    heads_up, entry = horizons.fit_heads_up(rows, cfg, False)
+    heads_up, entry = horizons.fit_heads_up(labelled, cfg, False, more)
     print(
         f"trained in {time.perf_counter() - started:.0f} s: 24 h best round "
         f"{report['best_iteration']}, test AP {report['test']['average_precision']:.3f}, "
@@ -157,11 +157,6 @@ def main() -> None:
     parser.add_argument("--heads-up-within-h", type=int, default=48)
     parser.add_argument("--rounds", type=int, default=DEFAULT_RECIPE.config.num_boost_round)
     parser.add_argument(
-        "--heads-up-day-before",
-        action="store_true",
-        help="the heads-up model also reads the day before (TrainConfig.heads_up_day_before)",
-    )
-    parser.add_argument(
         "--heads-up", type=float, action="append", help="heads-up thresholds (default a grid)"
     )
     parser.add_argument(
@@ -182,7 +177,6 @@ def main() -> None:
         DEFAULT_RECIPE.config,
         heads_up=HeadsUpSpec(within_ms=args.heads_up_within_h * HOUR_MS),
         num_boost_round=args.rounds,
-        heads_up_day_before=args.heads_up_day_before or DEFAULT_RECIPE.config.heads_up_day_before,
     )
     scorer = load_version(args.model) if args.model else train(cfg, args.work)
     for seed in args.seed:

@@ -29,6 +29,8 @@ from services.model.train import TrainConfig, labelled_runs, train_rows
 from services.replay import replay_features
 from services.simulator import ScenarioConfig, get_scenario, with_products, with_shapes
 
+_RUN = ("scenario", "products", "seed")
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -42,6 +44,8 @@ class Recipe:
     days: int | None = None  # each run's length instead of its preset's
     # Per preset, the shape families its rises are limited to (the others left out).
     shapes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # More runs for the heads-up horizon alone: its label's early rows are the rarest.
+    heads_up_runs: tuple[tuple[str, int, int], ...] = ()
 
     @property
     def start(self) -> date:
@@ -51,17 +55,26 @@ class Recipe:
 
     @property
     def seeds(self) -> list[int]:
-        return [seed for _, _, seed in self.runs]
+        return [seed for _, _, seed in (*self.runs, *self.heads_up_runs)]
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "command": "pantau model build-default",
-            "runs": [{"scenario": s, "products": n, "seed": seed} for s, n, seed in self.runs],
+            "runs": [dict(zip(_RUN, r, strict=True)) for r in self.runs],
             "start": self.start.isoformat(),
             "partitions": self.partitions,
             **({"days": self.days} if self.days else {}),
             **({"shapes": {k: list(v) for k, v in self.shapes}} if self.shapes else {}),
+            **(
+                {"heads_up_runs": [dict(zip(_RUN, r, strict=True)) for r in self.heads_up_runs]}
+                if self.heads_up_runs
+                else {}
+            ),
         }
+
+    def scenarios(self, runs: Iterable[tuple[str, int, int]]) -> list[tuple[ScenarioConfig, int]]:
+        """(scenario, seed) of `runs` (of this recipe's), on the recipe's calendar."""
+        return [(self.scenario(name, n), seed) for name, n, seed in runs]
 
     def scenario(self, name: str, products: int) -> ScenarioConfig:
         """One run's scenario: the preset at `products`, `days` long, on the recipe's
@@ -86,11 +99,19 @@ STANDARD_RECIPE = Recipe(
 # (every product a daily or hourly polled view counter, docs/model.md "Sources the model
 # is not fit for") whose rises are only exponential or logistic, so the other shape
 # families stay left out for evaluation; each kind of source calibrated on its own
-# validation rows.
+# validation rows. The heads-up horizon reads the day before, learns from eight more
+# `standard` months (seeds 8-15; 6, 7 and 203 are its tuning months) and averages three
+# boosters (docs/model.md, "The heads-up lead").
 DEFAULT_RECIPE = Recipe(
     runs=(*STANDARD_RECIPE.runs, ("counters", 250, 21), ("counters", 250, 22)),
-    config=dataclasses.replace(STANDARD_RECIPE.config, calibrate_per_source=True),
+    config=dataclasses.replace(
+        STANDARD_RECIPE.config,
+        calibrate_per_source=True,
+        heads_up_day_before=True,
+        heads_up_members=3,
+    ),
     shapes=(("counters", ("exponential", "logistic")),),
+    heads_up_runs=tuple(("standard", 250, seed) for seed in range(8, 16)),
 )
 RECIPES = {"default": DEFAULT_RECIPE, "standard": STANDARD_RECIPE}
 # The same code path at test size (`small` at 40 products, seconds to simulate):
@@ -99,8 +120,11 @@ RECIPES = {"default": DEFAULT_RECIPE, "standard": STANDARD_RECIPE}
 # Three weeks, so the heads-up horizon (96 h look-ahead) can be split too.
 CHECK_RECIPE = Recipe(
     runs=(("small", 40, 2), ("small", 40, 3), ("small", 40, 4)),
-    config=TrainConfig(num_boost_round=60, num_threads=2, seed=0),
+    config=TrainConfig(
+        num_boost_round=60, num_threads=2, seed=0, heads_up_day_before=True, heads_up_members=2
+    ),
     days=20,
+    heads_up_runs=(("small", 40, 5),),
 )
 DEFAULT_FILES = ("model.txt", HEADS_UP_FILE, "metadata.json")
 
@@ -112,27 +136,45 @@ def train_from_runs(
     work: Path = Path("var/eval"),
     cfg: TrainConfig | None = None,
     partitions: int = 4,
+    heads_up_runs: Sequence[tuple[str | ScenarioConfig, int]] = (),
 ) -> Path:
     """Simulate and replay each (scenario, seed) run (cached under `work`, shared with
-    `pantau evaluate`), then train; a scenario is a preset name or a `ScenarioConfig`."""
+    `pantau evaluate`), then train; a scenario is a preset name or a `ScenarioConfig`.
+    `heads_up_runs` train the heads-up horizon only."""
     cfg = cfg or TrainConfig()
-    names = [str(getattr(scenario, "name", scenario)) for scenario, _ in runs]
     started = time.perf_counter()
-
-    def frames() -> Iterable[tuple[str, pl.DataFrame]]:
-        for name, (scenario, seed) in zip(names, runs, strict=True):
-            run = prepare_run(scenario, seed, work, partitions, progress)
-            yield f"{name}-{seed}", run.features
-
-    rows = labelled_runs(frames(), cfg)
-    seeds = [seed for _, seed in runs]
+    rows = labelled_runs(run_frames(runs, work, partitions, progress), cfg)
+    more = (
+        labelled_runs(run_frames(heads_up_runs, work, partitions, progress), cfg)
+        if heads_up_runs
+        else None
+    )
+    every = [*runs, *heads_up_runs]
+    names = [_name(scenario) for scenario, _ in every]
+    seeds = [seed for _, seed in every]
     source: dict[str, Any] = {"kind": "scenario"}
-    if len(set(names)) == 1:
+    if len(set(names)) == 1 and not heads_up_runs:
         source |= {"scenario": names[0], "seeds": seeds}
     else:
         source |= {"runs": [f"{n}-{s}" for n, s in zip(names, seeds, strict=True)]}
     source["prepare_s"] = round(time.perf_counter() - started, 1)
-    return train_rows(rows, out, source, seeds, cfg, progress)
+    return train_rows(rows, out, source, seeds, cfg, progress, more)
+
+
+def _name(scenario: str | ScenarioConfig) -> str:
+    return str(getattr(scenario, "name", scenario))
+
+
+def run_frames(
+    runs: Sequence[tuple[str | ScenarioConfig, int]], work: Path, partitions: int, progress: bool
+) -> Iterable[tuple[str, pl.DataFrame]]:
+    """Each run's feature rows named `<scenario>-<seed>`, simulated and replayed on first use
+    (cached under `work`)."""
+    for scenario, seed in runs:
+        yield (
+            f"{_name(scenario)}-{seed}",
+            prepare_run(scenario, seed, work, partitions, progress).features,
+        )
 
 
 def train_from_scenario(
@@ -153,8 +195,8 @@ def train_default(
     work: Path, out: Path, progress: bool = True, recipe: Recipe = DEFAULT_RECIPE
 ) -> Path:
     """A version trained on `recipe` (the default model's), written under the registry `out`."""
-    runs = [(recipe.scenario(s, n), seed) for s, n, seed in recipe.runs]
-    return train_from_runs(runs, out, progress, work, recipe.config, recipe.partitions)
+    runs, more = recipe.scenarios(recipe.runs), recipe.scenarios(recipe.heads_up_runs)
+    return train_from_runs(runs, out, progress, work, recipe.config, recipe.partitions, more)
 
 
 def _starting(cfg: ScenarioConfig, start: date) -> ScenarioConfig:

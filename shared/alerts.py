@@ -43,7 +43,8 @@ class AlertRules:
     (None: no heads-up tier). Each tier has its own cool-down: `cooldown_ms` the heads-up's,
     `confident_cooldown_ms` the confident tier's (None: `cooldown_ms`). Score rows without
     creators in 24 h take the heads-up's `heads_up_without_creators_threshold` and its re-arm
-    level instead, when it is set."""
+    level instead, when it is set. A product gets no heads-up for `heads_up_after_confident_ms`
+    after a confident alert (None: the confident tier's cool-down)."""
 
     threshold: float = _DEFAULTS.threshold
     rearm_below: float = _DEFAULTS.rearm_below
@@ -53,6 +54,7 @@ class AlertRules:
     confident_cooldown_ms: int | None = _DEFAULTS.confident_cooldown_ms
     heads_up_without_creators_threshold: float | None = _DEFAULTS.headsup_without_creators_threshold
     heads_up_without_creators_rearm_below: float = _DEFAULTS.headsup_without_creators_rearm_below
+    heads_up_after_confident_ms: int | None = _DEFAULTS.headsup_after_confident_ms
 
     def __post_init__(self) -> None:
         # Each level pair (None: that threshold is off), by its fields' prefix.
@@ -67,8 +69,9 @@ class AlertRules:
         ):
             if threshold is not None and not 0 <= rearm <= threshold <= 1:
                 raise ValueError(f"need 0 <= {prefix}rearm_below <= {prefix}threshold <= 1")
-        if self.confident_cooldown_ms is not None and self.confident_cooldown_ms < 0:
-            raise ValueError("need confident_cooldown_ms >= 0")
+        for name in ("confident_cooldown_ms", "heads_up_after_confident_ms"):
+            if (getattr(self, name) or 0) < 0:
+                raise ValueError(f"need {name} >= 0")
 
     @property
     def confident_cooldown(self) -> int:
@@ -77,17 +80,19 @@ class AlertRules:
             return self.cooldown_ms
         return self.confident_cooldown_ms
 
-    def tier_of(self, probability: float, probability_72h: float | None) -> str | None:
+    def tier_of(
+        self, probability: float, probability_72h: float | None, creators_24h: float | None = None
+    ) -> str | None:
         """The highest tier whose threshold a score reaches (None: neither), for showing
         where a product stands now; whether it alerts is `AlertEngine`'s (hysteresis,
-        cool-down)."""
+        cool-down). A row without creators in 24 h (`creators_24h` 0) takes the heads-up's
+        without-creators threshold, as in the engine; unknown creators take the other."""
         if probability >= self.threshold:
             return CONFIDENT.name
-        if (
-            self.heads_up_threshold is not None
-            and probability_72h is not None
-            and probability_72h >= self.heads_up_threshold
-        ):
+        heads_up = self.heads_up_threshold
+        if creators_24h == 0.0 and self.heads_up_without_creators_threshold is not None:
+            heads_up = self.heads_up_without_creators_threshold
+        if heads_up is not None and probability_72h is not None and probability_72h >= heads_up:
             return HEADS_UP.name
         return None
 
@@ -102,6 +107,7 @@ class AlertRules:
             settings.confident_cooldown_ms,
             settings.headsup_without_creators_threshold,
             settings.headsup_without_creators_rearm_below,
+            settings.headsup_after_confident_ms,
         )
 
 
@@ -150,7 +156,7 @@ class AlertEngine:
         state adopts `Decision.states` only once the store has committed them.
 
         The confident tier first; then the heads-up tier, which stays silent on a row
-        where the product had a confident alert within the confident tier's cool-down
+        where the product had a confident alert within `heads_up_after_confident_ms`
         (the seller already knows more than a heads-up says).
 
         Emerging terms (`term:…`) never alert: the words of a viral product's name rise
@@ -199,6 +205,8 @@ class AlertEngine:
             confident_ticks.setdefault(pid, []).append(tick)
         if heads_up:
             assert r.heads_up_threshold is not None
+            quiet = r.heads_up_after_confident_ms
+            quiet = r.confident_cooldown if quiet is None else quiet
             threshold: float | pl.Expr = r.heads_up_threshold
             rearm: float | pl.Expr = r.heads_up_rearm_below
             if own_level:
@@ -212,7 +220,7 @@ class AlertEngine:
                 earlier = confident_ticks.get(pid, [])
                 if (last := self.states.get(pid)) and last.last_fired_ms is not None:
                     earlier = [last.last_fired_ms, *earlier]
-                if not any(tick - r.confident_cooldown < c <= tick for c in earlier):
+                if not any(tick - quiet < c <= tick for c in earlier):
                     fired.append(fire)
         alerts = [
             make_alert(scores.row(row, named=True), tier)

@@ -8,8 +8,12 @@ import polars as pl
 # row carries reasons: one number for the alert engine, the scorer and their settings.
 ALERT_THRESHOLD = 0.56
 # The heads-up tier's: on the 72 h probability, re-armed below the second number.
-HEADS_UP_THRESHOLD = 0.35  # chosen on `standard` seed 203 for the shipped default (docs/model.md)
-HEADS_UP_REARM_BELOW = 0.13
+# Chosen on the tuning months `standard` seeds 203, 6 and 7 for the shipped default, with
+# a level of its own for rows without creators (docs/model.md, "The heads-up lead").
+HEADS_UP_THRESHOLD = 0.5
+HEADS_UP_REARM_BELOW = 0.33
+HEADS_UP_WITHOUT_CREATORS_THRESHOLD = 0.35
+HEADS_UP_WITHOUT_CREATORS_REARM_BELOW = 0.23
 
 # Scorers whose `probability` is not a calibrated probability (the growth-ratio baselines
 # that run while no model is promoted) name their versions with this prefix; the page

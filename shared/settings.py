@@ -28,7 +28,13 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shared.scores import ALERT_THRESHOLD, HEADS_UP_REARM_BELOW, HEADS_UP_THRESHOLD
+from shared.scores import (
+    ALERT_THRESHOLD,
+    HEADS_UP_REARM_BELOW,
+    HEADS_UP_THRESHOLD,
+    HEADS_UP_WITHOUT_CREATORS_REARM_BELOW,
+    HEADS_UP_WITHOUT_CREATORS_THRESHOLD,
+)
 
 
 class KafkaSettings(BaseSettings):
@@ -117,14 +123,22 @@ class AlertSettings(BaseSettings):
     # Rows without creators (views-only counters) have nothing to set against the day before
     # (docs/model.md, "The day-before inputs in the live path"): a threshold of their own.
     headsup_without_creators_threshold: float | None = Field(
-        None,
+        HEADS_UP_WITHOUT_CREATORS_THRESHOLD,
         ge=0,
         le=1,
         description="the heads-up threshold of score rows without creators in 24 h; "
         "empty: headsup_threshold",
     )
     headsup_without_creators_rearm_below: float = Field(
-        0.0, ge=0, description="the re-arm level of those rows"
+        HEADS_UP_WITHOUT_CREATORS_REARM_BELOW, ge=0, description="the re-arm level of those rows"
+    )
+    # A viral product's tail stays busy for weeks, and its creators' day-to-day swings
+    # look like a cascade starting (docs/model.md, "The heads-up lead").
+    headsup_after_confident_ms: int | None = Field(
+        30 * 24 * 3_600_000,
+        ge=0,
+        description="event time after a product's confident alert during which it gets no "
+        "heads-up (empty: confident_cooldown_ms)",
     )
 
     @field_validator("rearm_below")

@@ -19,7 +19,7 @@ import polars as pl
 
 from services.model.baseline import growth_ratio
 from services.model.labels import interactions, trailing_daily_mean
-from shared.features import FEATURE_COLUMNS, HISTORY_COLUMNS
+from shared.features import COUNT_COLUMNS, FEATURE_COLUMNS, HISTORY_COLUMNS, TOTAL_COLUMNS
 
 DERIVED = {
     "volume_vs_daily_mean": pl.col("events_24h") / (trailing_daily_mean() + 1.0),
@@ -65,10 +65,14 @@ HEADS_UP_DERIVED = {
         "events_24h_day_before", "events_24h_two_days_before"
     ),
 }
-# The heads-up model's inputs (`TrainConfig.heads_up_day_before`): the 24 h model's, the
-# day-over-day ratios, and two of the day before's values as they were.
+# The heads-up model's inputs (`TrainConfig.heads_up_day_before`): the 24 h model's less
+# the actions' and events' counts per window, with the day-over-day ratios and two of the
+# day before's values as they were. Volume counts measure a product's size: with the few
+# rises a heads-up learns from, they picked out which products rose in training more than
+# how a rise begins (docs/model.md, "The heads-up lead"). Creators stay: how many people
+# post is the cascade itself.
 HEADS_UP_INPUT_COLUMNS = [
-    *INPUT_COLUMNS,
+    *(c for c in INPUT_COLUMNS if c not in {*COUNT_COLUMNS, *TOTAL_COLUMNS}),
     *HEADS_UP_DERIVED,
     "new_creator_share_6h_day_before",
     "growth_24h_vs_category_day_before",

@@ -29,6 +29,7 @@ import sklearn
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from services.model import horizons
+from services.model.averaging import mean_booster
 from services.model.calibration import Isotonic, by_source
 from services.model.inputs import INPUT_COLUMNS, matrix
 from services.model.labels import HeadsUpSpec, LabelSpec, heads_up_label, label
@@ -48,6 +49,10 @@ class TrainConfig:
     # The heads-up model also reads the product's day before (`inputs.HEADS_UP_INPUT_COLUMNS`);
     # the 24 h model's inputs are the same either way.
     heads_up_day_before: bool = False
+    # The heads-up booster is the mean of this many, fitted with seeds `seed`, `seed + 1`…
+    # (each its own sample of negatives; `averaging`): its rare early rows make one
+    # booster's alerts depend on its seed.
+    heads_up_members: int = 1
     # Sources the model is not fit for, scored by a growth ratio (`sources`); None: none.
     source_fallback: RatioFallback | None = field(default_factory=RatioFallback)
     # Calibrate each kind of source (`sources.SOURCE_KINDS`) on its own validation rows,
@@ -109,12 +114,12 @@ def fingerprint(rows: pl.DataFrame) -> str:
     return digest.hexdigest()[:16]
 
 
-def _downsample(train: pl.DataFrame, cfg: TrainConfig) -> pl.DataFrame:
+def _downsample(train: pl.DataFrame, cfg: TrainConfig, seed: int) -> pl.DataFrame:
     """All positives; negatives down to `negatives_per_positive` each, weighted back up."""
     pos = int(train["label"].sum())
     neg = train.height - pos
     keep = min(1.0, cfg.negatives_per_positive * max(pos, 1) / max(neg, 1))
-    rng = np.random.default_rng(cfg.seed)
+    rng = np.random.default_rng(seed)
     kept = (train["label"].to_numpy() == 1) | (rng.random(train.height) < keep)
     return train.filter(pl.Series(kept)).with_columns(
         weight=pl.when(pl.col("label") == 1).then(1.0).otherwise(1.0 / keep)
@@ -127,18 +132,17 @@ def fit(
     progress: bool = True,
     lookahead_ms: int | None = None,
     columns: list[str] = INPUT_COLUMNS,
+    members: int = 1,
 ) -> tuple[lgb.Booster, Isotonic, Split, dict[str, Any]]:
     """Booster, calibration, the split and test metrics from labelled rows of every run
     (`lookahead_ms`: of the label in `label`, when it is not `cfg.label`; `columns`: the
-    booster's inputs)."""
+    booster's inputs; `members`: boosters averaged into it, `averaging`)."""
     lookahead_ms = lookahead_ms or cfg.label.lookahead_ms
     split = time_split(rows["tick_ms"], lookahead_ms, cfg.valid_fraction, cfg.test_fraction)
     train, valid, test = (part(rows, split, n) for n in ("train", "valid", "test"))
     for name, frame in (("train", train), ("validation", valid), ("test", test)):
         if frame.height == 0 or frame["label"].sum() == 0:
             raise ValueError(f"the {name} part has no viral rows: more data is needed")
-    train = _downsample(train, cfg)
-    y_train = train["label"].to_numpy()
     params = {
         "objective": "binary",
         "metric": ["binary_logloss", "average_precision"],
@@ -158,47 +162,55 @@ def fit(
         "force_col_wise": True,
         "verbosity": -1,
     }
-    dtrain = lgb.Dataset(
-        matrix(train, columns),
-        y_train,
-        weight=train["weight"].to_numpy(),
-        feature_name=columns,
-        free_raw_data=True,
-    )
     x_valid, y_valid = matrix(valid, columns), valid["label"].to_numpy()
-    dvalid = lgb.Dataset(x_valid, y_valid, reference=dtrain)
-    rounds = 0  # counted here: an early-stopped booster keeps only its best rounds
+    rounds = done = 0  # counted here: an early-stopped booster keeps only its best rounds
 
     def count_round(_env: Any) -> None:
-        nonlocal rounds
-        rounds += 1
+        nonlocal rounds, done
+        rounds, done = rounds + 1, done + 1
         bar.advance(task)
 
+    fitted, bests = [], []
     with _progress(progress) as bar:
-        task = bar.add_task("boosting rounds", total=cfg.num_boost_round)
-        booster = lgb.train(
-            params,
-            dtrain,
-            cfg.num_boost_round,
-            valid_sets=[dvalid],
-            valid_names=["valid"],
-            callbacks=[
-                # On the log loss alone: the callback ignores the `first_metric_only`
-                # parameter and, by default, stops when any metric stalls. Average
-                # precision stalls within rounds while the log loss still falls, so
-                # models kept 2 rounds and their probabilities never reached the threshold.
-                lgb.early_stopping(
-                    cfg.early_stopping_rounds, first_metric_only=True, verbose=False
-                ),
-                count_round,
-            ],
-        )
+        task = bar.add_task("boosting rounds", total=members * cfg.num_boost_round)
+        for seed in range(cfg.seed, cfg.seed + members):
+            # Each member its own sample of negatives and its own LightGBM seed.
+            sample = _downsample(train, cfg, seed)
+            dtrain = lgb.Dataset(
+                matrix(sample, columns),
+                sample["label"].to_numpy(),
+                weight=sample["weight"].to_numpy(),
+                feature_name=columns,
+                free_raw_data=True,
+            )
+            dvalid = lgb.Dataset(x_valid, y_valid, reference=dtrain)
+            rounds = 0
+            booster = lgb.train(
+                {**params, "seed": seed},
+                dtrain,
+                cfg.num_boost_round,
+                valid_sets=[dvalid],
+                valid_names=["valid"],
+                callbacks=[
+                    # On the log loss alone: the callback ignores the `first_metric_only`
+                    # parameter and, by default, stops when any metric stalls. Average
+                    # precision stalls within rounds while the log loss still falls, so
+                    # models kept 2 rounds and their probabilities never reached the
+                    # threshold.
+                    lgb.early_stopping(
+                        cfg.early_stopping_rounds, first_metric_only=True, verbose=False
+                    ),
+                    count_round,
+                ],
+            )
+            best = booster.best_iteration or booster.current_iteration()
+            if progress:
+                bar.console.print(rounds_summary(rounds, best, cfg), soft_wrap=True)
+            fitted.append(lgb.Booster(model_str=booster.model_to_string(num_iteration=best)))
+            bests.append(best)
         # The bar ends where boosting ended, not at a total it never reached.
-        bar.update(task, total=rounds, completed=rounds)
-    best = booster.best_iteration or booster.current_iteration()
-    if progress:
-        bar.console.print(rounds_summary(rounds, best, cfg), soft_wrap=True)
-    booster = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
+        bar.update(task, total=done, completed=done)
+    booster = mean_booster(fitted)
     valid_margin = np.asarray(booster.predict(x_valid, raw_score=True))
     calibration = Isotonic.fit(valid_margin, y_valid)
     own = _source_calibrations(valid, valid_margin, y_valid, cfg)
@@ -214,10 +226,11 @@ def fit(
             if (test_kinds == kind).any()
         },
         "test_uncalibrated_ece": test_metrics(1 / (1 + np.exp(-margin)), y_test)["ece"],
-        "best_iteration": best,
-        "rows": {"train": train.height, "valid": valid.height, "test": test.height},
+        "best_iteration": bests[0],
+        **({"member_best_iterations": bests} if members > 1 else {}),
+        "rows": {"train": sample.height, "valid": valid.height, "test": test.height},
         "positives": {
-            "train": int(y_train.sum()),
+            "train": int(sample["label"].sum()),
             "valid": int(y_valid.sum()),
             "test": int(test["label"].sum()),
         },
@@ -250,16 +263,20 @@ def train_rows(
     training_seeds: list[int] | None = None,
     cfg: TrainConfig | None = None,
     progress: bool = True,
+    heads_up_rows: pl.DataFrame | None = None,
 ) -> Path:
-    """Fit on labelled rows (from `labelled`) and write a new version under `out`."""
+    """Fit on labelled rows (from `labelled`) and write a new version under `out`;
+    `heads_up_rows` (labelled too) train the heads-up horizon beside `rows`."""
     cfg = cfg or TrainConfig()
     booster, calibration, split, report = fit(rows, cfg, progress)
     own = report.pop("calibration_by_source", {})
     heads_up, heads_up_entry = (
-        horizons.fit_heads_up(rows, cfg, progress) if cfg.heads_up else (None, None)
+        horizons.fit_heads_up(rows, cfg, progress, heads_up_rows) if cfg.heads_up else (None, None)
     )
     created = datetime.now(UTC)
-    fp = fingerprint(rows)
+    fp = fingerprint(
+        rows if heads_up_rows is None else pl.concat([rows, heads_up_rows], how="diagonal_relaxed")
+    )
     version, n = f"v{created:%Y%m%dT%H%M%S}-{fp[:6]}", 1
     Path(out).mkdir(parents=True, exist_ok=True)
     while (Path(out) / version).exists():  # same data, same second: another config

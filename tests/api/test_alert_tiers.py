@@ -73,20 +73,30 @@ def test_heads_up_days_ahead_then_the_confident_alert(rows: Rows) -> None:
     assert fired(AlertEngine(no_tier).evaluate(scores)) == [("a", 40, "confident")]
 
 
-def test_no_heads_up_within_the_cool_down_of_a_confident_alert(rows: Rows) -> None:
+def test_no_heads_up_for_a_month_after_a_confident_alert(rows: Rows) -> None:
     week = RULES.confident_cooldown // HOUR_MS
-    assert week == 7 * 24  # the default: past the heads-up's own cool-down (24 h)
+    month = RULES.heads_up_after_confident_ms // HOUR_MS  # type: ignore[operator]
+    assert (week, month) == (7 * 24, 30 * 24)  # the defaults
     scores = rows(
         ("a", 0, 0.9, 0.2),  # confident
         ("a", 3, 0.3, 0.8),  # the seller already knows: silent
         ("a", 4, 0.3, 0.1),  # re-arms the heads-up
         ("a", 30, 0.3, 0.8),  # past the heads-up's cool-down, within the confident one
         ("a", 31, 0.3, 0.1),
-        ("a", week, 0.3, 0.8),  # past the confident tier's cool-down: heads-up
+        ("a", week, 0.3, 0.8),  # past the confident tier's cool-down: its tail, silent
+        ("a", week + 1, 0.3, 0.1),
+        ("a", month, 0.3, 0.8),  # a month after the confident alert: heads-up
     )
     assert fired(AlertEngine(RULES).evaluate(scores)) == [
         ("a", 0, "confident"),
+        ("a", month, "heads_up"),
+    ]
+    # Unset: quiet for the confident tier's cool-down only.
+    weekly = dataclasses.replace(RULES, heads_up_after_confident_ms=None)
+    assert fired(AlertEngine(weekly).evaluate(scores)) == [
+        ("a", 0, "confident"),
         ("a", week, "heads_up"),
+        ("a", month, "heads_up"),
     ]
 
 
@@ -155,7 +165,8 @@ def test_rows_without_creators_take_a_heads_up_level_of_their_own(
         ("counter", 31, "heads_up"),
     ]
     # Unset, every row takes the one threshold (the counter's 0.35 stays under 0.5).
-    assert fired(AlertEngine(RULES).evaluate(scores)) == [("stream", 1, "heads_up")]
+    one = dataclasses.replace(RULES, heads_up_without_creators_threshold=None)
+    assert fired(AlertEngine(one).evaluate(scores)) == [("stream", 1, "heads_up")]
     with pytest.raises(ValueError, match="without_creators"):
         dataclasses.replace(own, heads_up_without_creators_rearm_below=0.4)
 
@@ -202,6 +213,12 @@ def test_tier_of_a_score_is_the_highest_threshold_it_reaches() -> None:
     assert RULES.tier_of(0.2, None) is None and RULES.tier_of(0.59, 0.49) is None
     no_tier = AlertRules(threshold=0.6, rearm_below=0.4, heads_up_threshold=None)
     assert no_tier.tier_of(0.2, 0.9) is None
+    # Rows without creators take their own heads-up level, as the engine does.
+    own = dataclasses.replace(RULES, heads_up_without_creators_threshold=0.8)
+    assert own.tier_of(0.2, 0.7, creators_24h=0.0) is None
+    assert own.tier_of(0.2, 0.85, creators_24h=0.0) == "heads_up"
+    assert own.tier_of(0.2, 0.7, creators_24h=3.0) == "heads_up"
+    assert own.tier_of(0.2, 0.7) == "heads_up"  # creators unknown
 
 
 def test_webhook_payloads_carry_the_tier_and_no_chance_without_one(

@@ -14,9 +14,9 @@ import pytest
 from services.model import horizons
 from services.model.calibration import Isotonic
 from services.model.inputs import HEADS_UP_INPUT_COLUMNS, INPUT_COLUMNS, matrix
-from services.model.registry import DEFAULT_DIR, load_version
-from services.model.train import TrainConfig
-from shared.features import FEATURE_COLUMNS, HISTORY_COLUMNS
+from services.model.registry import load_version
+from services.model.train import TrainConfig, train_rows
+from shared.features import COUNT_COLUMNS, FEATURE_COLUMNS, HISTORY_COLUMNS, TOTAL_COLUMNS
 
 HOUR_MS = 3_600_000
 
@@ -67,7 +67,10 @@ def test_day_over_day_ratios() -> None:
     )
     for c in ("creators_24h_vs_day_before", "creators_6h_vs_day_before"):
         assert np.isnan(old[:, HEADS_UP_INPUT_COLUMNS.index(c)]).all()
-    assert HEADS_UP_INPUT_COLUMNS[: len(INPUT_COLUMNS)] == INPUT_COLUMNS
+    # The heads-up reads the 24 h model's inputs but the volume counts of each window.
+    left_out = set(INPUT_COLUMNS) - set(HEADS_UP_INPUT_COLUMNS)
+    assert left_out == {c for c in INPUT_COLUMNS if c in {*COUNT_COLUMNS, *TOTAL_COLUMNS}}
+    assert {"view_24h", "events_7d"} <= left_out and "creators_24h" in HEADS_UP_INPUT_COLUMNS
     assert not set(HISTORY_COLUMNS) & set(INPUT_COLUMNS)  # the 24 h model reads none
 
 
@@ -123,15 +126,30 @@ def test_the_scorer_feeds_each_booster_its_own_inputs(version: Path) -> None:
     assert np.ptp(p72) > 0.1 and np.ptp(p24) > 0.1  # boosters that read their inputs
 
 
-def test_a_version_without_heads_up_features_scores_with_the_shared_columns() -> None:
-    meta = json.loads((DEFAULT_DIR / "metadata.json").read_text())
-    if "features" in meta["horizons"][horizons.HEADS_UP]:
-        pytest.skip("the shipped default stores its heads-up inputs")
-    scorer = load_version(DEFAULT_DIR, compile=False)
+def test_a_version_without_heads_up_features_scores_with_the_shared_columns(
+    tmp_path: Path,
+) -> None:
+    """Versions from before the heads-up had inputs of its own: both boosters read
+    `features`."""
+    f = rows(2_000)
+    x = matrix(f, INPUT_COLUMNS)
+    growth = x[:, INPUT_COLUMNS.index("growth_6h_vs_24h")]
+    for name in ("model.txt", horizons.HEADS_UP_FILE):
+        _booster(x, growth > 1.0, INPUT_COLUMNS).save_model(str(tmp_path / name))
+    identity = {"x": [-10.0, 10.0], "y": [0.0, 1.0]}
+    heads_up = {"model_file": horizons.HEADS_UP_FILE, "calibration": identity}
+    meta = {
+        "version": "v-shared-inputs",
+        "features": INPUT_COLUMNS,
+        "calibration": identity,
+        "horizons": {horizons.HEADS_UP: heads_up},
+    }
+    (tmp_path / "metadata.json").write_text(json.dumps(meta))
+    scorer = load_version(tmp_path, compile=False)
     assert scorer.heads_up is not None and scorer.heads_up.columns is None
     f = rows(200, seed=2).drop(HISTORY_COLUMNS)  # feature rows of the release it knew
     _, ahead = scorer.margins(f)
-    expected = scorer.heads_up.booster.predict(matrix(f, meta["features"]), raw_score=True)
+    expected = scorer.heads_up.booster.predict(matrix(f, INPUT_COLUMNS), raw_score=True)
     assert ahead is not None
     np.testing.assert_array_equal(ahead, expected)
     assert scorer.score(f, explain=False)["probability_72h"].is_not_null().all()
@@ -152,3 +170,36 @@ def test_the_heads_up_entry_stores_its_inputs(day_before: bool) -> None:
     expected = HEADS_UP_INPUT_COLUMNS if day_before else INPUT_COLUMNS
     assert horizon is not None and entry["features"] == expected
     assert horizon.columns == expected and horizon.booster.feature_name() == expected
+
+
+def test_heads_up_rows_train_the_heads_up_alone(tmp_path: Path) -> None:
+    """A recipe's `heads_up_runs`: their rows join the heads-up's training, and the 24 h
+    model is the one trained without them."""
+
+    def labelled(seed: int) -> pl.DataFrame:
+        f = rows(3_000, seed=seed)
+        rng = np.random.default_rng(seed)
+        return f.with_columns(
+            label=pl.Series(rng.random(f.height) < 0.1).cast(pl.Int8),
+            label_heads_up=pl.Series(rng.random(f.height) < 0.2).cast(pl.Int8),
+            run=pl.lit(f"run-{seed}"),
+        )
+
+    cfg = TrainConfig(
+        num_boost_round=3, min_data_in_leaf=20, num_threads=1, heads_up_day_before=True
+    )
+    source = {"kind": "test"}
+    alone = train_rows(labelled(7), tmp_path / "a", source, cfg=cfg, progress=False)
+    more = train_rows(
+        labelled(7), tmp_path / "b", source, cfg=cfg, progress=False, heads_up_rows=labelled(8)
+    )
+    assert (alone / "model.txt").read_text() == (more / "model.txt").read_text()
+    entries = [
+        json.loads((v / "metadata.json").read_text())["horizons"][horizons.HEADS_UP]
+        for v in (alone, more)
+    ]
+    counts = [sum(e["metrics"]["rows"].values()) for e in entries]
+    assert counts[1] > counts[0]
+    assert (alone / horizons.HEADS_UP_FILE).read_text() != (
+        more / horizons.HEADS_UP_FILE
+    ).read_text()

@@ -58,7 +58,9 @@ def _card(row: LatestScore, rules: AlertRules) -> Card:
         named=bool(row.product_name),
         calibrated=is_calibrated(row.model_version),
         score=row.score,
-        tier=rules.tier_of(row.probability, row.probability_72h),
+        tier=rules.tier_of(
+            row.probability, row.probability_72h, (row.evidence or {}).get("creators_24h")
+        ),
     )
 
 
