@@ -7,9 +7,10 @@ against the earlier days it has been seen for, interactions per view against its
 weekly rate, creators of the last 6 h against the day, how many horizons rise at once,
 and whether the source reports views only. The heads-up model also reads the product's
 own yesterday (`HEADS_UP_DERIVED`): a cascade shows first as more creators than the day
-before while its volume still looks ordinary; and it reads no volume counts. The calendar is left out except
-the hour (daily rhythm): weekdays of a few training weeks do not carry over, and the age
-of a product in a log that starts mid-life measures the log, not the product.
+before while its volume still looks ordinary; and it reads no volume counts. The
+calendar is left out except the hour (daily rhythm): weekdays of a few training weeks do
+not carry over, and the age of a product in a log that starts mid-life measures the log,
+not the product.
 """
 
 from __future__ import annotations

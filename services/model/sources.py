@@ -26,7 +26,7 @@ from services.model.baseline import (
     midpoint_for,
 )
 from services.model.labels import interactions
-from shared.scores import ALERT_THRESHOLD, HEADS_UP_THRESHOLD
+from shared.scores import ALERT_THRESHOLD, HEADS_UP_WITHOUT_CREATORS_THRESHOLD
 from shared.settings import AlertSettings
 
 VIEWS_ONLY = (interactions("7d") == 0) & (pl.col("creators_24h") == 0)
@@ -65,7 +65,9 @@ class RatioFallback:
     ratio: float = 5.0
     heads_up_ratio: float = 3.0
     threshold: float = ALERT_THRESHOLD
-    heads_up_threshold: float = HEADS_UP_THRESHOLD
+    # Its rows have no creators, so the alert engine holds them to the heads-up level of
+    # rows without creators (`AlertRules`), where that is set.
+    heads_up_threshold: float = HEADS_UP_WITHOUT_CREATORS_THRESHOLD
     min_history_h: float = COLD_START_MIN_HISTORY_H
     min_events_24h: float = COLD_START_MIN_EVENTS_24H
     kinds: tuple[str, ...] = ("daily_counter",)  # which `SOURCE_KINDS` it scores
@@ -87,8 +89,10 @@ class RatioFallback:
         alerts = AlertSettings()
         stored = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         stored |= {"threshold": alerts.threshold, "kinds": tuple(stored.get("kinds", cls.kinds))}
-        if alerts.headsup_threshold is not None:
-            stored |= {"heads_up_threshold": alerts.headsup_threshold}
+        heads_up = alerts.headsup_without_creators_threshold
+        heads_up = alerts.headsup_threshold if heads_up is None else heads_up
+        if heads_up is not None:
+            stored |= {"heads_up_threshold": heads_up}
         return cls(**stored)
 
     def rows(self, features: pl.DataFrame) -> np.ndarray:

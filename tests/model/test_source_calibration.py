@@ -8,9 +8,12 @@ import polars as pl
 import pytest
 
 from services.model import registry
+from services.model.baseline import growth_ratio
 from services.model.calibration import Isotonic, by_source
 from services.model.sources import RatioFallback, source_kinds
 from services.model.train import TrainConfig, labelled, train_rows
+from shared.alerts import AlertEngine, AlertRules
+from shared.settings import AlertSettings
 
 
 def _kinds_of(rows: pl.DataFrame) -> pl.DataFrame:
@@ -94,6 +97,35 @@ def test_the_fallback_scores_the_kinds_it_names(rows) -> None:
     assert RatioFallback.from_dict(hourly.as_dict()).kinds == ("views_only",)
     with pytest.raises(ValueError, match="unknown source kinds"):
         RatioFallback(kinds=("weekly",))
+
+
+def test_the_fallback_alerts_at_its_ratios_under_the_live_rules(rows) -> None:
+    """Daily counter rows have no creators: the engine holds their heads-up to the level of
+    rows without creators, so the fallback's strength must cross that level at its ratio."""
+    days = np.linspace(300.0, 6_000.0, 50)  # the last day's count against 1,000 a day before
+    daily = rows[:50].with_columns(
+        **{f"{a}_{w}": pl.Series(days) for a in ("view", "events") for w in ("24h", "6h")},
+        **{f"{a}_7d": pl.Series(days + 6_000.0) for a in ("view", "events")},
+        hours_since_first_seen=pl.lit(24.0 * 30),
+        creators_24h=pl.lit(0.0),
+    )
+    fallback = RatioFallback.from_dict(RatioFallback().as_dict())
+    assert fallback.rows(daily).all()
+    growth = daily.select(growth_ratio("24h")).to_series().to_numpy()
+    p24, p72 = fallback.probabilities(daily)
+    scores = daily.select("product_id", "tick_ms", "creators_24h").with_columns(
+        product_id=pl.format("p{}", pl.int_range(pl.len())),
+        probability=pl.Series(p24),
+        probability_72h=pl.Series(p72),
+        model_version=pl.lit("v-test"),
+        score=pl.Series(growth),
+    )
+    alerts = AlertEngine(AlertRules.from_settings(AlertSettings())).evaluate(scores)
+    tiers = {a["product_id"]: a["tier"] for a in alerts}
+    for i, g in enumerate(growth):
+        want = "confident" if g >= fallback.ratio else "heads_up" if g >= 3.0 else None
+        assert tiers.get(f"p{i}") == want, (g, p72[i])
+    assert {"confident", "heads_up", None} == {tiers.get(f"p{i}") for i in range(50)}
 
 
 def test_the_default_recipe_leaves_the_other_shape_families_out() -> None:
