@@ -163,11 +163,11 @@ def fit(
         "verbosity": -1,
     }
     x_valid, y_valid = matrix(valid, columns), valid["label"].to_numpy()
-    rounds = done = 0  # counted here: an early-stopped booster keeps only its best rounds
+    rounds = 0  # counted here: an early-stopped booster keeps only its best rounds
 
     def count_round(_env: Any) -> None:
-        nonlocal rounds, done
-        rounds, done = rounds + 1, done + 1
+        nonlocal rounds
+        rounds += 1
         bar.advance(task)
 
     fitted, bests = [], []
@@ -184,7 +184,7 @@ def fit(
                 free_raw_data=True,
             )
             dvalid = lgb.Dataset(x_valid, y_valid, reference=dtrain)
-            rounds = 0
+            before = rounds
             booster = lgb.train(
                 {**params, "seed": seed},
                 dtrain,
@@ -205,11 +205,11 @@ def fit(
             )
             best = booster.best_iteration or booster.current_iteration()
             if progress:
-                bar.console.print(rounds_summary(rounds, best, cfg), soft_wrap=True)
+                bar.console.print(rounds_summary(rounds - before, best, cfg), soft_wrap=True)
             fitted.append(lgb.Booster(model_str=booster.model_to_string(num_iteration=best)))
             bests.append(best)
         # The bar ends where boosting ended, not at a total it never reached.
-        bar.update(task, total=done, completed=done)
+        bar.update(task, total=rounds, completed=rounds)
     booster = mean_booster(fitted)
     valid_margin = np.asarray(booster.predict(x_valid, raw_score=True))
     calibration = Isotonic.fit(valid_margin, y_valid)

@@ -7,7 +7,9 @@ from shared.alerts import AlertRules
 
 
 def test_each_tier_row_names_its_own_threshold() -> None:
-    rules = AlertRules(threshold=0.56, rearm_below=0.4, heads_up_threshold=0.2)
+    rules = AlertRules(
+        threshold=0.56, rearm_below=0.4, heads_up_threshold=0.2, heads_up_rearm_below=0.13
+    )
     method = {
         "label": "model v1",
         "knob": "threshold",
