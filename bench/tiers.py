@@ -57,11 +57,12 @@ def train(cfg: TrainConfig, work: Path) -> LightGBMScorer:
         return labelled_runs(run_frames(DEFAULT_RECIPE.scenarios(runs), work, 1, False), cfg)
 
     labelled = rows(DEFAULT_RECIPE.runs)
-    more = rows(DEFAULT_RECIPE.heads_up_runs) if DEFAULT_RECIPE.heads_up_runs else None
+    more = [rows(DEFAULT_RECIPE.heads_up_runs)] if DEFAULT_RECIPE.heads_up_runs else []
+    every = pl.concat([labelled, *more], how="diagonal_relaxed")
     started = time.perf_counter()
     booster, calibration, _, report = fit(labelled, cfg, False)
     own = report.pop("calibration_by_source", {})  # each kind's 24 h one, as a version has
-    heads_up, entry = horizons.fit_heads_up(labelled, cfg, False, more)
+    heads_up, entry = horizons.fit_heads_up(every, cfg, False)  # with the heads-up's own runs
     print(
         f"trained in {time.perf_counter() - started:.0f} s: 24 h best round "
         f"{report['best_iteration']}, test AP {report['test']['average_precision']:.3f}, "

@@ -85,16 +85,21 @@ class AlertRules:
     ) -> str | None:
         """The highest tier whose threshold a score reaches (None: neither), for showing
         where a product stands now; whether it alerts is `AlertEngine`'s (hysteresis,
-        cool-down). A row without creators in 24 h (`creators_24h` 0) takes the heads-up's
-        without-creators threshold, as in the engine; unknown creators take the other."""
+        cool-down). The heads-up threshold is the row's `heads_up_level`, as in the engine."""
         if probability >= self.threshold:
             return CONFIDENT.name
-        heads_up = self.heads_up_threshold
-        if creators_24h == 0.0 and self.heads_up_without_creators_threshold is not None:
-            heads_up = self.heads_up_without_creators_threshold
+        heads_up = self.heads_up_level(creators_24h)
         if heads_up is not None and probability_72h is not None and probability_72h >= heads_up:
             return HEADS_UP.name
         return None
+
+    def heads_up_level(self, creators_24h: float | None) -> float | None:
+        """The heads-up threshold a row is held to: a row without creators in 24 h
+        (`creators_24h` 0) its own level where that is set; other rows, and rows whose
+        creators are unknown, the heads-up threshold (None: no heads-up tier)."""
+        if creators_24h == 0.0 and self.heads_up_without_creators_threshold is not None:
+            return self.heads_up_without_creators_threshold
+        return self.heads_up_threshold
 
     @classmethod
     def from_settings(cls, settings: AlertSettings) -> AlertRules:

@@ -35,19 +35,16 @@ class Horizon:
 
 
 def fit_heads_up(
-    rows: pl.DataFrame, cfg: Any, progress: bool, more: pl.DataFrame | None = None
+    rows: pl.DataFrame, cfg: Any, progress: bool
 ) -> tuple[Horizon | None, dict[str, Any]]:
-    """The heads-up model from rows carrying `label_heads_up` (and `more` such rows, that
-    train this horizon alone), and its metadata entry. None (with the reason in the entry)
-    when the rows cannot support it: too short a span for its look-ahead, or no viral rows
-    in a part."""
+    """The heads-up model from rows carrying `label_heads_up`, and its metadata entry. None
+    (with the reason in the entry) when the rows cannot support it: too short a span for
+    its look-ahead, or no viral rows in a part."""
     from services.model.inputs import HEADS_UP_INPUT_COLUMNS, INPUT_COLUMNS
     from services.model.train import fit  # training-side only
 
     spec = cfg.heads_up
     columns = HEADS_UP_INPUT_COLUMNS if cfg.heads_up_day_before else INPUT_COLUMNS
-    if more is not None:
-        rows = pl.concat([rows, more], how="diagonal_relaxed")
     known = rows.filter(pl.col("label_heads_up").is_not_null()).with_columns(
         label=pl.col("label_heads_up")
     )

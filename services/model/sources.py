@@ -26,6 +26,7 @@ from services.model.baseline import (
     midpoint_for,
 )
 from services.model.labels import interactions
+from shared.alerts import AlertRules
 from shared.scores import ALERT_THRESHOLD, HEADS_UP_WITHOUT_CREATORS_THRESHOLD
 from shared.settings import AlertSettings
 
@@ -86,11 +87,10 @@ class RatioFallback:
     def from_dict(cls, d: dict[str, Any]) -> RatioFallback:
         """The stored ratios at the live alert thresholds (`PANTAU_ALERT_*`), so each tier
         alerts exactly when the growth reaches its ratio."""
-        alerts = AlertSettings()
+        rules = AlertRules.from_settings(AlertSettings())
         stored = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        stored |= {"threshold": alerts.threshold, "kinds": tuple(stored.get("kinds", cls.kinds))}
-        heads_up = alerts.headsup_without_creators_threshold
-        heads_up = alerts.headsup_threshold if heads_up is None else heads_up
+        stored |= {"threshold": rules.threshold, "kinds": tuple(stored.get("kinds", cls.kinds))}
+        heads_up = rules.heads_up_level(creators_24h=0.0)  # its rows have no creators
         if heads_up is not None:
             stored |= {"heads_up_threshold": heads_up}
         return cls(**stored)

@@ -270,13 +270,14 @@ def train_rows(
     cfg = cfg or TrainConfig()
     booster, calibration, split, report = fit(rows, cfg, progress)
     own = report.pop("calibration_by_source", {})
-    heads_up, heads_up_entry = (
-        horizons.fit_heads_up(rows, cfg, progress, heads_up_rows) if cfg.heads_up else (None, None)
-    )
-    created = datetime.now(UTC)
-    fp = fingerprint(
+    every = (
         rows if heads_up_rows is None else pl.concat([rows, heads_up_rows], how="diagonal_relaxed")
     )
+    heads_up, heads_up_entry = (
+        horizons.fit_heads_up(every, cfg, progress) if cfg.heads_up else (None, None)
+    )
+    created = datetime.now(UTC)
+    fp = fingerprint(every)
     version, n = f"v{created:%Y%m%dT%H%M%S}-{fp[:6]}", 1
     Path(out).mkdir(parents=True, exist_ok=True)
     while (Path(out) / version).exists():  # same data, same second: another config
