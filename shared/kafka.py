@@ -143,6 +143,27 @@ def _await_producer_id(producer: KafkaProducer, timeout_s: float) -> None:
         time.sleep(0.002)
 
 
+def close_producer(producer: KafkaProducer, timeout_s: float = 5.0) -> bool:
+    """Close `producer` within about `timeout_s` (twice that at worst); False when sends
+    were still pending then and are dropped.
+
+    kafka-python 2.3's `close` flushes first: with no timeout it waits out the delivery
+    timeout (two minutes) when the broker is gone, and with one it raises from the flush
+    and leaves the sender running. Past the timeout the sender is stopped without sending,
+    so a service on its way out of a broker outage exits at once; what it had not sent was
+    never committed as done, so a restart produces it again.
+    """
+    try:
+        producer.close(timeout=timeout_s)
+        return True
+    except KafkaTimeoutError:
+        sender = producer._sender
+        sender.force_close()  # fails the pending batches; the sender's loop ends
+        sender.join(timeout_s)
+        producer.close(timeout=0)
+        return False
+
+
 def make_consumer(
     settings: KafkaSettings, group: str, *topics: str, **overrides: object
 ) -> KafkaConsumer:

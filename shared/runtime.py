@@ -41,6 +41,7 @@ from kafka.errors import (
 from kafka.structs import OffsetAndMetadata
 
 from shared import metrics
+from shared.kafka import close_producer
 from shared.logs import log_event
 
 log = logging.getLogger(__name__)
@@ -92,8 +93,10 @@ class Output:
         """Forget failed sends after a rewind: their inputs will be processed again."""
         self._failed.clear()
 
-    def close(self) -> None:
-        self.producer.close()
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Close the producer without waiting out a broker that is gone (`close_producer`)."""
+        if not close_producer(self.producer, timeout_s):
+            log.warning("closed with output messages unsent: the broker did not take them")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Protocol
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from shared.kafka import make_producer
+from shared.kafka import close_producer, make_producer
 from shared.logs import log_event
 from shared.settings import KafkaSettings
 
@@ -86,5 +86,5 @@ class KafkaEventSink:
     def close(self) -> None:
         with self._lock:
             if self._producer is not None:
-                self._producer.close(timeout=5)
+                close_producer(self._producer)
                 self._producer = None

@@ -19,7 +19,7 @@ from services.ingest.service import IngestService
 from services.model.scorer import Scorer
 from services.model.service import ScoreService
 from services.pipeline import LocalPipeline
-from shared.kafka import ensure_topics, make_producer
+from shared.kafka import close_producer, ensure_topics, make_producer
 from shared.logs import log_event
 from shared.settings import IngestSettings, KafkaSettings, ScoreSettings
 
@@ -79,7 +79,7 @@ class KafkaBus:
         self.producer.flush()
 
     def close(self) -> None:
-        self.producer.close(timeout=5)
+        close_producer(self.producer)
         for service in self.services:
             service.stop_event.set()
         for thread in self.threads:

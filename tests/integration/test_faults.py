@@ -1,6 +1,7 @@
 """Faults on the real broker, with the real `pantau ingest`, `pantau score` and `pantau api`
 processes: a broker that goes away for a minute, and kill -9 of the scorer and of the API
-in the middle of a stream. Each run must end with exactly the scores and alerts of an
+in the middle of a stream. While the broker is away, a producer with a send pending
+closes within seconds. Each run must end with exactly the scores and alerts of an
 undisturbed pass over the same events (the cores run in one process), with no restart by
 hand after the outage.
 """
@@ -24,6 +25,7 @@ from services.pipeline import LocalPipeline
 from services.simulator import SCENARIOS, simulate
 from shared.alerts import AlertEngine
 from shared.kafka import ensure_topics, make_producer
+from shared.runtime import Output
 from shared.settings import KafkaSettings, ScoreSettings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(900)]
@@ -186,8 +188,15 @@ def test_a_broker_outage_of_a_minute_heals_itself(
             time.sleep(0.5)
         assert pipeline.scores(), "nothing scored before the outage"
 
+        output = Output(make_producer(kafka))  # on the dead-letter topic, read by nobody here
+        output.send(kafka.dlq_topic, b"before", 0)
+        output.flush(30)  # the topic's metadata is known: a send while away does not block
         broker("stop")
-        time.sleep(OUTAGE_S)
+        stopped = time.monotonic()
+        output.send(kafka.dlq_topic, b"while away", 0)
+        output.close()  # waits 5 s for the broker, not the delivery timeout (2 min)
+        assert time.monotonic() - stopped < 15, "close waited for a broker that is gone"
+        time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - stopped)))
         pipeline.check_alive()  # nobody gave up while the broker was away
         broker("start")
 
