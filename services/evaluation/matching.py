@@ -230,3 +230,22 @@ def score_alerts(alerts: pl.DataFrame, truth: dict[str, Any]) -> dict[str, Any]:
             "false_per_1000_product_days": _ratio(1000 * false_here, days),
         }
     return {"overall": overall.as_dict(), "per_decoy_kind": per_kind}
+
+
+def pooled(runs: list[tuple[pl.DataFrame, dict[str, Any]]]) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Several runs' alerts and truths as one run's: a month holds about ten rises, so one
+    month's median lead moves by a day with a single rise; forty give a steadier figure.
+    Each run's product ids take its index as a prefix (the same product in two runs counts
+    twice). The runs must span the same time, over which product-days are counted."""
+    spans = {(t["start_ms"], t["end_ms"]) for _, t in runs}
+    if len(spans) != 1:
+        raise ValueError(f"runs to pool must span the same time, not {sorted(spans)}")
+    alerts = [
+        a.with_columns(product_id=pl.lit(f"{i}:") + pl.col("product_id"))
+        for i, (a, _) in enumerate(runs)
+    ]
+    products = {
+        f"{i}:{pid}": p for i, (_, t) in enumerate(runs) for pid, p in t["products"].items()
+    }
+    truth = {**runs[0][1], "products": products}
+    return pl.concat(alerts, how="diagonal_relaxed"), truth

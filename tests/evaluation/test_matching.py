@@ -10,6 +10,7 @@ from services.evaluation.matching import (
     HOUR_MS,
     alert_episodes,
     classify_episodes,
+    pooled,
     score_alerts,
     viral_episodes,
 )
@@ -113,3 +114,21 @@ def test_no_alerts_gives_no_precision_and_zero_recall() -> None:
     assert o["alert_episodes"] == 0 and o["precision"] is None
     assert o["recall"] == 0 and o["lead_h_median"] is None
     assert o["false_per_1000_product_days"] == 0
+
+
+def test_pooled_runs_count_every_runs_episodes_and_days() -> None:
+    # The same products in a second run whose only alert is v3's, at the peak: pooled, the
+    # counts add up and the leads of both runs make one distribution.
+    alerts, truth = pooled([(_alerts(ALERTS_H), TRUTH), (_alerts({"v3": [120]}), TRUTH)])
+    o = score_alerts(alerts, truth)["overall"]
+    assert (o["alert_episodes"], o["early"], o["false"]) == (8, 4, 3)
+    assert (o["viral_episodes"], o["caught_early"]) == (6, 3)
+    assert o["lead_h_median"] == pytest.approx(24.0)  # leads 72, 0 and 24 h
+    assert o["product_days"] == pytest.approx(120.0)
+    assert o["false_per_1000_product_days"] == pytest.approx(25.0)
+
+
+def test_runs_of_different_spans_are_not_pooled() -> None:
+    longer = {**TRUTH, "end_ms": 11 * DAY_MS}
+    with pytest.raises(ValueError, match="same time"):
+        pooled([(_alerts({}), TRUTH), (_alerts({}), longer)])
