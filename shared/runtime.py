@@ -96,7 +96,12 @@ class Output:
     def close(self, timeout_s: float = 5.0) -> None:
         """Close the producer without waiting out a broker that is gone (`close_producer`)."""
         if not close_producer(self.producer, timeout_s):
-            log.warning("closed with output messages unsent: the broker did not take them")
+            log_event(
+                log,
+                "closed with output unsent: the broker did not take it within %s s",
+                timeout_s,
+                level=logging.WARNING,
+            )
 
 
 @dataclass(frozen=True)
