@@ -170,12 +170,13 @@ def fit(
         rounds += 1
         bar.advance(task)
 
-    fitted, bests = [], []
+    fitted, bests, sampled = [], [], []
     with _progress(progress) as bar:
         task = bar.add_task("boosting rounds", total=members * cfg.num_boost_round)
         for seed in range(cfg.seed, cfg.seed + members):
             # Each member its own sample of negatives and its own LightGBM seed.
             sample = _downsample(train, cfg, seed)
+            sampled.append(sample.height)
             dtrain = lgb.Dataset(
                 matrix(sample, columns),
                 sample["label"].to_numpy(),
@@ -228,9 +229,16 @@ def fit(
         "test_uncalibrated_ece": test_metrics(1 / (1 + np.exp(-margin)), y_test)["ece"],
         "best_iteration": bests[0],
         **({"member_best_iterations": bests} if members > 1 else {}),
-        "rows": {"train": sample.height, "valid": valid.height, "test": test.height},
+        # The train part, then what each member was fit on (all its positives, a sample
+        # of its negatives weighted back up).
+        "rows": {
+            "train": train.height,
+            "train_sampled": sampled,
+            "valid": valid.height,
+            "test": test.height,
+        },
         "positives": {
-            "train": int(sample["label"].sum()),
+            "train": int(train["label"].sum()),
             "valid": int(y_valid.sum()),
             "test": int(test["label"].sum()),
         },

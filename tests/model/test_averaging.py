@@ -76,3 +76,18 @@ def test_fit_averages_boosters_of_consecutive_seeds(labelled: pl.DataFrame) -> N
     np.testing.assert_allclose(pair.predict(x, raw_score=True), expected, rtol=0, atol=1e-9)
     assert len(report["member_best_iterations"]) == 2
     assert not np.allclose(first.predict(x, raw_score=True), second.predict(x, raw_score=True))
+
+
+def test_the_report_gives_the_train_part_and_each_members_sample(labelled: pl.DataFrame) -> None:
+    cfg = TrainConfig(
+        num_boost_round=4, min_data_in_leaf=20, num_threads=1, seed=4, negatives_per_positive=1
+    )
+    *_, report = fit(labelled, cfg, False, members=2)
+    rows, positives = report["rows"], report["positives"]
+    assert rows["train"] + rows["valid"] + rows["test"] <= labelled.height
+    assert len(rows["train_sampled"]) == 2
+    # One negative kept per positive, in expectation: each sample is about twice the
+    # positives, well under the train part, and the two members drew different ones.
+    for height in rows["train_sampled"]:
+        assert positives["train"] < height < rows["train"]
+    assert rows["train_sampled"][0] != rows["train_sampled"][1]
