@@ -38,12 +38,11 @@ from services.evaluation.matching import (
     viral_episodes,
 )
 from services.evaluation.tuning import score_run, score_tiers
-from services.model import horizons
 from services.model.calibration import calibrations
 from services.model.labels import HOUR_MS, HeadsUpSpec
 from services.model.lgbm import LightGBMScorer
 from services.model.registry import load_version
-from services.model.train import TrainConfig, fit, labelled_runs
+from services.model.train import TrainConfig, fit_horizons, labelled_runs
 from services.training import DEFAULT_RECIPE, run_frames
 from shared.alerts import AlertRules
 
@@ -65,12 +64,11 @@ def train(cfg: TrainConfig, work: Path) -> LightGBMScorer:
         return labelled_runs(run_frames(DEFAULT_RECIPE.scenarios(runs), work, 1, False), cfg)
 
     labelled = rows(DEFAULT_RECIPE.runs)
-    more = [rows(DEFAULT_RECIPE.heads_up_runs)] if DEFAULT_RECIPE.heads_up_runs else []
-    every = pl.concat([labelled, *more], how="diagonal_relaxed")
+    more = rows(DEFAULT_RECIPE.heads_up_runs) if DEFAULT_RECIPE.heads_up_runs else None
     started = time.perf_counter()
-    booster, calibration, _, report = fit(labelled, cfg, False)
-    own = report.pop("calibration_by_source", {})  # each kind's 24 h one, as a version has
-    heads_up, entry = horizons.fit_heads_up(every, cfg, False)  # with the heads-up's own runs
+    booster, calibration, _, report, own, heads_up, entry, _ = fit_horizons(
+        labelled, cfg, False, more
+    )
     print(
         f"trained in {time.perf_counter() - started:.0f} s: 24 h best round "
         f"{report['best_iteration']}, test AP {report['test']['average_precision']:.3f}, "

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import lightgbm as lgb
 import numpy as np
@@ -264,6 +264,36 @@ def _source_calibrations(
     return own
 
 
+class Horizons(NamedTuple):
+    """Both horizons fitted (`fit_horizons`), and the rows the heads-up learnt from."""
+
+    booster: lgb.Booster
+    calibration: Isotonic
+    split: Split
+    report: dict[str, Any]  # the 24 h model's metrics
+    by_source: dict[str, Any]  # its calibrations per kind of source (`as_dict` form)
+    heads_up: horizons.Horizon | None
+    heads_up_entry: dict[str, Any] | None
+    every: pl.DataFrame  # `rows` and the heads-up's own rows
+
+
+def fit_horizons(
+    rows: pl.DataFrame,
+    cfg: TrainConfig,
+    progress: bool,
+    heads_up_rows: pl.DataFrame | None = None,
+) -> Horizons:
+    """The 24 h model on `rows`; the heads-up (when `cfg.heads_up`) on `rows` and
+    `heads_up_rows`, a recipe's runs for the heads-up alone."""
+    booster, calibration, split, report = fit(rows, cfg, progress)
+    own = report.pop("calibration_by_source", {})
+    every = (
+        rows if heads_up_rows is None else pl.concat([rows, heads_up_rows], how="diagonal_relaxed")
+    )
+    heads_up, entry = horizons.fit_heads_up(every, cfg, progress) if cfg.heads_up else (None, None)
+    return Horizons(booster, calibration, split, report, own, heads_up, entry, every)
+
+
 def train_rows(
     rows: pl.DataFrame,
     out: Path,
@@ -276,13 +306,8 @@ def train_rows(
     """Fit on labelled rows (from `labelled`) and write a new version under `out`;
     `heads_up_rows` (labelled too) train the heads-up horizon beside `rows`."""
     cfg = cfg or TrainConfig()
-    booster, calibration, split, report = fit(rows, cfg, progress)
-    own = report.pop("calibration_by_source", {})
-    every = (
-        rows if heads_up_rows is None else pl.concat([rows, heads_up_rows], how="diagonal_relaxed")
-    )
-    heads_up, heads_up_entry = (
-        horizons.fit_heads_up(every, cfg, progress) if cfg.heads_up else (None, None)
+    booster, calibration, split, report, own, heads_up, heads_up_entry, every = fit_horizons(
+        rows, cfg, progress, heads_up_rows
     )
     created = datetime.now(UTC)
     fp = fingerprint(every)
