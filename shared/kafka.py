@@ -143,7 +143,10 @@ def _await_producer_id(producer: KafkaProducer, timeout_s: float) -> None:
         time.sleep(0.002)
 
 
-def close_producer(producer: KafkaProducer, timeout_s: float = 5.0) -> bool:
+CLOSE_TIMEOUT_S = 5.0  # how long a closing producer waits for its pending sends
+
+
+def close_producer(producer: KafkaProducer, timeout_s: float = CLOSE_TIMEOUT_S) -> bool:
     """Close `producer` within about `timeout_s` (twice that at worst); False when sends
     were still pending then and are dropped.
 

@@ -41,7 +41,7 @@ from kafka.errors import (
 from kafka.structs import OffsetAndMetadata
 
 from shared import metrics
-from shared.kafka import close_producer
+from shared.kafka import CLOSE_TIMEOUT_S, close_producer
 from shared.logs import log_event
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class Output:
         """Forget failed sends after a rewind: their inputs will be processed again."""
         self._failed.clear()
 
-    def close(self, timeout_s: float = 5.0) -> None:
+    def close(self, timeout_s: float = CLOSE_TIMEOUT_S) -> None:
         """Close the producer without waiting out a broker that is gone (`close_producer`)."""
         if not close_producer(self.producer, timeout_s):
             log_event(
