@@ -24,6 +24,7 @@ Runs are simulated and replayed into `--work` (default `var/eval`, one partition
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -35,7 +36,7 @@ from services.evaluation.alerting import run_alerts
 from services.evaluation.data import Run, prepare_run
 from services.evaluation.history import prepare_history_run
 from services.evaluation.matching import score_alerts
-from services.evaluation.tuning import REARM_RATIO, score_run
+from services.evaluation.tuning import rules_at, score_run
 from services.model.baseline import COLD_START_MIN_HISTORY_H, GrowthRatioScorer
 from services.model.registry import load_version
 from services.model.scorer import Scorer
@@ -51,9 +52,7 @@ KEPT_LEAD = ("lead_h_median", "false_per_1000_product_days", "false", "product_d
 
 
 def confident_only(threshold: float) -> AlertRules:
-    return AlertRules(
-        threshold=threshold, rearm_below=threshold * REARM_RATIO, heads_up_threshold=None
-    )
+    return dataclasses.replace(rules_at(threshold), heads_up_threshold=None)
 
 
 def of_kind(truth: dict[str, Any], kind: str | None) -> dict[str, Any]:

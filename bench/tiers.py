@@ -37,7 +37,7 @@ from services.evaluation.matching import (
     pooled,
     viral_episodes,
 )
-from services.evaluation.tuning import score_run, score_tiers
+from services.evaluation.tuning import REARM_RATIO, score_run, score_tiers
 from services.model.calibration import calibrations
 from services.model.labels import HOUR_MS, HeadsUpSpec
 from services.model.lgbm import LightGBMScorer
@@ -47,10 +47,10 @@ from services.training import DEFAULT_RECIPE, run_frames
 from shared.alerts import AlertRules
 
 HELD_OUT_SEEDS = (202, 204, 205, 206)  # judged once per model, never tuned on
-CONFIDENT = (0.45, 0.5, 0.56, 0.65)
+CONFIDENT = (0.3, 0.4, 0.45, 0.5, 0.56)
 HEADS_UP = (0.1, 0.15, 0.18, 0.2, 0.25, 0.3, 0.35)
-REARM_RATIO = 0.4 / 0.56  # the live confident tier's re-arm over threshold
 HEADS_UP_REARM_RATIO = 0.65  # the heads-up's re-arm over threshold at 0.2 (0.13 / 0.2)
+LIVE = AlertRules()
 
 
 def _run(seed: int, work: Path) -> Run:
@@ -98,13 +98,18 @@ def grid(
     months: list[tuple[pl.DataFrame, dict[str, Any]]],
     heads_up_grid: tuple[float, ...] = HEADS_UP,
     without_creators: float | None = None,
+    confident_without_creators: float | None = LIVE.without_creators_threshold,
 ) -> None:
-    """Tier figures of (scores, truth) months, pooled, over the threshold grid."""
+    """Tier figures of (scores, truth) months, pooled, over the threshold grid (the
+    confident tier's rows without creators at `confident_without_creators`)."""
+    own = confident_without_creators
     for threshold in CONFIDENT:
         for heads_up in heads_up_grid:
             rules = AlertRules(
                 threshold=threshold,
                 rearm_below=threshold * REARM_RATIO,
+                without_creators_threshold=own,
+                without_creators_rearm_below=(own or 0.0) * REARM_RATIO,
                 heads_up_threshold=heads_up,
                 heads_up_rearm_below=heads_up * HEADS_UP_REARM_RATIO,
                 heads_up_without_creators_threshold=without_creators,
@@ -124,9 +129,10 @@ def report(
     run: Run,
     heads_up_grid: tuple[float, ...] = HEADS_UP,
     without_creators: float | None = None,
+    confident_without_creators: float | None = LIVE.without_creators_threshold,
 ) -> None:
     """Tier figures over the threshold grid, then each viral episode's highest scores."""
-    grid([(scores, run.truth)], heads_up_grid, without_creators)
+    grid([(scores, run.truth)], heads_up_grid, without_creators, confident_without_creators)
     products = run.truth["products"]
     virals = viral_episodes(run.truth)
     alerts = run_alerts(scores, AlertRules())
@@ -181,6 +187,12 @@ def main() -> None:
         type=float,
         help="the heads-up threshold of rows without creators (AlertRules)",
     )
+    parser.add_argument(
+        "--without-creators",
+        type=float,
+        default=LIVE.without_creators_threshold,
+        help="the confident threshold of rows without creators (default: the live one)",
+    )
     parser.add_argument("--save", type=Path, help="write each month's scores here")
     parser.add_argument("--work", type=Path, default=Path("var/eval"))
     parser.add_argument("--held-out", action="store_true", help="allow the held-out months")
@@ -205,11 +217,11 @@ def main() -> None:
         if args.save:
             args.save.mkdir(parents=True, exist_ok=True)
             scores.write_parquet(args.save / f"scores-{seed}.parquet")
-        report(scores, run, heads_up, args.heads_up_without_creators)
+        report(scores, run, heads_up, args.heads_up_without_creators, args.without_creators)
         months.append((scores, run.truth))
     if len(months) > 1:
         print(f"all {len(months)} months pooled")
-        grid(months, heads_up, args.heads_up_without_creators)
+        grid(months, heads_up, args.heads_up_without_creators, args.without_creators)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,13 @@ import polars as pl
 
 from shared.emerging import TERM_PREFIX
 from shared.regions import province_name
-from shared.scores import growth_phrase, is_calibrated
+from shared.scores import (
+    BASELINE_REARM_BELOW,
+    BASELINE_THRESHOLD,
+    UNCALIBRATED_PREFIX,
+    growth_phrase,
+    is_calibrated,
+)
 from shared.settings import AlertSettings
 
 ALERT_NAMESPACE = uuid.UUID("5d1c1c36-8f1e-4c7a-9a57-6a8f0b1f5b10")
@@ -41,10 +47,13 @@ class AlertRules:
     `threshold`/`rearm_below` are the confident tier's, on `probability` (24 h);
     `heads_up_threshold`/`heads_up_rearm_below` the heads-up tier's, on `probability_72h`
     (None: no heads-up tier). Each tier has its own cool-down: `cooldown_ms` the heads-up's,
-    `confident_cooldown_ms` the confident tier's (None: `cooldown_ms`). Score rows without
-    creators in 24 h take the heads-up's `heads_up_without_creators_threshold` and its re-arm
-    level instead, when it is set. A product gets no heads-up for `heads_up_after_confident_ms`
-    after a confident alert (None: the confident tier's cool-down)."""
+    `confident_cooldown_ms` the confident tier's (None: `cooldown_ms`). A calibrated model's
+    score rows without creators in 24 h take each tier's `…without_creators_threshold` and
+    its re-arm level instead, where it is set. A baseline's rows (uncalibrated: a growth
+    strength, whatever the source) alert at `baseline_threshold` and re-arm below
+    `baseline_rearm_below`, the level its ratio is set to. A product gets no heads-up for
+    `heads_up_after_confident_ms` after a confident alert (None: the confident tier's
+    cool-down)."""
 
     threshold: float = _DEFAULTS.threshold
     rearm_below: float = _DEFAULTS.rearm_below
@@ -55,11 +64,21 @@ class AlertRules:
     heads_up_without_creators_threshold: float | None = _DEFAULTS.headsup_without_creators_threshold
     heads_up_without_creators_rearm_below: float = _DEFAULTS.headsup_without_creators_rearm_below
     heads_up_after_confident_ms: int | None = _DEFAULTS.headsup_after_confident_ms
+    without_creators_threshold: float | None = _DEFAULTS.without_creators_threshold
+    without_creators_rearm_below: float = _DEFAULTS.without_creators_rearm_below
+    baseline_threshold: float = BASELINE_THRESHOLD
+    baseline_rearm_below: float = BASELINE_REARM_BELOW
 
     def __post_init__(self) -> None:
         # Each level pair (None: that threshold is off), by its fields' prefix.
         for prefix, threshold, rearm in (
             ("", self.threshold, self.rearm_below),
+            ("baseline_", self.baseline_threshold, self.baseline_rearm_below),
+            (
+                "without_creators_",
+                self.without_creators_threshold,
+                self.without_creators_rearm_below,
+            ),
             ("heads_up_", self.heads_up_threshold, self.heads_up_rearm_below),
             (
                 "heads_up_without_creators_",
@@ -81,24 +100,37 @@ class AlertRules:
         return self.confident_cooldown_ms
 
     def tier_of(
-        self, probability: float, probability_72h: float | None, creators_24h: float | None = None
+        self,
+        probability: float,
+        probability_72h: float | None,
+        creators_24h: float | None = None,
+        calibrated: bool = True,
     ) -> str | None:
         """The highest tier whose threshold a score reaches (None: neither), for showing
         where a product stands now; whether it alerts is `AlertEngine`'s (hysteresis,
-        cool-down). The heads-up threshold is the row's `heads_up_level`, as in the engine."""
-        if probability >= self.threshold:
+        cool-down). Each threshold is the row's level, as in the engine."""
+        if probability >= self.confident_level(creators_24h, calibrated):
             return CONFIDENT.name
-        heads_up = self.heads_up_level(creators_24h)
+        heads_up = self.heads_up_level(creators_24h, calibrated)
         if heads_up is not None and probability_72h is not None and probability_72h >= heads_up:
             return HEADS_UP.name
         return None
 
-    def heads_up_level(self, creators_24h: float | None) -> float | None:
-        """The heads-up threshold a row is held to: a row without creators in 24 h
-        (`creators_24h` 0) its own level where that is set; other rows, and rows whose
-        creators are unknown, the heads-up threshold (None: no heads-up tier)."""
-        if creators_24h == 0.0 and self.heads_up_without_creators_threshold is not None:
-            return self.heads_up_without_creators_threshold
+    def confident_level(self, creators_24h: float | None, calibrated: bool = True) -> float:
+        """The confident threshold a row is held to: a baseline's row the baseline level;
+        a calibrated row without creators in 24 h (`creators_24h` 0) its own level where
+        that is set; other rows, and rows whose creators are unknown, the threshold."""
+        if not calibrated:
+            return self.baseline_threshold
+        own = self.without_creators_threshold
+        return own if own is not None and creators_24h == 0.0 else self.threshold
+
+    def heads_up_level(self, creators_24h: float | None, calibrated: bool = True) -> float | None:
+        """The heads-up threshold a row is held to, as `confident_level` decides the
+        confident one (None: no heads-up tier)."""
+        own = self.heads_up_without_creators_threshold
+        if own is not None and calibrated and creators_24h == 0.0:
+            return own
         return self.heads_up_threshold
 
     @classmethod
@@ -113,6 +145,8 @@ class AlertRules:
             settings.headsup_without_creators_threshold,
             settings.headsup_without_creators_rearm_below,
             settings.headsup_after_confident_ms,
+            settings.without_creators_threshold,
+            settings.without_creators_rearm_below,
         )
 
 
@@ -145,6 +179,25 @@ CONFIDENT = Tier("confident", "probability", "armed", "last_fired_ms")
 HEADS_UP = Tier("heads_up", "probability_72h", "heads_up_armed", "heads_up_fired_ms")
 
 
+def _levels(
+    levels: tuple[float, float],
+    own: tuple[float | None, float],
+    baseline: tuple[float, float] | None = None,
+) -> tuple[float | pl.Expr, float | pl.Expr]:
+    """A tier's threshold and re-arm level per row: (threshold, re-arm) `levels`, `own` on
+    a calibrated model's rows without creators (the `own` column) when its threshold is
+    set, `baseline` on a baseline's rows (the `baseline` column) when given."""
+    out: list[float | pl.Expr] = []
+    for i in (0, 1):
+        level: float | pl.Expr = levels[i]
+        if own[0] is not None:
+            level = pl.when(pl.col("own")).then(own[i]).otherwise(level)
+        if baseline is not None:
+            level = pl.when(pl.col("baseline")).then(baseline[i]).otherwise(level)
+        out.append(level)
+    return out[0], out[1]
+
+
 @dataclass
 class AlertEngine:
     rules: AlertRules = field(default_factory=AlertRules)
@@ -175,13 +228,20 @@ class AlertEngine:
         r = self.rules
         heads_up = r.heads_up_threshold is not None and HEADS_UP.column in scores.columns
         columns = [CONFIDENT.column] + ([HEADS_UP.column] if heads_up else [])
-        own_level = (
-            heads_up
-            and r.heads_up_without_creators_threshold is not None
-            and "creators_24h" in scores.columns
-        )
-        columns += ["creators_24h"] if own_level else []
-        rows = scores.select("product_id", "tick_ms", *columns).with_row_index("row")
+        # A baseline's rows; a calibrated model's rows without creators (unknown: neither).
+        baseline = pl.lit(False)
+        if "model_version" in scores.columns:
+            baseline = pl.col("model_version").str.starts_with(UNCALIBRATED_PREFIX)
+        own = pl.lit(False)
+        if "creators_24h" in scores.columns:
+            own = (pl.col("creators_24h") == 0.0) & ~baseline
+        rows = scores.select(
+            "product_id",
+            "tick_ms",
+            *columns,
+            own=own.fill_null(False),
+            baseline=baseline.fill_null(False),
+        ).with_row_index("row")
         products = rows["product_id"].unique().to_list()
         before = pl.DataFrame(
             {
@@ -202,9 +262,12 @@ class AlertEngine:
             .filter(~same_product | pl.col("tick_ms").ne_missing(pl.col("tick_ms").shift(1)))
         )
         states: dict[str, AlertState] = {}
-        fired = self._tier(
-            fresh, CONFIDENT, r.threshold, r.rearm_below, r.confident_cooldown, states
+        threshold, rearm = _levels(
+            (r.threshold, r.rearm_below),
+            (r.without_creators_threshold, r.without_creators_rearm_below),
+            (r.baseline_threshold, r.baseline_rearm_below),
         )
+        fired = self._tier(fresh, CONFIDENT, threshold, rearm, r.confident_cooldown, states)
         confident_ticks: dict[str, list[int]] = {}
         for _, tick, pid, _ in fired:
             confident_ticks.setdefault(pid, []).append(tick)
@@ -212,14 +275,10 @@ class AlertEngine:
             assert r.heads_up_threshold is not None
             quiet = r.heads_up_after_confident_ms
             quiet = r.confident_cooldown if quiet is None else quiet
-            threshold: float | pl.Expr = r.heads_up_threshold
-            rearm: float | pl.Expr = r.heads_up_rearm_below
-            if own_level:
-                none = pl.col("creators_24h") == 0.0  # unknown: the one threshold
-                threshold = pl.when(none).then(r.heads_up_without_creators_threshold)
-                threshold = threshold.otherwise(r.heads_up_threshold)
-                rearm = pl.when(none).then(r.heads_up_without_creators_rearm_below)
-                rearm = rearm.otherwise(r.heads_up_rearm_below)
+            threshold, rearm = _levels(
+                (r.heads_up_threshold, r.heads_up_rearm_below),
+                (r.heads_up_without_creators_threshold, r.heads_up_without_creators_rearm_below),
+            )
             for fire in self._tier(fresh, HEADS_UP, threshold, rearm, r.cooldown_ms, states):
                 _, tick, pid, _ = fire
                 earlier = confident_ticks.get(pid, [])

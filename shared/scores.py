@@ -6,7 +6,17 @@ import polars as pl
 
 # The calibrated probability at which a product alerts, and at or above which a score
 # row carries reasons: one number for the alert engine, the scorer and their settings.
-ALERT_THRESHOLD = 0.56
+# Rows without creators (views-only counters, where a bot burst looks like a rise) have a
+# level of their own. Both chosen on the tuning months `standard` seeds 203, 6, 7, 16-20
+# and 23 for the shipped default (docs/model.md, "Two confident levels").
+ALERT_THRESHOLD = 0.4
+REARM_BELOW = 0.29
+WITHOUT_CREATORS_THRESHOLD = 0.7
+WITHOUT_CREATORS_REARM_BELOW = 0.5
+# A baseline's growth strength is not a probability: it alerts at a level of its own, set
+# where its growth ratio is reached (`services.model.baseline.midpoint_for`).
+BASELINE_THRESHOLD = 0.56
+BASELINE_REARM_BELOW = 0.4
 # The heads-up tier's: on the 72 h probability, re-armed below the second number.
 # Chosen on the tuning months `standard` seeds 203, 6 and 7 for the shipped default, with
 # a level of its own for rows without creators (docs/model.md, "The heads-up lead").

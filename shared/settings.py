@@ -34,6 +34,9 @@ from shared.scores import (
     HEADS_UP_THRESHOLD,
     HEADS_UP_WITHOUT_CREATORS_REARM_BELOW,
     HEADS_UP_WITHOUT_CREATORS_THRESHOLD,
+    REARM_BELOW,
+    WITHOUT_CREATORS_REARM_BELOW,
+    WITHOUT_CREATORS_THRESHOLD,
 )
 
 
@@ -97,7 +100,19 @@ class AlertSettings(BaseSettings):
         ALERT_THRESHOLD, ge=0, le=1, description="probability at or above which a product alerts"
     )
     rearm_below: float = Field(
-        0.4, ge=0, description="a product alerts again only after falling below this"
+        REARM_BELOW, ge=0, description="a product alerts again only after falling below this"
+    )
+    # A views-only counter cannot tell a bot burst or a one-off spike from a rise: rows
+    # without creators alert at a level of their own (docs/model.md, "Two confident levels").
+    without_creators_threshold: float | None = Field(
+        WITHOUT_CREATORS_THRESHOLD,
+        ge=0,
+        le=1,
+        description="the confident threshold of a model's score rows without creators in "
+        "24 h; empty: threshold",
+    )
+    without_creators_rearm_below: float = Field(
+        WITHOUT_CREATORS_REARM_BELOW, ge=0, description="the re-arm level of those rows"
     )
     cooldown_ms: int = Field(
         24 * 3_600_000, ge=0, description="event time between two alerts of one product"
@@ -141,6 +156,12 @@ class AlertSettings(BaseSettings):
         "heads-up (empty: confident_cooldown_ms)",
     )
 
+    @property
+    def lowest_threshold(self) -> float:
+        """The lowest probability at which some row alerts at the confident tier."""
+        own = self.without_creators_threshold
+        return self.threshold if own is None else min(self.threshold, own)
+
     @field_validator("rearm_below")
     @classmethod
     def _rearm_at_most_threshold(cls, rearm_below: float, info: ValidationInfo) -> float:
@@ -163,9 +184,10 @@ class ScoreSettings(BaseSettings):
     )
     reload_check_s: float = Field(1.0, gt=0, description="how often to look for a promotion")
     metrics_port: int = Field(9102, ge=0, le=65_535, description="0 turns the endpoint off")
-    # Follows PANTAU_ALERT_THRESHOLD, so every alert the API raises comes with its reasons.
+    # Follows PANTAU_ALERT_THRESHOLD (and the level of rows without creators, when lower),
+    # so every alert the API raises comes with its reasons.
     explain_threshold: float = Field(
-        default_factory=lambda: AlertSettings().threshold,
+        default_factory=lambda: AlertSettings().lowest_threshold,
         description="rows at or above it get reasons",
     )
 

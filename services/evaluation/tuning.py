@@ -36,7 +36,7 @@ from .baselines import (
 from .data import BATCH_ROWS, Run
 from .matching import score_alerts
 
-REARM_RATIO = AlertRules().rearm_below / AlertRules().threshold
+REARM_RATIO = AlertRules().baseline_rearm_below / AlertRules().baseline_threshold
 
 GROWTH_MIDPOINTS = (1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 12.0, 16.0, 24.0)
 Z_MIDPOINTS = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0, 14.0, 20.0, 30.0)
@@ -70,7 +70,15 @@ class Method:
 
 
 def rules_at(threshold: float) -> AlertRules:
-    return AlertRules(threshold=threshold, rearm_below=threshold * REARM_RATIO)
+    """One confident threshold for every row, a model's or a baseline's (a sweep of it)."""
+    rearm = threshold * REARM_RATIO
+    return AlertRules(
+        threshold=threshold,
+        rearm_below=rearm,
+        without_creators_threshold=None,
+        baseline_threshold=threshold,
+        baseline_rearm_below=rearm,
+    )
 
 
 def growth_ratio_method() -> Method:

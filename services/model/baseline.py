@@ -19,7 +19,7 @@ import math
 
 import polars as pl
 
-from shared.scores import ALERT_THRESHOLD, SCORE_SCHEMA, UNCALIBRATED_PREFIX
+from shared.scores import BASELINE_THRESHOLD, SCORE_SCHEMA, UNCALIBRATED_PREFIX
 
 WINDOW_COLUMNS = {
     "6h": ("growth_6h_vs_24h",),
@@ -101,9 +101,10 @@ def midpoint_for(ratio: float, threshold: float) -> float:
     return ratio * math.sqrt((1.0 - threshold) / threshold)
 
 
-def cold_start_scorer(threshold: float = ALERT_THRESHOLD) -> GrowthRatioScorer:
-    """What scores while no model is promoted: at the live alert threshold it alerts on a
-    day at 5x the product's usual day, with two days of history and some volume."""
+def cold_start_scorer(threshold: float = BASELINE_THRESHOLD) -> GrowthRatioScorer:
+    """What scores while no model is promoted: at a baseline's alert level (`AlertRules`)
+    it alerts on a day at 5x the product's usual day, with two days of history and some
+    volume."""
     return GrowthRatioScorer(
         midpoint_for(COLD_START_RATIO, threshold),
         window="24h",

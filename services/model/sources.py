@@ -27,7 +27,7 @@ from services.model.baseline import (
 )
 from services.model.labels import interactions
 from shared.alerts import AlertRules
-from shared.scores import ALERT_THRESHOLD, HEADS_UP_WITHOUT_CREATORS_THRESHOLD
+from shared.scores import HEADS_UP_WITHOUT_CREATORS_THRESHOLD, WITHOUT_CREATORS_THRESHOLD
 from shared.settings import AlertSettings
 
 VIEWS_ONLY = (interactions("7d") == 0) & (pl.col("creators_24h") == 0)
@@ -65,9 +65,9 @@ class RatioFallback:
 
     ratio: float = 5.0
     heads_up_ratio: float = 3.0
-    threshold: float = ALERT_THRESHOLD
-    # Its rows have no creators, so the alert engine holds them to the heads-up level of
+    # Its rows have no creators, so the alert engine holds them to each tier's level of
     # rows without creators (`AlertRules`), where that is set.
+    threshold: float = WITHOUT_CREATORS_THRESHOLD
     heads_up_threshold: float = HEADS_UP_WITHOUT_CREATORS_THRESHOLD
     min_history_h: float = COLD_START_MIN_HISTORY_H
     min_events_24h: float = COLD_START_MIN_EVENTS_24H
@@ -89,7 +89,8 @@ class RatioFallback:
         alerts exactly when the growth reaches its ratio."""
         rules = AlertRules.from_settings(AlertSettings())
         stored = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        stored |= {"threshold": rules.threshold, "kinds": tuple(stored.get("kinds", cls.kinds))}
+        kinds = tuple(stored.get("kinds", cls.kinds))
+        stored |= {"threshold": rules.confident_level(creators_24h=0.0), "kinds": kinds}
         heads_up = rules.heads_up_level(creators_24h=0.0)  # its rows have no creators
         if heads_up is not None:
             stored |= {"heads_up_threshold": heads_up}

@@ -44,11 +44,22 @@ def test_the_api_intake_follows_the_environment(
     monkeypatch.setenv("PANTAU_ALERT_REARM_BELOW", "0.5")
     monkeypatch.setenv("PANTAU_ALERT_COOLDOWN_MS", str(HOUR_MS))
     monkeypatch.setenv("PANTAU_ALERT_CONFIDENT_COOLDOWN_MS", str(2 * HOUR_MS))
+    monkeypatch.setenv("PANTAU_ALERT_WITHOUT_CREATORS_THRESHOLD", "0.9")
+    monkeypatch.setenv("PANTAU_ALERT_WITHOUT_CREATORS_REARM_BELOW", "0.6")
     api = ApiSettings(database_url=f"sqlite:///{tmp_path / 'api.db'}", run_dispatcher=False)
     intake = create_app(api).state.intake
-    assert intake.engine.rules == AlertRules(0.8, 0.5, HOUR_MS, confident_cooldown_ms=2 * HOUR_MS)
+    assert intake.engine.rules == AlertRules(
+        0.8,
+        0.5,
+        HOUR_MS,
+        confident_cooldown_ms=2 * HOUR_MS,
+        without_creators_threshold=0.9,
+        without_creators_rearm_below=0.6,
+    )
     tick = 1_772_409_600_000
-    assert intake.apply(make_scores({"p": 0.7}, tick)) == []  # above the default 0.56 only
+    assert intake.apply(make_scores({"p": 0.7}, tick)) == []  # above the default 0.4 only
+    counter = make_scores({"c": 0.85}, tick, creators_24h=0.0)
+    assert intake.apply(counter) == []  # no creators: under its own 0.9
     assert len(intake.apply(make_scores({"p": 0.85}, tick + HOUR_MS))) == 1
     assert intake.apply(make_scores({"p": 0.45}, tick + 2 * HOUR_MS)) == []  # re-armed
     assert intake.apply(make_scores({"p": 0.9}, tick + 2 * HOUR_MS + 1)) == []  # 2 h cool-down

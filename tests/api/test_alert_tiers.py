@@ -171,6 +171,56 @@ def test_rows_without_creators_take_a_heads_up_level_of_their_own(
         dataclasses.replace(own, heads_up_without_creators_rearm_below=0.4)
 
 
+def test_confident_levels_of_rows_without_creators_and_of_baselines(
+    make_scores: Callable[..., pl.DataFrame],
+) -> None:
+    def row(pid: str, h: int, p24: float, creators: float, version: str = "m-1") -> pl.DataFrame:
+        return make_scores(
+            {pid: p24}, TICK_MS + h * HOUR_MS, creators_24h=creators, model_version=version
+        )
+
+    baseline = f"{UNCALIBRATED_PREFIX}growth-24h"
+    scores = pl.concat(
+        [
+            row("counter", 0, 0.65, 0.0),  # no creators: under its own level 0.7, nothing
+            row("counter", 1, 0.75, 0.0),  # fires
+            row("stream", 0, 0.45, 5.0),  # with creators: at the threshold 0.4
+            row("ratio", 0, 0.45, 0.0, baseline),  # a baseline's strength: under its 0.56
+            row("ratio", 1, 0.6, 0.0, baseline),  # fires, though it has no creators
+        ]
+    )
+    rules = dataclasses.replace(
+        RULES,
+        threshold=0.4,
+        rearm_below=0.3,
+        confident_cooldown_ms=0,
+        without_creators_threshold=0.7,
+        without_creators_rearm_below=0.5,
+        baseline_threshold=0.56,
+        baseline_rearm_below=0.4,
+    )
+    assert fired(AlertEngine(rules).evaluate(scores)) == [
+        ("stream", 0, "confident"),
+        ("counter", 1, "confident"),
+        ("ratio", 1, "confident"),
+    ]
+    # Hysteresis at its own re-arm level: 0.55 is under 0.7 but not under 0.5.
+    again = pl.concat([row("c", 0, 0.8, 0.0), row("c", 1, 0.55, 0.0), row("c", 2, 0.8, 0.0)])
+    assert fired(AlertEngine(rules).evaluate(again)) == [("c", 0, "confident")]
+    rearmed = pl.concat([again, row("c", 3, 0.45, 0.0), row("c", 4, 0.8, 0.0)])
+    assert fired(AlertEngine(rules).evaluate(rearmed)) == [
+        ("c", 0, "confident"),
+        ("c", 4, "confident"),
+    ]
+    # Unset, a model's rows without creators take the threshold.
+    one = dataclasses.replace(rules, without_creators_threshold=None)
+    assert ("counter", 0, "confident") in fired(AlertEngine(one).evaluate(scores))
+    with pytest.raises(ValueError, match="without_creators"):
+        dataclasses.replace(rules, without_creators_rearm_below=0.8)
+    with pytest.raises(ValueError, match="baseline"):
+        dataclasses.replace(rules, baseline_rearm_below=0.6)
+
+
 def test_any_batching_gives_the_alerts_of_one_pass(rows: Rows) -> None:
     points = []
     for h in range(60):
@@ -219,6 +269,12 @@ def test_tier_of_a_score_is_the_highest_threshold_it_reaches() -> None:
     assert own.tier_of(0.2, 0.85, creators_24h=0.0) == "heads_up"
     assert own.tier_of(0.2, 0.7, creators_24h=3.0) == "heads_up"
     assert own.tier_of(0.2, 0.7) == "heads_up"  # creators unknown
+    # And their own confident level; a baseline's strength its level, creators or not.
+    levels = dataclasses.replace(RULES, without_creators_threshold=0.8, baseline_threshold=0.5)
+    assert levels.tier_of(0.7, None, creators_24h=0.0) is None
+    assert levels.tier_of(0.7, None, creators_24h=2.0) == "confident"
+    assert levels.tier_of(0.55, None, creators_24h=0.0, calibrated=False) == "confident"
+    assert levels.tier_of(0.45, None, creators_24h=2.0, calibrated=False) is None
 
 
 def test_webhook_payloads_carry_the_tier_and_no_chance_without_one(

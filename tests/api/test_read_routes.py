@@ -12,7 +12,7 @@ def test_product_detail_has_history_engagement_and_explanation(
     read_api: Any, make_scores: Any
 ) -> None:
     app, client, auth = read_api
-    path = [0.2, 0.4, 0.75, 0.9]
+    path = [0.2, 0.3, 0.75, 0.9]
     for i, p in enumerate(path):
         app.state.intake.apply(make_scores({"shop/kp-1": p, "other": 0.1}, TICK_MS + i * STEP_MS))
     body = client.get("/v1/products/shop/kp-1", headers=auth).json()

@@ -47,24 +47,34 @@ def test_the_shipped_model_is_small_and_says_how_it_was_built() -> None:
 
 
 def test_the_default_thresholds_are_within_the_shipped_calibration() -> None:
-    """A fresh deployment alerts: each tier's default threshold lies below the highest
-    probability the calibration of every kind of source the model scores gives, with room
-    (a model whose 24 h ceiling was 0.50, under the 0.56 threshold, raised no confident
-    alert on a whole month)."""
+    """A fresh deployment alerts: each tier's default threshold for a kind of source lies
+    below the highest probability that kind's calibration gives, with room (a model whose
+    24 h ceiling was 0.50, under the 0.56 threshold then, raised no confident alert on a
+    whole month). Views-only rows (no creators) are held to the levels of rows without
+    creators; the confident one sits in the calibration's top block by choice (docs/model.md,
+    "Two confident levels"), so only there is a band of margins above it not asked for."""
     rules = AlertRules()
-    assert rules.heads_up_threshold is not None
+    assert rules.heads_up_threshold is not None and rules.without_creators_threshold is not None
+    assert rules.heads_up_without_creators_threshold is not None
     fallback = set(META["source_fallback"]["kinds"])
-    for horizon, threshold in (
-        (META, rules.threshold),
-        (META["horizons"]["72h"], rules.heads_up_threshold),
+    for horizon, threshold, without_creators in (
+        (META, rules.threshold, rules.without_creators_threshold),
+        (
+            META["horizons"]["72h"],
+            rules.heads_up_threshold,
+            rules.heads_up_without_creators_threshold,
+        ),
     ):
         by_source = horizon.get("calibration_by_source") or {"all": horizon["calibration"]}
         for kind, calibration in by_source.items():
             if kind in fallback:
                 continue
-            assert max(calibration["y"]) >= threshold + 0.05, kind
+            level = without_creators if kind == "views_only" else threshold
+            assert max(calibration["y"]) >= level + 0.05 - 1e-9, kind
+            if kind == "views_only" and horizon is META:
+                continue
             # and not only at the top point: a band of margins maps above the threshold
-            assert sum(y >= threshold for y in calibration["y"]) >= 2, kind
+            assert sum(y >= level for y in calibration["y"]) >= 2, kind
 
 
 def test_an_install_carries_the_shipped_model() -> None:

@@ -45,6 +45,7 @@ class Card:
 
 
 def _card(row: LatestScore, rules: AlertRules) -> Card:
+    calibrated = is_calibrated(row.model_version)
     return Card(
         product_id=row.product_id,
         name=row.product_name or row.product_id,
@@ -56,10 +57,13 @@ def _card(row: LatestScore, rules: AlertRules) -> Card:
         evidence=dict(row.evidence or {}),
         platforms=row.platforms,
         named=bool(row.product_name),
-        calibrated=is_calibrated(row.model_version),
+        calibrated=calibrated,
         score=row.score,
         tier=rules.tier_of(
-            row.probability, row.probability_72h, (row.evidence or {}).get("creators_24h")
+            row.probability,
+            row.probability_72h,
+            (row.evidence or {}).get("creators_24h"),
+            calibrated,
         ),
     )
 
