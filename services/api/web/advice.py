@@ -1,8 +1,8 @@
 """What a seller could do about a rising product, and where to see it sold and posted.
 
-Plain suggestions from what the score already says (how likely, on which platforms, in
-which provinces); nothing here is a promise, and nothing is shown for a product that is
-not rising.
+Plain suggestions from what the score already says (how likely, at which alert tier, on
+which platforms, in which provinces); nothing here is a promise, and nothing is shown for
+a product that is neither rising nor at an alert tier.
 """
 
 from __future__ import annotations
@@ -63,16 +63,32 @@ def platform_list(codes: list[str]) -> str:
     return ", ".join(PLATFORM_NAMES[c] for c in codes if c in PLATFORM_NAMES)
 
 
-def first_step(probability: float, lang: Lang) -> str | None:
-    """The one line a card has room for: how far to go on stock (None when not rising)."""
-    if not is_rising(probability):
+# An alert tier is a stronger sign than the 24 h chance alone: a confident alert (at a
+# chance from 0.4) came before a real viral peak in nine of ten cases, and a heads-up is
+# the time to get materials ready. The tier sets the least the advice says (levels p1-p5
+# order as their names do).
+TIER_STOCK = {"confident": "p4", "heads_up": "p2"}
+
+
+def first_step(probability: float, lang: Lang, tier: str | None = None) -> str | None:
+    """The one line a card has room for: how far to go on stock, by the chance and the
+    alert tier the product is at (None when neither says it is rising)."""
+    floor = TIER_STOCK.get(tier or "")
+    if not is_rising(probability) and floor is None:
         return None
-    return STOCK[phrase(probability, lang)[0]][lang]
+    level = phrase(probability, lang)[0]
+    return STOCK[max(level, floor or level)][lang]
 
 
-def advice(probability: float, platforms: list[str], regions: list[str], lang: Lang) -> list[str]:
+def advice(
+    probability: float,
+    platforms: list[str],
+    regions: list[str],
+    lang: Lang,
+    tier: str | None = None,
+) -> list[str]:
     """Up to four suggestions: stock, where to list or post it, whom to offer it to first."""
-    step = first_step(probability, lang)
+    step = first_step(probability, lang, tier)
     if step is None:
         return []
     out = [step]

@@ -43,6 +43,11 @@ class Card:
     score: float | None = None  # the scorer's raw score (a baseline's: its growth ratio)
     tier: str | None = None  # the alert tier its latest score reaches (`AlertRules.tier_of`)
 
+    @property
+    def calibrated_tier(self) -> str | None:
+        """The tier, where it comes with a chance (a baseline's tier is a growth ratio)."""
+        return self.tier if self.calibrated else None
+
 
 def _card(row: LatestScore, rules: AlertRules) -> Card:
     calibrated = is_calibrated(row.model_version)

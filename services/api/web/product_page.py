@@ -53,7 +53,7 @@ def _todo(view: ProductView, lang: Lang) -> str:
     """What a seller could do, recent posts naming the product, and searches that show
     more posts and listings (with prices)."""
     card = view.card
-    tips = advice(card.probability, card.platforms, card.regions, lang)
+    tips = advice(card.probability, card.platforms, card.regions, lang, card.calibrated_tier)
     links = search_links(card.name, card.platforms) if card.named else []
     out = ""
     if tips:

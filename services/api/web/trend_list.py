@@ -129,7 +129,7 @@ def card_html(card: Card, now_ms: int, lang: Lang) -> str:
     first = number(card.activity[0], lang) if card.activity else "0"
     last = number(card.activity[-1], lang) if card.activity else "0"
     spark = svg.sparkline(card.activity, t("spark_label", lang, first=first, last=last))
-    step = first_step(card.probability, lang)
+    step = first_step(card.probability, lang, card.calibrated_tier)
     todo = f'<p class="todo">{escape(step)}</p>' if step else ""
     return (
         f'<li><article class="card" aria-labelledby="{anchor}">'
