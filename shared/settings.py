@@ -162,12 +162,20 @@ class AlertSettings(BaseSettings):
         own = self.without_creators_threshold
         return self.threshold if own is None else min(self.threshold, own)
 
-    @field_validator("rearm_below")
+    @field_validator(
+        "rearm_below",
+        "without_creators_rearm_below",
+        "headsup_rearm_below",
+        "headsup_without_creators_rearm_below",
+    )
     @classmethod
     def _rearm_at_most_threshold(cls, rearm_below: float, info: ValidationInfo) -> float:
-        threshold = info.data.get("threshold")
+        """Each re-arm level at most its threshold (declared before it; None: off)."""
+        name = str(info.field_name)
+        threshold_name = name.replace("rearm_below", "threshold")
+        threshold = info.data.get(threshold_name)
         if threshold is not None and rearm_below > threshold:
-            raise ValueError(f"need 0 <= rearm_below <= threshold ({threshold})")
+            raise ValueError(f"need 0 <= {name} <= {threshold_name} ({threshold})")
         return rearm_below
 
 

@@ -75,17 +75,23 @@ def test_evaluation_runs_a_model_at_the_deployed_rules(monkeypatch: pytest.Monke
     assert knob.value == 0.7 and knob.rules.threshold == 0.7
 
 
-def test_a_bad_rule_stops_replay_with_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "variable",
+    ["REARM_BELOW", "WITHOUT_CREATORS_REARM_BELOW", "HEADSUP_WITHOUT_CREATORS_REARM_BELOW"],
+)
+def test_a_bad_rule_stops_replay_with_one_line(tmp_path: Path, variable: str) -> None:
     events = tmp_path / "events.ndjson"
     events.write_text("")
     done = subprocess.run(
         [sys.executable, "-m", "services.cli", "replay", str(events)],
         cwd=REPO,
-        env={**os.environ, "PANTAU_ALERT_REARM_BELOW": "0.9"},
+        env={**os.environ, f"PANTAU_ALERT_{variable}": "0.9"},
         capture_output=True,
         text=True,
         timeout=120,
     )
-    assert done.returncode == 2
-    assert done.stderr.strip().startswith("pantau: PANTAU_ALERT_REARM_BELOW=0.9: ")
-    assert "rearm_below <= threshold" in done.stderr
+    assert done.returncode == 2, done.stderr[-500:]
+    assert done.stderr.strip().startswith(f"pantau: PANTAU_ALERT_{variable}=0.9: ")
+    assert f"{variable.lower()} <= {variable.lower().replace('rearm_below', 'threshold')}" in (
+        done.stderr
+    )
