@@ -57,19 +57,16 @@ def test_the_default_thresholds_are_within_the_shipped_calibration() -> None:
     assert rules.heads_up_threshold is not None and rules.without_creators_threshold is not None
     assert rules.heads_up_without_creators_threshold is not None
     fallback = set(META["source_fallback"]["kinds"])
-    for horizon, threshold, without_creators in (
-        (META, rules.threshold, rules.without_creators_threshold),
-        (
-            META["horizons"]["72h"],
-            rules.heads_up_threshold,
-            rules.heads_up_without_creators_threshold,
-        ),
+    for horizon, level_of in (
+        (META, rules.confident_level),
+        (META["horizons"]["72h"], rules.heads_up_level),
     ):
         by_source = horizon.get("calibration_by_source") or {"all": horizon["calibration"]}
         for kind, calibration in by_source.items():
             if kind in fallback:
                 continue
-            level = without_creators if kind == "views_only" else threshold
+            level = level_of(0.0 if kind == "views_only" else None)  # views only: no creators
+            assert level is not None
             assert max(calibration["y"]) >= level + 0.05 - 1e-9, kind
             if kind == "views_only" and horizon is META:
                 continue
