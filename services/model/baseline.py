@@ -79,6 +79,10 @@ class GrowthRatioScorer:
             pl.col("events_24h").fill_null(0.0) >= self.min_events_24h
         )
 
+    def growth(self) -> pl.Expr:
+        """The growth ratio (the score rows' `score`) as an expression."""
+        return pl.when(self._enough()).then(growth_ratio(self.window)).otherwise(0.0)
+
     def strength(self) -> pl.Expr:
         """The alert strength (the score rows' `probability`) as an expression."""
         growth = growth_ratio(self.window)
@@ -86,9 +90,8 @@ class GrowthRatioScorer:
         return pl.when(self._enough()).then(strength).otherwise(0.0)
 
     def score(self, features: pl.DataFrame) -> pl.DataFrame:
-        growth = growth_ratio(self.window)
         return features.with_columns(
-            score=pl.when(self._enough()).then(growth).otherwise(0.0),
+            score=self.growth(),
             probability=self.strength(),
             model_version=pl.lit(self.version),
             reasons=pl.lit([], dtype=SCORE_SCHEMA["reasons"]),

@@ -218,15 +218,19 @@ class LightGBMScorer:
             if ahead is None or self.heads_up is None
             else by_source(ahead, kinds, self.heads_up.calibration, self.heads_up.by_source)
         )
+        score = 1.0 / (1.0 + np.exp(-margin))
+        version = np.full(len(prob), self.version, dtype=object)
         own = np.ones(len(prob), bool)  # rows the model scores itself
         if self.fallback is not None and len(prob):
             own = ~self.fallback.rows(features)
             if not own.all():
-                p24, p72 = self.fallback.probabilities(features.filter(pl.Series(~own)))
-                prob[~own] = p24
+                theirs = self.fallback.score(features.filter(pl.Series(~own)))
+                prob[~own] = theirs["probability"].to_numpy()
                 if prob_72h is None:
                     prob_72h = np.full(len(prob), np.nan)
-                prob_72h[~own] = p72
+                prob_72h[~own] = theirs["probability_72h"].to_numpy()
+                score[~own] = theirs["score"].to_numpy()
+                version[~own] = theirs["model_version"].to_numpy()
         scored = features.select(
             pl.col(c) if c in features else pl.lit(None, SCORE_SCHEMA[c]).alias(c)
             for c in PASSTHROUGH
@@ -235,8 +239,8 @@ class LightGBMScorer:
             probability_72h=pl.Series(prob_72h, dtype=pl.Float64).fill_nan(None)
             if prob_72h is not None
             else pl.lit(None, pl.Float64),
-            score=pl.Series(1.0 / (1.0 + np.exp(-margin)), dtype=pl.Float64),
-            model_version=pl.lit(self.version),
+            score=pl.Series(score, dtype=pl.Float64),
+            model_version=pl.Series(version, dtype=pl.String),
             reasons=pl.lit([], dtype=REASONS),
         )
         hot = np.flatnonzero(own & (prob >= self.explain_threshold) & explain)

@@ -7,8 +7,11 @@ counters (docs/evaluation.md, the YouTube series) the model trained on simulated
 is worse than the plain day-over-week growth ratio, so rows of such a source are scored
 by that ratio instead: the confident tier at `ratio` times the product's usual day, the
 heads-up tier at `heads_up_ratio` times (alerting at each tier's threshold exactly when the
-growth reaches its ratio). Which rows: views only, and the last 6 h hold either the whole
-day's volume or none of it, and the last hour too (a counter that arrives once a day). Pure.
+growth reaches its ratio). Its rows go out as a baseline's (`UNCALIBRATED_PREFIX`): a
+growth strength is no chance, so the page and the messages say the growth, and the alert
+engine holds them to a baseline's levels. Which rows: views only, and the last 6 h hold
+either the whole day's volume or none of it, and the last hour too (a counter that arrives
+once a day). Pure.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from services.model.baseline import (
 )
 from services.model.labels import interactions
 from shared.alerts import AlertRules
-from shared.scores import HEADS_UP_WITHOUT_CREATORS_THRESHOLD, WITHOUT_CREATORS_THRESHOLD
+from shared.scores import BASELINE_THRESHOLD, HEADS_UP_THRESHOLD
 from shared.settings import AlertSettings
 
 VIEWS_ONLY = (interactions("7d") == 0) & (pl.col("creators_24h") == 0)
@@ -65,10 +68,10 @@ class RatioFallback:
 
     ratio: float = 5.0
     heads_up_ratio: float = 3.0
-    # Its rows have no creators, so the alert engine holds them to each tier's level of
-    # rows without creators (`AlertRules`), where that is set.
-    threshold: float = WITHOUT_CREATORS_THRESHOLD
-    heads_up_threshold: float = HEADS_UP_WITHOUT_CREATORS_THRESHOLD
+    # Its rows are a baseline's, so the alert engine holds them to a baseline's level of
+    # each tier (`AlertRules.confident_level`, `heads_up_level`).
+    threshold: float = BASELINE_THRESHOLD
+    heads_up_threshold: float = HEADS_UP_THRESHOLD
     min_history_h: float = COLD_START_MIN_HISTORY_H
     min_events_24h: float = COLD_START_MIN_EVENTS_24H
     kinds: tuple[str, ...] = ("daily_counter",)  # which `SOURCE_KINDS` it scores
@@ -90,8 +93,8 @@ class RatioFallback:
         rules = AlertRules.from_settings(AlertSettings())
         stored = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         kinds = tuple(stored.get("kinds", cls.kinds))
-        stored |= {"threshold": rules.confident_level(creators_24h=0.0), "kinds": kinds}
-        heads_up = rules.heads_up_level(creators_24h=0.0)  # its rows have no creators
+        stored |= {"threshold": rules.confident_level(0.0, calibrated=False), "kinds": kinds}
+        heads_up = rules.heads_up_level(0.0, calibrated=False)
         if heads_up is not None:
             stored |= {"heads_up_threshold": heads_up}
         return cls(**stored)
@@ -100,18 +103,22 @@ class RatioFallback:
         """Which rows come from a kind of source this fallback scores."""
         return np.isin(source_kinds(features), self.kinds)
 
-    def probabilities(self, features: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Both tiers' alert strengths from the day-over-week ratio (not calibrated)."""
-        out = []
-        for ratio, threshold in (
-            (self.ratio, self.threshold),
-            (self.heads_up_ratio, self.heads_up_threshold),
-        ):
-            scorer = GrowthRatioScorer(
-                midpoint_for(ratio, threshold),
-                window="24h",
-                min_history_h=self.min_history_h,
-                min_events_24h=self.min_events_24h,
-            )
-            out.append(features.select(scorer.strength()).to_series().to_numpy())
-        return out[0], out[1]
+    def _scorer(self, ratio: float, threshold: float) -> GrowthRatioScorer:
+        return GrowthRatioScorer(
+            midpoint_for(ratio, threshold),
+            window="24h",
+            min_history_h=self.min_history_h,
+            min_events_24h=self.min_events_24h,
+        )
+
+    def score(self, features: pl.DataFrame) -> pl.DataFrame:
+        """Its rows' `probability` and `probability_72h` (each tier's growth strength),
+        `score` (the day-over-week growth) and `model_version` (a baseline's)."""
+        confident = self._scorer(self.ratio, self.threshold)
+        heads_up = self._scorer(self.heads_up_ratio, self.heads_up_threshold)
+        return features.select(
+            probability=confident.strength(),
+            probability_72h=heads_up.strength(),
+            score=confident.growth(),
+            model_version=pl.lit(confident.version),
+        )

@@ -13,6 +13,7 @@ from services.model.calibration import Isotonic, by_source
 from services.model.sources import RatioFallback, source_kinds
 from services.model.train import TrainConfig, labelled, train_rows
 from shared.alerts import AlertEngine, AlertRules
+from shared.scores import is_calibrated
 from shared.settings import AlertSettings
 
 
@@ -100,8 +101,9 @@ def test_the_fallback_scores_the_kinds_it_names(rows) -> None:
 
 
 def test_the_fallback_alerts_at_its_ratios_under_the_live_rules(rows) -> None:
-    """Daily counter rows have no creators: the engine holds their heads-up to the level of
-    rows without creators, so the fallback's strength must cross that level at its ratio."""
+    """Daily counter rows go out as a baseline's (a growth strength, no chance): the
+    engine holds them to a baseline's levels, which the fallback's strength crosses at its
+    ratios, with no hold (that is for a model's views-only rows)."""
     days = np.linspace(300.0, 6_000.0, 50)  # the last day's count against 1,000 a day before
     daily = rows[:50].with_columns(
         **{f"{a}_{w}": pl.Series(days) for a in ("view", "events") for w in ("24h", "6h")},
@@ -112,19 +114,17 @@ def test_the_fallback_alerts_at_its_ratios_under_the_live_rules(rows) -> None:
     fallback = RatioFallback.from_dict(RatioFallback().as_dict())
     assert fallback.rows(daily).all()
     growth = daily.select(growth_ratio("24h")).to_series().to_numpy()
-    p24, p72 = fallback.probabilities(daily)
-    scores = daily.select("product_id", "tick_ms", "creators_24h").with_columns(
-        product_id=pl.format("p{}", pl.int_range(pl.len())),
-        probability=pl.Series(p24),
-        probability_72h=pl.Series(p72),
-        model_version=pl.lit("v-test"),
-        score=pl.Series(growth),
-    )
+    scored = fallback.score(daily)
+    assert not is_calibrated(scored["model_version"][0])
+    assert np.allclose(scored["score"].to_numpy(), growth)  # the page says the growth
+    scores = pl.concat(
+        [daily.select("product_id", "tick_ms", "creators_24h"), scored], how="horizontal"
+    ).with_columns(product_id=pl.format("p{}", pl.int_range(pl.len())))
     alerts = AlertEngine(AlertRules.from_settings(AlertSettings())).evaluate(scores)
     tiers = {a["product_id"]: a["tier"] for a in alerts}
     for i, g in enumerate(growth):
         want = "confident" if g >= fallback.ratio else "heads_up" if g >= 3.0 else None
-        assert tiers.get(f"p{i}") == want, (g, p72[i])
+        assert tiers.get(f"p{i}") == want, (g, scored["probability_72h"][i])
     assert {"confident", "heads_up", None} == {tiers.get(f"p{i}") for i in range(50)}
 
 

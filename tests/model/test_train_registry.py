@@ -12,11 +12,12 @@ import pytest
 from _lean import run_lean
 
 from services.model import registry
+from services.model.baseline import growth_ratio
 from services.model.calibration import expected_calibration_error
 from services.model.inputs import INPUT_COLUMNS
 from services.model.labels import HeadsUpSpec
 from services.model.train import TrainConfig, fit, labelled, train_from_frames, train_rows
-from shared.scores import SCORE_SCHEMA
+from shared.scores import SCORE_SCHEMA, is_calibrated
 
 pytestmark = pytest.mark.slow
 
@@ -50,9 +51,14 @@ def test_round_trip_and_ece_on_the_test_split(trained) -> None:
     ece = expected_calibration_error(prob, test["label"].to_numpy().astype(float))
     assert ece == pytest.approx(meta["metrics"]["test"]["ece"], abs=1e-9)
     assert ece <= 0.05
-    scores = scorer.score(trained.features.head(500))
+    rows = trained.features.head(500)
+    scores = scorer.score(rows)
     assert scores.schema == pl.Schema(SCORE_SCHEMA)
-    assert (scores["model_version"] == scorer.version).all()
+    # Its own rows carry its version; a daily counter's, the ratio fallback's (a baseline).
+    assert scorer.fallback is not None
+    theirs = pl.Series(scorer.fallback.rows(rows))
+    assert (scores.filter(~theirs)["model_version"] == scorer.version).all()
+    assert not any(is_calibrated(v) for v in scores.filter(theirs)["model_version"])
     assert scores["probability"].is_between(0, 1).all()
 
 
@@ -112,7 +118,9 @@ def test_products_too_new_to_judge_score_as_the_least_likely(trained) -> None:
     assert (scores.filter(young)["score"] == 0).all()
     assert scores.filter(young)["probability"].max() == scores["probability"].min()
     scorer.min_history_h = 0  # without the rule the model guesses on them
-    assert scorer.score(trained.features).filter(young)["score"].min() > 0
+    assert scorer.fallback is not None
+    own = ~pl.Series(scorer.fallback.rows(trained.features))  # not the ratio fallback's
+    assert scorer.score(trained.features).filter(young & own)["score"].min() > 0
 
 
 def test_a_version_scores_without_the_train_and_compiled_extras(trained) -> None:
@@ -190,5 +198,9 @@ def test_daily_counter_rows_are_scored_by_the_growth_ratio(trained) -> None:
     assert (scores["probability"] >= fallback.threshold).all()
     assert (scores["probability_72h"] >= fallback.heads_up_threshold).all()
     assert scores["reasons"].list.len().max() == 0
+    # A growth strength, no chance: the rows say so, and `score` is the growth.
+    assert not any(is_calibrated(v) for v in scores["model_version"])
+    growth = counter.select(growth_ratio("24h")).to_series().to_numpy()
+    assert np.allclose(scores["score"].to_numpy(), growth) and (growth >= fallback.ratio).all()
     scorer.fallback = None  # the model alone scores them as it would any row
     assert not np.allclose(scorer.score(counter)["probability"], scores["probability"])
