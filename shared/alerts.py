@@ -7,8 +7,10 @@ only after falling below `rearm_below` (hysteresis), and a tier never fires twic
 its cool-down of event time (`confident_cooldown_ms` for the confident tier, `cooldown_ms`
 for the heads-up). Each product's rows are evaluated one by one in tick order,
 also within a batch, and a row at or before the last tick already evaluated for its
-product (a redelivered score) changes nothing. The state per product (`AlertState`) is
-five numbers, persisted by the API with the alerts it explains, so any batching, any
+product (a redelivered score) changes nothing. A calibrated model's rows without
+creators alert only once the product has stayed at or above their confident level for
+`without_creators_hold_ms`. The state per product (`AlertState`) is
+six numbers, persisted by the API with the alerts it explains, so any batching, any
 restart and any redelivery give the alerts of one pass over the scores.
 """
 
@@ -49,7 +51,8 @@ class AlertRules:
     (None: no heads-up tier). Each tier has its own cool-down: `cooldown_ms` the heads-up's,
     `confident_cooldown_ms` the confident tier's (None: `cooldown_ms`). A calibrated model's
     score rows without creators in 24 h take each tier's `…without_creators_threshold` and
-    its re-arm level instead, where it is set. A baseline's rows (uncalibrated: a growth
+    its re-arm level instead, where it is set; at the confident tier they must also have
+    held (`has_held`) for `without_creators_hold_ms`. A baseline's rows (uncalibrated: a growth
     strength, whatever the source) alert at `baseline_threshold` and re-arm below
     `baseline_rearm_below`, the level its ratio is set to. A product gets no heads-up for
     `heads_up_after_confident_ms` after a confident alert (None: the confident tier's
@@ -66,6 +69,7 @@ class AlertRules:
     heads_up_after_confident_ms: int | None = _DEFAULTS.headsup_after_confident_ms
     without_creators_threshold: float | None = _DEFAULTS.without_creators_threshold
     without_creators_rearm_below: float = _DEFAULTS.without_creators_rearm_below
+    without_creators_hold_ms: int = _DEFAULTS.without_creators_hold_ms
     baseline_threshold: float = BASELINE_THRESHOLD
     baseline_rearm_below: float = BASELINE_REARM_BELOW
 
@@ -88,7 +92,11 @@ class AlertRules:
         ):
             if threshold is not None and not 0 <= rearm <= threshold <= 1:
                 raise ValueError(f"need 0 <= {prefix}rearm_below <= {prefix}threshold <= 1")
-        for name in ("confident_cooldown_ms", "heads_up_after_confident_ms"):
+        for name in (
+            "confident_cooldown_ms",
+            "heads_up_after_confident_ms",
+            "without_creators_hold_ms",
+        ):
             if (getattr(self, name) or 0) < 0:
                 raise ValueError(f"need {name} >= 0")
 
@@ -105,11 +113,14 @@ class AlertRules:
         probability_72h: float | None,
         creators_24h: float | None = None,
         calibrated: bool = True,
+        held: bool = True,
     ) -> str | None:
         """The highest tier whose threshold a score reaches (None: neither), for showing
         where a product stands now; whether it alerts is `AlertEngine`'s (hysteresis,
-        cool-down). Each threshold is the row's level, as in the engine."""
-        if probability >= self.confident_level(creators_24h, calibrated):
+        cool-down). Each threshold is the row's level, as in the engine; `held` says
+        whether the product has held it (`has_held`), which a row without creators needs."""
+        level = self.confident_level(creators_24h, calibrated)
+        if probability >= level and (held or not self.needs_hold(creators_24h, calibrated)):
             return CONFIDENT.name
         heads_up = self.heads_up_level(creators_24h, calibrated)
         if heads_up is not None and probability_72h is not None and probability_72h >= heads_up:
@@ -124,6 +135,17 @@ class AlertRules:
             return self.baseline_threshold
         own = self.without_creators_threshold
         return own if own is not None and creators_24h == 0.0 else self.threshold
+
+    def needs_hold(self, creators_24h: float | None, calibrated: bool = True) -> bool:
+        """Whether a row reaches the confident tier only after holding its level: a
+        calibrated row without creators in 24 h, while its own level is set."""
+        own = self.without_creators_threshold is not None and self.without_creators_hold_ms > 0
+        return own and calibrated and creators_24h == 0.0
+
+    def has_held(self, low_ms: int | None, tick_ms: int) -> bool:
+        """Whether a product whose rows were last under their confident level at `low_ms`
+        (None: never) has held it at `tick_ms`: no row under it within the hold."""
+        return low_ms is None or low_ms <= tick_ms - self.without_creators_hold_ms
 
     def heads_up_level(self, creators_24h: float | None, calibrated: bool = True) -> float | None:
         """The heads-up threshold a row is held to, as `confident_level` decides the
@@ -147,6 +169,7 @@ class AlertRules:
             settings.headsup_after_confident_ms,
             settings.without_creators_threshold,
             settings.without_creators_rearm_below,
+            settings.without_creators_hold_ms,
         )
 
 
@@ -159,6 +182,7 @@ class AlertState:
     last_fired_ms: int | None = None
     heads_up_armed: bool = True  # the same two for the heads-up tier
     heads_up_fired_ms: int | None = None
+    low_ms: int | None = None  # newest tick under its confident level, or first seen
 
 
 class Decision(NamedTuple):
@@ -249,8 +273,9 @@ class AlertEngine:
                 "seen_ms": [
                     s.last_tick_ms if (s := self.states.get(p)) else None for p in products
                 ],
+                "low_before": [s.low_ms if (s := self.states.get(p)) else None for p in products],
             },
-            schema={"product_id": pl.String, "seen_ms": pl.Int64},
+            schema={"product_id": pl.String, "seen_ms": pl.Int64, "low_before": pl.Int64},
         ).with_row_index("product")
         # Each product's new rows together, in tick order, a duplicate after its first
         # copy: integer sort keys, so neighbours are compared instead of hashing groups.
@@ -267,7 +292,23 @@ class AlertEngine:
             (r.without_creators_threshold, r.without_creators_rearm_below),
             (r.baseline_threshold, r.baseline_rearm_below),
         )
-        fired = self._tier(fresh, CONFIDENT, threshold, rearm, r.confident_cooldown, states)
+        # The newest tick at which the product was under its confident level (or first
+        # seen), this row included: a row that must hold its level reaches it once that
+        # lies a hold back.
+        under = pl.when(pl.col(CONFIDENT.column) < threshold).then(pl.col("tick_ms"))
+        fresh = fresh.with_columns(
+            low_ms=under.forward_fill()
+            .over("product")
+            .fill_null(pl.col("low_before"))
+            .fill_null(pl.col("tick_ms").first().over("product"))
+        )
+        reach: pl.Expr = pl.lit(True)
+        if r.needs_hold(0.0):
+            held = pl.col("low_ms").is_null() | (
+                pl.col("low_ms") <= pl.col("tick_ms") - r.without_creators_hold_ms
+            )
+            reach = ~pl.col("own") | held
+        fired = self._tier(fresh, CONFIDENT, threshold, rearm, r.confident_cooldown, states, reach)
         confident_ticks: dict[str, list[int]] = {}
         for _, tick, pid, _ in fired:
             confident_ticks.setdefault(pid, []).append(tick)
@@ -291,9 +332,9 @@ class AlertEngine:
             for row, _, _, tier in sorted(fired, key=lambda f: (f[1], f[2], f[3] != CONFIDENT))
         ]
         newest = fresh.filter(pl.col("product").ne_missing(pl.col("product").shift(-1)))
-        for pid, tick in newest.select("product_id", "tick_ms").iter_rows():
+        for pid, tick, low in newest.select("product_id", "tick_ms", "low_ms").iter_rows():
             state = states.get(pid) or self.states.get(pid) or AlertState(tick, armed=True)
-            states[pid] = dataclasses.replace(state, last_tick_ms=tick)
+            states[pid] = dataclasses.replace(state, last_tick_ms=tick, low_ms=low)
         return Decision(alerts, states)
 
     def _tier(
@@ -304,16 +345,19 @@ class AlertEngine:
         rearm_below: float | pl.Expr,
         cooldown_ms: int,
         states: dict[str, AlertState],
+        reach: pl.Expr | None = None,
     ) -> list[tuple[int, int, str, Tier]]:
         """One tier's hysteresis and cool-down over the fresh rows; updates `states` and
         returns what fires as (row, tick, product, tier). `threshold` and `rearm_below`
-        may be expressions over the row (a level of its own for some rows)."""
+        may be expressions over the row (a level of its own for some rows); `reach`, where
+        given, says on which rows reaching the threshold counts."""
         # Only a row whose level (1: at or above the threshold, 0: below the re-arm level)
         # differs from the product's previous level can change its state: an armed
         # product dipping again, a disarmed one staying high and every row in between
         # are no-ops, so only these few rows go through the loop below.
         p = pl.col(tier.column)
-        level = pl.when(p >= threshold).then(1).when(p < rearm_below).then(0).otherwise(None)
+        high = p >= threshold if reach is None else (p >= threshold) & reach
+        level = pl.when(high).then(1).when(p < rearm_below).then(0).otherwise(None)
         was_armed = pl.Series(
             [
                 getattr(s, tier.armed) if (s := self.states.get(pid)) else True

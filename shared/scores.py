@@ -7,12 +7,14 @@ import polars as pl
 # The calibrated probability at which a product alerts, and at or above which a score
 # row carries reasons: one number for the alert engine, the scorer and their settings.
 # Rows without creators (views-only counters, where a bot burst looks like a rise) have a
-# level of their own. Both chosen on the tuning months `standard` seeds 203, 6, 7, 16-20
-# and 23 for the shipped default (docs/model.md, "Two confident levels").
+# level of their own, which they must hold for hours before they alert. All chosen on the
+# tuning months `standard` seeds 203, 6, 7, 16-20 and 23 for the shipped default
+# (docs/model.md, "Two confident levels" and "Rows without creators hold their level").
 ALERT_THRESHOLD = 0.4
 REARM_BELOW = 0.29
-WITHOUT_CREATORS_THRESHOLD = 0.7
-WITHOUT_CREATORS_REARM_BELOW = 0.5
+WITHOUT_CREATORS_THRESHOLD = 0.35
+WITHOUT_CREATORS_REARM_BELOW = 0.25
+WITHOUT_CREATORS_HOLD_MS = 7 * 3_600_000
 # A baseline's growth strength is not a probability: it alerts at a level of its own, set
 # where its growth ratio is reached (`services.model.baseline.midpoint_for`).
 BASELINE_THRESHOLD = 0.56

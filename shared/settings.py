@@ -35,6 +35,7 @@ from shared.scores import (
     HEADS_UP_WITHOUT_CREATORS_REARM_BELOW,
     HEADS_UP_WITHOUT_CREATORS_THRESHOLD,
     REARM_BELOW,
+    WITHOUT_CREATORS_HOLD_MS,
     WITHOUT_CREATORS_REARM_BELOW,
     WITHOUT_CREATORS_THRESHOLD,
 )
@@ -113,6 +114,14 @@ class AlertSettings(BaseSettings):
     )
     without_creators_rearm_below: float = Field(
         WITHOUT_CREATORS_REARM_BELOW, ge=0, description="the re-arm level of those rows"
+    )
+    # A bot burst or a one-off spike lifts such a counter for an hour or two; a rise keeps
+    # it up (docs/model.md, "Rows without creators hold their level").
+    without_creators_hold_ms: int = Field(
+        WITHOUT_CREATORS_HOLD_MS,
+        ge=0,
+        description="event time those rows must stay at or above their confident threshold "
+        "before they alert (0: at once)",
     )
     cooldown_ms: int = Field(
         24 * 3_600_000, ge=0, description="event time between two alerts of one product"

@@ -217,6 +217,7 @@ class AlertStateRecord(Base):
     last_fired_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     heads_up_armed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     heads_up_fired_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    low_ms: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 def load_alert_states(session: Session, rearm_below: float) -> dict[str, AlertState]:
@@ -227,8 +228,8 @@ def load_alert_states(session: Session, rearm_below: float) -> dict[str, AlertSt
     is below `rearm_below`), rather than alerting again at once.
     """
     states = {
-        pid: AlertState(tick, armed, fired, heads_up_armed, heads_up_fired)
-        for pid, tick, armed, fired, heads_up_armed, heads_up_fired in session.execute(
+        pid: AlertState(tick, armed, fired, heads_up_armed, heads_up_fired, low)
+        for pid, tick, armed, fired, heads_up_armed, heads_up_fired, low in session.execute(
             select(
                 AlertStateRecord.product_id,
                 AlertStateRecord.last_tick_ms,
@@ -236,6 +237,7 @@ def load_alert_states(session: Session, rearm_below: float) -> dict[str, AlertSt
                 AlertStateRecord.last_fired_ms,
                 AlertStateRecord.heads_up_armed,
                 AlertStateRecord.heads_up_fired_ms,
+                AlertStateRecord.low_ms,
             )
         )
     }
@@ -255,7 +257,14 @@ def load_alert_states(session: Session, rearm_below: float) -> dict[str, AlertSt
     return states
 
 
-STATE_COLUMNS = ("last_tick_ms", "armed", "last_fired_ms", "heads_up_armed", "heads_up_fired_ms")
+STATE_COLUMNS = (
+    "last_tick_ms",
+    "armed",
+    "last_fired_ms",
+    "heads_up_armed",
+    "heads_up_fired_ms",
+    "low_ms",
+)
 
 
 def save_alert_states(session: Session, states: dict[str, AlertState]) -> None:
@@ -278,6 +287,7 @@ def save_alert_states(session: Session, states: dict[str, AlertState]) -> None:
                 "last_fired_ms": s.last_fired_ms,
                 "heads_up_armed": s.heads_up_armed,
                 "heads_up_fired_ms": s.heads_up_fired_ms,
+                "low_ms": s.low_ms,
             }
             for pid, s in states.items()
         ],

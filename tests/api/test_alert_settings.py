@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from services.api.app import create_app
 from services.evaluation.tuning import model_method
 from shared.alerts import AlertRules
-from shared.scores import ALERT_THRESHOLD
+from shared.scores import ALERT_THRESHOLD, WITHOUT_CREATORS_THRESHOLD
 from shared.settings import AlertSettings, ApiSettings, ScoreSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -25,7 +25,10 @@ HOUR_MS = 3_600_000
 def test_defaults_have_one_source() -> None:
     settings = AlertSettings()
     assert AlertRules() == AlertRules.from_settings(settings)
-    assert settings.threshold == ALERT_THRESHOLD == ScoreSettings().explain_threshold
+    assert settings.threshold == ALERT_THRESHOLD
+    # Every row at a level some row alerts at gets reasons: the lower of the two levels.
+    assert ScoreSettings().explain_threshold == settings.lowest_threshold
+    assert settings.lowest_threshold == min(ALERT_THRESHOLD, WITHOUT_CREATORS_THRESHOLD)
 
 
 @pytest.mark.parametrize(
@@ -46,6 +49,7 @@ def test_the_api_intake_follows_the_environment(
     monkeypatch.setenv("PANTAU_ALERT_CONFIDENT_COOLDOWN_MS", str(2 * HOUR_MS))
     monkeypatch.setenv("PANTAU_ALERT_WITHOUT_CREATORS_THRESHOLD", "0.9")
     monkeypatch.setenv("PANTAU_ALERT_WITHOUT_CREATORS_REARM_BELOW", "0.6")
+    monkeypatch.setenv("PANTAU_ALERT_WITHOUT_CREATORS_HOLD_MS", str(2 * HOUR_MS))
     api = ApiSettings(database_url=f"sqlite:///{tmp_path / 'api.db'}", run_dispatcher=False)
     intake = create_app(api).state.intake
     assert intake.engine.rules == AlertRules(
@@ -55,6 +59,7 @@ def test_the_api_intake_follows_the_environment(
         confident_cooldown_ms=2 * HOUR_MS,
         without_creators_threshold=0.9,
         without_creators_rearm_below=0.6,
+        without_creators_hold_ms=2 * HOUR_MS,
     )
     tick = 1_772_409_600_000
     assert intake.apply(make_scores({"p": 0.7}, tick)) == []  # above the default 0.4 only

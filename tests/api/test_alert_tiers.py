@@ -16,6 +16,7 @@ from sqlalchemy import select
 from services.api.db import make_engine, make_sessionmaker
 from services.api.intake import ScoreIntake
 from services.api.schema import upgrade_schema
+from services.api.web.data import product_view
 from services.api.webhooks.models import Delivery, Subscription
 from services.api.webhooks.outbox import enqueue_alert
 from services.api.webhooks.signing import generate_secret
@@ -196,6 +197,7 @@ def test_confident_levels_of_rows_without_creators_and_of_baselines(
         confident_cooldown_ms=0,
         without_creators_threshold=0.7,
         without_creators_rearm_below=0.5,
+        without_creators_hold_ms=0,  # alert at once (the hold: the next test)
         baseline_threshold=0.56,
         baseline_rearm_below=0.4,
     )
@@ -219,6 +221,60 @@ def test_confident_levels_of_rows_without_creators_and_of_baselines(
         dataclasses.replace(rules, without_creators_rearm_below=0.8)
     with pytest.raises(ValueError, match="baseline"):
         dataclasses.replace(rules, baseline_rearm_below=0.6)
+
+
+HOLD_RULES = dataclasses.replace(
+    RULES,
+    threshold=0.4,
+    rearm_below=0.3,
+    without_creators_threshold=0.35,
+    without_creators_rearm_below=0.25,
+    without_creators_hold_ms=6 * HOUR_MS,
+)
+HELD = [0.1, 0.4, 0.5, 0.3, 0.4, 0.45, 0.5, 0.5, 0.5, 0.5, 0.6, 0.6, 0.2, 0.1]
+
+
+def held_scores(make_scores: Callable[..., pl.DataFrame]) -> pl.DataFrame:
+    """A views-only burst of two hours, another on a counter first seen in it, a
+    views-only rise that stays up, and the same rise on a stream with creators."""
+    burst = [0.1, 0.9, 0.8, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1]
+    return pl.concat(
+        [
+            make_scores({pid: p}, TICK_MS + h * HOUR_MS, creators_24h=creators)
+            for pid, series, creators in (
+                ("burst", burst, 0.0),
+                ("new", burst[1:], 0.0),
+                ("rise", HELD, 0.0),
+                ("stream", HELD, 3.0),
+            )
+            for h, p in enumerate(series)
+        ]
+    ).sort("tick_ms")
+
+
+def test_rows_without_creators_alert_once_they_have_held_their_level(
+    make_scores: Callable[..., pl.DataFrame], tmp_path: Path
+) -> None:
+    """A burst that lifts a views-only counter for two hours alerts nothing, nor does one
+    on a counter first seen in it (the hold counts from the first row); a rise alerts
+    when it has stayed at or above its level for the hold (the last row under it, 0.3 at
+    hour 3, six hours back), in one pass, any batching and across restarts."""
+    scores = held_scores(make_scores)
+    whole = fired(AlertEngine(HOLD_RULES).evaluate(scores))
+    assert whole == [("stream", 1, "confident"), ("rise", 9, "confident")]
+    at_once = dataclasses.replace(HOLD_RULES, without_creators_hold_ms=0)
+    assert {("burst", 1, "confident"), ("new", 0, "confident")} <= set(
+        fired(AlertEngine(at_once).evaluate(scores))
+    )
+    for cut in range(1, scores.height):
+        engine = AlertEngine(HOLD_RULES)
+        assert fired(engine.evaluate(scores[:cut]) + engine.evaluate(scores[cut:])) == whole
+    sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'api.db'}"))
+    upgrade_schema(sessions.kw["bind"])
+    alerts = []
+    for _, batch in scores.group_by("tick_ms", maintain_order=True):
+        alerts += ScoreIntake(sessions, HOLD_RULES).apply(batch)  # a restart per tick
+    assert fired(alerts) == whole
 
 
 def test_any_batching_gives_the_alerts_of_one_pass(rows: Rows) -> None:
@@ -275,6 +331,15 @@ def test_tier_of_a_score_is_the_highest_threshold_it_reaches() -> None:
     assert levels.tier_of(0.7, None, creators_24h=2.0) == "confident"
     assert levels.tier_of(0.55, None, creators_24h=0.0, calibrated=False) == "confident"
     assert levels.tier_of(0.45, None, creators_24h=2.0, calibrated=False) is None
+    # A row that must hold its level shows the confident tier once it has held it.
+    assert HOLD_RULES.needs_hold(0.0) and not HOLD_RULES.needs_hold(2.0)
+    assert not HOLD_RULES.needs_hold(0.0, calibrated=False)
+    assert HOLD_RULES.tier_of(0.5, None, creators_24h=0.0, held=False) is None
+    assert HOLD_RULES.tier_of(0.5, None, creators_24h=0.0) == "confident"
+    assert HOLD_RULES.tier_of(0.5, None, creators_24h=3.0, held=False) == "confident"
+    assert HOLD_RULES.has_held(None, TICK_MS)
+    assert HOLD_RULES.has_held(TICK_MS - 6 * HOUR_MS, TICK_MS)
+    assert not HOLD_RULES.has_held(TICK_MS - 5 * HOUR_MS, TICK_MS)
 
 
 def test_webhook_payloads_carry_the_tier_and_no_chance_without_one(
@@ -304,3 +369,25 @@ def test_webhook_payloads_carry_the_tier_and_no_chance_without_one(
     assert by_product["c"]["message"] == (
         "Produk c sedang naik di Jawa Tengah: naik 6,2× dibanding hari biasa minggu lalu."
     )
+
+
+def test_the_page_shows_the_confident_tier_once_the_level_is_held(
+    make_scores: Callable[..., pl.DataFrame], tmp_path: Path
+) -> None:
+    """The seller page reads the engine's state: a views-only product at the level shows
+    the confident tier only from the row where it would alert."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'api.db'}")
+    upgrade_schema(engine)
+    sessions = make_sessionmaker(engine)
+    intake = ScoreIntake(sessions, HOLD_RULES)
+
+    def tier_at(hour: int, p: float) -> str | None:
+        intake.apply(make_scores({"c": p}, TICK_MS + hour * HOUR_MS, creators_24h=0.0))
+        with sessions() as session:
+            view = product_view(session, "c", HOLD_RULES)
+        assert view is not None
+        return view.card.tier
+
+    assert tier_at(0, 0.1) is None
+    assert [tier_at(h, 0.9) for h in range(1, 6)] == [None] * 5  # under it at hour 0
+    assert tier_at(6, 0.9) == "confident"

@@ -50,10 +50,19 @@ def test_fast_alert_feed_equals_tick_by_tick(seed: int) -> None:
             "product_id": [f"p{p}" for p in range(products) for _ in range(ticks)],
             "tick_ms": [t * TICK_MS for _ in range(products) for t in range(ticks)],
             "probability": walk.ravel().tolist(),
+            # Every other product without creators: its own level, held for two hours.
+            "creators_24h": [float(p % 2) for p in range(products) for _ in range(ticks)],
         },
         SCORE_SCHEMA,
     ).sample(fraction=1.0, shuffle=True, seed=seed)
-    rules = AlertRules(threshold=0.7, rearm_below=0.4, cooldown_ms=6 * HOUR_MS)
+    rules = AlertRules(
+        threshold=0.7,
+        rearm_below=0.4,
+        cooldown_ms=6 * HOUR_MS,
+        without_creators_threshold=0.6,
+        without_creators_rearm_below=0.45,
+        without_creators_hold_ms=2 * HOUR_MS,
+    )
     fast = run_alerts(scores, rules)
     assert fast.height > 20  # the walk does cross, so the comparison means something
     assert fast.equals(run_alerts_tick_by_tick(scores, rules))

@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from services.api.queries import ranked_trends
-from services.api.store import AlertRecord, LatestScore, ScoreHistory
+from services.api.store import AlertRecord, AlertStateRecord, LatestScore, ScoreHistory
 from services.api.terms import TermContext
 from shared.alerts import AlertRules, alert_tier
 from shared.emerging import PRODUCT_CONTEXT_PREFIX
@@ -49,7 +49,9 @@ class Card:
         return self.tier if self.calibrated else None
 
 
-def _card(row: LatestScore, rules: AlertRules) -> Card:
+def _card(row: LatestScore, rules: AlertRules, low_ms: int | None) -> Card:
+    """`low_ms`: the alert engine's newest tick of the product under its confident level,
+    so a views-only product shows the confident tier only once it has held it."""
     calibrated = is_calibrated(row.model_version)
     return Card(
         product_id=row.product_id,
@@ -69,8 +71,19 @@ def _card(row: LatestScore, rules: AlertRules) -> Card:
             row.probability_72h,
             (row.evidence or {}).get("creators_24h"),
             calibrated,
+            rules.has_held(low_ms, row.tick_ms),
         ),
     )
+
+
+def low_ticks(session: Session, product_ids: Sequence[str]) -> dict[str, int | None]:
+    """Each product's newest tick under its confident level, as the alert engine left it."""
+    rows = session.execute(
+        select(AlertStateRecord.product_id, AlertStateRecord.low_ms).where(
+            AlertStateRecord.product_id.in_(product_ids)
+        )
+    )
+    return {pid: low for pid, low in rows}
 
 
 def newest_tick_ms(session: Session) -> int | None:
@@ -163,7 +176,8 @@ def rising_cards(
     rows = ranked_trends(
         session, max_age_ms, limit, category=category, region=region, kind="product"
     )
-    cards = [_card(r, rules) for r in rows]
+    lows = low_ticks(session, [r.product_id for r in rows])
+    cards = [_card(r, rules, lows.get(r.product_id)) for r in rows]
     if not cards:
         return cards
     ids = [c.product_id for c in cards]
@@ -196,7 +210,7 @@ def product_view(session: Session, product_id: str, rules: AlertRules) -> Produc
     row = session.get(LatestScore, product_id)
     if row is None:
         return None
-    card = _card(row, rules)
+    card = _card(row, rules, low_ticks(session, [product_id]).get(product_id))
     if card.probability >= RISING_FROM:
         card.started_ms = rise_starts(session, [product_id]).get(product_id)
     series = activity(session, [product_id], card.tick_ms, CHART_BUCKET_MS)[product_id]
