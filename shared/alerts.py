@@ -303,10 +303,8 @@ class AlertEngine:
             .fill_null(pl.col("tick_ms").first().over("product"))
         )
         reach: pl.Expr = pl.lit(True)
-        if r.needs_hold(0.0):
-            held = pl.col("low_ms").is_null() | (
-                pl.col("low_ms") <= pl.col("tick_ms") - r.without_creators_hold_ms
-            )
+        if r.needs_hold(creators_24h=0.0):  # `has_held` per row
+            held = pl.col("low_ms") <= pl.col("tick_ms") - r.without_creators_hold_ms
             reach = ~pl.col("own") | held
         fired = self._tier(fresh, CONFIDENT, threshold, rearm, r.confident_cooldown, states, reach)
         confident_ticks: dict[str, list[int]] = {}

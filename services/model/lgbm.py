@@ -208,6 +208,12 @@ class LightGBMScorer:
             return source_kinds(features)
         return None
 
+    @property
+    def fallback_version(self) -> str:
+        """The `model_version` of the rows its ratio fallback scores: a baseline's (its
+        strength is no chance), naming this version after `@`."""
+        return f"{RatioFallback.version}@{self.version}"
+
     def score(self, features: pl.DataFrame, explain: bool = True) -> pl.DataFrame:
         """Probability, score and version per row; reasons for the likely alerts."""
         margin, ahead = self.margins(features)
@@ -230,7 +236,7 @@ class LightGBMScorer:
                     prob_72h = np.full(len(prob), np.nan)
                 prob_72h[~own] = theirs["probability_72h"].to_numpy()
                 score[~own] = theirs["score"].to_numpy()
-                version[~own] = theirs["model_version"].to_numpy()
+                version[~own] = self.fallback_version
         scored = features.select(
             pl.col(c) if c in features else pl.lit(None, SCORE_SCHEMA[c]).alias(c)
             for c in PASSTHROUGH

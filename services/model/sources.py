@@ -17,7 +17,7 @@ once a day). Pure.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
@@ -30,7 +30,7 @@ from services.model.baseline import (
 )
 from services.model.labels import interactions
 from shared.alerts import AlertRules
-from shared.scores import BASELINE_THRESHOLD, HEADS_UP_THRESHOLD
+from shared.scores import BASELINE_THRESHOLD, HEADS_UP_THRESHOLD, UNCALIBRATED_PREFIX
 from shared.settings import AlertSettings
 
 VIEWS_ONLY = (interactions("7d") == 0) & (pl.col("creators_24h") == 0)
@@ -75,6 +75,7 @@ class RatioFallback:
     min_history_h: float = COLD_START_MIN_HISTORY_H
     min_events_24h: float = COLD_START_MIN_EVENTS_24H
     kinds: tuple[str, ...] = ("daily_counter",)  # which `SOURCE_KINDS` it scores
+    version: ClassVar[str] = f"{UNCALIBRATED_PREFIX}growth-24h"  # its rows' model_version
 
     def __post_init__(self) -> None:
         unknown = set(self.kinds) - set(SOURCE_KINDS)
@@ -112,13 +113,12 @@ class RatioFallback:
         )
 
     def score(self, features: pl.DataFrame) -> pl.DataFrame:
-        """Its rows' `probability` and `probability_72h` (each tier's growth strength),
-        `score` (the day-over-week growth) and `model_version` (a baseline's)."""
+        """Its rows' `probability` and `probability_72h` (each tier's growth strength)
+        and `score` (the day-over-week growth)."""
         confident = self._scorer(self.ratio, self.threshold)
         heads_up = self._scorer(self.heads_up_ratio, self.heads_up_threshold)
         return features.select(
             probability=confident.strength(),
             probability_72h=heads_up.strength(),
             score=confident.growth(),
-            model_version=pl.lit(confident.version),
         )

@@ -81,9 +81,14 @@ def test_an_install_carries_the_shipped_model() -> None:
 
 
 def test_the_shipped_model_loads_and_scores_a_frame(features: pl.DataFrame) -> None:
-    scores = unpromoted_scorer().score(features)
+    scorer = unpromoted_scorer()
+    scores = scorer.score(features)
     assert scores.height == features.height
-    assert scores["model_version"].unique().to_list() == [META["version"]]
+    # These series are daily view counters: its ratio fallback scores them, as a baseline's
+    # rows; with creators the same rows are the model's own, with calibrated chances.
+    assert scores["model_version"].unique().to_list() == [f"baseline-growth-24h@{META['version']}"]
+    own = scorer.score(features.with_columns(creators_24h=pl.lit(3.0)))
+    assert own["model_version"].unique().to_list() == [META["version"]]
     assert is_calibrated(META["version"])
     p = scores["probability"].to_numpy()
     assert np.isfinite(p).all() and (p >= 0).all() and (p <= 1).all()
@@ -102,7 +107,7 @@ def test_replay_and_the_demo_without_training_use_the_shipped_model(tmp_path: Pa
     out = tmp_path / "alerts.jsonl"
     replay_file(DATA / "events.ndjson", out, partitions=1, progress=False)
     versions = {json.loads(line)["model_version"] for line in out.read_bytes().splitlines()}
-    assert versions == {META["version"]}
+    assert versions == {f"baseline-growth-24h@{META['version']}"}  # daily counters: its fallback
     scorer = choose_scorer(7, False, None, tmp_path, Console(quiet=True))
     assert scorer.version == META["version"]
 

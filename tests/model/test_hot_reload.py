@@ -90,11 +90,12 @@ def test_promotion_mid_stream_scores_every_row_once(
     keys = [(pid, tick) for _, _, pid, tick, _ in found]
     assert len(keys) == len(set(keys)) == rows.height
     assert set(keys) == set(zip(rows["product_id"], rows["tick_ms"], strict=True))
-    versions = [v for *_, v in found]
+    # The model each row came from (its ratio fallback's rows name it after "@").
+    versions = [v.split("@")[-1] for *_, v in found]
     assert set(versions) == {trained.good.name, trained.weak.name}
     assert all(v == trained.good.name for v in versions[: first.height])
     for partition in range(4):
-        in_order = [v for p, _, _, _, v in sorted(found) if p == partition]
+        in_order = [v.split("@")[-1] for p, _, _, _, v in sorted(found) if p == partition]
         switched = [v == trained.weak.name for v in in_order]
         assert switched == sorted(switched), f"partition {partition} went back to the old model"
     assert service.step.scorer.version == trained.weak.name

@@ -58,7 +58,7 @@ def test_round_trip_and_ece_on_the_test_split(trained) -> None:
     assert scorer.fallback is not None
     theirs = pl.Series(scorer.fallback.rows(rows))
     assert (scores.filter(~theirs)["model_version"] == scorer.version).all()
-    assert not any(is_calibrated(v) for v in scores.filter(theirs)["model_version"])
+    assert (scores.filter(theirs)["model_version"] == scorer.fallback_version).all()
     assert scores["probability"].is_between(0, 1).all()
 
 
@@ -198,8 +198,11 @@ def test_daily_counter_rows_are_scored_by_the_growth_ratio(trained) -> None:
     assert (scores["probability"] >= fallback.threshold).all()
     assert (scores["probability_72h"] >= fallback.heads_up_threshold).all()
     assert scores["reasons"].list.len().max() == 0
-    # A growth strength, no chance: the rows say so, and `score` is the growth.
-    assert not any(is_calibrated(v) for v in scores["model_version"])
+    # A growth strength, no chance: the rows say so (a baseline's, of this version), and
+    # `score` is the growth.
+    assert (scores["model_version"] == scorer.fallback_version).all()
+    assert not is_calibrated(scorer.fallback_version)
+    assert scorer.fallback_version.endswith(f"@{scorer.version}")
     growth = counter.select(growth_ratio("24h")).to_series().to_numpy()
     assert np.allclose(scores["score"].to_numpy(), growth) and (growth >= fallback.ratio).all()
     scorer.fallback = None  # the model alone scores them as it would any row

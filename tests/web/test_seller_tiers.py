@@ -52,7 +52,9 @@ def scores(tick_ms: int) -> pl.DataFrame:
                 "events_1h": 10.0,
                 "events_24h": 500.0,
                 "growth_6h_vs_24h": 1.0,
-                "creators_24h": 0.0,
+                # The model's rows with creators (without, a row first holds its level:
+                # tests/api/test_alert_tiers.py); the baseline's a daily counter's.
+                "creators_24h": 0.0 if version.startswith(UNCALIBRATED_PREFIX) else 3.0,
                 "regions_24h": 1.0,
             }
             for pid, p24, p72, score, version in ROWS
