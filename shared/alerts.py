@@ -294,13 +294,14 @@ class AlertEngine:
         )
         # The newest tick at which the product was under its confident level (or first
         # seen), this row included: a row that must hold its level reaches it once that
-        # lies a hold back.
-        under = pl.when(pl.col(CONFIDENT.column) < threshold).then(pl.col("tick_ms"))
+        # lies a hold back. Each product's first row has one (the state's, else its own
+        # tick), so one forward fill over the sorted rows never crosses products.
         fresh = fresh.with_columns(
-            low_ms=under.forward_fill()
-            .over("product")
-            .fill_null(pl.col("low_before"))
-            .fill_null(pl.col("tick_ms").first().over("product"))
+            low_ms=pl.when(pl.col(CONFIDENT.column) < threshold)
+            .then(pl.col("tick_ms"))
+            .when(~same_product)
+            .then(pl.coalesce("low_before", "tick_ms"))
+            .forward_fill()
         )
         reach: pl.Expr = pl.lit(True)
         if r.needs_hold(creators_24h=0.0):  # `has_held` per row
