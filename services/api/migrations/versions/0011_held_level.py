@@ -6,8 +6,9 @@ Create Date: 2026-12-08
 
 A calibrated model's rows without creators alert only once the product has held its
 confident level for `PANTAU_ALERT_WITHOUT_CREATORS_HOLD_MS`; `alert_state.low_ms` is what
-the engine needs to know that across batches and restarts. Null, as for a product whose
-rows were never under it: a state written before this column resumes as it would have.
+the engine needs to know that across batches and restarts. Null in a state written
+before this column: the engine then counts the hold from the product's next score, as for
+a product it has never seen.
 """
 
 from __future__ import annotations
