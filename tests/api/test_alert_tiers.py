@@ -269,8 +269,9 @@ def test_rows_without_creators_alert_once_they_have_held_their_level(
     for cut in range(1, scores.height):
         engine = AlertEngine(HOLD_RULES)
         assert fired(engine.evaluate(scores[:cut]) + engine.evaluate(scores[cut:])) == whole
-    sessions = make_sessionmaker(make_engine(f"sqlite:///{tmp_path / 'api.db'}"))
-    upgrade_schema(sessions.kw["bind"])
+    store = make_engine(f"sqlite:///{tmp_path / 'api.db'}")
+    upgrade_schema(store)
+    sessions = make_sessionmaker(store)
     alerts = []
     for _, batch in scores.group_by("tick_ms", maintain_order=True):
         alerts += ScoreIntake(sessions, HOLD_RULES).apply(batch)  # a restart per tick
