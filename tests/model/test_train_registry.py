@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import numpy as np
 import polars as pl
@@ -99,7 +100,10 @@ def test_continuous_learning_from_the_feature_log(trained, tmp_path) -> None:
     feature_log.write(tmp_path / "log", trained.features)
     logged = feature_log.read(tmp_path / "log")
     assert logged.height == trained.features.height
-    root = trained.registry
+    # A registry of its own with the good version promoted: no other test's promotions.
+    root = tmp_path / "registry"
+    shutil.copytree(trained.registry, root)
+    registry.promote(root, trained.good.name, force=True)
     candidate = train_from_frames(
         [("feature-log", logged)], root, {"kind": "feature_log"}, progress=False
     )
