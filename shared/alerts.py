@@ -267,13 +267,12 @@ class AlertEngine:
             baseline=baseline.fill_null(False),
         ).with_row_index("row")
         products = rows["product_id"].unique().to_list()
+        known = [self.states.get(p) for p in products]
         before = pl.DataFrame(
             {
                 "product_id": products,
-                "seen_ms": [
-                    s.last_tick_ms if (s := self.states.get(p)) else None for p in products
-                ],
-                "low_before": [s.low_ms if (s := self.states.get(p)) else None for p in products],
+                "seen_ms": [s.last_tick_ms if s else None for s in known],
+                "low_before": [s.low_ms if s else None for s in known],
             },
             schema={"product_id": pl.String, "seen_ms": pl.Int64, "low_before": pl.Int64},
         ).with_row_index("product")
