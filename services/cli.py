@@ -253,8 +253,14 @@ def evaluate(
         Path | None, typer.Option(help="their truth (docs/evaluation.md); needs --events")
     ] = None,
     min_events: Annotated[
-        float, typer.Option(help="with --events: growth baselines need this many events a day")
-    ] = 0.0,
+        float | None,
+        typer.Option(
+            help="with --events: growth ratios (the baselines and the model's ratio for "
+            "daily counters) need this many events a day; default: none for the baselines, "
+            "the deployment's for the model",
+            min=0.0,
+        ),
+    ] = None,
     shapes: Annotated[
         str | None,
         typer.Option(help="viral rises only of these shape families, comma-separated"),

@@ -165,6 +165,16 @@ class AlertSettings(BaseSettings):
         "heads-up (empty: confident_cooldown_ms)",
     )
 
+    # A growth ratio over a handful of events is noise, and what volume makes a trend is
+    # the deployment's call (a labelled history states its own: docs/evaluation.md).
+    ratio_min_events_24h: float | None = Field(
+        None,
+        ge=0,
+        description="events in a product's last day under which a growth ratio's rows (the "
+        "cold start, a model's fallback for daily counters) do not alert; empty: the model "
+        "version's (200)",
+    )
+
     @property
     def lowest_threshold(self) -> float:
         """The lowest probability at which some row alerts at the confident tier."""

@@ -57,14 +57,17 @@ def run_history_evaluation(
     truth: Path,
     json_path: Path,
     model_dir: Path | None = None,
-    min_events_24h: float = 0.0,
+    min_events_24h: float | None = None,
     root: Path = Path("var/eval"),
     partitions: int = 4,
     progress: bool = False,
 ) -> Outputs:
-    """`evaluate --events --truth`: writes `json_path` and the same stem as .md."""
-    model = load_model(model_dir, None) if model_dir is not None else None
-    report = evaluate_history(events, truth, root, model, min_events_24h, partitions, progress)
+    """`evaluate --events --truth`: writes `json_path` and the same stem as .md.
+    `min_events_24h`: the growth ratios' volume floor, the baselines' and the model's
+    fallback's alike (None: none for the baselines, the deployment's for the model)."""
+    model = load_model(model_dir, None, min_events_24h) if model_dir is not None else None
+    floor = min_events_24h or 0.0
+    report = evaluate_history(events, truth, root, model, floor, partitions, progress)
     text = text_run_report(events, orjson.loads(truth.read_bytes()))
     if text is not None:  # a `pantau simulate --text` run: matching and emerging-term lead
         report["text"] = text

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +51,13 @@ def training_seeds(metadata: dict[str, Any]) -> set[int]:
     return found
 
 
-def load_model(model_dir: Path, seed: int | None) -> Method:
+def load_model(
+    model_dir: Path, seed: int | None, ratio_min_events_24h: float | None = None
+) -> Method:
     """The registered model in `model_dir`, refused if `seed` was one of its training seeds
-    (None: the events are not simulated, so there is no seed to check)."""
+    (None: the events are not simulated, so there is no seed to check).
+    `ratio_min_events_24h`: the volume floor of its ratio fallback's rows instead of the
+    deployment's, so it is held to the same floor as the growth baselines beside it."""
     meta_path = model_dir / "metadata.json"
     if not meta_path.is_file():
         raise ValueError(f"{model_dir}: no metadata.json, so held-out seeds cannot be checked")
@@ -66,7 +70,11 @@ def load_model(model_dir: Path, seed: int | None) -> Method:
             f"seed {seed} is a training seed of {model_dir} ({sorted(seeds)}); pick another"
         )
     scorer = load_version(model_dir)
-    return model_method(scorer, str(getattr(scorer, "version", model_dir.name)))
+    label = str(getattr(scorer, "version", model_dir.name))
+    if ratio_min_events_24h is not None and scorer.fallback is not None:
+        scorer.fallback = replace(scorer.fallback, min_events_24h=ratio_min_events_24h)
+        label += f" (its ratio rows >= {ratio_min_events_24h:g} events a day)"
+    return model_method(scorer, label)
 
 
 def _method_report(

@@ -20,6 +20,7 @@ import math
 import polars as pl
 
 from shared.scores import BASELINE_THRESHOLD, SCORE_SCHEMA, UNCALIBRATED_PREFIX
+from shared.settings import AlertSettings
 
 WINDOW_COLUMNS = {
     "6h": ("growth_6h_vs_24h",),
@@ -107,10 +108,11 @@ def midpoint_for(ratio: float, threshold: float) -> float:
 def cold_start_scorer(threshold: float = BASELINE_THRESHOLD) -> GrowthRatioScorer:
     """What scores while no model is promoted: at a baseline's alert level (`AlertRules`)
     it alerts on a day at 5x the product's usual day, with two days of history and some
-    volume."""
+    volume (`PANTAU_ALERT_RATIO_MIN_EVENTS_24H` when set)."""
+    floor = AlertSettings().ratio_min_events_24h
     return GrowthRatioScorer(
         midpoint_for(COLD_START_RATIO, threshold),
         window="24h",
         min_history_h=COLD_START_MIN_HISTORY_H,
-        min_events_24h=COLD_START_MIN_EVENTS_24H,
+        min_events_24h=COLD_START_MIN_EVENTS_24H if floor is None else floor,
     )

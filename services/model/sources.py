@@ -90,11 +90,15 @@ class RatioFallback:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RatioFallback:
         """The stored ratios at the live alert thresholds (`PANTAU_ALERT_*`), so each tier
-        alerts exactly when the growth reaches its ratio."""
-        rules = AlertRules.from_settings(AlertSettings())
+        alerts exactly when the growth reaches its ratio, and at the deployment's volume
+        floor when it sets one."""
+        settings = AlertSettings()
+        rules = AlertRules.from_settings(settings)
         stored = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
         kinds = tuple(stored.get("kinds", cls.kinds))
         stored |= {"threshold": rules.confident_level(0.0, calibrated=False), "kinds": kinds}
+        if settings.ratio_min_events_24h is not None:
+            stored |= {"min_events_24h": settings.ratio_min_events_24h}
         heads_up = rules.heads_up_level(0.0, calibrated=False)
         if heads_up is not None:
             stored |= {"heads_up_threshold": heads_up}

@@ -100,3 +100,19 @@ def test_a_bad_rule_stops_replay_with_one_line(tmp_path: Path, variable: str) ->
     assert f"{variable.lower()} <= {variable.lower().replace('rearm_below', 'threshold')}" in (
         done.stderr
     )
+
+
+def test_the_ratio_floor_is_the_deployments(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A growth ratio's rows (the cold start, a version's fallback for daily counters) need
+    the version's 200 events a day unless the deployment sets its own trend volume."""
+    from services.model.baseline import cold_start_scorer
+    from services.model.sources import RatioFallback
+
+    stored = RatioFallback().as_dict()
+    assert RatioFallback.from_dict(stored).min_events_24h == 200.0
+    assert cold_start_scorer().min_events_24h == 200.0
+    monkeypatch.setenv("PANTAU_ALERT_RATIO_MIN_EVENTS_24H", "1000")
+    assert RatioFallback.from_dict(stored).min_events_24h == 1000.0
+    assert cold_start_scorer().min_events_24h == 1000.0
+    with pytest.raises(ValidationError):
+        AlertSettings(ratio_min_events_24h=-1.0)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from services.evaluation.evaluate import load_model
 from services.evaluation.history import evaluate_history
 
 DATA = Path(__file__).parents[1] / "data" / "evaluate"
@@ -100,4 +101,32 @@ def test_a_malformed_truth_is_refused_with_its_reason(tmp_path: Path) -> None:
         "--work", str(tmp_path), "--json", str(tmp_path / "r.json"),
     )  # fmt: skip
     assert done.returncode == 2 and "onset and a peak" in done.stderr
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_min_events_holds_the_models_ratio_to_the_baselines_floor(tmp_path: Path) -> None:
+    """Every row here is a daily counter, which the shipped default scores by its ratio
+    fallback (5x confident). At the deployment's floor (200 a day) it catches both rises,
+    as the 5x baseline does without a floor; at 15,000 a day viral-a's 5x day (12,000)
+    no longer counts for either, and the model's alerts are the baseline's."""
+    default = Path(__file__).parents[2] / "services" / "model" / "default"
+    work = tmp_path / "work"
+    for floor, caught in ((None, 2), (15_000.0, 1)):
+        model = load_model(default, None, floor)
+        report = evaluate_history(
+            DATA / "events.ndjson", DATA / "truth.json", work, model, floor or 0.0, 1
+        )
+        [own] = [p["overall"] for p in report["points"] if p["method"] == "model"]
+        at_5x = _point(report, "growth_day", 5.0)
+        assert own["caught_early"] == at_5x["caught_early"] == caught
+        assert own["lead_h_median"] == at_5x["lead_h_median"]
+    assert "15000 events a day" in model.label
+
+
+def test_a_negative_min_events_is_refused(tmp_path: Path) -> None:
+    done = _pantau(
+        "evaluate", "--events", str(DATA / "events.ndjson"), "--truth", str(DATA / "truth.json"),
+        "--min-events", "-5", "--work", str(tmp_path), "--json", str(tmp_path / "r.json"),
+    )  # fmt: skip
+    assert done.returncode == 2 and "min-events" in done.stderr
     assert not (tmp_path / "r.json").exists()
