@@ -273,6 +273,8 @@ def evaluate(
 
     if (events is None) != (truth is None):
         raise typer.BadParameter("give --events and --truth together")
+    if min_events is not None and events is None:
+        raise typer.BadParameter("--min-events goes with --events (a simulated run has none)")
     for path in (events, truth):
         if path is not None and not path.is_file():
             raise typer.BadParameter(f"{path}: no such file")

@@ -130,3 +130,5 @@ def test_a_negative_min_events_is_refused(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 2 and "min-events" in done.stderr
     assert not (tmp_path / "r.json").exists()
+    simulated = _pantau("evaluate", "--min-events", "1000", "--work", str(tmp_path))
+    assert simulated.returncode == 2 and "goes with --events" in simulated.stderr
